@@ -1,0 +1,137 @@
+//! Auditing an enrolment (SPEC §4): which majors are achieved from confirmed criteria,
+//! and for unmet majors what is missing and the nearest way to meet it.
+use serde::{Deserialize, Serialize};
+
+use super::outcome::{ConfirmedCriteria, Outcome};
+use super::qualification::{Qualification, UnitIx};
+
+mod explain;
+mod rules;
+
+pub use explain::explain_rule;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuditError {
+    #[error("the assigned major (index {0}) is not a major of this qualification")]
+    UnknownMajor(usize),
+    #[error("the confirmed criteria name {got} criteria but the qualification has {expected}")]
+    CriteriaMismatch { expected: usize, got: usize },
+}
+
+/// Confirmed criteria of one unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitProgress {
+    pub confirmed: u32,
+    pub total: u32,
+}
+
+impl UnitProgress {
+    pub fn achieved(self) -> bool {
+        self.confirmed == self.total
+    }
+    pub fn left(self) -> u32 {
+        self.total - self.confirmed
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditReport {
+    pub outcome: Outcome,
+    pub assigned_major: usize,
+    pub units: Vec<UnitProgress>,
+    pub majors: Vec<MajorResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MajorResult {
+    /// Index into `Qualification::majors`.
+    pub major: usize,
+    pub achieved: bool,
+    /// The rule set that holds, or for an unmet major the nearest one.
+    pub rule_set: usize,
+    /// Units counted under that rule set (after barred sets), in unit order.
+    pub counted_units: Vec<UnitIx>,
+    /// Achieved units left out because a barred set allows only one of them.
+    pub barred_out: Vec<UnitIx>,
+    /// Credits counted toward the rule set's totals, after caps.
+    pub counted_credits: u32,
+    /// Empty when achieved.
+    pub unmet: Vec<UnmetRule>,
+}
+
+/// Which rule failed, how far it is, and the units nearest to closing the gap.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnmetRule {
+    pub rule: Rule,
+    pub have: u32,
+    pub need: u32,
+    /// Unachieved units that would close the gap, fewest criteria left first.
+    pub nearest: Vec<UnitGap>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Rule {
+    /// Every unit of group `group` must count.
+    GroupAll { group: usize },
+    GroupMinUnits { group: usize },
+    GroupMinCredits { group: usize },
+    RuleSetMinCredits,
+    RuleSetMinCreditsAtLevel { level: u8 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitGap {
+    pub unit: UnitIx,
+    pub criteria_left: u32,
+    pub criteria_total: u32,
+}
+
+/// Audit an enrolment whose assigned major is `assigned_major` (an index into `q.majors`).
+pub fn audit(
+    q: &Qualification,
+    assigned_major: usize,
+    confirmed: &ConfirmedCriteria,
+) -> Result<AuditReport, AuditError> {
+    if assigned_major >= q.majors.len() {
+        return Err(AuditError::UnknownMajor(assigned_major));
+    }
+    let expected = q.criterion_count();
+    if confirmed.len() != expected {
+        return Err(AuditError::CriteriaMismatch {
+            expected,
+            got: confirmed.len(),
+        });
+    }
+    let units = unit_progress(q, confirmed);
+    Ok(audit_units(q, assigned_major, units))
+}
+
+/// Audit from unit progress directly (the what-if planner treats chosen units as achieved).
+pub fn audit_units(q: &Qualification, assigned_major: usize, units: Vec<UnitProgress>) -> AuditReport {
+    let majors: Vec<MajorResult> = (0..q.majors.len())
+        .map(|m| rules::evaluate_major(q, m, &units))
+        .collect();
+    let achieved = majors.iter().filter(|m| m.achieved).count();
+    let assigned = majors.get(assigned_major).is_some_and(|m| m.achieved);
+    AuditReport {
+        outcome: Outcome::from_results(assigned, achieved, q.majors.len()),
+        assigned_major,
+        units,
+        majors,
+    }
+}
+
+pub fn unit_progress(q: &Qualification, confirmed: &ConfirmedCriteria) -> Vec<UnitProgress> {
+    q.unit_criterion_ranges()
+        .into_iter()
+        .map(|r| UnitProgress {
+            confirmed: confirmed.count_in(r.clone()) as u32,
+            total: r.len() as u32,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod proptests;

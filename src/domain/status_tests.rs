@@ -1,0 +1,163 @@
+use super::Status::*;
+use super::*;
+use Outcome::*;
+
+fn request(outcome: Outcome, open: u32) -> Action {
+    Action::RequestCredential {
+        outcome,
+        open_iqa_actions: open,
+    }
+}
+
+fn cancel(reason: &str) -> Action {
+    Action::CancelCredential {
+        reason: reason.to_string(),
+    }
+}
+
+/// One representative of each action, with an outcome that allows it where it can.
+fn actions() -> Vec<Action> {
+    let mut all: Vec<Action> = Outcome::ALL.iter().map(|o| Action::Audit(*o)).collect();
+    all.extend(Outcome::ALL.iter().map(|o| Action::SwitchMajor(*o)));
+    all.extend([
+        request(AssignedMajorAchieved, 0),
+        Action::GenerationSucceeded,
+        Action::GenerationFailed,
+        Action::Retry,
+        Action::Issue,
+        cancel("learner left the course"),
+    ]);
+    all
+}
+
+/// SPEC §5's transition table, written out independently of `decide`.
+fn expected(status: Status, action: &Action) -> Option<Status> {
+    match (status, action) {
+        (NotYetAchieved | ReadyToBeRequested, Action::Audit(o) | Action::SwitchMajor(o)) => {
+            Some(if matches!(o, AssignedMajorAchieved | AllMajorsAchieved) {
+                ReadyToBeRequested
+            } else {
+                NotYetAchieved
+            })
+        }
+        (_, Action::Audit(_)) => Some(status),
+        (ReadyToBeRequested, Action::RequestCredential { .. }) => Some(GeneratingCredential),
+        (GeneratingCredential, Action::GenerationSucceeded) => Some(AwaitingIssue),
+        (GeneratingCredential, Action::GenerationFailed) => Some(CredentialFailedToGenerate),
+        (CredentialFailedToGenerate, Action::Retry) => Some(GeneratingCredential),
+        (AwaitingIssue, Action::Issue) => Some(CredentialIssued),
+        (AwaitingIssue | CredentialIssued | CredentialFailedToGenerate, Action::CancelCredential { .. }) => {
+            Some(Withdrawn)
+        }
+        _ => None,
+    }
+}
+
+#[test]
+fn every_status_and_action_follows_the_spec_table() {
+    let mut allowed = 0;
+    let mut refused = 0;
+    for status in Status::ALL {
+        for action in actions() {
+            let got = decide(status, &action);
+            match expected(status, &action) {
+                Some(to) => {
+                    allowed += 1;
+                    let decision = got.unwrap_or_else(|e| panic!("{status:?} {action:?} refused: {e}"));
+                    assert_eq!(decision.target(status), to, "{status:?} {action:?}");
+                    assert_eq!(decision == Decision::Stay, to == status);
+                }
+                None => {
+                    refused += 1;
+                    assert_eq!(
+                        got,
+                        Err(Refusal::NotAllowed {
+                            status,
+                            action: action.name()
+                        }),
+                        "{status:?} {action:?}"
+                    );
+                }
+            }
+        }
+    }
+    // 7 statuses × 14 actions; the allowed count pins the table's size.
+    assert_eq!(allowed + refused, 98);
+    assert_eq!(allowed, 7 * 4 + 2 * 4 + 1 + 1 + 1 + 1 + 1 + 3);
+}
+
+#[test]
+fn audit_in_a_later_status_records_but_does_not_move() {
+    for status in [GeneratingCredential, AwaitingIssue, CredentialIssued, CredentialFailedToGenerate, Withdrawn] {
+        for o in Outcome::ALL {
+            assert_eq!(decide(status, &Action::Audit(o)), Ok(Decision::Stay));
+        }
+    }
+}
+
+#[test]
+fn audit_moves_between_not_yet_achieved_and_ready() {
+    assert_eq!(
+        decide(NotYetAchieved, &Action::Audit(AllMajorsAchieved)),
+        Ok(Decision::Move {
+            from: NotYetAchieved,
+            to: ReadyToBeRequested
+        })
+    );
+    assert_eq!(
+        decide(ReadyToBeRequested, &Action::Audit(OtherMajorsAchieved)),
+        Ok(Decision::Move {
+            from: ReadyToBeRequested,
+            to: NotYetAchieved
+        })
+    );
+    assert_eq!(decide(NotYetAchieved, &Action::Audit(OtherMajorsAchieved)), Ok(Decision::Stay));
+}
+
+#[test]
+fn request_is_refused_while_an_iqa_action_is_open() {
+    let refusal = decide(ReadyToBeRequested, &request(AssignedMajorAchieved, 2)).expect_err("refused");
+    assert_eq!(refusal, Refusal::OpenIqaActions { count: 2 });
+    assert!(refusal.to_string().contains("2 IQA action(s) are open"));
+}
+
+#[test]
+fn request_is_refused_when_the_re_audit_no_longer_achieves_the_assigned_major() {
+    for o in [NoMajorsAchieved, OtherMajorsAchieved] {
+        assert_eq!(
+            decide(ReadyToBeRequested, &request(o, 0)),
+            Err(Refusal::AssignedMajorNotAchieved { outcome: o })
+        );
+    }
+    assert!(decide(ReadyToBeRequested, &request(AllMajorsAchieved, 0)).is_ok());
+}
+
+#[test]
+fn cancelling_needs_a_reason() {
+    assert_eq!(decide(AwaitingIssue, &cancel("   ")), Err(Refusal::ReasonRequired));
+    assert_eq!(decide(CredentialIssued, &cancel("")), Err(Refusal::ReasonRequired));
+}
+
+#[test]
+fn withdrawn_allows_no_action_but_audit() {
+    for action in actions() {
+        let allowed = decide(Withdrawn, &action).is_ok();
+        assert_eq!(allowed, matches!(action, Action::Audit(_)), "{action:?}");
+    }
+}
+
+#[test]
+fn refusal_messages_name_the_status_and_action() {
+    let e = decide(NotYetAchieved, &Action::Issue).expect_err("refused");
+    assert_eq!(e.to_string(), "issue is not possible while the enrolment is Not Yet Achieved");
+}
+
+#[test]
+fn status_keys_round_trip_and_labels_match_the_spec() {
+    for s in Status::ALL {
+        assert_eq!(Status::from_key(s.key()), Some(s));
+    }
+    assert_eq!(CredentialFailedToGenerate.label(), "Credential Failed to Generate");
+    assert_eq!(ReadyToBeRequested.label(), "Ready to be Requested");
+    assert_eq!(Status::from_key("issued"), None);
+}

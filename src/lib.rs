@@ -1,0 +1,2 @@
+//! attest: an e-portfolio and qualification tracker.
+pub mod domain;
