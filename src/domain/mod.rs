@@ -1,0 +1,18 @@
+//! Business rules, pure: no database, web, IO, environment or clock.
+pub mod audit;
+pub mod describe;
+pub mod import;
+pub mod outcome;
+pub mod qualification;
+pub mod status;
+pub mod ticks;
+
+#[cfg(test)]
+pub(crate) mod testkit;
+
+pub use outcome::{ConfirmedCriteria, Outcome};
+pub use qualification::{
+    Criterion, Group, LevelCredits, Major, Outcome as LearningOutcome, Qualification, RuleSet,
+    Unit, UnitIx,
+};
+pub use status::{Action, Decision, Refusal, Status};
