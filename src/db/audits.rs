@@ -1,0 +1,227 @@
+//! Recording audits (SPEC §4) and the status moves they cause (SPEC §5).
+use serde_json::json;
+use sqlx::types::Json;
+use sqlx::{Acquire, PgConnection, PgExecutor, Postgres};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::enrolments::{self, Enrolment};
+use super::{qualifications, ticks, DbError, DbResult};
+use crate::domain::audit::{audit, AuditReport};
+use crate::domain::outcome::{ConfirmedCriteria, Outcome};
+use crate::domain::status::{Action, Decision, Status};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecorded {
+    pub audit_id: Uuid,
+    pub report: AuditReport,
+    pub decision: Decision,
+    /// The enrolment's status after the audit.
+    pub status: Status,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub id: Uuid,
+    pub enrolment_id: Uuid,
+    pub version_id: Uuid,
+    /// None for an automatic audit.
+    pub actor_id: Option<Uuid>,
+    pub at: OffsetDateTime,
+    pub outcome: Outcome,
+    pub major_id: Uuid,
+    pub confirmed_criteria: i32,
+    pub report: AuditReport,
+}
+
+/// Audit an enrolment from its confirmed criteria, store the result, and move its
+/// status as the audit decides, all in one transaction with the enrolment locked (so
+/// a tick or a transition cannot slip in between reading and deciding).
+pub async fn audit_enrolment<'a>(
+    db: impl Acquire<'a, Database = Postgres>,
+    enrolment_id: Uuid,
+    actor: Option<Uuid>,
+) -> DbResult<AuditRecorded> {
+    let mut tx = db.begin().await?;
+    let enrolment = enrolments::lock(&mut tx, enrolment_id).await?;
+    let (audit_id, report) = record_locked(&mut tx, &enrolment, actor).await?;
+    let decision = enrolments::apply_locked(
+        &mut tx,
+        &enrolment,
+        &Action::Audit(report.outcome),
+        actor,
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(AuditRecorded {
+        audit_id,
+        status: decision.target(enrolment.status),
+        report,
+        decision,
+    })
+}
+
+/// Switch the assigned major (of the same version) and re-audit under it. Refused,
+/// with nothing changed, outside Not Yet Achieved and Ready to be Requested.
+pub async fn switch_major<'a>(
+    db: impl Acquire<'a, Database = Postgres>,
+    enrolment_id: Uuid,
+    major_id: Uuid,
+    actor: Option<Uuid>,
+) -> DbResult<AuditRecorded> {
+    let mut tx = db.begin().await?;
+    let mut enrolment = enrolments::lock(&mut tx, enrolment_id).await?;
+    enrolments::set_major(&mut *tx, enrolment_id, major_id).await?;
+    enrolment.major_id = major_id;
+    let (audit_id, report) = record_locked(&mut tx, &enrolment, actor).await?;
+    let action = Action::SwitchMajor(report.outcome);
+    // A refusal returns early and drops the transaction: the major stays as it was.
+    let decision = enrolments::apply_locked(&mut tx, &enrolment, &action, actor, None).await?;
+    tx.commit().await?;
+    Ok(AuditRecorded {
+        audit_id,
+        status: decision.target(enrolment.status),
+        report,
+        decision,
+    })
+}
+
+/// Run and store an audit of an enrolment the caller has locked (see
+/// `enrolments::lock`) in its own transaction; changes no status. For flows such as
+/// requesting a credential, which re-audit first and then apply their own action.
+pub async fn record_locked(
+    conn: &mut PgConnection,
+    enrolment: &Enrolment,
+    actor: Option<Uuid>,
+) -> DbResult<(Uuid, AuditReport)> {
+    let version = qualifications::load_version(&mut *conn, enrolment.version_id).await?;
+    let q = &version.qualification;
+    let ordinals = ticks::confirmed_ordinals(&mut *conn, enrolment.id).await?;
+    let confirmed = ConfirmedCriteria::from_ordinals(q.criterion_count(), ordinals)
+        .map_err(|e| DbError::Corrupt(e.to_string()))?;
+    let major = version.major_index(enrolment.major_id).ok_or_else(|| {
+        DbError::Corrupt("the assigned major is not in the enrolment's version".into())
+    })?;
+    let report = audit(q, major, &confirmed)?;
+
+    let audit_id = Uuid::now_v7();
+    let confirmed_count =
+        i32::try_from(confirmed.count()).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    sqlx::query(
+        "INSERT INTO audits (id, enrolment_id, version_id, actor_id, at, outcome, major_id, confirmed_criteria, report) \
+         VALUES ($1, $2, $3, $4, clock_timestamp(), $5, $6, $7, $8)",
+    )
+    .bind(audit_id)
+    .bind(enrolment.id)
+    .bind(enrolment.version_id)
+    .bind(actor)
+    .bind(report.outcome.key())
+    .bind(enrolment.major_id)
+    .bind(confirmed_count)
+    .bind(Json(&report))
+    .execute(&mut *conn)
+    .await?;
+
+    let majors: Vec<serde_json::Value> = report
+        .majors
+        .iter()
+        .map(|m| {
+            let counted: Vec<Uuid> = m
+                .counted_units
+                .iter()
+                .filter_map(|&u| version.unit_ids.get(u).copied())
+                .collect();
+            json!({
+                "major_id": version.major_ids.get(m.major),
+                "achieved": m.achieved,
+                "rule_set_id": version.rule_set_ids.get(m.major).and_then(|r| r.get(m.rule_set)),
+                "counted": counted,
+                "counted_credits": m.counted_credits,
+                "unmet": m.unmet,
+            })
+        })
+        .collect();
+    // One statement for all majors: the rows travel as one JSON array.
+    sqlx::query(
+        "INSERT INTO audit_majors (audit_id, major_id, achieved, rule_set_id, counted_unit_ids, counted_credits, unmet) \
+         SELECT $1, m.major_id, m.achieved, m.rule_set_id, \
+                ARRAY(SELECT u::uuid FROM jsonb_array_elements_text(m.counted) AS u), m.counted_credits, m.unmet \
+         FROM jsonb_to_recordset($2) AS m(major_id uuid, achieved boolean, rule_set_id uuid, counted jsonb, \
+                                          counted_credits integer, unmet jsonb)",
+    )
+    .bind(audit_id)
+    .bind(Json(&majors))
+    .execute(&mut *conn)
+    .await?;
+    Ok((audit_id, report))
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    enrolment_id: Uuid,
+    version_id: Uuid,
+    actor_id: Option<Uuid>,
+    at: OffsetDateTime,
+    outcome: String,
+    major_id: Uuid,
+    confirmed_criteria: i32,
+    report: Json<AuditReport>,
+}
+
+impl TryFrom<Row> for AuditRecord {
+    type Error = DbError;
+    fn try_from(r: Row) -> DbResult<AuditRecord> {
+        Ok(AuditRecord {
+            outcome: Outcome::from_key(&r.outcome)
+                .ok_or_else(|| DbError::Corrupt(format!("audit outcome {:?}", r.outcome)))?,
+            id: r.id,
+            enrolment_id: r.enrolment_id,
+            version_id: r.version_id,
+            actor_id: r.actor_id,
+            at: r.at,
+            major_id: r.major_id,
+            confirmed_criteria: r.confirmed_criteria,
+            report: r.report.0,
+        })
+    }
+}
+
+const SELECT: &str =
+    "SELECT id, enrolment_id, version_id, actor_id, at, outcome, major_id, confirmed_criteria, report FROM audits";
+
+pub async fn get(db: impl PgExecutor<'_>, audit_id: Uuid) -> DbResult<AuditRecord> {
+    let row: Row = sqlx::query_as(&format!("{SELECT} WHERE id = $1"))
+        .bind(audit_id)
+        .fetch_one(db)
+        .await?;
+    row.try_into()
+}
+
+pub async fn latest_audit(
+    db: impl PgExecutor<'_>,
+    enrolment_id: Uuid,
+) -> DbResult<Option<AuditRecord>> {
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "{SELECT} WHERE enrolment_id = $1 ORDER BY at DESC, id DESC LIMIT 1"
+    ))
+    .bind(enrolment_id)
+    .fetch_optional(db)
+    .await?;
+    row.map(AuditRecord::try_from).transpose()
+}
+
+/// Every audit of an enrolment, newest first.
+pub async fn audit_history(
+    db: impl PgExecutor<'_>,
+    enrolment_id: Uuid,
+) -> DbResult<Vec<AuditRecord>> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "{SELECT} WHERE enrolment_id = $1 ORDER BY at DESC, id DESC"
+    ))
+    .bind(enrolment_id)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(AuditRecord::try_from).collect()
+}

@@ -1,0 +1,87 @@
+//! Centres: the organisations that run qualifications.
+use sqlx::PgExecutor;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::DbResult;
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Centre {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub auto_audit: bool,
+    pub created_at: OffsetDateTime,
+}
+
+const COLUMNS: &str = "id, slug, name, auto_audit, created_at";
+
+pub async fn create(db: impl PgExecutor<'_>, slug: &str, name: &str) -> DbResult<Centre> {
+    let sql =
+        format!("INSERT INTO centres (id, slug, name) VALUES ($1, $2, $3) RETURNING {COLUMNS}");
+    Ok(sqlx::query_as(&sql)
+        .bind(Uuid::now_v7())
+        .bind(slug)
+        .bind(name.trim())
+        .fetch_one(db)
+        .await?)
+}
+
+pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<Centre> {
+    let sql = format!("SELECT {COLUMNS} FROM centres WHERE id = $1");
+    Ok(sqlx::query_as(&sql).bind(id).fetch_one(db).await?)
+}
+
+pub async fn find_by_slug(db: impl PgExecutor<'_>, slug: &str) -> DbResult<Option<Centre>> {
+    let sql = format!("SELECT {COLUMNS} FROM centres WHERE slug = $1");
+    Ok(sqlx::query_as(&sql).bind(slug).fetch_optional(db).await?)
+}
+
+/// Names are unique regardless of case, so this finds "ACME Training" for "acme training".
+pub async fn find_by_name(db: impl PgExecutor<'_>, name: &str) -> DbResult<Option<Centre>> {
+    let sql = format!("SELECT {COLUMNS} FROM centres WHERE lower(name) = lower($1)");
+    Ok(sqlx::query_as(&sql)
+        .bind(name.trim())
+        .fetch_optional(db)
+        .await?)
+}
+
+pub async fn list(db: impl PgExecutor<'_>) -> DbResult<Vec<Centre>> {
+    let sql = format!("SELECT {COLUMNS} FROM centres ORDER BY name");
+    Ok(sqlx::query_as(&sql).fetch_all(db).await?)
+}
+
+pub async fn set_auto_audit(db: impl PgExecutor<'_>, id: Uuid, on: bool) -> DbResult<()> {
+    let r = sqlx::query("UPDATE centres SET auto_audit = $2 WHERE id = $1")
+        .bind(id)
+        .bind(on)
+        .execute(db)
+        .await?;
+    if r.rows_affected() == 0 {
+        return Err(super::DbError::NotFound);
+    }
+    Ok(())
+}
+
+/// The centre a command-line import goes to: the named one, else the only one, else a
+/// new "Default centre" when there is none.
+pub async fn resolve_for_import(db: &sqlx::PgPool, name: Option<&str>) -> anyhow::Result<Centre> {
+    let centres = list(db).await?;
+    match name {
+        Some(name) => centres
+            .into_iter()
+            .find(|c| c.slug.eq_ignore_ascii_case(name) || c.name.eq_ignore_ascii_case(name))
+            .ok_or_else(|| anyhow::anyhow!("no centre is called \"{name}\"")),
+        None => match centres.len() {
+            0 => Ok(create(db, "default", "Default centre").await?),
+            1 => Ok(centres.into_iter().next().expect("one centre")),
+            _ => {
+                let names: Vec<String> = centres.iter().map(|c| c.slug.clone()).collect();
+                anyhow::bail!(
+                    "there are several centres; choose one with --centre ({})",
+                    names.join(", ")
+                )
+            }
+        },
+    }
+}

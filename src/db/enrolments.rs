@@ -1,0 +1,339 @@
+//! Enrolments and their status machine (SPEC §5). Every status change goes through a
+//! guarded UPDATE (`WHERE status = from`) or a row lock, so two people acting at once
+//! can never both move an enrolment out of the same status.
+use sqlx::{Acquire, PgConnection, PgExecutor, Postgres};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{status_from_key, DbError, DbResult};
+use crate::domain::status::{decide, Action, Decision, Status};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enrolment {
+    pub id: Uuid,
+    pub centre_id: Uuid,
+    pub learner_id: Uuid,
+    pub version_id: Uuid,
+    pub major_id: Uuid,
+    pub assessor_id: Uuid,
+    pub trainee_assessor_id: Option<Uuid>,
+    pub iqa_id: Option<Uuid>,
+    pub status: Status,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub last_activity_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEnrolment {
+    pub centre_id: Uuid,
+    pub learner_id: Uuid,
+    pub version_id: Uuid,
+    pub major_id: Uuid,
+    pub assessor_id: Uuid,
+    pub trainee_assessor_id: Option<Uuid>,
+    pub iqa_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    pub id: i64,
+    /// None for the status given on enrolment.
+    pub from: Option<Status>,
+    pub to: Status,
+    /// None when the system acted.
+    pub actor_id: Option<Uuid>,
+    pub at: OffsetDateTime,
+    pub reason: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    centre_id: Uuid,
+    learner_id: Uuid,
+    version_id: Uuid,
+    major_id: Uuid,
+    assessor_id: Uuid,
+    trainee_assessor_id: Option<Uuid>,
+    iqa_id: Option<Uuid>,
+    status: String,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+    last_activity_at: OffsetDateTime,
+}
+
+impl TryFrom<Row> for Enrolment {
+    type Error = DbError;
+    fn try_from(r: Row) -> DbResult<Enrolment> {
+        Ok(Enrolment {
+            status: status_from_key(&r.status)?,
+            id: r.id,
+            centre_id: r.centre_id,
+            learner_id: r.learner_id,
+            version_id: r.version_id,
+            major_id: r.major_id,
+            assessor_id: r.assessor_id,
+            trainee_assessor_id: r.trainee_assessor_id,
+            iqa_id: r.iqa_id,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            last_activity_at: r.last_activity_at,
+        })
+    }
+}
+
+const SELECT: &str = "SELECT id, centre_id, learner_id, version_id, major_id, assessor_id, \
+     trainee_assessor_id, iqa_id, status, created_at, updated_at, last_activity_at FROM enrolments";
+
+/// Enrol a learner: status Not Yet Achieved, recorded as the first history entry.
+pub async fn create<'a>(
+    db: impl Acquire<'a, Database = Postgres>,
+    new: &NewEnrolment,
+    actor: Option<Uuid>,
+) -> DbResult<Enrolment> {
+    let mut tx = db.begin().await?;
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO enrolments (id, centre_id, learner_id, version_id, major_id, assessor_id, \
+         trainee_assessor_id, iqa_id, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(id)
+    .bind(new.centre_id)
+    .bind(new.learner_id)
+    .bind(new.version_id)
+    .bind(new.major_id)
+    .bind(new.assessor_id)
+    .bind(new.trainee_assessor_id)
+    .bind(new.iqa_id)
+    .bind(Status::NotYetAchieved.key())
+    .execute(&mut *tx)
+    .await?;
+    insert_history(
+        &mut *tx,
+        id,
+        None,
+        Status::NotYetAchieved,
+        actor,
+        Some("enrolled"),
+    )
+    .await?;
+    let e = get(&mut *tx, id).await?;
+    tx.commit().await?;
+    Ok(e)
+}
+
+pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<Enrolment> {
+    let row: Row = sqlx::query_as(&format!("{SELECT} WHERE id = $1"))
+        .bind(id)
+        .fetch_one(db)
+        .await?;
+    row.try_into()
+}
+
+/// Read and lock the row until the caller's transaction ends.
+pub async fn lock(conn: &mut PgConnection, id: Uuid) -> DbResult<Enrolment> {
+    let row: Row = sqlx::query_as(&format!("{SELECT} WHERE id = $1 FOR UPDATE"))
+        .bind(id)
+        .fetch_one(conn)
+        .await?;
+    row.try_into()
+}
+
+/// Move from `from` to `to` if the enrolment is still in `from`. Otherwise nothing
+/// changes and the answer is `StatusChanged` with the status it is in now. This does
+/// not consult the status machine (see `apply_action`); `from == to` only checks.
+pub async fn transition<'a>(
+    db: impl Acquire<'a, Database = Postgres>,
+    enrolment_id: Uuid,
+    from: Status,
+    to: Status,
+    actor: Option<Uuid>,
+    reason: Option<&str>,
+) -> DbResult<()> {
+    let mut tx = db.begin().await?;
+    let moved = sqlx::query(
+        "UPDATE enrolments SET status = $3, updated_at = now() WHERE id = $1 AND status = $2",
+    )
+    .bind(enrolment_id)
+    .bind(from.key())
+    .bind(to.key())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !moved {
+        let current: Option<String> =
+            sqlx::query_scalar("SELECT status FROM enrolments WHERE id = $1")
+                .bind(enrolment_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        return match current {
+            None => Err(DbError::NotFound),
+            Some(key) => Err(DbError::StatusChanged {
+                current: status_from_key(&key)?,
+            }),
+        };
+    }
+    if from != to {
+        insert_history(&mut *tx, enrolment_id, Some(from), to, actor, reason).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Lock the enrolment, ask the status machine, and apply its decision with a history
+/// entry. A refusal changes nothing and comes back as `DbError::Refused`.
+pub async fn apply_action<'a>(
+    db: impl Acquire<'a, Database = Postgres>,
+    enrolment_id: Uuid,
+    action: &Action,
+    actor: Option<Uuid>,
+    reason: Option<&str>,
+) -> DbResult<Decision> {
+    let mut tx = db.begin().await?;
+    let enrolment = lock(&mut tx, enrolment_id).await?;
+    let decision = apply_locked(&mut tx, &enrolment, action, actor, reason).await?;
+    tx.commit().await?;
+    Ok(decision)
+}
+
+/// `apply_action` for a caller that already holds the row lock (see `lock`) inside its
+/// own transaction, e.g. to write a credential in the same transaction.
+pub async fn apply_locked(
+    conn: &mut PgConnection,
+    enrolment: &Enrolment,
+    action: &Action,
+    actor: Option<Uuid>,
+    reason: Option<&str>,
+) -> DbResult<Decision> {
+    let decision = decide(enrolment.status, action)?;
+    if let Decision::Move { from, to } = decision {
+        let default_reason = default_reason(action);
+        let reason = reason.or(default_reason.as_deref());
+        sqlx::query(
+            "UPDATE enrolments SET status = $3, updated_at = now() WHERE id = $1 AND status = $2",
+        )
+        .bind(enrolment.id)
+        .bind(from.key())
+        .bind(to.key())
+        .execute(&mut *conn)
+        .await?;
+        insert_history(&mut *conn, enrolment.id, Some(from), to, actor, reason).await?;
+    }
+    Ok(decision)
+}
+
+fn default_reason(action: &Action) -> Option<String> {
+    Some(match action {
+        Action::Audit(o) => format!("audit: {}", o.label()),
+        Action::SwitchMajor(o) => format!("major switched; audit: {}", o.label()),
+        Action::CancelCredential { reason } => reason.clone(),
+        other => other.name().to_string(),
+    })
+}
+
+async fn insert_history(
+    db: impl PgExecutor<'_>,
+    enrolment_id: Uuid,
+    from: Option<Status>,
+    to: Status,
+    actor: Option<Uuid>,
+    reason: Option<&str>,
+) -> DbResult<()> {
+    sqlx::query(
+        "INSERT INTO enrolment_status_history (enrolment_id, from_status, to_status, actor_id, reason, at) \
+         VALUES ($1, $2, $3, $4, $5, clock_timestamp())",
+    )
+    .bind(enrolment_id)
+    .bind(from.map(Status::key))
+    .bind(to.key())
+    .bind(actor)
+    .bind(reason)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The enrolment's status changes, oldest first.
+pub async fn history(db: impl PgExecutor<'_>, enrolment_id: Uuid) -> DbResult<Vec<HistoryEntry>> {
+    let rows: Vec<HistoryRow> = sqlx::query_as(
+        "SELECT id, from_status, to_status, actor_id, at, reason FROM enrolment_status_history \
+         WHERE enrolment_id = $1 ORDER BY id",
+    )
+    .bind(enrolment_id)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(HistoryEntry {
+                id: r.id,
+                from: r.from_status.as_deref().map(status_from_key).transpose()?,
+                to: status_from_key(&r.to_status)?,
+                actor_id: r.actor_id,
+                at: r.at,
+                reason: r.reason,
+            })
+        })
+        .collect()
+}
+
+#[derive(sqlx::FromRow)]
+struct HistoryRow {
+    id: i64,
+    from_status: Option<String>,
+    to_status: String,
+    actor_id: Option<Uuid>,
+    at: OffsetDateTime,
+    reason: Option<String>,
+}
+
+/// Change the assigned major without auditing; `audits::switch_major` also re-audits.
+pub async fn set_major(
+    db: impl PgExecutor<'_>,
+    enrolment_id: Uuid,
+    major_id: Uuid,
+) -> DbResult<()> {
+    let r = sqlx::query("UPDATE enrolments SET major_id = $2, updated_at = now() WHERE id = $1")
+        .bind(enrolment_id)
+        .bind(major_id)
+        .execute(db)
+        .await?;
+    if r.rows_affected() == 0 {
+        return Err(DbError::NotFound);
+    }
+    Ok(())
+}
+
+/// Record that something happened on the enrolment (reports sort by it).
+pub async fn touch(db: impl PgExecutor<'_>, enrolment_id: Uuid) -> DbResult<()> {
+    sqlx::query("UPDATE enrolments SET last_activity_at = clock_timestamp() WHERE id = $1")
+        .bind(enrolment_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// A centre's enrolments, most recently active first.
+pub async fn list_for_centre(db: impl PgExecutor<'_>, centre_id: Uuid) -> DbResult<Vec<Enrolment>> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "{SELECT} WHERE centre_id = $1 ORDER BY last_activity_at DESC, id"
+    ))
+    .bind(centre_id)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(Enrolment::try_from).collect()
+}
+
+/// IQA "action required" decisions not yet closed: a credential request is refused
+/// while any is open (SPEC §5).
+pub async fn open_iqa_actions(db: impl PgExecutor<'_>, enrolment_id: Uuid) -> DbResult<u32> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM iqa_decisions \
+         WHERE enrolment_id = $1 AND decision = 'action_required' AND closed_at IS NULL",
+    )
+    .bind(enrolment_id)
+    .fetch_one(db)
+    .await?;
+    u32::try_from(n).map_err(|_| DbError::Corrupt(format!("{n} open IQA actions")))
+}

@@ -1,0 +1,217 @@
+//! Evidence items and their uploaded files (SPEC §2).
+use sqlx::PgExecutor;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{DbError, DbResult};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EvidenceKind {
+    Document,
+    Photo,
+    Video,
+    Observation,
+    WitnessTestimony,
+    ProfessionalDiscussion,
+    Product,
+    Other,
+}
+
+impl EvidenceKind {
+    pub const ALL: [EvidenceKind; 8] = [
+        EvidenceKind::Document,
+        EvidenceKind::Photo,
+        EvidenceKind::Video,
+        EvidenceKind::Observation,
+        EvidenceKind::WitnessTestimony,
+        EvidenceKind::ProfessionalDiscussion,
+        EvidenceKind::Product,
+        EvidenceKind::Other,
+    ];
+
+    /// The key stored in `evidence.kind` (checked there).
+    pub fn key(self) -> &'static str {
+        match self {
+            EvidenceKind::Document => "document",
+            EvidenceKind::Photo => "photo",
+            EvidenceKind::Video => "video",
+            EvidenceKind::Observation => "observation",
+            EvidenceKind::WitnessTestimony => "witness_testimony",
+            EvidenceKind::ProfessionalDiscussion => "professional_discussion",
+            EvidenceKind::Product => "product",
+            EvidenceKind::Other => "other",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<EvidenceKind> {
+        EvidenceKind::ALL.into_iter().find(|k| k.key() == key)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            EvidenceKind::Document => "Document",
+            EvidenceKind::Photo => "Photo",
+            EvidenceKind::Video => "Video",
+            EvidenceKind::Observation => "Observation",
+            EvidenceKind::WitnessTestimony => "Witness testimony",
+            EvidenceKind::ProfessionalDiscussion => "Professional discussion",
+            EvidenceKind::Product => "Product",
+            EvidenceKind::Other => "Other",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    pub id: Uuid,
+    pub enrolment_id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub kind: EvidenceKind,
+    pub added_by: Uuid,
+    pub added_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewEvidence<'a> {
+    pub enrolment_id: Uuid,
+    pub title: &'a str,
+    pub description: &'a str,
+    pub kind: EvidenceKind,
+    pub added_by: Uuid,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    enrolment_id: Uuid,
+    title: String,
+    description: String,
+    kind: String,
+    added_by: Uuid,
+    added_at: OffsetDateTime,
+}
+
+impl TryFrom<Row> for Evidence {
+    type Error = DbError;
+    fn try_from(r: Row) -> DbResult<Evidence> {
+        Ok(Evidence {
+            kind: EvidenceKind::from_key(&r.kind)
+                .ok_or_else(|| DbError::Corrupt(format!("evidence kind {:?}", r.kind)))?,
+            id: r.id,
+            enrolment_id: r.enrolment_id,
+            title: r.title,
+            description: r.description,
+            added_by: r.added_by,
+            added_at: r.added_at,
+        })
+    }
+}
+
+const COLUMNS: &str = "id, enrolment_id, title, description, kind, added_by, added_at";
+
+/// Add an evidence item to an enrolment (`NotFound` if the enrolment does not exist).
+pub async fn add(db: impl PgExecutor<'_>, new: &NewEvidence<'_>) -> DbResult<Evidence> {
+    let row: Row = sqlx::query_as(&format!(
+        "INSERT INTO evidence (id, enrolment_id, version_id, title, description, kind, added_by) \
+         SELECT $1, e.id, e.version_id, $3, $4, $5, $6 FROM enrolments e WHERE e.id = $2 \
+         RETURNING {COLUMNS}"
+    ))
+    .bind(Uuid::now_v7())
+    .bind(new.enrolment_id)
+    .bind(new.title.trim())
+    .bind(new.description)
+    .bind(new.kind.key())
+    .bind(new.added_by)
+    .fetch_one(db)
+    .await?;
+    row.try_into()
+}
+
+pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<Evidence> {
+    let row: Row = sqlx::query_as(&format!("SELECT {COLUMNS} FROM evidence WHERE id = $1"))
+        .bind(id)
+        .fetch_one(db)
+        .await?;
+    row.try_into()
+}
+
+/// Oldest first: the order of the matrix's columns.
+pub async fn list_for_enrolment(
+    db: impl PgExecutor<'_>,
+    enrolment_id: Uuid,
+) -> DbResult<Vec<Evidence>> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM evidence WHERE enrolment_id = $1 ORDER BY added_at, id"
+    ))
+    .bind(enrolment_id)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(Evidence::try_from).collect()
+}
+
+/// Delete an item nobody has ticked (`EvidenceHasTicks` otherwise). Its file records go
+/// with it; removing the stored bytes is the caller's job.
+pub async fn delete(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<()> {
+    let r = sqlx::query("DELETE FROM evidence WHERE id = $1")
+        .bind(id)
+        .execute(db)
+        .await?;
+    if r.rows_affected() == 0 {
+        return Err(DbError::NotFound);
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct EvidenceFile {
+    pub id: Uuid,
+    pub evidence_id: Uuid,
+    pub file_name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub storage_key: String,
+    pub sha256: Option<String>,
+    pub uploaded_by: Uuid,
+    pub uploaded_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewFile<'a> {
+    pub evidence_id: Uuid,
+    pub file_name: &'a str,
+    pub content_type: &'a str,
+    pub size_bytes: i64,
+    pub storage_key: &'a str,
+    pub sha256: Option<&'a str>,
+    pub uploaded_by: Uuid,
+}
+
+const FILE_COLUMNS: &str =
+    "id, evidence_id, file_name, content_type, size_bytes, storage_key, sha256, uploaded_by, uploaded_at";
+
+pub async fn add_file(db: impl PgExecutor<'_>, f: &NewFile<'_>) -> DbResult<EvidenceFile> {
+    Ok(sqlx::query_as(&format!(
+        "INSERT INTO evidence_files (id, evidence_id, file_name, content_type, size_bytes, storage_key, sha256, uploaded_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {FILE_COLUMNS}"
+    ))
+    .bind(Uuid::now_v7())
+    .bind(f.evidence_id)
+    .bind(f.file_name)
+    .bind(f.content_type)
+    .bind(f.size_bytes)
+    .bind(f.storage_key)
+    .bind(f.sha256)
+    .bind(f.uploaded_by)
+    .fetch_one(db)
+    .await?)
+}
+
+pub async fn list_files(db: impl PgExecutor<'_>, evidence_id: Uuid) -> DbResult<Vec<EvidenceFile>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {FILE_COLUMNS} FROM evidence_files WHERE evidence_id = $1 ORDER BY uploaded_at, id"
+    ))
+    .bind(evidence_id)
+    .fetch_all(db)
+    .await?)
+}

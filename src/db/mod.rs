@@ -1,0 +1,134 @@
+//! Database access, one module per aggregate. Queries are plain `sqlx::query` (no
+//! compile-time checking: there is no database at build time); the schema in
+//! `migrations/` refuses impossible states, and its constraint names map to `DbError`.
+use crate::domain::audit::AuditError;
+use crate::domain::status::{Refusal, Status};
+
+pub mod activity;
+pub mod audits;
+pub mod centres;
+pub mod enrolments;
+pub mod evidence;
+pub mod overview;
+mod qualification_items;
+pub mod qualifications;
+pub mod ticks;
+pub mod users;
+
+pub use sqlx::PgPool;
+
+/// Every migration, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("not found")]
+    NotFound,
+    #[error("the enrolment is now {current}, so nothing was changed")]
+    StatusChanged { current: Status },
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error("a centre with this name or short name already exists")]
+    DuplicateCentre,
+    #[error("an account with this email address already exists in this centre")]
+    DuplicateEmail,
+    #[error("a learner account holds only the learner role, and a staff account never holds it")]
+    LearnerRoleMix,
+    #[error("this person is not a {expected} of this centre")]
+    WrongPerson { expected: &'static str },
+    #[error("the assigned major is not a major of this qualification version")]
+    MajorNotInVersion,
+    #[error("an IQA cannot sample their own assessment, nor a trainee be their own assessor")]
+    SameAssessorAndIqa,
+    #[error("a unit can be in only one group of a rule set")]
+    UnitInTwoGroups,
+    #[error("this criterion is not part of the qualification version of this evidence")]
+    CriterionNotInVersion,
+    #[error("this evidence has ticks, so it cannot be deleted")]
+    EvidenceHasTicks,
+    #[error("this enrolment already has a credential that is not cancelled")]
+    LiveCredentialExists,
+    #[error("assessor ticks cannot be removed once a credential has been requested; cancel the credential first")]
+    AssessorTicksLocked,
+    #[error("this record cannot be changed or deleted")]
+    AppendOnly,
+    #[error("the data breaks the rule {constraint}: {message}")]
+    Constraint { constraint: String, message: String },
+    #[error("the audit could not run: {0}")]
+    Audit(#[from] AuditError),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Sqlx(sqlx::Error),
+}
+
+pub type DbResult<T> = Result<T, DbError>;
+
+impl From<sqlx::Error> for DbError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::RowNotFound => DbError::NotFound,
+            sqlx::Error::Database(ref db) => match db.constraint() {
+                Some(name) => from_constraint(name, db.message()),
+                None => DbError::Sqlx(e),
+            },
+            e => DbError::Sqlx(e),
+        }
+    }
+}
+
+fn from_constraint(name: &str, message: &str) -> DbError {
+    match name {
+        "centres_slug_key" | "centres_name_key" => DbError::DuplicateCentre,
+        "users_centre_email_key" => DbError::DuplicateEmail,
+        "user_roles_learner_only_for_learners" => DbError::LearnerRoleMix,
+        "enrolments_learner_fkey" => DbError::WrongPerson {
+            expected: "learner",
+        },
+        "enrolments_assessor_fkey" | "enrolments_trainee_assessor_fkey" | "enrolments_iqa_fkey" => {
+            DbError::WrongPerson {
+                expected: "member of staff",
+            }
+        }
+        "enrolments_major_fkey" => DbError::MajorNotInVersion,
+        "enrolments_iqa_not_assessor" | "enrolments_trainee_not_assessor" => {
+            DbError::SameAssessorAndIqa
+        }
+        "rule_group_units_one_group_per_rule_set" => DbError::UnitInTwoGroups,
+        "ticks_criterion_fkey" => DbError::CriterionNotInVersion,
+        "ticks_evidence_fkey" => DbError::EvidenceHasTicks,
+        "credentials_one_live_per_enrolment" => DbError::LiveCredentialExists,
+        "ticks_assessor_locked" => DbError::AssessorTicksLocked,
+        "activity_log_append_only" | "credentials_never_deleted" => DbError::AppendOnly,
+        _ => DbError::Constraint {
+            constraint: name.to_string(),
+            message: message.to_string(),
+        },
+    }
+}
+
+/// Decode a status key read from the database (the schema's CHECK makes failure a bug).
+pub(crate) fn status_from_key(key: &str) -> DbResult<Status> {
+    Status::from_key(key).ok_or_else(|| DbError::Corrupt(format!("unknown status {key:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_constraints_map_to_meaningful_errors() {
+        assert!(matches!(
+            from_constraint("rule_group_units_one_group_per_rule_set", ""),
+            DbError::UnitInTwoGroups
+        ));
+        assert!(matches!(
+            from_constraint("ticks_evidence_fkey", ""),
+            DbError::EvidenceHasTicks
+        ));
+        assert!(matches!(
+            from_constraint("something_else", "boom"),
+            DbError::Constraint { ref constraint, .. } if constraint == "something_else"
+        ));
+    }
+}

@@ -1,0 +1,232 @@
+//! Qualification versions: import (SPEC §1 "Re-importing ... creates a new version") and
+//! loading a version back as the domain `Qualification` plus the ids of its items.
+use sqlx::types::Json;
+use sqlx::{Acquire, PgExecutor, Postgres};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{DbError, DbResult};
+use crate::domain::qualification::Qualification;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportOutcome {
+    pub qualification_id: Uuid,
+    pub version_id: Uuid,
+    pub version: i32,
+    /// False when the latest version already had this exact content.
+    pub created: bool,
+}
+
+/// A stored version with the ids of its items, each indexed like the domain's vectors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadedVersion {
+    pub version_id: Uuid,
+    pub qualification_id: Uuid,
+    pub version: i32,
+    pub qualification: Qualification,
+    /// Index = criterion ordinal.
+    pub criterion_ids: Vec<Uuid>,
+    /// Index = position in `qualification.units`.
+    pub unit_ids: Vec<Uuid>,
+    /// Index = position in `qualification.majors`.
+    pub major_ids: Vec<Uuid>,
+    /// `[major][rule set]`.
+    pub rule_set_ids: Vec<Vec<Uuid>>,
+}
+
+impl LoadedVersion {
+    pub fn major_index(&self, major_id: Uuid) -> Option<usize> {
+        self.major_ids.iter().position(|m| *m == major_id)
+    }
+
+    pub fn criterion_ordinal(&self, criterion_id: Uuid) -> Option<usize> {
+        self.criterion_ids.iter().position(|c| *c == criterion_id)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct VersionSummary {
+    pub version_id: Uuid,
+    pub qualification_id: Uuid,
+    pub code: String,
+    pub version: i32,
+    pub title: String,
+    pub level: i16,
+    pub awarding_body: String,
+    pub imported_at: OffsetDateTime,
+    pub imported_by: Option<Uuid>,
+}
+
+/// Store `q` as the newest version of its code in `centre_id`, unless the newest version
+/// already has exactly this content. One transaction; concurrent imports of one code
+/// serialise on the qualification row.
+pub async fn import<'a>(
+    db: impl Acquire<'a, Database = Postgres>,
+    centre_id: Uuid,
+    q: &Qualification,
+    imported_by: Option<Uuid>,
+) -> DbResult<ImportOutcome> {
+    let definition = serde_json::to_value(q).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    let mut tx = db.begin().await?;
+    // DO UPDATE (not DO NOTHING) so that RETURNING always yields the id and the row
+    // stays locked until commit.
+    let qualification_id: Uuid = sqlx::query_scalar(
+        "INSERT INTO qualifications (id, centre_id, code) VALUES ($1, $2, $3) \
+         ON CONFLICT (centre_id, code) DO UPDATE SET code = EXCLUDED.code RETURNING id",
+    )
+    .bind(Uuid::now_v7())
+    .bind(centre_id)
+    .bind(&q.code)
+    .fetch_one(&mut *tx)
+    .await?;
+    let latest: Option<(Uuid, i32, bool)> = sqlx::query_as(
+        "SELECT id, version, definition = $2 FROM qualification_versions \
+         WHERE qualification_id = $1 ORDER BY version DESC LIMIT 1",
+    )
+    .bind(qualification_id)
+    .bind(Json(&definition))
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some((version_id, version, true)) = latest {
+        tx.rollback().await?;
+        return Ok(ImportOutcome {
+            qualification_id,
+            version_id,
+            version,
+            created: false,
+        });
+    }
+    let version = latest.map_or(1, |(_, v, _)| v + 1);
+    let version_id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO qualification_versions \
+         (id, qualification_id, centre_id, version, title, level, awarding_body, definition, imported_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(version_id)
+    .bind(qualification_id)
+    .bind(centre_id)
+    .bind(version)
+    .bind(&q.title)
+    .bind(i16::from(q.level))
+    .bind(&q.awarding_body)
+    .bind(Json(&definition))
+    .bind(imported_by)
+    .execute(&mut *tx)
+    .await?;
+    super::qualification_items::insert_items(&mut tx, version_id, q).await?;
+    tx.commit().await?;
+    Ok(ImportOutcome {
+        qualification_id,
+        version_id,
+        version,
+        created: true,
+    })
+}
+
+#[derive(sqlx::FromRow)]
+struct LoadRow {
+    qualification_id: Uuid,
+    version: i32,
+    definition: Json<Qualification>,
+    criterion_ids: Vec<Uuid>,
+    unit_ids: Vec<Uuid>,
+    major_ids: Vec<Uuid>,
+    rule_set_ids: Vec<Uuid>,
+}
+
+pub async fn load_version(db: impl PgExecutor<'_>, version_id: Uuid) -> DbResult<LoadedVersion> {
+    let row: LoadRow = sqlx::query_as(
+        "SELECT v.qualification_id, v.version, v.definition, \
+           ARRAY(SELECT id FROM criteria WHERE version_id = v.id ORDER BY ordinal) AS criterion_ids, \
+           ARRAY(SELECT id FROM units WHERE version_id = v.id ORDER BY ordinal) AS unit_ids, \
+           ARRAY(SELECT id FROM majors WHERE version_id = v.id ORDER BY ordinal) AS major_ids, \
+           ARRAY(SELECT rs.id FROM rule_sets rs JOIN majors m ON m.id = rs.major_id \
+                 WHERE rs.version_id = v.id ORDER BY m.ordinal, rs.ordinal) AS rule_set_ids \
+         FROM qualification_versions v WHERE v.id = $1",
+    )
+    .bind(version_id)
+    .fetch_one(db)
+    .await?;
+    let q = row.definition.0;
+    let rule_set_counts: Vec<usize> = q.majors.iter().map(|m| m.rule_sets.len()).collect();
+    if row.criterion_ids.len() != q.criterion_count()
+        || row.unit_ids.len() != q.units.len()
+        || row.major_ids.len() != q.majors.len()
+        || row.rule_set_ids.len() != rule_set_counts.iter().sum::<usize>()
+    {
+        return Err(DbError::Corrupt(format!(
+            "version {version_id}: its items do not match its definition"
+        )));
+    }
+    let mut rest = row.rule_set_ids.as_slice();
+    let rule_set_ids = rule_set_counts
+        .iter()
+        .map(|&n| {
+            let (head, tail) = rest.split_at(n);
+            rest = tail;
+            head.to_vec()
+        })
+        .collect();
+    Ok(LoadedVersion {
+        version_id,
+        qualification_id: row.qualification_id,
+        version: row.version,
+        qualification: q,
+        criterion_ids: row.criterion_ids,
+        unit_ids: row.unit_ids,
+        major_ids: row.major_ids,
+        rule_set_ids,
+    })
+}
+
+const SUMMARY: &str =
+    "SELECT v.id AS version_id, v.qualification_id, q.code, v.version, v.title, v.level, \
+     v.awarding_body, v.imported_at, v.imported_by \
+     FROM qualification_versions v JOIN qualifications q ON q.id = v.qualification_id";
+
+/// The newest version of `code` in a centre.
+pub async fn latest_version(
+    db: impl PgExecutor<'_>,
+    centre_id: Uuid,
+    code: &str,
+) -> DbResult<Option<VersionSummary>> {
+    Ok(sqlx::query_as(&format!(
+        "{SUMMARY} WHERE q.centre_id = $1 AND q.code = $2 ORDER BY v.version DESC LIMIT 1"
+    ))
+    .bind(centre_id)
+    .bind(code)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Every version of every qualification of a centre, by code then newest first.
+pub async fn list_versions(
+    db: impl PgExecutor<'_>,
+    centre_id: Uuid,
+) -> DbResult<Vec<VersionSummary>> {
+    Ok(sqlx::query_as(&format!(
+        "{SUMMARY} WHERE q.centre_id = $1 ORDER BY q.code, v.version DESC"
+    ))
+    .bind(centre_id)
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn get_version(db: impl PgExecutor<'_>, version_id: Uuid) -> DbResult<VersionSummary> {
+    Ok(sqlx::query_as(&format!("{SUMMARY} WHERE v.id = $1"))
+        .bind(version_id)
+        .fetch_one(db)
+        .await?)
+}
+
+/// The id of a major of a version, by its code.
+pub async fn major_id(db: impl PgExecutor<'_>, version_id: Uuid, code: &str) -> DbResult<Uuid> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM majors WHERE version_id = $1 AND code = $2")
+            .bind(version_id)
+            .bind(code)
+            .fetch_one(db)
+            .await?,
+    )
+}

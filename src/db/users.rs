@@ -1,0 +1,248 @@
+//! People and their roles (SPEC §8).
+use sqlx::{Acquire, PgExecutor, Postgres};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{DbError, DbResult};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    Learner,
+    TraineeAssessor,
+    Assessor,
+    Iqa,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::Learner,
+        Role::TraineeAssessor,
+        Role::Assessor,
+        Role::Iqa,
+        Role::Admin,
+    ];
+
+    /// The key stored in `user_roles.role`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Role::Learner => "learner",
+            Role::TraineeAssessor => "trainee_assessor",
+            Role::Assessor => "assessor",
+            Role::Iqa => "iqa",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.key() == key)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Learner => "Learner",
+            Role::TraineeAssessor => "Trainee assessor",
+            Role::Assessor => "Assessor",
+            Role::Iqa => "IQA",
+            Role::Admin => "Admin",
+        }
+    }
+}
+
+/// A learner's account or a member of staff's: never both (SPEC §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UserKind {
+    Learner,
+    Staff,
+}
+
+impl UserKind {
+    pub fn key(self) -> &'static str {
+        match self {
+            UserKind::Learner => "learner",
+            UserKind::Staff => "staff",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<UserKind> {
+        match key {
+            "learner" => Some(UserKind::Learner),
+            "staff" => Some(UserKind::Staff),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: Uuid,
+    pub centre_id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: Option<String>,
+    pub kind: UserKind,
+    pub active: bool,
+    pub created_at: OffsetDateTime,
+    /// Sorted.
+    pub roles: Vec<Role>,
+}
+
+impl User {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    pub centre_id: Uuid,
+    pub email: &'a str,
+    pub display_name: &'a str,
+    pub password_hash: Option<&'a str>,
+    pub kind: UserKind,
+    pub roles: &'a [Role],
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: Uuid,
+    centre_id: Uuid,
+    email: String,
+    display_name: String,
+    password_hash: Option<String>,
+    kind: String,
+    active: bool,
+    created_at: OffsetDateTime,
+    roles: Vec<String>,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = DbError;
+    fn try_from(r: UserRow) -> DbResult<User> {
+        let kind = UserKind::from_key(&r.kind)
+            .ok_or_else(|| DbError::Corrupt(format!("user kind {:?}", r.kind)))?;
+        let mut roles = r
+            .roles
+            .iter()
+            .map(|k| Role::from_key(k).ok_or_else(|| DbError::Corrupt(format!("role {k:?}"))))
+            .collect::<DbResult<Vec<Role>>>()?;
+        roles.sort();
+        Ok(User {
+            id: r.id,
+            centre_id: r.centre_id,
+            email: r.email,
+            display_name: r.display_name,
+            password_hash: r.password_hash,
+            kind,
+            active: r.active,
+            created_at: r.created_at,
+            roles,
+        })
+    }
+}
+
+const SELECT: &str = "SELECT u.id, u.centre_id, u.email, u.display_name, u.password_hash, u.kind, \
+     u.active, u.created_at, ARRAY(SELECT role FROM user_roles WHERE user_id = u.id) AS roles \
+     FROM users u";
+
+/// Create an account with its roles, in one transaction.
+pub async fn create<'a>(
+    db: impl Acquire<'a, Database = Postgres>,
+    new: &NewUser<'_>,
+) -> DbResult<User> {
+    let mut tx = db.begin().await?;
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO users (id, centre_id, email, display_name, password_hash, kind) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(new.centre_id)
+    .bind(new.email.trim())
+    .bind(new.display_name.trim())
+    .bind(new.password_hash)
+    .bind(new.kind.key())
+    .execute(&mut *tx)
+    .await?;
+    insert_roles(&mut *tx, id, new.kind, new.roles).await?;
+    let user = get(&mut *tx, id).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+async fn insert_roles(
+    db: impl PgExecutor<'_>,
+    user: Uuid,
+    kind: UserKind,
+    roles: &[Role],
+) -> DbResult<()> {
+    let keys: Vec<&str> = roles.iter().map(|r| r.key()).collect();
+    sqlx::query(
+        "INSERT INTO user_roles (user_id, kind, role) SELECT $1, $2, r FROM UNNEST($3::text[]) AS r \
+         ON CONFLICT (user_id, role) DO NOTHING",
+    )
+    .bind(user)
+    .bind(kind.key())
+    .bind(&keys)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<User> {
+    let row: UserRow = sqlx::query_as(&format!("{SELECT} WHERE u.id = $1"))
+        .bind(id)
+        .fetch_one(db)
+        .await?;
+    row.try_into()
+}
+
+/// Email addresses match regardless of case, within one centre.
+pub async fn find_by_email(
+    db: impl PgExecutor<'_>,
+    centre_id: Uuid,
+    email: &str,
+) -> DbResult<Option<User>> {
+    let row: Option<UserRow> = sqlx::query_as(&format!(
+        "{SELECT} WHERE u.centre_id = $1 AND lower(u.email) = lower($2)"
+    ))
+    .bind(centre_id)
+    .bind(email.trim())
+    .fetch_optional(db)
+    .await?;
+    row.map(User::try_from).transpose()
+}
+
+pub async fn set_password_hash(db: impl PgExecutor<'_>, id: Uuid, hash: &str) -> DbResult<()> {
+    let r = sqlx::query("UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(hash)
+        .execute(db)
+        .await?;
+    if r.rows_affected() == 0 {
+        return Err(DbError::NotFound);
+    }
+    Ok(())
+}
+
+/// Grant a role (idempotent). A learner-only or staff-only mismatch is `LearnerRoleMix`.
+pub async fn grant_role(db: impl PgExecutor<'_>, id: Uuid, role: Role) -> DbResult<()> {
+    sqlx::query(
+        "INSERT INTO user_roles (user_id, kind, role) SELECT id, kind, $2 FROM users WHERE id = $1 \
+         ON CONFLICT (user_id, role) DO NOTHING",
+    )
+    .bind(id)
+    .bind(role.key())
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn revoke_role(db: impl PgExecutor<'_>, id: Uuid, role: Role) -> DbResult<bool> {
+    let r = sqlx::query("DELETE FROM user_roles WHERE user_id = $1 AND role = $2")
+        .bind(id)
+        .bind(role.key())
+        .execute(db)
+        .await?;
+    Ok(r.rows_affected() > 0)
+}

@@ -1,0 +1,377 @@
+//! The schema refuses impossible states even when application code is bypassed.
+use attest::db::evidence::{self, EvidenceKind, NewEvidence};
+use attest::db::users::{self, NewUser, Role, UserKind};
+use attest::db::{activity, centres, enrolments, qualifications, ticks, DbError};
+use attest::domain::ticks::Layer;
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::helpers::{criteria, tiny, world, World};
+
+fn constraint_of(err: sqlx::Error) -> DbError {
+    DbError::from(err)
+}
+
+async fn add_evidence(w: &World) -> Uuid {
+    evidence::add(
+        &w.pool,
+        &NewEvidence {
+            enrolment_id: w.enrolment.id,
+            title: "Item",
+            description: "",
+            kind: EvidenceKind::Photo,
+            added_by: w.learner.id,
+        },
+    )
+    .await
+    .unwrap()
+    .id
+}
+
+#[tokio::test]
+async fn status_outside_the_seven_is_refused() {
+    let w = world().await;
+    let err = sqlx::query("UPDATE enrolments SET status = 'finished' WHERE id = $1")
+        .bind(w.enrolment.id)
+        .execute(&w.pool)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(constraint_of(err), DbError::Constraint { ref constraint, .. } if constraint == "enrolments_status_check")
+    );
+}
+
+async fn insert_credential(pool: &PgPool, w: &World, number: &str) -> Result<Uuid, DbError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO credentials (number, enrolment_id, centre_id, learner_name, qualification_code, \
+         qualification_title, qualification_level, major_code, major_title, centre_name) \
+         VALUES ($1, $2, $3, 'Lee', 'TINY/1', 'Tiny', 2, 'ALL', 'All', 'Acme') RETURNING id",
+    )
+    .bind(number)
+    .bind(w.enrolment.id)
+    .bind(w.centre.id)
+    .fetch_one(pool)
+    .await?)
+}
+
+#[tokio::test]
+async fn an_enrolment_has_at_most_one_live_credential_and_cancelling_needs_a_reason() {
+    let w = world().await;
+    let first = insert_credential(&w.pool, &w, "AB12-CD34-EF56")
+        .await
+        .unwrap();
+    let err = insert_credential(&w.pool, &w, "ZZ99-YY88-XX77")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DbError::LiveCredentialExists), "{err:?}");
+
+    let blank = sqlx::query(
+        "UPDATE credentials SET cancelled_at = now(), cancel_reason = ' ' WHERE id = $1",
+    )
+    .bind(first)
+    .execute(&w.pool)
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(constraint_of(blank), DbError::Constraint { ref constraint, .. } if constraint == "credentials_cancel_reason")
+    );
+
+    sqlx::query(
+        "UPDATE credentials SET cancelled_at = now(), cancel_reason = 'wrong name' WHERE id = $1",
+    )
+    .bind(first)
+    .execute(&w.pool)
+    .await
+    .unwrap();
+    insert_credential(&w.pool, &w, "ZZ99-YY88-XX77")
+        .await
+        .unwrap();
+
+    let del = sqlx::query("DELETE FROM credentials WHERE id = $1")
+        .bind(first)
+        .execute(&w.pool)
+        .await
+        .unwrap_err();
+    assert!(matches!(constraint_of(del), DbError::AppendOnly));
+}
+
+#[tokio::test]
+async fn a_tick_on_a_criterion_of_another_version_is_refused() {
+    let w = world().await;
+    let mut changed = tiny("TINY/1");
+    changed.title = "Tiny certificate (2025)".into();
+    let v2 = qualifications::import(&w.pool, w.centre.id, &changed, None)
+        .await
+        .unwrap();
+    let foreign = criteria(&w.pool, v2.version_id).await;
+    let e = add_evidence(&w).await;
+    let err = ticks::tick(&w.pool, e, foreign[0], Layer::Assessor, w.assessor.id)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DbError::CriterionNotInVersion), "{err:?}");
+    let err = ticks::tick_many(&w.pool, e, &foreign, Layer::Learner, w.learner.id)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DbError::CriterionNotInVersion), "{err:?}");
+}
+
+#[tokio::test]
+async fn evidence_with_ticks_cannot_be_deleted() {
+    let w = world().await;
+    let c = criteria(&w.pool, w.version.version_id).await;
+    let ticked = add_evidence(&w).await;
+    let unticked = add_evidence(&w).await;
+    ticks::tick(&w.pool, ticked, c[0], Layer::Learner, w.learner.id)
+        .await
+        .unwrap();
+    let err = evidence::delete(&w.pool, ticked).await.unwrap_err();
+    assert!(matches!(err, DbError::EvidenceHasTicks), "{err:?}");
+    evidence::delete(&w.pool, unticked).await.unwrap();
+    assert!(matches!(
+        evidence::get(&w.pool, unticked).await,
+        Err(DbError::NotFound)
+    ));
+    assert!(evidence::get(&w.pool, ticked).await.is_ok());
+}
+
+#[tokio::test]
+async fn learner_and_staff_roles_never_mix_in_one_account() {
+    let w = world().await;
+    let mixed = NewUser {
+        centre_id: w.centre.id,
+        email: "mix@acme.test",
+        display_name: "Mix",
+        password_hash: None,
+        kind: UserKind::Learner,
+        roles: &[Role::Learner, Role::Assessor],
+    };
+    let err = users::create(&w.pool, &mixed).await.unwrap_err();
+    assert!(matches!(err, DbError::LearnerRoleMix), "{err:?}");
+    assert!(users::find_by_email(&w.pool, w.centre.id, "mix@acme.test")
+        .await
+        .unwrap()
+        .is_none());
+
+    let err = users::grant_role(&w.pool, w.assessor.id, Role::Learner)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DbError::LearnerRoleMix), "{err:?}");
+    let err = users::grant_role(&w.pool, w.learner.id, Role::Admin)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DbError::LearnerRoleMix), "{err:?}");
+    // Turning a learner's account into a staff account while it holds the learner role.
+    let err = sqlx::query("UPDATE users SET kind = 'staff' WHERE id = $1")
+        .bind(w.learner.id)
+        .execute(&w.pool)
+        .await
+        .unwrap_err();
+    assert!(matches!(constraint_of(err), DbError::LearnerRoleMix));
+
+    users::grant_role(&w.pool, w.assessor.id, Role::Iqa)
+        .await
+        .unwrap();
+    let u = users::get(&w.pool, w.assessor.id).await.unwrap();
+    assert_eq!(u.roles, vec![Role::Assessor, Role::Iqa]);
+}
+
+#[tokio::test]
+async fn emails_are_unique_per_centre_regardless_of_case() {
+    let w = world().await;
+    let dup = NewUser {
+        centre_id: w.centre.id,
+        email: "ANN@Acme.test",
+        display_name: "Ann again",
+        password_hash: None,
+        kind: UserKind::Staff,
+        roles: &[Role::Admin],
+    };
+    assert!(matches!(
+        users::create(&w.pool, &dup).await,
+        Err(DbError::DuplicateEmail)
+    ));
+    let found = users::find_by_email(&w.pool, w.centre.id, "Ann@ACME.test")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, w.assessor.id);
+
+    let other = centres::create(&w.pool, "other", "Other").await.unwrap();
+    users::create(
+        &w.pool,
+        &NewUser {
+            centre_id: other.id,
+            ..dup
+        },
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        centres::create(&w.pool, "acme2", "ACME training").await,
+        Err(DbError::DuplicateCentre)
+    ));
+    assert_eq!(
+        centres::find_by_name(&w.pool, "acme TRAINING")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        w.centre.id
+    );
+    assert_eq!(
+        centres::find_by_slug(&w.pool, "acme")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        w.centre.id
+    );
+}
+
+#[tokio::test]
+async fn the_activity_log_is_append_only() {
+    let w = world().await;
+    let before = enrolments::get(&w.pool, w.enrolment.id)
+        .await
+        .unwrap()
+        .last_activity_at;
+    let id = activity::record(
+        &w.pool,
+        w.centre.id,
+        Some(w.enrolment.id),
+        Some(w.assessor.id),
+        "tick",
+        json!({"criterion": "1.1"}),
+    )
+    .await
+    .unwrap();
+    let entries = activity::for_enrolment(&w.pool, w.enrolment.id)
+        .await
+        .unwrap();
+    assert_eq!((entries.len(), entries[0].id), (1, id));
+    assert_eq!(entries[0].detail, json!({"criterion": "1.1"}));
+    assert!(
+        enrolments::get(&w.pool, w.enrolment.id)
+            .await
+            .unwrap()
+            .last_activity_at
+            > before
+    );
+
+    for sql in [
+        "UPDATE activity_log SET action = 'nothing' WHERE id = $1",
+        "DELETE FROM activity_log WHERE id = $1",
+    ] {
+        let err = sqlx::query(sql)
+            .bind(id)
+            .execute(&w.pool)
+            .await
+            .unwrap_err();
+        assert!(matches!(constraint_of(err), DbError::AppendOnly), "{sql}");
+    }
+    assert!(sqlx::query("TRUNCATE activity_log")
+        .execute(&w.pool)
+        .await
+        .is_err());
+    assert_eq!(
+        activity::for_centre(&w.pool, w.centre.id, None, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn iqa_decisions_target_a_unit_or_an_item_and_actions_need_feedback() {
+    let w = world().await;
+    let e = add_evidence(&w).await;
+    let unit: Uuid = qualifications::load_version(&w.pool, w.version.version_id)
+        .await
+        .unwrap()
+        .unit_ids[0];
+    let insert = |unit: Option<Uuid>,
+                  evidence: Option<Uuid>,
+                  decision: &'static str,
+                  feedback: &'static str| {
+        sqlx::query(
+            "INSERT INTO iqa_decisions (enrolment_id, version_id, unit_id, evidence_id, iqa_id, decision, feedback) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(w.enrolment.id)
+        .bind(w.version.version_id)
+        .bind(unit)
+        .bind(evidence)
+        .bind(w.iqa.id)
+        .bind(decision)
+        .bind(feedback)
+        .execute(&w.pool)
+    };
+    insert(Some(unit), None, "agreed", "").await.unwrap();
+    insert(None, Some(e), "action_required", "Add a witness statement")
+        .await
+        .unwrap();
+    for (u, ev, d, f, name) in [
+        (
+            Some(unit),
+            Some(e),
+            "agreed",
+            "",
+            "iqa_decisions_unit_xor_evidence",
+        ),
+        (None, None, "agreed", "", "iqa_decisions_unit_xor_evidence"),
+        (
+            Some(unit),
+            None,
+            "action_required",
+            " ",
+            "iqa_decisions_feedback_for_action",
+        ),
+        (
+            Some(unit),
+            None,
+            "maybe",
+            "",
+            "iqa_decisions_decision_check",
+        ),
+    ] {
+        let err = constraint_of(insert(u, ev, d, f).await.unwrap_err());
+        assert!(
+            matches!(err, DbError::Constraint { ref constraint, .. } if constraint == name),
+            "{name}: {err:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn jobs_are_queued_once_per_idempotency_key() {
+    let w = world().await;
+    let queue = || {
+        sqlx::query("INSERT INTO jobs (kind, payload, idempotency_key) VALUES ('generate_credential', '{}', 'cred:1')")
+            .execute(&w.pool)
+    };
+    queue().await.unwrap();
+    let err = constraint_of(queue().await.unwrap_err());
+    assert!(
+        matches!(err, DbError::Constraint { ref constraint, .. } if constraint == "jobs_idempotency_key_key")
+    );
+    let bad = sqlx::query("UPDATE jobs SET state = 'running'")
+        .execute(&w.pool)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(constraint_of(bad), DbError::Constraint { ref constraint, .. } if constraint == "jobs_running_is_locked")
+    );
+}
+
+#[tokio::test]
+async fn the_session_table_has_the_layout_the_session_store_expects() {
+    let w = world().await;
+    sqlx::query(
+        "INSERT INTO tower_sessions.session (id, data, expiry_date) VALUES ('abc', '\\x00', now())",
+    )
+    .execute(&w.pool)
+    .await
+    .unwrap();
+}

@@ -1,0 +1,10 @@
+//! Integration tests against a real PostgreSQL: `attest::testing` starts one cluster
+//! per test process and gives every test a database of its own.
+mod helpers;
+
+mod db_audit;
+mod db_enrolment;
+mod db_import;
+mod db_schema;
+mod db_ticks;
+mod pg_cluster;
