@@ -1,2 +1,9 @@
 //! attest: an e-portfolio and qualification tracker.
+pub mod cli;
+pub mod db;
+pub mod demo;
 pub mod domain;
+pub mod pg;
+pub mod startup;
+pub mod testing;
+pub mod web;

@@ -7,8 +7,10 @@ use super::qualification::{Qualification, UnitIx};
 
 mod explain;
 mod rules;
+mod summary;
 
 pub use explain::explain_rule;
+pub use summary::{AuditSummary, MajorSummary, UnmetSummary};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuditError {
@@ -72,11 +74,19 @@ pub struct UnmetRule {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Rule {
     /// Every unit of group `group` must count.
-    GroupAll { group: usize },
-    GroupMinUnits { group: usize },
-    GroupMinCredits { group: usize },
+    GroupAll {
+        group: usize,
+    },
+    GroupMinUnits {
+        group: usize,
+    },
+    GroupMinCredits {
+        group: usize,
+    },
     RuleSetMinCredits,
-    RuleSetMinCreditsAtLevel { level: u8 },
+    RuleSetMinCreditsAtLevel {
+        level: u8,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,9 +117,16 @@ pub fn audit(
 }
 
 /// Audit from unit progress directly (the what-if planner treats chosen units as achieved).
-pub fn audit_units(q: &Qualification, assigned_major: usize, units: Vec<UnitProgress>) -> AuditReport {
+pub fn audit_units(
+    q: &Qualification,
+    assigned_major: usize,
+    units: Vec<UnitProgress>,
+) -> AuditReport {
+    let plan = rules::Plan::new(q);
+    let nearness = rules::nearness_order(&plan, &units);
+    let mut workspace = rules::Workspace::new(q.units.len());
     let majors: Vec<MajorResult> = (0..q.majors.len())
-        .map(|m| rules::evaluate_major(q, m, &units))
+        .map(|m| rules::evaluate_major(&plan, m, &units, &nearness, &mut workspace))
         .collect();
     let achieved = majors.iter().filter(|m| m.achieved).count();
     let assigned = majors.get(assigned_major).is_some_and(|m| m.achieved);
@@ -119,6 +136,19 @@ pub fn audit_units(q: &Qualification, assigned_major: usize, units: Vec<UnitProg
         units,
         majors,
     }
+}
+
+/// Progress as if exactly the listed units were achieved (the what-if planner).
+pub fn progress_with_units_achieved(q: &Qualification, achieved: &[UnitIx]) -> Vec<UnitProgress> {
+    q.units
+        .iter()
+        .enumerate()
+        .map(|(u, unit)| {
+            let total = unit.criterion_count() as u32;
+            let confirmed = if achieved.contains(&u) { total } else { 0 };
+            UnitProgress { confirmed, total }
+        })
+        .collect()
 }
 
 pub fn unit_progress(q: &Qualification, confirmed: &ConfirmedCriteria) -> Vec<UnitProgress> {
@@ -132,6 +162,6 @@ pub fn unit_progress(q: &Qualification, confirmed: &ConfirmedCriteria) -> Vec<Un
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod proptests;
+#[cfg(test)]
+mod tests;

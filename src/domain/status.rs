@@ -84,7 +84,9 @@ pub enum Action {
     GenerationFailed,
     Retry,
     Issue,
-    CancelCredential { reason: String },
+    CancelCredential {
+        reason: String,
+    },
 }
 
 impl Action {
@@ -122,10 +124,15 @@ impl Decision {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     #[error("{action} is not possible while the enrolment is {status}")]
-    NotAllowed { status: Status, action: &'static str },
+    NotAllowed {
+        status: Status,
+        action: &'static str,
+    },
     #[error("the credential cannot be requested: the audit says {outcome}, so the assigned major is not achieved")]
     AssignedMajorNotAchieved { outcome: Outcome },
-    #[error("the credential cannot be requested while {count} IQA action(s) are open on this enrolment")]
+    #[error(
+        "the credential cannot be requested while {count} IQA action(s) are open on this enrolment"
+    )]
     OpenIqaActions { count: u32 },
     #[error("a reason is required to cancel a credential")]
     ReasonRequired,
@@ -169,13 +176,20 @@ pub fn decide(status: Status, action: &Action) -> Result<Decision, Refusal> {
                 Ok(move_or_stay(status, GeneratingCredential))
             }
         }
-        (GeneratingCredential, Action::GenerationSucceeded) => Ok(move_or_stay(status, AwaitingIssue)),
+        (GeneratingCredential, Action::GenerationSucceeded) => {
+            Ok(move_or_stay(status, AwaitingIssue))
+        }
         (GeneratingCredential, Action::GenerationFailed) => {
             Ok(move_or_stay(status, CredentialFailedToGenerate))
         }
-        (CredentialFailedToGenerate, Action::Retry) => Ok(move_or_stay(status, GeneratingCredential)),
+        (CredentialFailedToGenerate, Action::Retry) => {
+            Ok(move_or_stay(status, GeneratingCredential))
+        }
         (AwaitingIssue, Action::Issue) => Ok(move_or_stay(status, CredentialIssued)),
-        (AwaitingIssue | CredentialIssued | CredentialFailedToGenerate, Action::CancelCredential { reason }) => {
+        (
+            AwaitingIssue | CredentialIssued | CredentialFailedToGenerate,
+            Action::CancelCredential { reason },
+        ) => {
             if reason.trim().is_empty() {
                 Err(Refusal::ReasonRequired)
             } else {

@@ -46,9 +46,10 @@ fn expected(status: Status, action: &Action) -> Option<Status> {
         (GeneratingCredential, Action::GenerationFailed) => Some(CredentialFailedToGenerate),
         (CredentialFailedToGenerate, Action::Retry) => Some(GeneratingCredential),
         (AwaitingIssue, Action::Issue) => Some(CredentialIssued),
-        (AwaitingIssue | CredentialIssued | CredentialFailedToGenerate, Action::CancelCredential { .. }) => {
-            Some(Withdrawn)
-        }
+        (
+            AwaitingIssue | CredentialIssued | CredentialFailedToGenerate,
+            Action::CancelCredential { .. },
+        ) => Some(Withdrawn),
         _ => None,
     }
 }
@@ -63,7 +64,8 @@ fn every_status_and_action_follows_the_spec_table() {
             match expected(status, &action) {
                 Some(to) => {
                     allowed += 1;
-                    let decision = got.unwrap_or_else(|e| panic!("{status:?} {action:?} refused: {e}"));
+                    let decision =
+                        got.unwrap_or_else(|e| panic!("{status:?} {action:?} refused: {e}"));
                     assert_eq!(decision.target(status), to, "{status:?} {action:?}");
                     assert_eq!(decision == Decision::Stay, to == status);
                 }
@@ -88,7 +90,13 @@ fn every_status_and_action_follows_the_spec_table() {
 
 #[test]
 fn audit_in_a_later_status_records_but_does_not_move() {
-    for status in [GeneratingCredential, AwaitingIssue, CredentialIssued, CredentialFailedToGenerate, Withdrawn] {
+    for status in [
+        GeneratingCredential,
+        AwaitingIssue,
+        CredentialIssued,
+        CredentialFailedToGenerate,
+        Withdrawn,
+    ] {
         for o in Outcome::ALL {
             assert_eq!(decide(status, &Action::Audit(o)), Ok(Decision::Stay));
         }
@@ -111,12 +119,16 @@ fn audit_moves_between_not_yet_achieved_and_ready() {
             to: NotYetAchieved
         })
     );
-    assert_eq!(decide(NotYetAchieved, &Action::Audit(OtherMajorsAchieved)), Ok(Decision::Stay));
+    assert_eq!(
+        decide(NotYetAchieved, &Action::Audit(OtherMajorsAchieved)),
+        Ok(Decision::Stay)
+    );
 }
 
 #[test]
 fn request_is_refused_while_an_iqa_action_is_open() {
-    let refusal = decide(ReadyToBeRequested, &request(AssignedMajorAchieved, 2)).expect_err("refused");
+    let refusal =
+        decide(ReadyToBeRequested, &request(AssignedMajorAchieved, 2)).expect_err("refused");
     assert_eq!(refusal, Refusal::OpenIqaActions { count: 2 });
     assert!(refusal.to_string().contains("2 IQA action(s) are open"));
 }
@@ -134,8 +146,14 @@ fn request_is_refused_when_the_re_audit_no_longer_achieves_the_assigned_major() 
 
 #[test]
 fn cancelling_needs_a_reason() {
-    assert_eq!(decide(AwaitingIssue, &cancel("   ")), Err(Refusal::ReasonRequired));
-    assert_eq!(decide(CredentialIssued, &cancel("")), Err(Refusal::ReasonRequired));
+    assert_eq!(
+        decide(AwaitingIssue, &cancel("   ")),
+        Err(Refusal::ReasonRequired)
+    );
+    assert_eq!(
+        decide(CredentialIssued, &cancel("")),
+        Err(Refusal::ReasonRequired)
+    );
 }
 
 #[test]
@@ -149,7 +167,10 @@ fn withdrawn_allows_no_action_but_audit() {
 #[test]
 fn refusal_messages_name_the_status_and_action() {
     let e = decide(NotYetAchieved, &Action::Issue).expect_err("refused");
-    assert_eq!(e.to_string(), "issue is not possible while the enrolment is Not Yet Achieved");
+    assert_eq!(
+        e.to_string(),
+        "issue is not possible while the enrolment is Not Yet Achieved"
+    );
 }
 
 #[test]
@@ -157,7 +178,10 @@ fn status_keys_round_trip_and_labels_match_the_spec() {
     for s in Status::ALL {
         assert_eq!(Status::from_key(s.key()), Some(s));
     }
-    assert_eq!(CredentialFailedToGenerate.label(), "Credential Failed to Generate");
+    assert_eq!(
+        CredentialFailedToGenerate.label(),
+        "Credential Failed to Generate"
+    );
     assert_eq!(ReadyToBeRequested.label(), "Ready to be Requested");
     assert_eq!(Status::from_key("issued"), None);
 }

@@ -117,9 +117,15 @@ fn random_rule_set(r: &mut Rng, units: &[Unit], title: &str) -> RuleSet {
         pool.push(0);
     }
     let n_groups = r.range(1, pool.len().min(3) as u64) as usize;
-    let mut groups: Vec<Group> = (0..n_groups).map(|g| group(&format!("G{g}"), &[])).collect();
+    let mut groups: Vec<Group> = (0..n_groups)
+        .map(|g| group(&format!("G{g}"), &[]))
+        .collect();
     for (i, u) in pool.iter().enumerate() {
-        let g = if i < n_groups { i } else { r.range(0, n_groups as u64 - 1) as usize };
+        let g = if i < n_groups {
+            i
+        } else {
+            r.range(0, n_groups as u64 - 1) as usize
+        };
         groups[g].units.push(*u);
     }
     for g in &mut groups {

@@ -50,8 +50,13 @@ pub struct Tick {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TickRefusal {
-    #[error("you can only change ticks in your own layer ({own}); this tick is in the {other} layer")]
-    NotYourLayer { own: &'static str, other: &'static str },
+    #[error(
+        "you can only change ticks in your own layer ({own}); this tick is in the {other} layer"
+    )]
+    NotYourLayer {
+        own: &'static str,
+        other: &'static str,
+    },
     #[error("assessor ticks cannot be removed once a credential has been requested (the enrolment is {0}); cancel the credential first")]
     LockedByCredential(Status),
     #[error("nothing can be ticked on a withdrawn enrolment")]
@@ -99,7 +104,10 @@ pub fn may_untick(actor: Layer, tick: Layer, status: Status) -> Result<(), TickR
 /// Criteria that "Accept all learner ticks" would tick in the actor's layer on one
 /// evidence item: those the learner claimed that the actor's layer lacks. Idempotent:
 /// once applied, it returns nothing.
-pub fn accept_all_learner_ticks(ticks_on_item: &[Tick], actor: Layer) -> Result<Vec<Uuid>, TickRefusal> {
+pub fn accept_all_learner_ticks(
+    ticks_on_item: &[Tick],
+    actor: Layer,
+) -> Result<Vec<Uuid>, TickRefusal> {
     if actor == Layer::Learner {
         return Err(TickRefusal::LearnersCannotAccept);
     }
@@ -107,23 +115,42 @@ pub fn accept_all_learner_ticks(ticks_on_item: &[Tick], actor: Layer) -> Result<
 }
 
 /// Criteria that "Accept all trainee assessor ticks" would countersign on one item.
-pub fn accept_all_trainee_ticks(ticks_on_item: &[Tick], actor: Layer) -> Result<Vec<Uuid>, TickRefusal> {
+pub fn accept_all_trainee_ticks(
+    ticks_on_item: &[Tick],
+    actor: Layer,
+) -> Result<Vec<Uuid>, TickRefusal> {
     if actor != Layer::Assessor {
         return Err(TickRefusal::OnlyAssessorsAcceptTrainees);
     }
-    Ok(missing_in_layer(ticks_on_item, Layer::TraineeAssessor, Layer::Assessor))
+    Ok(missing_in_layer(
+        ticks_on_item,
+        Layer::TraineeAssessor,
+        Layer::Assessor,
+    ))
 }
 
 fn missing_in_layer(ticks: &[Tick], from: Layer, to: Layer) -> Vec<Uuid> {
-    let have: BTreeSet<Uuid> = ticks.iter().filter(|t| t.layer == to).map(|t| t.criterion).collect();
-    let wanted: BTreeSet<Uuid> = ticks.iter().filter(|t| t.layer == from).map(|t| t.criterion).collect();
+    let have: BTreeSet<Uuid> = ticks
+        .iter()
+        .filter(|t| t.layer == to)
+        .map(|t| t.criterion)
+        .collect();
+    let wanted: BTreeSet<Uuid> = ticks
+        .iter()
+        .filter(|t| t.layer == from)
+        .map(|t| t.criterion)
+        .collect();
     wanted.difference(&have).copied().collect()
 }
 
 /// A trainee tick is countersigned when a qualified assessor ticked the same criterion
 /// on the same evidence item.
 pub fn is_countersigned(ticks_on_item: &[Tick], criterion: Uuid) -> bool {
-    let has = |layer| ticks_on_item.iter().any(|t| t.criterion == criterion && t.layer == layer);
+    let has = |layer| {
+        ticks_on_item
+            .iter()
+            .any(|t| t.criterion == criterion && t.layer == layer)
+    };
     has(Layer::TraineeAssessor) && has(Layer::Assessor)
 }
 
@@ -156,7 +183,9 @@ impl CriterionState {
     pub fn label(self) -> &'static str {
         match self {
             CriterionState::Confirmed => "confirmed",
-            CriterionState::AwaitingCountersignature => "ticked by trainee — awaiting countersignature",
+            CriterionState::AwaitingCountersignature => {
+                "ticked by trainee — awaiting countersignature"
+            }
             CriterionState::Claimed => "claimed — awaiting assessor",
             CriterionState::NotStarted => "not started",
         }

@@ -38,14 +38,19 @@ fn accept_all_learner_ticks_adds_the_claims_missing_from_the_actors_layer_once()
         criterion: *c,
         ..tick(0, Layer::Assessor)
     }));
-    assert!(accept_all_learner_ticks(&ticks, Layer::Assessor).expect("allowed").is_empty());
+    assert!(accept_all_learner_ticks(&ticks, Layer::Assessor)
+        .expect("allowed")
+        .is_empty());
 }
 
 #[test]
 fn a_trainee_accepting_learner_ticks_adds_trainee_ticks() {
     let ticks = [tick(1, Layer::Learner), tick(1, Layer::Assessor)];
     // The assessor's tick does not stop the trainee's own layer from lacking it.
-    assert_eq!(accept_all_learner_ticks(&ticks, Layer::TraineeAssessor), Ok(vec![id(1)]));
+    assert_eq!(
+        accept_all_learner_ticks(&ticks, Layer::TraineeAssessor),
+        Ok(vec![id(1)])
+    );
 }
 
 #[test]
@@ -58,7 +63,11 @@ fn learners_cannot_accept() {
 
 #[test]
 fn accept_all_trainee_ticks_countersigns_and_is_for_qualified_assessors_only() {
-    let mut ticks = vec![tick(2, Layer::TraineeAssessor), tick(4, Layer::TraineeAssessor), tick(9, Layer::Learner)];
+    let mut ticks = vec![
+        tick(2, Layer::TraineeAssessor),
+        tick(4, Layer::TraineeAssessor),
+        tick(9, Layer::Learner),
+    ];
     assert_eq!(
         accept_all_trainee_ticks(&ticks, Layer::TraineeAssessor),
         Err(TickRefusal::OnlyAssessorsAcceptTrainees)
@@ -68,12 +77,20 @@ fn accept_all_trainee_ticks_countersigns_and_is_for_qualified_assessors_only() {
     assert!(!is_countersigned(&ticks, id(2)));
     ticks.push(tick(2, Layer::Assessor));
     assert!(is_countersigned(&ticks, id(2)));
-    assert_eq!(accept_all_trainee_ticks(&ticks, Layer::Assessor), Ok(vec![id(4)]));
+    assert_eq!(
+        accept_all_trainee_ticks(&ticks, Layer::Assessor),
+        Ok(vec![id(4)])
+    );
 }
 
 #[test]
 fn untick_only_from_own_layer() {
-    let e = may_untick(Layer::TraineeAssessor, Layer::Assessor, Status::NotYetAchieved).expect_err("refused");
+    let e = may_untick(
+        Layer::TraineeAssessor,
+        Layer::Assessor,
+        Status::NotYetAchieved,
+    )
+    .expect_err("refused");
     assert!(e.to_string().contains("your own layer (Trainee assessor)"));
     assert!(may_untick(Layer::Learner, Layer::Learner, Status::ReadyToBeRequested).is_ok());
 }
@@ -104,7 +121,16 @@ fn criterion_state_never_shows_a_claim_as_confirmed() {
     };
     assert_eq!(state(&[]), CriterionState::NotStarted);
     assert_eq!(state(&[Layer::Learner]), CriterionState::Claimed);
-    assert_eq!(state(&[Layer::Learner, Layer::TraineeAssessor]), CriterionState::AwaitingCountersignature);
-    assert_eq!(state(&[Layer::TraineeAssessor, Layer::Assessor]), CriterionState::Confirmed);
-    assert_eq!(CriterionState::Claimed.label(), "claimed — awaiting assessor");
+    assert_eq!(
+        state(&[Layer::Learner, Layer::TraineeAssessor]),
+        CriterionState::AwaitingCountersignature
+    );
+    assert_eq!(
+        state(&[Layer::TraineeAssessor, Layer::Assessor]),
+        CriterionState::Confirmed
+    );
+    assert_eq!(
+        CriterionState::Claimed.label(),
+        "claimed — awaiting assessor"
+    );
 }

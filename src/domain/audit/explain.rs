@@ -5,10 +5,14 @@ use crate::domain::qualification::{Qualification, RuleSet};
 /// "Optional group B: 7 of 12 credits — unit 211 has 3 of 8 criteria left"
 pub fn explain_rule(q: &Qualification, rs: &RuleSet, rule: &UnmetRule) -> String {
     let (what, unit_word) = match rule.rule {
-        Rule::GroupAll { group } | Rule::GroupMinUnits { group } => (rs.groups[group].title.clone(), "units"),
+        Rule::GroupAll { group } | Rule::GroupMinUnits { group } => {
+            (rs.groups[group].title.clone(), "units")
+        }
         Rule::GroupMinCredits { group } => (rs.groups[group].title.clone(), "credits"),
         Rule::RuleSetMinCredits => ("Total".to_string(), "credits"),
-        Rule::RuleSetMinCreditsAtLevel { level } => (format!("At level {level} or above"), "credits"),
+        Rule::RuleSetMinCreditsAtLevel { level } => {
+            (format!("At level {level} or above"), "credits")
+        }
     };
     let ways = if rule.nearest.is_empty() {
         "no unit left in this rule set can close the gap".to_string()
@@ -24,5 +28,8 @@ pub fn explain_rule(q: &Qualification, rs: &RuleSet, rule: &UnmetRule) -> String
             .collect::<Vec<_>>()
             .join("; ")
     };
-    format!("{what}: {} of {} {unit_word} — {ways}", rule.have, rule.need)
+    format!(
+        "{what}: {} of {} {unit_word} — {ways}",
+        rule.have, rule.need
+    )
 }

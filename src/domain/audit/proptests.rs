@@ -1,7 +1,7 @@
 use proptest::prelude::*;
 use uuid::Uuid;
 
-use super::rules::evaluate_counted;
+use super::rules::{evaluate_counted, Plan};
 use super::*;
 use crate::domain::qualification::{Qualification, RuleSet};
 use crate::domain::testkit::{random_qualification, Rng};
@@ -33,7 +33,10 @@ fn brute_force_holds(q: &Qualification, rs: &RuleSet, units: &[UnitProgress]) ->
             .barred
             .iter()
             .all(|set| set.iter().filter(|&&u| counted[u]).count() <= 1);
-        respects_barred && evaluate_counted(q, rs, &counted).unmet.is_empty()
+        respects_barred
+            && evaluate_counted(&Plan::new(q), rs, &counted)
+                .unmet
+                .is_empty()
     })
 }
 

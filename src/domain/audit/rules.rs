@@ -1,7 +1,36 @@
 //! Rules of combination (SPEC §1) for one major: rule sets, groups, caps, levels and
 //! the search over barred-set choices.
 use super::{MajorResult, Rule, UnitGap, UnitProgress, UnmetRule};
-use crate::domain::qualification::{Qualification, RuleSet, UnitIx};
+use crate::domain::qualification::{Major, Qualification, RuleSet, UnitIx};
+
+/// What the rules read of a qualification, packed tight: auditing touches each unit's
+/// level and credits many times and nothing else.
+pub(super) struct Plan<'a> {
+    pub(super) units: Vec<UnitFact>,
+    pub(super) majors: &'a [Major],
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(super) struct UnitFact {
+    pub(super) level: u8,
+    pub(super) credits: u32,
+}
+
+impl<'a> Plan<'a> {
+    pub(super) fn new(q: &'a Qualification) -> Self {
+        Plan {
+            units: q
+                .units
+                .iter()
+                .map(|u| UnitFact {
+                    level: u.level,
+                    credits: u.credits,
+                })
+                .collect(),
+            majors: &q.majors,
+        }
+    }
+}
 
 /// What one choice of counted units gives under one rule set.
 pub(super) struct Eval {
@@ -11,26 +40,85 @@ pub(super) struct Eval {
 
 /// One rule set's best result: the counted units used, and whether every rule holds.
 struct RuleSetResult {
+    /// Achieved units of the rule set's groups, before barred sets choose among them.
+    eligible: Vec<bool>,
     counted: Vec<bool>,
     eval: Eval,
 }
 
-pub(super) fn evaluate_major(q: &Qualification, m: usize, units: &[UnitProgress]) -> MajorResult {
+/// Buffers reused across the rule sets of one audit: auditing stays allocation-light.
+pub(super) struct Workspace {
+    bufs: Buffers,
+    seen: Vec<bool>,
+    rules_reached: Vec<bool>,
+}
+
+struct Buffers {
+    group_of: Vec<usize>,
+    open: Vec<UnitIx>,
+    headroom: Vec<u32>,
+}
+
+impl Workspace {
+    pub(super) fn new(unit_count: usize) -> Self {
+        Workspace {
+            bufs: Buffers {
+                group_of: vec![usize::MAX; unit_count],
+                open: Vec::with_capacity(unit_count),
+                headroom: Vec::new(),
+            },
+            seen: vec![false; unit_count],
+            rules_reached: Vec::new(),
+        }
+    }
+}
+
+pub(super) fn evaluate_major(
+    q: &Plan<'_>,
+    m: usize,
+    units: &[UnitProgress],
+    nearness: &[UnitIx],
+    ws: &mut Workspace,
+) -> MajorResult {
     let major = &q.majors[m];
     let mut best: Option<(usize, RuleSetResult, u32)> = None;
     for (i, rs) in major.rule_sets.iter().enumerate() {
-        let mut result = evaluate_rule_set(q, rs, units);
+        let result = evaluate_rule_set(q, rs, units);
         if result.eval.unmet.is_empty() {
-            return major_result(q, m, i, rs, units, result);
+            return major_result(q, m, i, result);
         }
-        attach_nearest(q, rs, units, &result.counted, &mut result.eval.unmet);
-        let distance = criteria_to_close(&result.eval.unmet);
+        let distance = if major.rule_sets.len() == 1 {
+            0
+        } else {
+            criteria_to_close(q, rs, units, nearness, &result, ws)
+        };
         if best.as_ref().is_none_or(|(_, _, d)| distance < *d) {
             best = Some((i, result, distance));
         }
     }
     match best {
-        Some((i, result, _)) => major_result(q, m, i, &major.rule_sets[i], units, result),
+        Some((i, mut result, _)) => {
+            let rs = &major.rule_sets[i];
+            let mut found: Vec<(usize, UnitIx)> = Vec::new();
+            walk_nearest(
+                q,
+                rs,
+                units,
+                nearness,
+                &result.counted,
+                &result.eval.unmet,
+                &mut ws.bufs,
+                |r, u| found.push((r, u)),
+            );
+            for (r, u) in found {
+                result.eval.unmet[r].nearest.push(UnitGap {
+                    unit: u,
+                    criteria_left: units[u].left(),
+                    criteria_total: units[u].total,
+                });
+            }
+            major_result(q, m, i, result)
+        }
         // A major always has a rule set (import guarantees it); report it as unmet.
         None => MajorResult {
             major: m,
@@ -44,23 +132,12 @@ pub(super) fn evaluate_major(q: &Qualification, m: usize, units: &[UnitProgress]
     }
 }
 
-fn major_result(
-    q: &Qualification,
-    m: usize,
-    rule_set: usize,
-    rs: &RuleSet,
-    units: &[UnitProgress],
-    result: RuleSetResult,
-) -> MajorResult {
-    let counted_units: Vec<UnitIx> = (0..q.units.len()).filter(|&u| result.counted[u]).collect();
-    let mut barred_out: Vec<UnitIx> = rs
-        .groups
-        .iter()
-        .flat_map(|g| g.units.iter().copied())
-        .filter(|&u| units[u].achieved() && !result.counted[u])
+fn major_result(q: &Plan<'_>, m: usize, rule_set: usize, result: RuleSetResult) -> MajorResult {
+    let mut counted_units: Vec<UnitIx> = Vec::with_capacity(q.units.len());
+    counted_units.extend((0..q.units.len()).filter(|&u| result.counted[u]));
+    let barred_out: Vec<UnitIx> = (0..q.units.len())
+        .filter(|&u| result.eligible[u] && !result.counted[u])
         .collect();
-    barred_out.sort_unstable();
-    barred_out.dedup();
     MajorResult {
         major: m,
         achieved: result.eval.unmet.is_empty(),
@@ -72,54 +149,106 @@ fn major_result(
     }
 }
 
-/// Criteria still to confirm along the suggested units (each unit once).
-fn criteria_to_close(unmet: &[UnmetRule]) -> u32 {
-    let mut seen: Vec<UnitIx> = Vec::new();
-    let mut total = 0;
-    for gap in unmet.iter().flat_map(|r| r.nearest.iter()) {
-        if !seen.contains(&gap.unit) {
-            seen.push(gap.unit);
-            total += gap.criteria_left;
+/// How far an unmet rule set is: criteria still to confirm along its suggested units
+/// (each unit once), computed without building the suggestions.
+fn criteria_to_close(
+    q: &Plan<'_>,
+    rs: &RuleSet,
+    units: &[UnitProgress],
+    nearness: &[UnitIx],
+    result: &RuleSetResult,
+    ws: &mut Workspace,
+) -> u32 {
+    let unmet = &result.eval.unmet;
+    let Workspace {
+        bufs,
+        seen,
+        rules_reached,
+    } = ws;
+    rules_reached.clear();
+    rules_reached.resize(unmet.len(), false);
+    let mut total = 0u32;
+    let mut touched: [UnitIx; 64] = [0; 64];
+    let mut n_touched = 0usize;
+    walk_nearest(
+        q,
+        rs,
+        units,
+        nearness,
+        &result.counted,
+        unmet,
+        bufs,
+        |r, u| {
+            rules_reached[r] = true;
+            if !std::mem::replace(&mut seen[u], true) {
+                total += units[u].left();
+                if n_touched < touched.len() {
+                    touched[n_touched] = u;
+                    n_touched += 1;
+                }
+            }
+        },
+    );
+    if n_touched == touched.len() {
+        seen.fill(false);
+    } else {
+        for &u in &touched[..n_touched] {
+            seen[u] = false;
         }
     }
     // An unmet rule with no way to close it is farther than any that has one.
-    let hopeless = unmet.iter().filter(|r| r.nearest.is_empty()).count() as u32;
+    let hopeless = rules_reached.iter().filter(|r| !**r).count() as u32;
     total.saturating_add(hopeless.saturating_mul(1_000_000))
 }
 
 /// The best choice of counted units for a rule set. Counting more units never breaks a
 /// rule (caps keep the top credits), so only maximal choices under the barred sets matter.
-fn evaluate_rule_set(q: &Qualification, rs: &RuleSet, units: &[UnitProgress]) -> RuleSetResult {
+fn evaluate_rule_set(q: &Plan<'_>, rs: &RuleSet, units: &[UnitProgress]) -> RuleSetResult {
     let mut counted = vec![false; q.units.len()];
     for g in &rs.groups {
         for &u in &g.units {
             counted[u] = units[u].achieved();
         }
     }
+    let eligible = counted.clone();
     let conflicts = conflicting_barred_sets(rs, &counted);
-    if conflicts.is_empty() {
-        let eval = evaluate_counted(q, rs, &counted);
-        return RuleSetResult { counted, eval };
+    if !conflicts.is_empty() {
+        choose_counted(q, rs, &conflicts, &mut counted);
     }
+    let eval = evaluate_counted(q, rs, &counted);
+    RuleSetResult {
+        eligible,
+        counted,
+        eval,
+    }
+}
+
+/// Narrows `counted` (every eligible unit) to a choice that respects the barred sets:
+/// one that holds if any does, else the first maximal one.
+fn choose_counted(q: &Plan<'_>, rs: &RuleSet, conflicts: &[Vec<UnitIx>], counted: &mut Vec<bool>) {
     let mut contested: Vec<UnitIx> = conflicts.iter().flatten().copied().collect();
     contested.sort_unstable();
     contested.dedup();
+    // Monotone rules: if counting every eligible unit fails, no allowed choice holds,
+    // so there is nothing to search for.
+    let may_hold = holds(q, rs, counted);
     for &u in &contested {
         counted[u] = false;
     }
-    let mut search = Search {
-        q,
-        rs,
-        conflicts: &conflicts,
-        contested: &contested,
-        best: None,
-    };
-    search.choose(0, &mut counted);
-    match search.best {
-        Some(best) => best,
-        None => {
-            let eval = evaluate_counted(q, rs, &counted);
-            RuleSetResult { counted, eval }
+    if may_hold {
+        let mut search = Search {
+            q,
+            rs,
+            conflicts,
+            contested: &contested,
+        };
+        if search.find(0, counted) {
+            return;
+        }
+    }
+    for &u in &contested {
+        if !clashes(conflicts, u, counted) {
+            counted[u] = true;
         }
     }
 }
@@ -128,116 +257,156 @@ fn evaluate_rule_set(q: &Qualification, rs: &RuleSet, units: &[UnitProgress]) ->
 fn conflicting_barred_sets(rs: &RuleSet, counted: &[bool]) -> Vec<Vec<UnitIx>> {
     rs.barred
         .iter()
-        .map(|set| set.iter().copied().filter(|&u| counted[u]).collect::<Vec<_>>())
-        .filter(|set| set.len() >= 2)
+        .filter(|set| set.iter().filter(|&&u| counted[u]).count() >= 2)
+        .map(|set| {
+            set.iter()
+                .copied()
+                .filter(|&u| counted[u])
+                .collect::<Vec<_>>()
+        })
         .collect()
 }
 
+/// Whether counting `u` would break a barred set, given the units already counted.
+fn clashes(conflicts: &[Vec<UnitIx>], u: UnitIx, counted: &[bool]) -> bool {
+    conflicts
+        .iter()
+        .any(|set| set.contains(&u) && set.iter().any(|&v| v != u && counted[v]))
+}
+
 struct Search<'a> {
-    q: &'a Qualification,
+    q: &'a Plan<'a>,
     rs: &'a RuleSet,
     conflicts: &'a [Vec<UnitIx>],
     contested: &'a [UnitIx],
-    best: Option<RuleSetResult>,
 }
 
 impl Search<'_> {
-    fn done(&self) -> bool {
-        self.best.as_ref().is_some_and(|b| b.eval.unmet.is_empty())
-    }
-
-    fn clashes(&self, u: UnitIx, counted: &[bool]) -> bool {
-        self.conflicts
-            .iter()
-            .any(|set| set.contains(&u) && set.iter().any(|&v| v != u && counted[v]))
-    }
-
-    /// Enumerates maximal choices of contested units, stopping at the first that holds.
-    fn choose(&mut self, i: usize, counted: &mut Vec<bool>) {
-        if self.done() {
-            return;
-        }
+    /// Tries maximal choices of contested units; leaves `counted` at the first that holds.
+    fn find(&mut self, i: usize, counted: &mut Vec<bool>) -> bool {
         if i == self.contested.len() {
             let maximal = self
                 .contested
                 .iter()
-                .all(|&u| counted[u] || self.clashes(u, counted));
-            if maximal {
-                let eval = evaluate_counted(self.q, self.rs, counted);
-                let better = match &self.best {
-                    None => true,
-                    Some(b) => eval.unmet.len() < b.eval.unmet.len(),
-                };
-                if better {
-                    self.best = Some(RuleSetResult {
-                        counted: counted.clone(),
-                        eval,
-                    });
-                }
-            }
-            return;
+                .all(|&u| counted[u] || clashes(self.conflicts, u, counted));
+            return maximal && holds(self.q, self.rs, counted);
         }
         let u = self.contested[i];
-        if !self.clashes(u, counted) {
+        if !clashes(self.conflicts, u, counted) {
             counted[u] = true;
-            self.choose(i + 1, counted);
+            if self.find(i + 1, counted) {
+                return true;
+            }
             counted[u] = false;
         }
-        self.choose(i + 1, counted);
+        self.find(i + 1, counted)
     }
 }
 
+/// Credits by level. Import keeps levels in 1..=8; higher levels share the top bucket.
+const LEVELS: usize = 16;
+type ByLevel = [u32; LEVELS];
+
+fn level_bucket(level: u8) -> usize {
+    usize::from(level).min(LEVELS - 1)
+}
+
+/// Whether every rule of `rs` holds for the counted units: the search's question,
+/// answered without building a report.
+fn holds(q: &Plan<'_>, rs: &RuleSet, counted: &[bool]) -> bool {
+    let mut failed = false;
+    let totals = tally(q, rs, counted, |_, _, _| failed = true);
+    !failed && rule_set_shortfalls(rs, &totals, |_, _, _| ()) == 0
+}
+
 /// Checks every rule of `rs` against the counted units; `nearest` is filled in later.
-pub(super) fn evaluate_counted(q: &Qualification, rs: &RuleSet, counted: &[bool]) -> Eval {
-    let mut unmet = Vec::new();
-    // (level, credits) that count toward the rule set's totals, after caps.
-    let mut contributions: Vec<(u8, u32)> = Vec::new();
+pub(super) fn evaluate_counted(q: &Plan<'_>, rs: &RuleSet, counted: &[bool]) -> Eval {
+    let mut unmet = Vec::with_capacity(rs.groups.len() + 2);
+    let totals = tally(q, rs, counted, |rule, have, need| {
+        unmet.push(unmet_rule(rule, have, need))
+    });
+    rule_set_shortfalls(rs, &totals, |rule, have, need| {
+        unmet.push(unmet_rule(rule, have, need))
+    });
+    Eval {
+        unmet,
+        counted_credits: totals.iter().sum(),
+    }
+}
+
+/// Checks each group's own rules, reporting shortfalls to `unmet`, and returns the
+/// credits that count toward the rule set's totals (after caps) by level.
+fn tally(
+    q: &Plan<'_>,
+    rs: &RuleSet,
+    counted: &[bool],
+    mut unmet: impl FnMut(Rule, u32, u32),
+) -> ByLevel {
+    let mut totals: ByLevel = [0; LEVELS];
     for (gi, g) in rs.groups.iter().enumerate() {
         let mut n = 0u32;
         let mut credits = 0u32;
-        let first = contributions.len();
-        for &u in &g.units {
-            if counted[u] {
-                n += 1;
-                credits += q.units[u].credits;
-                contributions.push((q.units[u].level, q.units[u].credits));
-            }
+        for &u in g.units.iter().filter(|&&u| counted[u]) {
+            n += 1;
+            credits += q.units[u].credits;
         }
         if g.all && n < g.units.len() as u32 {
-            unmet.push(unmet_rule(Rule::GroupAll { group: gi }, n, g.units.len() as u32));
+            unmet(Rule::GroupAll { group: gi }, n, g.units.len() as u32);
         }
         if let Some(k) = g.min_units.filter(|&k| n < k) {
-            unmet.push(unmet_rule(Rule::GroupMinUnits { group: gi }, n, k));
+            unmet(Rule::GroupMinUnits { group: gi }, n, k);
         }
         if let Some(c) = g.min_credits.filter(|&c| credits < c) {
-            unmet.push(unmet_rule(Rule::GroupMinCredits { group: gi }, credits, c));
+            unmet(Rule::GroupMinCredits { group: gi }, credits, c);
         }
-        if let Some(cap) = g.max_credits {
-            apply_cap(&mut contributions[first..], cap);
+        match g.max_credits {
+            Some(cap) if credits > cap => {
+                // A cap keeps the credits of the highest-level units first (SPEC §1).
+                let mut group: ByLevel = [0; LEVELS];
+                for &u in g.units.iter().filter(|&&u| counted[u]) {
+                    group[level_bucket(q.units[u].level)] += q.units[u].credits;
+                }
+                let mut room = cap;
+                for level in (0..LEVELS).rev() {
+                    let kept = group[level].min(room);
+                    room -= kept;
+                    totals[level] += kept;
+                }
+            }
+            _ => {
+                for &u in g.units.iter().filter(|&&u| counted[u]) {
+                    totals[level_bucket(q.units[u].level)] += q.units[u].credits;
+                }
+            }
         }
     }
-    let total: u32 = contributions.iter().map(|&(_, c)| c).sum();
+    totals
+}
+
+/// Checks the rule set's total and per-level credits; returns how many fall short.
+fn rule_set_shortfalls(
+    rs: &RuleSet,
+    totals: &ByLevel,
+    mut unmet: impl FnMut(Rule, u32, u32),
+) -> usize {
+    let mut short = 0;
+    let total: u32 = totals.iter().sum();
     if let Some(c) = rs.min_credits.filter(|&c| total < c) {
-        unmet.push(unmet_rule(Rule::RuleSetMinCredits, total, c));
+        short += 1;
+        unmet(Rule::RuleSetMinCredits, total, c);
     }
     for lc in &rs.min_credits_at_level {
-        let have: u32 = contributions
-            .iter()
-            .filter(|&&(level, _)| level >= lc.level)
-            .map(|&(_, c)| c)
-            .sum();
+        let have: u32 = totals[level_bucket(lc.level)..].iter().sum();
         if have < lc.credits {
-            unmet.push(unmet_rule(
+            short += 1;
+            unmet(
                 Rule::RuleSetMinCreditsAtLevel { level: lc.level },
                 have,
                 lc.credits,
-            ));
+            );
         }
     }
-    Eval {
-        unmet,
-        counted_credits: total,
-    }
+    short
 }
 
 fn unmet_rule(rule: Rule, have: u32, need: u32) -> UnmetRule {
@@ -249,109 +418,104 @@ fn unmet_rule(rule: Rule, have: u32, need: u32) -> UnmetRule {
     }
 }
 
-/// Keeps at most `cap` credits, those of the highest-level units first (SPEC §1).
-fn apply_cap(contributions: &mut [(u8, u32)], cap: u32) {
-    contributions.sort_by(|a, b| b.0.cmp(&a.0));
-    let mut left = cap;
-    for c in contributions.iter_mut() {
-        let kept = c.1.min(left);
-        left -= kept;
-        c.1 = kept;
-    }
-}
-
 /// For each unmet rule, the unachieved units that close its gap with the fewest
-/// criteria still to confirm.
-fn attach_nearest(
-    q: &Qualification,
+/// criteria still to confirm, in `nearness` order: calls `visit(rule index, unit)`.
+#[allow(clippy::too_many_arguments)]
+fn walk_nearest(
+    q: &Plan<'_>,
     rs: &RuleSet,
     units: &[UnitProgress],
+    nearness: &[UnitIx],
     counted: &[bool],
-    unmet: &mut [UnmetRule],
+    unmet: &[UnmetRule],
+    bufs: &mut Buffers,
+    mut visit: impl FnMut(usize, UnitIx),
 ) {
-    let gap = |u: UnitIx| UnitGap {
-        unit: u,
-        criteria_left: units[u].left(),
-        criteria_total: units[u].total,
+    group_headroom(q, rs, counted, &mut bufs.headroom);
+    let headroom = &bufs.headroom;
+    let group_of = &mut bufs.group_of;
+    group_of.fill(usize::MAX);
+    for (gi, g) in rs.groups.iter().enumerate() {
+        for &u in &g.units {
+            group_of[u] = gi;
+        }
+    }
+    // The rule set's unachieved units, nearest first: every suggestion comes from these.
+    let open = &mut bufs.open;
+    open.clear();
+    open.extend(
+        nearness
+            .iter()
+            .copied()
+            .filter(|&u| group_of[u] != usize::MAX && !units[u].achieved()),
+    );
+    // A suggestion must be able to count: not barred against a counted unit, nor
+    // against another unit suggested for the same rule.
+    let barred_with = |u: UnitIx, taken: &[UnitIx]| {
+        rs.barred.iter().any(|set| {
+            set.contains(&u)
+                && set
+                    .iter()
+                    .any(|&v| v != u && (counted[v] || taken.contains(&v)))
+        })
     };
-    let by_nearness = |list: &mut Vec<UnitIx>| {
-        list.sort_by_key(|&u| (units[u].left(), std::cmp::Reverse(q.units[u].credits), u));
-    };
-    for rule in unmet.iter_mut() {
-        let missing = rule.need - rule.have;
-        let mut candidates: Vec<UnitIx> = match rule.rule {
-            Rule::GroupAll { group } | Rule::GroupMinUnits { group } | Rule::GroupMinCredits { group } => rs.groups[group]
-                .units
-                .iter()
-                .copied()
-                .filter(|&u| !units[u].achieved())
-                .collect(),
-            Rule::RuleSetMinCredits | Rule::RuleSetMinCreditsAtLevel { .. } => rs
-                .groups
-                .iter()
-                .flat_map(|g| g.units.iter().copied())
-                .filter(|&u| !units[u].achieved() && !counted[u])
-                .filter(|&u| match rule.rule {
-                    Rule::RuleSetMinCreditsAtLevel { level } => q.units[u].level >= level,
-                    _ => true,
-                })
-                .collect(),
-        };
-        by_nearness(&mut candidates);
-        rule.nearest = match rule.rule {
-            Rule::GroupAll { .. } => candidates.into_iter().map(gap).collect(),
-            Rule::GroupMinUnits { .. } => candidates.into_iter().take(missing as usize).map(gap).collect(),
-            Rule::GroupMinCredits { .. } => take_credits(q, candidates, missing, |_| u32::MAX).into_iter().map(gap).collect(),
-            Rule::RuleSetMinCredits | Rule::RuleSetMinCreditsAtLevel { .. } => {
-                let headroom = group_headroom(q, rs, counted);
-                take_credits(q, candidates, missing, |u| headroom_of(rs, &headroom, u))
-                    .into_iter()
-                    .map(gap)
-                    .collect()
+    let mut taken: Vec<UnitIx> = Vec::new();
+    for (i, rule) in unmet.iter().enumerate() {
+        let mut missing = rule.need - rule.have;
+        taken.clear();
+        let candidates = open.iter().copied().filter(|&u| match rule.rule {
+            Rule::GroupAll { group }
+            | Rule::GroupMinUnits { group }
+            | Rule::GroupMinCredits { group } => group_of[u] == group,
+            Rule::RuleSetMinCreditsAtLevel { level } => q.units[u].level >= level,
+            Rule::RuleSetMinCredits => true,
+        });
+        for u in candidates {
+            if missing == 0 {
+                break;
             }
-        };
+            // What taking this unit closes: a unit, its credits, or its credits under the cap.
+            let closes = match rule.rule {
+                Rule::GroupAll { .. } | Rule::GroupMinUnits { .. } => 1,
+                Rule::GroupMinCredits { .. } => q.units[u].credits,
+                Rule::RuleSetMinCredits | Rule::RuleSetMinCreditsAtLevel { .. } => {
+                    q.units[u].credits.min(headroom[group_of[u]])
+                }
+            };
+            if closes > 0 && (rs.barred.is_empty() || !barred_with(u, &taken)) {
+                missing = missing.saturating_sub(closes);
+                taken.push(u);
+                visit(i, u);
+            }
+        }
     }
 }
 
-/// Takes candidates in order until their (capped) credits cover `missing`.
-fn take_credits(
-    q: &Qualification,
-    candidates: Vec<UnitIx>,
-    missing: u32,
-    room: impl Fn(UnitIx) -> u32,
-) -> Vec<UnitIx> {
-    let mut got = 0u32;
-    let mut taken = Vec::new();
-    for u in candidates {
-        if got >= missing {
-            break;
-        }
-        let adds = q.units[u].credits.min(room(u));
-        if adds > 0 {
-            got += adds;
-            taken.push(u);
-        }
-    }
-    taken
+/// All units, fewest criteria left first, then most credits: the order suggestions take.
+pub(super) fn nearness_order(q: &Plan<'_>, units: &[UnitProgress]) -> Vec<UnitIx> {
+    let mut keyed: Vec<(u32, std::cmp::Reverse<u32>, UnitIx)> = units
+        .iter()
+        .zip(&q.units)
+        .enumerate()
+        .map(|(u, (p, unit))| (p.left(), std::cmp::Reverse(unit.credits), u))
+        .collect();
+    keyed.sort_unstable();
+    keyed.into_iter().map(|(_, _, u)| u).collect()
 }
 
 /// Credits each group can still add to the totals before its cap.
-fn group_headroom(q: &Qualification, rs: &RuleSet, counted: &[bool]) -> Vec<u32> {
-    rs.groups
-        .iter()
-        .map(|g| match g.max_credits {
-            None => u32::MAX,
-            Some(cap) => {
-                let have: u32 = g.units.iter().filter(|&&u| counted[u]).map(|&u| q.units[u].credits).sum();
-                cap.saturating_sub(have)
-            }
-        })
-        .collect()
-}
-
-fn headroom_of(rs: &RuleSet, headroom: &[u32], u: UnitIx) -> u32 {
-    rs.groups
-        .iter()
-        .position(|g| g.units.contains(&u))
-        .map_or(0, |gi| headroom[gi])
+fn group_headroom(q: &Plan<'_>, rs: &RuleSet, counted: &[bool], out: &mut Vec<u32>) {
+    out.clear();
+    out.extend(rs.groups.iter().map(|g| match g.max_credits {
+        None => u32::MAX,
+        Some(cap) => {
+            let have: u32 = g
+                .units
+                .iter()
+                .filter(|&&u| counted[u])
+                .map(|&u| q.units[u].credits)
+                .sum();
+            cap.saturating_sub(have)
+        }
+    }));
 }

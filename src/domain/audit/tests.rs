@@ -59,7 +59,13 @@ fn uk_diploma() -> Qualification {
 #[test]
 fn uk_diploma_achieved_with_group_c_capped_at_seven() {
     let q = uk_diploma();
-    let r = audit_units_by_code(&q, "DIP", &["M1", "M2", "M3", "M4", "A1", "B1", "B2", "B3", "B4", "C1", "C2"]);
+    let r = audit_units_by_code(
+        &q,
+        "DIP",
+        &[
+            "M1", "M2", "M3", "M4", "A1", "B1", "B2", "B3", "B4", "C1", "C2",
+        ],
+    );
     // 19 + 3 + 16 + min(8, 7) = 45
     assert_eq!(r.majors[0].counted_credits, 45);
     assert!(r.majors[0].achieved);
@@ -70,7 +76,13 @@ fn uk_diploma_achieved_with_group_c_capped_at_seven() {
 fn uk_diploma_cap_stops_group_c_from_making_up_the_total() {
     let q = uk_diploma();
     // 19 + 3 + 16 + min(11, 7) = 45: fine. But with only 12 from B: 19 + 3 + 12 + 7 = 41.
-    let r = audit_units_by_code(&q, "DIP", &["M1", "M2", "M3", "M4", "A1", "B1", "B2", "B3", "C1", "C2", "C3"]);
+    let r = audit_units_by_code(
+        &q,
+        "DIP",
+        &[
+            "M1", "M2", "M3", "M4", "A1", "B1", "B2", "B3", "C1", "C2", "C3",
+        ],
+    );
     let m = &r.majors[0];
     assert!(!m.achieved);
     assert_eq!(m.counted_credits, 41);
@@ -89,10 +101,24 @@ fn uk_diploma_cap_stops_group_c_from_making_up_the_total() {
 #[test]
 fn uk_diploma_missing_mandatory_unit_is_named() {
     let q = uk_diploma();
-    let r = audit_units_by_code(&q, "DIP", &["M1", "M2", "M3", "A1", "B1", "B2", "B3", "B4", "C1", "C2"]);
+    let r = audit_units_by_code(
+        &q,
+        "DIP",
+        &["M1", "M2", "M3", "A1", "B1", "B2", "B3", "B4", "C1", "C2"],
+    );
     let m = &r.majors[0];
     assert_eq!(m.unmet[0].rule, Rule::GroupAll { group: 0 });
-    assert_eq!(codes(&q, &m.unmet[0].nearest.iter().map(|g| g.unit).collect::<Vec<_>>()), ["M4"]);
+    assert_eq!(
+        codes(
+            &q,
+            &m.unmet[0]
+                .nearest
+                .iter()
+                .map(|g| g.unit)
+                .collect::<Vec<_>>()
+        ),
+        ["M4"]
+    );
 }
 
 #[test]
@@ -101,10 +127,16 @@ fn cap_keeps_highest_level_credits_first() {
     let mut g = group("Capped", &[0, 1]);
     g.max_credits = Some(4);
     let mut rs = rule_set("RS", vec![g]);
-    rs.min_credits_at_level = vec![LevelCredits { level: 3, credits: 4 }];
+    rs.min_credits_at_level = vec![LevelCredits {
+        level: 3,
+        credits: 4,
+    }];
     let q = qualification(units, vec![major("M", vec![rs])]);
     let r = audit_units_by_code(&q, "M", &["L1", "L3"]);
-    assert!(r.majors[0].achieved, "the level-3 unit's credits are kept under the cap");
+    assert!(
+        r.majors[0].achieved,
+        "the level-3 unit's credits are kept under the cap"
+    );
     assert_eq!(r.majors[0].counted_credits, 4);
 }
 
@@ -118,13 +150,22 @@ fn ncea() -> Qualification {
         units.push(unit(&format!("2-{i}"), 2, 10, 1));
     }
     units.push(unit("1-0", 1, 10, 1));
-    let mut any = group("Achievement standards", &(0..units.len()).collect::<Vec<_>>());
+    let mut any = group(
+        "Achievement standards",
+        &(0..units.len()).collect::<Vec<_>>(),
+    );
     any.min_units = Some(1);
     let mut rs = rule_set("NCEA Level 3", vec![any]);
     rs.min_credits = Some(80);
     rs.min_credits_at_level = vec![
-        LevelCredits { level: 3, credits: 60 },
-        LevelCredits { level: 2, credits: 80 },
+        LevelCredits {
+            level: 3,
+            credits: 60,
+        },
+        LevelCredits {
+            level: 2,
+            credits: 80,
+        },
     ];
     qualification(units, vec![major("NCEA3", vec![rs])])
 }
@@ -132,7 +173,11 @@ fn ncea() -> Qualification {
 #[test]
 fn ncea_level_3_achieved_with_60_at_level_3_and_20_at_level_2() {
     let q = ncea();
-    let r = audit_units_by_code(&q, "NCEA3", &["3-0", "3-1", "3-2", "3-3", "3-4", "3-5", "2-0", "2-1"]);
+    let r = audit_units_by_code(
+        &q,
+        "NCEA3",
+        &["3-0", "3-1", "3-2", "3-3", "3-4", "3-5", "2-0", "2-1"],
+    );
     assert!(r.majors[0].achieved);
     assert_eq!(r.majors[0].counted_credits, 80);
 }
@@ -140,7 +185,11 @@ fn ncea_level_3_achieved_with_60_at_level_3_and_20_at_level_2() {
 #[test]
 fn ncea_level_1_credits_do_not_count_at_level_2() {
     let q = ncea();
-    let r = audit_units_by_code(&q, "NCEA3", &["3-0", "3-1", "3-2", "3-3", "3-4", "3-5", "2-0", "1-0"]);
+    let r = audit_units_by_code(
+        &q,
+        "NCEA3",
+        &["3-0", "3-1", "3-2", "3-3", "3-4", "3-5", "2-0", "1-0"],
+    );
     let m = &r.majors[0];
     assert!(!m.achieved);
     assert_eq!(m.counted_credits, 80);
@@ -152,13 +201,20 @@ fn ncea_level_1_credits_do_not_count_at_level_2() {
 #[test]
 fn ncea_short_of_level_3_credits() {
     let q = ncea();
-    let r = audit_units_by_code(&q, "NCEA3", &["3-0", "3-1", "3-2", "3-3", "3-4", "2-0", "2-1", "2-2"]);
+    let r = audit_units_by_code(
+        &q,
+        "NCEA3",
+        &["3-0", "3-1", "3-2", "3-3", "3-4", "2-0", "2-1", "2-2"],
+    );
     let m = &r.majors[0];
     assert!(!m.achieved);
     assert_eq!(m.unmet[0].rule, Rule::RuleSetMinCreditsAtLevel { level: 3 });
     assert_eq!((m.unmet[0].have, m.unmet[0].need), (50, 60));
     // Only level-3 units are suggested for a level-3 gap.
-    assert!(m.unmet[0].nearest.iter().all(|g| q.units[g.unit].level == 3));
+    assert!(m.unmet[0]
+        .nearest
+        .iter()
+        .all(|g| q.units[g.unit].level == 3));
 }
 
 /// SPEC §1: a certificate whose learners choose elective set A or set B but may not mix.
@@ -195,7 +251,10 @@ fn either_or_certificate_accepts_set_a_or_set_b() {
     let b = audit_units_by_code(&q, "CERT", &["201", "202", "230", "231"]);
     assert!(b.majors[0].achieved);
     assert_eq!(b.majors[0].rule_set, 1);
-    assert_eq!(codes(&q, &b.majors[0].counted_units), ["201", "202", "230", "231"]);
+    assert_eq!(
+        codes(&q, &b.majors[0].counted_units),
+        ["201", "202", "230", "231"]
+    );
 }
 
 #[test]
@@ -208,12 +267,19 @@ fn either_or_certificate_refuses_a_mix() {
 
 /// Barred 214/215: the group needs a level-3 credit, which only 215 gives.
 fn barred() -> Qualification {
-    let units = vec![unit("214", 2, 6, 1), unit("215", 3, 4, 1), unit("216", 2, 2, 1)];
+    let units = vec![
+        unit("214", 2, 6, 1),
+        unit("215", 3, 4, 1),
+        unit("216", 2, 2, 1),
+    ];
     let mut g = group("Optional", &[0, 1, 2]);
     g.min_credits = Some(4);
     let mut rs = rule_set("RS", vec![g]);
     rs.barred = vec![vec![0, 1]];
-    rs.min_credits_at_level = vec![LevelCredits { level: 3, credits: 4 }];
+    rs.min_credits_at_level = vec![LevelCredits {
+        level: 3,
+        credits: 4,
+    }];
     qualification(units, vec![major("B", vec![rs])])
 }
 
@@ -244,7 +310,11 @@ fn barred_set_never_counts_both_units() {
 
 #[test]
 fn explanation_names_the_nearest_unit_as_the_spec_does() {
-    let units = vec![unit("210", 2, 7, 2), unit("211", 2, 5, 8), unit("212", 2, 5, 9)];
+    let units = vec![
+        unit("210", 2, 7, 2),
+        unit("211", 2, 5, 8),
+        unit("212", 2, 5, 9),
+    ];
     let mut g = group("Optional group B", &[0, 1, 2]);
     g.min_credits = Some(12);
     let q = qualification(units, vec![major("GEN", vec![rule_set("GEN", vec![g])])]);
@@ -274,25 +344,37 @@ fn two_majors() -> Qualification {
 #[test]
 fn outcome_no_majors_achieved() {
     let q = two_majors();
-    assert_eq!(audit_units_by_code(&q, "MX", &[]).outcome, Outcome::NoMajorsAchieved);
+    assert_eq!(
+        audit_units_by_code(&q, "MX", &[]).outcome,
+        Outcome::NoMajorsAchieved
+    );
 }
 
 #[test]
 fn outcome_assigned_major_achieved() {
     let q = two_majors();
-    assert_eq!(audit_units_by_code(&q, "MX", &["X"]).outcome, Outcome::AssignedMajorAchieved);
+    assert_eq!(
+        audit_units_by_code(&q, "MX", &["X"]).outcome,
+        Outcome::AssignedMajorAchieved
+    );
 }
 
 #[test]
 fn outcome_other_majors_achieved() {
     let q = two_majors();
-    assert_eq!(audit_units_by_code(&q, "MX", &["Y"]).outcome, Outcome::OtherMajorsAchieved);
+    assert_eq!(
+        audit_units_by_code(&q, "MX", &["Y"]).outcome,
+        Outcome::OtherMajorsAchieved
+    );
 }
 
 #[test]
 fn outcome_all_majors_achieved() {
     let q = two_majors();
-    assert_eq!(audit_units_by_code(&q, "MY", &["X", "Y"]).outcome, Outcome::AllMajorsAchieved);
+    assert_eq!(
+        audit_units_by_code(&q, "MY", &["X", "Y"]).outcome,
+        Outcome::AllMajorsAchieved
+    );
 }
 
 #[test]
@@ -309,7 +391,13 @@ fn partly_confirmed_unit_is_not_achieved() {
     let mut c = ConfirmedCriteria::new(q.criterion_count());
     c.insert(0).expect("in range");
     let r = audit(&q, 0, &c).expect("audit");
-    assert_eq!(r.units[0], UnitProgress { confirmed: 1, total: 2 });
+    assert_eq!(
+        r.units[0],
+        UnitProgress {
+            confirmed: 1,
+            total: 2
+        }
+    );
     assert!(!r.majors[0].achieved);
 }
 
@@ -320,7 +408,10 @@ fn audit_refuses_unknown_major_and_wrong_criteria_count() {
     assert_eq!(audit(&q, 2, &c), Err(AuditError::UnknownMajor(2)));
     assert_eq!(
         audit(&q, 0, &ConfirmedCriteria::new(3)),
-        Err(AuditError::CriteriaMismatch { expected: 4, got: 3 })
+        Err(AuditError::CriteriaMismatch {
+            expected: 4,
+            got: 3
+        })
     );
 }
 
@@ -334,5 +425,38 @@ fn confirmed_criteria_counts_ranges_across_words() {
     assert_eq!(c.count_in(63..129), 5);
     assert_eq!(c.count_in(1..63), 0);
     assert!(c.insert(200).is_err());
-    assert_eq!(c.ordinals().collect::<Vec<_>>(), [0, 63, 64, 65, 127, 128, 199]);
+    assert_eq!(
+        c.ordinals().collect::<Vec<_>>(),
+        [0, 63, 64, 65, 127, 128, 199]
+    );
+}
+
+#[test]
+fn nearest_way_never_suggests_two_units_of_a_barred_set() {
+    // Group needs 8 credits; 214 and 215 are barred together, so suggesting both is no way at all.
+    let units = vec![
+        unit("214", 2, 4, 1),
+        unit("215", 2, 4, 1),
+        unit("216", 2, 4, 3),
+    ];
+    let mut g = group("Optional", &[0, 1, 2]);
+    g.min_credits = Some(8);
+    let mut rs = rule_set("RS", vec![g]);
+    rs.barred = vec![vec![0, 1]];
+    let q = qualification(units, vec![major("B", vec![rs])]);
+    let r = audit_units_by_code(&q, "B", &[]);
+    let nearest: Vec<usize> = r.majors[0].unmet[0]
+        .nearest
+        .iter()
+        .map(|g| g.unit)
+        .collect();
+    assert_eq!(codes(&q, &nearest), ["214", "216"]);
+    // And with 215 already counted, 214 is no way either.
+    let r = audit_units_by_code(&q, "B", &["215"]);
+    let nearest: Vec<usize> = r.majors[0].unmet[0]
+        .nearest
+        .iter()
+        .map(|g| g.unit)
+        .collect();
+    assert_eq!(codes(&q, &nearest), ["216"]);
 }

@@ -1,0 +1,111 @@
+//! The `attest` command line: serve the app, and import, check or plan with a
+//! qualification file.
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod qualification;
+mod serve;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "attest",
+    version,
+    about = "E-portfolio and qualification tracker"
+)]
+pub struct Cli {
+    /// Folder for the project-local PostgreSQL cluster and uploaded files.
+    #[arg(long, global = true, env = "ATTEST_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web app. Without DATABASE_URL it starts a PostgreSQL cluster under the data folder.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "ATTEST_ADDR", default_value = "127.0.0.1:3000")]
+        addr: SocketAddr,
+        /// Load the demo centre when the database is empty, and print its logins.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Import, check or plan with qualification files (TOML, or JSON by extension).
+    Qualification {
+        #[command(subcommand)]
+        command: QualificationCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QualificationCommand {
+    /// Import a qualification file into the database (a new version if its content changed).
+    Import {
+        file: PathBuf,
+        /// The centre to import into; defaults to the only centre (made if there is none).
+        #[arg(long)]
+        centre: Option<String>,
+    },
+    /// Validate a file without a database and print each major's rules in plain words.
+    Check { file: PathBuf },
+    /// Treat the listed units as achieved and print the audit (no database).
+    WhatIf {
+        file: PathBuf,
+        /// The assigned major's code.
+        #[arg(long)]
+        major: String,
+        /// Unit codes taken as achieved, comma-separated.
+        #[arg(long, value_delimiter = ',', num_args = 0..)]
+        units: Vec<String>,
+        /// Print exactly one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Qualification {
+            command: QualificationCommand::Check { file },
+        } => qualification::check(&file),
+        Command::Qualification {
+            command:
+                QualificationCommand::WhatIf {
+                    file,
+                    major,
+                    units,
+                    json,
+                },
+        } => qualification::what_if(&file, &major, &units, json),
+        Command::Qualification {
+            command: QualificationCommand::Import { file, centre },
+        } => runtime()?.block_on(qualification::import(
+            &cli.data_dir,
+            &file,
+            centre.as_deref(),
+        )),
+        Command::Serve { addr, demo } => {
+            runtime()?.block_on(serve::serve(&cli.data_dir, addr, demo))
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}

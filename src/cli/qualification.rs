@@ -1,0 +1,109 @@
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::domain::audit::{audit_units, progress_with_units_achieved, AuditSummary};
+use crate::domain::describe::describe_qualification;
+use crate::domain::import::{self, Format};
+use crate::domain::Qualification;
+
+/// Reads and parses a file; on import errors prints every one to stderr.
+fn load(file: &Path) -> anyhow::Result<Result<Qualification, ExitCode>> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let format = Format::from_path(&file.to_string_lossy());
+    match import::parse(&text, format) {
+        Ok(q) => Ok(Ok(q)),
+        Err(errors) => {
+            eprintln!(
+                "{}: {} error(s), nothing imported:",
+                file.display(),
+                errors.0.len()
+            );
+            for e in &errors.0 {
+                eprintln!("  {e}");
+            }
+            Ok(Err(ExitCode::FAILURE))
+        }
+    }
+}
+
+pub fn check(file: &Path) -> anyhow::Result<ExitCode> {
+    Ok(match load(file)? {
+        Ok(q) => {
+            println!("{} is valid.\n", file.display());
+            print!("{}", describe_qualification(&q));
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    })
+}
+
+pub fn what_if(file: &Path, major: &str, units: &[String], json: bool) -> anyhow::Result<ExitCode> {
+    let q = match load(file)? {
+        Ok(q) => q,
+        Err(code) => return Ok(code),
+    };
+    let Some(m) = q.major_index(major) else {
+        let known: Vec<&str> = q.majors.iter().map(|m| m.code.as_str()).collect();
+        eprintln!(
+            "unknown major \"{major}\"; this qualification's majors are: {}",
+            known.join(", ")
+        );
+        return Ok(ExitCode::FAILURE);
+    };
+    let mut achieved = Vec::new();
+    let mut unknown = Vec::new();
+    for code in units.iter().map(|u| u.trim()).filter(|u| !u.is_empty()) {
+        match q.unit_index(code) {
+            Some(u) => achieved.push(u),
+            None => unknown.push(code),
+        }
+    }
+    if !unknown.is_empty() {
+        eprintln!("unknown unit code(s): {}", unknown.join(", "));
+        return Ok(ExitCode::FAILURE);
+    }
+    let report = audit_units(&q, m, progress_with_units_achieved(&q, &achieved));
+    let summary = AuditSummary::new(&q, &report);
+    if json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        print!("{}", summary.to_text());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn import(
+    data_dir: &Path,
+    file: &Path,
+    centre: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let q = match load(file)? {
+        Ok(q) => q,
+        Err(code) => return Ok(code),
+    };
+    let database = crate::startup::Database::open(data_dir).await?;
+    let result = async {
+        let centre = crate::db::centres::resolve_for_import(&database.pool, centre).await?;
+        let outcome =
+            crate::db::qualifications::import(&database.pool, centre.id, &q, None).await?;
+        anyhow::Ok((centre, outcome))
+    }
+    .await;
+    database.close().await;
+    let (centre, outcome) = result?;
+    if outcome.created {
+        println!(
+            "Imported {} \"{}\" as version {} into {}.",
+            q.code, q.title, outcome.version, centre.name
+        );
+    } else {
+        println!(
+            "{} \"{}\" is unchanged: version {} already has this content.",
+            q.code, q.title, outcome.version
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

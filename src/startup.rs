@@ -1,0 +1,68 @@
+//! Opening the database the app runs on: `DATABASE_URL` when set, otherwise a
+//! project-local PostgreSQL cluster under the data folder that this process starts
+//! and stops.
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+
+use crate::db::MIGRATOR;
+use crate::pg::{ClusterOptions, LocalCluster};
+
+pub const LOCAL_DATABASE: &str = "attest";
+
+pub struct Database {
+    pub pool: PgPool,
+    /// The cluster this process started, if any; stopped by `close`.
+    cluster: Option<LocalCluster>,
+}
+
+impl Database {
+    pub async fn open(data_dir: &Path) -> anyhow::Result<Database> {
+        let (options, cluster) = match std::env::var("DATABASE_URL") {
+            Ok(url) if !url.trim().is_empty() => {
+                let options: PgConnectOptions = url
+                    .parse()
+                    .context("DATABASE_URL is not a valid PostgreSQL address")?;
+                (options, None)
+            }
+            _ => {
+                let dir = data_dir.join("postgres");
+                let cluster = tokio::task::spawn_blocking(move || {
+                    LocalCluster::start(&dir, &ClusterOptions::default())
+                })
+                .await
+                .context("starting the local PostgreSQL cluster")??;
+                tracing::info!(dir = %cluster.data_dir().display(), "local PostgreSQL cluster running (unix socket only)");
+                cluster.ensure_database(LOCAL_DATABASE).await?;
+                (cluster.connect_options(LOCAL_DATABASE), Some(cluster))
+            }
+        };
+        let pool = PgPoolOptions::new()
+            .max_connections(20)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .context("connecting to PostgreSQL")?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .context("running database migrations")?;
+        Ok(Database { pool, cluster })
+    }
+
+    /// Closes the pool, then stops the cluster this process started.
+    pub async fn close(self) {
+        self.pool.close().await;
+        if let Some(mut cluster) = self.cluster {
+            let stopped = tokio::task::spawn_blocking(move || cluster.stop()).await;
+            match stopped {
+                Ok(Ok(())) => tracing::info!("local PostgreSQL cluster stopped"),
+                Ok(Err(e)) => tracing::warn!("stopping PostgreSQL: {e}"),
+                Err(e) => tracing::warn!("stopping PostgreSQL: {e}"),
+            }
+        }
+    }
+}

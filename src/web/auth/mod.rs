@@ -1,0 +1,2 @@
+//! Sign-in and access. Passwords only for now; sessions come with the e-portfolio pages.
+pub mod password;
