@@ -24,6 +24,8 @@ pub async fn serve(data_dir: &Path, addr: SocketAddr, demo: bool) -> anyhow::Res
                 println!("  {:<28} {:<24} {}", l.role, l.name, l.email);
             }
         }
+        // Registered before announcing that we serve, so an early Ctrl-C still shuts down cleanly.
+        let shutdown = shutdown_signal()?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
@@ -32,7 +34,7 @@ pub async fn serve(data_dir: &Path, addr: SocketAddr, demo: bool) -> anyhow::Res
             pool: database.pool.clone(),
         });
         axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(shutdown)
             .await
             .context("serving HTTP")
     }
@@ -42,22 +44,18 @@ pub async fn serve(data_dir: &Path, addr: SocketAddr, demo: bool) -> anyhow::Res
     Ok(ExitCode::SUCCESS)
 }
 
-/// Ctrl-C or SIGTERM (what `docker stop` sends).
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Ctrl-C or SIGTERM (what `docker stop` sends). The handlers are installed when this
+/// is called, not when the future is first polled.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt()).context("installing the Ctrl-C handler")?;
+    let mut terminate =
+        signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
         }
-    };
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-    tracing::info!("shutting down");
+        tracing::info!("shutting down");
+    })
 }

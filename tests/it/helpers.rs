@@ -230,3 +230,15 @@ pub async fn criteria(pool: &PgPool, version_id: Uuid) -> Vec<Uuid> {
         .expect("load version")
         .criterion_ids
 }
+
+/// A `DATABASE_URL` for a test's own database on the harness's unix socket, for
+/// running the `attest` binary against it.
+pub fn database_url(pool: &PgPool) -> String {
+    let options = pool.connect_options();
+    format!(
+        "postgres://{}@localhost/{}?host={}",
+        options.get_username(),
+        options.get_database().expect("database name"),
+        attest::testing::cluster().socket_dir().display()
+    )
+}

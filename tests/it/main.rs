@@ -2,9 +2,13 @@
 //! per test process and gives every test a database of its own.
 mod helpers;
 
+mod cli;
 mod db_audit;
 mod db_enrolment;
 mod db_import;
 mod db_schema;
 mod db_ticks;
+mod demo;
 mod pg_cluster;
+mod serve;
+mod web;

@@ -1,0 +1,27 @@
+# Multi-stage build of the release binary. Templates, static files and migrations are
+# compiled in, so the runtime image holds one binary. It serves against DATABASE_URL.
+FROM rust:1.95-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock build.rs ./
+COPY src src
+COPY templates templates
+COPY static static
+COPY migrations migrations
+COPY benches benches
+RUN cargo build --release --locked --bin attest
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --create-home --home-dir /var/lib/attest attest
+COPY --from=build /src/target/release/attest /usr/local/bin/attest
+USER attest
+WORKDIR /var/lib/attest
+ENV ATTEST_ADDR=0.0.0.0:3000 \
+    ATTEST_DATA_DIR=/var/lib/attest \
+    RUST_LOG=info,sqlx=warn
+EXPOSE 3000
+HEALTHCHECK --interval=30s --timeout=3s CMD ["/bin/bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/3000 && printf 'GET /readyz HTTP/1.0\\r\\n\\r\\n' >&3 && grep -q ready <&3"]
+# DATABASE_URL must be set: the image carries no PostgreSQL of its own.
+CMD ["attest", "serve"]

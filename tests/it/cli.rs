@@ -1,0 +1,239 @@
+//! The `attest` binary's qualification commands, run as a user would.
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use attest::testing::test_pool;
+
+use crate::helpers::database_url;
+
+const DEMO: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/src/demo/customer-service.toml"
+);
+
+fn attest(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_attest"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("run attest")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn write_temp(name: &str, contents: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("attest-cli-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, contents).expect("write temp file");
+    path
+}
+
+#[test]
+fn check_prints_each_majors_rules_in_plain_words() {
+    let out = attest(&["qualification", "check", DEMO]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("16 units, 51 criteria"), "{stdout}");
+    assert!(
+        stdout.contains("Optional group C: at most 7 credits count from 230, 231, 232"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("At most one of 214, 215 may count"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Rule set 'Elective set B: digital service'"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn check_reports_every_error_with_line_and_exits_non_zero() {
+    let bad = "[qualification]\ncode = \"X\"\ntitle = \"T\"\nlevel = 12\nawarding_body = \"B\"\n\n\
+               [[unit]]\ncode = \"1\"\ntitle = \"U\"\nlevel = 2\ncredits = 5\ncolour = \"red\"\n";
+    let file = write_temp("bad.toml", bad);
+    let out = attest(&["qualification", "check", file.to_str().expect("utf-8 path")]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("nothing imported"), "{stderr}");
+    assert!(stderr.contains("line 4: qualification.level"), "{stderr}");
+    assert!(
+        stderr.contains("line 12: unit[1].colour: unknown key"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("unit[1]") && stderr.contains("criteria"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn what_if_json_is_one_object_with_every_major() {
+    let out = attest(&[
+        "qualification",
+        "what-if",
+        DEMO,
+        "--major",
+        "SPEC",
+        "--units",
+        "201,202,230,231",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("exactly one JSON object");
+    assert_eq!(v["outcome"], "Assigned Major Achieved");
+    let majors = v["majors"].as_array().expect("majors");
+    let codes: Vec<&str> = majors
+        .iter()
+        .map(|m| m["code"].as_str().expect("code"))
+        .collect();
+    assert_eq!(codes, ["GEN", "SPEC", "TEAM"]);
+    assert_eq!(majors[1]["achieved"], true);
+    assert_eq!(majors[1]["rule_set"], "Elective set B: digital service");
+    assert_eq!(majors[0]["achieved"], false);
+}
+
+#[test]
+fn what_if_gives_each_outcome() {
+    let outcome = |major: &str, units: &str| {
+        let out = attest(&[
+            "qualification",
+            "what-if",
+            DEMO,
+            "--major",
+            major,
+            "--units",
+            units,
+            "--json",
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        v["outcome"].as_str().expect("outcome").to_string()
+    };
+    assert_eq!(outcome("GEN", ""), "No Majors Achieved");
+    assert_eq!(outcome("GEN", "201,202,230,231"), "Other Majors Achieved");
+    let everything = "201,202,203,210,211,214,220,221,230,231,240,241";
+    assert_eq!(outcome("TEAM", everything), "All Majors Achieved");
+}
+
+#[test]
+fn what_if_text_explains_the_nearest_way() {
+    let out = attest(&[
+        "qualification",
+        "what-if",
+        DEMO,
+        "--major",
+        "SPEC",
+        "--units",
+        "201,202,230",
+    ]);
+    assert!(out.status.success());
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("Set B electives: 1 of 2 units — unit 231 has 2 of 2 criteria left"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn what_if_on_a_file_without_majors_reports_the_implicit_core_major() {
+    let file = write_temp(
+        "core.json",
+        r#"{"qualification": {"code": "C1", "title": "Core only", "level": 1, "awarding_body": "B"},
+            "unit": [{"code": "1", "title": "U", "level": 1, "credits": 2,
+                      "outcome": [{"number": "1", "title": "O", "criterion": [{"number": "1.1", "text": "Do it"}]}]}]}"#,
+    );
+    let out = attest(&[
+        "qualification",
+        "what-if",
+        file.to_str().expect("utf-8"),
+        "--major",
+        "CORE",
+        "--units",
+        "1",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["outcome"], "Assigned Major Achieved");
+    assert_eq!(v["majors"][0]["code"], "CORE");
+}
+
+#[test]
+fn what_if_refuses_unknown_major_and_unit_codes() {
+    let out = attest(&[
+        "qualification",
+        "what-if",
+        DEMO,
+        "--major",
+        "NOPE",
+        "--units",
+        "201",
+    ]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("unknown major \"NOPE\""));
+    assert!(out.stdout.is_empty());
+    let out = attest(&[
+        "qualification",
+        "what-if",
+        DEMO,
+        "--major",
+        "GEN",
+        "--units",
+        "201,999",
+    ]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("unknown unit code(s): 999"));
+}
+
+#[tokio::test]
+async fn import_creates_a_version_then_nothing_then_a_new_version() {
+    let pool = test_pool().await;
+    let url = database_url(&pool);
+    let import = |file: String| {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_attest"))
+                .args(["qualification", "import", &file])
+                .env("DATABASE_URL", url)
+                .output()
+                .expect("run attest")
+        })
+    };
+    let out = import(DEMO.to_string()).await.expect("join");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("as version 1 into Default centre"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let out = import(DEMO.to_string()).await.expect("join");
+    assert!(
+        text(&out.stdout).contains("is unchanged: version 1"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let changed = std::fs::read_to_string(DEMO)
+        .expect("demo")
+        .replace("min_credits = 35", "min_credits = 36");
+    let file = write_temp("changed.toml", &changed);
+    let out = import(file.display().to_string()).await.expect("join");
+    assert!(
+        text(&out.stdout).contains("as version 2"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let versions: i64 = sqlx::query_scalar("SELECT count(*) FROM qualification_versions")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(versions, 2);
+}

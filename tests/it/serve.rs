@@ -1,0 +1,151 @@
+//! `attest serve` as the README runs it: with no DATABASE_URL it starts and stops its
+//! own PostgreSQL under the data folder; with one, it starts nothing.
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use attest::testing::{test_dir, test_pool};
+
+use crate::helpers::database_url;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+/// Starts serve and waits for its "serving" line (the cluster and migrations come first).
+fn start(args: &[&str], database_url: Option<&str>) -> (Child, Vec<String>) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_attest"));
+    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::null());
+    match database_url {
+        Some(url) => cmd.env("DATABASE_URL", url),
+        None => cmd.env_remove("DATABASE_URL"),
+    };
+    let mut child = cmd.spawn().expect("start attest serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("line");
+        let done = line.starts_with("attest is serving on");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    (child, lines)
+}
+
+fn interrupt_and_wait(child: &mut Child) {
+    // SAFETY: kill(2) with a pid we spawned; no memory is involved.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().expect("wait") {
+            assert!(status.success(), "serve exits cleanly on Ctrl-C: {status}");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    panic!("serve did not stop within 20 s of Ctrl-C");
+}
+
+fn postmaster_running(data: &Path) -> bool {
+    std::fs::read_to_string(data.join("postmaster.pid"))
+        .ok()
+        .and_then(|s| s.lines().next().and_then(|l| l.trim().parse::<i32>().ok()))
+        // SAFETY: signal 0 only checks that the process exists.
+        .is_some_and(|pid| unsafe { libc::kill(pid, 0) } == 0)
+}
+
+#[test]
+fn serve_without_database_url_runs_its_own_cluster_and_stops_it() {
+    let data = test_dir().join(format!("serve-{}", uuid::Uuid::new_v4().simple()));
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let data_arg = data.to_str().expect("utf-8 path");
+    let (mut child, lines) = start(
+        &["--data-dir", data_arg, "serve", "--demo", "--addr", &addr],
+        None,
+    );
+    assert!(
+        lines.iter().any(|l| l == "Loaded the demo centre."),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("admin@demo.attest.test")),
+        "logins printed: {lines:?}"
+    );
+    let health = http_get(port, "/healthz").expect("healthz answers");
+    assert!(
+        health.starts_with("HTTP/1.0 200") && health.ends_with("ok"),
+        "{health}"
+    );
+    let ready = http_get(port, "/readyz").expect("readyz answers");
+    assert!(ready.ends_with("ready"), "{ready}");
+    let home = http_get(port, "/").expect("home answers");
+    assert!(home.contains("Northgate College (demo)"));
+    let pg = data.join("postgres");
+    assert!(
+        postmaster_running(&pg),
+        "the cluster runs under the data folder"
+    );
+    interrupt_and_wait(&mut child);
+    assert!(
+        !postmaster_running(&pg),
+        "Ctrl-C stops the cluster it started"
+    );
+
+    // The next run reuses the data.
+    let (mut child, lines) = start(
+        &["--data-dir", data_arg, "serve", "--demo", "--addr", &addr],
+        None,
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "The demo centre is already loaded."),
+        "{lines:?}"
+    );
+    interrupt_and_wait(&mut child);
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[tokio::test]
+async fn serve_with_database_url_starts_no_cluster() {
+    let pool = test_pool().await;
+    let url = database_url(&pool);
+    let data = test_dir().join(format!("serve-url-{}", uuid::Uuid::new_v4().simple()));
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let data_arg = data.to_str().expect("utf-8").to_string();
+    let (mut child, _) = tokio::task::spawn_blocking(move || {
+        start(
+            &["--data-dir", &data_arg, "serve", "--addr", &addr],
+            Some(&url),
+        )
+    })
+    .await
+    .expect("join");
+    let ready = tokio::task::spawn_blocking(move || http_get(port, "/readyz"))
+        .await
+        .expect("join");
+    assert!(ready.expect("readyz").ends_with("ready"));
+    assert!(!data.join("postgres").exists(), "no local cluster was made");
+    tokio::task::spawn_blocking(move || interrupt_and_wait(&mut child))
+        .await
+        .expect("join");
+}
