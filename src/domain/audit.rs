@@ -6,6 +6,8 @@ use super::outcome::{ConfirmedCriteria, Outcome};
 use super::qualification::{Qualification, UnitIx};
 
 mod explain;
+mod nearest;
+mod plan;
 mod rules;
 mod summary;
 
@@ -97,23 +99,13 @@ pub struct UnitGap {
 }
 
 /// Audit an enrolment whose assigned major is `assigned_major` (an index into `q.majors`).
+/// To audit many enrolments of one version, build an `AuditPlan` once instead.
 pub fn audit(
     q: &Qualification,
     assigned_major: usize,
     confirmed: &ConfirmedCriteria,
 ) -> Result<AuditReport, AuditError> {
-    if assigned_major >= q.majors.len() {
-        return Err(AuditError::UnknownMajor(assigned_major));
-    }
-    let expected = q.criterion_count();
-    if confirmed.len() != expected {
-        return Err(AuditError::CriteriaMismatch {
-            expected,
-            got: confirmed.len(),
-        });
-    }
-    let units = unit_progress(q, confirmed);
-    Ok(audit_units(q, assigned_major, units))
+    AuditPlan::new(q).audit(assigned_major, confirmed)
 }
 
 /// Audit from unit progress directly (the what-if planner treats chosen units as achieved).
@@ -122,19 +114,70 @@ pub fn audit_units(
     assigned_major: usize,
     units: Vec<UnitProgress>,
 ) -> AuditReport {
-    let plan = rules::Plan::new(q);
-    let nearness = rules::nearness_order(&plan, &units);
-    let mut workspace = rules::Workspace::new(q.units.len());
-    let majors: Vec<MajorResult> = (0..q.majors.len())
-        .map(|m| rules::evaluate_major(&plan, m, &units, &nearness, &mut workspace))
-        .collect();
-    let achieved = majors.iter().filter(|m| m.achieved).count();
-    let assigned = majors.get(assigned_major).is_some_and(|m| m.achieved);
-    AuditReport {
-        outcome: Outcome::from_results(assigned, achieved, q.majors.len()),
-        assigned_major,
-        units,
-        majors,
+    AuditPlan::new(q).audit_units(assigned_major, units)
+}
+
+/// What auditing needs of one qualification version, worked out once: bulk audits
+/// reuse it for every enrolment of the version.
+pub struct AuditPlan<'q> {
+    q: &'q Qualification,
+    rules: plan::Plan<'q>,
+    criteria: usize,
+}
+
+impl<'q> AuditPlan<'q> {
+    pub fn new(q: &'q Qualification) -> Self {
+        AuditPlan {
+            q,
+            rules: plan::Plan::new(q),
+            criteria: q.criterion_count(),
+        }
+    }
+
+    pub fn audit(
+        &self,
+        assigned_major: usize,
+        confirmed: &ConfirmedCriteria,
+    ) -> Result<AuditReport, AuditError> {
+        if assigned_major >= self.q.majors.len() {
+            return Err(AuditError::UnknownMajor(assigned_major));
+        }
+        if confirmed.len() != self.criteria {
+            return Err(AuditError::CriteriaMismatch {
+                expected: self.criteria,
+                got: confirmed.len(),
+            });
+        }
+        Ok(self.audit_units(assigned_major, self.unit_progress(confirmed)))
+    }
+
+    /// Confirmed criteria per unit, in unit order.
+    pub fn unit_progress(&self, confirmed: &ConfirmedCriteria) -> Vec<UnitProgress> {
+        self.rules
+            .ranges
+            .iter()
+            .map(|r| UnitProgress {
+                confirmed: confirmed.count_in(r.clone()) as u32,
+                total: r.len() as u32,
+            })
+            .collect()
+    }
+
+    pub fn audit_units(&self, assigned_major: usize, units: Vec<UnitProgress>) -> AuditReport {
+        let q = self.q;
+        let nearness = nearest::nearness_order(&self.rules, &units);
+        let mut workspace = rules::Workspace::new(q.units.len());
+        let majors: Vec<MajorResult> = (0..q.majors.len())
+            .map(|m| rules::evaluate_major(&self.rules, m, &units, &nearness, &mut workspace))
+            .collect();
+        let achieved = majors.iter().filter(|m| m.achieved).count();
+        let assigned = majors.get(assigned_major).is_some_and(|m| m.achieved);
+        AuditReport {
+            outcome: Outcome::from_results(assigned, achieved, q.majors.len()),
+            assigned_major,
+            units,
+            majors,
+        }
     }
 }
 
@@ -147,16 +190,6 @@ pub fn progress_with_units_achieved(q: &Qualification, achieved: &[UnitIx]) -> V
             let total = unit.criterion_count() as u32;
             let confirmed = if achieved.contains(&u) { total } else { 0 };
             UnitProgress { confirmed, total }
-        })
-        .collect()
-}
-
-pub fn unit_progress(q: &Qualification, confirmed: &ConfirmedCriteria) -> Vec<UnitProgress> {
-    q.unit_criterion_ranges()
-        .into_iter()
-        .map(|r| UnitProgress {
-            confirmed: confirmed.count_in(r.clone()) as u32,
-            total: r.len() as u32,
         })
         .collect()
 }

@@ -1,7 +1,8 @@
 use proptest::prelude::*;
 use uuid::Uuid;
 
-use super::rules::{evaluate_counted, Plan};
+use super::plan::Plan;
+use super::rules::evaluate_counted;
 use super::*;
 use crate::domain::qualification::{Qualification, RuleSet};
 use crate::domain::testkit::{random_qualification, Rng};

@@ -1,36 +1,9 @@
 //! Rules of combination (SPEC §1) for one major: rule sets, groups, caps, levels and
 //! the search over barred-set choices.
+use super::nearest::{criteria_to_close, walk_nearest, Buffers};
+use super::plan::Plan;
 use super::{MajorResult, Rule, UnitGap, UnitProgress, UnmetRule};
-use crate::domain::qualification::{Major, Qualification, RuleSet, UnitIx};
-
-/// What the rules read of a qualification, packed tight: auditing touches each unit's
-/// level and credits many times and nothing else.
-pub(super) struct Plan<'a> {
-    pub(super) units: Vec<UnitFact>,
-    pub(super) majors: &'a [Major],
-}
-
-#[derive(Debug, Clone, Copy)]
-pub(super) struct UnitFact {
-    pub(super) level: u8,
-    pub(super) credits: u32,
-}
-
-impl<'a> Plan<'a> {
-    pub(super) fn new(q: &'a Qualification) -> Self {
-        Plan {
-            units: q
-                .units
-                .iter()
-                .map(|u| UnitFact {
-                    level: u.level,
-                    credits: u.credits,
-                })
-                .collect(),
-            majors: &q.majors,
-        }
-    }
-}
+use crate::domain::qualification::{RuleSet, UnitIx};
 
 /// What one choice of counted units gives under one rule set.
 pub(super) struct Eval {
@@ -50,25 +23,20 @@ struct RuleSetResult {
 pub(super) struct Workspace {
     bufs: Buffers,
     seen: Vec<bool>,
-    rules_reached: Vec<bool>,
-}
-
-struct Buffers {
-    group_of: Vec<usize>,
-    open: Vec<UnitIx>,
-    headroom: Vec<u32>,
+    /// Per rule set of the major being evaluated: (unmet rule, suggested unit) pairs.
+    found: Vec<Vec<(usize, UnitIx)>>,
 }
 
 impl Workspace {
     pub(super) fn new(unit_count: usize) -> Self {
         Workspace {
             bufs: Buffers {
-                group_of: vec![usize::MAX; unit_count],
                 open: Vec::with_capacity(unit_count),
+                taken: Vec::with_capacity(unit_count),
                 headroom: Vec::new(),
             },
             seen: vec![false; unit_count],
-            rules_reached: Vec::new(),
+            found: Vec::new(),
         }
     }
 }
@@ -81,36 +49,37 @@ pub(super) fn evaluate_major(
     ws: &mut Workspace,
 ) -> MajorResult {
     let major = &q.majors[m];
+    if ws.found.len() < major.rule_sets.len() {
+        ws.found.resize_with(major.rule_sets.len(), Vec::new);
+    }
     let mut best: Option<(usize, RuleSetResult, u32)> = None;
     for (i, rs) in major.rule_sets.iter().enumerate() {
         let result = evaluate_rule_set(q, rs, units);
         if result.eval.unmet.is_empty() {
             return major_result(q, m, i, result);
         }
-        let distance = if major.rule_sets.len() == 1 {
-            0
-        } else {
-            criteria_to_close(q, rs, units, nearness, &result, ws)
-        };
+        let mut found = std::mem::take(&mut ws.found[i]);
+        found.clear();
+        walk_nearest(
+            q,
+            rs,
+            &q.group_of[m][i],
+            units,
+            nearness,
+            &result.counted,
+            &result.eval.unmet,
+            &mut ws.bufs,
+            |r, u| found.push((r, u)),
+        );
+        let distance = criteria_to_close(&found, result.eval.unmet.len(), units, &mut ws.seen);
+        ws.found[i] = found;
         if best.as_ref().is_none_or(|(_, _, d)| distance < *d) {
             best = Some((i, result, distance));
         }
     }
     match best {
         Some((i, mut result, _)) => {
-            let rs = &major.rule_sets[i];
-            let mut found: Vec<(usize, UnitIx)> = Vec::new();
-            walk_nearest(
-                q,
-                rs,
-                units,
-                nearness,
-                &result.counted,
-                &result.eval.unmet,
-                &mut ws.bufs,
-                |r, u| found.push((r, u)),
-            );
-            for (r, u) in found {
+            for &(r, u) in &ws.found[i] {
                 result.eval.unmet[r].nearest.push(UnitGap {
                     unit: u,
                     criteria_left: units[u].left(),
@@ -147,58 +116,6 @@ fn major_result(q: &Plan<'_>, m: usize, rule_set: usize, result: RuleSetResult) 
         counted_credits: result.eval.counted_credits,
         unmet: result.eval.unmet,
     }
-}
-
-/// How far an unmet rule set is: criteria still to confirm along its suggested units
-/// (each unit once), computed without building the suggestions.
-fn criteria_to_close(
-    q: &Plan<'_>,
-    rs: &RuleSet,
-    units: &[UnitProgress],
-    nearness: &[UnitIx],
-    result: &RuleSetResult,
-    ws: &mut Workspace,
-) -> u32 {
-    let unmet = &result.eval.unmet;
-    let Workspace {
-        bufs,
-        seen,
-        rules_reached,
-    } = ws;
-    rules_reached.clear();
-    rules_reached.resize(unmet.len(), false);
-    let mut total = 0u32;
-    let mut touched: [UnitIx; 64] = [0; 64];
-    let mut n_touched = 0usize;
-    walk_nearest(
-        q,
-        rs,
-        units,
-        nearness,
-        &result.counted,
-        unmet,
-        bufs,
-        |r, u| {
-            rules_reached[r] = true;
-            if !std::mem::replace(&mut seen[u], true) {
-                total += units[u].left();
-                if n_touched < touched.len() {
-                    touched[n_touched] = u;
-                    n_touched += 1;
-                }
-            }
-        },
-    );
-    if n_touched == touched.len() {
-        seen.fill(false);
-    } else {
-        for &u in &touched[..n_touched] {
-            seen[u] = false;
-        }
-    }
-    // An unmet rule with no way to close it is farther than any that has one.
-    let hopeless = rules_reached.iter().filter(|r| !**r).count() as u32;
-    total.saturating_add(hopeless.saturating_mul(1_000_000))
 }
 
 /// The best choice of counted units for a rule set. Counting more units never breaks a
@@ -416,106 +333,4 @@ fn unmet_rule(rule: Rule, have: u32, need: u32) -> UnmetRule {
         need,
         nearest: Vec::new(),
     }
-}
-
-/// For each unmet rule, the unachieved units that close its gap with the fewest
-/// criteria still to confirm, in `nearness` order: calls `visit(rule index, unit)`.
-#[allow(clippy::too_many_arguments)]
-fn walk_nearest(
-    q: &Plan<'_>,
-    rs: &RuleSet,
-    units: &[UnitProgress],
-    nearness: &[UnitIx],
-    counted: &[bool],
-    unmet: &[UnmetRule],
-    bufs: &mut Buffers,
-    mut visit: impl FnMut(usize, UnitIx),
-) {
-    group_headroom(q, rs, counted, &mut bufs.headroom);
-    let headroom = &bufs.headroom;
-    let group_of = &mut bufs.group_of;
-    group_of.fill(usize::MAX);
-    for (gi, g) in rs.groups.iter().enumerate() {
-        for &u in &g.units {
-            group_of[u] = gi;
-        }
-    }
-    // The rule set's unachieved units, nearest first: every suggestion comes from these.
-    let open = &mut bufs.open;
-    open.clear();
-    open.extend(
-        nearness
-            .iter()
-            .copied()
-            .filter(|&u| group_of[u] != usize::MAX && !units[u].achieved()),
-    );
-    // A suggestion must be able to count: not barred against a counted unit, nor
-    // against another unit suggested for the same rule.
-    let barred_with = |u: UnitIx, taken: &[UnitIx]| {
-        rs.barred.iter().any(|set| {
-            set.contains(&u)
-                && set
-                    .iter()
-                    .any(|&v| v != u && (counted[v] || taken.contains(&v)))
-        })
-    };
-    let mut taken: Vec<UnitIx> = Vec::new();
-    for (i, rule) in unmet.iter().enumerate() {
-        let mut missing = rule.need - rule.have;
-        taken.clear();
-        let candidates = open.iter().copied().filter(|&u| match rule.rule {
-            Rule::GroupAll { group }
-            | Rule::GroupMinUnits { group }
-            | Rule::GroupMinCredits { group } => group_of[u] == group,
-            Rule::RuleSetMinCreditsAtLevel { level } => q.units[u].level >= level,
-            Rule::RuleSetMinCredits => true,
-        });
-        for u in candidates {
-            if missing == 0 {
-                break;
-            }
-            // What taking this unit closes: a unit, its credits, or its credits under the cap.
-            let closes = match rule.rule {
-                Rule::GroupAll { .. } | Rule::GroupMinUnits { .. } => 1,
-                Rule::GroupMinCredits { .. } => q.units[u].credits,
-                Rule::RuleSetMinCredits | Rule::RuleSetMinCreditsAtLevel { .. } => {
-                    q.units[u].credits.min(headroom[group_of[u]])
-                }
-            };
-            if closes > 0 && (rs.barred.is_empty() || !barred_with(u, &taken)) {
-                missing = missing.saturating_sub(closes);
-                taken.push(u);
-                visit(i, u);
-            }
-        }
-    }
-}
-
-/// All units, fewest criteria left first, then most credits: the order suggestions take.
-pub(super) fn nearness_order(q: &Plan<'_>, units: &[UnitProgress]) -> Vec<UnitIx> {
-    let mut keyed: Vec<(u32, std::cmp::Reverse<u32>, UnitIx)> = units
-        .iter()
-        .zip(&q.units)
-        .enumerate()
-        .map(|(u, (p, unit))| (p.left(), std::cmp::Reverse(unit.credits), u))
-        .collect();
-    keyed.sort_unstable();
-    keyed.into_iter().map(|(_, _, u)| u).collect()
-}
-
-/// Credits each group can still add to the totals before its cap.
-fn group_headroom(q: &Plan<'_>, rs: &RuleSet, counted: &[bool], out: &mut Vec<u32>) {
-    out.clear();
-    out.extend(rs.groups.iter().map(|g| match g.max_credits {
-        None => u32::MAX,
-        Some(cap) => {
-            let have: u32 = g
-                .units
-                .iter()
-                .filter(|&&u| counted[u])
-                .map(|&u| q.units[u].credits)
-                .sum();
-            cap.saturating_sub(have)
-        }
-    }));
 }
