@@ -79,7 +79,11 @@ pub(super) fn evaluate_major(
     }
     match best {
         Some((i, mut result, _)) => {
-            for &(r, u) in &ws.found[i] {
+            let found = &ws.found[i];
+            for (r, rule) in result.eval.unmet.iter_mut().enumerate() {
+                rule.nearest = Vec::with_capacity(found.iter().filter(|(fr, _)| *fr == r).count());
+            }
+            for &(r, u) in found {
                 result.eval.unmet[r].nearest.push(UnitGap {
                     unit: u,
                     criteria_left: units[u].left(),
