@@ -166,10 +166,11 @@ impl<'q> AuditPlan<'q> {
     pub fn audit_units(&self, assigned_major: usize, units: Vec<UnitProgress>) -> AuditReport {
         let q = self.q;
         let nearness = nearest::nearness_order(&self.rules, &units);
-        let mut workspace = rules::Workspace::new(q.units.len());
-        let majors: Vec<MajorResult> = (0..q.majors.len())
-            .map(|m| rules::evaluate_major(&self.rules, m, &units, &nearness, &mut workspace))
-            .collect();
+        let majors: Vec<MajorResult> = rules::with_workspace(q.units.len(), |workspace| {
+            (0..q.majors.len())
+                .map(|m| rules::evaluate_major(&self.rules, m, &units, &nearness, workspace))
+                .collect()
+        });
         let achieved = majors.iter().filter(|m| m.achieved).count();
         let assigned = majors.get(assigned_major).is_some_and(|m| m.achieved);
         AuditReport {

@@ -105,14 +105,27 @@ pub(super) fn walk_nearest(
 
 /// All units, fewest criteria left first, then most credits: the order suggestions take.
 pub(super) fn nearness_order(q: &Plan<'_>, units: &[UnitProgress]) -> Vec<UnitIx> {
-    let mut keyed: Vec<(u32, std::cmp::Reverse<u32>, UnitIx)> = units
+    let fits = units.len() <= 0xFFFF && units.iter().all(|p| p.left() <= 0xFFFF);
+    if !fits {
+        let mut order: Vec<UnitIx> = (0..units.len()).collect();
+        order
+            .sort_unstable_by_key(|&u| (units[u].left(), std::cmp::Reverse(q.units[u].credits), u));
+        return order;
+    }
+    // One packed key per unit (criteria left, then credits descending, then index)
+    // sorts faster than tuples.
+    let mut keys: Vec<u64> = units
         .iter()
         .zip(&q.units)
         .enumerate()
-        .map(|(u, (p, unit))| (p.left(), std::cmp::Reverse(unit.credits), u))
+        .map(|(u, (p, unit))| {
+            (u64::from(p.left()) << 48)
+                | (u64::from(u32::MAX - unit.credits) << 16)
+                | (u as u64 & 0xFFFF)
+        })
         .collect();
-    keyed.sort_unstable();
-    keyed.into_iter().map(|(_, _, u)| u).collect()
+    keys.sort_unstable();
+    keys.into_iter().map(|k| (k & 0xFFFF) as UnitIx).collect()
 }
 
 /// Credits each group can still add to the totals before its cap.

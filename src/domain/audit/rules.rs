@@ -14,7 +14,8 @@ pub(super) struct Eval {
 /// One rule set's best result: the counted units used, and whether every rule holds.
 struct RuleSetResult {
     /// Achieved units of the rule set's groups, before barred sets choose among them.
-    eligible: Vec<bool>,
+    /// Only where barred sets forced a choice; otherwise every eligible unit counts.
+    eligible: Option<Vec<bool>>,
     counted: Vec<bool>,
     eval: Eval,
 }
@@ -25,6 +26,29 @@ pub(super) struct Workspace {
     seen: Vec<bool>,
     /// Per rule set of the major being evaluated: (unmet rule, suggested unit) pairs.
     found: Vec<Vec<(usize, UnitIx)>>,
+}
+
+thread_local! {
+    /// Audits on one thread (a bulk audit runs thousands) reuse one workspace.
+    static WORKSPACE: std::cell::RefCell<Option<Workspace>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's workspace, sized for `unit_count` units.
+pub(super) fn with_workspace<T>(unit_count: usize, f: impl FnOnce(&mut Workspace) -> T) -> T {
+    WORKSPACE.with(|cell| {
+        // A re-entrant call (never made today) gets a fresh workspace rather than a panic.
+        let Ok(mut slot) = cell.try_borrow_mut() else {
+            return f(&mut Workspace::new(unit_count));
+        };
+        let ws = match slot.take() {
+            Some(ws) if ws.seen.len() == unit_count => ws,
+            _ => Workspace::new(unit_count),
+        };
+        let mut ws = ws;
+        let out = f(&mut ws);
+        *slot = Some(ws);
+        out
+    })
 }
 
 impl Workspace {
@@ -106,11 +130,15 @@ pub(super) fn evaluate_major(
 }
 
 fn major_result(q: &Plan<'_>, m: usize, rule_set: usize, result: RuleSetResult) -> MajorResult {
-    let mut counted_units: Vec<UnitIx> = Vec::with_capacity(q.units.len());
+    let n = result.counted.iter().filter(|&&c| c).count();
+    let mut counted_units: Vec<UnitIx> = Vec::with_capacity(n);
     counted_units.extend((0..q.units.len()).filter(|&u| result.counted[u]));
-    let barred_out: Vec<UnitIx> = (0..q.units.len())
-        .filter(|&u| result.eligible[u] && !result.counted[u])
-        .collect();
+    let barred_out: Vec<UnitIx> = match &result.eligible {
+        Some(eligible) => (0..q.units.len())
+            .filter(|&u| eligible[u] && !result.counted[u])
+            .collect(),
+        None => Vec::new(),
+    };
     MajorResult {
         major: m,
         achieved: result.eval.unmet.is_empty(),
@@ -131,10 +159,13 @@ fn evaluate_rule_set(q: &Plan<'_>, rs: &RuleSet, units: &[UnitProgress]) -> Rule
             counted[u] = units[u].achieved();
         }
     }
-    let eligible = counted.clone();
-    let conflicts = conflicting_barred_sets(rs, &counted);
-    if !conflicts.is_empty() {
-        choose_counted(q, rs, &conflicts, &mut counted);
+    let mut eligible = None;
+    if !rs.barred.is_empty() {
+        let conflicts = conflicting_barred_sets(rs, &counted);
+        if !conflicts.is_empty() {
+            eligible = Some(counted.clone());
+            choose_counted(q, rs, &conflicts, &mut counted);
+        }
     }
     let eval = evaluate_counted(q, rs, &counted);
     RuleSetResult {

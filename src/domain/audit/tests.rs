@@ -460,3 +460,22 @@ fn nearest_way_never_suggests_two_units_of_a_barred_set() {
         .collect();
     assert_eq!(codes(&q, &nearest), ["216"]);
 }
+
+#[test]
+fn nearness_order_packs_keys_without_changing_the_order() {
+    // Fewest criteria left first, then most credits, then unit order.
+    let units = vec![
+        unit("A", 2, 3, 4),
+        unit("B", 2, 9, 4),
+        unit("C", 2, 5, 1),
+        unit("D", 2, 9, 4),
+    ];
+    let q = qualification(units, vec![Qualification::core_major(4)]);
+    let r = audit(&q, 0, &ConfirmedCriteria::new(q.criterion_count())).expect("audit");
+    let nearest: Vec<usize> = r.majors[0].unmet[0]
+        .nearest
+        .iter()
+        .map(|g| g.unit)
+        .collect();
+    assert_eq!(codes(&q, &nearest), ["C", "B", "D", "A"]);
+}
