@@ -123,21 +123,27 @@ impl ConfirmedCriteria {
     /// How many ordinals in `range` are confirmed.
     pub fn count_in(&self, range: std::ops::Range<usize>) -> usize {
         let end = range.end.min(self.len);
-        let mut i = range.start;
-        let mut n = 0usize;
-        while i < end {
-            let word = i / 64;
-            let lo = i % 64;
-            let hi = (end - word * 64).min(64);
+        if range.start >= end {
+            return 0;
+        }
+        // Bits [lo, hi) of one word.
+        let bits = |word: usize, lo: usize, hi: usize| {
             let mask = if hi - lo == 64 {
                 u64::MAX
             } else {
                 ((1u64 << (hi - lo)) - 1) << lo
             };
-            n += (self.bits[word] & mask).count_ones() as usize;
-            i = word * 64 + hi;
+            (self.bits[word] & mask).count_ones() as usize
+        };
+        let (first, last) = (range.start / 64, (end - 1) / 64);
+        if first == last {
+            return bits(first, range.start % 64, (end - 1) % 64 + 1);
         }
-        n
+        let middle: usize = self.bits[first + 1..last]
+            .iter()
+            .map(|w| w.count_ones() as usize)
+            .sum();
+        bits(first, range.start % 64, 64) + middle + bits(last, 0, (end - 1) % 64 + 1)
     }
 
     pub fn count(&self) -> usize {

@@ -43,7 +43,6 @@ pub(super) fn walk_nearest(
     q: &Plan<'_>,
     rs: &RuleSet,
     group_of: &[usize],
-    units: &[UnitProgress],
     nearness: &[UnitIx],
     counted: &[bool],
     unmet: &[UnmetRule],
@@ -59,7 +58,7 @@ pub(super) fn walk_nearest(
         nearness
             .iter()
             .copied()
-            .filter(|&u| group_of[u] != NO_GROUP && !units[u].achieved()),
+            .filter(|&u| group_of[u] != NO_GROUP),
     );
     // A suggestion must be able to count: not barred against a counted unit, nor
     // against another unit suggested for the same rule.
@@ -103,11 +102,12 @@ pub(super) fn walk_nearest(
     }
 }
 
-/// All units, fewest criteria left first, then most credits: the order suggestions take.
+/// Unachieved units (the only ones a suggestion can name), fewest criteria left first,
+/// then most credits: the order suggestions take.
 pub(super) fn nearness_order(q: &Plan<'_>, units: &[UnitProgress]) -> Vec<UnitIx> {
     let fits = units.len() <= 0xFFFF && units.iter().all(|p| p.left() <= 0xFFFF);
     if !fits {
-        let mut order: Vec<UnitIx> = (0..units.len()).collect();
+        let mut order: Vec<UnitIx> = (0..units.len()).filter(|&u| !units[u].achieved()).collect();
         order
             .sort_unstable_by_key(|&u| (units[u].left(), std::cmp::Reverse(q.units[u].credits), u));
         return order;
@@ -118,6 +118,7 @@ pub(super) fn nearness_order(q: &Plan<'_>, units: &[UnitProgress]) -> Vec<UnitIx
         .iter()
         .zip(&q.units)
         .enumerate()
+        .filter(|(_, (p, _))| !p.achieved())
         .map(|(u, (p, unit))| {
             (u64::from(p.left()) << 48)
                 | (u64::from(u32::MAX - unit.credits) << 16)

@@ -88,7 +88,6 @@ pub(super) fn evaluate_major(
             q,
             rs,
             &q.group_of[m][i],
-            units,
             nearness,
             &result.counted,
             &result.eval.unmet,
@@ -298,9 +297,19 @@ fn tally(
     for (gi, g) in rs.groups.iter().enumerate() {
         let mut n = 0u32;
         let mut credits = 0u32;
-        for &u in g.units.iter().filter(|&&u| counted[u]) {
-            n += 1;
-            credits += q.units[u].credits;
+        // This group's credits by level, kept only when a cap may have to trim them.
+        let mut by_level: ByLevel = [0; LEVELS];
+        let capped = g.max_credits.is_some();
+        for &u in &g.units {
+            if counted[u] {
+                let (level, c) = (level_bucket(q.units[u].level), q.units[u].credits);
+                n += 1;
+                credits += c;
+                totals[level] += c;
+                if capped {
+                    by_level[level] += c;
+                }
+            }
         }
         if g.all && n < g.units.len() as u32 {
             unmet(Rule::GroupAll { group: gi }, n, g.units.len() as u32);
@@ -311,24 +320,13 @@ fn tally(
         if let Some(c) = g.min_credits.filter(|&c| credits < c) {
             unmet(Rule::GroupMinCredits { group: gi }, credits, c);
         }
-        match g.max_credits {
-            Some(cap) if credits > cap => {
-                // A cap keeps the credits of the highest-level units first (SPEC §1).
-                let mut group: ByLevel = [0; LEVELS];
-                for &u in g.units.iter().filter(|&&u| counted[u]) {
-                    group[level_bucket(q.units[u].level)] += q.units[u].credits;
-                }
-                let mut room = cap;
-                for level in (0..LEVELS).rev() {
-                    let kept = group[level].min(room);
-                    room -= kept;
-                    totals[level] += kept;
-                }
-            }
-            _ => {
-                for &u in g.units.iter().filter(|&&u| counted[u]) {
-                    totals[level_bucket(q.units[u].level)] += q.units[u].credits;
-                }
+        if let Some(cap) = g.max_credits.filter(|&cap| credits > cap) {
+            // A cap keeps the credits of the highest-level units first (SPEC §1).
+            let mut room = cap;
+            for level in (0..LEVELS).rev() {
+                let kept = by_level[level].min(room);
+                room -= kept;
+                totals[level] -= by_level[level] - kept;
             }
         }
     }

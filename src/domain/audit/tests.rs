@@ -479,3 +479,25 @@ fn nearness_order_packs_keys_without_changing_the_order() {
         .collect();
     assert_eq!(codes(&q, &nearest), ["C", "B", "D", "A"]);
 }
+
+#[test]
+fn count_in_agrees_with_counting_one_by_one() {
+    let mut c = ConfirmedCriteria::new(300);
+    for o in (0..300).filter(|o| o % 3 == 0 || o % 7 == 0) {
+        c.insert(o).expect("in range");
+    }
+    for start in [0, 1, 5, 63, 64, 65, 127, 128, 200, 299] {
+        for end in [
+            start,
+            start + 1,
+            start + 25,
+            start + 64,
+            start + 130,
+            300,
+            400,
+        ] {
+            let slow = (start..end.min(300)).filter(|&o| c.contains(o)).count();
+            assert_eq!(c.count_in(start..end), slow, "{start}..{end}");
+        }
+    }
+}
