@@ -33,6 +33,9 @@ pub enum Command {
         /// Load the demo centre when the database is empty, and print its logins.
         #[arg(long)]
         demo: bool,
+        /// Mark the session cookie Secure (set this when users reach the app over https).
+        #[arg(long, env = "ATTEST_SECURE_COOKIES")]
+        secure_cookies: bool,
     },
     /// Import, check or plan with qualification files (TOML, or JSON by extension).
     Qualification {
@@ -98,9 +101,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             &file,
             centre.as_deref(),
         )),
-        Command::Serve { addr, demo } => {
-            runtime()?.block_on(serve::serve(&cli.data_dir, addr, demo))
-        }
+        Command::Serve {
+            addr,
+            demo,
+            secure_cookies,
+        } => runtime()?.block_on(serve::serve(&cli.data_dir, addr, demo, secure_cookies)),
     }
 }
 

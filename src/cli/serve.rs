@@ -8,7 +8,12 @@ use crate::demo::load::{self, DemoState, DEMO_PASSWORD};
 use crate::startup::Database;
 use crate::web::{self, AppState};
 
-pub async fn serve(data_dir: &Path, addr: SocketAddr, demo: bool) -> anyhow::Result<ExitCode> {
+pub async fn serve(
+    data_dir: &Path,
+    addr: SocketAddr,
+    demo: bool,
+    secure_cookies: bool,
+) -> anyhow::Result<ExitCode> {
     let database = Database::open(data_dir).await?;
     let served = async {
         if demo {
@@ -31,17 +36,35 @@ pub async fn serve(data_dir: &Path, addr: SocketAddr, demo: bool) -> anyhow::Res
             .with_context(|| format!("cannot listen on {addr}"))?;
         println!("attest is serving on http://{}", listener.local_addr()?);
         let app = web::router(AppState {
-            pool: database.pool.clone(),
+            secure_cookies,
+            ..AppState::new(database.pool.clone())
         });
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("serving HTTP")
+        let cleanup = tokio::spawn(delete_expired_sessions(database.pool.clone()));
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP");
+        cleanup.abort();
+        served
     }
     .await;
     database.close().await;
     served?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Expired sessions are removed hourly, so the table does not grow without end.
+async fn delete_expired_sessions(pool: sqlx::PgPool) {
+    let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every_hour.tick().await;
+        if let Err(e) = crate::db::sessions::delete_expired(&pool).await {
+            tracing::warn!("deleting expired sessions: {e}");
+        }
+    }
 }
 
 /// Ctrl-C or SIGTERM (what `docker stop` sends). The handlers are installed when this

@@ -9,9 +9,11 @@ pub mod audits;
 pub mod centres;
 pub mod enrolments;
 pub mod evidence;
+pub mod logins;
 pub mod overview;
 mod qualification_items;
 pub mod qualifications;
+pub mod sessions;
 pub mod ticks;
 pub mod users;
 

@@ -1,5 +1,4 @@
-//! The centre overview on the home page: counts only, in three statements whatever
-//! the number of centres.
+//! The centre overview on the home page: counts only, in three statements.
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
@@ -40,7 +39,8 @@ pub struct StatusCount {
     pub count: i64,
 }
 
-pub async fn load<'c, E>(db: E) -> DbResult<Overview>
+/// The overview of one centre (the signed-in user's).
+pub async fn load<'c, E>(db: E, centre_id: Uuid) -> DbResult<Overview>
 where
     E: PgExecutor<'c> + Copy,
 {
@@ -48,8 +48,9 @@ where
         "SELECT c.id, c.name,
                 (SELECT count(*) FROM users u WHERE u.centre_id = c.id),
                 (SELECT count(*) FROM enrolments e WHERE e.centre_id = c.id)
-           FROM centres c ORDER BY c.name",
+           FROM centres c WHERE c.id = $1",
     )
+    .bind(centre_id)
     .fetch_all(db)
     .await?;
     let qualifications: Vec<QualificationRow> = sqlx::query_as(
@@ -59,8 +60,10 @@ where
                 (SELECT count(*) FROM enrolments e JOIN qualification_versions ev ON ev.id = e.version_id
                   WHERE ev.qualification_id = q.id) AS enrolments
            FROM qualifications q JOIN qualification_versions v ON v.qualification_id = q.id
+          WHERE q.centre_id = $1
           ORDER BY q.id, v.version DESC",
     )
+    .bind(centre_id)
     .fetch_all(db)
     .await?;
     let statuses: Vec<(Uuid, String, i64)> = sqlx::query_as(

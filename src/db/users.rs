@@ -246,3 +246,13 @@ pub async fn revoke_role(db: impl PgExecutor<'_>, id: Uuid, role: Role) -> DbRes
         .await?;
     Ok(r.rows_affected() > 0)
 }
+
+/// Every account with this email address, in any centre (sign-in comes before a centre
+/// is known; each centre keeps its own emails unique).
+pub async fn find_all_by_email(db: impl PgExecutor<'_>, email: &str) -> DbResult<Vec<User>> {
+    let rows: Vec<UserRow> = sqlx::query_as(&format!("{SELECT} WHERE lower(u.email) = lower($1)"))
+        .bind(email.trim())
+        .fetch_all(db)
+        .await?;
+    rows.into_iter().map(User::try_from).collect()
+}

@@ -4,6 +4,7 @@ pub mod describe;
 pub mod import;
 pub mod outcome;
 pub mod qualification;
+pub mod signin;
 pub mod status;
 pub mod ticks;
 

@@ -2,7 +2,11 @@
 use axum::routing::get;
 use axum::Router;
 use sqlx::PgPool;
+use tower_http::csrf::CsrfLayer;
 use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::{time::Duration, SameSite};
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::PostgresStore;
 
 mod assets;
 pub mod auth;
@@ -15,15 +19,40 @@ pub use error::AppError;
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
+    /// Mark the session cookie Secure: set when the app is served over https.
+    pub secure_cookies: bool,
 }
 
+impl AppState {
+    pub fn new(pool: PgPool) -> Self {
+        AppState {
+            pool,
+            secure_cookies: false,
+        }
+    }
+}
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "attest_session";
+
 pub fn router(state: AppState) -> Router {
+    // Sessions live in PostgreSQL (they survive a restart) and end after 8 idle hours.
+    let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(Duration::hours(8)));
     Router::new()
         .route("/", get(home::home))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/static/{file}", get(assets::asset))
+        .merge(auth::routes())
         .fallback(error::not_found)
+        .layer(sessions)
+        // Every state-changing request must come from this site (Sec-Fetch-Site/Origin).
+        .layer(CsrfLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -11,4 +11,5 @@ mod db_ticks;
 mod demo;
 mod pg_cluster;
 mod serve;
+mod signin;
 mod web;

@@ -18,12 +18,40 @@ fn free_port() -> u16 {
 }
 
 fn http_get(port: u16, path: &str) -> Option<String> {
+    http_request(
+        port,
+        &format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n"),
+    )
+}
+
+fn http_request(port: u16, request: &str) -> Option<String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    s.write_all(request.as_bytes()).ok()?;
     let mut out = String::new();
     s.read_to_string(&mut out).ok()?;
     Some(out)
+}
+
+/// Signs in with the printed demo login; returns the session cookie.
+fn sign_in_as_demo_admin(port: u16) -> String {
+    let body = format!(
+        "email=admin%40demo.attest.test&password={}",
+        attest::demo::load::DEMO_PASSWORD
+    );
+    let request = format!(
+        "POST /login HTTP/1.0\r\nHost: localhost\r\nSec-Fetch-Site: same-origin\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let reply = http_request(port, &request).expect("sign in");
+    assert!(reply.starts_with("HTTP/1.0 303"), "{reply}");
+    reply
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|c| c.split(';').next())
+        .expect("session cookie")
+        .to_string()
 }
 
 /// Starts serve and waits for its "serving" line (the cluster and migrations come first).
@@ -96,8 +124,15 @@ fn serve_without_database_url_runs_its_own_cluster_and_stops_it() {
     );
     let ready = http_get(port, "/readyz").expect("readyz answers");
     assert!(ready.ends_with("ready"), "{ready}");
-    let home = http_get(port, "/").expect("home answers");
-    assert!(home.contains("Northgate College (demo)"));
+    let signed_out = http_get(port, "/").expect("home answers");
+    assert!(signed_out.starts_with("HTTP/1.0 303"), "{signed_out}");
+    let cookie = sign_in_as_demo_admin(port);
+    let home = http_request(
+        port,
+        &format!("GET / HTTP/1.0\r\nHost: localhost\r\nCookie: {cookie}\r\n\r\n"),
+    )
+    .expect("home");
+    assert!(home.contains("Northgate College (demo)"), "{home}");
     let pg = data.join("postgres");
     assert!(
         postmaster_running(&pg),

@@ -20,6 +20,15 @@ pub fn verify(password: &str, phc: &str) -> bool {
         .is_ok()
 }
 
+/// Spends as long as a real verification, for sign-ins to accounts that do not exist.
+pub fn burn_time(password: &str) {
+    // A valid hash of a random password: verifying against it always fails.
+    static DUMMY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    if let Some(dummy) = DUMMY.get_or_init(|| hash("not a password anyone has").ok()) {
+        let _ = verify(password, dummy);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,120 @@
+//! Signing in: what a valid sign-in form is, and when too many failures lock it
+//! (SPEC §8: "Login is rate-limited per account and per address").
+
+/// Failures are counted over this many minutes.
+pub const WINDOW_MINUTES: i32 = 15;
+/// Failed sign-ins for one account (since its last success) before it is locked.
+pub const MAX_ACCOUNT_FAILURES: u32 = 5;
+/// Failed sign-ins from one network address, whatever the account, before it is locked.
+pub const MAX_ADDRESS_FAILURES: u32 = 20;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The form field's name, which is also its id on the page.
+    pub field: &'static str,
+    pub message: &'static str,
+}
+
+/// Plain-words checks before anything is looked up.
+pub fn validate(email: &str, password: &str) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let email = email.trim();
+    if email.is_empty() {
+        errors.push(FieldError {
+            field: "email",
+            message: "Enter your email address",
+        });
+    } else if !looks_like_email(email) {
+        errors.push(FieldError {
+            field: "email",
+            message: "Enter an email address in the correct format, like name@example.com",
+        });
+    }
+    if password.is_empty() {
+        errors.push(FieldError {
+            field: "password",
+            message: "Enter your password",
+        });
+    }
+    errors
+}
+
+fn looks_like_email(email: &str) -> bool {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !email.contains(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Throttled {
+    #[error("There have been too many failed attempts to sign in to this account. Wait 15 minutes and try again, or ask your centre admin to reset your password.")]
+    Account,
+    #[error("There have been too many failed attempts to sign in from your network. Wait 15 minutes and try again.")]
+    Address,
+}
+
+/// Whether another attempt may be made, given the recent failures.
+pub fn throttle(account_failures: u32, address_failures: u32) -> Result<(), Throttled> {
+    if account_failures >= MAX_ACCOUNT_FAILURES {
+        Err(Throttled::Account)
+    } else if address_failures >= MAX_ADDRESS_FAILURES {
+        Err(Throttled::Address)
+    } else {
+        Ok(())
+    }
+}
+
+/// Where to go after signing in: only a path on this site, never another site
+/// (`//evil.example` and `/\evil.example` are other sites to a browser).
+pub fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n,
+        _ => "/",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blank_and_malformed_fields_are_named() {
+        let e = validate("  ", "");
+        assert_eq!(
+            e.iter().map(|e| e.field).collect::<Vec<_>>(),
+            ["email", "password"]
+        );
+        assert_eq!(
+            validate("name.example.com", "x")[0].message,
+            "Enter an email address in the correct format, like name@example.com"
+        );
+        assert!(validate("a b@example.com", "x").len() == 1);
+        assert!(validate("zoë@example.ac.nz", "x").is_empty());
+    }
+
+    #[test]
+    fn throttle_locks_at_the_limits() {
+        assert_eq!(
+            throttle(MAX_ACCOUNT_FAILURES - 1, MAX_ADDRESS_FAILURES - 1),
+            Ok(())
+        );
+        assert_eq!(throttle(MAX_ACCOUNT_FAILURES, 0), Err(Throttled::Account));
+        assert_eq!(throttle(0, MAX_ADDRESS_FAILURES), Err(Throttled::Address));
+    }
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(safe_next(Some("/enrolments/1")), "/enrolments/1");
+        assert_eq!(safe_next(Some("//evil.example/")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example/")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}

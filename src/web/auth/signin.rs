@@ -1,0 +1,132 @@
+//! The sign-in and sign-out pages.
+use std::net::SocketAddr;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::{password, USER_ID_KEY};
+use crate::db::{logins, users};
+use crate::domain::signin::{self, FieldError, WINDOW_MINUTES};
+use crate::web::{AppError, AppState};
+
+#[derive(Template, WebTemplate, Default)]
+#[template(path = "pages/login.html")]
+pub struct SignInPage {
+    email: String,
+    next: String,
+    errors: Vec<FieldError>,
+    /// A problem with the whole form (wrong details, too many attempts).
+    problem: Option<String>,
+}
+
+impl SignInPage {
+    fn error_for(&self, field: &str) -> Option<&'static str> {
+        self.errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+pub async fn page(Query(q): Query<NextQuery>) -> SignInPage {
+    SignInPage {
+        next: signin::safe_next(q.next.as_deref()).to_string(),
+        ..SignInPage::default()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+const WRONG_DETAILS: &str = "The email address or password is not right. Check them and try again.";
+
+pub async fn submit(
+    State(state): State<AppState>,
+    session: Session,
+    connect: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
+    Form(form): Form<SignInForm>,
+) -> Result<Response, AppError> {
+    let next = signin::safe_next(form.next.as_deref()).to_string();
+    let again = |status: StatusCode, errors: Vec<FieldError>, problem: Option<String>| {
+        let page = SignInPage {
+            email: form.email.clone(),
+            next: next.clone(),
+            errors,
+            problem,
+        };
+        Ok((status, page).into_response())
+    };
+    let errors = signin::validate(&form.email, &form.password);
+    if !errors.is_empty() {
+        return again(StatusCode::UNPROCESSABLE_ENTITY, errors, None);
+    }
+    let address = connect.map(|c| c.0 .0.ip().to_string());
+    let address = address.as_deref();
+    let email = form.email.trim();
+    let (account_failures, address_failures) =
+        logins::recent_failures(&state.pool, email, address, WINDOW_MINUTES).await?;
+    if let Err(throttled) = signin::throttle(account_failures, address_failures) {
+        return again(
+            StatusCode::TOO_MANY_REQUESTS,
+            Vec::new(),
+            Some(throttled.to_string()),
+        );
+    }
+    let candidates = users::find_all_by_email(&state.pool, email).await?;
+    let attempt = form.password.clone();
+    let user = tokio::task::spawn_blocking(move || {
+        let matched = candidates.into_iter().find(|u| {
+            u.password_hash
+                .as_deref()
+                .is_some_and(|h| password::verify(&attempt, h))
+        });
+        if matched.is_none() {
+            // As slow as a real check, so response times do not tell which emails exist.
+            password::burn_time(&attempt);
+        }
+        matched
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))?;
+    logins::record(&state.pool, email, address, user.is_some()).await?;
+    let Some(user) = user else {
+        return again(
+            StatusCode::UNAUTHORIZED,
+            Vec::new(),
+            Some(WRONG_DETAILS.to_string()),
+        );
+    };
+    // A new session id at sign-in, so an id planted before it is worthless.
+    session.cycle_id().await.map_err(session_error)?;
+    session
+        .insert(USER_ID_KEY, user.id)
+        .await
+        .map_err(session_error)?;
+    Ok(Redirect::to(&next).into_response())
+}
+
+pub async fn logout(session: Session) -> Result<Redirect, AppError> {
+    session.flush().await.map_err(session_error)?;
+    Ok(Redirect::to("/login"))
+}
+
+fn session_error(e: tower_sessions::session::Error) -> AppError {
+    AppError::Internal(anyhow::anyhow!("session: {e}"))
+}

@@ -1,0 +1,345 @@
+//! Sign-in, sessions, sign-out, rate limiting and CSRF (SPEC §8), over HTTP.
+use std::net::SocketAddr;
+
+use attest::db::users::{self, NewUser, Role, UserKind};
+use attest::db::{centres, logins};
+use attest::domain::signin::{MAX_ACCOUNT_FAILURES, MAX_ADDRESS_FAILURES};
+use attest::testing::test_pool;
+use attest::web::auth::password;
+use attest::web::{router, AppState, SESSION_COOKIE};
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{header, Request, StatusCode};
+use sqlx::PgPool;
+use tower::ServiceExt;
+
+const PASSWORD: &str = "correct horse battery";
+
+struct Reply {
+    status: StatusCode,
+    location: Option<String>,
+    cookie: Option<String>,
+    body: String,
+}
+
+async fn send(state: AppState, request: Request<Body>) -> Reply {
+    let response = router(state).oneshot(request).await.expect("response");
+    let header_of = |name| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let location = header_of(header::LOCATION);
+    let cookie = header_of(header::SET_COOKIE);
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    Reply {
+        status,
+        location,
+        cookie,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+fn form_post(uri: &str, form: &str, from: &str) -> Request<Body> {
+    let mut r = Request::post(uri)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "same-origin")
+        .body(Body::from(form.to_string()))
+        .expect("request");
+    let addr: SocketAddr = format!("{from}:40000").parse().expect("address");
+    r.extensions_mut().insert(ConnectInfo(addr));
+    r
+}
+
+fn sign_in(email: &str, password: &str) -> Request<Body> {
+    form_post(
+        "/login",
+        &format!("email={email}&password={password}"),
+        "192.0.2.1",
+    )
+}
+
+fn get(uri: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut b = Request::get(uri);
+    if let Some(c) = cookie {
+        b = b.header(header::COOKIE, c);
+    }
+    b.body(Body::empty()).expect("request")
+}
+
+/// "attest_session=…" from a Set-Cookie header.
+fn session_cookie(reply: &Reply) -> String {
+    let set = reply.cookie.as_deref().expect("a session cookie is set");
+    set.split(';').next().expect("name=value").to_string()
+}
+
+async fn learner(pool: &PgPool) -> users::User {
+    let centre = centres::create(pool, "ngc", "Northgate College")
+        .await
+        .expect("centre");
+    let hash = password::hash(PASSWORD).expect("hash");
+    let new = NewUser {
+        centre_id: centre.id,
+        email: "zoe@example.ac.nz",
+        display_name: "Zoë Ōtaki-Ngata",
+        password_hash: Some(&hash),
+        kind: UserKind::Learner,
+        roles: &[Role::Learner],
+    };
+    users::create(pool, &new).await.expect("user")
+}
+
+#[tokio::test]
+async fn the_sign_in_page_has_labelled_fields() {
+    let pool = test_pool().await;
+    let r = send(AppState::new(pool), get("/login", None)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r
+        .body
+        .contains(r#"<label class="label" for="email">Email address</label>"#));
+    assert!(r
+        .body
+        .contains(r#"<label class="label" for="password">Password</label>"#));
+    assert_eq!(r.body.matches("<h1").count(), 1);
+}
+
+#[tokio::test]
+async fn signed_out_visitors_are_sent_to_sign_in_and_back() {
+    let pool = test_pool().await;
+    let r = send(AppState::new(pool), get("/?tab=units", None)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location.as_deref(), Some("/login?next=/%3Ftab%3Dunits"));
+}
+
+#[tokio::test]
+async fn blank_fields_are_named_next_to_the_field_and_in_the_summary() {
+    let pool = test_pool().await;
+    let r = send(
+        AppState::new(pool.clone()),
+        form_post("/login", "email=&password=", "192.0.2.1"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("There is a problem"));
+    assert!(r
+        .body
+        .contains(r##"<a href="#email">Enter your email address</a>"##));
+    assert!(r.body.contains(r#"id="email-error""#));
+    assert!(r.body.contains(r#"aria-describedby="password-error""#));
+    assert!(r.body.contains("<title>Error: Sign in"));
+    assert!(r.cookie.is_none(), "no session for a failed sign-in");
+    let (account, _) = logins::recent_failures(&pool, "", None, 15)
+        .await
+        .expect("count");
+    assert_eq!(account, 0, "a blank form is not an attempt");
+}
+
+#[tokio::test]
+async fn a_wrong_password_keeps_the_email_and_says_so_plainly() {
+    let pool = test_pool().await;
+    learner(&pool).await;
+    let r = send(
+        AppState::new(pool.clone()),
+        sign_in("zoe@example.ac.nz", "wrong"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        r.body.contains(r#"value="zoe@example.ac.nz""#),
+        "what the user typed is kept"
+    );
+    assert!(r
+        .body
+        .contains("The email address or password is not right"));
+    assert!(!r.body.contains("wrong"), "the password is never echoed");
+    // An unknown email gets exactly the same answer.
+    let unknown = send(AppState::new(pool), sign_in("nobody@example.com", "wrong")).await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert!(unknown
+        .body
+        .contains("The email address or password is not right"));
+}
+
+#[tokio::test]
+async fn signing_in_sets_a_safe_cookie_and_the_session_survives_a_restart() {
+    let pool = test_pool().await;
+    learner(&pool).await;
+    let r = send(
+        AppState::new(pool.clone()),
+        sign_in("ZOE@example.ac.nz", PASSWORD),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location.as_deref(), Some("/"));
+    let set = r.cookie.clone().expect("cookie");
+    assert!(set.starts_with(&format!("{SESSION_COOKIE}=")));
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+        "{set}"
+    );
+    assert!(!set.contains("Secure"), "plain http in development: {set}");
+    let cookie = session_cookie(&r);
+
+    // A new router over the same database is a restarted server: the session is in PostgreSQL.
+    let home = send(AppState::new(pool.clone()), get("/", Some(&cookie))).await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home
+        .body
+        .contains("Signed in as <strong>Zoë Ōtaki-Ngata</strong>"));
+    assert!(home.body.contains("Northgate College"));
+}
+
+#[tokio::test]
+async fn secure_cookies_when_served_over_https() {
+    let pool = test_pool().await;
+    learner(&pool).await;
+    let state = AppState {
+        secure_cookies: true,
+        ..AppState::new(pool)
+    };
+    let r = send(state, sign_in("zoe@example.ac.nz", PASSWORD)).await;
+    assert!(r.cookie.expect("cookie").contains("Secure"));
+}
+
+#[tokio::test]
+async fn next_returns_to_the_page_but_never_to_another_site() {
+    let pool = test_pool().await;
+    learner(&pool).await;
+    let body = format!(
+        "email=zoe%40example.ac.nz&password={}&next=%2F%3Ftab%3Dunits",
+        PASSWORD.replace(' ', "+")
+    );
+    let r = send(
+        AppState::new(pool.clone()),
+        form_post("/login", &body, "192.0.2.1"),
+    )
+    .await;
+    assert_eq!(r.location.as_deref(), Some("/?tab=units"));
+    let body = format!(
+        "email=zoe%40example.ac.nz&password={}&next=%2F%2Fevil.example",
+        PASSWORD.replace(' ', "+")
+    );
+    let r = send(AppState::new(pool), form_post("/login", &body, "192.0.2.1")).await;
+    assert_eq!(r.location.as_deref(), Some("/"));
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session() {
+    let pool = test_pool().await;
+    learner(&pool).await;
+    let r = send(
+        AppState::new(pool.clone()),
+        sign_in("zoe@example.ac.nz", PASSWORD),
+    )
+    .await;
+    let cookie = session_cookie(&r);
+    let mut out = form_post("/logout", "", "192.0.2.1");
+    out.headers_mut()
+        .insert(header::COOKIE, cookie.parse().expect("header"));
+    let r = send(AppState::new(pool.clone()), out).await;
+    assert_eq!(r.location.as_deref(), Some("/login"));
+    let home = send(AppState::new(pool), get("/", Some(&cookie))).await;
+    assert_eq!(
+        home.status,
+        StatusCode::SEE_OTHER,
+        "the old cookie no longer signs in"
+    );
+}
+
+#[tokio::test]
+async fn an_account_is_locked_after_repeated_failures_even_for_the_right_password() {
+    let pool = test_pool().await;
+    learner(&pool).await;
+    for _ in 0..MAX_ACCOUNT_FAILURES {
+        let r = send(
+            AppState::new(pool.clone()),
+            sign_in("zoe@example.ac.nz", "guess"),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = send(
+        AppState::new(pool.clone()),
+        sign_in("zoe@example.ac.nz", PASSWORD),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r
+        .body
+        .contains("too many failed attempts to sign in to this account"));
+    assert!(r.cookie.is_none());
+}
+
+#[tokio::test]
+async fn an_address_is_locked_after_failures_across_accounts() {
+    let pool = test_pool().await;
+    learner(&pool).await;
+    for i in 0..MAX_ADDRESS_FAILURES {
+        let r = form_post(
+            "/login",
+            &format!("email=user{i}%40example.com&password=x"),
+            "198.51.100.7",
+        );
+        assert_eq!(
+            send(AppState::new(pool.clone()), r).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let from_there = form_post(
+        "/login",
+        &format!(
+            "email=zoe%40example.ac.nz&password={}",
+            PASSWORD.replace(' ', "+")
+        ),
+        "198.51.100.7",
+    );
+    let r = send(AppState::new(pool.clone()), from_there).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.body.contains("from your network"));
+    // Another address is not affected.
+    let r = send(AppState::new(pool), sign_in("zoe@example.ac.nz", PASSWORD)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+}
+
+/// A correct sign-in carrying the given fetch-metadata and origin headers.
+fn sign_in_with(fetch_site: Option<&str>, origin: Option<&str>) -> Request<Body> {
+    let mut r = sign_in("zoe@example.ac.nz", PASSWORD);
+    let headers = r.headers_mut();
+    headers.remove("sec-fetch-site");
+    headers.insert(header::HOST, "attest.example".parse().expect("header"));
+    if let Some(site) = fetch_site {
+        headers.insert("sec-fetch-site", site.parse().expect("header"));
+    }
+    if let Some(origin) = origin {
+        headers.insert(header::ORIGIN, origin.parse().expect("header"));
+    }
+    r
+}
+
+#[tokio::test]
+async fn cross_site_posts_are_refused() {
+    let pool = test_pool().await;
+    learner(&pool).await;
+    let status = |r| {
+        let pool = pool.clone();
+        async move { send(AppState::new(pool), r).await.status }
+    };
+    assert_eq!(
+        status(sign_in_with(Some("cross-site"), None)).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        status(sign_in_with(None, Some("https://evil.example"))).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        status(sign_in_with(None, Some("http://attest.example"))).await,
+        StatusCode::SEE_OTHER,
+        "same origin passes"
+    );
+}
