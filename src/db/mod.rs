@@ -11,6 +11,7 @@ pub mod enrolments;
 pub mod evidence;
 pub mod logins;
 pub mod overview;
+pub mod password_tokens;
 mod qualification_items;
 pub mod qualifications;
 pub mod sessions;

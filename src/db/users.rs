@@ -5,73 +5,7 @@ use uuid::Uuid;
 
 use super::{DbError, DbResult};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Role {
-    Learner,
-    TraineeAssessor,
-    Assessor,
-    Iqa,
-    Admin,
-}
-
-impl Role {
-    pub const ALL: [Role; 5] = [
-        Role::Learner,
-        Role::TraineeAssessor,
-        Role::Assessor,
-        Role::Iqa,
-        Role::Admin,
-    ];
-
-    /// The key stored in `user_roles.role`.
-    pub fn key(self) -> &'static str {
-        match self {
-            Role::Learner => "learner",
-            Role::TraineeAssessor => "trainee_assessor",
-            Role::Assessor => "assessor",
-            Role::Iqa => "iqa",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn from_key(key: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.key() == key)
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Role::Learner => "Learner",
-            Role::TraineeAssessor => "Trainee assessor",
-            Role::Assessor => "Assessor",
-            Role::Iqa => "IQA",
-            Role::Admin => "Admin",
-        }
-    }
-}
-
-/// A learner's account or a member of staff's: never both (SPEC §8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum UserKind {
-    Learner,
-    Staff,
-}
-
-impl UserKind {
-    pub fn key(self) -> &'static str {
-        match self {
-            UserKind::Learner => "learner",
-            UserKind::Staff => "staff",
-        }
-    }
-
-    pub fn from_key(key: &str) -> Option<UserKind> {
-        match key {
-            "learner" => Some(UserKind::Learner),
-            "staff" => Some(UserKind::Staff),
-            _ => None,
-        }
-    }
-}
+pub use crate::domain::people::{Role, UserKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -254,5 +188,16 @@ pub async fn find_all_by_email(db: impl PgExecutor<'_>, email: &str) -> DbResult
         .bind(email.trim())
         .fetch_all(db)
         .await?;
+    rows.into_iter().map(User::try_from).collect()
+}
+
+/// Everyone in a centre, by name.
+pub async fn list_for_centre(db: impl PgExecutor<'_>, centre_id: Uuid) -> DbResult<Vec<User>> {
+    let rows: Vec<UserRow> = sqlx::query_as(&format!(
+        "{SELECT} WHERE u.centre_id = $1 ORDER BY lower(u.display_name), u.id"
+    ))
+    .bind(centre_id)
+    .fetch_all(db)
+    .await?;
     rows.into_iter().map(User::try_from).collect()
 }

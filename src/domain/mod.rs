@@ -1,8 +1,10 @@
 //! Business rules, pure: no database, web, IO, environment or clock.
 pub mod audit;
 pub mod describe;
+pub mod form;
 pub mod import;
 pub mod outcome;
+pub mod people;
 pub mod qualification;
 pub mod signin;
 pub mod status;

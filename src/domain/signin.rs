@@ -8,48 +8,21 @@ pub const MAX_ACCOUNT_FAILURES: u32 = 5;
 /// Failed sign-ins from one network address, whatever the account, before it is locked.
 pub const MAX_ADDRESS_FAILURES: u32 = 20;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldError {
-    /// The form field's name, which is also its id on the page.
-    pub field: &'static str,
-    pub message: &'static str,
-}
+pub use super::form::FieldError;
 
 /// Plain-words checks before anything is looked up.
 pub fn validate(email: &str, password: &str) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    let email = email.trim();
-    if email.is_empty() {
-        errors.push(FieldError {
-            field: "email",
-            message: "Enter your email address",
-        });
-    } else if !looks_like_email(email) {
-        errors.push(FieldError {
-            field: "email",
-            message: "Enter an email address in the correct format, like name@example.com",
-        });
+    if let Some(mut e) = super::form::email_error("email", email) {
+        if email.trim().is_empty() {
+            e.message = "Enter your email address";
+        }
+        errors.push(e);
     }
     if password.is_empty() {
-        errors.push(FieldError {
-            field: "password",
-            message: "Enter your password",
-        });
+        errors.push(FieldError::new("password", "Enter your password"));
     }
     errors
-}
-
-fn looks_like_email(email: &str) -> bool {
-    match email.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !email.contains(char::is_whitespace)
-        }
-        None => false,
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

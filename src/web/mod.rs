@@ -8,6 +8,7 @@ use tower_sessions::cookie::{time::Duration, SameSite};
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 
+mod admin;
 mod assets;
 pub mod auth;
 mod error;
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/static/{file}", get(assets::asset))
         .merge(auth::routes())
+        .merge(admin::routes())
         .fallback(error::not_found)
         .layer(sessions)
         // Every state-changing request must come from this site (Sec-Fetch-Site/Origin).

@@ -9,6 +9,8 @@ mod db_import;
 mod db_schema;
 mod db_ticks;
 mod demo;
+mod http;
+mod people;
 mod pg_cluster;
 mod serve;
 mod signin;

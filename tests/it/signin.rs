@@ -1,82 +1,17 @@
 //! Sign-in, sessions, sign-out, rate limiting and CSRF (SPEC §8), over HTTP.
-use std::net::SocketAddr;
-
 use attest::db::users::{self, NewUser, Role, UserKind};
 use attest::db::{centres, logins};
 use attest::domain::signin::{MAX_ACCOUNT_FAILURES, MAX_ADDRESS_FAILURES};
 use attest::testing::test_pool;
 use attest::web::auth::password;
-use attest::web::{router, AppState, SESSION_COOKIE};
+use attest::web::{AppState, SESSION_COOKIE};
 use axum::body::Body;
-use axum::extract::ConnectInfo;
 use axum::http::{header, Request, StatusCode};
 use sqlx::PgPool;
-use tower::ServiceExt;
+
+use crate::http::{form_post, get, send, session_cookie, sign_in};
 
 const PASSWORD: &str = "correct horse battery";
-
-struct Reply {
-    status: StatusCode,
-    location: Option<String>,
-    cookie: Option<String>,
-    body: String,
-}
-
-async fn send(state: AppState, request: Request<Body>) -> Reply {
-    let response = router(state).oneshot(request).await.expect("response");
-    let header_of = |name| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let location = header_of(header::LOCATION);
-    let cookie = header_of(header::SET_COOKIE);
-    let status = response.status();
-    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .expect("body");
-    Reply {
-        status,
-        location,
-        cookie,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    }
-}
-
-fn form_post(uri: &str, form: &str, from: &str) -> Request<Body> {
-    let mut r = Request::post(uri)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header("sec-fetch-site", "same-origin")
-        .body(Body::from(form.to_string()))
-        .expect("request");
-    let addr: SocketAddr = format!("{from}:40000").parse().expect("address");
-    r.extensions_mut().insert(ConnectInfo(addr));
-    r
-}
-
-fn sign_in(email: &str, password: &str) -> Request<Body> {
-    form_post(
-        "/login",
-        &format!("email={email}&password={password}"),
-        "192.0.2.1",
-    )
-}
-
-fn get(uri: &str, cookie: Option<&str>) -> Request<Body> {
-    let mut b = Request::get(uri);
-    if let Some(c) = cookie {
-        b = b.header(header::COOKIE, c);
-    }
-    b.body(Body::empty()).expect("request")
-}
-
-/// "attest_session=…" from a Set-Cookie header.
-fn session_cookie(reply: &Reply) -> String {
-    let set = reply.cookie.as_deref().expect("a session cookie is set");
-    set.split(';').next().expect("name=value").to_string()
-}
 
 async fn learner(pool: &PgPool) -> users::User {
     let centre = centres::create(pool, "ngc", "Northgate College")

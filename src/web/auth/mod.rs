@@ -4,6 +4,7 @@ use axum::Router;
 
 pub mod password;
 mod session;
+mod set_password;
 mod signin;
 
 pub use session::{CurrentUser, USER_ID_KEY};
@@ -14,4 +15,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/login", get(signin::page).post(signin::submit))
         .route("/logout", post(signin::logout))
+        .route(
+            "/set-password/{token}",
+            get(set_password::page).post(set_password::submit),
+        )
 }

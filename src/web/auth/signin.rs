@@ -92,10 +92,12 @@ pub async fn submit(
     let candidates = users::find_all_by_email(&state.pool, email).await?;
     let attempt = form.password.clone();
     let user = tokio::task::spawn_blocking(move || {
+        // A deactivated account cannot sign in, whatever the password.
         let matched = candidates.into_iter().find(|u| {
-            u.password_hash
-                .as_deref()
-                .is_some_and(|h| password::verify(&attempt, h))
+            u.active
+                && u.password_hash
+                    .as_deref()
+                    .is_some_and(|h| password::verify(&attempt, h))
         });
         if matched.is_none() {
             // As slow as a real check, so response times do not tell which emails exist.

@@ -1,0 +1,66 @@
+//! One-time links to set a password. Only a SHA-256 of each token is stored, so the
+//! table alone cannot be used to sign in.
+use sha2::{Digest, Sha256};
+use sqlx::{Acquire, PgExecutor, Postgres};
+use uuid::Uuid;
+
+use super::DbResult;
+
+/// How long a set-password link works.
+pub const VALID_DAYS: i32 = 7;
+
+fn digest(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// Makes a new link for `user_id` (earlier unused links keep working until they
+/// expire); returns the token to put in the link. 244 random bits from two v4 UUIDs.
+pub async fn create(db: impl PgExecutor<'_>, user_id: Uuid) -> DbResult<String> {
+    let token = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
+    sqlx::query(
+        "INSERT INTO password_tokens (token_hash, user_id, purpose, expires_at) \
+         VALUES ($1, $2, 'set', now() + make_interval(days => $3))",
+    )
+    .bind(digest(&token))
+    .bind(user_id)
+    .bind(VALID_DAYS)
+    .execute(db)
+    .await?;
+    Ok(token)
+}
+
+/// The user a token is for, if it is unused and unexpired.
+pub async fn user_for(db: impl PgExecutor<'_>, token: &str) -> DbResult<Option<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "SELECT user_id FROM password_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()",
+    )
+    .bind(digest(token))
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Uses the token and sets the password in one transaction; `None` when the token
+/// was already used, expired or unknown (two tabs submitting at once: one wins).
+pub async fn consume<'a>(
+    db: impl Acquire<'a, Database = Postgres>,
+    token: &str,
+    password_hash: &str,
+) -> DbResult<Option<Uuid>> {
+    let mut tx = db.begin().await?;
+    let user: Option<Uuid> = sqlx::query_scalar(
+        "UPDATE password_tokens SET used_at = now() \
+         WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now() RETURNING user_id",
+    )
+    .bind(digest(token))
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(id) = user {
+        sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+            .bind(id)
+            .bind(password_hash)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(user)
+}

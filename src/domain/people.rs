@@ -1,0 +1,233 @@
+//! People: the roles an account holds and what makes a new account valid (SPEC §8).
+use super::form::FieldError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    Learner,
+    TraineeAssessor,
+    Assessor,
+    Iqa,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::Learner,
+        Role::TraineeAssessor,
+        Role::Assessor,
+        Role::Iqa,
+        Role::Admin,
+    ];
+
+    /// The key stored in `user_roles.role`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Role::Learner => "learner",
+            Role::TraineeAssessor => "trainee_assessor",
+            Role::Assessor => "assessor",
+            Role::Iqa => "iqa",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.key() == key)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Learner => "Learner",
+            Role::TraineeAssessor => "Trainee assessor",
+            Role::Assessor => "Assessor",
+            Role::Iqa => "IQA",
+            Role::Admin => "Admin",
+        }
+    }
+}
+
+/// A learner's account or a member of staff's: never both (SPEC §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UserKind {
+    Learner,
+    Staff,
+}
+
+impl UserKind {
+    pub fn key(self) -> &'static str {
+        match self {
+            UserKind::Learner => "learner",
+            UserKind::Staff => "staff",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<UserKind> {
+        match key {
+            "learner" => Some(UserKind::Learner),
+            "staff" => Some(UserKind::Staff),
+            _ => None,
+        }
+    }
+}
+
+/// What an admin typed to add a person.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewPerson {
+    pub display_name: String,
+    pub email: String,
+    /// "learner" or "staff", as the form sends it.
+    pub kind: String,
+    /// Role keys, as the form sends them.
+    pub roles: Vec<String>,
+}
+
+/// A new person, checked: the kind and roles an account may hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidPerson {
+    pub display_name: String,
+    pub email: String,
+    pub kind: UserKind,
+    pub roles: Vec<Role>,
+}
+
+/// Every problem with the form, each against its field.
+pub fn validate_new_person(p: &NewPerson) -> Result<ValidPerson, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let display_name = p.display_name.trim();
+    if display_name.is_empty() {
+        errors.push(FieldError::new(
+            "display_name",
+            "Enter the person's full name",
+        ));
+    } else if display_name.chars().count() > 200 {
+        errors.push(FieldError::new(
+            "display_name",
+            "The name must be 200 characters or fewer",
+        ));
+    }
+    let email = p.email.trim();
+    if let Some(e) = super::form::email_error("email", email) {
+        errors.push(e);
+    }
+    let kind = UserKind::from_key(&p.kind);
+    let roles: Vec<Role> = p.roles.iter().filter_map(|r| Role::from_key(r)).collect();
+    match kind {
+        None => errors.push(FieldError::new(
+            "kind",
+            "Select whether this is a learner or a member of staff",
+        )),
+        Some(UserKind::Staff) if roles.is_empty() || roles.contains(&Role::Learner) => {
+            errors.push(FieldError::new("roles", "Select at least one staff role"))
+        }
+        Some(UserKind::Staff)
+            if roles.contains(&Role::Assessor) && roles.contains(&Role::TraineeAssessor) =>
+        {
+            errors.push(FieldError::new(
+                "roles",
+                "Select assessor or trainee assessor, not both",
+            ))
+        }
+        _ => {}
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let kind = kind.unwrap_or(UserKind::Learner);
+    let mut roles = match kind {
+        // A learner account holds the learner role and nothing else.
+        UserKind::Learner => vec![Role::Learner],
+        UserKind::Staff => roles,
+    };
+    roles.sort();
+    roles.dedup();
+    Ok(ValidPerson {
+        display_name: display_name.to_string(),
+        email: email.to_string(),
+        kind,
+        roles,
+    })
+}
+
+/// The shortest password accepted: length beats complexity rules (NCSC guidance).
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+pub fn validate_new_password(password: &str, confirm: &str) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if password.is_empty() {
+        errors.push(FieldError::new("password", "Enter a password"));
+    } else if password.chars().count() < MIN_PASSWORD_CHARS {
+        errors.push(FieldError::new(
+            "password",
+            "Your password must be at least 10 characters",
+        ));
+    } else if password.len() > 1024 {
+        errors.push(FieldError::new(
+            "password",
+            "Your password must be 1,024 characters or fewer",
+        ));
+    }
+    if errors.is_empty() && password != confirm {
+        errors.push(FieldError::new("confirm", "The passwords do not match"));
+    }
+    errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(kind: &str, roles: &[&str]) -> NewPerson {
+        NewPerson {
+            display_name: " Zoë Ōtaki-Ngata ".into(),
+            email: "zoe@example.ac.nz".into(),
+            kind: kind.into(),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_learner_holds_only_the_learner_role() {
+        let p = validate_new_person(&person("learner", &["admin"])).expect("valid");
+        assert_eq!((p.kind, p.roles), (UserKind::Learner, vec![Role::Learner]));
+        assert_eq!(p.display_name, "Zoë Ōtaki-Ngata");
+    }
+
+    #[test]
+    fn staff_need_a_staff_role_and_never_the_learner_role() {
+        let fields = |p: &NewPerson| {
+            validate_new_person(p)
+                .expect_err("invalid")
+                .iter()
+                .map(|e| e.field)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(fields(&person("staff", &[])), ["roles"]);
+        assert_eq!(fields(&person("staff", &["learner"])), ["roles"]);
+        assert_eq!(
+            fields(&person("staff", &["assessor", "trainee_assessor"])),
+            ["roles"]
+        );
+        let p = validate_new_person(&person("staff", &["iqa", "assessor"])).expect("valid");
+        assert_eq!(p.roles, vec![Role::Assessor, Role::Iqa]);
+    }
+
+    #[test]
+    fn every_bad_field_is_reported() {
+        let bad = NewPerson::default();
+        let fields: Vec<_> = validate_new_person(&bad)
+            .expect_err("invalid")
+            .iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["display_name", "email", "kind"]);
+    }
+
+    #[test]
+    fn passwords_are_long_enough_and_confirmed() {
+        assert_eq!(validate_new_password("short", "short")[0].field, "password");
+        assert_eq!(
+            validate_new_password("long enough pass", "long enough pasS")[0].field,
+            "confirm"
+        );
+        assert!(validate_new_password("long enough pass", "long enough pass").is_empty());
+    }
+}

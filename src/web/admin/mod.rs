@@ -1,0 +1,24 @@
+//! Pages for a centre's admins. Everyone else gets 404, as for any page they may not see.
+use axum::routing::get;
+use axum::Router;
+
+use super::auth::CurrentUser;
+use super::{AppError, AppState};
+use crate::db::users::{Role, User};
+
+mod people;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/people", get(people::list).post(people::create))
+        .route("/admin/people/new", get(people::new))
+}
+
+/// The signed-in user, if they are an admin; otherwise the page does not exist for them.
+pub(crate) fn admin(CurrentUser(user): CurrentUser) -> Result<User, AppError> {
+    if user.has_role(Role::Admin) {
+        Ok(user)
+    } else {
+        Err(AppError::NotFound)
+    }
+}

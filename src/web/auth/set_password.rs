@@ -1,0 +1,95 @@
+//! A new person's first visit: the one-time link from their admin, where they choose
+//! a password and are signed in.
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::{password, USER_ID_KEY};
+use crate::db::{password_tokens, users};
+use crate::domain::form::FieldError;
+use crate::domain::people::validate_new_password;
+use crate::web::{AppError, AppState};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/set_password.html")]
+pub struct SetPasswordPage {
+    name: String,
+    email: String,
+    errors: Vec<FieldError>,
+}
+
+impl SetPasswordPage {
+    fn error_for(&self, field: &str) -> Option<&'static str> {
+        self.errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message)
+    }
+}
+
+/// A used, expired or unknown link is simply not there (404).
+async fn page_for(
+    state: &AppState,
+    token: &str,
+    errors: Vec<FieldError>,
+) -> Result<SetPasswordPage, AppError> {
+    let user_id = password_tokens::user_for(&state.pool, token)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let user = users::get(&state.pool, user_id).await?;
+    Ok(SetPasswordPage {
+        name: user.display_name,
+        email: user.email,
+        errors,
+    })
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<SetPasswordPage, AppError> {
+    page_for(&state, &token, Vec::new()).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SetPasswordForm {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    session: Session,
+    Form(form): Form<SetPasswordForm>,
+) -> Result<Response, AppError> {
+    let errors = validate_new_password(&form.password, &form.confirm);
+    if !errors.is_empty() {
+        let page = page_for(&state, &token, errors).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let chosen = form.password;
+    let hash = tokio::task::spawn_blocking(move || password::hash(&chosen))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let user_id = password_tokens::consume(&state.pool, &token, &hash)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    session
+        .cycle_id()
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
+    session
+        .insert(USER_ID_KEY, user_id)
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
+    Ok(Redirect::to("/").into_response())
+}
