@@ -41,3 +41,8 @@ fn looks_like_email(email: &str) -> bool {
         None => false,
     }
 }
+
+/// The message for `field`, if it has one (pages show it beside the field).
+pub fn message_for(errors: &[FieldError], field: &str) -> Option<&'static str> {
+    errors.iter().find(|e| e.field == field).map(|e| e.message)
+}
