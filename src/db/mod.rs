@@ -6,6 +6,7 @@ use crate::domain::status::{Refusal, Status};
 
 pub mod activity;
 pub mod audits;
+pub mod caseload;
 pub mod centres;
 pub mod enrolments;
 pub mod evidence;

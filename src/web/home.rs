@@ -1,24 +1,66 @@
+//! The home page: one section per role the signed-in person holds.
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
+use time::OffsetDateTime;
 
 use super::auth::CurrentUser;
 use super::{AppError, AppState};
+use crate::db::caseload::{self, CaseloadRow, Scope};
 use crate::db::overview::{self, Overview};
-use crate::db::users::User;
+use crate::db::users::{Role, User};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/home.html")]
 pub struct HomePage {
     user: User,
-    overview: Overview,
+    /// The learner's own enrolments.
+    mine: Vec<CaseloadRow>,
+    /// Where the person assesses (qualified or trainee).
+    caseload: Option<Vec<CaseloadRow>>,
+    /// Where the person is the IQA.
+    sample: Option<Vec<CaseloadRow>>,
+    /// Admins: the centre at a glance.
+    overview: Option<Overview>,
 }
 
-/// The signed-in user's centre at a glance; the role pages come with the e-portfolio.
 pub async fn home(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
 ) -> Result<HomePage, AppError> {
-    let overview = overview::load(&state.pool, user.centre_id).await?;
-    Ok(HomePage { user, overview })
+    let db = &state.pool;
+    let centre = user.centre_id;
+    let mine = if user.has_role(Role::Learner) {
+        caseload::list(db, centre, Scope::Learner(user.id)).await?
+    } else {
+        Vec::new()
+    };
+    let caseload = if user.has_role(Role::Assessor) || user.has_role(Role::TraineeAssessor) {
+        Some(caseload::list(db, centre, Scope::Assessor(user.id)).await?)
+    } else {
+        None
+    };
+    let sample = if user.has_role(Role::Iqa) {
+        Some(caseload::list(db, centre, Scope::Iqa(user.id)).await?)
+    } else {
+        None
+    };
+    let overview = if user.has_role(Role::Admin) {
+        Some(overview::load(db, centre).await?)
+    } else {
+        None
+    };
+    Ok(HomePage {
+        user,
+        mine,
+        caseload,
+        sample,
+        overview,
+    })
+}
+
+/// Dates as people write them: "24 Nov 2026".
+pub fn day(at: &OffsetDateTime) -> String {
+    let format = time::macros::format_description!("[day padding:none] [month repr:short] [year]");
+    at.format(&format).unwrap_or_default()
 }

@@ -9,6 +9,7 @@ mod db_import;
 mod db_schema;
 mod db_ticks;
 mod demo;
+mod home;
 mod http;
 mod people;
 mod pg_cluster;

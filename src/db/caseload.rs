@@ -1,0 +1,153 @@
+//! Lists of enrolments with their confirmed progress, for the home pages and reports:
+//! one statement whatever the number of enrolments.
+use sqlx::PgExecutor;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::DbResult;
+use crate::domain::{Outcome, Status};
+
+/// Whose enrolments to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// A learner's own enrolments.
+    Learner(Uuid),
+    /// Enrolments where this person is the assessor or the trainee assessor.
+    Assessor(Uuid),
+    /// Enrolments this person quality-assures.
+    Iqa(Uuid),
+    /// Every enrolment of the centre (admins).
+    Centre,
+}
+
+#[derive(Debug, Clone)]
+pub struct CaseloadRow {
+    pub enrolment_id: Uuid,
+    pub learner: String,
+    pub qualification_code: String,
+    pub qualification_title: String,
+    pub major_title: String,
+    pub status: Status,
+    pub criteria: i64,
+    /// Criteria with an assessor-layer tick: the only progress there is (SPEC §2).
+    pub confirmed: i64,
+    pub units: i64,
+    pub units_achieved: i64,
+    /// Criteria the learner claimed that are not confirmed yet.
+    pub claimed_only: i64,
+    /// Learner ticks no assessor or trainee has ticked on the same item yet.
+    pub unreviewed_claims: i64,
+    pub open_iqa_actions: i64,
+    pub latest_outcome: Option<Outcome>,
+    pub last_activity_at: OffsetDateTime,
+    /// No activity for 30 days.
+    pub stale: bool,
+}
+
+impl CaseloadRow {
+    /// Whole percent of criteria confirmed, rounded down so 100 means done.
+    pub fn percent(&self) -> i64 {
+        (self.confirmed * 100)
+            .checked_div(self.criteria)
+            .unwrap_or(0)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    enrolment_id: Uuid,
+    learner: String,
+    qualification_code: String,
+    qualification_title: String,
+    major_title: String,
+    status: String,
+    criteria: i64,
+    confirmed: i64,
+    units: i64,
+    units_achieved: i64,
+    claimed_only: i64,
+    unreviewed_claims: i64,
+    open_iqa_actions: i64,
+    latest_outcome: Option<String>,
+    last_activity_at: OffsetDateTime,
+    stale: bool,
+}
+
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    centre_id: Uuid,
+    scope: Scope,
+) -> DbResult<Vec<CaseloadRow>> {
+    let (kind, person) = match scope {
+        Scope::Learner(id) => ("learner", Some(id)),
+        Scope::Assessor(id) => ("assessor", Some(id)),
+        Scope::Iqa(id) => ("iqa", Some(id)),
+        Scope::Centre => ("centre", None),
+    };
+    let rows: Vec<Row> = sqlx::query_as(
+        "WITH mine AS ( \
+           SELECT e.* FROM enrolments e WHERE e.centre_id = $1 AND CASE $2 \
+             WHEN 'learner' THEN e.learner_id = $3 \
+             WHEN 'assessor' THEN $3 IN (e.assessor_id, e.trainee_assessor_id) \
+             WHEN 'iqa' THEN e.iqa_id = $3 \
+             ELSE true END), \
+         confirmed AS ( \
+           SELECT DISTINCT t.enrolment_id, t.criterion_id FROM ticks t JOIN mine ON mine.id = t.enrolment_id \
+            WHERE t.layer = 'assessor'), \
+         claims AS ( \
+           SELECT t.enrolment_id, t.criterion_id, t.evidence_id FROM ticks t JOIN mine ON mine.id = t.enrolment_id \
+            WHERE t.layer = 'learner') \
+         SELECT e.id AS enrolment_id, l.display_name AS learner, q.code AS qualification_code, \
+                v.title AS qualification_title, m.title AS major_title, e.status, \
+                (SELECT count(*) FROM criteria c WHERE c.version_id = e.version_id) AS criteria, \
+                (SELECT count(*) FROM confirmed k WHERE k.enrolment_id = e.id) AS confirmed, \
+                (SELECT count(*) FROM units u WHERE u.version_id = e.version_id) AS units, \
+                (SELECT count(*) FROM units u WHERE u.version_id = e.version_id AND NOT EXISTS ( \
+                    SELECT 1 FROM criteria c WHERE c.unit_id = u.id AND NOT EXISTS ( \
+                      SELECT 1 FROM confirmed k WHERE k.enrolment_id = e.id AND k.criterion_id = c.id))) AS units_achieved, \
+                (SELECT count(DISTINCT cl.criterion_id) FROM claims cl WHERE cl.enrolment_id = e.id AND NOT EXISTS ( \
+                    SELECT 1 FROM confirmed k WHERE k.enrolment_id = e.id AND k.criterion_id = cl.criterion_id)) AS claimed_only, \
+                (SELECT count(*) FROM claims cl WHERE cl.enrolment_id = e.id AND NOT EXISTS ( \
+                    SELECT 1 FROM ticks r WHERE r.evidence_id = cl.evidence_id AND r.criterion_id = cl.criterion_id \
+                       AND r.layer IN ('trainee_assessor', 'assessor'))) AS unreviewed_claims, \
+                (SELECT count(*) FROM iqa_decisions d WHERE d.enrolment_id = e.id \
+                    AND d.decision = 'action_required' AND d.closed_at IS NULL) AS open_iqa_actions, \
+                (SELECT a.outcome FROM audits a WHERE a.enrolment_id = e.id ORDER BY a.at DESC LIMIT 1) AS latest_outcome, \
+                e.last_activity_at, e.last_activity_at < now() - interval '30 days' AS stale \
+           FROM mine e \
+           JOIN users l ON l.id = e.learner_id \
+           JOIN qualification_versions v ON v.id = e.version_id \
+           JOIN qualifications q ON q.id = v.qualification_id \
+           JOIN majors m ON m.id = e.major_id \
+          ORDER BY lower(l.display_name), e.id",
+    )
+    .bind(centre_id)
+    .bind(kind)
+    .bind(person)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            let status = Status::from_key(&r.status)
+                .ok_or_else(|| super::DbError::Corrupt(format!("unknown status {}", r.status)))?;
+            Ok(CaseloadRow {
+                enrolment_id: r.enrolment_id,
+                learner: r.learner,
+                qualification_code: r.qualification_code,
+                qualification_title: r.qualification_title,
+                major_title: r.major_title,
+                status,
+                criteria: r.criteria,
+                confirmed: r.confirmed,
+                units: r.units,
+                units_achieved: r.units_achieved,
+                claimed_only: r.claimed_only,
+                unreviewed_claims: r.unreviewed_claims,
+                open_iqa_actions: r.open_iqa_actions,
+                latest_outcome: r.latest_outcome.as_deref().and_then(Outcome::from_key),
+                last_activity_at: r.last_activity_at,
+                stale: r.stale,
+            })
+        })
+        .collect()
+}
