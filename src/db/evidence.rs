@@ -5,61 +5,7 @@ use uuid::Uuid;
 
 use super::{DbError, DbResult};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EvidenceKind {
-    Document,
-    Photo,
-    Video,
-    Observation,
-    WitnessTestimony,
-    ProfessionalDiscussion,
-    Product,
-    Other,
-}
-
-impl EvidenceKind {
-    pub const ALL: [EvidenceKind; 8] = [
-        EvidenceKind::Document,
-        EvidenceKind::Photo,
-        EvidenceKind::Video,
-        EvidenceKind::Observation,
-        EvidenceKind::WitnessTestimony,
-        EvidenceKind::ProfessionalDiscussion,
-        EvidenceKind::Product,
-        EvidenceKind::Other,
-    ];
-
-    /// The key stored in `evidence.kind` (checked there).
-    pub fn key(self) -> &'static str {
-        match self {
-            EvidenceKind::Document => "document",
-            EvidenceKind::Photo => "photo",
-            EvidenceKind::Video => "video",
-            EvidenceKind::Observation => "observation",
-            EvidenceKind::WitnessTestimony => "witness_testimony",
-            EvidenceKind::ProfessionalDiscussion => "professional_discussion",
-            EvidenceKind::Product => "product",
-            EvidenceKind::Other => "other",
-        }
-    }
-
-    pub fn from_key(key: &str) -> Option<EvidenceKind> {
-        EvidenceKind::ALL.into_iter().find(|k| k.key() == key)
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            EvidenceKind::Document => "Document",
-            EvidenceKind::Photo => "Photo",
-            EvidenceKind::Video => "Video",
-            EvidenceKind::Observation => "Observation",
-            EvidenceKind::WitnessTestimony => "Witness testimony",
-            EvidenceKind::ProfessionalDiscussion => "Professional discussion",
-            EvidenceKind::Product => "Product",
-            EvidenceKind::Other => "Other",
-        }
-    }
-}
+pub use crate::domain::evidence::EvidenceKind;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Evidence {

@@ -1,6 +1,8 @@
 //! Business rules, pure: no database, web, IO, environment or clock.
+pub mod access;
 pub mod audit;
 pub mod describe;
+pub mod evidence;
 pub mod form;
 pub mod import;
 pub mod outcome;

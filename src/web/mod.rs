@@ -13,7 +13,9 @@ mod assets;
 pub mod auth;
 mod error;
 mod health;
-mod home;
+pub(crate) mod home;
+pub(crate) mod ids;
+mod portfolio;
 
 pub use error::AppError;
 
@@ -51,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .route("/static/{file}", get(assets::asset))
         .merge(auth::routes())
         .merge(admin::routes())
+        .merge(portfolio::routes())
         .fallback(error::not_found)
         .layer(sessions)
         // Every state-changing request must come from this site (Sec-Fetch-Site/Origin).

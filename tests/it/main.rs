@@ -13,6 +13,7 @@ mod home;
 mod http;
 mod people;
 mod pg_cluster;
+mod portfolio;
 mod serve;
 mod signin;
 mod web;

@@ -126,7 +126,10 @@ async fn signing_in_sets_a_safe_cookie_and_the_session_survives_a_restart() {
     assert!(home
         .body
         .contains("Signed in as <strong>Zoë Ōtaki-Ngata</strong>"));
-    assert!(home.body.contains("You have no enrolments yet."), "her own (empty) home page");
+    assert!(
+        home.body.contains("You have no enrolments yet."),
+        "her own (empty) home page"
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,163 @@
+//! Who may see an enrolment, and in what capacity they act on it (SPEC §7, §8).
+//! Anyone without a capacity gets 404: the enrolment does not exist for them.
+use uuid::Uuid;
+
+use super::people::Role;
+use super::ticks::Layer;
+
+/// The people assigned to one enrolment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assigned {
+    pub centre: Uuid,
+    pub learner: Uuid,
+    pub assessor: Uuid,
+    pub trainee_assessor: Option<Uuid>,
+    pub iqa: Option<Uuid>,
+}
+
+/// The person looking.
+#[derive(Debug, Clone, Copy)]
+pub struct Viewer<'a> {
+    pub id: Uuid,
+    pub centre: Uuid,
+    pub roles: &'a [Role],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capacity {
+    Learner,
+    TraineeAssessor,
+    Assessor,
+    /// Read-only: evidence, every layer, progress, audits, history.
+    Iqa,
+    /// Read-only on the portfolio; admins manage enrolments, not ticks.
+    Admin,
+}
+
+impl Capacity {
+    /// The tick layer this capacity writes to, if any.
+    pub fn layer(self) -> Option<Layer> {
+        match self {
+            Capacity::Learner => Some(Layer::Learner),
+            Capacity::TraineeAssessor => Some(Layer::TraineeAssessor),
+            Capacity::Assessor => Some(Layer::Assessor),
+            Capacity::Iqa | Capacity::Admin => None,
+        }
+    }
+
+    /// Learners add their own evidence; assessors and trainees add records too.
+    pub fn may_add_evidence(self) -> bool {
+        self.layer().is_some()
+    }
+
+    /// Observation and professional-discussion records are the assessor's (SPEC §2).
+    pub fn may_add_assessor_records(self) -> bool {
+        matches!(self, Capacity::Assessor | Capacity::TraineeAssessor)
+    }
+}
+
+/// The capacity in which `viewer` sees the enrolment, or `None` (404). A person assigned
+/// to the enrolment acts in that assignment, provided they hold its role; an admin of the
+/// centre sees every enrolment of it.
+pub fn capacity(viewer: Viewer<'_>, e: &Assigned) -> Option<Capacity> {
+    if viewer.centre != e.centre {
+        return None;
+    }
+    let holds = |r: Role| viewer.roles.contains(&r);
+    if viewer.id == e.learner && holds(Role::Learner) {
+        Some(Capacity::Learner)
+    } else if viewer.id == e.assessor && holds(Role::Assessor) {
+        Some(Capacity::Assessor)
+    } else if Some(viewer.id) == e.trainee_assessor && holds(Role::TraineeAssessor) {
+        Some(Capacity::TraineeAssessor)
+    } else if Some(viewer.id) == e.iqa && holds(Role::Iqa) {
+        Some(Capacity::Iqa)
+    } else if holds(Role::Admin) {
+        Some(Capacity::Admin)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    const CENTRE: u128 = 100;
+
+    fn enrolment() -> Assigned {
+        Assigned {
+            centre: id(CENTRE),
+            learner: id(1),
+            assessor: id(2),
+            trainee_assessor: Some(id(3)),
+            iqa: Some(id(4)),
+        }
+    }
+
+    fn as_(person: u128, roles: &[Role]) -> Option<Capacity> {
+        capacity(
+            Viewer {
+                id: id(person),
+                centre: id(CENTRE),
+                roles,
+            },
+            &enrolment(),
+        )
+    }
+
+    #[test]
+    fn each_assigned_person_acts_in_their_assignment() {
+        assert_eq!(as_(1, &[Role::Learner]), Some(Capacity::Learner));
+        assert_eq!(
+            as_(2, &[Role::Assessor, Role::Iqa]),
+            Some(Capacity::Assessor)
+        );
+        assert_eq!(
+            as_(3, &[Role::TraineeAssessor]),
+            Some(Capacity::TraineeAssessor)
+        );
+        assert_eq!(as_(4, &[Role::Iqa, Role::Assessor]), Some(Capacity::Iqa));
+        assert_eq!(as_(9, &[Role::Admin]), Some(Capacity::Admin));
+    }
+
+    #[test]
+    fn everyone_else_gets_nothing() {
+        assert_eq!(
+            as_(9, &[Role::Assessor, Role::Iqa, Role::TraineeAssessor]),
+            None,
+            "another assessor's learner"
+        );
+        assert_eq!(as_(8, &[Role::Learner]), None, "another learner");
+        assert_eq!(
+            as_(2, &[Role::Iqa]),
+            None,
+            "assigned, but no longer holding the role"
+        );
+        let other_centre = Viewer {
+            id: id(2),
+            centre: id(999),
+            roles: &[Role::Assessor, Role::Admin],
+        };
+        assert_eq!(
+            capacity(other_centre, &enrolment()),
+            None,
+            "a user of another centre"
+        );
+    }
+
+    #[test]
+    fn layers_and_evidence_rights_follow_the_capacity() {
+        assert_eq!(Capacity::Iqa.layer(), None);
+        assert_eq!(Capacity::Admin.layer(), None);
+        assert!(
+            Capacity::Learner.may_add_evidence() && !Capacity::Learner.may_add_assessor_records()
+        );
+        assert!(Capacity::TraineeAssessor.may_add_assessor_records());
+        assert!(!Capacity::Iqa.may_add_evidence());
+    }
+}

@@ -1,0 +1,53 @@
+//! A learner's portfolio: the enrolment, its evidence and the three tick layers.
+//! Every page first works out the viewer's capacity; without one the enrolment is 404.
+use axum::routing::{get, post};
+use axum::Router;
+use uuid::Uuid;
+
+use super::{AppError, AppState};
+use crate::db::enrolments::{self, Enrolment};
+use crate::db::users::User;
+use crate::domain::access::{self, Assigned, Capacity, Viewer};
+
+mod enrolment;
+mod evidence;
+mod ticks;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/enrolments/{id}", get(enrolment::page))
+        .route("/enrolments/{id}/evidence", post(evidence::create))
+        .route("/enrolments/{id}/evidence/new", get(evidence::new))
+        .route("/enrolments/{id}/evidence/{evidence}", get(evidence::page))
+        .route(
+            "/enrolments/{id}/evidence/{evidence}/ticks",
+            post(ticks::change),
+        )
+        .route(
+            "/enrolments/{id}/evidence/{evidence}/accept/{from}",
+            get(ticks::confirm_accept).post(ticks::accept),
+        )
+}
+
+/// The enrolment and the viewer's capacity on it; 404 for anyone who may not see it.
+pub(crate) async fn enrolment_for(
+    state: &AppState,
+    user: &User,
+    id: Uuid,
+) -> Result<(Enrolment, Capacity), AppError> {
+    let enrolment = enrolments::get(&state.pool, id).await?;
+    let assigned = Assigned {
+        centre: enrolment.centre_id,
+        learner: enrolment.learner_id,
+        assessor: enrolment.assessor_id,
+        trainee_assessor: enrolment.trainee_assessor_id,
+        iqa: enrolment.iqa_id,
+    };
+    let viewer = Viewer {
+        id: user.id,
+        centre: user.centre_id,
+        roles: &user.roles,
+    };
+    let capacity = access::capacity(viewer, &assigned).ok_or(AppError::NotFound)?;
+    Ok((enrolment, capacity))
+}

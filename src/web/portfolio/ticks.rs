@@ -1,0 +1,207 @@
+//! Ticking and unticking in one's own layer, and "Accept all" with its confirmation.
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+use axum::response::Redirect;
+use axum::Form;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::enrolment_for;
+use crate::db::enrolments::Enrolment;
+use crate::db::evidence::{self as db_evidence, Evidence};
+use crate::db::users::User;
+use crate::db::{activity, audits, centres, ticks as db_ticks, DbError};
+use crate::domain::access::Capacity;
+use crate::domain::ticks::{self, Layer};
+use crate::web::auth::CurrentUser;
+use crate::web::ids::Ids;
+use crate::web::{AppError, AppState};
+
+#[derive(Debug, Deserialize)]
+pub struct TickForm {
+    criterion: Uuid,
+    /// "tick" or "untick".
+    action: String,
+}
+
+/// The enrolment, the item (which must be the enrolment's) and the viewer's layer.
+async fn item_for(
+    state: &AppState,
+    user: &User,
+    id: Uuid,
+    evidence_id: Uuid,
+) -> Result<(Enrolment, Evidence, Capacity, Layer), AppError> {
+    let (enrolment, capacity) = enrolment_for(state, user, id).await?;
+    let evidence = db_evidence::get(&state.pool, evidence_id).await?;
+    if evidence.enrolment_id != id {
+        return Err(AppError::NotFound);
+    }
+    // IQAs and admins read portfolios; they tick nothing.
+    let layer = capacity.layer().ok_or(AppError::NotFound)?;
+    Ok((enrolment, evidence, capacity, layer))
+}
+
+fn refused(e: ticks::TickRefusal) -> AppError {
+    AppError::Conflict(e.to_string())
+}
+
+fn from_db(e: DbError) -> AppError {
+    match e {
+        DbError::AssessorTicksLocked => AppError::Conflict(e.to_string()),
+        DbError::CriterionNotInVersion => AppError::NotFound,
+        other => other.into(),
+    }
+}
+
+pub async fn change(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Ids((id, evidence_id)): Ids<(Uuid, Uuid)>,
+    Form(form): Form<TickForm>,
+) -> Result<Redirect, AppError> {
+    let (enrolment, _, _, layer) = item_for(&state, &user, id, evidence_id).await?;
+    let adding = match form.action.as_str() {
+        "tick" => true,
+        "untick" => false,
+        _ => return Err(AppError::NotFound),
+    };
+    let changed = if adding {
+        ticks::may_tick(enrolment.status).map_err(refused)?;
+        db_ticks::tick(&state.pool, evidence_id, form.criterion, layer, user.id)
+            .await
+            .map_err(from_db)?
+    } else {
+        ticks::may_untick(layer, layer, enrolment.status).map_err(refused)?;
+        db_ticks::untick(&state.pool, evidence_id, form.criterion, layer)
+            .await
+            .map_err(from_db)?
+    };
+    if changed {
+        let action = if adding { "tick" } else { "untick" };
+        let detail = serde_json::json!({ "evidence": evidence_id, "criterion": form.criterion, "layer": layer.key() });
+        activity::record(
+            &state.pool,
+            enrolment.centre_id,
+            Some(id),
+            Some(user.id),
+            action,
+            detail,
+        )
+        .await?;
+        if layer == Layer::Assessor {
+            audit_if_automatic(&state, &enrolment, user.id).await?;
+        }
+    }
+    Ok(Redirect::to(&format!(
+        "/enrolments/{id}/evidence/{evidence_id}#c-{}",
+        form.criterion
+    )))
+}
+
+/// SPEC §4: with the centre's setting on, confirmed criteria changing re-audits.
+async fn audit_if_automatic(
+    state: &AppState,
+    enrolment: &Enrolment,
+    actor: Uuid,
+) -> Result<(), AppError> {
+    if centres::get(&state.pool, enrolment.centre_id)
+        .await?
+        .auto_audit
+    {
+        audits::audit_enrolment(&state.pool, enrolment.id, Some(actor)).await?;
+    }
+    Ok(())
+}
+
+/// Which layer "Accept all" copies from, as it appears in the address.
+fn source(from: &str) -> Result<Layer, AppError> {
+    match from {
+        "learner" => Ok(Layer::Learner),
+        "trainee" => Ok(Layer::TraineeAssessor),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+/// The criteria accept-all would tick, as the domain decides.
+async fn to_accept(
+    state: &AppState,
+    evidence_id: Uuid,
+    from: Layer,
+    layer: Layer,
+) -> Result<Vec<Uuid>, AppError> {
+    let on_item = db_ticks::list_for_evidence(&state.pool, evidence_id).await?;
+    match from {
+        Layer::TraineeAssessor => ticks::accept_all_trainee_ticks(&on_item, layer),
+        _ => ticks::accept_all_learner_ticks(&on_item, layer),
+    }
+    .map_err(|e| AppError::Conflict(e.to_string()))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/portfolio/accept.html")]
+pub struct AcceptPage {
+    user: User,
+    enrolment_id: Uuid,
+    evidence: Evidence,
+    from: String,
+    whose: &'static str,
+    count: usize,
+}
+
+pub async fn confirm_accept(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Ids((id, evidence_id, from)): Ids<(Uuid, Uuid, String)>,
+) -> Result<AcceptPage, AppError> {
+    let (_, evidence, _, layer) = item_for(&state, &user, id, evidence_id).await?;
+    let source_layer = source(&from)?;
+    let count = to_accept(&state, evidence_id, source_layer, layer)
+        .await?
+        .len();
+    Ok(AcceptPage {
+        user,
+        enrolment_id: id,
+        evidence,
+        whose: if source_layer == Layer::Learner {
+            "learner"
+        } else {
+            "trainee assessor"
+        },
+        from,
+        count,
+    })
+}
+
+pub async fn accept(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Ids((id, evidence_id, from)): Ids<(Uuid, Uuid, String)>,
+) -> Result<Redirect, AppError> {
+    let (enrolment, _, _, layer) = item_for(&state, &user, id, evidence_id).await?;
+    ticks::may_tick(enrolment.status).map_err(refused)?;
+    let source_layer = source(&from)?;
+    let criteria = to_accept(&state, evidence_id, source_layer, layer).await?;
+    // ON CONFLICT DO NOTHING makes a second run, or two assessors at once, add nothing twice.
+    let added = db_ticks::tick_many(&state.pool, evidence_id, &criteria, layer, user.id)
+        .await
+        .map_err(from_db)?;
+    if added > 0 {
+        let detail = serde_json::json!({ "evidence": evidence_id, "from": source_layer.key(), "layer": layer.key(), "added": added });
+        activity::record(
+            &state.pool,
+            enrolment.centre_id,
+            Some(id),
+            Some(user.id),
+            "accept all",
+            detail,
+        )
+        .await?;
+        if layer == Layer::Assessor {
+            audit_if_automatic(&state, &enrolment, user.id).await?;
+        }
+    }
+    Ok(Redirect::to(&format!(
+        "/enrolments/{id}/evidence/{evidence_id}"
+    )))
+}

@@ -1,0 +1,353 @@
+//! The portfolio over HTTP: evidence, the three tick layers, accept-all, who may do what.
+use attest::db::enrolments::{self, Enrolment};
+use attest::db::{activity, audits, centres, evidence, qualifications, ticks};
+use attest::demo::load::{load_if_empty, DEMO_CENTRE_SLUG, DEMO_PASSWORD};
+use attest::domain::Status;
+use attest::testing::test_pool;
+use attest::web::AppState;
+use axum::http::StatusCode;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::http::{form_post_as, get, send, signed_in, Reply};
+
+struct Demo {
+    pool: PgPool,
+    ben: Enrolment,
+    amira: Enrolment,
+}
+
+async fn demo() -> Demo {
+    let pool = test_pool().await;
+    load_if_empty(&pool).await.expect("demo");
+    let centre = centres::find_by_slug(&pool, DEMO_CENTRE_SLUG)
+        .await
+        .expect("query")
+        .expect("centre");
+    let all = enrolments::list_for_centre(&pool, centre.id)
+        .await
+        .expect("enrolments");
+    let learner = |email: &str| {
+        let pool = pool.clone();
+        let email = email.to_string();
+        async move {
+            attest::db::users::find_by_email(&pool, centre.id, &email)
+                .await
+                .expect("query")
+                .expect("learner")
+                .id
+        }
+    };
+    let (ben_id, amira_id) = (
+        learner("ben@demo.attest.test").await,
+        learner("amira@demo.attest.test").await,
+    );
+    let find = |id: Uuid| {
+        all.iter()
+            .find(|e| e.learner_id == id)
+            .cloned()
+            .expect("enrolment")
+    };
+    Demo {
+        ben: find(ben_id),
+        amira: find(amira_id),
+        pool,
+    }
+}
+
+impl Demo {
+    async fn as_(&self, who: &str) -> String {
+        signed_in(
+            AppState::new(self.pool.clone()),
+            &format!("{who}@demo.attest.test"),
+            DEMO_PASSWORD,
+        )
+        .await
+    }
+
+    async fn get(&self, cookie: &str, uri: &str) -> Reply {
+        send(AppState::new(self.pool.clone()), get(uri, Some(cookie))).await
+    }
+
+    async fn post(&self, cookie: &str, uri: &str, form: &str) -> Reply {
+        send(
+            AppState::new(self.pool.clone()),
+            form_post_as(cookie, uri, form),
+        )
+        .await
+    }
+
+    /// The id of criterion `number` of `unit` in the enrolment's version.
+    async fn criterion(&self, e: &Enrolment, unit: &str, number: &str) -> Uuid {
+        let v = qualifications::load_version(&self.pool, e.version_id)
+            .await
+            .expect("version");
+        let mut ordinal = 0;
+        for u in &v.qualification.units {
+            for c in u.outcomes.iter().flat_map(|o| o.criteria.iter()) {
+                if u.code == unit && c.number == number {
+                    return v.criterion_ids[ordinal];
+                }
+                ordinal += 1;
+            }
+        }
+        panic!("no criterion {unit} {number}");
+    }
+
+    async fn confirmed(&self, e: &Enrolment) -> usize {
+        ticks::confirmed_ordinals(&self.pool, e.id)
+            .await
+            .expect("confirmed")
+            .len()
+    }
+}
+
+fn tick_form(criterion: Uuid, action: &str) -> String {
+    format!("criterion={criterion}&action={action}")
+}
+
+#[tokio::test]
+async fn learner_claims_assessor_confirms_accepts_and_trainee_ticks_are_countersigned() {
+    let d = demo().await;
+    let ben = d.as_("ben").await;
+    let e = &d.ben;
+    let base = format!("/enrolments/{}", e.id);
+
+    // Bad input is named beside the field, kept, and adds nothing.
+    let before = evidence::list_for_enrolment(&d.pool, e.id)
+        .await
+        .expect("list")
+        .len();
+    let r = d
+        .post(
+            &ben,
+            &format!("{base}/evidence"),
+            "title=&description=Kept+text&kind=",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("Enter a title for the evidence") && r.body.contains("Kept text"));
+    assert_eq!(
+        evidence::list_for_enrolment(&d.pool, e.id)
+            .await
+            .expect("list")
+            .len(),
+        before
+    );
+
+    // The learner adds evidence and claims 203 1.1 and 2.1.
+    let r = d
+        .post(
+            &ben,
+            &format!("{base}/evidence"),
+            "title=Complaint+log&description=&kind=document",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let item = r.location.expect("to the new item");
+    let (c11, c21, c22) = (
+        d.criterion(e, "203", "1.1").await,
+        d.criterion(e, "203", "2.1").await,
+        d.criterion(e, "203", "2.2").await,
+    );
+    for c in [c11, c21] {
+        let r = d
+            .post(&ben, &format!("{item}/ticks"), &tick_form(c, "tick"))
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+    }
+    let confirmed_before = d.confirmed(e).await;
+    let home = d.get(&ben, "/").await.body;
+    assert!(
+        home.contains("criteria claimed — awaiting assessor"),
+        "claims are shown as claims"
+    );
+
+    // The assessor confirms 1.1: confirmed progress moves, and an audit runs by itself.
+    let tom = d.as_("assessor").await;
+    let audits_before = audits::audit_history(&d.pool, e.id)
+        .await
+        .expect("audits")
+        .len();
+    d.post(&tom, &format!("{item}/ticks"), &tick_form(c11, "tick"))
+        .await;
+    assert_eq!(d.confirmed(e).await, confirmed_before + 1);
+    assert_eq!(
+        audits::audit_history(&d.pool, e.id)
+            .await
+            .expect("audits")
+            .len(),
+        audits_before + 1
+    );
+
+    // Accept all learner ticks: the prompt names the count; a second run adds nothing.
+    let prompt = d.get(&tom, &format!("{item}/accept/learner")).await;
+    assert!(
+        prompt
+            .body
+            .contains("This will tick 1 criterion on “Complaint log”."),
+        "{}",
+        prompt.body
+    );
+    d.post(&tom, &format!("{item}/accept/learner"), "").await;
+    assert_eq!(d.confirmed(e).await, confirmed_before + 2);
+    d.post(&tom, &format!("{item}/accept/learner"), "").await;
+    assert_eq!(d.confirmed(e).await, confirmed_before + 2, "idempotent");
+
+    // A trainee's tick is provisional; a qualified assessor's accept-all countersigns it.
+    let lena = d.as_("trainee").await;
+    d.post(&lena, &format!("{item}/ticks"), &tick_form(c22, "tick"))
+        .await;
+    assert_eq!(
+        d.confirmed(e).await,
+        confirmed_before + 2,
+        "trainee ticks never count"
+    );
+    let r = d.post(&lena, &format!("{item}/accept/trainee"), "").await;
+    assert_eq!(
+        r.status,
+        StatusCode::CONFLICT,
+        "only qualified assessors accept trainee ticks"
+    );
+    d.post(&tom, &format!("{item}/accept/trainee"), "").await;
+    assert_eq!(d.confirmed(e).await, confirmed_before + 3);
+
+    let log = activity::for_enrolment(&d.pool, e.id).await.expect("log");
+    for action in ["evidence added", "tick", "accept all"] {
+        assert!(log.iter().any(|a| a.action == action), "{action} is logged");
+    }
+}
+
+#[tokio::test]
+async fn anyone_can_remove_only_their_own_layers_tick() {
+    let d = demo().await;
+    let e = &d.ben;
+    let item = evidence::list_for_enrolment(&d.pool, e.id)
+        .await
+        .expect("list")[0]
+        .id;
+    let uri = format!("/enrolments/{}/evidence/{item}/ticks", e.id);
+    let confirmed = d.criterion(e, "201", "1.1").await;
+    // Ben's untick acts on his own (empty) layer: the assessor's tick stays.
+    let ben = d.as_("ben").await;
+    d.post(&ben, &uri, &tick_form(confirmed, "untick")).await;
+    let before = d.confirmed(e).await;
+    assert!(
+        ticks::confirmed_ordinals(&d.pool, e.id)
+            .await
+            .expect("c")
+            .len()
+            == before
+            && before > 0
+    );
+    // The assessor can remove it while no credential is requested...
+    let tom = d.as_("assessor").await;
+    d.post(&tom, &uri, &tick_form(confirmed, "untick")).await;
+    assert_eq!(d.confirmed(e).await, before - 1);
+    d.post(&tom, &uri, &tick_form(confirmed, "tick")).await;
+    // ...but not from Generating Credential on: 409 with the reason, nothing changed.
+    sqlx::query("UPDATE enrolments SET status = 'generating_credential' WHERE id = $1")
+        .bind(e.id)
+        .execute(&d.pool)
+        .await
+        .expect("status");
+    let r = d.post(&tom, &uri, &tick_form(confirmed, "untick")).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.body.contains("cancel the credential first"), "{}", r.body);
+    assert_eq!(d.confirmed(e).await, before);
+    assert_eq!(
+        enrolments::get(&d.pool, e.id).await.expect("e").status,
+        Status::GeneratingCredential
+    );
+}
+
+#[tokio::test]
+async fn the_iqa_reads_every_layer_but_ticks_nothing() {
+    let d = demo().await;
+    let e = &d.ben;
+    let item = evidence::list_for_enrolment(&d.pool, e.id)
+        .await
+        .expect("list")[0]
+        .id;
+    let iqa = d.as_("iqa").await;
+    let page = d
+        .get(&iqa, &format!("/enrolments/{}/evidence/{item}", e.id))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Tom Okafor"),
+        "the assessor's ticks are shown"
+    );
+    assert!(
+        !page.body.contains("class=\"tick-button"),
+        "no tick buttons for the IQA"
+    );
+    let c = d.criterion(e, "203", "1.1").await;
+    let r = d
+        .post(
+            &iqa,
+            &format!("/enrolments/{}/evidence/{item}/ticks", e.id),
+            &tick_form(c, "tick"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = d
+        .get(&iqa, &format!("/enrolments/{}/evidence/new", e.id))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn other_people_get_404_for_the_portfolio_and_its_evidence() {
+    let d = demo().await;
+    let e = &d.ben;
+    let ben_item = evidence::list_for_enrolment(&d.pool, e.id)
+        .await
+        .expect("list")[0]
+        .id;
+    let amira_item = evidence::list_for_enrolment(&d.pool, d.amira.id)
+        .await
+        .expect("list")[0]
+        .id;
+    let amira = d.as_("amira").await;
+    for uri in [
+        format!("/enrolments/{}", e.id),
+        format!("/enrolments/{}/evidence/{ben_item}", e.id),
+        format!("/enrolments/{}/evidence/new", e.id),
+    ] {
+        assert_eq!(
+            d.get(&amira, &uri).await.status,
+            StatusCode::NOT_FOUND,
+            "another learner: {uri}"
+        );
+    }
+    // The trainee is not on Amira's enrolment.
+    let lena = d.as_("trainee").await;
+    assert_eq!(
+        d.get(&lena, &format!("/enrolments/{}", d.amira.id))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    // An item of another enrolment under this enrolment's address, and unknown ids.
+    let tom = d.as_("assessor").await;
+    let swapped = format!("/enrolments/{}/evidence/{amira_item}", e.id);
+    assert_eq!(d.get(&tom, &swapped).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        d.get(&tom, &format!("/enrolments/{}", Uuid::new_v4()))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        d.get(&tom, "/enrolments/not-a-uuid").await.status,
+        StatusCode::NOT_FOUND
+    );
+    // The learner's own portfolio opens.
+    assert_eq!(
+        d.get(&amira, &format!("/enrolments/{}", d.amira.id))
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
