@@ -230,3 +230,34 @@ pub async fn major_id(db: impl PgExecutor<'_>, version_id: Uuid, code: &str) -> 
             .await?,
     )
 }
+
+/// A major of the newest version of a qualification, as offered when enrolling.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MajorChoice {
+    pub major_id: Uuid,
+    pub version_id: Uuid,
+    pub code: String,
+    pub version: i32,
+    pub title: String,
+    pub major_code: String,
+    pub major_title: String,
+}
+
+/// The majors of each qualification's newest version in a centre, in one statement.
+pub async fn majors_to_enrol(
+    db: impl PgExecutor<'_>,
+    centre_id: Uuid,
+) -> DbResult<Vec<MajorChoice>> {
+    Ok(sqlx::query_as(
+        "SELECT m.id AS major_id, v.id AS version_id, q.code, v.version, v.title, m.code AS major_code, \
+                m.title AS major_title \
+           FROM qualifications q \
+           JOIN qualification_versions v ON v.qualification_id = q.id \
+            AND v.version = (SELECT max(version) FROM qualification_versions w WHERE w.qualification_id = q.id) \
+           JOIN majors m ON m.version_id = v.id \
+          WHERE q.centre_id = $1 ORDER BY q.code, m.ordinal",
+    )
+    .bind(centre_id)
+    .fetch_all(db)
+    .await?)
+}

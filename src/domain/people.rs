@@ -147,6 +147,42 @@ pub fn validate_new_person(p: &NewPerson) -> Result<ValidPerson, Vec<FieldError>
     })
 }
 
+/// Checks an enrolment's assignments: who is picked where (SPEC §2, §7).
+pub fn validate_assignments(
+    learner: Option<uuid::Uuid>,
+    major: Option<uuid::Uuid>,
+    assessor: Option<uuid::Uuid>,
+    trainee: Option<uuid::Uuid>,
+    iqa: Option<uuid::Uuid>,
+) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if learner.is_none() {
+        errors.push(FieldError::new("learner", "Select the learner"));
+    }
+    if major.is_none() {
+        errors.push(FieldError::new(
+            "major",
+            "Select the qualification and major",
+        ));
+    }
+    if assessor.is_none() {
+        errors.push(FieldError::new("assessor", "Select the assessor"));
+    }
+    if trainee.is_some() && trainee == assessor {
+        errors.push(FieldError::new(
+            "trainee",
+            "The trainee assessor cannot also be the assessor",
+        ));
+    }
+    if iqa.is_some() && (iqa == assessor || iqa == trainee) {
+        errors.push(FieldError::new(
+            "iqa",
+            "The IQA cannot sample their own assessment: choose someone else",
+        ));
+    }
+    errors
+}
+
 /// The shortest password accepted: length beats complexity rules (NCSC guidance).
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
@@ -219,6 +255,22 @@ mod tests {
             .map(|e| e.field)
             .collect();
         assert_eq!(fields, ["display_name", "email", "kind"]);
+    }
+
+    #[test]
+    fn an_iqa_never_samples_their_own_assessment() {
+        let (a, b) = (
+            Some(uuid::Uuid::from_u128(1)),
+            Some(uuid::Uuid::from_u128(2)),
+        );
+        let fields = |e: Vec<FieldError>| e.iter().map(|e| e.field).collect::<Vec<_>>();
+        assert_eq!(
+            fields(validate_assignments(None, None, None, None, None)),
+            ["learner", "major", "assessor"]
+        );
+        assert_eq!(fields(validate_assignments(b, b, a, None, a)), ["iqa"]);
+        assert_eq!(fields(validate_assignments(b, b, a, a, None)), ["trainee"]);
+        assert!(validate_assignments(b, b, a, None, b).is_empty());
     }
 
     #[test]

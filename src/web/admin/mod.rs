@@ -6,12 +6,21 @@ use super::auth::CurrentUser;
 use super::{AppError, AppState};
 use crate::db::users::{Role, User};
 
+mod enrol;
 mod people;
+mod qualifications;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/people", get(people::list).post(people::create))
         .route("/admin/people/new", get(people::new))
+        .route("/admin/enrolments", axum::routing::post(enrol::create))
+        .route("/admin/enrolments/new", get(enrol::new))
+        .route(
+            "/admin/qualifications",
+            get(qualifications::list).post(qualifications::import),
+        )
+        .route("/admin/qualifications/{id}", get(qualifications::show))
 }
 
 /// The signed-in user, if they are an admin; otherwise the page does not exist for them.

@@ -1,0 +1,175 @@
+//! Enrolling a learner: qualification version and major, assessor, trainee assessor, IQA.
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::admin;
+use crate::db::enrolments::{self, NewEnrolment};
+use crate::db::qualifications::{self, MajorChoice};
+use crate::db::users::{self, Role, User};
+use crate::db::{activity, audits, DbError};
+use crate::domain::form::{message_for, FieldError};
+use crate::domain::people::validate_assignments;
+use crate::web::auth::CurrentUser;
+use crate::web::{AppError, AppState};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct EnrolForm {
+    #[serde(default)]
+    learner: String,
+    #[serde(default)]
+    major: String,
+    #[serde(default)]
+    assessor: String,
+    #[serde(default)]
+    trainee: String,
+    #[serde(default)]
+    iqa: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/admin/enrol.html")]
+pub struct EnrolPage {
+    user: User,
+    form: EnrolForm,
+    errors: Vec<FieldError>,
+    /// (value, text) pairs for each select.
+    learners: Vec<(String, String)>,
+    majors: Vec<(String, String)>,
+    assessors: Vec<(String, String)>,
+    trainees: Vec<(String, String)>,
+    iqas: Vec<(String, String)>,
+}
+
+impl EnrolPage {
+    fn error_for(&self, field: &str) -> Option<&'static str> {
+        message_for(&self.errors, field)
+    }
+}
+
+/// The page with everyone who can be picked, in a fixed number of statements.
+async fn page(
+    state: &AppState,
+    user: User,
+    form: EnrolForm,
+    errors: Vec<FieldError>,
+) -> Result<EnrolPage, AppError> {
+    let people = users::list_for_centre(&state.pool, user.centre_id).await?;
+    let with = |role: Role| {
+        people
+            .iter()
+            .filter(|p| p.active && p.has_role(role))
+            .map(|p| {
+                (
+                    p.id.to_string(),
+                    format!("{} ({})", p.display_name, p.email),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let majors = qualifications::majors_to_enrol(&state.pool, user.centre_id).await?;
+    Ok(EnrolPage {
+        learners: with(Role::Learner),
+        assessors: with(Role::Assessor),
+        trainees: with(Role::TraineeAssessor),
+        iqas: with(Role::Iqa),
+        majors: majors.iter().map(major_option).collect(),
+        user,
+        form,
+        errors,
+    })
+}
+
+pub async fn new(
+    State(state): State<AppState>,
+    current: CurrentUser,
+) -> Result<EnrolPage, AppError> {
+    let user = admin(current)?;
+    page(&state, user, EnrolForm::default(), Vec::new()).await
+}
+
+fn major_option(m: &MajorChoice) -> (String, String) {
+    let text = format!(
+        "{} {} (version {}) — {} {}",
+        m.code, m.title, m.version, m.major_code, m.major_title
+    );
+    (m.major_id.to_string(), text)
+}
+
+fn id(s: &str) -> Option<Uuid> {
+    Uuid::parse_str(s.trim()).ok()
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Form(form): Form<EnrolForm>,
+) -> Result<Response, AppError> {
+    let user = admin(current)?;
+    let (learner, major, assessor, trainee, iqa) = (
+        id(&form.learner),
+        id(&form.major),
+        id(&form.assessor),
+        id(&form.trainee),
+        id(&form.iqa),
+    );
+    let mut errors = validate_assignments(learner, major, assessor, trainee, iqa);
+    let choice = match major {
+        Some(m) => qualifications::majors_to_enrol(&state.pool, user.centre_id)
+            .await?
+            .into_iter()
+            .find(|c| c.major_id == m),
+        None => None,
+    };
+    if major.is_some() && choice.is_none() {
+        errors.push(FieldError::new(
+            "major",
+            "Select the qualification and major",
+        ));
+    }
+    let (Some(learner), Some(choice), Some(assessor), true) =
+        (learner, choice, assessor, errors.is_empty())
+    else {
+        let page = page(&state, user, form, errors).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    };
+    let new = NewEnrolment {
+        centre_id: user.centre_id,
+        learner_id: learner,
+        version_id: choice.version_id,
+        major_id: choice.major_id,
+        assessor_id: assessor,
+        trainee_assessor_id: trainee,
+        iqa_id: iqa,
+    };
+    // The database checks each person's centre and kind; a wrong pick is a form error.
+    let enrolment = match enrolments::create(&state.pool, &new, Some(user.id)).await {
+        Ok(e) => e,
+        Err(DbError::WrongPerson { .. }) => {
+            let errors = vec![FieldError::new(
+                "learner",
+                "Select people of your centre in their roles",
+            )];
+            let page = page(&state, user, form, errors).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let detail = serde_json::json!({ "major": choice.major_code, "qualification": choice.code, "version": choice.version });
+    activity::record(
+        &state.pool,
+        user.centre_id,
+        Some(enrolment.id),
+        Some(user.id),
+        "enrolled",
+        detail,
+    )
+    .await?;
+    audits::audit_enrolment(&state.pool, enrolment.id, Some(user.id)).await?;
+    Ok(Redirect::to(&format!("/enrolments/{}", enrolment.id)).into_response())
+}

@@ -1,0 +1,177 @@
+//! Qualifications in the browser: import a file (every error listed, nothing imported
+//! on error) and browse a version's units, criteria and majors with their rules.
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Multipart, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use uuid::Uuid;
+
+use super::admin;
+use crate::db::qualifications::{self, VersionSummary};
+use crate::db::users::User;
+use crate::db::{activity, DbError};
+use crate::domain::describe::describe_major;
+use crate::domain::import::{self, Format, ImportError};
+use crate::domain::Qualification;
+use crate::web::auth::CurrentUser;
+use crate::web::ids::Ids;
+use crate::web::{AppError, AppState};
+
+/// Qualification files are small; anything bigger is not one.
+pub const MAX_FILE_BYTES: usize = 2 * 1024 * 1024;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/admin/qualifications.html")]
+pub struct QualificationsPage {
+    user: User,
+    versions: Vec<VersionSummary>,
+    /// The file's name and every error in it, after a failed import.
+    file_name: String,
+    file_problem: Option<String>,
+    import_errors: Vec<ImportError>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    current: CurrentUser,
+) -> Result<QualificationsPage, AppError> {
+    let user = admin(current)?;
+    let versions = qualifications::list_versions(&state.pool, user.centre_id).await?;
+    Ok(QualificationsPage {
+        user,
+        versions,
+        file_name: String::new(),
+        file_problem: None,
+        import_errors: Vec::new(),
+    })
+}
+
+pub async fn import(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    mut multipart: Multipart,
+) -> Result<Response, AppError> {
+    let user = admin(current)?;
+    let mut file: Option<(String, Vec<u8>)> = None;
+    let mut too_big = false;
+    while let Ok(Some(mut field)) = multipart.next_field().await {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let name = field.file_name().unwrap_or_default().to_string();
+        let mut bytes = Vec::new();
+        while let Ok(Some(chunk)) = field.chunk().await {
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() > MAX_FILE_BYTES {
+                too_big = true;
+                break;
+            }
+        }
+        file = Some((name, bytes));
+    }
+    let pool = state.pool.clone();
+    let again = |user: User,
+                 file_name: String,
+                 problem: Option<String>,
+                 errors: Vec<ImportError>| async move {
+        let versions = qualifications::list_versions(&pool, user.centre_id).await?;
+        let page = QualificationsPage {
+            user,
+            versions,
+            file_name,
+            file_problem: problem,
+            import_errors: errors,
+        };
+        Ok::<Response, AppError>((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+    };
+    let Some((name, bytes)) = file.filter(|(name, bytes)| !name.is_empty() || !bytes.is_empty())
+    else {
+        return again(
+            user,
+            String::new(),
+            Some("Select a qualification file (TOML or JSON)".into()),
+            Vec::new(),
+        )
+        .await;
+    };
+    if too_big {
+        return again(
+            user,
+            name,
+            Some("The file must be smaller than 2 MB".into()),
+            Vec::new(),
+        )
+        .await;
+    }
+    let Ok(text) = String::from_utf8(bytes) else {
+        return again(
+            user,
+            name,
+            Some("The file must be text (UTF-8), in TOML or JSON".into()),
+            Vec::new(),
+        )
+        .await;
+    };
+    let q = match import::parse(&text, Format::from_path(&name)) {
+        Ok(q) => q,
+        Err(errors) => return again(user, name, None, errors.0).await,
+    };
+    let outcome = qualifications::import(&state.pool, user.centre_id, &q, Some(user.id)).await?;
+    if outcome.created {
+        let detail = serde_json::json!({ "code": q.code, "version": outcome.version });
+        activity::record(
+            &state.pool,
+            user.centre_id,
+            None,
+            Some(user.id),
+            "qualification imported",
+            detail,
+        )
+        .await?;
+    }
+    Ok(Redirect::to(&format!("/admin/qualifications/{}", outcome.version_id)).into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/admin/qualification.html")]
+pub struct QualificationPage {
+    user: User,
+    summary: VersionSummary,
+    q: Qualification,
+    /// Each major's rules in plain words, in major order.
+    rules: Vec<Vec<String>>,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Ids(version_id): Ids<Uuid>,
+) -> Result<QualificationPage, AppError> {
+    let user = admin(current)?;
+    let summary = match qualifications::get_version(&state.pool, version_id).await {
+        Ok(s) => s,
+        Err(DbError::NotFound) => return Err(AppError::NotFound),
+        Err(e) => return Err(e.into()),
+    };
+    let loaded = qualifications::load_version(&state.pool, version_id).await?;
+    if loaded.qualification_id != summary.qualification_id
+        || !belongs(&state, &user, version_id).await?
+    {
+        return Err(AppError::NotFound);
+    }
+    let q = loaded.qualification;
+    let rules = q.majors.iter().map(|m| describe_major(&q, m)).collect();
+    Ok(QualificationPage {
+        user,
+        summary,
+        q,
+        rules,
+    })
+}
+
+/// Versions of other centres do not exist for this admin.
+async fn belongs(state: &AppState, user: &User, version_id: Uuid) -> Result<bool, AppError> {
+    let versions = qualifications::list_versions(&state.pool, user.centre_id).await?;
+    Ok(versions.iter().any(|v| v.version_id == version_id))
+}
