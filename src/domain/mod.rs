@@ -7,6 +7,7 @@ pub mod form;
 pub mod import;
 pub mod outcome;
 pub mod people;
+pub mod progress;
 pub mod qualification;
 pub mod signin;
 pub mod status;

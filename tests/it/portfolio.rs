@@ -351,3 +351,65 @@ async fn other_people_get_404_for_the_portfolio_and_its_evidence() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn progress_counts_confirmed_only_and_names_the_nearest_way() {
+    let d = demo().await;
+    let tom = d.as_("assessor").await;
+    let r = d
+        .get(&tom, &format!("/enrolments/{}/progress", d.ben.id))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body
+            .contains("15%<span class=\"hint\"> · 8 of 51 criteria</span>"),
+        "overall confirmed"
+    );
+    assert!(r.body.contains("1 claimed — awaiting assessor"));
+    assert!(r
+        .body
+        .contains("1 ticked by a trainee assessor — awaiting countersignature"));
+    assert!(r.body.contains("Mandatory: 1 of 3 units — unit 202 has 2 of 5 criteria left; unit 203 has 5 of 5 criteria left"));
+    // The learner sees the same confirmed progress on their own page.
+    let ben = d.as_("ben").await;
+    let own = d
+        .get(&ben, &format!("/enrolments/{}/progress", d.ben.id))
+        .await;
+    assert!(own.body.contains("8 of 51 criteria"));
+    let amira = d.as_("amira").await;
+    assert_eq!(
+        d.get(&amira, &format!("/enrolments/{}/progress", d.ben.id))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn the_matrix_shows_every_layer_per_evidence_item() {
+    let d = demo().await;
+    let iqa = d.as_("iqa").await;
+    let r = d
+        .get(&iqa, &format!("/enrolments/{}/matrix", d.ben.id))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let row = |label: &str| {
+        let start = r
+            .body
+            .find(&format!(">{label}"))
+            .unwrap_or_else(|| panic!("row {label}"));
+        r.body[start..start + r.body[start..].find("</tr>").expect("row end")].to_string()
+    };
+    assert!(row("201 1.1").contains("aria-label=\"confirmed\"") && row("201 1.1").contains("mk a"));
+    let claimed = row("202 2.1");
+    assert!(
+        claimed.contains("mk l") && claimed.contains("mk t") && !claimed.contains("mk a"),
+        "{claimed}"
+    );
+    assert!(!claimed.contains("aria-label=\"confirmed\""));
+    assert_eq!(
+        r.body.matches("<th scope=\"row\"").count(),
+        51,
+        "one row per criterion"
+    );
+}

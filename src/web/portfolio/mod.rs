@@ -11,11 +11,14 @@ use crate::domain::access::{self, Assigned, Capacity, Viewer};
 
 mod enrolment;
 mod evidence;
+mod progress;
 mod ticks;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/enrolments/{id}", get(enrolment::page))
+        .route("/enrolments/{id}/progress", get(progress::page))
+        .route("/enrolments/{id}/matrix", get(progress::matrix))
         .route("/enrolments/{id}/evidence", post(evidence::create))
         .route("/enrolments/{id}/evidence/new", get(evidence::new))
         .route("/enrolments/{id}/evidence/{evidence}", get(evidence::page))
