@@ -413,3 +413,37 @@ async fn the_matrix_shows_every_layer_per_evidence_item() {
         "one row per criterion"
     );
 }
+
+#[tokio::test]
+async fn the_activity_log_is_shown_and_exported_as_csv() {
+    let d = demo().await;
+    let tom = d.as_("assessor").await;
+    let page = d
+        .get(&tom, &format!("/enrolments/{}/activity", d.ben.id))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("evidence added") && page.body.contains("Tom Okafor"));
+    let csv = d
+        .get(&tom, &format!("/enrolments/{}/activity.csv", d.ben.id))
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let mut lines = csv.body.lines();
+    assert_eq!(lines.next(), Some("time,actor,action,detail"));
+    let rows: Vec<&str> = lines.collect();
+    assert!(
+        rows.iter()
+            .any(|r| r.contains(",Tom Okafor,evidence added,")),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter().any(|r| r.contains("attest (automatic),audit")),
+        "automatic audits are named"
+    );
+    let amira = d.as_("amira").await;
+    assert_eq!(
+        d.get(&amira, &format!("/enrolments/{}/activity.csv", d.ben.id))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}

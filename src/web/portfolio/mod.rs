@@ -9,6 +9,7 @@ use crate::db::enrolments::{self, Enrolment};
 use crate::db::users::User;
 use crate::domain::access::{self, Assigned, Capacity, Viewer};
 
+mod activity;
 mod enrolment;
 mod evidence;
 mod progress;
@@ -18,6 +19,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/enrolments/{id}", get(enrolment::page))
         .route("/enrolments/{id}/progress", get(progress::page))
+        .route("/enrolments/{id}/activity", get(activity::page))
+        .route("/enrolments/{id}/activity.csv", get(activity::csv))
         .route("/enrolments/{id}/matrix", get(progress::matrix))
         .route("/enrolments/{id}/evidence", post(evidence::create))
         .route("/enrolments/{id}/evidence/new", get(evidence::new))

@@ -1,0 +1,138 @@
+//! The enrolment's activity log (SPEC §8), as a page and as CSV for an external
+//! quality assurer.
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use uuid::Uuid;
+
+use super::enrolment_for;
+use crate::db::activity::{self, ActivityEntry};
+use crate::db::users::{self, User};
+use crate::web::auth::CurrentUser;
+use crate::web::ids::Ids;
+use crate::web::{AppError, AppState};
+
+/// One entry as people read it.
+pub struct Line {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
+}
+
+async fn lines(state: &AppState, user: &User, id: Uuid) -> Result<(String, Vec<Line>), AppError> {
+    let (enrolment, _) = enrolment_for(state, user, id).await?;
+    let entries: Vec<ActivityEntry> = activity::for_enrolment(&state.pool, id).await?;
+    let mut people: Vec<Uuid> = entries.iter().filter_map(|e| e.actor_id).collect();
+    people.push(enrolment.learner_id);
+    let names = users::names(&state.pool, &people).await?;
+    let learner = names
+        .get(&enrolment.learner_id)
+        .cloned()
+        .unwrap_or_default();
+    let format = time::macros::format_description!(
+        "[day padding:none] [month repr:short] [year] [hour]:[minute]:[second] UTC"
+    );
+    let lines = entries
+        .into_iter()
+        .map(|e| Line {
+            at: e
+                .at
+                .to_offset(time::UtcOffset::UTC)
+                .format(&format)
+                .unwrap_or_default(),
+            actor: e
+                .actor_id
+                .and_then(|a| names.get(&a).cloned())
+                .unwrap_or_else(|| "attest (automatic)".to_string()),
+            action: e.action,
+            detail: if e.detail.is_null() {
+                String::new()
+            } else {
+                e.detail.to_string()
+            },
+        })
+        .collect();
+    Ok((learner, lines))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/portfolio/activity.html")]
+pub struct ActivityPage {
+    user: User,
+    enrolment_id: Uuid,
+    learner: String,
+    lines: Vec<Line>,
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Ids(id): Ids<Uuid>,
+) -> Result<ActivityPage, AppError> {
+    let (learner, lines) = lines(&state, &user, id).await?;
+    Ok(ActivityPage {
+        user,
+        enrolment_id: id,
+        learner,
+        lines,
+    })
+}
+
+pub async fn csv(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Ids(id): Ids<Uuid>,
+) -> Result<Response, AppError> {
+    let (_, lines) = lines(&state, &user, id).await?;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let write = |out: &mut csv::Writer<Vec<u8>>, row: [&str; 4]| {
+        out.write_record(row.map(neutralise))
+            .map_err(|e| AppError::Internal(e.into()))
+    };
+    write(&mut out, ["time", "actor", "action", "detail"])?;
+    for l in &lines {
+        write(&mut out, [&l.at, &l.actor, &l.action, &l.detail])?;
+    }
+    let body = out
+        .into_inner()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"activity-{id}.csv\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// A cell a spreadsheet would run as a formula (=, +, -, @, tab, CR) gets a leading
+/// apostrophe: names and titles are typed by users.
+fn neutralise(cell: &str) -> String {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
+        _ => cell.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::neutralise;
+
+    #[test]
+    fn spreadsheet_formulas_are_neutralised() {
+        assert_eq!(
+            neutralise("=HYPERLINK(\"http://x\")"),
+            "'=HYPERLINK(\"http://x\")"
+        );
+        assert_eq!(neutralise("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(neutralise("-1"), "'-1");
+        assert_eq!(neutralise("Zoë Ōtaki-Ngata"), "Zoë Ōtaki-Ngata");
+    }
+}
