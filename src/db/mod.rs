@@ -10,6 +10,7 @@ pub mod caseload;
 pub mod centres;
 pub mod enrolments;
 pub mod evidence;
+pub mod iqa;
 pub mod logins;
 pub mod overview;
 pub mod password_tokens;

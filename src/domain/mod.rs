@@ -5,6 +5,7 @@ pub mod describe;
 pub mod evidence;
 pub mod form;
 pub mod import;
+pub mod iqa;
 pub mod outcome;
 pub mod people;
 pub mod progress;

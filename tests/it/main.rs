@@ -12,6 +12,7 @@ mod db_ticks;
 mod demo;
 mod home;
 mod http;
+mod iqa;
 mod people;
 mod pg_cluster;
 mod portfolio;

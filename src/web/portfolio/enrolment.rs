@@ -5,9 +5,11 @@ use uuid::Uuid;
 
 use super::enrolment_for;
 use crate::db::evidence::{self, Evidence};
+use crate::db::iqa::{self, DecisionRow};
 use crate::db::users::{self, User};
 use crate::db::{qualifications, ticks};
 use crate::domain::access::Capacity;
+use crate::domain::form::{message_for, FieldError};
 use crate::domain::Status;
 use crate::web::auth::CurrentUser;
 use crate::web::ids::Ids;
@@ -26,6 +28,28 @@ pub struct EnrolmentPage {
     evidence: Vec<(Evidence, String)>,
     confirmed: usize,
     criteria: usize,
+    decisions: Vec<DecisionRow>,
+    /// (value, text) of what an IQA can sample: each unit and each evidence item.
+    targets: Vec<(String, String)>,
+    iqa_form: IqaForm,
+    errors: Vec<FieldError>,
+}
+
+impl EnrolmentPage {
+    fn error_for(&self, field: &str) -> Option<&'static str> {
+        message_for(&self.errors, field)
+    }
+}
+
+/// The IQA's sampling form as typed.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct IqaForm {
+    #[serde(default)]
+    pub target: String,
+    #[serde(default)]
+    pub verdict: String,
+    #[serde(default)]
+    pub feedback: String,
 }
 
 pub async fn page(
@@ -33,7 +57,18 @@ pub async fn page(
     CurrentUser(user): CurrentUser,
     Ids(id): Ids<Uuid>,
 ) -> Result<EnrolmentPage, AppError> {
-    let (enrolment, capacity) = enrolment_for(&state, &user, id).await?;
+    build(&state, user, id, IqaForm::default(), Vec::new()).await
+}
+
+/// The page, also re-shown with the IQA form's errors.
+pub async fn build(
+    state: &AppState,
+    user: User,
+    id: Uuid,
+    iqa_form: IqaForm,
+    errors: Vec<FieldError>,
+) -> Result<EnrolmentPage, AppError> {
+    let (enrolment, capacity) = enrolment_for(state, &user, id).await?;
     let db = &state.pool;
     let version = qualifications::load_version(db, enrolment.version_id).await?;
     let items = evidence::list_for_enrolment(db, id).await?;
@@ -41,7 +76,25 @@ pub async fn page(
     let mut people: Vec<Uuid> = items.iter().map(|e| e.added_by).collect();
     people.push(enrolment.learner_id);
     let names = users::names(db, &people).await?;
+    let decisions = iqa::for_enrolment(db, id).await?;
     let q = &version.qualification;
+    let mut targets: Vec<(String, String)> = q
+        .units
+        .iter()
+        .zip(&version.unit_ids)
+        .map(|(u, uid)| {
+            (
+                format!("unit:{uid}"),
+                format!("Unit {} {}", u.code, u.title),
+            )
+        })
+        .collect();
+    targets.extend(items.iter().map(|e| {
+        (
+            format!("evidence:{}", e.id),
+            format!("Evidence: {}", e.title),
+        )
+    }));
     let major = version
         .major_index(enrolment.major_id)
         .map(|m| q.majors[m].title.clone())
@@ -65,6 +118,10 @@ pub async fn page(
             .collect(),
         confirmed,
         criteria: q.criterion_count(),
+        decisions,
+        targets,
+        iqa_form,
+        errors,
         user,
     })
 }

@@ -12,6 +12,7 @@ use crate::domain::access::{self, Assigned, Capacity, Viewer};
 mod activity;
 mod enrolment;
 mod evidence;
+mod iqa;
 mod progress;
 mod ticks;
 
@@ -22,6 +23,12 @@ pub fn routes() -> Router<AppState> {
         .route("/enrolments/{id}/activity", get(activity::page))
         .route("/enrolments/{id}/activity.csv", get(activity::csv))
         .route("/enrolments/{id}/matrix", get(progress::matrix))
+        .route("/enrolments/{id}/iqa", post(iqa::record))
+        .route(
+            "/enrolments/{id}/iqa/{decision}/addressed",
+            post(iqa::addressed),
+        )
+        .route("/enrolments/{id}/iqa/{decision}/closed", post(iqa::closed))
         .route("/enrolments/{id}/evidence", post(evidence::create))
         .route("/enrolments/{id}/evidence/new", get(evidence::new))
         .route("/enrolments/{id}/evidence/{evidence}", get(evidence::page))

@@ -1,0 +1,160 @@
+//! IQA sampling decisions and their actions (SPEC §7).
+use sqlx::PgExecutor;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::DbResult;
+use crate::domain::iqa::{ActionState, Sampled, Verdict};
+
+#[derive(Debug, Clone)]
+pub struct DecisionRow {
+    pub id: Uuid,
+    /// "Unit 201 …" or the evidence title.
+    pub target: String,
+    pub verdict: Verdict,
+    pub feedback: String,
+    pub iqa: String,
+    pub decided_at: OffsetDateTime,
+    pub state: ActionState,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    target: Option<String>,
+    decision: String,
+    feedback: String,
+    iqa: String,
+    decided_at: OffsetDateTime,
+    addressed: bool,
+    closed: bool,
+}
+
+/// Every decision on an enrolment with what it sampled and who decided, newest first.
+pub async fn for_enrolment(
+    db: impl PgExecutor<'_>,
+    enrolment_id: Uuid,
+) -> DbResult<Vec<DecisionRow>> {
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT d.id, COALESCE('Unit ' || u.code || ' ' || u.title, 'Evidence: ' || e.title) AS target, \
+                d.decision, d.feedback, p.display_name AS iqa, d.decided_at, \
+                d.addressed_at IS NOT NULL AS addressed, d.closed_at IS NOT NULL AS closed \
+           FROM iqa_decisions d \
+           JOIN users p ON p.id = d.iqa_id \
+           LEFT JOIN units u ON u.id = d.unit_id \
+           LEFT JOIN evidence e ON e.id = d.evidence_id \
+          WHERE d.enrolment_id = $1 ORDER BY d.decided_at DESC, d.id",
+    )
+    .bind(enrolment_id)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            let verdict = Verdict::from_key(&r.decision)
+                .ok_or_else(|| super::DbError::Corrupt(format!("verdict {}", r.decision)))?;
+            Ok(DecisionRow {
+                id: r.id,
+                target: r.target.unwrap_or_default(),
+                verdict,
+                feedback: r.feedback,
+                iqa: r.iqa,
+                decided_at: r.decided_at,
+                state: ActionState::of(verdict, r.addressed, r.closed),
+            })
+        })
+        .collect()
+}
+
+/// Who made the assessor ticks being sampled (to keep an IQA off their own work).
+pub async fn assessor_tick_authors(
+    db: impl PgExecutor<'_>,
+    enrolment_id: Uuid,
+    sampled: Sampled,
+) -> DbResult<Vec<Uuid>> {
+    let (unit, evidence) = match sampled {
+        Sampled::Unit(u) => (Some(u), None),
+        Sampled::Evidence(e) => (None, Some(e)),
+    };
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT t.ticked_by FROM ticks t JOIN criteria c ON c.id = t.criterion_id \
+          WHERE t.enrolment_id = $1 AND t.layer = 'assessor' \
+            AND ($2::uuid IS NULL OR c.unit_id = $2) AND ($3::uuid IS NULL OR t.evidence_id = $3)",
+    )
+    .bind(enrolment_id)
+    .bind(unit)
+    .bind(evidence)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Records a decision; the foreign keys refuse a unit or item of another enrolment.
+pub async fn record(
+    db: impl PgExecutor<'_>,
+    enrolment_id: Uuid,
+    version_id: Uuid,
+    iqa: Uuid,
+    sampled: Sampled,
+    verdict: Verdict,
+    feedback: &str,
+) -> DbResult<Uuid> {
+    let (unit, evidence) = match sampled {
+        Sampled::Unit(u) => (Some(u), None),
+        Sampled::Evidence(e) => (None, Some(e)),
+    };
+    Ok(sqlx::query_scalar(
+        "INSERT INTO iqa_decisions (enrolment_id, version_id, unit_id, evidence_id, iqa_id, decision, feedback) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(enrolment_id)
+    .bind(version_id)
+    .bind(unit)
+    .bind(evidence)
+    .bind(iqa)
+    .bind(verdict.key())
+    .bind(feedback)
+    .fetch_one(db)
+    .await?)
+}
+
+/// The state of one decision of an enrolment, if it exists there.
+pub async fn state(
+    db: impl PgExecutor<'_>,
+    enrolment_id: Uuid,
+    id: Uuid,
+) -> DbResult<Option<ActionState>> {
+    let row: Option<(String, bool, bool)> = sqlx::query_as(
+        "SELECT decision, addressed_at IS NOT NULL, closed_at IS NOT NULL FROM iqa_decisions \
+          WHERE id = $1 AND enrolment_id = $2",
+    )
+    .bind(id)
+    .bind(enrolment_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.and_then(|(v, a, c)| Verdict::from_key(&v).map(|v| ActionState::of(v, a, c))))
+}
+
+/// Marks an open action addressed; false when it no longer was open (someone was first).
+pub async fn address(db: impl PgExecutor<'_>, id: Uuid, by: Uuid) -> DbResult<bool> {
+    let r = sqlx::query(
+        "UPDATE iqa_decisions SET addressed_at = now(), addressed_by = $2 \
+          WHERE id = $1 AND decision = 'action_required' AND addressed_at IS NULL",
+    )
+    .bind(id)
+    .bind(by)
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Closes an addressed action; false when it was not addressed or already closed.
+pub async fn close(db: impl PgExecutor<'_>, id: Uuid, by: Uuid) -> DbResult<bool> {
+    let r = sqlx::query(
+        "UPDATE iqa_decisions SET closed_at = now(), closed_by = $2 \
+          WHERE id = $1 AND addressed_at IS NOT NULL AND closed_at IS NULL",
+    )
+    .bind(id)
+    .bind(by)
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
