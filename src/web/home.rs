@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 use super::auth::CurrentUser;
 use super::{AppError, AppState};
 use crate::db::caseload::{self, CaseloadRow, Scope};
+use crate::db::iqa::{self, CoverageRow};
 use crate::db::overview::{self, Overview};
 use crate::db::users::{Role, User};
 
@@ -18,8 +19,9 @@ pub struct HomePage {
     mine: Vec<CaseloadRow>,
     /// Where the person assesses (qualified or trainee).
     caseload: Option<Vec<CaseloadRow>>,
-    /// Where the person is the IQA.
+    /// Where the person is the IQA, and their sampling coverage per assessor.
     sample: Option<Vec<CaseloadRow>>,
+    coverage: Vec<CoverageRow>,
     /// Admins: the centre at a glance.
     overview: Option<Overview>,
 }
@@ -40,10 +42,13 @@ pub async fn home(
     } else {
         None
     };
-    let sample = if user.has_role(Role::Iqa) {
-        Some(caseload::list(db, centre, Scope::Iqa(user.id)).await?)
+    let (sample, coverage) = if user.has_role(Role::Iqa) {
+        (
+            Some(caseload::list(db, centre, Scope::Iqa(user.id)).await?),
+            iqa::coverage(db, centre, user.id).await?,
+        )
     } else {
-        None
+        (None, Vec::new())
     };
     let overview = if user.has_role(Role::Admin) {
         Some(overview::load(db, centre).await?)
@@ -55,6 +60,7 @@ pub async fn home(
         mine,
         caseload,
         sample,
+        coverage,
         overview,
     })
 }

@@ -233,3 +233,45 @@ async fn only_the_enrolments_iqa_decides_and_only_its_assessors_address() {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_sampling_report_shows_coverage_per_assessor() {
+    let s = setup().await;
+    let centre = centres::find_by_slug(&s.pool, DEMO_CENTRE_SLUG)
+        .await
+        .expect("q")
+        .expect("centre");
+    let margaret = users::find_by_email(&s.pool, centre.id, "iqa@demo.attest.test")
+        .await
+        .expect("q")
+        .expect("iqa");
+    let cookie = s.as_("iqa").await;
+    let form = format!(
+        "target=unit%3A{}&verdict=action_required&feedback=Check+1.2",
+        s.unit_201
+    );
+    s.post(&cookie, &format!("/enrolments/{}/iqa", s.ben.id), &form)
+        .await;
+    let rows = iqa::coverage(&s.pool, centre.id, margaret.id)
+        .await
+        .expect("coverage");
+    assert_eq!(rows.len(), 1);
+    let tom = &rows[0];
+    assert_eq!(tom.assessor, "Tom Okafor");
+    // Four learners; units 201 and 202 for Ben, 201, 202, 230 and 231 for Zoë.
+    assert_eq!(
+        (
+            tom.learners,
+            tom.units_assessed,
+            tom.units_sampled,
+            tom.open_actions
+        ),
+        (4, 6, 1, 1)
+    );
+    let home = send(AppState::new(s.pool.clone()), get("/", Some(&cookie)))
+        .await
+        .body;
+    assert!(
+        home.contains("Sampling by assessor") && home.contains("<th scope=\"row\">Tom Okafor</th>")
+    );
+}
