@@ -337,3 +337,28 @@ pub async fn open_iqa_actions(db: impl PgExecutor<'_>, enrolment_id: Uuid) -> Db
     .await?;
     u32::try_from(n).map_err(|_| DbError::Corrupt(format!("{n} open IQA actions")))
 }
+
+/// Changes who assesses and quality-assures an enrolment; the schema refuses people of
+/// another centre, learners in staff places, and an IQA who is the assessor.
+pub async fn set_assignments(
+    db: impl PgExecutor<'_>,
+    enrolment_id: Uuid,
+    assessor: Uuid,
+    trainee: Option<Uuid>,
+    iqa: Option<Uuid>,
+) -> DbResult<()> {
+    let r = sqlx::query(
+        "UPDATE enrolments SET assessor_id = $2, trainee_assessor_id = $3, iqa_id = $4, updated_at = now() \
+          WHERE id = $1",
+    )
+    .bind(enrolment_id)
+    .bind(assessor)
+    .bind(trainee)
+    .bind(iqa)
+    .execute(db)
+    .await?;
+    if r.rows_affected() == 0 {
+        return Err(DbError::NotFound);
+    }
+    Ok(())
+}

@@ -263,3 +263,60 @@ async fn admin_pages_are_404_for_everyone_else() {
     .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn an_admin_changes_who_assesses_and_quality_assures() {
+    let pool = test_pool().await;
+    let cookie = admin(&pool).await;
+    let centre = centres::find_by_slug(&pool, DEMO_CENTRE_SLUG)
+        .await
+        .expect("q")
+        .expect("centre");
+    let e = enrolments::list_for_centre(&pool, centre.id)
+        .await
+        .expect("list")
+        .remove(0);
+    let uri = format!("/admin/enrolments/{}/assignments", e.id);
+    let form = send(AppState::new(pool.clone()), get(&uri, Some(&cookie))).await;
+    assert!(
+        form.body
+            .contains(&format!("<option value=\"{}\" selected>", e.assessor_id)),
+        "current assessor chosen"
+    );
+
+    let refused = format!("assessor={}&trainee=&iqa={}", e.assessor_id, e.assessor_id);
+    let r = send(
+        AppState::new(pool.clone()),
+        form_post_as(&cookie, &uri, &refused),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r
+        .body
+        .contains("The IQA cannot sample their own assessment"));
+
+    let ok = format!("assessor={}&trainee=&iqa=", e.assessor_id);
+    let r = send(
+        AppState::new(pool.clone()),
+        form_post_as(&cookie, &uri, &ok),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let after = enrolments::get(&pool, e.id).await.expect("enrolment");
+    assert_eq!((after.iqa_id, after.trainee_assessor_id), (None, None));
+
+    let tom = signed_in(
+        AppState::new(pool.clone()),
+        "assessor@demo.attest.test",
+        DEMO_PASSWORD,
+    )
+    .await;
+    assert_eq!(
+        send(AppState::new(pool.clone()), get(&uri, Some(&tom)))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let r = send(AppState::new(pool), form_post_as(&tom, &uri, &ok)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}

@@ -16,6 +16,7 @@ use crate::db::{activity, audits, DbError};
 use crate::domain::form::{message_for, FieldError};
 use crate::domain::people::validate_assignments;
 use crate::web::auth::CurrentUser;
+use crate::web::ids::Ids;
 use crate::web::{AppError, AppState};
 
 #[derive(Debug, Default, Deserialize)]
@@ -172,4 +173,122 @@ pub async fn create(
     .await?;
     audits::audit_enrolment(&state.pool, enrolment.id, Some(user.id)).await?;
     Ok(Redirect::to(&format!("/enrolments/{}", enrolment.id)).into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/admin/assignments.html")]
+pub struct AssignmentsPage {
+    user: User,
+    enrolment_id: Uuid,
+    learner: String,
+    form: EnrolForm,
+    errors: Vec<FieldError>,
+    assessors: Vec<(String, String)>,
+    trainees: Vec<(String, String)>,
+    iqas: Vec<(String, String)>,
+}
+
+impl AssignmentsPage {
+    fn error_for(&self, field: &str) -> Option<&'static str> {
+        message_for(&self.errors, field)
+    }
+}
+
+async fn assignments_page(
+    state: &AppState,
+    user: User,
+    enrolment: &enrolments::Enrolment,
+    form: EnrolForm,
+    errors: Vec<FieldError>,
+) -> Result<AssignmentsPage, AppError> {
+    let p = page(state, user, EnrolForm::default(), Vec::new()).await?;
+    let learner = users::get(&state.pool, enrolment.learner_id)
+        .await?
+        .display_name;
+    Ok(AssignmentsPage {
+        user: p.user,
+        enrolment_id: enrolment.id,
+        learner,
+        form,
+        errors,
+        assessors: p.assessors,
+        trainees: p.trainees,
+        iqas: p.iqas,
+    })
+}
+
+/// The enrolment, if it is of the admin's centre (any other is 404).
+async fn own_enrolment(
+    state: &AppState,
+    user: &User,
+    id: Uuid,
+) -> Result<enrolments::Enrolment, AppError> {
+    let e = enrolments::get(&state.pool, id).await?;
+    if e.centre_id == user.centre_id {
+        Ok(e)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+pub async fn assignments(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Ids(id): Ids<Uuid>,
+) -> Result<AssignmentsPage, AppError> {
+    let user = admin(current)?;
+    let e = own_enrolment(&state, &user, id).await?;
+    let form = EnrolForm {
+        assessor: e.assessor_id.to_string(),
+        trainee: e
+            .trainee_assessor_id
+            .map(|t| t.to_string())
+            .unwrap_or_default(),
+        iqa: e.iqa_id.map(|t| t.to_string()).unwrap_or_default(),
+        ..EnrolForm::default()
+    };
+    assignments_page(&state, user, &e, form, Vec::new()).await
+}
+
+pub async fn change_assignments(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Ids(id): Ids<Uuid>,
+    Form(form): Form<EnrolForm>,
+) -> Result<Response, AppError> {
+    let user = admin(current)?;
+    let e = own_enrolment(&state, &user, id).await?;
+    let (assessor, trainee, iqa) = (
+        self::id(&form.assessor),
+        self::id(&form.trainee),
+        self::id(&form.iqa),
+    );
+    let errors = validate_assignments(Some(e.learner_id), Some(e.major_id), assessor, trainee, iqa);
+    let Some(assessor) = assessor.filter(|_| errors.is_empty()) else {
+        let page = assignments_page(&state, user, &e, form, errors).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    };
+    match enrolments::set_assignments(&state.pool, id, assessor, trainee, iqa).await {
+        Ok(()) => {}
+        Err(DbError::WrongPerson { .. } | DbError::SameAssessorAndIqa) => {
+            let errors = vec![FieldError::new(
+                "assessor",
+                "Select people of your centre in their roles",
+            )];
+            let page = assignments_page(&state, user, &e, form, errors).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+        Err(err) => return Err(err.into()),
+    }
+    let detail = serde_json::json!({ "assessor": assessor, "trainee": trainee, "iqa": iqa });
+    activity::record(
+        &state.pool,
+        user.centre_id,
+        Some(id),
+        Some(user.id),
+        "assignments changed",
+        detail,
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/enrolments/{id}")).into_response())
 }

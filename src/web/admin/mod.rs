@@ -17,6 +17,10 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/enrolments", axum::routing::post(enrol::create))
         .route("/admin/enrolments/new", get(enrol::new))
         .route(
+            "/admin/enrolments/{id}/assignments",
+            get(enrol::assignments).post(enrol::change_assignments),
+        )
+        .route(
             "/admin/qualifications",
             get(qualifications::list).post(qualifications::import),
         )
