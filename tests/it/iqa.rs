@@ -275,3 +275,20 @@ async fn the_sampling_report_shows_coverage_per_assessor() {
         home.contains("Sampling by assessor") && home.contains("<th scope=\"row\">Tom Okafor</th>")
     );
 }
+
+#[tokio::test]
+async fn the_portfolio_page_has_one_quality_section_and_a_clean_title() {
+    let s = setup().await;
+    let tom = s.as_("assessor").await;
+    let page = send(
+        AppState::new(s.pool.clone()),
+        get(&format!("/enrolments/{}", s.ben.id), Some(&tom)),
+    )
+    .await
+    .body;
+    assert_eq!(page.matches("id=\"quality-heading\"").count(), 1);
+    assert!(
+        page.contains("<title>Ben Carter — portfolio — attest</title>"),
+        "the title holds no markup"
+    );
+}
