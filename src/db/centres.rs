@@ -74,7 +74,10 @@ pub async fn resolve_for_import(db: &sqlx::PgPool, name: Option<&str>) -> anyhow
             .ok_or_else(|| anyhow::anyhow!("no centre is called \"{name}\"")),
         None => match centres.len() {
             0 => Ok(create(db, "default", "Default centre").await?),
-            1 => Ok(centres.into_iter().next().expect("one centre")),
+            1 => centres
+                .into_iter()
+                .next()
+                .ok_or_else(|| anyhow::anyhow!("the centre disappeared")),
             _ => {
                 let names: Vec<String> = centres.iter().map(|c| c.slug.clone()).collect();
                 anyhow::bail!(
