@@ -36,6 +36,9 @@ pub enum Command {
         /// Mark the session cookie Secure (set this when users reach the app over https).
         #[arg(long, env = "ATTEST_SECURE_COOKIES")]
         secure_cookies: bool,
+        /// The size limit for each evidence file, in MB.
+        #[arg(long, env = "ATTEST_MAX_UPLOAD_MB", default_value_t = 25)]
+        max_upload_mb: u64,
     },
     /// Import, check or plan with qualification files (TOML, or JSON by extension).
     Qualification {
@@ -105,7 +108,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             addr,
             demo,
             secure_cookies,
-        } => runtime()?.block_on(serve::serve(&cli.data_dir, addr, demo, secure_cookies)),
+            max_upload_mb,
+        } => runtime()?.block_on(serve::serve(
+            &cli.data_dir,
+            addr,
+            demo,
+            secure_cookies,
+            max_upload_mb,
+        )),
     }
 }
 

@@ -13,6 +13,7 @@ pub async fn serve(
     addr: SocketAddr,
     demo: bool,
     secure_cookies: bool,
+    max_upload_mb: u64,
 ) -> anyhow::Result<ExitCode> {
     let database = Database::open(data_dir).await?;
     let served = async {
@@ -37,6 +38,10 @@ pub async fn serve(
         println!("attest is serving on http://{}", listener.local_addr()?);
         let app = web::router(AppState {
             secure_cookies,
+            files: crate::web::files::FileStore::new(
+                data_dir.join("files"),
+                max_upload_mb * 1024 * 1024,
+            ),
             ..AppState::new(database.pool.clone())
         });
         let cleanup = tokio::spawn(delete_expired_sessions(database.pool.clone()));

@@ -12,6 +12,7 @@ mod admin;
 mod assets;
 pub mod auth;
 mod error;
+pub mod files;
 mod health;
 pub(crate) mod home;
 pub(crate) mod ids;
@@ -24,15 +25,34 @@ pub struct AppState {
     pub pool: PgPool,
     /// Mark the session cookie Secure: set when the app is served over https.
     pub secure_cookies: bool,
+    /// Where evidence files are kept, and the size limit per file.
+    pub files: files::FileStore,
 }
 
 impl AppState {
+    /// Defaults for tests and tools: files in the system's temporary folder, 25 MB each.
     pub fn new(pool: PgPool) -> Self {
         AppState {
             pool,
             secure_cookies: false,
+            files: files::FileStore::new(
+                std::env::temp_dir().join("attest-files"),
+                files::DEFAULT_MAX_BYTES,
+            ),
         }
     }
+}
+
+/// One evidence form may carry up to ten files at the limit, plus its text.
+fn evidence_body_limit(state: &AppState) -> usize {
+    usize::try_from(
+        state
+            .files
+            .max_bytes
+            .saturating_mul(10)
+            .saturating_add(1 << 20),
+    )
+    .unwrap_or(usize::MAX)
 }
 
 /// The session cookie's name.
@@ -53,7 +73,7 @@ pub fn router(state: AppState) -> Router {
         .route("/static/{file}", get(assets::asset))
         .merge(auth::routes())
         .merge(admin::routes())
-        .merge(portfolio::routes())
+        .merge(portfolio::routes(evidence_body_limit(&state)))
         .fallback(error::not_found)
         .layer(sessions)
         // Every state-changing request must come from this site (Sec-Fetch-Site/Origin).

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::http::{form_post_as, get, send, signed_in, Reply};
+use crate::http::{form_post_as, get, multipart_as, send, signed_in, Reply};
 
 struct Demo {
     pool: PgPool,
@@ -118,13 +118,12 @@ async fn learner_claims_assessor_confirms_accepts_and_trainee_ticks_are_counters
         .await
         .expect("list")
         .len();
-    let r = d
-        .post(
-            &ben,
-            &format!("{base}/evidence"),
-            "title=&description=Kept+text&kind=",
-        )
-        .await;
+    let fields = [("title", ""), ("description", "Kept text"), ("kind", "")];
+    let r = send(
+        AppState::new(d.pool.clone()),
+        multipart_as(&ben, &format!("{base}/evidence"), &fields, &[]),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("Enter a title for the evidence") && r.body.contains("Kept text"));
     assert_eq!(
@@ -136,13 +135,16 @@ async fn learner_claims_assessor_confirms_accepts_and_trainee_ticks_are_counters
     );
 
     // The learner adds evidence and claims 203 1.1 and 2.1.
-    let r = d
-        .post(
-            &ben,
-            &format!("{base}/evidence"),
-            "title=Complaint+log&description=&kind=document",
-        )
-        .await;
+    let fields = [
+        ("title", "Complaint log"),
+        ("description", ""),
+        ("kind", "document"),
+    ];
+    let r = send(
+        AppState::new(d.pool.clone()),
+        multipart_as(&ben, &format!("{base}/evidence"), &fields, &[]),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let item = r.location.expect("to the new item");
     let (c11, c21, c22) = (
@@ -446,4 +448,86 @@ async fn the_activity_log_is_shown_and_exported_as_csv() {
             .status,
         StatusCode::NOT_FOUND
     );
+}
+
+#[tokio::test]
+async fn files_are_stored_downloadable_by_the_enrolments_people_and_refused_above_the_limit() {
+    let d = demo().await;
+    let ben = d.as_("ben").await;
+    let files_dir = std::env::temp_dir().join(format!("attest-files-{}", Uuid::new_v4().simple()));
+    let state = |max| AppState {
+        files: attest::web::files::FileStore::new(files_dir.clone(), max),
+        ..AppState::new(d.pool.clone())
+    };
+    let uri = format!("/enrolments/{}/evidence", d.ben.id);
+    let fields = [
+        ("title", "Witness statement"),
+        ("description", ""),
+        ("kind", "witness_testimony"),
+    ];
+    let content = "Ben handled the complaint calmly. — Ms Ōtaki".as_bytes();
+    let r = send(
+        state(1024),
+        multipart_as(&ben, &uri, &fields, &[("../statement ü.txt", content)]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let item = r.location.expect("item");
+    let page = send(state(1024), get(&item, Some(&ben))).await.body;
+    assert!(
+        page.contains(">statement ü.txt</a>"),
+        "the name without its folders"
+    );
+    let link = page
+        .split("href=\"")
+        .find(|p| p.contains("/files/"))
+        .expect("link")
+        .split('"')
+        .next()
+        .expect("href")
+        .to_string();
+    for who in ["ben", "assessor", "iqa"] {
+        let cookie = d.as_(who).await;
+        let r = send(state(1024), get(&link, Some(&cookie))).await;
+        assert_eq!(r.status, StatusCode::OK, "{who}");
+        assert_eq!(r.body.as_bytes(), content);
+    }
+    let amira = d.as_("amira").await;
+    assert_eq!(
+        send(state(1024), get(&link, Some(&amira))).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Above the limit: refused with the limit named, nothing added, nothing left on disk.
+    let before = evidence::list_for_enrolment(&d.pool, d.ben.id)
+        .await
+        .expect("list")
+        .len();
+    let on_disk = std::fs::read_dir(&files_dir).expect("dir").count();
+    let big = vec![b'x'; 2 * 1024 * 1024 + 1];
+    let r = send(
+        state(2 * 1024 * 1024),
+        multipart_as(&ben, &uri, &fields, &[("big.mov", &big)]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        r.body.contains("“big.mov” is larger than the 2 MB limit"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("Witness statement"), "typed text kept");
+    assert_eq!(
+        evidence::list_for_enrolment(&d.pool, d.ben.id)
+            .await
+            .expect("list")
+            .len(),
+        before
+    );
+    assert_eq!(
+        std::fs::read_dir(&files_dir).expect("dir").count(),
+        on_disk,
+        "no partial file left"
+    );
+    let _ = std::fs::remove_dir_all(&files_dir);
 }

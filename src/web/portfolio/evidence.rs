@@ -3,11 +3,10 @@ use std::collections::HashMap;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::State;
+use axum::extract::{Multipart, State};
+use axum::http::header;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
-use serde::Deserialize;
 use uuid::Uuid;
 
 use super::enrolment_for;
@@ -18,6 +17,7 @@ use crate::domain::evidence::{validate_new_evidence, NewEvidence};
 use crate::domain::form::{message_for, FieldError};
 use crate::domain::ticks::{accept_all_learner_ticks, accept_all_trainee_ticks, Layer, Tick};
 use crate::web::auth::CurrentUser;
+use crate::web::files::Received;
 use crate::web::home::day;
 use crate::web::ids::Ids;
 use crate::web::{AppError, AppState};
@@ -30,6 +30,9 @@ pub struct NewEvidencePage {
     form: NewEvidence,
     kinds: Vec<EvidenceKind>,
     errors: Vec<FieldError>,
+    /// A file over the limit, named, for the summary.
+    file_problem: Option<String>,
+    limit_mb: u64,
 }
 
 impl NewEvidencePage {
@@ -47,52 +50,89 @@ pub async fn new(
     if !capacity.may_add_evidence() {
         return Err(AppError::NotFound);
     }
-    Ok(NewEvidencePage {
+    Ok(again(
         user,
-        enrolment_id: id,
-        form: NewEvidence::default(),
-        kinds: EvidenceKind::offered(capacity.may_add_assessor_records()),
-        errors: Vec::new(),
-    })
+        id,
+        NewEvidence::default(),
+        capacity.may_add_assessor_records(),
+        Vec::new(),
+        None,
+        &state,
+    ))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct EvidenceForm {
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    kind: String,
+/// Reads the multipart form: text fields, and each file streamed to disk.
+async fn read_form(
+    state: &AppState,
+    mut multipart: Multipart,
+) -> (NewEvidence, Vec<Received>, Option<String>) {
+    let mut typed = NewEvidence::default();
+    let mut files = Vec::new();
+    let mut problem = None;
+    while let Ok(Some(field)) = multipart.next_field().await {
+        match field.name().unwrap_or_default() {
+            "file" if field.file_name().is_some_and(|n| !n.is_empty()) => {
+                if problem.is_some() {
+                    continue;
+                }
+                match state.files.receive(field).await {
+                    Ok(received) => files.push(received),
+                    Err(e) => problem = Some(format!("The file {e}")),
+                }
+            }
+            name => {
+                let name = name.to_string();
+                let value = field.text().await.unwrap_or_default();
+                match name.as_str() {
+                    "title" => typed.title = value,
+                    "description" => typed.description = value,
+                    "kind" => typed.kind = value,
+                    _ => {}
+                }
+            }
+        }
+    }
+    (typed, files, problem)
 }
 
 pub async fn create(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Ids(id): Ids<Uuid>,
-    Form(form): Form<EvidenceForm>,
+    multipart: Multipart,
 ) -> Result<Response, AppError> {
     let (enrolment, capacity) = enrolment_for(&state, &user, id).await?;
     if !capacity.may_add_evidence() {
         return Err(AppError::NotFound);
     }
-    let typed = NewEvidence {
-        title: form.title,
-        description: form.description,
-        kind: form.kind,
-    };
+    let (typed, files, problem) = read_form(&state, multipart).await;
     let assessor = capacity.may_add_assessor_records();
-    let (title, description, kind) = match validate_new_evidence(&typed, assessor) {
-        Ok(valid) => valid,
-        Err(errors) => {
-            let page = NewEvidencePage {
-                user,
-                enrolment_id: id,
-                form: typed,
-                kinds: EvidenceKind::offered(assessor),
-                errors,
-            };
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    let checked = validate_new_evidence(&typed, assessor);
+    let (title, description, kind) = match (checked, problem) {
+        (Ok(valid), None) => valid,
+        (checked, problem) => {
+            for f in &files {
+                state.files.discard(f).await;
+            }
+            let mut errors = checked.err().unwrap_or_default();
+            if let Some(p) = problem {
+                // The text is built from the limit and a cleaned name; the field needs a
+                // static message, so the detail goes in the summary line below.
+                errors.push(FieldError::new(
+                    "file",
+                    "Select files that are each within the size limit",
+                ));
+                return Ok((
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    again(user, id, typed, assessor, errors, Some(p), &state),
+                )
+                    .into_response());
+            }
+            return Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                again(user, id, typed, assessor, errors, None, &state),
+            )
+                .into_response());
         }
     };
     let mut tx = state.pool.begin().await.map_err(crate::db::DbError::from)?;
@@ -104,17 +144,106 @@ pub async fn create(
         added_by: user.id,
     };
     let added = db_evidence::add(&mut *tx, &new).await?;
+    for f in &files {
+        let key = state
+            .files
+            .keep(f)
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?;
+        let file = db_evidence::NewFile {
+            evidence_id: added.id,
+            file_name: &f.file_name,
+            content_type: &f.content_type,
+            size_bytes: f.size as i64,
+            storage_key: &key,
+            sha256: Some(&f.sha256),
+            uploaded_by: user.id,
+        };
+        db_evidence::add_file(&mut *tx, &file).await?;
+    }
     activity::record(
         &mut *tx,
         enrolment.centre_id,
         Some(id),
         Some(user.id),
         "evidence added",
-        serde_json::json!({ "evidence": added.id, "title": title, "kind": kind.key() }),
+        serde_json::json!({ "evidence": added.id, "title": title, "kind": kind.key(), "files": files.len() }),
     )
     .await?;
     tx.commit().await.map_err(crate::db::DbError::from)?;
     Ok(Redirect::to(&format!("/enrolments/{id}/evidence/{}", added.id)).into_response())
+}
+
+fn again(
+    user: User,
+    enrolment_id: Uuid,
+    form: NewEvidence,
+    assessor: bool,
+    errors: Vec<FieldError>,
+    file_problem: Option<String>,
+    state: &AppState,
+) -> NewEvidencePage {
+    NewEvidencePage {
+        user,
+        enrolment_id,
+        form,
+        kinds: EvidenceKind::offered(assessor),
+        errors,
+        file_problem,
+        limit_mb: state.files.limit_mb(),
+    }
+}
+
+/// Downloads are for the enrolment's people only; always as an attachment, so a file
+/// can never run as a page of this site.
+pub async fn download(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Ids((id, evidence_id, file_id)): Ids<(Uuid, Uuid, Uuid)>,
+) -> Result<Response, AppError> {
+    enrolment_for(&state, &user, id).await?;
+    let evidence = db_evidence::get(&state.pool, evidence_id).await?;
+    if evidence.enrolment_id != id {
+        return Err(AppError::NotFound);
+    }
+    let files = db_evidence::list_files(&state.pool, evidence_id).await?;
+    let file = files
+        .into_iter()
+        .find(|f| f.id == file_id)
+        .ok_or(AppError::NotFound)?;
+    let path = state
+        .files
+        .path(&file.storage_key)
+        .ok_or(AppError::NotFound)?;
+    let handle = tokio::fs::File::open(&path)
+        .await
+        .map_err(|_| AppError::NotFound)?;
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(handle));
+    let ascii: String = file
+        .file_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let utf8: String = form_urlencoded::byte_serialize(file.file_name.as_bytes()).collect();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{utf8}"),
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            (header::CONTENT_LENGTH, file.size_bytes.to_string()),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 /// One tick as shown: who and when.
@@ -158,6 +287,7 @@ pub struct EvidencePage {
     evidence: db_evidence::Evidence,
     added_by: String,
     added_on: String,
+    files: Vec<db_evidence::EvidenceFile>,
     units: Vec<UnitView>,
     /// The layer the viewer ticks in, if any.
     layer: Option<Layer>,
@@ -187,6 +317,7 @@ pub async fn page(
     let mut people: Vec<Uuid> = ticks.iter().map(|t| t.by).collect();
     people.push(evidence.added_by);
     let names = users::names(db, &people).await?;
+    let files = db_evidence::list_files(db, evidence_id).await?;
     let layer = capacity.layer();
     let acceptable = |f: fn(&[Tick], Layer) -> Result<Vec<Uuid>, _>| {
         layer.and_then(|l| f(&ticks, l).ok()).map_or(0, |v| v.len())
@@ -195,6 +326,7 @@ pub async fn page(
         enrolment_id: id,
         added_by: names.get(&evidence.added_by).cloned().unwrap_or_default(),
         added_on: day(&evidence.added_at),
+        files,
         units: tree(&version, &ticks, &names),
         learner_acceptable: acceptable(accept_all_learner_ticks),
         trainee_acceptable: acceptable(accept_all_trainee_ticks),

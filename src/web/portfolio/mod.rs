@@ -16,7 +16,8 @@ mod iqa;
 mod progress;
 mod ticks;
 
-pub fn routes() -> Router<AppState> {
+/// `body_limit` bounds one evidence form, files and all.
+pub fn routes(body_limit: usize) -> Router<AppState> {
     Router::new()
         .route("/enrolments/{id}", get(enrolment::page))
         .route("/enrolments/{id}/progress", get(progress::page))
@@ -29,7 +30,15 @@ pub fn routes() -> Router<AppState> {
             post(iqa::addressed),
         )
         .route("/enrolments/{id}/iqa/{decision}/closed", post(iqa::closed))
-        .route("/enrolments/{id}/evidence", post(evidence::create))
+        .route(
+            "/enrolments/{id}/evidence",
+            // Room for several files at the limit; each file is also checked as it arrives.
+            post(evidence::create).layer(axum::extract::DefaultBodyLimit::max(body_limit)),
+        )
+        .route(
+            "/enrolments/{id}/evidence/{evidence}/files/{file}",
+            get(evidence::download),
+        )
         .route("/enrolments/{id}/evidence/new", get(evidence::new))
         .route("/enrolments/{id}/evidence/{evidence}", get(evidence::page))
         .route(
