@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::enrolment::{build, IqaForm};
 use super::enrolment_for;
+use crate::db::users::User;
 use crate::db::{activity, iqa, DbError};
 use crate::domain::access::Capacity;
 use crate::domain::iqa::{self as rules, IqaRefusal};
@@ -69,52 +70,68 @@ pub async fn record(
     Ok(Redirect::to(&format!("/enrolments/{id}#quality")).into_response())
 }
 
-/// The assessor (or trainee) marks an open action addressed.
+/// The two steps after an action is raised: the assessor (or trainee) marks it
+/// addressed, then the IQA closes it.
+#[derive(Clone, Copy)]
+enum Step {
+    Address,
+    Close,
+}
+
 pub async fn addressed(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Ids((id, decision)): Ids<(Uuid, Uuid)>,
 ) -> Result<Redirect, AppError> {
-    let (enrolment, capacity) = enrolment_for(&state, &user, id).await?;
-    if !matches!(capacity, Capacity::Assessor | Capacity::TraineeAssessor) {
-        return Err(AppError::NotFound);
-    }
-    let now = iqa::state(&state.pool, id, decision)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    now.may_address().map_err(conflict)?;
-    if !iqa::address(&state.pool, decision, user.id).await? {
-        return Err(conflict(IqaRefusal::NotOpen));
-    }
-    let detail = serde_json::json!({ "decision": decision });
-    activity::record(
-        &state.pool,
-        enrolment.centre_id,
-        Some(id),
-        Some(user.id),
-        "IQA action addressed",
-        detail,
-    )
-    .await?;
-    Ok(Redirect::to(&format!("/enrolments/{id}#quality")))
+    step(&state, &user, id, decision, Step::Address).await
 }
 
-/// The IQA closes an addressed action.
 pub async fn closed(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Ids((id, decision)): Ids<(Uuid, Uuid)>,
 ) -> Result<Redirect, AppError> {
-    let (enrolment, capacity) = enrolment_for(&state, &user, id).await?;
-    if capacity != Capacity::Iqa {
+    step(&state, &user, id, decision, Step::Close).await
+}
+
+async fn step(
+    state: &AppState,
+    user: &User,
+    id: Uuid,
+    decision: Uuid,
+    step: Step,
+) -> Result<Redirect, AppError> {
+    let (enrolment, capacity) = enrolment_for(state, user, id).await?;
+    let allowed = match step {
+        Step::Address => matches!(capacity, Capacity::Assessor | Capacity::TraineeAssessor),
+        Step::Close => capacity == Capacity::Iqa,
+    };
+    if !allowed {
         return Err(AppError::NotFound);
     }
     let now = iqa::state(&state.pool, id, decision)
         .await?
         .ok_or(AppError::NotFound)?;
-    now.may_close().map_err(conflict)?;
-    if !iqa::close(&state.pool, decision, user.id).await? {
-        return Err(conflict(IqaRefusal::NotAddressed));
+    let (check, refusal, action) = match step {
+        Step::Address => (
+            now.may_address(),
+            IqaRefusal::NotOpen,
+            "IQA action addressed",
+        ),
+        Step::Close => (
+            now.may_close(),
+            IqaRefusal::NotAddressed,
+            "IQA action closed",
+        ),
+    };
+    check.map_err(conflict)?;
+    // The UPDATE re-checks the state, so of two people acting at once only one succeeds.
+    let done = match step {
+        Step::Address => iqa::address(&state.pool, decision, user.id).await?,
+        Step::Close => iqa::close(&state.pool, decision, user.id).await?,
+    };
+    if !done {
+        return Err(conflict(refusal));
     }
     let detail = serde_json::json!({ "decision": decision });
     activity::record(
@@ -122,7 +139,7 @@ pub async fn closed(
         enrolment.centre_id,
         Some(id),
         Some(user.id),
-        "IQA action closed",
+        action,
         detail,
     )
     .await?;
