@@ -160,8 +160,13 @@ pub async fn matrix(
     let evidence = db_evidence::list_for_enrolment(&state.pool, id).await?;
     let width = evidence.len();
     let mut cells = vec![0u8; loaded.layers.len() * width];
+    let column_of: std::collections::HashMap<Uuid, usize> = evidence
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.id, i))
+        .collect();
     for t in &loaded.ticks {
-        if let Some(column) = evidence.iter().position(|e| e.id == t.evidence_id) {
+        if let Some(&column) = column_of.get(&t.evidence_id) {
             let bit = 1u8 << (t.tick.layer as u8);
             if let Some(c) = cells.get_mut(t.ordinal * width + column) {
                 *c |= bit;
