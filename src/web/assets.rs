@@ -5,11 +5,19 @@ use axum::response::IntoResponse;
 
 use super::AppError;
 
-const ASSETS: &[(&str, &str, &str)] = &[(
-    "attest.css",
-    "text/css; charset=utf-8",
-    include_str!("../../static/attest.css"),
-)];
+const ASSETS: &[(&str, &str, &str)] = &[
+    (
+        "attest.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/attest.css"),
+    ),
+    // htmx 2.0.11 (BSD Zero Clause; static/htmx.LICENSE), unmodified from npm's htmx.org.
+    (
+        "htmx.min.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/htmx.min.js"),
+    ),
+];
 
 pub async fn asset(Path(file): Path<String>) -> Result<impl IntoResponse, AppError> {
     let (_, content_type, body) = ASSETS

@@ -13,6 +13,7 @@ pub struct Reply {
     pub location: Option<String>,
     pub cookie: Option<String>,
     pub body: String,
+    pub headers: axum::http::HeaderMap,
 }
 
 pub async fn send(state: AppState, request: Request<Body>) -> Reply {
@@ -27,6 +28,7 @@ pub async fn send(state: AppState, request: Request<Body>) -> Reply {
     let location = header_of(header::LOCATION);
     let cookie = header_of(header::SET_COOKIE);
     let status = response.status();
+    let headers = response.headers().clone();
     let body = axum::body::to_bytes(response.into_body(), 1 << 20)
         .await
         .expect("body");
@@ -34,6 +36,7 @@ pub async fn send(state: AppState, request: Request<Body>) -> Reply {
         status,
         location,
         cookie,
+        headers,
         body: String::from_utf8_lossy(&body).into_owned(),
     }
 }

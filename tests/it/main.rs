@@ -11,6 +11,7 @@ mod db_schema;
 mod db_ticks;
 mod demo;
 mod home;
+mod htmx;
 mod http;
 mod iqa;
 mod people;

@@ -11,13 +11,13 @@ use uuid::Uuid;
 
 use crate::http::{form_post_as, get, multipart_as, send, signed_in, Reply};
 
-struct Demo {
-    pool: PgPool,
-    ben: Enrolment,
-    amira: Enrolment,
+pub(crate) struct Demo {
+    pub(crate) pool: PgPool,
+    pub(crate) ben: Enrolment,
+    pub(crate) amira: Enrolment,
 }
 
-async fn demo() -> Demo {
+pub(crate) async fn demo() -> Demo {
     let pool = test_pool().await;
     load_if_empty(&pool).await.expect("demo");
     let centre = centres::find_by_slug(&pool, DEMO_CENTRE_SLUG)
@@ -56,7 +56,7 @@ async fn demo() -> Demo {
 }
 
 impl Demo {
-    async fn as_(&self, who: &str) -> String {
+    pub(crate) async fn as_(&self, who: &str) -> String {
         signed_in(
             AppState::new(self.pool.clone()),
             &format!("{who}@demo.attest.test"),
@@ -69,7 +69,7 @@ impl Demo {
         send(AppState::new(self.pool.clone()), get(uri, Some(cookie))).await
     }
 
-    async fn post(&self, cookie: &str, uri: &str, form: &str) -> Reply {
+    pub(crate) async fn post(&self, cookie: &str, uri: &str, form: &str) -> Reply {
         send(
             AppState::new(self.pool.clone()),
             form_post_as(cookie, uri, form),
@@ -78,7 +78,7 @@ impl Demo {
     }
 
     /// The id of criterion `number` of `unit` in the enrolment's version.
-    async fn criterion(&self, e: &Enrolment, unit: &str, number: &str) -> Uuid {
+    pub(crate) async fn criterion(&self, e: &Enrolment, unit: &str, number: &str) -> Uuid {
         let v = qualifications::load_version(&self.pool, e.version_id)
             .await
             .expect("version");
@@ -94,7 +94,7 @@ impl Demo {
         panic!("no criterion {unit} {number}");
     }
 
-    async fn confirmed(&self, e: &Enrolment) -> usize {
+    pub(crate) async fn confirmed(&self, e: &Enrolment) -> usize {
         ticks::confirmed_ordinals(&self.pool, e.id)
             .await
             .expect("confirmed")
@@ -102,7 +102,7 @@ impl Demo {
     }
 }
 
-fn tick_form(criterion: Uuid, action: &str) -> String {
+pub(crate) fn tick_form(criterion: Uuid, action: &str) -> String {
     format!("criterion={criterion}&action={action}")
 }
 

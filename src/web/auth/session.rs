@@ -22,18 +22,35 @@ impl FromRequestParts<AppState> for CurrentUser {
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|(status, msg)| (status, msg).into_response())?;
+        // An htmx request comes back to the page it was made from, not to its own address,
+        // and must make the browser leave the page rather than swap a sign-in form into a row.
+        let from_htmx = parts.headers.contains_key("hx-request");
+        let current_page = parts
+            .headers
+            .get("hx-current-url")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|url| url.parse::<axum::http::Uri>().ok())
+            .and_then(|uri| uri.path_and_query().map(|p| p.as_str().to_string()));
         let to_sign_in = || {
-            let next = parts
-                .uri
-                .path_and_query()
-                .map(|p| p.as_str())
-                .unwrap_or("/");
+            let next = match (&current_page, from_htmx) {
+                (Some(page), true) => page.as_str(),
+                _ => parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/"),
+            };
             let query = if next == "/" {
                 String::new()
             } else {
                 format!("?next={}", urlencode(next))
             };
-            Redirect::to(&format!("/login{query}")).into_response()
+            let login = format!("/login{query}");
+            if from_htmx {
+                ([("hx-redirect", login)], ()).into_response()
+            } else {
+                Redirect::to(&login).into_response()
+            }
         };
         let id: Option<Uuid> = session.get(USER_ID_KEY).await.map_err(|e| {
             AppError::Internal(anyhow::anyhow!("reading the session: {e}")).into_response()

@@ -319,21 +319,68 @@ pub async fn page(
     let names = users::names(db, &people).await?;
     let files = db_evidence::list_files(db, evidence_id).await?;
     let layer = capacity.layer();
-    let acceptable = |f: fn(&[Tick], Layer) -> Result<Vec<Uuid>, _>| {
-        layer.and_then(|l| f(&ticks, l).ok()).map_or(0, |v| v.len())
-    };
+    let (learner_acceptable, trainee_acceptable) = acceptable(&ticks, layer);
     Ok(EvidencePage {
         enrolment_id: id,
         added_by: names.get(&evidence.added_by).cloned().unwrap_or_default(),
         added_on: day(&evidence.added_at),
         files,
         units: tree(&version, &ticks, &names),
-        learner_acceptable: acceptable(accept_all_learner_ticks),
-        trainee_acceptable: acceptable(accept_all_trainee_ticks),
+        learner_acceptable,
+        trainee_acceptable,
         layer,
         evidence,
         user,
     })
+}
+
+/// How many criteria "Accept all learner ticks" and "Accept all trainee assessor ticks"
+/// would tick for a viewer in `layer` (zero where the viewer may not use them).
+pub(super) fn acceptable(ticks: &[Tick], layer: Option<Layer>) -> (usize, usize) {
+    let count = |f: fn(&[Tick], Layer) -> Result<Vec<Uuid>, _>| {
+        layer.and_then(|l| f(ticks, l).ok()).map_or(0, |v| v.len())
+    };
+    (
+        count(accept_all_learner_ticks),
+        count(accept_all_trainee_ticks),
+    )
+}
+
+/// One criterion's row with this item's ticks: what an in-place tick swaps in.
+pub(super) fn row(
+    version: &qualifications::LoadedVersion,
+    ticks: &[Tick],
+    names: &HashMap<Uuid, String>,
+    criterion: Uuid,
+) -> Option<CriterionRow> {
+    let ordinal = version
+        .criterion_ids
+        .iter()
+        .position(|&id| id == criterion)?;
+    let c = version
+        .qualification
+        .units
+        .iter()
+        .flat_map(|u| &u.outcomes)
+        .flat_map(|o| &o.criteria)
+        .nth(ordinal)?;
+    let mut layers: [Option<TickView>; 3] = Default::default();
+    for t in ticks.iter().filter(|t| t.criterion == criterion) {
+        layers[t.layer as usize] = Some(tick_view(t, names));
+    }
+    Some(CriterionRow {
+        id: criterion,
+        number: c.number.clone(),
+        text: c.text.clone(),
+        layers,
+    })
+}
+
+fn tick_view(t: &Tick, names: &HashMap<Uuid, String>) -> TickView {
+    TickView {
+        by: names.get(&t.by).cloned().unwrap_or_default(),
+        at: day(&t.at),
+    }
 }
 
 /// The qualification's units, outcomes and criteria with this item's ticks placed.
@@ -344,10 +391,7 @@ fn tree(
 ) -> Vec<UnitView> {
     let mut by_criterion: HashMap<Uuid, [Option<TickView>; 3]> = HashMap::new();
     for t in ticks {
-        by_criterion.entry(t.criterion).or_default()[t.layer as usize] = Some(TickView {
-            by: names.get(&t.by).cloned().unwrap_or_default(),
-            at: day(&t.at),
-        });
+        by_criterion.entry(t.criterion).or_default()[t.layer as usize] = Some(tick_view(t, names));
     }
     let mut ordinal = 0;
     version

@@ -2,16 +2,18 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
-use axum::response::Redirect;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::enrolment_for;
+use super::evidence::{self, CriterionRow};
 use crate::db::enrolments::Enrolment;
 use crate::db::evidence::{self as db_evidence, Evidence};
-use crate::db::users::User;
-use crate::db::{activity, audits, centres, ticks as db_ticks, DbError};
+use crate::db::users::{self, User};
+use crate::db::{activity, audits, centres, qualifications, ticks as db_ticks, DbError};
 use crate::domain::access::Capacity;
 use crate::domain::ticks::{self, Layer};
 use crate::web::auth::CurrentUser;
@@ -58,14 +60,50 @@ pub async fn change(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Ids((id, evidence_id)): Ids<(Uuid, Uuid)>,
+    headers: HeaderMap,
     Form(form): Form<TickForm>,
-) -> Result<Redirect, AppError> {
+) -> Result<Response, AppError> {
     let (enrolment, _, _, layer) = item_for(&state, &user, id, evidence_id).await?;
     let adding = match form.action.as_str() {
         "tick" => true,
         "untick" => false,
         _ => return Err(AppError::NotFound),
     };
+    let in_place = headers.contains_key("hx-request");
+    match apply_change(&state, &user, &enrolment, evidence_id, &form, layer, adding).await {
+        Ok(()) if in_place => {
+            fragment(
+                &state,
+                &enrolment,
+                evidence_id,
+                form.criterion,
+                layer,
+                adding,
+            )
+            .await
+        }
+        Ok(()) => Ok(Redirect::to(&format!(
+            "/enrolments/{id}/evidence/{evidence_id}#c-{}",
+            form.criterion
+        ))
+        .into_response()),
+        // htmx shows the reason beside the list instead of replacing the page.
+        Err(AppError::Conflict(reason)) if in_place => {
+            Ok((StatusCode::CONFLICT, TickProblem { reason }).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn apply_change(
+    state: &AppState,
+    user: &User,
+    enrolment: &Enrolment,
+    evidence_id: Uuid,
+    form: &TickForm,
+    layer: Layer,
+    adding: bool,
+) -> Result<(), AppError> {
     let changed = if adding {
         ticks::may_tick(enrolment.status).map_err(refused)?;
         db_ticks::tick(&state.pool, evidence_id, form.criterion, layer, user.id)
@@ -83,20 +121,84 @@ pub async fn change(
         activity::record(
             &state.pool,
             enrolment.centre_id,
-            Some(id),
+            Some(enrolment.id),
             Some(user.id),
             action,
             detail,
         )
         .await?;
         if layer == Layer::Assessor {
-            audit_if_automatic(&state, &enrolment, user.id).await?;
+            audit_if_automatic(state, enrolment, user.id).await?;
         }
     }
-    Ok(Redirect::to(&format!(
-        "/enrolments/{id}/evidence/{evidence_id}#c-{}",
-        form.criterion
-    )))
+    Ok(())
+}
+
+/// What htmx swaps in after a tick: the criterion's row, the accept-all counts and a
+/// status line for screen readers.
+#[derive(Template, WebTemplate)]
+#[template(path = "partials/tick_fragment.html")]
+pub struct TickFragment {
+    c: CriterionRow,
+    enrolment_id: Uuid,
+    evidence_id: Uuid,
+    layer: Layer,
+    learner_acceptable: usize,
+    trainee_acceptable: usize,
+    oob: bool,
+    announcement: String,
+}
+
+impl TickFragment {
+    fn layer_index(&self) -> usize {
+        self.layer as usize
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(
+    source = r#"<p id="tick-problem" class="error-message" role="alert">{{ reason }}</p>"#,
+    ext = "html"
+)]
+pub struct TickProblem {
+    reason: String,
+}
+
+async fn fragment(
+    state: &AppState,
+    enrolment: &Enrolment,
+    evidence_id: Uuid,
+    criterion: Uuid,
+    layer: Layer,
+    adding: bool,
+) -> Result<Response, AppError> {
+    let db = &state.pool;
+    let version = qualifications::load_version(db, enrolment.version_id).await?;
+    let on_item = db_ticks::list_for_evidence(db, evidence_id).await?;
+    let people: Vec<Uuid> = on_item
+        .iter()
+        .filter(|t| t.criterion == criterion)
+        .map(|t| t.by)
+        .collect();
+    let names = users::names(db, &people).await?;
+    let c = evidence::row(&version, &on_item, &names, criterion).ok_or(AppError::NotFound)?;
+    let (learner_acceptable, trainee_acceptable) = evidence::acceptable(&on_item, Some(layer));
+    let announcement = if adding {
+        format!("Ticked {}", c.number)
+    } else {
+        format!("Removed your tick from {}", c.number)
+    };
+    Ok(TickFragment {
+        c,
+        enrolment_id: enrolment.id,
+        evidence_id,
+        layer,
+        learner_acceptable,
+        trainee_acceptable,
+        oob: true,
+        announcement,
+    }
+    .into_response())
 }
 
 /// SPEC §4: with the centre's setting on, confirmed criteria changing re-audits.
