@@ -155,6 +155,8 @@ pub fn decide(status: Status, action: &Action) -> Result<Decision, Refusal> {
     };
     match (status, action) {
         (NotYetAchieved | ReadyToBeRequested, Action::Audit(outcome)) => Ok(by_audit(outcome)),
+        // Withdrawn is final: not even an audit (SPEC §5 "no further actions").
+        (Withdrawn, Action::Audit(_)) => Err(refuse()),
         (_, Action::Audit(_)) => Ok(Decision::Stay),
         (NotYetAchieved | ReadyToBeRequested, Action::SwitchMajor(outcome)) => {
             Ok(by_audit(outcome))
@@ -197,6 +199,89 @@ pub fn decide(status: Status, action: &Action) -> Result<Decision, Refusal> {
             }
         }
         _ => Err(refuse()),
+    }
+}
+
+/// What a user can ask for on an enrolment, as offered on its pages. Print and Email
+/// change no status but are only offered (and only allowed) once the credential is issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Offer {
+    Audit,
+    SwitchMajor,
+    RequestCredential,
+    Retry,
+    Issue,
+    Print,
+    Email,
+    CancelCredential,
+}
+
+impl Offer {
+    pub const ALL: [Offer; 8] = [
+        Offer::Audit,
+        Offer::SwitchMajor,
+        Offer::RequestCredential,
+        Offer::Retry,
+        Offer::Issue,
+        Offer::Print,
+        Offer::Email,
+        Offer::CancelCredential,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Offer::Audit => "Audit",
+            Offer::SwitchMajor => "Switch major",
+            Offer::RequestCredential => "Request credential",
+            Offer::Retry => "Retry",
+            Offer::Issue => "Issue",
+            Offer::Print => "Print",
+            Offer::Email => "Email",
+            Offer::CancelCredential => "Cancel credential",
+        }
+    }
+}
+
+/// Exactly the actions SPEC §5 allows in `status`, in the order pages show them.
+/// (Whether a request then succeeds also depends on the re-audit and IQA actions.)
+pub fn offers(status: Status) -> &'static [Offer] {
+    use Offer::*;
+    match status {
+        Status::NotYetAchieved => &[Audit, SwitchMajor],
+        Status::ReadyToBeRequested => &[RequestCredential, Audit, SwitchMajor],
+        Status::GeneratingCredential => &[Audit],
+        Status::AwaitingIssue => &[Issue, Audit, CancelCredential],
+        Status::CredentialIssued => &[Print, Email, Audit, CancelCredential],
+        Status::CredentialFailedToGenerate => &[Retry, Audit, CancelCredential],
+        Status::Withdrawn => &[],
+    }
+}
+
+/// Print and Email are not transitions; they are refused like one outside Credential Issued.
+pub fn may(status: Status, offer: Offer) -> Result<(), Refusal> {
+    if offers(status).contains(&offer) {
+        Ok(())
+    } else {
+        Err(Refusal::NotAllowed {
+            status,
+            action: offer.action_name(),
+        })
+    }
+}
+
+impl Offer {
+    /// The name used in refusals, matching `Action::name`.
+    fn action_name(self) -> &'static str {
+        match self {
+            Offer::Audit => "audit",
+            Offer::SwitchMajor => "switch major",
+            Offer::RequestCredential => "request credential",
+            Offer::Retry => "retry",
+            Offer::Issue => "issue",
+            Offer::Print => "print",
+            Offer::Email => "email",
+            Offer::CancelCredential => "cancel credential",
+        }
     }
 }
 

@@ -40,6 +40,7 @@ fn expected(status: Status, action: &Action) -> Option<Status> {
                 NotYetAchieved
             })
         }
+        (Withdrawn, Action::Audit(_)) => None,
         (_, Action::Audit(_)) => Some(status),
         (ReadyToBeRequested, Action::RequestCredential { .. }) => Some(GeneratingCredential),
         (GeneratingCredential, Action::GenerationSucceeded) => Some(AwaitingIssue),
@@ -85,7 +86,9 @@ fn every_status_and_action_follows_the_spec_table() {
     }
     // 7 statuses × 14 actions; the allowed count pins the table's size.
     assert_eq!(allowed + refused, 98);
-    assert_eq!(allowed, 7 * 4 + 2 * 4 + 1 + 1 + 1 + 1 + 1 + 3);
+    // Audits with 4 outcomes in the 6 statuses but Withdrawn, switch major in 2, then
+    // request, success, failure, retry, issue, and cancel from 3 statuses.
+    assert_eq!(allowed, 6 * 4 + 2 * 4 + 1 + 1 + 1 + 1 + 1 + 3);
 }
 
 #[test]
@@ -95,7 +98,6 @@ fn audit_in_a_later_status_records_but_does_not_move() {
         AwaitingIssue,
         CredentialIssued,
         CredentialFailedToGenerate,
-        Withdrawn,
     ] {
         for o in Outcome::ALL {
             assert_eq!(decide(status, &Action::Audit(o)), Ok(Decision::Stay));
@@ -157,10 +159,40 @@ fn cancelling_needs_a_reason() {
 }
 
 #[test]
-fn withdrawn_allows_no_action_but_audit() {
+fn withdrawn_allows_no_action_at_all() {
     for action in actions() {
-        let allowed = decide(Withdrawn, &action).is_ok();
-        assert_eq!(allowed, matches!(action, Action::Audit(_)), "{action:?}");
+        assert!(decide(Withdrawn, &action).is_err(), "{action:?}");
+    }
+    assert!(offers(Withdrawn).is_empty());
+}
+
+/// Each offered transition is one `decide` allows from that status, and every status
+/// `decide` lets an action leave from offers it (an independent check of the table).
+#[test]
+fn offers_match_the_status_machine() {
+    let achieved = Outcome::AssignedMajorAchieved;
+    let as_action = |o: Offer| match o {
+        Offer::Audit => Some(Action::Audit(achieved)),
+        Offer::SwitchMajor => Some(Action::SwitchMajor(achieved)),
+        Offer::RequestCredential => Some(request(achieved, 0)),
+        Offer::Retry => Some(Action::Retry),
+        Offer::Issue => Some(Action::Issue),
+        Offer::CancelCredential => Some(cancel("mistake")),
+        Offer::Print | Offer::Email => None,
+    };
+    for status in Status::ALL {
+        for offer in Offer::ALL {
+            let offered = offers(status).contains(&offer);
+            assert_eq!(may(status, offer).is_ok(), offered);
+            match as_action(offer) {
+                Some(action) => assert_eq!(
+                    decide(status, &action).is_ok(),
+                    offered,
+                    "{status:?} {offer:?}"
+                ),
+                None => assert_eq!(offered, status == CredentialIssued, "{status:?} {offer:?}"),
+            }
+        }
     }
 }
 

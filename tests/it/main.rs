@@ -4,6 +4,7 @@ mod helpers;
 
 mod admin;
 mod cli;
+mod credentials;
 mod db_audit;
 mod db_enrolment;
 mod db_import;

@@ -1,0 +1,370 @@
+//! The credential register (SPEC §6) and the status moves that go with it (SPEC §5).
+//! Each action locks the enrolment, asks the status machine, and writes the credential
+//! and the transition in one transaction: a double submit or two admins at once make
+//! exactly one change, and the other is refused with the status it found.
+use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
+use sqlx::{Acquire, PgConnection, PgExecutor, Postgres};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{audits, enrolments, jobs, qualifications, ticks, users, DbError, DbResult};
+use crate::domain::credential::achieved_units;
+use crate::domain::outcome::ConfirmedCriteria;
+use crate::domain::status::{Action, Decision};
+
+/// The job that renders a requested credential.
+pub const GENERATE_JOB: &str = "generate credential";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialUnit {
+    pub code: String,
+    pub title: String,
+    pub level: u8,
+    pub credits: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub id: Uuid,
+    pub number: String,
+    pub enrolment_id: Uuid,
+    pub centre_id: Uuid,
+    pub learner_name: String,
+    pub qualification_code: String,
+    pub qualification_title: String,
+    pub qualification_level: u8,
+    pub major_code: String,
+    pub major_title: String,
+    pub units: Vec<CredentialUnit>,
+    pub centre_name: String,
+    pub requested_at: OffsetDateTime,
+    pub generated_at: Option<OffsetDateTime>,
+    pub generation_error: Option<String>,
+    pub issued_at: Option<OffsetDateTime>,
+    pub cancelled_at: Option<OffsetDateTime>,
+    pub cancel_reason: Option<String>,
+}
+
+impl Credential {
+    pub fn total_credits(&self) -> u32 {
+        self.units.iter().map(|u| u.credits).sum()
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    number: String,
+    enrolment_id: Uuid,
+    centre_id: Uuid,
+    learner_name: String,
+    qualification_code: String,
+    qualification_title: String,
+    qualification_level: i16,
+    major_code: String,
+    major_title: String,
+    units: Json<Vec<CredentialUnit>>,
+    centre_name: String,
+    requested_at: OffsetDateTime,
+    generated_at: Option<OffsetDateTime>,
+    generation_error: Option<String>,
+    issued_at: Option<OffsetDateTime>,
+    cancelled_at: Option<OffsetDateTime>,
+    cancel_reason: Option<String>,
+}
+
+impl TryFrom<Row> for Credential {
+    type Error = DbError;
+    fn try_from(r: Row) -> DbResult<Self> {
+        Ok(Credential {
+            id: r.id,
+            number: r.number,
+            enrolment_id: r.enrolment_id,
+            centre_id: r.centre_id,
+            learner_name: r.learner_name,
+            qualification_code: r.qualification_code,
+            qualification_title: r.qualification_title,
+            qualification_level: u8::try_from(r.qualification_level)
+                .map_err(|e| DbError::Corrupt(e.to_string()))?,
+            major_code: r.major_code,
+            major_title: r.major_title,
+            units: r.units.0,
+            centre_name: r.centre_name,
+            requested_at: r.requested_at,
+            generated_at: r.generated_at,
+            generation_error: r.generation_error,
+            issued_at: r.issued_at,
+            cancelled_at: r.cancelled_at,
+            cancel_reason: r.cancel_reason,
+        })
+    }
+}
+
+const SELECT: &str =
+    "SELECT id, number, enrolment_id, centre_id, learner_name, qualification_code, \
+    qualification_title, qualification_level, major_code, major_title, units, centre_name, \
+    requested_at, generated_at, generation_error, issued_at, cancelled_at, cancel_reason \
+    FROM credentials";
+
+pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<Credential> {
+    let row: Row = sqlx::query_as(&format!("{SELECT} WHERE id = $1"))
+        .bind(id)
+        .fetch_one(db)
+        .await?;
+    row.try_into()
+}
+
+pub async fn find_by_number(db: impl PgExecutor<'_>, number: &str) -> DbResult<Option<Credential>> {
+    let row: Option<Row> = sqlx::query_as(&format!("{SELECT} WHERE number = $1"))
+        .bind(number)
+        .fetch_optional(db)
+        .await?;
+    row.map(Credential::try_from).transpose()
+}
+
+/// The enrolment's most recent credential, cancelled or not (a Withdrawn enrolment
+/// still shows the one it had).
+pub async fn latest_for_enrolment(
+    db: impl PgExecutor<'_>,
+    enrolment_id: Uuid,
+) -> DbResult<Option<Credential>> {
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "{SELECT} WHERE enrolment_id = $1 ORDER BY requested_at DESC LIMIT 1"
+    ))
+    .bind(enrolment_id)
+    .fetch_optional(db)
+    .await?;
+    row.map(Credential::try_from).transpose()
+}
+
+/// Every credential of the enrolment, newest first: the register never forgets one.
+pub async fn list_for_enrolment(
+    db: impl PgExecutor<'_>,
+    enrolment_id: Uuid,
+) -> DbResult<Vec<Credential>> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "{SELECT} WHERE enrolment_id = $1 ORDER BY requested_at DESC"
+    ))
+    .bind(enrolment_id)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(Credential::try_from).collect()
+}
+
+async fn live_locked(conn: &mut PgConnection, enrolment_id: Uuid) -> DbResult<Credential> {
+    let row: Row = sqlx::query_as(&format!(
+        "{SELECT} WHERE enrolment_id = $1 AND cancelled_at IS NULL"
+    ))
+    .bind(enrolment_id)
+    .fetch_one(conn)
+    .await
+    .map_err(|e| match DbError::from(e) {
+        DbError::NotFound => DbError::Corrupt("the enrolment has no live credential".into()),
+        other => other,
+    })?;
+    row.try_into()
+}
+
+async fn queue_generation(conn: &mut PgConnection, credential_id: Uuid) -> DbResult<()> {
+    // One job per request or retry: the key counts the credential's earlier jobs.
+    let earlier: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM jobs WHERE kind = $1 AND payload ->> 'credential' = $2",
+    )
+    .bind(GENERATE_JOB)
+    .bind(credential_id.to_string())
+    .fetch_one(&mut *conn)
+    .await?;
+    jobs::enqueue(
+        conn,
+        GENERATE_JOB,
+        serde_json::json!({ "credential": credential_id }),
+        &format!("generate:{credential_id}:{earlier}"),
+    )
+    .await
+}
+
+/// Request the credential (SPEC §5): re-audit first, refuse while IQA actions are open
+/// or the assigned major is not achieved, then snapshot the register entry under
+/// `number` and queue its generation.
+pub async fn request<'a>(
+    db: impl Acquire<'a, Database = Postgres>,
+    enrolment_id: Uuid,
+    actor: Uuid,
+    number: &str,
+) -> DbResult<Credential> {
+    let mut tx = db.begin().await?;
+    let enrolment = enrolments::lock(&mut tx, enrolment_id).await?;
+    let (_, report) = audits::record_locked(&mut tx, &enrolment, Some(actor)).await?;
+    let open_iqa_actions = enrolments::open_iqa_actions(&mut *tx, enrolment_id).await?;
+    let action = Action::RequestCredential {
+        outcome: report.outcome,
+        open_iqa_actions,
+    };
+    enrolments::apply_locked(&mut tx, &enrolment, &action, Some(actor), None).await?;
+
+    let version = qualifications::load_version(&mut *tx, enrolment.version_id).await?;
+    let q = &version.qualification;
+    let ordinals = ticks::confirmed_ordinals(&mut *tx, enrolment_id).await?;
+    let confirmed = ConfirmedCriteria::from_ordinals(q.criterion_count(), ordinals)
+        .map_err(|e| DbError::Corrupt(e.to_string()))?;
+    let units: Vec<CredentialUnit> = achieved_units(q, &confirmed)
+        .into_iter()
+        .map(|ix| {
+            let u = &q.units[ix];
+            CredentialUnit {
+                code: u.code.clone(),
+                title: u.title.clone(),
+                level: u.level,
+                credits: u.credits,
+            }
+        })
+        .collect();
+    let major = version
+        .major_index(enrolment.major_id)
+        .map(|m| &q.majors[m])
+        .ok_or_else(|| DbError::Corrupt("the assigned major is not in its version".into()))?;
+    let learner = users::get(&mut *tx, enrolment.learner_id).await?;
+    let centre_name: String = sqlx::query_scalar("SELECT name FROM centres WHERE id = $1")
+        .bind(enrolment.centre_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let id: Uuid = sqlx::query_scalar(
+        "INSERT INTO credentials (number, enrolment_id, centre_id, learner_name, qualification_code, \
+             qualification_title, qualification_level, major_code, major_title, units, centre_name, requested_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+    )
+    .bind(number)
+    .bind(enrolment_id)
+    .bind(enrolment.centre_id)
+    .bind(&learner.display_name)
+    .bind(&q.code)
+    .bind(&q.title)
+    .bind(i16::from(q.level))
+    .bind(&major.code)
+    .bind(&major.title)
+    .bind(Json(&units))
+    .bind(&centre_name)
+    .bind(actor)
+    .fetch_one(&mut *tx)
+    .await?;
+    queue_generation(&mut tx, id).await?;
+    let credential = get(&mut *tx, id).await?;
+    tx.commit().await?;
+    Ok(credential)
+}
+
+/// Retry a failed generation: back to Generating Credential with a new job.
+pub async fn retry<'a>(
+    db: impl Acquire<'a, Database = Postgres>,
+    enrolment_id: Uuid,
+    actor: Uuid,
+) -> DbResult<()> {
+    let mut tx = db.begin().await?;
+    let enrolment = enrolments::lock(&mut tx, enrolment_id).await?;
+    enrolments::apply_locked(&mut tx, &enrolment, &Action::Retry, Some(actor), None).await?;
+    let credential = live_locked(&mut tx, enrolment_id).await?;
+    sqlx::query("UPDATE credentials SET generation_error = NULL WHERE id = $1")
+        .bind(credential.id)
+        .execute(&mut *tx)
+        .await?;
+    queue_generation(&mut tx, credential.id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Issue the generated credential to the learner.
+pub async fn issue<'a>(
+    db: impl Acquire<'a, Database = Postgres>,
+    enrolment_id: Uuid,
+    actor: Uuid,
+) -> DbResult<Credential> {
+    let mut tx = db.begin().await?;
+    let enrolment = enrolments::lock(&mut tx, enrolment_id).await?;
+    enrolments::apply_locked(&mut tx, &enrolment, &Action::Issue, Some(actor), None).await?;
+    let credential = live_locked(&mut tx, enrolment_id).await?;
+    sqlx::query(
+        "UPDATE credentials SET issued_at = clock_timestamp(), issued_by = $2 WHERE id = $1",
+    )
+    .bind(credential.id)
+    .bind(actor)
+    .execute(&mut *tx)
+    .await?;
+    let credential = get(&mut *tx, credential.id).await?;
+    tx.commit().await?;
+    Ok(credential)
+}
+
+/// Cancel the live credential with a reason: the enrolment is Withdrawn, and the
+/// register keeps the credential, marked cancelled.
+pub async fn cancel<'a>(
+    db: impl Acquire<'a, Database = Postgres>,
+    enrolment_id: Uuid,
+    actor: Uuid,
+    reason: &str,
+) -> DbResult<()> {
+    let mut tx = db.begin().await?;
+    let enrolment = enrolments::lock(&mut tx, enrolment_id).await?;
+    let action = Action::CancelCredential {
+        reason: reason.trim().to_string(),
+    };
+    enrolments::apply_locked(&mut tx, &enrolment, &action, Some(actor), None).await?;
+    let credential = live_locked(&mut tx, enrolment_id).await?;
+    sqlx::query(
+        "UPDATE credentials SET cancelled_at = clock_timestamp(), cancelled_by = $2, cancel_reason = $3 \
+         WHERE id = $1",
+    )
+    .bind(credential.id)
+    .bind(actor)
+    .bind(reason.trim())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// How a generation attempt ended, applied by the worker that holds the job.
+pub enum Generated<'e> {
+    Succeeded,
+    Failed { error: &'e str },
+}
+
+/// Apply a generation's result: the credential, the enrolment's move and the job's end
+/// in one transaction. `Ok(false)` when the worker had lost the job (nothing applied).
+pub async fn finish_generation<'a>(
+    db: impl Acquire<'a, Database = Postgres>,
+    job: Uuid,
+    worker: &str,
+    credential_id: Uuid,
+    result: Generated<'_>,
+) -> DbResult<bool> {
+    let mut tx = db.begin().await?;
+    let credential = get(&mut *tx, credential_id).await?;
+    let enrolment = enrolments::lock(&mut tx, credential.enrolment_id).await?;
+    let (action, error) = match result {
+        Generated::Succeeded => (Action::GenerationSucceeded, None),
+        Generated::Failed { error } => (Action::GenerationFailed, Some(error)),
+    };
+    if !jobs::finish(&mut tx, job, worker, error.is_none(), error).await? {
+        return Ok(false);
+    }
+    match enrolments::apply_locked(&mut tx, &enrolment, &action, None, error).await {
+        Ok(Decision::Move { .. } | Decision::Stay) => {}
+        // The enrolment moved on meanwhile: the job ends, and changes nothing else.
+        Err(DbError::Refused(_)) => {
+            tx.commit().await?;
+            return Ok(true);
+        }
+        Err(e) => return Err(e),
+    }
+    sqlx::query(
+        "UPDATE credentials SET generated_at = CASE WHEN $2 IS NULL THEN clock_timestamp() END, \
+                generation_error = $2 WHERE id = $1",
+    )
+    .bind(credential_id)
+    .bind(error)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}

@@ -1,0 +1,204 @@
+//! Background work: a worker that takes jobs from the PostgreSQL queue (`db::jobs`).
+//! Any number of workers, in one process or several, can share a database: a job is
+//! claimed by one of them at a time, and its effect is committed only by the worker
+//! that still holds it, so it takes effect exactly once.
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::db::credentials::{self, Credential, Generated, GENERATE_JOB};
+use crate::db::jobs::{self, Job};
+use crate::db::DbError;
+
+/// Why rendering a credential failed. Transient errors are retried with a growing
+/// pause; permanent ones (a missing font, a character no font has) fail at once.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    #[error("{0}")]
+    Permanent(String),
+    #[error("{0}")]
+    Transient(String),
+}
+
+/// Turns a credential of the register into its PDF.
+pub type Renderer = Arc<dyn Fn(&Credential) -> Result<Vec<u8>, RenderError> + Send + Sync>;
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// How often an idle worker looks for work.
+    pub poll: Duration,
+    /// How often a running job's heartbeat is written.
+    pub heartbeat: Duration,
+    /// A running job whose heartbeat is older than this is taken to be orphaned.
+    pub stale_after: Duration,
+    /// The pause before the first retry; it doubles with each attempt.
+    pub retry_after: Duration,
+    /// Fault injection for tests: a pause before rendering, so a test can kill the
+    /// process mid-generation. Zero in normal use.
+    pub render_delay: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            poll: Duration::from_millis(250),
+            heartbeat: Duration::from_secs(2),
+            stale_after: Duration::from_secs(15),
+            retry_after: Duration::from_secs(2),
+            render_delay: Duration::ZERO,
+        }
+    }
+}
+
+/// A running worker; `shutdown` stops it after the job in hand.
+pub struct WorkerHandle {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+    pub name: String,
+}
+
+impl WorkerHandle {
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+struct Worker {
+    pool: PgPool,
+    name: String,
+    config: WorkerConfig,
+    render: Renderer,
+}
+
+pub fn spawn(pool: PgPool, render: Renderer, config: WorkerConfig) -> WorkerHandle {
+    let name = format!(
+        "{}-{}-{}",
+        hostname(),
+        std::process::id(),
+        &Uuid::new_v4().simple().to_string()[..8]
+    );
+    let (stop, mut stopped) = watch::channel(false);
+    let worker = Arc::new(Worker {
+        pool,
+        name: name.clone(),
+        config,
+        render,
+    });
+    let task = tokio::spawn(async move {
+        loop {
+            if *stopped.borrow() {
+                break;
+            }
+            match worker.step().await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, worker = %worker.name, "job queue"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(worker.config.poll) => {}
+                _ = stopped.changed() => {}
+            }
+        }
+    });
+    WorkerHandle { stop, task, name }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "attest".into())
+}
+
+impl Worker {
+    /// Pick up orphans, then run one due job. True when a job was run.
+    async fn step(self: &Arc<Self>) -> Result<bool, DbError> {
+        let orphans = jobs::requeue_stale(&self.pool, self.config.stale_after).await?;
+        if orphans > 0 {
+            tracing::warn!(orphans, "picked up jobs whose worker stopped");
+        }
+        let Some(job) = jobs::claim(&self.pool, &self.name).await? else {
+            return Ok(false);
+        };
+        let beat = self.heartbeat(job.id);
+        let result = self.run(&job).await;
+        beat.abort();
+        result.map(|()| true)
+    }
+
+    fn heartbeat(self: &Arc<Self>, job: Uuid) -> JoinHandle<()> {
+        let me = Arc::clone(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(me.config.heartbeat).await;
+                match jobs::heartbeat(&me.pool, job, &me.name).await {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(e) => tracing::warn!(error = %e, "heartbeat"),
+                }
+            }
+        })
+    }
+
+    async fn run(&self, job: &Job) -> Result<(), DbError> {
+        match job.kind.as_str() {
+            GENERATE_JOB => self.generate(job).await,
+            other => {
+                let mut conn = self.pool.acquire().await?;
+                let error = format!("unknown job kind {other:?}");
+                jobs::finish(&mut conn, job.id, &self.name, false, Some(&error)).await?;
+                Ok(())
+            }
+        }
+    }
+
+    async fn generate(&self, job: &Job) -> Result<(), DbError> {
+        let credential_id = job
+            .payload
+            .get("credential")
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.parse::<Uuid>().ok())
+            .ok_or_else(|| DbError::Corrupt(format!("job {} has no credential", job.id)))?;
+        let outcome = match credentials::get(&self.pool, credential_id).await {
+            Ok(credential) => {
+                if !self.config.render_delay.is_zero() {
+                    tokio::time::sleep(self.config.render_delay).await;
+                }
+                let render = Arc::clone(&self.render);
+                // Rendering is CPU work: keep it off the async threads.
+                tokio::task::spawn_blocking(move || render(&credential))
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(RenderError::Permanent(format!("rendering stopped: {e}")))
+                    })
+            }
+            Err(e) => Err(RenderError::Transient(e.to_string())),
+        };
+        let result = match &outcome {
+            Ok(_) => Generated::Succeeded,
+            Err(RenderError::Transient(error)) if job.attempts < job.max_attempts => {
+                let doubling = 1u32 << (job.attempts - 1).clamp(0, 10);
+                let delay = self.config.retry_after.saturating_mul(doubling);
+                tracing::warn!(%error, attempt = job.attempts, "credential generation will be retried");
+                jobs::retry_later(&self.pool, job.id, &self.name, delay, error).await?;
+                return Ok(());
+            }
+            Err(RenderError::Transient(error) | RenderError::Permanent(error)) => {
+                Generated::Failed { error }
+            }
+        };
+        let applied =
+            credentials::finish_generation(&self.pool, job.id, &self.name, credential_id, result)
+                .await?;
+        if !applied {
+            tracing::warn!(job = %job.id, "job was taken over by another worker; result dropped");
+        }
+        Ok(())
+    }
+}
