@@ -2,6 +2,7 @@
 pub mod access;
 pub mod audit;
 pub mod credential;
+pub mod credential_number;
 pub mod describe;
 pub mod evidence;
 pub mod form;

@@ -24,9 +24,21 @@ impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
         match e {
             DbError::NotFound => AppError::NotFound,
+            // Invalid transitions and races answer 409 with the reason (SPEC §9).
+            DbError::Refused(_) | DbError::StatusChanged { .. } | DbError::LiveCredentialExists => {
+                AppError::Conflict(capitalised(&e.to_string()))
+            }
             other => AppError::Db(other),
         }
     }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 #[derive(Template, WebTemplate)]

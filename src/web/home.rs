@@ -70,3 +70,13 @@ pub fn day(at: &OffsetDateTime) -> String {
     let format = time::macros::format_description!("[day padding:none] [month repr:short] [year]");
     at.format(&format).unwrap_or_default()
 }
+
+/// A moment in a record: "24 Nov 2026, 14:05 UTC".
+pub fn moment(at: &OffsetDateTime) -> String {
+    let format = time::macros::format_description!(
+        "[day padding:none] [month repr:short] [year], [hour]:[minute] UTC"
+    );
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .unwrap_or_default()
+}

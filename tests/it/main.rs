@@ -20,4 +20,5 @@ mod pg_cluster;
 mod portfolio;
 mod serve;
 mod signin;
+mod status;
 mod web;

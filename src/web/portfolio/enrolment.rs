@@ -4,6 +4,7 @@ use axum::extract::State;
 use uuid::Uuid;
 
 use super::enrolment_for;
+use super::status::{panel_for, StatusPanel};
 use crate::db::evidence::{self, Evidence};
 use crate::db::iqa::{self, DecisionRow};
 use crate::db::users::{self, User};
@@ -29,6 +30,7 @@ pub struct EnrolmentPage {
     confirmed: usize,
     criteria: usize,
     decisions: Vec<DecisionRow>,
+    panel: StatusPanel,
     /// (value, text) of what an IQA can sample: each unit and each evidence item.
     targets: Vec<(String, String)>,
     iqa_form: IqaForm,
@@ -99,7 +101,9 @@ pub async fn build(
         .major_index(enrolment.major_id)
         .map(|m| q.majors[m].title.clone())
         .unwrap_or_default();
+    let panel = panel_for(state, &enrolment, capacity).await?;
     Ok(EnrolmentPage {
+        panel,
         enrolment_id: id,
         learner: names
             .get(&enrolment.learner_id)

@@ -10,10 +10,13 @@ use crate::db::users::User;
 use crate::domain::access::{self, Assigned, Capacity, Viewer};
 
 mod activity;
+mod audit;
 mod enrolment;
 mod evidence;
 mod iqa;
+mod major;
 mod progress;
+pub(crate) mod status;
 mod ticks;
 
 /// `body_limit` bounds one evidence form, files and all.
@@ -24,6 +27,22 @@ pub fn routes(body_limit: usize) -> Router<AppState> {
         .route("/enrolments/{id}/activity", get(activity::page))
         .route("/enrolments/{id}/activity.csv", get(activity::csv))
         .route("/enrolments/{id}/matrix", get(progress::matrix))
+        .route("/enrolments/{id}/status", get(status::panel))
+        .route(
+            "/enrolments/{id}/audit",
+            get(audit::page).post(status::audit),
+        )
+        .route(
+            "/enrolments/{id}/major",
+            get(major::page).post(major::switch),
+        )
+        .route("/enrolments/{id}/credential/request", post(status::request))
+        .route("/enrolments/{id}/credential/retry", post(status::retry))
+        .route("/enrolments/{id}/credential/issue", post(status::issue))
+        .route(
+            "/enrolments/{id}/credential/cancel",
+            get(status::confirm_cancel).post(status::cancel),
+        )
         .route("/enrolments/{id}/iqa", post(iqa::record))
         .route(
             "/enrolments/{id}/iqa/{decision}/addressed",

@@ -1,0 +1,148 @@
+//! Switching the assigned major (SPEC §5): to a major the audit says is achieved, or to
+//! any major of the version; the enrolment is re-audited under it at once.
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use uuid::Uuid;
+
+use super::enrolment_for;
+use crate::db::users::User;
+use crate::db::{activity, audits, qualifications};
+use crate::domain::access::Capacity;
+use crate::domain::status::{self as machine, Offer};
+use crate::web::auth::CurrentUser;
+use crate::web::ids::Ids;
+use crate::web::{AppError, AppState};
+
+pub struct MajorOption {
+    pub id: Uuid,
+    pub label: String,
+    pub current: bool,
+    /// Per the latest audit; None when there is none.
+    pub achieved: Option<bool>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/portfolio/major.html")]
+pub struct MajorPage {
+    user: User,
+    enrolment_id: Uuid,
+    majors: Vec<MajorOption>,
+    chosen: String,
+    error: Option<&'static str>,
+}
+
+impl MajorPage {
+    /// Where the error summary's link takes the focus.
+    fn first_choice(&self) -> String {
+        self.majors
+            .first()
+            .map(|m| m.id.to_string())
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct MajorForm {
+    #[serde(default)]
+    major: String,
+}
+
+async fn allowed(
+    state: &AppState,
+    user: &User,
+    id: Uuid,
+) -> Result<crate::db::enrolments::Enrolment, AppError> {
+    let (enrolment, capacity) = enrolment_for(state, user, id).await?;
+    if capacity != Capacity::Admin {
+        return Err(AppError::NotFound);
+    }
+    machine::may(enrolment.status, Offer::SwitchMajor)
+        .map_err(|e| AppError::Conflict(e.to_string()))?;
+    Ok(enrolment)
+}
+
+async fn page_for(
+    state: &AppState,
+    user: User,
+    enrolment: &crate::db::enrolments::Enrolment,
+    chosen: String,
+    error: Option<&'static str>,
+) -> Result<MajorPage, AppError> {
+    let version = qualifications::load_version(&state.pool, enrolment.version_id).await?;
+    let latest = audits::latest_audit(&state.pool, enrolment.id).await?;
+    let majors = version
+        .qualification
+        .majors
+        .iter()
+        .zip(&version.major_ids)
+        .enumerate()
+        .map(|(ix, (m, &id))| MajorOption {
+            id,
+            label: format!("{} {}", m.code, m.title),
+            current: id == enrolment.major_id,
+            achieved: latest.as_ref().and_then(|a| {
+                a.report
+                    .majors
+                    .iter()
+                    .find(|r| r.major == ix)
+                    .map(|r| r.achieved)
+            }),
+        })
+        .collect();
+    Ok(MajorPage {
+        user,
+        enrolment_id: enrolment.id,
+        majors,
+        chosen,
+        error,
+    })
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Ids(id): Ids<Uuid>,
+) -> Result<MajorPage, AppError> {
+    let enrolment = allowed(&state, &user, id).await?;
+    page_for(&state, user, &enrolment, String::new(), None).await
+}
+
+pub async fn switch(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Ids(id): Ids<Uuid>,
+    Form(form): Form<MajorForm>,
+) -> Result<Response, AppError> {
+    let enrolment = allowed(&state, &user, id).await?;
+    let version = qualifications::load_version(&state.pool, enrolment.version_id).await?;
+    let chosen = form
+        .major
+        .parse::<Uuid>()
+        .ok()
+        .filter(|m| version.major_ids.contains(m));
+    let error = match chosen {
+        None => Some("Select the major to switch to"),
+        Some(m) if m == enrolment.major_id => Some("Select a major other than the assigned one"),
+        Some(_) => None,
+    };
+    let (Some(major), None) = (chosen, error) else {
+        let page = page_for(&state, user, &enrolment, form.major, error).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    };
+    let recorded = audits::switch_major(&state.pool, id, major, Some(user.id)).await?;
+    let detail = serde_json::json!({ "from": enrolment.major_id, "to": major, "outcome": recorded.report.outcome.key(), "status": recorded.status.key() });
+    activity::record(
+        &state.pool,
+        enrolment.centre_id,
+        Some(id),
+        Some(user.id),
+        "major switched",
+        detail,
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/enrolments/{id}/audit")).into_response())
+}

@@ -1,0 +1,288 @@
+//! The enrolment's status and credential (SPEC §5, §6): the panel that shows them with
+//! exactly the actions the status allows, and those actions. Every refusal is a 409
+//! with the reason; every action locks the enrolment, so a double submit changes once.
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use uuid::Uuid;
+
+use super::enrolment_for;
+use crate::db::credentials::{self, Credential};
+use crate::db::enrolments::{self, Enrolment, HistoryEntry};
+use crate::db::users::{self, User};
+use crate::db::{activity, audits};
+use crate::domain::access::Capacity;
+use crate::domain::credential_number::CredentialNumber;
+use crate::domain::status::{self as machine, Offer};
+use crate::domain::Status;
+use crate::web::auth::CurrentUser;
+use crate::web::home::day;
+use crate::web::ids::Ids;
+use crate::web::{AppError, AppState};
+
+/// What the viewer may do in this status: admins run the credential; the assigned
+/// assessor may audit; everyone else reads.
+pub fn offers_for(status: Status, capacity: Capacity) -> Vec<Offer> {
+    machine::offers(status)
+        .iter()
+        .copied()
+        .filter(|o| match capacity {
+            Capacity::Admin => true,
+            Capacity::Assessor => *o == Offer::Audit,
+            _ => false,
+        })
+        .collect()
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "partials/status_panel.html")]
+pub struct StatusPanel {
+    pub enrolment_id: Uuid,
+    pub status: Status,
+    pub offers: Vec<Offer>,
+    pub credential: Option<Credential>,
+    pub learner_email: String,
+    /// A learner sees their issued credential.
+    pub learner_view: bool,
+}
+
+impl StatusPanel {
+    fn offered(&self, offer: Offer) -> bool {
+        self.offers.contains(&offer)
+    }
+
+    /// Generation runs in the background: the panel refreshes itself until it ends.
+    fn polling(&self) -> bool {
+        self.status == Status::GeneratingCredential
+    }
+
+    fn when(&self, at: &time::OffsetDateTime) -> String {
+        day(at)
+    }
+}
+
+pub async fn panel_for(
+    state: &AppState,
+    enrolment: &Enrolment,
+    capacity: Capacity,
+) -> Result<StatusPanel, AppError> {
+    let credential = credentials::latest_for_enrolment(&state.pool, enrolment.id).await?;
+    let learner_email = if capacity == Capacity::Admin {
+        users::get(&state.pool, enrolment.learner_id).await?.email
+    } else {
+        String::new()
+    };
+    Ok(StatusPanel {
+        enrolment_id: enrolment.id,
+        status: enrolment.status,
+        offers: offers_for(enrolment.status, capacity),
+        credential,
+        learner_email,
+        learner_view: capacity == Capacity::Learner,
+    })
+}
+
+/// The panel alone, for htmx to refresh while a credential is generated.
+pub async fn panel(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Ids(id): Ids<Uuid>,
+) -> Result<StatusPanel, AppError> {
+    let (enrolment, capacity) = enrolment_for(&state, &user, id).await?;
+    panel_for(&state, &enrolment, capacity).await
+}
+
+/// The enrolment, if `user` may ask for `offer` on it: 404 for those who may not see
+/// or may not act, 409 (with the status) when the status does not allow it.
+async fn allowed(
+    state: &AppState,
+    user: &User,
+    id: Uuid,
+    offer: Offer,
+) -> Result<Enrolment, AppError> {
+    let (enrolment, capacity) = enrolment_for(state, user, id).await?;
+    let may_act = match capacity {
+        Capacity::Admin => true,
+        Capacity::Assessor => offer == Offer::Audit,
+        _ => false,
+    };
+    if !may_act {
+        return Err(AppError::NotFound);
+    }
+    machine::may(enrolment.status, offer).map_err(|e| AppError::Conflict(e.to_string()))?;
+    Ok(enrolment)
+}
+
+fn back(id: Uuid) -> Response {
+    Redirect::to(&format!("/enrolments/{id}#status-panel")).into_response()
+}
+
+async fn log(
+    state: &AppState,
+    enrolment: &Enrolment,
+    user: &User,
+    action: &str,
+    detail: serde_json::Value,
+) -> Result<(), AppError> {
+    activity::record(
+        &state.pool,
+        enrolment.centre_id,
+        Some(enrolment.id),
+        Some(user.id),
+        action,
+        detail,
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn audit(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Ids(id): Ids<Uuid>,
+) -> Result<Response, AppError> {
+    let enrolment = allowed(&state, &user, id, Offer::Audit).await?;
+    let recorded = audits::audit_enrolment(&state.pool, id, Some(user.id)).await?;
+    let detail = serde_json::json!({ "audit": recorded.audit_id, "outcome": recorded.report.outcome.key(), "status": recorded.status.key() });
+    log(&state, &enrolment, &user, "audit", detail).await?;
+    Ok(Redirect::to(&format!("/enrolments/{id}/audit")).into_response())
+}
+
+pub async fn request(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Ids(id): Ids<Uuid>,
+) -> Result<Response, AppError> {
+    let enrolment = allowed(&state, &user, id, Offer::RequestCredential).await?;
+    let number = new_number().to_string();
+    let credential = credentials::request(&state.pool, id, user.id, &number).await?;
+    let detail = serde_json::json!({ "credential": credential.id, "number": credential.number });
+    log(&state, &enrolment, &user, "credential requested", detail).await?;
+    Ok(back(id))
+}
+
+/// Uuid v4 draws from the operating system's generator: an unguessable number.
+fn new_number() -> CredentialNumber {
+    let random = *Uuid::new_v4().as_bytes();
+    let mut bytes = [0u8; CredentialNumber::RANDOM_BYTES];
+    bytes.copy_from_slice(&random[..CredentialNumber::RANDOM_BYTES]);
+    CredentialNumber::from_random(bytes)
+}
+
+pub async fn retry(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Ids(id): Ids<Uuid>,
+) -> Result<Response, AppError> {
+    let enrolment = allowed(&state, &user, id, Offer::Retry).await?;
+    credentials::retry(&state.pool, id, user.id).await?;
+    log(
+        &state,
+        &enrolment,
+        &user,
+        "credential retried",
+        serde_json::json!({}),
+    )
+    .await?;
+    Ok(back(id))
+}
+
+pub async fn issue(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Ids(id): Ids<Uuid>,
+) -> Result<Response, AppError> {
+    let enrolment = allowed(&state, &user, id, Offer::Issue).await?;
+    let credential = credentials::issue(&state.pool, id, user.id).await?;
+    let detail = serde_json::json!({ "credential": credential.id, "number": credential.number });
+    log(&state, &enrolment, &user, "credential issued", detail).await?;
+    Ok(back(id))
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct CancelForm {
+    #[serde(default)]
+    reason: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/portfolio/cancel.html")]
+pub struct CancelPage {
+    user: User,
+    enrolment_id: Uuid,
+    credential: Option<Credential>,
+    reason: String,
+    error: Option<&'static str>,
+}
+
+pub async fn confirm_cancel(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Ids(id): Ids<Uuid>,
+) -> Result<CancelPage, AppError> {
+    allowed(&state, &user, id, Offer::CancelCredential).await?;
+    Ok(CancelPage {
+        credential: credentials::latest_for_enrolment(&state.pool, id).await?,
+        user,
+        enrolment_id: id,
+        reason: String::new(),
+        error: None,
+    })
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Ids(id): Ids<Uuid>,
+    Form(form): Form<CancelForm>,
+) -> Result<Response, AppError> {
+    let enrolment = allowed(&state, &user, id, Offer::CancelCredential).await?;
+    if form.reason.trim().is_empty() {
+        let page = CancelPage {
+            credential: credentials::latest_for_enrolment(&state.pool, id).await?,
+            user,
+            enrolment_id: id,
+            reason: form.reason,
+            error: Some("Enter the reason for cancelling the credential"),
+        };
+        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    credentials::cancel(&state.pool, id, user.id, &form.reason).await?;
+    let detail = serde_json::json!({ "reason": form.reason.trim() });
+    log(&state, &enrolment, &user, "credential cancelled", detail).await?;
+    Ok(back(id))
+}
+
+/// One row of the status history as shown.
+pub struct HistoryRow {
+    pub from: Option<Status>,
+    pub to: Status,
+    pub by: String,
+    pub at: String,
+    pub reason: String,
+}
+
+pub async fn history_rows(
+    state: &AppState,
+    enrolment_id: Uuid,
+) -> Result<Vec<HistoryRow>, AppError> {
+    let entries: Vec<HistoryEntry> = enrolments::history(&state.pool, enrolment_id).await?;
+    let people: Vec<Uuid> = entries.iter().filter_map(|h| h.actor_id).collect();
+    let names = users::names(&state.pool, &people).await?;
+    Ok(entries
+        .into_iter()
+        .rev()
+        .map(|h| HistoryRow {
+            from: h.from,
+            to: h.to,
+            by: h
+                .actor_id
+                .and_then(|a| names.get(&a).cloned())
+                .unwrap_or_else(|| "attest (automatic)".into()),
+            at: crate::web::home::moment(&h.at),
+            reason: h.reason.unwrap_or_default(),
+        })
+        .collect())
+}
