@@ -9,6 +9,7 @@ use crate::db::users::{Role, User};
 mod enrol;
 mod people;
 mod qualifications;
+mod settings;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -25,6 +26,7 @@ pub fn routes() -> Router<AppState> {
             get(qualifications::list).post(qualifications::import),
         )
         .route("/admin/qualifications/{id}", get(qualifications::show))
+        .route("/admin/settings", get(settings::page).post(settings::save))
 }
 
 /// The signed-in user, if they are an admin; otherwise the page does not exist for them.

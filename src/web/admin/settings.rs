@@ -1,0 +1,64 @@
+//! The centre's settings: automatic audit (SPEC §4), on by default.
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+
+use super::admin;
+use crate::db::users::User;
+use crate::db::{activity, centres};
+use crate::web::auth::CurrentUser;
+use crate::web::{AppError, AppState};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/admin/settings.html")]
+pub struct SettingsPage {
+    user: User,
+    centre: centres::Centre,
+    saved: bool,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct SettingsForm {
+    /// A checkbox: present when ticked.
+    auto_audit: Option<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Saved {
+    saved: Option<String>,
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    query: axum::extract::Query<Saved>,
+) -> Result<SettingsPage, AppError> {
+    let user = admin(user)?;
+    Ok(SettingsPage {
+        centre: centres::get(&state.pool, user.centre_id).await?,
+        saved: query.saved.is_some(),
+        user,
+    })
+}
+
+pub async fn save(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(form): Form<SettingsForm>,
+) -> Result<Response, AppError> {
+    let user = admin(user)?;
+    let on = form.auto_audit.is_some();
+    centres::set_auto_audit(&state.pool, user.centre_id, on).await?;
+    activity::record(
+        &state.pool,
+        user.centre_id,
+        None,
+        Some(user.id),
+        "centre settings changed",
+        serde_json::json!({ "auto_audit": on }),
+    )
+    .await?;
+    Ok(Redirect::to("/admin/settings?saved=1").into_response())
+}
