@@ -114,7 +114,8 @@ impl World {
     }
 }
 
-/// Who each signed-in viewer is: (viewer, centre, email, display name, roles).
+/// Who each signed-in viewer is: (viewer, centre 'a' (Acme, A's) or 'b' (Bravo, B's), email,
+/// display name, roles).
 const PEOPLE: [(Viewer, char, &str, &str, &[Role]); 11] = [
     (
         Viewer::Learner,
