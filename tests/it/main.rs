@@ -2,6 +2,7 @@
 //! per test process and gives every test a database of its own.
 mod helpers;
 
+mod access;
 mod admin;
 mod cli;
 mod credentials;

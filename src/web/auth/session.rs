@@ -59,9 +59,10 @@ impl FromRequestParts<AppState> for CurrentUser {
             return Err(to_sign_in());
         };
         match users::get(&state.pool, id).await {
-            Ok(user) => Ok(CurrentUser(user)),
-            // The account is gone: the session means nothing any more.
-            Err(DbError::NotFound) => {
+            Ok(user) if user.active => Ok(CurrentUser(user)),
+            // The account is gone or deactivated: the session means nothing any more
+            // (a deactivated person cannot sign in, so neither may their old session).
+            Ok(_) | Err(DbError::NotFound) => {
                 let _ = session.flush().await;
                 Err(to_sign_in())
             }

@@ -1,0 +1,462 @@
+//! Access (SPEC §8): every route the router serves × every kind of viewer. Whoever may
+//! not see a thing gets 404, never 403, so ids are not confirmed to exist; a refused
+//! form changes nothing; someone with no right to enrolment A is never shown its
+//! learner. `routes_are_all_in_the_matrix` makes a new route fail until it has a row.
+//!
+//! To add a route: add a row to `pages()`, `account_forms()` or `portfolio_forms()` with
+//! the answer each viewer gets, in the column order of `VIEWERS`:
+//!   200 page · 201 created · 303 done (redirect) · in (sent to sign in) ·
+//!   404 not there for them · 409 the domain refuses · 422 form error
+use axum::http::Method;
+use uuid::Uuid;
+
+mod routes;
+mod run;
+mod world;
+
+use run::{report, run, Outcome, Payload};
+use world::{world, World, PASSWORD};
+
+/// The kinds of viewer, relative to enrolment A (see `world`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Viewer {
+    Anonymous,
+    /// A's learner.
+    Learner,
+    /// Another learner of the same centre (A2's).
+    OtherLearner,
+    /// A's assessor (A2's too).
+    Assessor,
+    /// An assessor of the centre not assigned to A.
+    OtherAssessor,
+    /// A's trainee assessor.
+    Trainee,
+    /// A's IQA.
+    Iqa,
+    /// An IQA of the centre not assigned to A (A2's).
+    OtherIqa,
+    /// The centre's admin.
+    Admin,
+    /// An admin of another centre.
+    ForeignAdmin,
+    /// A learner of another centre (B's).
+    ForeignLearner,
+    /// An admin of the centre whose account was deactivated after signing in: their
+    /// session must open nothing.
+    Deactivated,
+}
+
+/// The matrix's columns, in order.
+pub const VIEWERS: [Viewer; 12] = [
+    Viewer::Anonymous,
+    Viewer::Learner,
+    Viewer::OtherLearner,
+    Viewer::Assessor,
+    Viewer::OtherAssessor,
+    Viewer::Trainee,
+    Viewer::Iqa,
+    Viewer::OtherIqa,
+    Viewer::Admin,
+    Viewer::ForeignAdmin,
+    Viewer::ForeignLearner,
+    Viewer::Deactivated,
+];
+
+impl Viewer {
+    pub fn short(self) -> &'static str {
+        match self {
+            Viewer::Anonymous => "anon",
+            Viewer::Learner => "lrn",
+            Viewer::OtherLearner => "lrn2",
+            Viewer::Assessor => "ass",
+            Viewer::OtherAssessor => "ass2",
+            Viewer::Trainee => "trn",
+            Viewer::Iqa => "iqa",
+            Viewer::OtherIqa => "iqa2",
+            Viewer::Admin => "adm",
+            Viewer::ForeignAdmin => "xadm",
+            Viewer::ForeignLearner => "xlrn",
+            Viewer::Deactivated => "gone",
+        }
+    }
+
+    /// Has no right to see enrolment A.
+    pub fn outsider(self) -> bool {
+        matches!(
+            self,
+            Viewer::Anonymous
+                | Viewer::OtherLearner
+                | Viewer::OtherAssessor
+                | Viewer::OtherIqa
+                | Viewer::ForeignAdmin
+                | Viewer::ForeignLearner
+                | Viewer::Deactivated
+        )
+    }
+}
+
+/// One route (or one variant of it, named by `note`) and what each viewer gets.
+pub struct Row {
+    pub method: Method,
+    /// The route exactly as `src/web` declares it.
+    pub route: &'static str,
+    pub note: &'static str,
+    pub uri: fn(&World) -> String,
+    pub payload: fn(&World) -> Payload,
+    expect: &'static str,
+}
+
+impl Row {
+    pub fn expected(&self) -> Vec<Outcome> {
+        let e: Vec<Outcome> = self.expect.split_whitespace().map(Outcome::parse).collect();
+        assert_eq!(
+            e.len(),
+            VIEWERS.len(),
+            "{} {} ({}): one answer per viewer",
+            self.method,
+            self.route,
+            self.note
+        );
+        e
+    }
+
+    /// A variant of the route: mixed ids, another centre's, a refused step.
+    fn note(self, note: &'static str) -> Row {
+        Row { note, ..self }
+    }
+}
+
+fn get(route: &'static str, uri: fn(&World) -> String, expect: &'static str) -> Row {
+    Row {
+        method: Method::GET,
+        route,
+        note: "",
+        uri,
+        payload: |_| Payload::Empty,
+        expect,
+    }
+}
+
+fn post(
+    route: &'static str,
+    uri: fn(&World) -> String,
+    payload: fn(&World) -> Payload,
+    expect: &'static str,
+) -> Row {
+    Row {
+        method: Method::POST,
+        route,
+        note: "",
+        uri,
+        payload,
+        expect,
+    }
+}
+
+const ENROLMENT: &str = "/enrolments/{id}";
+const ITEM: &str = "/enrolments/{id}/evidence/{evidence}";
+const FILE: &str = "/enrolments/{id}/evidence/{evidence}/files/{file}";
+const ACCEPT: &str = "/enrolments/{id}/evidence/{evidence}/accept/{from}";
+const TICKS: &str = "/enrolments/{id}/evidence/{evidence}/ticks";
+const EVIDENCE: &str = "/enrolments/{id}/evidence";
+const IQA: &str = "/enrolments/{id}/iqa";
+const ADDRESSED: &str = "/enrolments/{id}/iqa/{decision}/addressed";
+const CLOSED: &str = "/enrolments/{id}/iqa/{decision}/closed";
+const ASSIGNMENTS: &str = "/admin/enrolments/{id}/assignments";
+const QUALIFICATION: &str = "/admin/qualifications/{id}";
+
+/// Every GET. All run in one copy of the world, and none may change it.
+#[rustfmt::skip]
+fn pages() -> Vec<Row> {
+    vec![
+        //                                                          anon lrn  lrn2 ass  ass2 trn  iqa  iqa2 adm  xadm xlrn gone
+        get("/", |_| "/".into(),                                   "in   200  200  200  200  200  200  200  200  200  200  in"),
+        get("/healthz", |_| "/healthz".into(),                     "200  200  200  200  200  200  200  200  200  200  200  200"),
+        get("/readyz", |_| "/readyz".into(),                       "200  200  200  200  200  200  200  200  200  200  200  200"),
+        get("/static/{file}", |_| "/static/attest.css".into(),     "200  200  200  200  200  200  200  200  200  200  200  200"),
+        get("/login", |_| "/login".into(),                         "200  200  200  200  200  200  200  200  200  200  200  200"),
+        get("/set-password/{token}", |w| format!("/set-password/{}", w.token),
+                                                                   "200  200  200  200  200  200  200  200  200  200  200  200"),
+        // Admin pages: each admin sees their own centre.
+        get("/admin/people", |_| "/admin/people".into(),           "in   404  404  404  404  404  404  404  200  200  404  in"),
+        get("/admin/people/new", |_| "/admin/people/new".into(),   "in   404  404  404  404  404  404  404  200  200  404  in"),
+        get("/admin/enrolments/new", |_| "/admin/enrolments/new".into(),
+                                                                   "in   404  404  404  404  404  404  404  200  200  404  in"),
+        get("/admin/qualifications", |_| "/admin/qualifications".into(),
+                                                                   "in   404  404  404  404  404  404  404  200  200  404  in"),
+        get(ASSIGNMENTS, |w| format!("/admin/enrolments/{}/assignments", w.a.id),
+                                                                   "in   404  404  404  404  404  404  404  200  404  404  in"),
+        get(QUALIFICATION, |w| format!("/admin/qualifications/{}", w.a.version_id),
+                                                                   "in   404  404  404  404  404  404  404  200  404  404  in"),
+        // The portfolio: the enrolment's people and the centre's admin.
+        get(ENROLMENT, |w| format!("/enrolments/{}", w.a.id),     "in   200  404  200  404  200  200  404  200  404  404  in"),
+        get("/enrolments/{id}/progress", |w| format!("/enrolments/{}/progress", w.a.id),
+                                                                   "in   200  404  200  404  200  200  404  200  404  404  in"),
+        get("/enrolments/{id}/matrix", |w| format!("/enrolments/{}/matrix", w.a.id),
+                                                                   "in   200  404  200  404  200  200  404  200  404  404  in"),
+        get("/enrolments/{id}/activity", |w| format!("/enrolments/{}/activity", w.a.id),
+                                                                   "in   200  404  200  404  200  200  404  200  404  404  in"),
+        get("/enrolments/{id}/activity.csv", |w| format!("/enrolments/{}/activity.csv", w.a.id),
+                                                                   "in   200  404  200  404  200  200  404  200  404  404  in"),
+        get(ITEM, |w| format!("/enrolments/{}/evidence/{}", w.a.id, w.evidence_a),
+                                                                   "in   200  404  200  404  200  200  404  200  404  404  in"),
+        get(FILE, |w| format!("/enrolments/{}/evidence/{}/files/{}", w.a.id, w.evidence_a, w.file_a),
+                                                                   "in   200  404  200  404  200  200  404  200  404  404  in"),
+        // Only those who tick add evidence; IQAs and admins read.
+        get("/enrolments/{id}/evidence/new", |w| format!("/enrolments/{}/evidence/new", w.a.id),
+                                                                   "in   200  404  200  404  200  404  404  404  404  404  in"),
+        // Accepting is for assessors; the learner is told why not.
+        get(ACCEPT, |w| format!("/enrolments/{}/evidence/{}/accept/learner", w.a.id, w.evidence_a),
+                                                                   "in   409  404  200  404  200  404  404  404  404  404  in"),
+        get(ACCEPT, |w| format!("/enrolments/{}/evidence/{}/accept/trainee", w.a.id, w.evidence_a),
+                                                                   "in   409  404  200  404  409  404  404  404  404  404  in")
+            .note("trainee ticks"),
+        // Unknown, unparsable and mixed ids: 404 for everyone, rights elsewhere or not.
+        get(ENROLMENT, |w| format!("/enrolments/{}", w.b.id),     "in   404  404  404  404  404  404  404  404  200  200  in")
+            .note("another centre's enrolment"),
+        get(ENROLMENT, |_| format!("/enrolments/{}", Uuid::new_v4()),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+            .note("unknown id"),
+        get(ENROLMENT, |_| "/enrolments/not-an-id".into(),        "in   404  404  404  404  404  404  404  404  404  404  in")
+            .note("id that does not parse"),
+        get(ITEM, |w| format!("/enrolments/{}/evidence/{}", w.a.id, w.evidence_a2),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+            .note("A2's item under A"),
+        get(ITEM, |w| format!("/enrolments/{}/evidence/{}", w.a2.id, w.evidence_a),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+            .note("A's item under A2"),
+        get(ITEM, |w| format!("/enrolments/{}/evidence/{}", w.a.id, w.evidence_b),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+            .note("another centre's item under A"),
+        get(FILE, |w| format!("/enrolments/{}/evidence/{}/files/{}", w.a.id, w.evidence_a, w.file_a2),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+            .note("another item's file"),
+        get(FILE, |w| format!("/enrolments/{}/evidence/{}/files/{}", w.a.id, w.evidence_a2, w.file_a2),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+            .note("A2's item and file under A"),
+        get(FILE, |w| format!("/enrolments/{}/evidence/{}/files/{}", w.a2.id, w.evidence_a, w.file_a),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+            .note("A's item and file under A2"),
+        get(FILE, |w| format!("/enrolments/{}/evidence/{}/files/{}", w.a.id, w.evidence_a, Uuid::new_v4()),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+            .note("unknown file"),
+        get(ACCEPT, |w| format!("/enrolments/{}/evidence/{}/accept/learner", w.a.id, w.evidence_a2),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+            .note("A2's item under A"),
+        get(ACCEPT, |w| format!("/enrolments/{}/evidence/{}/accept/everyone", w.a.id, w.evidence_a),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+            .note("no such layer"),
+        get(ASSIGNMENTS, |w| format!("/admin/enrolments/{}/assignments", w.b.id),
+                                                                   "in   404  404  404  404  404  404  404  404  200  404  in")
+            .note("another centre's enrolment"),
+        get(QUALIFICATION, |w| format!("/admin/qualifications/{}", w.b.version_id),
+                                                                   "in   404  404  404  404  404  404  404  404  200  404  in")
+            .note("another centre's version"),
+        get(QUALIFICATION, |w| format!("/admin/qualifications/{}", w.a.id),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+            .note("an enrolment's id"),
+        get("/static/{file}", |_| "/static/nothing.css".into(),    "404  404  404  404  404  404  404  404  404  404  404  404")
+            .note("unknown file"),
+        get("/set-password/{token}", |_| "/set-password/0123456789abcdef".into(),
+                                                                   "404  404  404  404  404  404  404  404  404  404  404  404")
+            .note("unknown link"),
+    ]
+}
+
+fn form(s: String) -> Payload {
+    Payload::Form(s)
+}
+
+fn evidence(kind: &str) -> Payload {
+    Payload::Multipart(
+        vec![
+            ("title", "Matrix evidence".into()),
+            ("description", String::new()),
+            ("kind", kind.into()),
+        ],
+        vec![("note.txt".into(), b"a note".to_vec())],
+    )
+}
+
+const QUALIFICATION_FILE: &str = r#"
+[qualification]
+code = "NEW/1"
+title = "New certificate"
+level = 2
+awarding_body = "Test Body"
+
+[[unit]]
+code = "101"
+title = "The only unit"
+level = 2
+credits = 1
+  [[unit.outcome]]
+  number = "1"
+  title = "The only outcome"
+    [[unit.outcome.criterion]]
+    number = "1.1"
+    text = "Do the thing"
+"#;
+
+/// Signing in and out, and the admin's POSTs. Refusals run in one copy of the world
+/// and must change nothing in it; each viewer who may act runs in a copy of their own.
+#[rustfmt::skip]
+fn account_forms() -> Vec<Row> {
+    vec![
+        //                                                          anon lrn  lrn2 ass  ass2 trn  iqa  iqa2 adm  xadm xlrn gone
+        post("/login", |_| "/login".into(), |w| form(format!("email={}&password={PASSWORD}", crate::http::enc(&w.learner_email))),
+                                                                   "303  303  303  303  303  303  303  303  303  303  303  303"),
+        post("/logout", |_| "/logout".into(), |_| Payload::Empty,  "in   in   in   in   in   in   in   in   in   in   in   in"),
+        post("/set-password/{token}", |w| format!("/set-password/{}", w.token),
+            |_| form("password=a-long-new-password&confirm=a-long-new-password".into()),
+                                                                   "303  303  303  303  303  303  303  303  303  303  303  303"),
+        // Admins act in their own centre; another centre's people are a form error.
+        post("/admin/people", |_| "/admin/people".into(),
+            |_| form("display_name=Pat+New&email=pat%40new.test&kind=staff&role=assessor".into()),
+                                                                   "in   404  404  404  404  404  404  404  201  201  404  in"),
+        post("/admin/enrolments", |_| "/admin/enrolments".into(),
+            |w| form(format!("learner={}&major={}&assessor={}&trainee=&iqa={}",
+                w.spare_learner, w.major_a, w.ids[&Viewer::Assessor], w.ids[&Viewer::Iqa])),
+                                                                   "in   404  404  404  404  404  404  404  303  422  404  in"),
+        post(ASSIGNMENTS, |w| format!("/admin/enrolments/{}/assignments", w.a.id), reassign_a,
+                                                                   "in   404  404  404  404  404  404  404  303  404  404  in"),
+        post(ASSIGNMENTS, |w| format!("/admin/enrolments/{}/assignments", w.b.id),
+            |w| form(format!("assessor={}&trainee=&iqa=", w.foreign_assessor)),
+                                                                   "in   404  404  404  404  404  404  404  404  303  404  in")
+            .note("another centre's enrolment"),
+        post("/admin/qualifications", |_| "/admin/qualifications".into(),
+            |_| Payload::Multipart(vec![], vec![("new.toml".into(), QUALIFICATION_FILE.as_bytes().to_vec())]),
+                                                                   "in   404  404  404  404  404  404  404  303  303  404  in"),
+    ]
+}
+
+/// The portfolio's POSTs, as `account_forms`.
+#[rustfmt::skip]
+fn portfolio_forms() -> Vec<Row> {
+    vec![
+        //                                                          anon lrn  lrn2 ass  ass2 trn  iqa  iqa2 adm  xadm xlrn gone
+        // Evidence: learners, assessors and trainees; records of observation are the assessors'.
+        post(EVIDENCE, |w| format!("/enrolments/{}/evidence", w.a.id), |_| evidence("document"),
+                                                                   "in   303  404  303  404  303  404  404  404  404  404  in"),
+        post(EVIDENCE, |w| format!("/enrolments/{}/evidence", w.a.id), |_| evidence("observation"),
+                                                                   "in   422  404  303  404  303  404  404  404  404  404  in")
+            .note("an observation record"),
+        post(EVIDENCE, |w| format!("/enrolments/{}/evidence", w.b.id), |_| evidence("document"),
+                                                                   "in   404  404  404  404  404  404  404  404  404  303  in")
+            .note("another centre's enrolment"),
+        // Ticks: each in their own layer; IQAs and admins tick nothing.
+        post(TICKS, |w| format!("/enrolments/{}/evidence/{}/ticks", w.a.id, w.evidence_a),
+            |w| form(format!("criterion={}&action=tick", w.untouched)),
+                                                                   "in   303  404  303  404  303  404  404  404  404  404  in"),
+        post(TICKS, |w| format!("/enrolments/{}/evidence/{}/ticks", w.a.id, w.evidence_a),
+            |w| form(format!("criterion={}&action=untick", w.claimed)),
+                                                                   "in   303  404  303  404  303  404  404  404  404  404  in")
+            .note("untick"),
+        post(TICKS, |w| format!("/enrolments/{}/evidence/{}/ticks", w.a.id, w.evidence_a2),
+            |w| form(format!("criterion={}&action=tick", w.untouched)),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+            .note("A2's item under A"),
+        post(TICKS, |w| format!("/enrolments/{}/evidence/{}/ticks", w.a.id, w.evidence_a),
+            |w| form(format!("criterion={}&action=tick", w.criterion_b)),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+            .note("another centre's criterion"),
+        post(ACCEPT, |w| format!("/enrolments/{}/evidence/{}/accept/learner", w.a.id, w.evidence_a), |_| Payload::Empty,
+                                                                   "in   409  404  303  404  303  404  404  404  404  404  in"),
+        post(ACCEPT, |w| format!("/enrolments/{}/evidence/{}/accept/trainee", w.a.id, w.evidence_a), |_| Payload::Empty,
+                                                                   "in   409  404  303  404  409  404  404  404  404  404  in")
+            .note("trainee ticks"),
+        post(ACCEPT, |w| format!("/enrolments/{}/evidence/{}/accept/learner", w.a.id, w.evidence_a2), |_| Payload::Empty,
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+            .note("A2's item under A"),
+        // IQA: the IQA records and closes; the assessor (or trainee) marks addressed.
+        post(IQA, |w| format!("/enrolments/{}/iqa", w.a.id),
+            |w| form(format!("target=unit%3A{}&verdict=agreed&feedback=", w.unit_a)),
+                                                                   "in   404  404  404  404  404  303  404  404  404  404  in"),
+        post(IQA, |w| format!("/enrolments/{}/iqa", w.a.id),
+            |w| form(format!("target=evidence%3A{}&verdict=agreed&feedback=", w.evidence_a2)),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+            .note("A2's item"),
+        post(IQA, |w| format!("/enrolments/{}/iqa", w.a.id),
+            |w| form(format!("target=unit%3A{}&verdict=agreed&feedback=", w.unit_b)),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+            .note("another centre's unit"),
+        post(ADDRESSED, |w| format!("/enrolments/{}/iqa/{}/addressed", w.a.id, w.open_a), |_| Payload::Empty,
+                                                                   "in   404  404  303  404  303  404  404  404  404  404  in"),
+        post(ADDRESSED, |w| format!("/enrolments/{}/iqa/{}/addressed", w.a.id, w.addressed_a), |_| Payload::Empty,
+                                                                   "in   404  404  409  404  409  404  404  404  404  404  in")
+            .note("already addressed"),
+        post(ADDRESSED, |w| format!("/enrolments/{}/iqa/{}/addressed", w.a.id, w.open_a2), |_| Payload::Empty,
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+            .note("A2's action under A"),
+        post(CLOSED, |w| format!("/enrolments/{}/iqa/{}/closed", w.a.id, w.addressed_a), |_| Payload::Empty,
+                                                                   "in   404  404  404  404  404  303  404  404  404  404  in"),
+        post(CLOSED, |w| format!("/enrolments/{}/iqa/{}/closed", w.a.id, w.open_a), |_| Payload::Empty,
+                                                                   "in   404  404  404  404  404  409  404  404  404  404  in")
+            .note("not addressed yet"),
+        post(CLOSED, |w| format!("/enrolments/{}/iqa/{}/closed", w.a.id, w.addressed_a2), |_| Payload::Empty,
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+            .note("A2's action under A"),
+    ]
+}
+
+fn reassign_a(w: &World) -> Payload {
+    form(format!(
+        "assessor={}&trainee={}&iqa={}",
+        w.ids[&Viewer::OtherAssessor],
+        w.ids[&Viewer::Trainee],
+        w.ids[&Viewer::OtherIqa]
+    ))
+}
+
+#[tokio::test]
+async fn every_page_answers_each_viewer_as_the_matrix_says() {
+    let rows = pages();
+    let misses = run(world().await, &rows).await;
+    assert!(misses.is_empty(), "{}", report(&rows, &misses));
+}
+
+#[tokio::test]
+async fn sign_in_and_admin_forms_answer_each_viewer_as_the_matrix_says_and_refusals_change_nothing()
+{
+    let rows = account_forms();
+    let misses = run(world().await, &rows).await;
+    assert!(misses.is_empty(), "{}", report(&rows, &misses));
+}
+
+#[tokio::test]
+async fn portfolio_forms_answer_each_viewer_as_the_matrix_says_and_refusals_change_nothing() {
+    let rows = portfolio_forms();
+    let misses = run(world().await, &rows).await;
+    assert!(misses.is_empty(), "{}", report(&rows, &misses));
+}
+
+#[test]
+fn routes_are_all_in_the_matrix() {
+    let declared = routes::declared();
+    assert!(
+        declared.len() >= 20,
+        "found only {} routes in src/web: is the scan still right?",
+        declared.len()
+    );
+    let in_matrix: Vec<(Method, &str)> = pages()
+        .into_iter()
+        .chain(account_forms())
+        .chain(portfolio_forms())
+        .map(|r| (r.method, r.route))
+        .collect();
+    let missing: Vec<String> = declared
+        .iter()
+        .filter(|(m, p)| !in_matrix.iter().any(|(mm, pp)| mm == m && pp == p))
+        .map(|(m, p)| format!("{m} {p}"))
+        .collect();
+    let stale: Vec<String> = in_matrix
+        .iter()
+        .filter(|(m, p)| !declared.iter().any(|(dm, dp)| dm == m && dp == p))
+        .map(|(m, p)| format!("{m} {p}"))
+        .collect();
+    assert!(
+        missing.is_empty() && stale.is_empty(),
+        "routes in src/web without a row in tests/it/access.rs: {missing:?}; \
+         rows for routes src/web no longer declares: {stale:?}"
+    );
+}

@@ -1,0 +1,454 @@
+//! The world every access case runs in: two centres, their people signed in, three
+//! enrolments with evidence, uploaded files, ticks and IQA actions. It is built once per
+//! test process and saved as a database; each case runs in a copy of it, so a case's
+//! changes never reach another case.
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use attest::db::enrolments::{self, Enrolment, NewEnrolment};
+use attest::db::users::{self, Role, User};
+use attest::db::{centres, evidence, iqa, password_tokens, qualifications, ticks};
+use attest::domain::iqa::{Sampled, Verdict};
+use attest::domain::ticks::Layer;
+use attest::web::files::{FileStore, DEFAULT_MAX_BYTES};
+use attest::web::AppState;
+use axum::http::StatusCode;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{ConnectOptions, Connection, PgPool};
+use tokio::sync::OnceCell;
+use uuid::Uuid;
+
+use super::Viewer;
+use crate::helpers::{learner, staff, tiny};
+use crate::http::{multipart_as, send, signed_in};
+
+pub const PASSWORD: &str = "access-matrix-2026";
+
+/// In the learner's name, evidence title and file name: a viewer who may not see the
+/// enrolment must never be shown it, on any page.
+pub const SECRET: &str = "Quillfeather";
+
+/// Ids the matrix's addresses are made of. "A" is the enrolment under test; "A2" is
+/// another learner's enrolment in the same centre and version (its assessor is A's
+/// assessor too, so mixed ids are tried by someone with rights on both); "B" is in
+/// another centre.
+pub struct World {
+    /// The saved database each case copies.
+    template: String,
+    files: PathBuf,
+    pub cookies: HashMap<Viewer, String>,
+    pub a: Enrolment,
+    pub a2: Enrolment,
+    pub b: Enrolment,
+    pub evidence_a: Uuid,
+    pub file_a: Uuid,
+    pub evidence_a2: Uuid,
+    pub file_a2: Uuid,
+    pub evidence_b: Uuid,
+    /// Criteria of A's version: the learner's claim (the trainee ticked the next one),
+    /// one nobody ticked; and one of B's.
+    pub claimed: Uuid,
+    pub untouched: Uuid,
+    pub criterion_b: Uuid,
+    pub unit_a: Uuid,
+    pub unit_b: Uuid,
+    pub major_a: Uuid,
+    /// IQA actions on A: one open, one addressed; and the same on A2.
+    pub open_a: Uuid,
+    pub addressed_a: Uuid,
+    pub open_a2: Uuid,
+    pub addressed_a2: Uuid,
+    /// A learner of centre A with no enrolment yet, for the enrol form.
+    pub spare_learner: Uuid,
+    /// B's assessor.
+    pub foreign_assessor: Uuid,
+    pub ids: HashMap<Viewer, Uuid>,
+    /// An unused set-password link of a new member of staff.
+    pub token: String,
+    pub learner_email: String,
+}
+
+static WORLD: OnceCell<World> = OnceCell::const_new();
+
+/// The world, built on first use.
+pub async fn world() -> &'static World {
+    WORLD.get_or_init(build).await
+}
+
+impl World {
+    /// A copy of the world's database, and the app state over it.
+    pub async fn copy(&self) -> (PgPool, AppState) {
+        let cluster = attest::testing::cluster();
+        let name = format!("t_{}", Uuid::new_v4().simple());
+        let mut admin = cluster
+            .connect_options("postgres")
+            .connect()
+            .await
+            .expect("connecting to the test cluster");
+        sqlx::query(&format!(
+            "CREATE DATABASE {name} TEMPLATE {} STRATEGY FILE_COPY",
+            self.template
+        ))
+        .execute(&mut admin)
+        .await
+        .expect("copying the world's database");
+        let _ = admin.close().await;
+        let pool = PgPoolOptions::new()
+            .max_connections(3)
+            .connect_with(cluster.connect_options(&name))
+            .await
+            .expect("connecting to the copy");
+        let state = self.state(pool.clone());
+        (pool, state)
+    }
+
+    fn state(&self, pool: PgPool) -> AppState {
+        AppState {
+            files: FileStore::new(self.files.clone(), DEFAULT_MAX_BYTES),
+            ..AppState::new(pool)
+        }
+    }
+
+    pub fn cookie(&self, viewer: Viewer) -> Option<&str> {
+        self.cookies.get(&viewer).map(String::as_str)
+    }
+}
+
+/// Who each signed-in viewer is: (viewer, centre 'a' (Acme, A's) or 'b' (Bravo, B's), email,
+/// display name, roles).
+const PEOPLE: [(Viewer, char, &str, &str, &[Role]); 11] = [
+    (
+        Viewer::Learner,
+        'a',
+        "lena@acme.test",
+        "Lena Quillfeather",
+        &[Role::Learner],
+    ),
+    (
+        Viewer::OtherLearner,
+        'a',
+        "otto@acme.test",
+        "Otto Other",
+        &[Role::Learner],
+    ),
+    (
+        Viewer::Assessor,
+        'a',
+        "ann@acme.test",
+        "Ann Assessor",
+        &[Role::Assessor],
+    ),
+    (
+        Viewer::OtherAssessor,
+        'a',
+        "oscar@acme.test",
+        "Oscar Otherassessor",
+        &[Role::Assessor],
+    ),
+    (
+        Viewer::Trainee,
+        'a',
+        "tom@acme.test",
+        "Tom Trainee",
+        &[Role::TraineeAssessor],
+    ),
+    (Viewer::Iqa, 'a', "ivy@acme.test", "Ivy Iqa", &[Role::Iqa]),
+    (
+        Viewer::OtherIqa,
+        'a',
+        "ida@acme.test",
+        "Ida Otheriqa",
+        &[Role::Iqa],
+    ),
+    (
+        Viewer::Admin,
+        'a',
+        "ada@acme.test",
+        "Ada Admin",
+        &[Role::Admin],
+    ),
+    (
+        Viewer::Deactivated,
+        'a',
+        "dee@acme.test",
+        "Dee Departed",
+        &[Role::Admin],
+    ),
+    (
+        Viewer::ForeignAdmin,
+        'b',
+        "bea@bravo.test",
+        "Bea Bravoadmin",
+        &[Role::Admin],
+    ),
+    (
+        Viewer::ForeignLearner,
+        'b',
+        "ben@bravo.test",
+        "Ben Bravolearner",
+        &[Role::Learner],
+    ),
+];
+
+async fn build() -> World {
+    let pool = attest::testing::test_pool().await;
+    let template = pool
+        .connect_options()
+        .get_database()
+        .expect("database name")
+        .to_string();
+    let files = attest::testing::test_dir().join("access-files");
+    let centre_a = centres::create(&pool, "acme", "Acme Training")
+        .await
+        .expect("centre");
+    let centre_b = centres::create(&pool, "bravo", "Bravo College")
+        .await
+        .expect("centre");
+    let hash = attest::web::auth::password::hash(PASSWORD).expect("hash");
+
+    let mut people: HashMap<Viewer, User> = HashMap::new();
+    for (viewer, centre, email, name, roles) in PEOPLE {
+        let centre = if centre == 'a' {
+            centre_a.id
+        } else {
+            centre_b.id
+        };
+        let kind = if roles == [Role::Learner] {
+            users::UserKind::Learner
+        } else {
+            users::UserKind::Staff
+        };
+        let user = users::create(
+            &pool,
+            &users::NewUser {
+                centre_id: centre,
+                email,
+                display_name: name,
+                password_hash: Some(&hash),
+                kind,
+                roles,
+            },
+        )
+        .await
+        .expect("a viewer");
+        people.insert(viewer, user);
+    }
+    let spare = learner(&pool, centre_a.id, "sam@acme.test").await;
+    let bob = staff(&pool, centre_b.id, "bob@bravo.test", &[Role::Assessor]).await;
+    let nina = staff(&pool, centre_a.id, "nina@acme.test", &[Role::Assessor]).await;
+    let token = password_tokens::create(&pool, nina.id)
+        .await
+        .expect("token");
+
+    let version_a = qualifications::import(&pool, centre_a.id, &tiny("TINY/A"), None)
+        .await
+        .expect("import");
+    let version_b = qualifications::import(&pool, centre_b.id, &tiny("TINY/B"), None)
+        .await
+        .expect("import");
+    let loaded_a = qualifications::load_version(&pool, version_a.version_id)
+        .await
+        .expect("version");
+    let loaded_b = qualifications::load_version(&pool, version_b.version_id)
+        .await
+        .expect("version");
+
+    let id = |v: Viewer| people[&v].id;
+    let enrol =
+        |centre: Uuid, learner: Uuid, version: Uuid, major: Uuid, assessor: Uuid| NewEnrolment {
+            centre_id: centre,
+            learner_id: learner,
+            version_id: version,
+            major_id: major,
+            assessor_id: assessor,
+            trainee_assessor_id: None,
+            iqa_id: None,
+        };
+    let major_a = loaded_a.major_ids[0];
+    let a = enrolments::create(
+        &pool,
+        &NewEnrolment {
+            trainee_assessor_id: Some(id(Viewer::Trainee)),
+            iqa_id: Some(id(Viewer::Iqa)),
+            ..enrol(
+                centre_a.id,
+                id(Viewer::Learner),
+                version_a.version_id,
+                major_a,
+                id(Viewer::Assessor),
+            )
+        },
+        None,
+    )
+    .await
+    .expect("enrolment A");
+    let a2 = enrolments::create(
+        &pool,
+        &NewEnrolment {
+            iqa_id: Some(id(Viewer::OtherIqa)),
+            ..enrol(
+                centre_a.id,
+                id(Viewer::OtherLearner),
+                version_a.version_id,
+                major_a,
+                id(Viewer::Assessor),
+            )
+        },
+        None,
+    )
+    .await
+    .expect("enrolment A2");
+    let b = enrolments::create(
+        &pool,
+        &enrol(
+            centre_b.id,
+            id(Viewer::ForeignLearner),
+            version_b.version_id,
+            loaded_b.major_ids[0],
+            bob.id,
+        ),
+        None,
+    )
+    .await
+    .expect("enrolment B");
+
+    // Everyone signs in as a browser does; their sessions are part of the saved world.
+    let state = AppState {
+        files: FileStore::new(files.clone(), DEFAULT_MAX_BYTES),
+        ..AppState::new(pool.clone())
+    };
+    let mut cookies = HashMap::new();
+    for (viewer, _, email, _, _) in PEOPLE {
+        cookies.insert(viewer, signed_in(state.clone(), email, PASSWORD).await);
+    }
+
+    // Dee leaves the centre; her session lives on in her browser.
+    sqlx::query("UPDATE users SET active = false WHERE id = $1")
+        .bind(people[&Viewer::Deactivated].id)
+        .execute(&pool)
+        .await
+        .expect("deactivating");
+
+    // Each learner uploads an item with a file, through the app.
+    let upload = |viewer: Viewer, enrolment: Uuid, title: &'static str| {
+        let state = state.clone();
+        let cookie = cookies[&viewer].clone();
+        async move {
+            let request = multipart_as(
+                &cookie,
+                &format!("/enrolments/{enrolment}/evidence"),
+                &[("title", title), ("description", ""), ("kind", "document")],
+                &[(&format!("{title}.txt"), title.as_bytes())],
+            );
+            let reply = send(state.clone(), request).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::SEE_OTHER,
+                "upload: {}",
+                reply.body
+            );
+            let item = evidence::list_for_enrolment(&state.pool, enrolment)
+                .await
+                .expect("evidence")
+                .remove(0)
+                .id;
+            let file = evidence::list_files(&state.pool, item)
+                .await
+                .expect("files")
+                .remove(0)
+                .id;
+            (item, file)
+        }
+    };
+    let (evidence_a, file_a) = upload(Viewer::Learner, a.id, "Quillfeather site log").await;
+    let (evidence_a2, file_a2) = upload(Viewer::OtherLearner, a2.id, "Otto's log").await;
+    let (evidence_b, _) = upload(Viewer::ForeignLearner, b.id, "Ben's log").await;
+
+    // A claim and a trainee tick on A's item, and a claim on A2's, for accept-all.
+    let criteria = &loaded_a.criterion_ids;
+    let tick = |item: Uuid, criterion: Uuid, layer: Layer, by: Uuid| {
+        let pool = pool.clone();
+        async move {
+            ticks::tick(&pool, item, criterion, layer, by)
+                .await
+                .expect("tick");
+        }
+    };
+    tick(evidence_a, criteria[0], Layer::Learner, id(Viewer::Learner)).await;
+    tick(
+        evidence_a,
+        criteria[1],
+        Layer::TraineeAssessor,
+        id(Viewer::Trainee),
+    )
+    .await;
+    tick(
+        evidence_a2,
+        criteria[0],
+        Layer::Learner,
+        id(Viewer::OtherLearner),
+    )
+    .await;
+
+    // IQA actions: open and addressed, on A and on A2.
+    let action = |e: &Enrolment, iqa_id: Uuid, addressed: bool| {
+        let pool = pool.clone();
+        let (enrolment, version) = (e.id, e.version_id);
+        let unit = loaded_a.unit_ids[0];
+        let assessor = id(Viewer::Assessor);
+        async move {
+            let d = iqa::record(
+                &pool,
+                enrolment,
+                version,
+                iqa_id,
+                Sampled::Unit(unit),
+                Verdict::ActionRequired,
+                "Add the witness statement",
+            )
+            .await
+            .expect("decision");
+            if addressed {
+                assert!(iqa::address(&pool, d, assessor).await.expect("address"));
+            }
+            d
+        }
+    };
+    let open_a = action(&a, id(Viewer::Iqa), false).await;
+    let addressed_a = action(&a, id(Viewer::Iqa), true).await;
+    let open_a2 = action(&a2, id(Viewer::OtherIqa), false).await;
+    let addressed_a2 = action(&a2, id(Viewer::OtherIqa), true).await;
+
+    let ids = people.iter().map(|(v, u)| (*v, u.id)).collect();
+    let learner_email = people[&Viewer::Learner].email.clone();
+    // Copying refuses while anyone is connected to the source database.
+    pool.close().await;
+    World {
+        template,
+        files,
+        cookies,
+        evidence_a,
+        file_a,
+        evidence_a2,
+        file_a2,
+        evidence_b,
+        claimed: criteria[0],
+        untouched: criteria[2],
+        criterion_b: loaded_b.criterion_ids[0],
+        unit_a: loaded_a.unit_ids[0],
+        unit_b: loaded_b.unit_ids[0],
+        major_a,
+        open_a,
+        addressed_a,
+        open_a2,
+        addressed_a2,
+        spare_learner: spare.id,
+        foreign_assessor: bob.id,
+        ids,
+        token,
+        learner_email,
+        a,
+        a2,
+        b,
+    }
+}
