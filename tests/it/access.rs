@@ -202,6 +202,18 @@ fn pages() -> Vec<Row> {
                                                                    "in   200  404  200  404  200  200  404  200  404  404  in"),
         get(FILE, |w| format!("/enrolments/{}/evidence/{}/files/{}", w.a.id, w.evidence_a, w.file_a),
                                                                    "in   200  404  200  404  200  200  404  200  404  404  in"),
+        // Status, audits and history: everyone on the enrolment reads them.
+        get("/enrolments/{id}/status", |w| format!("/enrolments/{}/status", w.a.id),
+                                                                   "in   200  404  200  404  200  200  404  200  404  404  in"),
+        get("/enrolments/{id}/audit", |w| format!("/enrolments/{}/audit", w.a.id),
+                                                                   "in   200  404  200  404  200  200  404  200  404  404  in"),
+        // Switching major and cancelling are the admin's; A is Not Yet Achieved, so
+        // there is no credential to cancel.
+        get("/enrolments/{id}/major", |w| format!("/enrolments/{}/major", w.a.id),
+                                                                   "in   404  404  404  404  404  404  404  200  404  404  in"),
+        get("/enrolments/{id}/credential/cancel", |w| format!("/enrolments/{}/credential/cancel", w.a.id),
+                                                                   "in   404  404  404  404  404  404  404  409  404  404  in"),
+        get("/admin/settings", |_| "/admin/settings".into(),       "in   404  404  404  404  404  404  404  200  200  404  in"),
         // Only those who tick add evidence; IQAs and admins read.
         get("/enrolments/{id}/evidence/new", |w| format!("/enrolments/{}/evidence/new", w.a.id),
                                                                    "in   200  404  200  404  200  404  404  404  404  404  in"),
@@ -368,6 +380,25 @@ fn portfolio_forms() -> Vec<Row> {
         post(ACCEPT, |w| format!("/enrolments/{}/evidence/{}/accept/learner", w.a.id, w.evidence_a2), |_| Payload::Empty,
                                                                    "in   404  404  404  404  404  404  404  404  404  404  in")
             .note("A2's item under A"),
+        // Audit: the admin and the assigned assessor; the credential: the admin, and
+        // A (Not Yet Achieved) allows none of it yet.
+        post("/enrolments/{id}/audit", |w| format!("/enrolments/{}/audit", w.a.id), |_| Payload::Empty,
+                                                                   "in   404  404  303  404  404  404  404  303  404  404  in"),
+        post("/enrolments/{id}/major", |w| format!("/enrolments/{}/major", w.a.id), |_| form("major=".into()),
+                                                                   "in   404  404  404  404  404  404  404  422  404  404  in"),
+        post("/enrolments/{id}/credential/request", |w| format!("/enrolments/{}/credential/request", w.a.id), |_| Payload::Empty,
+                                                                   "in   404  404  404  404  404  404  404  409  404  404  in"),
+        post("/enrolments/{id}/credential/retry", |w| format!("/enrolments/{}/credential/retry", w.a.id), |_| Payload::Empty,
+                                                                   "in   404  404  404  404  404  404  404  409  404  404  in"),
+        post("/enrolments/{id}/credential/issue", |w| format!("/enrolments/{}/credential/issue", w.a.id), |_| Payload::Empty,
+                                                                   "in   404  404  404  404  404  404  404  409  404  404  in"),
+        post("/enrolments/{id}/credential/cancel", |w| format!("/enrolments/{}/credential/cancel", w.a.id), |_| form("reason=mistake".into()),
+                                                                   "in   404  404  404  404  404  404  404  409  404  404  in"),
+        post("/enrolments/{id}/credential/request", |w| format!("/enrolments/{}/credential/request", w.b.id), |_| Payload::Empty,
+                                                                   "in   404  404  404  404  404  404  404  404  409  404  in")
+            .note("another centre's enrolment"),
+        post("/admin/settings", |_| "/admin/settings".into(), |_| form("auto_audit=on".into()),
+                                                                   "in   404  404  404  404  404  404  404  303  303  404  in"),
         // IQA: the IQA records and closes; the assessor (or trainee) marks addressed.
         post(IQA, |w| format!("/enrolments/{}/iqa", w.a.id),
             |w| form(format!("target=unit%3A{}&verdict=agreed&feedback=", w.unit_a)),
