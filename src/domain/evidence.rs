@@ -75,11 +75,12 @@ impl EvidenceKind {
         )
     }
 
-    /// The kinds a person may add: learners never add assessor records.
+    /// The kinds a person may add (SPEC §2): learners add their evidence; assessors add
+    /// only their own records of an observation or a professional discussion.
     pub fn offered(assessor: bool) -> Vec<EvidenceKind> {
         EvidenceKind::ALL
             .into_iter()
-            .filter(|k| assessor || !k.assessor_record())
+            .filter(|k| assessor == k.assessor_record())
             .collect()
     }
 }
@@ -136,6 +137,22 @@ mod tests {
             "kind"
         );
         assert!(validate_new_evidence(&obs, true).is_ok());
+    }
+
+    #[test]
+    fn assessors_add_only_their_records() {
+        let document = NewEvidence {
+            title: "Work product".into(),
+            description: String::new(),
+            kind: "document".into(),
+        };
+        assert_eq!(
+            validate_new_evidence(&document, true).expect_err("refused")[0].field,
+            "kind"
+        );
+        assert!(validate_new_evidence(&document, false).is_ok());
+        let offered = EvidenceKind::offered(true);
+        assert!(!offered.is_empty() && offered.iter().all(|k| k.assessor_record()));
     }
 
     #[test]

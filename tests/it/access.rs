@@ -347,9 +347,10 @@ fn account_forms() -> Vec<Row> {
 fn portfolio_forms() -> Vec<Row> {
     vec![
         //                                                          anon lrn  lrn2 ass  ass2 trn  iqa  iqa2 adm  xadm xlrn gone
-        // Evidence: learners, assessors and trainees; records of observation are the assessors'.
+        // Evidence: learners add theirs; assessors and trainees only their records of
+        // an observation or a professional discussion.
         post(EVIDENCE, |w| format!("/enrolments/{}/evidence", w.a.id), |_| evidence("document"),
-                                                                   "in   303  404  303  404  303  404  404  404  404  404  in"),
+                                                                   "in   303  404  422  404  422  404  404  404  404  404  in"),
         post(EVIDENCE, |w| format!("/enrolments/{}/evidence", w.a.id), |_| evidence("observation"),
                                                                    "in   422  404  303  404  303  404  404  404  404  404  in")
             .note("an observation record"),
