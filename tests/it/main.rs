@@ -10,6 +10,7 @@ mod db_import;
 mod db_schema;
 mod db_ticks;
 mod demo;
+mod help;
 mod home;
 mod http;
 mod iqa;
