@@ -14,6 +14,7 @@ pub mod auth;
 mod error;
 pub mod files;
 mod health;
+mod help;
 pub(crate) mod home;
 pub(crate) mod ids;
 mod portfolio;
@@ -70,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(home::home))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/help", get(help::page))
         .route("/static/{file}", get(assets::asset))
         .merge(auth::routes())
         .merge(admin::routes())

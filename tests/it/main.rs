@@ -4,6 +4,7 @@ mod helpers;
 
 mod access;
 mod admin;
+mod browser;
 mod cli;
 mod credentials;
 mod db_audit;
@@ -12,6 +13,7 @@ mod db_import;
 mod db_schema;
 mod db_ticks;
 mod demo;
+mod help;
 mod home;
 mod htmx;
 mod http;

@@ -1,0 +1,349 @@
+//! Headless Chromium driven through chromedriver, and axe-core run inside every page
+//! the journey arrives at. Nothing here skips: a missing browser, driver or axe-core
+//! fails the test and says how to install it.
+use std::collections::HashSet;
+use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+const HOW_TO_INSTALL: &str = "run scripts/test, which installs Debian's chromium, \
+     chromium-driver and (with npm ci) axe-core when run as root, or install them yourself";
+
+/// How long a page or a DOM change may take to appear.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+fn on_path(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
+        .find(|p| p.is_file())
+}
+
+/// `$VAR` if set, else the first of `names` on PATH; a clear failure otherwise.
+fn program(var: &str, names: &[&str]) -> PathBuf {
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .or_else(|| on_path(names))
+        .unwrap_or_else(|| {
+            panic!(
+                "the browser test needs {} and it is not on PATH (or set {var}): {HOW_TO_INSTALL}",
+                names[0]
+            )
+        })
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A chromedriver of our own, in a process group of its own: dropping it ends the
+/// driver and any Chromium it started, even when the test fails half-way.
+pub struct Chromedriver {
+    child: Child,
+    port: u16,
+    profile: PathBuf,
+}
+
+impl Chromedriver {
+    pub fn start() -> Chromedriver {
+        let driver = program("CHROMEDRIVER", &["chromedriver"]);
+        let port = free_port();
+        let child = Command::new(&driver)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}; {HOW_TO_INSTALL}", driver.display()));
+        let profile =
+            attest::testing::test_dir().join(format!("chromium-{}", Uuid::new_v4().simple()));
+        let started = Chromedriver {
+            child,
+            port,
+            profile,
+        };
+        let deadline = Instant::now() + PATIENCE;
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "{} did not listen on port {port} within {PATIENCE:?}",
+                driver.display()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        started
+    }
+
+    /// One headless Chromium session (root needs --no-sandbox; /dev/shm may be small).
+    pub async fn browser(&self, base: String) -> Browser {
+        let axe = axe_source();
+        let chromium = program(
+            "CHROMIUM",
+            &["chromium", "chromium-browser", "google-chrome"],
+        );
+        let caps = json!({
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-dev-shm-usage",
+                    "--disable-gpu",
+                    "--window-size=1280,1024",
+                    format!("--user-data-dir={}", self.profile.display()),
+                ],
+            }
+        });
+        let Value::Object(caps) = caps else {
+            unreachable!("a JSON object literal")
+        };
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "chromedriver could not start {}: {e}; {HOW_TO_INSTALL}",
+                    chromium.display()
+                )
+            });
+        Browser {
+            client,
+            base,
+            axe,
+            viewer: None,
+            checked: HashSet::new(),
+            violations: Vec::new(),
+            pages_checked: 0,
+        }
+    }
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        // SAFETY: killpg(2) on the process group made for this chromedriver (its pid);
+        // no memory is involved.
+        unsafe { libc::killpg(self.child.id() as i32, libc::SIGKILL) };
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// axe-core as pinned in tests/browser/package-lock.json.
+fn axe_source() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/browser/node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "the browser test needs axe-core at {} ({e}): run `npm ci --prefix tests/browser`; {HOW_TO_INSTALL}",
+            path.display()
+        )
+    })
+}
+
+/// Runs axe on the whole document; answers with the serious and critical violations.
+const RUN_AXE: &str = r#"
+const done = arguments[arguments.length - 1];
+// Only violations are wanted: axe then skips detailing passes, which halves its time.
+axe.run(document, { resultTypes: ['violations'] }).then(
+  (r) => done(r.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+                   targets: v.nodes.map((n) => n.target.join(' ')) }))),
+  (e) => done({ error: String(e) }));
+"#;
+
+/// The browser, the app's address, and every serious or critical axe finding so far.
+pub struct Browser {
+    client: Client,
+    base: String,
+    axe: String,
+    /// Who is signed in (the journey says), for knowing which pages are checked.
+    pub viewer: Option<&'static str>,
+    /// The pages checked on arrival: (viewer, path with ids as `{id}`).
+    checked: HashSet<(Option<&'static str>, String)>,
+    violations: Vec<String>,
+    pub pages_checked: usize,
+}
+
+impl Browser {
+    pub async fn close(self) {
+        self.client.close().await.expect("closing the browser");
+    }
+
+    pub async fn goto(&self, path: &str) {
+        self.client
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .unwrap_or_else(|e| panic!("opening {path}: {e}"));
+    }
+
+    /// The path of the page the browser shows.
+    pub async fn path(&self) -> String {
+        self.client
+            .current_url()
+            .await
+            .expect("current url")
+            .path()
+            .to_string()
+    }
+
+    /// Where the browser is, for failure messages.
+    async fn whereabouts(&self) -> String {
+        let url = self
+            .client
+            .current_url()
+            .await
+            .map(|u| u.path().to_string())
+            .unwrap_or_default();
+        let h1 = match self.client.find(Locator::Css("h1")).await {
+            Ok(h) => h.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        format!("{url} (h1 {h1:?})")
+    }
+
+    /// Waits for `css` to match; `what` says what the journey expects there.
+    pub async fn wait_for(&self, css: &str, what: &str) -> Element {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Ok(e) = self.client.find(Locator::Css(css)).await {
+                return e;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "{what}: `{css}` not seen within {PATIENCE:?}; the browser is at {}",
+                    self.whereabouts().await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn has(&self, css: &str) -> bool {
+        self.client.find(Locator::Css(css)).await.is_ok()
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.wait_for(css, "text to read")
+            .await
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("reading `{css}`: {e}"))
+    }
+
+    pub async fn texts(&self, css: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for e in self.client.find_all(Locator::Css(css)).await.expect("find") {
+            out.push(e.text().await.expect("text"));
+        }
+        out
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.wait_for(css, "something to click")
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("clicking `{css}`: {e}"));
+    }
+
+    pub async fn fill(&self, css: &str, value: &str) {
+        let field = self.wait_for(css, "a field to fill").await;
+        field.clear().await.expect("clear");
+        field.send_keys(value).await.expect("typing");
+    }
+
+    pub async fn select(&self, css: &str, value: &str) {
+        self.wait_for(css, "a select")
+            .await
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("choosing {value} in `{css}`: {e}"));
+    }
+
+    /// Waits until the page's h1 reads `h1` (the page has loaded), then checks it with
+    /// axe the first time this viewer arrives at this page. Pages whose content changed
+    /// in place are checked again with `check_accessibility`.
+    pub async fn arrive(&mut self, h1: &str) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Ok(e) = self.client.find(Locator::Css("main h1")).await {
+                if e.text().await.is_ok_and(|t| t == h1) {
+                    break;
+                }
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "expected a page headed {h1:?} within {PATIENCE:?}; the browser is at {}",
+                    self.whereabouts().await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let page = self
+            .path()
+            .await
+            .split('/')
+            .map(|s| if s.parse::<Uuid>().is_ok() { "{id}" } else { s })
+            .collect::<Vec<_>>()
+            .join("/");
+        if self.checked.insert((self.viewer, page)) {
+            self.check_accessibility().await;
+        }
+    }
+
+    /// Injects axe-core into the page as it is now and records its serious and critical
+    /// violations, one readable line each.
+    pub async fn check_accessibility(&mut self) {
+        let page = self.whereabouts().await;
+        self.client
+            .execute(&self.axe, Vec::new())
+            .await
+            .unwrap_or_else(|e| panic!("injecting axe-core into {page}: {e}"));
+        let found = self
+            .client
+            .execute_async(RUN_AXE, Vec::new())
+            .await
+            .unwrap_or_else(|e| panic!("running axe on {page}: {e}"));
+        self.pages_checked += 1;
+        let Value::Array(violations) = found else {
+            panic!("axe failed on {page}: {found}");
+        };
+        for v in violations {
+            let targets: Vec<&str> = v["targets"]
+                .as_array()
+                .map(|t| t.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            self.violations.push(format!(
+                "{page}: {} [{}] at {}: {}",
+                v["id"].as_str().unwrap_or("?"),
+                v["impact"].as_str().unwrap_or("?"),
+                targets.join(", "),
+                v["help"].as_str().unwrap_or("?"),
+            ));
+        }
+    }
+
+    /// Fails with every serious or critical violation found on the way.
+    pub fn assert_accessible(&self) {
+        assert!(
+            self.violations.is_empty(),
+            "axe found {} serious or critical accessibility violations:\n{}",
+            self.violations.len(),
+            self.violations.join("\n")
+        );
+    }
+}
