@@ -175,6 +175,7 @@ fn pages() -> Vec<Row> {
         get("/readyz", |_| "/readyz".into(),                       "200  200  200  200  200  200  200  200  200  200  200  200"),
         get("/static/{file}", |_| "/static/attest.css".into(),     "200  200  200  200  200  200  200  200  200  200  200  200"),
         get("/login", |_| "/login".into(),                         "200  200  200  200  200  200  200  200  200  200  200  200"),
+        get("/help", |_| "/help".into(),                           "200  200  200  200  200  200  200  200  200  200  200  200"),
         get("/set-password/{token}", |w| format!("/set-password/{}", w.token),
                                                                    "200  200  200  200  200  200  200  200  200  200  200  200"),
         // Admin pages: each admin sees their own centre.
