@@ -1,6 +1,7 @@
 //! Business rules, pure: no database, web, IO, environment or clock.
 pub mod access;
 pub mod audit;
+pub mod credential_number;
 pub mod describe;
 pub mod evidence;
 pub mod form;
