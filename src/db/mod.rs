@@ -7,6 +7,7 @@ use crate::domain::status::{Refusal, Status};
 pub mod activity;
 pub mod audits;
 pub mod caseload;
+pub mod centre_keys;
 pub mod centres;
 pub mod credentials;
 pub mod enrolments;
@@ -65,6 +66,8 @@ pub enum DbError {
     Audit(#[from] AuditError),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    #[error("the operating system gave no randomness: {0}")]
+    NoRandomness(String),
     #[error(transparent)]
     Sqlx(sqlx::Error),
 }
@@ -106,7 +109,9 @@ fn from_constraint(name: &str, message: &str) -> DbError {
         "ticks_evidence_fkey" => DbError::EvidenceHasTicks,
         "credentials_one_live_per_enrolment" => DbError::LiveCredentialExists,
         "ticks_assessor_locked" => DbError::AssessorTicksLocked,
-        "activity_log_append_only" | "credentials_never_deleted" => DbError::AppendOnly,
+        "activity_log_append_only" | "credentials_never_deleted" | "centre_keys_append_only" => {
+            DbError::AppendOnly
+        }
         _ => DbError::Constraint {
             constraint: name.to_string(),
             message: message.to_string(),

@@ -2,6 +2,7 @@
 use attest::db::evidence::{self, EvidenceKind, NewEvidence};
 use attest::db::users::{self, NewUser, Role, UserKind};
 use attest::db::{activity, centres, enrolments, qualifications, ticks, DbError};
+use attest::domain::credential_number::CredentialNumber;
 use attest::domain::ticks::Layer;
 use serde_json::json;
 use sqlx::PgPool;
@@ -42,7 +43,14 @@ async fn status_outside_the_seven_is_refused() {
     );
 }
 
-async fn insert_credential(pool: &PgPool, w: &World, number: &str) -> Result<Uuid, DbError> {
+/// A credential number in the register's canonical form.
+pub fn number(value: u64) -> String {
+    CredentialNumber::from_value(value)
+        .expect("60 bits")
+        .to_string()
+}
+
+pub async fn insert_credential(pool: &PgPool, w: &World, number: &str) -> Result<Uuid, DbError> {
     Ok(sqlx::query_scalar(
         "INSERT INTO credentials (number, enrolment_id, centre_id, learner_name, qualification_code, \
          qualification_title, qualification_level, major_code, major_title, centre_name) \
@@ -58,10 +66,8 @@ async fn insert_credential(pool: &PgPool, w: &World, number: &str) -> Result<Uui
 #[tokio::test]
 async fn an_enrolment_has_at_most_one_live_credential_and_cancelling_needs_a_reason() {
     let w = world().await;
-    let first = insert_credential(&w.pool, &w, "AB12-CD34-EF56")
-        .await
-        .unwrap();
-    let err = insert_credential(&w.pool, &w, "ZZ99-YY88-XX77")
+    let first = insert_credential(&w.pool, &w, &number(1)).await.unwrap();
+    let err = insert_credential(&w.pool, &w, &number(2))
         .await
         .unwrap_err();
     assert!(matches!(err, DbError::LiveCredentialExists), "{err:?}");
@@ -84,9 +90,7 @@ async fn an_enrolment_has_at_most_one_live_credential_and_cancelling_needs_a_rea
     .execute(&w.pool)
     .await
     .unwrap();
-    insert_credential(&w.pool, &w, "ZZ99-YY88-XX77")
-        .await
-        .unwrap();
+    insert_credential(&w.pool, &w, &number(2)).await.unwrap();
 
     let del = sqlx::query("DELETE FROM credentials WHERE id = $1")
         .bind(first)

@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod credentials;
 mod db_audit;
+mod db_credentials;
 mod db_enrolment;
 mod db_import;
 mod db_schema;
