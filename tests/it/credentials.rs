@@ -63,6 +63,12 @@ pub(crate) async fn demo_centre() -> Centre {
     }
 }
 
+pub(crate) fn number() -> String {
+    attest::credentials::fresh_number()
+        .expect("randomness")
+        .to_string()
+}
+
 pub(crate) fn fast() -> WorkerConfig {
     WorkerConfig {
         poll: Duration::from_millis(20),
@@ -107,7 +113,7 @@ pub(crate) async fn wait_for(pool: &PgPool, id: Uuid, wanted: Status) -> Duratio
 #[tokio::test]
 async fn requesting_snapshots_the_register_and_a_worker_generates_it_within_seconds() {
     let c = demo_centre().await;
-    let credential = credentials::request(&c.pool, c.zoe.id, c.admin, "TEST-0001-AAAA")
+    let credential = credentials::request(&c.pool, c.zoe.id, c.admin, &number())
         .await
         .expect("requested");
     assert_eq!(credential.learner_name, "Zoë Ōtaki-Ngata");
@@ -123,7 +129,7 @@ async fn requesting_snapshots_the_register_and_a_worker_generates_it_within_seco
     );
 
     // A double submit: refused with the status it found, and no second credential.
-    let again = credentials::request(&c.pool, c.zoe.id, c.admin, "TEST-0001-BBBB").await;
+    let again = credentials::request(&c.pool, c.zoe.id, c.admin, &number()).await;
     assert!(
         matches!(
             again,
@@ -167,7 +173,7 @@ async fn requesting_snapshots_the_register_and_a_worker_generates_it_within_seco
 #[tokio::test]
 async fn two_workers_run_each_generation_exactly_once() {
     let c = demo_centre().await;
-    credentials::request(&c.pool, c.zoe.id, c.admin, "TEST-0002-AAAA")
+    credentials::request(&c.pool, c.zoe.id, c.admin, &number())
         .await
         .expect("requested");
     let calls = Arc::new(AtomicUsize::new(0));
@@ -213,7 +219,7 @@ async fn transient_errors_are_retried_and_permanent_ones_fail_with_the_error_unt
         renderer(calls.clone(), 2, RenderError::Transient("disk busy".into())),
         fast(),
     );
-    let credential = credentials::request(&c.pool, c.zoe.id, c.admin, "TEST-0003-AAAA")
+    let credential = credentials::request(&c.pool, c.zoe.id, c.admin, &number())
         .await
         .expect("requested");
     wait_for(&c.pool, c.zoe.id, Status::AwaitingIssue).await;
@@ -256,7 +262,7 @@ async fn a_permanent_failure_leaves_the_error_and_retry_generates_again() {
         ),
         fast(),
     );
-    let credential = credentials::request(&c.pool, c.zoe.id, c.admin, "TEST-0004-AAAA")
+    let credential = credentials::request(&c.pool, c.zoe.id, c.admin, &number())
         .await
         .expect("requested");
     wait_for(&c.pool, c.zoe.id, Status::CredentialFailedToGenerate).await;
@@ -308,7 +314,7 @@ async fn a_permanent_failure_leaves_the_error_and_retry_generates_again() {
 #[tokio::test]
 async fn a_job_whose_worker_died_is_picked_up_again_and_the_dead_worker_cannot_finish_it() {
     let c = demo_centre().await;
-    let credential = credentials::request(&c.pool, c.zoe.id, c.admin, "TEST-0005-AAAA")
+    let credential = credentials::request(&c.pool, c.zoe.id, c.admin, &number())
         .await
         .expect("requested");
     // A worker claims the job and dies without a word.
@@ -355,7 +361,7 @@ async fn a_job_whose_worker_died_is_picked_up_again_and_the_dead_worker_cannot_f
 #[tokio::test]
 async fn requesting_is_refused_while_not_achieved_or_while_an_iqa_action_is_open() {
     let c = demo_centre().await;
-    let not_ready = credentials::request(&c.pool, c.ben.id, c.admin, "TEST-0006-AAAA").await;
+    let not_ready = credentials::request(&c.pool, c.ben.id, c.admin, &number()).await;
     assert!(
         matches!(not_ready, Err(DbError::Refused(_))),
         "{not_ready:?}"
@@ -382,7 +388,7 @@ async fn requesting_is_refused_while_not_achieved_or_while_an_iqa_action_is_open
     .execute(&c.pool)
     .await
     .expect("open action");
-    let blocked = credentials::request(&c.pool, c.zoe.id, c.admin, "TEST-0006-BBBB").await;
+    let blocked = credentials::request(&c.pool, c.zoe.id, c.admin, &number()).await;
     assert!(
         matches!(
             blocked,

@@ -9,12 +9,12 @@ use axum::Form;
 use uuid::Uuid;
 
 use super::enrolment_for;
+use crate::credentials::fresh_number;
 use crate::db::credentials::{self, Credential};
 use crate::db::enrolments::{self, Enrolment, HistoryEntry};
 use crate::db::users::{self, User};
 use crate::db::{activity, audits};
 use crate::domain::access::Capacity;
-use crate::domain::credential_number::CredentialNumber;
 use crate::domain::status::{self as machine, Offer};
 use crate::domain::Status;
 use crate::web::auth::CurrentUser;
@@ -156,19 +156,17 @@ pub async fn request(
     Ids(id): Ids<Uuid>,
 ) -> Result<Response, AppError> {
     let enrolment = allowed(&state, &user, id, Offer::RequestCredential).await?;
-    let number = new_number().to_string();
+    let number = fresh_number()
+        .map_err(|e| {
+            AppError::Internal(anyhow::anyhow!(
+                "no randomness for a credential number: {e}"
+            ))
+        })?
+        .to_string();
     let credential = credentials::request(&state.pool, id, user.id, &number).await?;
     let detail = serde_json::json!({ "credential": credential.id, "number": credential.number });
     log(&state, &enrolment, &user, "credential requested", detail).await?;
     Ok(back(id))
-}
-
-/// Uuid v4 draws from the operating system's generator: an unguessable number.
-fn new_number() -> CredentialNumber {
-    let random = *Uuid::new_v4().as_bytes();
-    let mut bytes = [0u8; CredentialNumber::RANDOM_BYTES];
-    bytes.copy_from_slice(&random[..CredentialNumber::RANDOM_BYTES]);
-    CredentialNumber::from_random(bytes)
 }
 
 pub async fn retry(
