@@ -3,6 +3,7 @@ pub mod cli;
 pub mod db;
 pub mod demo;
 pub mod domain;
+pub mod mail;
 pub mod pg;
 pub mod startup;
 pub mod testing;

@@ -8,6 +8,7 @@ pub mod activity;
 pub mod audits;
 pub mod caseload;
 pub mod centres;
+pub mod credential_emails;
 pub mod enrolments;
 pub mod evidence;
 pub mod iqa;
