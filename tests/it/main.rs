@@ -19,6 +19,7 @@ mod people;
 mod pg_cluster;
 mod portfolio;
 mod serve;
+mod serve_mail;
 mod signin;
 mod smtp;
 mod web;
