@@ -16,6 +16,7 @@ mod http;
 mod iqa;
 mod mail;
 mod people;
+mod people_email;
 mod pg_cluster;
 mod portfolio;
 mod serve;
