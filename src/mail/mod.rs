@@ -105,9 +105,7 @@ impl MailError {
 impl From<lettre::transport::smtp::Error> for MailError {
     fn from(e: lettre::transport::smtp::Error) -> Self {
         let code = e.status().map(|c| c.to_string()).unwrap_or_default();
-        let detail = std::error::Error::source(&e)
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| e.to_string());
+        let detail = root_cause(&e);
         if e.is_permanent() {
             MailError::Refused { code, detail }
         } else if e.is_transient() {
@@ -116,13 +114,23 @@ impl From<lettre::transport::smtp::Error> for MailError {
             // The server spoke, but not in a way we can work with: retrying will not help.
             MailError::Refused {
                 code: "protocol".into(),
-                detail: e.to_string(),
+                detail,
             }
         } else {
             // Connection refused, reset, timed out, TLS handshake: the server may come back.
-            MailError::Unreachable(e.to_string())
+            MailError::Unreachable(detail)
         }
     }
+}
+
+/// The innermost reason ("Connection refused (os error 111)", the server's reply text):
+/// lettre's own wrapping repeats itself ("Connection error: Connection error: …").
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    cause.to_string()
 }
 
 impl Mailer {

@@ -254,3 +254,19 @@ async fn each_sending_of_a_credential_is_recorded_sent_or_failed() {
         .iter()
         .all(|e| e.to_address == "khai@example.vn" && e.requested_by == Some(w.assessor.id)));
 }
+
+#[tokio::test]
+async fn smtps_runs_a_real_tls_handshake_and_a_failed_one_is_reported() {
+    // The loopback server speaks plain SMTP, so the client's TLS hello gets a greeting
+    // instead: proof the rustls stack is wired in, and that its failure is an error.
+    let plain = SmtpServer::start(Answer::Accept).await;
+    let port = plain.url.rsplit(':').next().expect("port");
+    let mailer =
+        Mailer::smtp(&format!("smtps://ann:secret@127.0.0.1:{port}"), FROM).expect("mailer");
+    let err = mailer
+        .send(credential_message(&letter(), pdf_bytes()))
+        .await
+        .expect_err("no TLS there");
+    assert!(matches!(err, MailError::Unreachable(_)), "{err:?}");
+    assert!(plain.received().is_empty());
+}
