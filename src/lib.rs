@@ -5,6 +5,7 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod jobs;
+pub mod mail;
 pub mod pg;
 pub mod startup;
 pub mod testing;

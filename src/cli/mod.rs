@@ -39,6 +39,14 @@ pub enum Command {
         /// The size limit for each evidence file, in MB.
         #[arg(long, env = "ATTEST_MAX_UPLOAD_MB", default_value_t = 25)]
         max_upload_mb: u64,
+        /// Send email through this SMTP server: smtp://host:port, smtp://user:pass@host?tls=required
+        /// (STARTTLS) or smtps://user:pass@host. Without it, email is written as .eml files
+        /// to <data dir>/mail.
+        #[arg(long, env = "ATTEST_SMTP_URL", hide_env_values = true)]
+        smtp_url: Option<String>,
+        /// The sender of email, e.g. "Northgate College <no-reply@ngc.ac.uk>".
+        #[arg(long, env = "ATTEST_MAIL_FROM", default_value = crate::mail::DEFAULT_FROM)]
+        mail_from: String,
     },
     /// Import, check or plan with qualification files (TOML, or JSON by extension).
     Qualification {
@@ -109,12 +117,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             demo,
             secure_cookies,
             max_upload_mb,
+            smtp_url,
+            mail_from,
         } => runtime()?.block_on(serve::serve(
             &cli.data_dir,
             addr,
             demo,
             secure_cookies,
             max_upload_mb,
+            crate::mail::MailConfig::new(smtp_url, Some(mail_from), &cli.data_dir),
         )),
     }
 }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::demo::load::{self, DemoState, DEMO_PASSWORD};
+use crate::mail::{MailConfig, Mailer};
 use crate::startup::Database;
 use crate::web::{self, AppState};
 
@@ -14,7 +15,10 @@ pub async fn serve(
     demo: bool,
     secure_cookies: bool,
     max_upload_mb: u64,
+    mail: MailConfig,
 ) -> anyhow::Result<ExitCode> {
+    // Wrong mail settings stop the start, rather than the first email.
+    let mailer = Mailer::from_config(&mail)?;
     let database = Database::open(data_dir).await?;
     let served = async {
         if demo {
@@ -35,6 +39,7 @@ pub async fn serve(
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
+        println!("Email is {}.", mailer.describe());
         println!("attest is serving on http://{}", listener.local_addr()?);
         let app = web::router(AppState {
             secure_cookies,
@@ -42,6 +47,7 @@ pub async fn serve(
                 data_dir.join("files"),
                 max_upload_mb * 1024 * 1024,
             ),
+            mailer,
             ..AppState::new(database.pool.clone())
         });
         let cleanup = tokio::spawn(delete_expired_sessions(database.pool.clone()));

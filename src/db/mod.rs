@@ -9,6 +9,7 @@ pub mod audits;
 pub mod caseload;
 pub mod centre_keys;
 pub mod centres;
+pub mod credential_emails;
 pub mod credentials;
 pub mod enrolments;
 pub mod evidence;

@@ -28,10 +28,13 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Where evidence files are kept, and the size limit per file.
     pub files: files::FileStore,
+    /// Sends email: SMTP when configured, else .eml files.
+    pub mailer: crate::mail::Mailer,
 }
 
 impl AppState {
-    /// Defaults for tests and tools: files in the system's temporary folder, 25 MB each.
+    /// Defaults for tests and tools: files in the system's temporary folder, 25 MB each;
+    /// email written as .eml files to a temporary folder.
     pub fn new(pool: PgPool) -> Self {
         AppState {
             pool,
@@ -40,6 +43,7 @@ impl AppState {
                 std::env::temp_dir().join("attest-files"),
                 files::DEFAULT_MAX_BYTES,
             ),
+            mailer: crate::mail::Mailer::files_in(&std::env::temp_dir().join("attest-mail")),
         }
     }
 }

@@ -32,7 +32,7 @@ async fn person(
 }
 
 /// A centre with an admin signed in; returns the admin's cookie.
-async fn admin_session(pool: &PgPool) -> (Uuid, String) {
+pub(crate) async fn admin_session(pool: &PgPool) -> (Uuid, String) {
     let centre = centres::create(pool, "ngc", "Northgate College")
         .await
         .expect("centre");
@@ -48,7 +48,7 @@ async fn admin_session(pool: &PgPool) -> (Uuid, String) {
     (centre.id, cookie)
 }
 
-fn link_in(body: &str) -> String {
+pub(crate) fn link_in(body: &str) -> String {
     let start = body
         .find("/set-password/")
         .expect("a set-password link is shown");

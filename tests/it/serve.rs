@@ -10,7 +10,7 @@ use attest::testing::{test_dir, test_pool};
 
 use crate::helpers::database_url;
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -24,7 +24,7 @@ fn http_get(port: u16, path: &str) -> Option<String> {
     )
 }
 
-fn http_request(port: u16, request: &str) -> Option<String> {
+pub(crate) fn http_request(port: u16, request: &str) -> Option<String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
     s.write_all(request.as_bytes()).ok()?;
@@ -34,7 +34,7 @@ fn http_request(port: u16, request: &str) -> Option<String> {
 }
 
 /// Signs in with the printed demo login; returns the session cookie.
-fn sign_in_as_demo_admin(port: u16) -> String {
+pub(crate) fn sign_in_as_demo_admin(port: u16) -> String {
     let body = format!(
         "email=admin%40demo.attest.test&password={}",
         attest::demo::load::DEMO_PASSWORD
@@ -56,8 +56,20 @@ fn sign_in_as_demo_admin(port: u16) -> String {
 
 /// Starts serve and waits for its "serving" line (the cluster and migrations come first).
 fn start(args: &[&str], database_url: Option<&str>) -> (Child, Vec<String>) {
+    start_with(args, database_url, &[])
+}
+
+/// `start` with extra environment variables for the process.
+pub(crate) fn start_with(
+    args: &[&str],
+    database_url: Option<&str>,
+    env: &[(&str, &str)],
+) -> (Child, Vec<String>) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_attest"));
-    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::null());
+    cmd.args(args)
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
     match database_url {
         Some(url) => cmd.env("DATABASE_URL", url),
         None => cmd.env_remove("DATABASE_URL"),
@@ -76,7 +88,7 @@ fn start(args: &[&str], database_url: Option<&str>) -> (Child, Vec<String>) {
     (child, lines)
 }
 
-fn interrupt_and_wait(child: &mut Child) {
+pub(crate) fn interrupt_and_wait(child: &mut Child) {
     // SAFETY: kill(2) with a pid we spawned; no memory is involved.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let deadline = Instant::now() + Duration::from_secs(20);

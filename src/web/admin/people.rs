@@ -9,9 +9,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::admin;
 use crate::db::users::{self, NewUser, Role, User};
-use crate::db::{activity, password_tokens, DbError};
+use crate::db::{activity, centres, password_tokens, DbError};
 use crate::domain::form::FieldError;
 use crate::domain::people::{validate_new_person, NewPerson};
+use crate::mail::password_link_message;
 use crate::web::auth::CurrentUser;
 use crate::web::{AppError, AppState};
 
@@ -92,6 +93,8 @@ pub struct PersonCreatedPage {
     person: User,
     link: String,
     valid_days: i32,
+    /// None when the link was emailed, else why it could not be.
+    email_failed: Option<String>,
 }
 
 pub async fn create(
@@ -136,6 +139,7 @@ pub async fn create(
         Err(e) => return Err(e.into()),
     };
     let token = password_tokens::create(&mut *tx, created.id).await?;
+    let centre = centres::get(&mut *tx, user.centre_id).await?;
     let roles: Vec<&str> = created.roles.iter().map(|r| r.key()).collect();
     activity::record(
         &mut *tx,
@@ -151,6 +155,8 @@ pub async fn create(
         "{}/set-password/{token}",
         site_origin(&headers, state.secure_cookies)
     );
+    // The person and the link are saved: a failed email is reported, never fatal.
+    let email_failed = email_link(&state, &user, &created, &centre.name, &link).await;
     Ok((
         StatusCode::CREATED,
         PersonCreatedPage {
@@ -158,9 +164,58 @@ pub async fn create(
             person: created,
             link,
             valid_days: password_tokens::VALID_DAYS,
+            email_failed,
         },
     )
         .into_response())
+}
+
+/// Emails the set-password link to the new person and logs the attempt either way;
+/// returns why it failed, if it did.
+async fn email_link(
+    state: &AppState,
+    admin: &User,
+    person: &User,
+    centre_name: &str,
+    link: &str,
+) -> Option<String> {
+    let message = password_link_message(
+        &person.display_name,
+        &person.email,
+        centre_name,
+        link,
+        password_tokens::VALID_DAYS,
+    );
+    let failed = state
+        .mailer
+        .send(message)
+        .await
+        .err()
+        .map(|e| e.to_string());
+    let (action, detail) = match &failed {
+        None => (
+            "password link emailed",
+            serde_json::json!({ "user": person.id, "to": person.email }),
+        ),
+        Some(error) => (
+            "password link email failed",
+            serde_json::json!({ "user": person.id, "to": person.email, "error": error }),
+        ),
+    };
+    // The admin still needs to see the link, so a log failure is reported, not returned.
+    if let Err(e) = activity::record(
+        &state.pool,
+        admin.centre_id,
+        None,
+        Some(admin.id),
+        action,
+        detail,
+    )
+    .await
+    {
+        tracing::error!("recording {action:?} for {}: {e}", person.id);
+    }
+    failed
 }
 
 /// This site's origin as the browser reached it, for links people are sent.

@@ -1,0 +1,64 @@
+//! Every sending of a credential by email, whether the server took it or not (SPEC §6).
+use sqlx::PgExecutor;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::DbResult;
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct CredentialEmail {
+    pub id: Uuid,
+    pub credential_id: Uuid,
+    pub to_address: String,
+    /// None when the system sent it on its own.
+    pub requested_by: Option<Uuid>,
+    pub requested_at: OffsetDateTime,
+    /// Set when the mail server accepted the message.
+    pub sent_at: Option<OffsetDateTime>,
+    /// Why it was not sent.
+    pub error: Option<String>,
+}
+
+impl CredentialEmail {
+    pub fn was_sent(&self) -> bool {
+        self.sent_at.is_some()
+    }
+}
+
+/// Records one attempt: `outcome` is `Ok(())` when the server accepted the message,
+/// otherwise the reason it did not, in words a person can act on.
+pub async fn record(
+    db: impl PgExecutor<'_>,
+    credential_id: Uuid,
+    to: &str,
+    sent_by: Option<Uuid>,
+    outcome: Result<(), &str>,
+) -> DbResult<CredentialEmail> {
+    let error = outcome.err();
+    Ok(sqlx::query_as(
+        // Wall-clock times, so attempts made in one transaction still list in order.
+        "INSERT INTO credential_emails (credential_id, to_address, requested_by, requested_at, sent_at, error) \
+         VALUES ($1, $2, $3, clock_timestamp(), CASE WHEN $4::text IS NULL THEN clock_timestamp() END, $4) \
+         RETURNING id, credential_id, to_address, requested_by, requested_at, sent_at, error",
+    )
+    .bind(credential_id)
+    .bind(to)
+    .bind(sent_by)
+    .bind(error)
+    .fetch_one(db)
+    .await?)
+}
+
+/// A credential's sendings, oldest first.
+pub async fn list_for_credential(
+    db: impl PgExecutor<'_>,
+    credential_id: Uuid,
+) -> DbResult<Vec<CredentialEmail>> {
+    Ok(sqlx::query_as(
+        "SELECT id, credential_id, to_address, requested_by, requested_at, sent_at, error \
+         FROM credential_emails WHERE credential_id = $1 ORDER BY requested_at, id",
+    )
+    .bind(credential_id)
+    .fetch_all(db)
+    .await?)
+}

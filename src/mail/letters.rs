@@ -1,0 +1,129 @@
+//! The words of the messages people receive: short, plain and friendly.
+use super::message::{Attached, Outgoing};
+
+/// What the credential email says, taken from the credential itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialLetter<'a> {
+    pub learner_name: &'a str,
+    pub learner_email: &'a str,
+    pub centre_name: &'a str,
+    /// e.g. "Level 2 Certificate in Customer Service".
+    pub qualification: &'a str,
+    pub number: &'a str,
+    /// The public verification page.
+    pub verify_url: &'a str,
+}
+
+/// The credential, with its PDF certificate attached.
+pub fn credential_message(letter: &CredentialLetter<'_>, pdf: Vec<u8>) -> Outgoing {
+    let CredentialLetter {
+        learner_name,
+        learner_email,
+        centre_name,
+        qualification,
+        number,
+        verify_url,
+    } = letter;
+    Outgoing {
+        to_name: learner_name.to_string(),
+        to_email: learner_email.to_string(),
+        subject: format!("Your credential: {qualification}"),
+        text_body: format!(
+            "Hello {learner_name},\n\
+             \n\
+             Congratulations! {centre_name} has issued your credential for {qualification}.\n\
+             \n\
+             Your certificate is attached to this email as a PDF. Its number is {number}.\n\
+             \n\
+             Anyone you show it to (an employer, another college) can check that it is\n\
+             genuine on its verification page:\n\
+             {verify_url}\n\
+             \n\
+             With our best wishes,\n\
+             {centre_name}\n"
+        ),
+        attachment: Some(Attached {
+            file_name: format!("credential-{number}.pdf"),
+            content_type: "application/pdf".to_string(),
+            bytes: pdf,
+        }),
+    }
+}
+
+/// The one-time link a new person uses to choose their password.
+pub fn password_link_message(
+    name: &str,
+    email: &str,
+    centre_name: &str,
+    link: &str,
+    valid_days: i32,
+) -> Outgoing {
+    Outgoing {
+        to_name: name.to_string(),
+        to_email: email.to_string(),
+        subject: format!("Set your password for {centre_name}"),
+        text_body: format!(
+            "Hello {name},\n\
+             \n\
+             {centre_name} has made you an account. To start, choose your password here:\n\
+             {link}\n\
+             \n\
+             The link works once, for {valid_days} days. If it has expired, ask your\n\
+             centre's administrator for a new one.\n\
+             \n\
+             If you were not expecting this email, you can ignore it.\n\
+             \n\
+             {centre_name}\n"
+        ),
+        attachment: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_credential_email_names_the_number_the_page_and_attaches_the_pdf() {
+        let letter = CredentialLetter {
+            learner_name: "Nguyễn Thị Minh Khai",
+            learner_email: "khai@example.vn",
+            centre_name: "Northgate College",
+            qualification: "Level 2 Certificate in Customer Service",
+            number: "AT-7Q4M-99XK",
+            verify_url: "https://attest.example/verify/AT-7Q4M-99XK",
+        };
+        let m = credential_message(&letter, b"%PDF-1.7".to_vec());
+        assert_eq!(m.to_email, "khai@example.vn");
+        assert_eq!(
+            m.subject,
+            "Your credential: Level 2 Certificate in Customer Service"
+        );
+        assert!(m.text_body.starts_with("Hello Nguyễn Thị Minh Khai,"));
+        assert!(m.text_body.contains("Its number is AT-7Q4M-99XK."));
+        assert!(m
+            .text_body
+            .contains("\nhttps://attest.example/verify/AT-7Q4M-99XK\n"));
+        let pdf = m.attachment.expect("attached");
+        assert_eq!(pdf.file_name, "credential-AT-7Q4M-99XK.pdf");
+        assert_eq!(pdf.content_type, "application/pdf");
+        assert_eq!(pdf.bytes, b"%PDF-1.7");
+    }
+
+    #[test]
+    fn the_password_email_gives_the_link_on_its_own_line_and_how_long_it_works() {
+        let m = password_link_message(
+            "Zoë",
+            "zoe@example.ac.nz",
+            "Northgate College",
+            "https://attest.example/set-password/abc",
+            7,
+        );
+        assert_eq!(m.subject, "Set your password for Northgate College");
+        assert!(m
+            .text_body
+            .contains("\nhttps://attest.example/set-password/abc\n"));
+        assert!(m.text_body.contains("works once, for 7 days"));
+        assert!(m.attachment.is_none());
+    }
+}
