@@ -3,7 +3,10 @@ use crate::domain::credential_number::CredentialNumber;
 
 pub mod jcs;
 pub mod multibase;
+mod qr_svg;
 pub mod vc;
+
+pub use qr_svg::qr_svg;
 
 /// A new credential number from the operating system's randomness. A clash with an
 /// existing number (one in 2^60 per pair) fails the register's unique constraint;
@@ -22,4 +25,13 @@ mod tests {
             (0..100).map(|_| super::fresh_number().unwrap()).collect();
         assert_eq!(drawn.len(), 100);
     }
+}
+
+/// The PDF renderer for the worker and the pages. (Wired to the PDF module on merge.)
+pub fn renderer(_public_url: &str) -> crate::jobs::Renderer {
+    std::sync::Arc::new(|_| {
+        Err(crate::jobs::RenderError::Permanent(
+            "PDF rendering is not available yet".into(),
+        ))
+    })
 }

@@ -11,6 +11,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/css; charset=utf-8",
         include_str!("../../static/attest.css"),
     ),
+    (
+        "print.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/print.css"),
+    ),
     // htmx 2.0.11 (BSD Zero Clause; static/htmx.LICENSE), unmodified from npm's htmx.org.
     (
         "htmx.min.js",

@@ -18,6 +18,7 @@ mod help;
 pub(crate) mod home;
 pub(crate) mod ids;
 mod portfolio;
+mod verify;
 
 pub use error::AppError;
 
@@ -30,6 +31,11 @@ pub struct AppState {
     pub files: files::FileStore,
     /// Sends email: SMTP when configured, else .eml files.
     pub mailer: crate::mail::Mailer,
+    /// The address people reach this site at, without a trailing slash: verification
+    /// links, QR codes and credential ids are built on it.
+    pub public_url: String,
+    /// Renders a credential's PDF (shared with the background worker).
+    pub render: crate::jobs::Renderer,
 }
 
 impl AppState {
@@ -44,6 +50,8 @@ impl AppState {
                 files::DEFAULT_MAX_BYTES,
             ),
             mailer: crate::mail::Mailer::files_in(&std::env::temp_dir().join("attest-mail")),
+            public_url: "http://localhost:3000".into(),
+            render: crate::credentials::renderer("http://localhost:3000"),
         }
     }
 }
@@ -80,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes())
         .merge(admin::routes())
         .merge(portfolio::routes(evidence_body_limit(&state)))
+        .merge(verify::routes())
         .fallback(error::not_found)
         .layer(sessions)
         // Every state-changing request must come from this site (Sec-Fetch-Site/Origin).

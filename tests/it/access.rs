@@ -214,6 +214,24 @@ fn pages() -> Vec<Row> {
                                                                    "in   404  404  404  404  404  404  404  200  404  404  in"),
         get("/enrolments/{id}/credential/cancel", |w| format!("/enrolments/{}/credential/cancel", w.a.id),
                                                                    "in   404  404  404  404  404  404  404  409  404  404  in"),
+        // A has no credential yet: nothing to show anyone.
+        get("/enrolments/{id}/credential", |w| format!("/enrolments/{}/credential", w.a.id),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in"),
+        get("/enrolments/{id}/credential.pdf", |w| format!("/enrolments/{}/credential.pdf", w.a.id),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in"),
+        get("/enrolments/{id}/credential.json", |w| format!("/enrolments/{}/credential.json", w.a.id),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in"),
+        get("/enrolments/{id}/credential/print", |w| format!("/enrolments/{}/credential/print", w.a.id),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in"),
+        // Verification is public; an unknown number is 404 for everyone.
+        get("/verify", |_| "/verify".into(),                       "200  200  200  200  200  200  200  200  200  200  200  200"),
+        get("/verify/{number}", |_| "/verify/0000-0000-0001-1".into(),
+                                                                   "404  404  404  404  404  404  404  404  404  404  404  404"),
+        get("/verify/{number}/status", |_| "/verify/0000-0000-0001-1/status".into(),
+                                                                   "404  404  404  404  404  404  404  404  404  404  404  404"),
+        // The centre's key exists once it has issued a credential; A's has not.
+        get("/.well-known/attest/centres/{centre}", |w| format!("/.well-known/attest/centres/{}", w.a.centre_id),
+                                                                   "404  404  404  404  404  404  404  404  404  404  404  404"),
         get("/admin/settings", |_| "/admin/settings".into(),       "in   404  404  404  404  404  404  404  200  200  404  in"),
         // Only those who tick add evidence; IQAs and admins read.
         get("/enrolments/{id}/evidence/new", |w| format!("/enrolments/{}/evidence/new", w.a.id),
@@ -399,6 +417,8 @@ fn portfolio_forms() -> Vec<Row> {
         post("/enrolments/{id}/credential/request", |w| format!("/enrolments/{}/credential/request", w.b.id), |_| Payload::Empty,
                                                                    "in   404  404  404  404  404  404  404  404  409  404  in")
             .note("another centre's enrolment"),
+        post("/enrolments/{id}/credential/email", |w| format!("/enrolments/{}/credential/email", w.a.id), |_| Payload::Empty,
+                                                                   "in   404  404  404  404  404  404  404  409  404  404  in"),
         post("/admin/settings", |_| "/admin/settings".into(), |_| form("auto_audit=on".into()),
                                                                    "in   404  404  404  404  404  404  404  303  303  404  in"),
         // IQA: the IQA records and closes; the assessor (or trainee) marks addressed.

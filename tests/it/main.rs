@@ -6,6 +6,7 @@ mod access;
 mod admin;
 mod browser;
 mod cli;
+mod credential_pages;
 mod credentials;
 mod db_audit;
 mod db_credentials;

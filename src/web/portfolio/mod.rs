@@ -11,6 +11,7 @@ use crate::domain::access::{self, Assigned, Capacity, Viewer};
 
 mod activity;
 mod audit;
+mod credential;
 mod enrolment;
 mod evidence;
 mod iqa;
@@ -37,6 +38,14 @@ pub fn routes(body_limit: usize) -> Router<AppState> {
             get(major::page).post(major::switch),
         )
         .route("/enrolments/{id}/credential/request", post(status::request))
+        .route("/enrolments/{id}/credential", get(credential::page))
+        .route("/enrolments/{id}/credential.pdf", get(credential::pdf))
+        .route(
+            "/enrolments/{id}/credential.json",
+            get(credential::open_badge),
+        )
+        .route("/enrolments/{id}/credential/print", get(credential::print))
+        .route("/enrolments/{id}/credential/email", post(credential::email))
         .route("/enrolments/{id}/credential/retry", post(status::retry))
         .route("/enrolments/{id}/credential/issue", post(status::issue))
         .route(

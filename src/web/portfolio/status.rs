@@ -194,6 +194,8 @@ pub async fn issue(
 ) -> Result<Response, AppError> {
     let enrolment = allowed(&state, &user, id, Offer::Issue).await?;
     let credential = credentials::issue(&state.pool, id, user.id).await?;
+    // The centre's signing key exists (and is published) from its first issue on.
+    crate::db::centre_keys::get_or_create(&state.pool, enrolment.centre_id).await?;
     let detail = serde_json::json!({ "credential": credential.id, "number": credential.number });
     log(&state, &enrolment, &user, "credential issued", detail).await?;
     Ok(back(id))

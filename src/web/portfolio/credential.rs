@@ -1,0 +1,292 @@
+//! The credential of an enrolment (SPEC §6): its page, the PDF, the print page, the
+//! signed Open Badges JSON, and emailing it to the learner.
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use uuid::Uuid;
+
+use super::enrolment_for;
+use crate::credentials::vc::{self, AchievedUnit, CredentialInput};
+use crate::db::credential_emails::{self, CredentialEmail};
+use crate::db::credentials::{self, Credential};
+use crate::db::enrolments::Enrolment;
+use crate::db::users::{self, User};
+use crate::db::{activity, centre_keys};
+use crate::domain::access::Capacity;
+use crate::domain::credential_number::CredentialNumber;
+use crate::domain::status::{self as machine, Offer};
+use crate::domain::Status;
+use crate::mail::{credential_message, CredentialLetter};
+use crate::web::auth::CurrentUser;
+use crate::web::home::{day, moment};
+use crate::web::ids::Ids;
+use crate::web::{AppError, AppState};
+
+/// The credential, if the viewer may see it: staff on the enrolment once it has been
+/// generated; the learner once it is issued (and after, to see it was withdrawn).
+async fn visible(
+    state: &AppState,
+    user: &User,
+    id: Uuid,
+) -> Result<(Enrolment, Capacity, Credential), AppError> {
+    let (enrolment, capacity) = enrolment_for(state, user, id).await?;
+    let credential = credentials::latest_for_enrolment(&state.pool, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let shown = match capacity {
+        Capacity::Learner => credential.issued_at.is_some(),
+        _ => credential.generated_at.is_some(),
+    };
+    if !shown {
+        return Err(AppError::NotFound);
+    }
+    Ok((enrolment, capacity, credential))
+}
+
+pub fn verify_url(state: &AppState, number: &str) -> String {
+    match CredentialNumber::parse(number) {
+        Ok(n) => format!("{}/verify/{}", state.public_url, n.url_segment()),
+        Err(_) => format!("{}/verify/{number}", state.public_url),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/portfolio/credential.html")]
+pub struct CredentialPage {
+    user: User,
+    enrolment_id: Uuid,
+    status: Status,
+    credential: Credential,
+    verify_url: String,
+    admin: bool,
+    emails: Vec<CredentialEmail>,
+    /// "sent" or "failed" after an Email action.
+    emailed: Option<String>,
+    email_error: Option<String>,
+}
+
+impl CredentialPage {
+    fn when(&self, at: &time::OffsetDateTime) -> String {
+        moment(at)
+    }
+    fn date(&self, at: &time::OffsetDateTime) -> String {
+        day(at)
+    }
+    fn may_email(&self) -> bool {
+        self.admin && machine::may(self.status, Offer::Email).is_ok()
+    }
+    fn may_print(&self) -> bool {
+        machine::may(self.status, Offer::Print).is_ok()
+    }
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Emailed {
+    emailed: Option<String>,
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Ids(id): Ids<Uuid>,
+    Query(emailed): Query<Emailed>,
+) -> Result<CredentialPage, AppError> {
+    let (enrolment, capacity, credential) = visible(&state, &user, id).await?;
+    let admin = capacity == Capacity::Admin;
+    let emails = if admin {
+        credential_emails::list_for_credential(&state.pool, credential.id).await?
+    } else {
+        Vec::new()
+    };
+    let email_error = emails
+        .last()
+        .filter(|_| emailed.emailed.as_deref() == Some("failed"))
+        .and_then(|e| e.error.clone());
+    Ok(CredentialPage {
+        enrolment_id: id,
+        status: enrolment.status,
+        verify_url: verify_url(&state, &credential.number),
+        credential,
+        admin,
+        emails,
+        emailed: emailed.emailed,
+        email_error,
+        user,
+    })
+}
+
+/// The certificate as a PDF, rendered from the register entry (which never changes).
+pub async fn pdf(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Ids(id): Ids<Uuid>,
+) -> Result<Response, AppError> {
+    let (_, _, credential) = visible(&state, &user, id).await?;
+    let bytes = render(&state, &credential).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"credential-{}.pdf\"",
+                    credential.number.replace(['*', '~', '$', '='], "")
+                ),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+async fn render(state: &AppState, credential: &Credential) -> Result<Vec<u8>, AppError> {
+    let render = state.render.clone();
+    let credential = credential.clone();
+    tokio::task::spawn_blocking(move || render(&credential))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("rendering the credential: {e}")))
+}
+
+/// What the signed credential says, from the register entry; only issued ones exist.
+fn vc_input(credential: &Credential) -> Result<CredentialInput, AppError> {
+    let number = CredentialNumber::parse(&credential.number)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("register number: {e}")))?;
+    let issued_at = credential.issued_at.ok_or(AppError::NotFound)?;
+    Ok(CredentialInput {
+        number,
+        centre_id: credential.centre_id,
+        centre_name: credential.centre_name.clone(),
+        learner_name: credential.learner_name.clone(),
+        qualification_code: credential.qualification_code.clone(),
+        qualification_title: credential.qualification_title.clone(),
+        qualification_level: i16::from(credential.qualification_level),
+        major_code: credential.major_code.clone(),
+        major_title: credential.major_title.clone(),
+        units: credential
+            .units
+            .iter()
+            .map(|u| AchievedUnit {
+                code: u.code.clone(),
+                title: u.title.clone(),
+                level: i16::from(u.level),
+                credits: i32::try_from(u.credits).unwrap_or(i32::MAX),
+            })
+            .collect(),
+        issued_at,
+    })
+}
+
+/// The signed Open Badges 3.0 credential. Signing is deterministic, so it is made on
+/// request from the register and the centre's key, identical every time.
+pub async fn open_badge(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Ids(id): Ids<Uuid>,
+) -> Result<Response, AppError> {
+    let (_, _, credential) = visible(&state, &user, id).await?;
+    let input = vc_input(&credential)?;
+    let key = centre_keys::get_or_create(&state.pool, credential.centre_id).await?;
+    let signed = vc::issue(&state.public_url, &input, &key.signing_key)
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let body = serde_json::to_vec_pretty(&signed).map_err(|e| AppError::Internal(e.into()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/vc+ld+json".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"credential-{}.json\"",
+                    credential.number.replace(['*', '~', '$', '='], "")
+                ),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/portfolio/credential_print.html")]
+pub struct PrintPage {
+    credential: Credential,
+    issued_on: String,
+    verify_url: String,
+    qr_svg: String,
+}
+
+/// The certificate and transcript as a page made for printing (Print, SPEC §5).
+pub async fn print(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Ids(id): Ids<Uuid>,
+) -> Result<PrintPage, AppError> {
+    let (enrolment, _, credential) = visible(&state, &user, id).await?;
+    machine::may(enrolment.status, Offer::Print).map_err(|e| AppError::Conflict(e.to_string()))?;
+    let verify_url = verify_url(&state, &credential.number);
+    Ok(PrintPage {
+        issued_on: credential.issued_at.as_ref().map(day).unwrap_or_default(),
+        qr_svg: crate::credentials::qr_svg(&verify_url)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("QR code: {e}")))?,
+        verify_url,
+        credential,
+    })
+}
+
+/// Email the credential, PDF attached, to the learner; every attempt is recorded.
+pub async fn email(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Ids(id): Ids<Uuid>,
+) -> Result<Response, AppError> {
+    let (enrolment, capacity) = enrolment_for(&state, &user, id).await?;
+    if capacity != Capacity::Admin {
+        return Err(AppError::NotFound);
+    }
+    machine::may(enrolment.status, Offer::Email).map_err(|e| AppError::Conflict(e.to_string()))?;
+    let credential = credentials::latest_for_enrolment(&state.pool, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let learner = users::get(&state.pool, enrolment.learner_id).await?;
+    let pdf = render(&state, &credential).await?;
+    let url = verify_url(&state, &credential.number);
+    let qualification = format!(
+        "{} {}",
+        credential.qualification_code, credential.qualification_title
+    );
+    let letter = CredentialLetter {
+        learner_name: &credential.learner_name,
+        learner_email: &learner.email,
+        centre_name: &credential.centre_name,
+        qualification: &qualification,
+        number: &credential.number,
+        verify_url: &url,
+    };
+    let sent = state.mailer.send(credential_message(&letter, pdf)).await;
+    let error = sent.as_ref().err().map(|e| e.to_string());
+    credential_emails::record(
+        &state.pool,
+        credential.id,
+        &learner.email,
+        Some(user.id),
+        error.as_deref().map_or(Ok(()), Err),
+    )
+    .await?;
+    activity::record(
+        &state.pool,
+        enrolment.centre_id,
+        Some(id),
+        Some(user.id),
+        if error.is_none() {
+            "credential emailed"
+        } else {
+            "credential email failed"
+        },
+        serde_json::json!({ "credential": credential.id, "to": learner.email, "error": error }),
+    )
+    .await?;
+    let result = if error.is_none() { "sent" } else { "failed" };
+    Ok(Redirect::to(&format!("/enrolments/{id}/credential?emailed={result}")).into_response())
+}

@@ -1,0 +1,311 @@
+//! The issued credential over HTTP: its page, the public verification page (valid,
+//! withdrawn, mistyped, unknown), the signed Open Badges JSON checked against the key
+//! the centre publishes, the print page, and emailing it through a real SMTP server.
+use std::sync::Arc;
+
+use attest::credentials::vc;
+use attest::db::credential_emails;
+use attest::db::credentials::{self, Credential};
+use attest::domain::credential_number::CredentialNumber;
+use attest::domain::Status;
+use attest::jobs::{spawn, Renderer};
+use attest::mail::Mailer;
+use attest::web::AppState;
+use axum::http::StatusCode;
+use sqlx::PgPool;
+
+use crate::credentials::{demo_centre, fast, number, wait_for, Centre};
+use crate::http::{form_post_as, get, send, signed_in, Reply};
+use crate::smtp::{Answer, SmtpServer};
+
+const BASE: &str = "https://attest.example.org";
+
+fn state(pool: &PgPool) -> AppState {
+    AppState {
+        public_url: BASE.into(),
+        render: fake_pdf(),
+        ..AppState::new(pool.clone())
+    }
+}
+
+/// Stands in for the PDF in these tests (the renderer has its own tests): the bytes
+/// say which credential they are for.
+fn fake_pdf() -> Renderer {
+    Arc::new(|c| Ok(format!("%PDF-1.7 {}", c.number).into_bytes()))
+}
+
+async fn as_(pool: &PgPool, who: &str) -> String {
+    signed_in(
+        state(pool),
+        &format!("{who}@demo.attest.test"),
+        attest::demo::load::DEMO_PASSWORD,
+    )
+    .await
+}
+
+async fn page(pool: &PgPool, cookie: Option<&str>, uri: &str) -> Reply {
+    send(state(pool), get(uri, cookie)).await
+}
+
+/// Zoë's credential, requested, generated and issued.
+async fn issued(c: &Centre) -> Credential {
+    credentials::request(&c.pool, c.zoe.id, c.admin, &number())
+        .await
+        .expect("requested");
+    let worker = spawn(c.pool.clone(), fake_pdf(), fast());
+    wait_for(&c.pool, c.zoe.id, Status::AwaitingIssue).await;
+    worker.shutdown().await;
+    credentials::issue(&c.pool, c.zoe.id, c.admin)
+        .await
+        .expect("issued")
+}
+
+#[tokio::test]
+async fn verification_tells_valid_withdrawn_mistyped_and_unknown_apart() {
+    let c = demo_centre().await;
+    let credential = issued(&c).await;
+    let number = CredentialNumber::parse(&credential.number).expect("canonical");
+
+    let r = page(&c.pool, None, &format!("/verify/{}", number.url_segment())).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("Valid: issued on"), "{}", r.body);
+    assert!(r.body.contains("Zoë Ōtaki-Ngata"));
+    assert!(r.body.contains(&credential.qualification_title));
+    for u in &credential.units {
+        assert!(r.body.contains(&u.title), "unit {}", u.code);
+    }
+    assert!(
+        !r.body.contains("zoe@demo.attest.test"),
+        "only what the certificate shows"
+    );
+
+    // Typed loosely: lower case, spaces, O for 0 and L for 1 all find it.
+    let loose = credential.number.to_lowercase().replace('-', " ");
+    let r = page(
+        &c.pool,
+        None,
+        &format!("/verify?number={}", crate::http::enc(&loose)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.location.as_deref(),
+        Some(format!("/verify/{}", number.url_segment()).as_str())
+    );
+
+    // One symbol changed: the check symbol catches it without a look-up.
+    let mut chars: Vec<char> = credential.number.chars().collect();
+    chars[0] = if chars[0] == '7' { '8' } else { '7' };
+    let mistyped: String = chars.into_iter().collect();
+    let r = page(
+        &c.pool,
+        None,
+        &format!("/verify/{}", crate::http::enc(&mistyped)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("mistyped"), "{}", r.body);
+    assert!(
+        r.body.contains(&format!("value=\"{mistyped}\"")),
+        "what was typed is kept"
+    );
+
+    // Well formed but not in the register.
+    let unknown = CredentialNumber::from_value(number.value() ^ 1).expect("fits");
+    let r = page(&c.pool, None, &format!("/verify/{}", unknown.url_segment())).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.body.contains("No credential has this number"));
+
+    // Cancelled: withdrawn, with the date; the reason stays private.
+    credentials::cancel(&c.pool, c.zoe.id, c.admin, "private reason")
+        .await
+        .expect("cancel");
+    let r = page(&c.pool, None, &format!("/verify/{}", number.url_segment())).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("Withdrawn on"), "{}", r.body);
+    assert!(!r.body.contains("private reason"));
+}
+
+#[tokio::test]
+async fn the_signed_credential_verifies_against_the_published_key_and_shows_revocation() {
+    let c = demo_centre().await;
+    let credential = issued(&c).await;
+    let learner = as_(&c.pool, "zoe").await;
+    let r = page(
+        &c.pool,
+        Some(&learner),
+        &format!("/enrolments/{}/credential.json", c.zoe.id),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "the learner downloads it");
+    let signed: serde_json::Value = serde_json::from_str(&r.body).expect("JSON");
+    assert_eq!(
+        signed["credentialSubject"]["identifier"][0]["identityHash"],
+        "Zoë Ōtaki-Ngata"
+    );
+
+    // A verifier follows the proof's verification method to the centre's key document.
+    let method = signed["proof"]["verificationMethod"]
+        .as_str()
+        .expect("method")
+        .to_string();
+    let issuer = method.split('#').next().expect("issuer");
+    let path = issuer.strip_prefix(BASE).expect("on this site");
+    let published = page(&c.pool, None, path).await;
+    assert_eq!(published.status, StatusCode::OK);
+    let document: serde_json::Value = serde_json::from_str(&published.body).expect("JSON");
+    let key = vc::key_from_controller_document(&document, &method).expect("key");
+    vc::verify(&signed, &key).expect("the signature holds");
+
+    // Any change breaks it.
+    let mut forged = signed.clone();
+    forged["credentialSubject"]["identifier"][0]["identityHash"] = "Someone Else".into();
+    assert!(vc::verify(&forged, &key).is_err());
+    let mut forged = signed.clone();
+    forged["credentialSubject"]["creditsEarned"] = 999.into();
+    assert!(vc::verify(&forged, &key).is_err());
+
+    // Its status: valid now, revoked once withdrawn.
+    let status_url = signed["credentialStatus"]["id"]
+        .as_str()
+        .expect("status")
+        .to_string();
+    let status_path = status_url
+        .strip_prefix(BASE)
+        .expect("on this site")
+        .to_string();
+    let before: serde_json::Value =
+        serde_json::from_str(&page(&c.pool, None, &status_path).await.body).expect("JSON");
+    assert_eq!(before["revoked"], false);
+    credentials::cancel(&c.pool, c.zoe.id, c.admin, "error")
+        .await
+        .expect("cancel");
+    let after: serde_json::Value =
+        serde_json::from_str(&page(&c.pool, None, &status_path).await.body).expect("JSON");
+    assert_eq!(after["revoked"], true);
+    assert!(
+        after
+            .to_string()
+            .contains(&credential.number.replace('*', "%2A"))
+            || after.to_string().contains(&credential.number)
+    );
+}
+
+#[tokio::test]
+async fn the_credential_page_print_page_and_downloads_follow_the_status() {
+    let c = demo_centre().await;
+    let admin = as_(&c.pool, "admin").await;
+    let learner = as_(&c.pool, "zoe").await;
+    let uri = format!("/enrolments/{}/credential", c.zoe.id);
+    // Nothing to see before a credential exists.
+    assert_eq!(
+        page(&c.pool, Some(&admin), &uri).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    credentials::request(&c.pool, c.zoe.id, c.admin, &number())
+        .await
+        .expect("requested");
+    let worker = spawn(c.pool.clone(), fake_pdf(), fast());
+    wait_for(&c.pool, c.zoe.id, Status::AwaitingIssue).await;
+    worker.shutdown().await;
+    // Generated, not issued: the admin previews it; the learner does not see it yet,
+    // and there is no print page or signed credential until it is issued.
+    let r = page(&c.pool, Some(&admin), &uri).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("Not yet issued"));
+    assert_eq!(
+        page(&c.pool, Some(&learner), &uri).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let print = format!("{uri}/print");
+    assert_eq!(
+        page(&c.pool, Some(&admin), &print).await.status,
+        StatusCode::CONFLICT
+    );
+    let pdf = page(
+        &c.pool,
+        Some(&admin),
+        &format!("/enrolments/{}/credential.pdf", c.zoe.id),
+    )
+    .await;
+    assert_eq!(pdf.status, StatusCode::OK);
+    assert!(pdf.body.starts_with("%PDF"));
+
+    credentials::issue(&c.pool, c.zoe.id, c.admin)
+        .await
+        .expect("issued");
+    let r = page(&c.pool, Some(&learner), &uri).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("Zoë Ōtaki-Ngata"));
+    let r = page(&c.pool, Some(&admin), &print).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body.contains("/static/print.css") && r.body.contains("<svg"),
+        "print styles and a QR code"
+    );
+    assert!(r.body.contains("Transcript of units achieved"));
+}
+
+#[tokio::test]
+async fn emailing_sends_the_pdf_through_smtp_and_records_every_sending() {
+    let c = demo_centre().await;
+    let credential = issued(&c).await;
+    let admin = as_(&c.pool, "admin").await;
+    let server = SmtpServer::start(Answer::Accept).await;
+    let with_smtp = AppState {
+        mailer: Mailer::smtp(&server.url, "attest <no-reply@attest.example.org>").expect("mailer"),
+        ..state(&c.pool)
+    };
+    let uri = format!("/enrolments/{}/credential/email", c.zoe.id);
+    let r = send(with_smtp.clone(), form_post_as(&admin, &uri, "")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r
+        .location
+        .as_deref()
+        .is_some_and(|l| l.ends_with("emailed=sent")));
+    let got = server.received();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].rcpt_to, ["zoe@demo.attest.test"]);
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&got[0].data)
+        .expect("message");
+    let pdf = parsed.attachments().next().expect("the PDF is attached");
+    assert_eq!(
+        pdf.contents(),
+        format!("%PDF-1.7 {}", credential.number).as_bytes()
+    );
+
+    // A refused sending is recorded too, and said on the page.
+    let refusing = SmtpServer::start(Answer::Refuse).await;
+    let with_refusal = AppState {
+        mailer: Mailer::smtp(&refusing.url, "attest <no-reply@attest.example.org>")
+            .expect("mailer"),
+        ..state(&c.pool)
+    };
+    let r = send(with_refusal, form_post_as(&admin, &uri, "")).await;
+    assert!(r
+        .location
+        .as_deref()
+        .is_some_and(|l| l.ends_with("emailed=failed")));
+    let sendings = credential_emails::list_for_credential(&c.pool, credential.id)
+        .await
+        .expect("list");
+    assert_eq!(sendings.len(), 2);
+    assert!(sendings[0].was_sent() && !sendings[1].was_sent());
+    let shown = page(
+        &c.pool,
+        Some(&admin),
+        &format!("/enrolments/{}/credential?emailed=failed", c.zoe.id),
+    )
+    .await;
+    assert!(shown.body.contains("The email was not sent"));
+
+    // Email is an action of Credential Issued only.
+    credentials::cancel(&c.pool, c.zoe.id, c.admin, "error")
+        .await
+        .expect("cancel");
+    let r = send(with_smtp, form_post_as(&admin, &uri, "")).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(server.received().len(), 1);
+}
