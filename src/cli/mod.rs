@@ -47,6 +47,10 @@ pub enum Command {
         /// The sender of email, e.g. "Northgate College <no-reply@ngc.ac.uk>".
         #[arg(long, env = "ATTEST_MAIL_FROM", default_value = crate::mail::DEFAULT_FROM)]
         mail_from: String,
+        /// The address people reach the app at (e.g. https://portfolio.ngc.ac.uk), used in
+        /// verification links, QR codes and signed credentials. Defaults to http://ADDR.
+        #[arg(long, env = "ATTEST_PUBLIC_URL")]
+        public_url: Option<String>,
     },
     /// Import, check or plan with qualification files (TOML, or JSON by extension).
     Qualification {
@@ -119,12 +123,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             max_upload_mb,
             smtp_url,
             mail_from,
+            public_url,
         } => runtime()?.block_on(serve::serve(
             &cli.data_dir,
             addr,
-            demo,
-            secure_cookies,
-            max_upload_mb,
+            serve::Options {
+                demo,
+                secure_cookies,
+                max_upload_mb,
+                public_url,
+            },
             crate::mail::MailConfig::new(smtp_url, Some(mail_from), &cli.data_dir),
         )),
     }

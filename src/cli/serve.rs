@@ -1,22 +1,61 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 
 use crate::demo::load::{self, DemoState, DEMO_PASSWORD};
+use crate::jobs::{self, WorkerConfig};
 use crate::mail::{MailConfig, Mailer};
 use crate::startup::Database;
 use crate::web::{self, AppState};
 
+pub struct Options {
+    pub demo: bool,
+    pub secure_cookies: bool,
+    pub max_upload_mb: u64,
+    pub public_url: Option<String>,
+}
+
+/// The job worker's timing, with two knobs from the environment: how long a silent
+/// job waits before another worker takes it over (ATTEST_JOB_STALE_SECS), and a pause
+/// before each rendering that lets tests kill a server mid-generation
+/// (ATTEST_FAULT_RENDER_DELAY_MS, fault injection only).
+fn worker_config() -> anyhow::Result<WorkerConfig> {
+    let number = |name: &str| -> anyhow::Result<Option<u64>> {
+        std::env::var(name)
+            .ok()
+            .map(|v| {
+                v.parse::<u64>()
+                    .with_context(|| format!("{name} must be a whole number"))
+            })
+            .transpose()
+    };
+    let mut config = WorkerConfig::default();
+    if let Some(secs) = number("ATTEST_JOB_STALE_SECS")? {
+        config.stale_after = Duration::from_secs(secs.max(1));
+        config.heartbeat = (config.stale_after / 4).max(Duration::from_millis(100));
+    }
+    if let Some(ms) = number("ATTEST_FAULT_RENDER_DELAY_MS")? {
+        config.render_delay = Duration::from_millis(ms);
+    }
+    Ok(config)
+}
+
 pub async fn serve(
     data_dir: &Path,
     addr: SocketAddr,
-    demo: bool,
-    secure_cookies: bool,
-    max_upload_mb: u64,
+    options: Options,
     mail: MailConfig,
 ) -> anyhow::Result<ExitCode> {
+    let Options {
+        demo,
+        secure_cookies,
+        max_upload_mb,
+        public_url,
+    } = options;
+    let worker_config = worker_config()?;
     // Wrong mail settings stop the start, rather than the first email.
     let mailer = Mailer::from_config(&mail)?;
     let database = Database::open(data_dir).await?;
@@ -40,7 +79,12 @@ pub async fn serve(
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
         println!("Email is {}.", mailer.describe());
-        println!("attest is serving on http://{}", listener.local_addr()?);
+        let local = listener.local_addr()?;
+        println!("attest is serving on http://{local}");
+        let public_url = public_url
+            .map(|u| u.trim_end_matches('/').to_string())
+            .unwrap_or_else(|| format!("http://{local}"));
+        let render = crate::credentials::renderer(&public_url);
         let app = web::router(AppState {
             secure_cookies,
             files: crate::web::files::FileStore::new(
@@ -48,8 +92,13 @@ pub async fn serve(
                 max_upload_mb * 1024 * 1024,
             ),
             mailer,
+            render: render.clone(),
+            public_url,
             ..AppState::new(database.pool.clone())
         });
+        // Credentials are generated in the background; any number of servers may share
+        // the queue (see src/jobs).
+        let worker = jobs::spawn(database.pool.clone(), render, worker_config);
         let cleanup = tokio::spawn(delete_expired_sessions(database.pool.clone()));
         let served = axum::serve(
             listener,
@@ -59,6 +108,7 @@ pub async fn serve(
         .await
         .context("serving HTTP");
         cleanup.abort();
+        worker.shutdown().await;
         served
     }
     .await;

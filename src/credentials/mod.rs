@@ -17,6 +17,15 @@ pub fn fresh_number() -> Result<CredentialNumber, getrandom::Error> {
     Ok(CredentialNumber::from_random(bytes))
 }
 
+/// The PDF renderer for the worker and the pages. (Wired to the PDF module on merge.)
+pub fn renderer(_public_url: &str) -> crate::jobs::Renderer {
+    std::sync::Arc::new(|_| {
+        Err(crate::jobs::RenderError::Permanent(
+            "PDF rendering is not available yet".into(),
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -25,13 +34,4 @@ mod tests {
             (0..100).map(|_| super::fresh_number().unwrap()).collect();
         assert_eq!(drawn.len(), 100);
     }
-}
-
-/// The PDF renderer for the worker and the pages. (Wired to the PDF module on merge.)
-pub fn renderer(_public_url: &str) -> crate::jobs::Renderer {
-    std::sync::Arc::new(|_| {
-        Err(crate::jobs::RenderError::Permanent(
-            "PDF rendering is not available yet".into(),
-        ))
-    })
 }

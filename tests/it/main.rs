@@ -26,6 +26,7 @@ mod people_email;
 mod pg_cluster;
 mod portfolio;
 mod serve;
+mod serve_jobs;
 mod serve_mail;
 mod signin;
 mod smtp;

@@ -1,0 +1,129 @@
+//! Generation with real servers: a server killed with SIGKILL mid-generation leaves a
+//! job that two other servers on the same database pick up again, and exactly one of
+//! them completes it; the enrolment never stays in Generating Credential.
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use attest::db::credentials::{self, GENERATE_JOB};
+use attest::db::{enrolments, jobs};
+use attest::domain::Status;
+use attest::testing::test_dir;
+
+use crate::credentials::{demo_centre, number, status};
+use crate::helpers::database_url;
+use crate::serve::{free_port, interrupt_and_wait, start_with};
+
+fn server(url: &str, env: &[(&str, &str)]) -> Child {
+    let data = test_dir().join(format!("serve-jobs-{}", uuid::Uuid::new_v4().simple()));
+    let addr = format!("127.0.0.1:{}", free_port());
+    let (child, _) = start_with(
+        &[
+            "--data-dir",
+            data.to_str().expect("utf-8"),
+            "serve",
+            "--addr",
+            &addr,
+        ],
+        Some(url),
+        env,
+    );
+    child
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_mid_generation_leaves_a_job_another_server_completes_once() {
+    let c = demo_centre().await;
+    let url = database_url(&c.pool);
+    let credential = credentials::request(&c.pool, c.zoe.id, c.admin, &number())
+        .await
+        .expect("requested");
+
+    // Server A takes the job and dawdles (an injected pause before rendering).
+    let a_url = url.clone();
+    let mut a = tokio::task::spawn_blocking(move || {
+        server(
+            &a_url,
+            &[
+                ("ATTEST_FAULT_RENDER_DELAY_MS", "60000"),
+                ("ATTEST_JOB_STALE_SECS", "2"),
+            ],
+        )
+    })
+    .await
+    .expect("join");
+    let a_pid = a.id().to_string();
+    let key = credential.id.to_string();
+    let start = Instant::now();
+    loop {
+        let job = jobs::for_payload(&c.pool, GENERATE_JOB, "credential", &key)
+            .await
+            .expect("jobs");
+        let taken_by_a = job.first().is_some_and(|j| {
+            j.state == "running" && j.locked_by.as_deref().is_some_and(|w| w.contains(&a_pid))
+        });
+        if taken_by_a {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "A never took the job: {job:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // SIGKILL: no clean-up, no goodbye.
+    a.kill().expect("kill -9");
+    a.wait().expect("reaped");
+    assert_eq!(
+        status(&c.pool, c.zoe.id).await,
+        Status::GeneratingCredential
+    );
+
+    // Two more servers on the same database: the orphan is picked up and done once.
+    let (b_url, c_url) = (url.clone(), url.clone());
+    let env = [("ATTEST_JOB_STALE_SECS", "2")];
+    let mut b = tokio::task::spawn_blocking(move || server(&b_url, &env))
+        .await
+        .expect("join");
+    let mut other = tokio::task::spawn_blocking(move || server(&c_url, &env))
+        .await
+        .expect("join");
+    let start = Instant::now();
+    while status(&c.pool, c.zoe.id).await == Status::GeneratingCredential {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "still generating"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let took = start.elapsed();
+    // Give the other server time to (wrongly) run it again.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::task::spawn_blocking(move || {
+        interrupt_and_wait(&mut b);
+        interrupt_and_wait(&mut other);
+    })
+    .await
+    .expect("join");
+
+    assert_eq!(
+        status(&c.pool, c.zoe.id).await,
+        Status::AwaitingIssue,
+        "after {took:?}"
+    );
+    let ran = jobs::for_payload(&c.pool, GENERATE_JOB, "credential", &key)
+        .await
+        .expect("jobs");
+    assert_eq!(ran.len(), 1);
+    assert_eq!((ran[0].state.as_str(), ran[0].attempts), ("succeeded", 2));
+    let moves: Vec<_> = enrolments::history(&c.pool, c.zoe.id)
+        .await
+        .expect("history")
+        .into_iter()
+        .filter(|h| h.from == Some(Status::GeneratingCredential))
+        .collect();
+    assert_eq!(
+        moves.len(),
+        1,
+        "exactly one move out of Generating: {moves:?}"
+    );
+}
