@@ -337,6 +337,29 @@ impl Browser {
         }
     }
 
+    /// Fetches `path` from the page, as a link the user follows to download it would,
+    /// with the session cookie; answers (status, content type, the first bytes as text).
+    pub async fn fetch(&self, path: &str) -> (u16, String, String) {
+        let script = r#"
+const [path, done] = arguments;
+fetch(path).then(async (r) => {
+  const bytes = new Uint8Array(await r.arrayBuffer());
+  done([r.status, r.headers.get('content-type') || '',
+        String.fromCharCode(...bytes.slice(0, 8)), bytes.length]);
+}, (e) => done([0, String(e), '', 0]));
+"#;
+        let got = self
+            .client
+            .execute_async(script, vec![Value::String(path.to_string())])
+            .await
+            .unwrap_or_else(|e| panic!("fetching {path}: {e}"));
+        (
+            got[0].as_u64().unwrap_or(0) as u16,
+            got[1].as_str().unwrap_or_default().to_string(),
+            got[2].as_str().unwrap_or_default().to_string(),
+        )
+    }
+
     /// Fails with every serious or critical violation found on the way.
     pub fn assert_accessible(&self) {
         assert!(
