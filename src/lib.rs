@@ -1,5 +1,6 @@
 //! attest: an e-portfolio and qualification tracker.
 pub mod cli;
+pub mod credentials;
 pub mod db;
 pub mod demo;
 pub mod domain;
