@@ -4,6 +4,7 @@ mod helpers;
 
 mod admin;
 mod cli;
+mod credential_pdf;
 mod db_audit;
 mod db_enrolment;
 mod db_import;
