@@ -1,5 +1,6 @@
 # Multi-stage build of the release binary. Templates, static files and migrations are
-# compiled in, so the runtime image holds one binary. It serves against DATABASE_URL.
+# compiled in, so the runtime image holds one binary and the fonts credential PDFs are
+# printed with (Latin and Vietnamese, Arabic, CJK). It serves against DATABASE_URL.
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./
@@ -13,6 +14,7 @@ RUN cargo build --release --locked --bin attest
 FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates \
+    fonts-dejavu-core fonts-hosny-amiri fonts-droid-fallback \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --create-home --home-dir /var/lib/attest attest
 COPY --from=build /src/target/release/attest /usr/local/bin/attest

@@ -1,4 +1,5 @@
 //! The demo centre (`attest serve --demo`) and the benchmark qualification.
+pub mod certificate;
 pub mod large;
 pub mod load;
 

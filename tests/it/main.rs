@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod credential_pages;
 mod credentials;
+mod credential_pdf;
 mod db_audit;
 mod db_credentials;
 mod db_enrolment;
