@@ -88,9 +88,9 @@ fn with_fonts(
             match slot.as_ref() {
                 Some(f) => Arc::clone(f),
                 None => {
-                    let f = Arc::new(load().map_err(|e| {
-                        crate::jobs::RenderError::Permanent(e.to_string())
-                    })?);
+                    let f = Arc::new(
+                        load().map_err(|e| crate::jobs::RenderError::Permanent(e.to_string()))?,
+                    );
                     *slot = Some(Arc::clone(&f));
                     f
                 }

@@ -1,7 +1,6 @@
 //! The issued credential over HTTP: its page, the public verification page (valid,
 //! withdrawn, mistyped, unknown), the signed Open Badges JSON checked against the key
 //! the centre publishes, the print page, and emailing it through a real SMTP server.
-use std::sync::Arc;
 
 use attest::credentials::vc;
 use attest::db::credential_emails;
@@ -23,15 +22,13 @@ const BASE: &str = "https://attest.example.org";
 fn state(pool: &PgPool) -> AppState {
     AppState {
         public_url: BASE.into(),
-        render: fake_pdf(),
+        render: real_pdf(),
         ..AppState::new(pool.clone())
     }
 }
 
-/// Stands in for the PDF in these tests (the renderer has its own tests): the bytes
-/// say which credential they are for.
-fn fake_pdf() -> Renderer {
-    Arc::new(|c| Ok(format!("%PDF-1.7 {}", c.number).into_bytes()))
+fn real_pdf() -> Renderer {
+    attest::credentials::renderer(BASE)
 }
 
 async fn as_(pool: &PgPool, who: &str) -> String {
@@ -52,7 +49,7 @@ async fn issued(c: &Centre) -> Credential {
     credentials::request(&c.pool, c.zoe.id, c.admin, &number())
         .await
         .expect("requested");
-    let worker = spawn(c.pool.clone(), fake_pdf(), fast());
+    let worker = spawn(c.pool.clone(), real_pdf(), fast());
     wait_for(&c.pool, c.zoe.id, Status::AwaitingIssue).await;
     worker.shutdown().await;
     credentials::issue(&c.pool, c.zoe.id, c.admin)
@@ -206,7 +203,7 @@ async fn the_credential_page_print_page_and_downloads_follow_the_status() {
     credentials::request(&c.pool, c.zoe.id, c.admin, &number())
         .await
         .expect("requested");
-    let worker = spawn(c.pool.clone(), fake_pdf(), fast());
+    let worker = spawn(c.pool.clone(), real_pdf(), fast());
     wait_for(&c.pool, c.zoe.id, Status::AwaitingIssue).await;
     worker.shutdown().await;
     // Generated, not issued: the admin previews it; the learner does not see it yet,
@@ -271,10 +268,7 @@ async fn emailing_sends_the_pdf_through_smtp_and_records_every_sending() {
         .parse(&got[0].data)
         .expect("message");
     let pdf = parsed.attachments().next().expect("the PDF is attached");
-    assert_eq!(
-        pdf.contents(),
-        format!("%PDF-1.7 {}", credential.number).as_bytes()
-    );
+    assert!(pdf.contents().starts_with(b"%PDF") && pdf.contents().len() > 1000);
 
     // A refused sending is recorded too, and said on the page.
     let refusing = SmtpServer::start(Answer::Refuse).await;

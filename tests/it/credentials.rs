@@ -79,14 +79,16 @@ pub(crate) fn fast() -> WorkerConfig {
     }
 }
 
-/// A renderer that counts its calls and fails the first `failures` of them.
+/// The real renderer, counting its calls, with a fault injected into the first
+/// `failures` of them.
 fn renderer(calls: Arc<AtomicUsize>, failures: usize, error: RenderError) -> Renderer {
+    let real = attest::credentials::renderer("https://attest.example.org");
     Arc::new(move |c| {
         let n = calls.fetch_add(1, Ordering::SeqCst);
         if n < failures {
             Err(error.clone())
         } else {
-            Ok(format!("%PDF {}", c.number).into_bytes())
+            real(c)
         }
     })
 }

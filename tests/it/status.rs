@@ -3,11 +3,10 @@
 use attest::db::credentials;
 use attest::domain::status::{offers, Offer};
 use attest::domain::Status;
-use attest::jobs::{spawn, RenderError, Renderer};
+use attest::jobs::{spawn, Renderer};
 use attest::web::AppState;
 use axum::http::StatusCode;
 use sqlx::PgPool;
-use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::credentials::{demo_centre, fast, status, wait_for};
@@ -41,8 +40,10 @@ async fn set_status(pool: &PgPool, id: Uuid, to: Status) {
         .expect("status");
 }
 
+const BASE_URL: &str = "https://attest.example.org";
+
 fn ok_renderer() -> Renderer {
-    Arc::new(|c| Ok(format!("%PDF {}", c.number).into_bytes()))
+    attest::credentials::renderer("https://attest.example.org")
 }
 
 /// The POST each transition action is asked with.
@@ -279,11 +280,8 @@ async fn a_failed_generation_shows_its_error_and_retry_works_over_http() {
     let c = demo_centre().await;
     let admin = as_(&c.pool, "admin").await;
     let id = c.zoe.id;
-    let failing: Renderer = Arc::new(|_| {
-        Err(RenderError::Permanent(
-            "font file DejaVuSans.ttf not found".into(),
-        ))
-    });
+    // The fonts are missing: a real failure, as on a server without them.
+    let failing = attest::credentials::renderer_with_fonts(BASE_URL, "/nonexistent/fonts");
     let worker = spawn(c.pool.clone(), failing, fast());
     post(
         &c.pool,
@@ -296,8 +294,9 @@ async fn a_failed_generation_shows_its_error_and_retry_works_over_http() {
     worker.shutdown().await;
     let r = page(&c.pool, &admin, &format!("/enrolments/{id}")).await;
     assert!(
-        r.body.contains("font file DejaVuSans.ttf not found"),
-        "the error is shown"
+        r.body.contains("Generation failed") && r.body.contains("ATTEST_FONT_DIR"),
+        "the error is shown: {}",
+        r.body
     );
     let worker = spawn(c.pool.clone(), ok_renderer(), fast());
     let r = post(

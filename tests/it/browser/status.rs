@@ -53,8 +53,13 @@ async fn wait_status(b: &Browser, key: &str, label: &str) -> Duration {
     start.elapsed()
 }
 
+/// The panel's action controls as a screen reader names them.
 async fn panel_buttons(b: &Browser) -> Vec<String> {
-    b.texts("#status-panel .actions .button").await
+    b.texts("#status-panel .actions .button")
+        .await
+        .into_iter()
+        .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -101,7 +106,7 @@ async fn the_status_journey_from_enrolment_to_withdrawn_in_chromium() {
     let mut b = driver.browser(base.clone()).await;
 
     // The admin enrols Nguyễn on the ALL major: Not Yet Achieved.
-    sign_in(&mut b, ADMIN, "Ada").await;
+    sign_in(&mut b, ADMIN, ADMIN).await;
     b.goto("/admin/enrolments/new").await;
     b.arrive("Enrol a learner").await;
     let all = qualifications::major_id(&pool, version.version_id, "ALL")
@@ -161,8 +166,14 @@ async fn the_status_journey_from_enrolment_to_withdrawn_in_chromium() {
     let failing = spawn(pool.clone(), broken, fast());
     b.goto(&format!("/enrolments/{enrolment}")).await;
     b.arrive("Nguyễn Thị Minh Khai").await;
-    b.click("#status-panel form[action$='/credential/request'] button").await;
-    wait_status(&b, "credential_failed_to_generate", "Credential Failed to Generate").await;
+    b.click("#status-panel form[action$='/credential/request'] button")
+        .await;
+    wait_status(
+        &b,
+        "credential_failed_to_generate",
+        "Credential Failed to Generate",
+    )
+    .await;
     let error = b.text("#status-panel .error-message").await;
     assert!(error.contains("font"), "the error is shown: {error}");
     b.check_accessibility().await;
@@ -170,13 +181,18 @@ async fn the_status_journey_from_enrolment_to_withdrawn_in_chromium() {
 
     // Retry with the fonts in place: Awaiting Issue within seconds, no reload.
     let worker = spawn(pool.clone(), state.render.clone(), fast());
-    b.click("#status-panel form[action$='/credential/retry'] button").await;
+    b.click("#status-panel form[action$='/credential/retry'] button")
+        .await;
     let took = wait_status(&b, "awaiting_issue", "Awaiting Issue").await;
     assert!(took < Duration::from_secs(10), "took {took:?}");
-    assert_eq!(panel_buttons(&b).await, ["Issue", "Audit", "Cancel credential"]);
+    assert_eq!(
+        panel_buttons(&b).await,
+        ["Issue", "Audit", "Cancel credential"]
+    );
 
     // Issue: Credential Issued; the PDF downloads, and email sends it.
-    b.click("#status-panel form[action$='/credential/issue'] button").await;
+    b.click("#status-panel form[action$='/credential/issue'] button")
+        .await;
     wait_status(&b, "credential_issued", "Credential Issued").await;
     assert_eq!(
         panel_buttons(&b).await,
@@ -193,14 +209,16 @@ async fn the_status_journey_from_enrolment_to_withdrawn_in_chromium() {
         .await;
     assert_eq!((status, content_type.as_str()), (200, "application/pdf"));
     assert!(head.starts_with("%PDF"), "{head:?}");
-    b.click("#status-panel form[action$='/credential/email'] button").await;
+    b.click("#status-panel form[action$='/credential/email'] button")
+        .await;
     b.wait_for(".notice", "the page says it was emailed").await;
     assert_eq!(smtp.received().len(), 1);
     assert_eq!(smtp.received()[0].rcpt_to, [LEARNER]);
     b.check_accessibility().await;
 
     // Cancel with a reason: Withdrawn, and not one action left.
-    b.goto(&format!("/enrolments/{enrolment}/credential/cancel")).await;
+    b.goto(&format!("/enrolments/{enrolment}/credential/cancel"))
+        .await;
     b.arrive("Cancel the credential").await;
     b.check_accessibility().await;
     b.fill("#reason", "Issued under the wrong major").await;
