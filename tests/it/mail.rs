@@ -207,11 +207,12 @@ async fn each_sending_of_a_credential_is_recorded_sent_or_failed() {
     let credential: Uuid = sqlx::query_scalar(
         "INSERT INTO credentials (number, enrolment_id, centre_id, learner_name, qualification_code, \
          qualification_title, qualification_level, major_code, major_title, centre_name) \
-         VALUES ('AT-7Q4M-99XK', $1, $2, 'Lee', 'TINY/1', 'Tiny', 2, 'M', 'Major', 'Acme Training') \
+         VALUES ($3, $1, $2, 'Lee', 'TINY/1', 'Tiny', 2, 'M', 'Major', 'Acme Training') \
          RETURNING id",
     )
     .bind(w.enrolment.id)
     .bind(w.centre.id)
+    .bind(crate::credentials::number())
     .fetch_one(&w.pool)
     .await
     .expect("credential");
