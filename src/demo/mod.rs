@@ -1,4 +1,6 @@
-//! The demo centre (`attest serve --demo`) and the benchmark qualification.
+//! The demo centre (`attest serve --demo`), the benchmark qualification and the
+//! load-test centre built on it.
+pub mod bench;
 pub mod large;
 pub mod load;
 

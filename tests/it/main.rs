@@ -18,4 +18,5 @@ mod pg_cluster;
 mod portfolio;
 mod serve;
 mod signin;
+mod sql_statements;
 mod web;
