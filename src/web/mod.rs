@@ -17,8 +17,11 @@ mod health;
 pub(crate) mod home;
 pub(crate) mod ids;
 mod portfolio;
+pub(crate) mod render;
 
 pub use error::AppError;
+
+use crate::db::version_cache::VersionCache;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -27,6 +30,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Where evidence files are kept, and the size limit per file.
     pub files: files::FileStore,
+    /// Qualification versions already loaded (they never change).
+    pub versions: VersionCache,
 }
 
 impl AppState {
@@ -39,6 +44,7 @@ impl AppState {
                 std::env::temp_dir().join("attest-files"),
                 files::DEFAULT_MAX_BYTES,
             ),
+            versions: VersionCache::default(),
         }
     }
 }

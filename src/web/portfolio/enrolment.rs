@@ -6,8 +6,8 @@ use uuid::Uuid;
 use super::enrolment_for;
 use crate::db::evidence::{self, Evidence};
 use crate::db::iqa::{self, DecisionRow};
+use crate::db::ticks;
 use crate::db::users::{self, User};
-use crate::db::{qualifications, ticks};
 use crate::domain::access::Capacity;
 use crate::domain::form::{message_for, FieldError};
 use crate::domain::Status;
@@ -70,7 +70,7 @@ pub async fn build(
 ) -> Result<EnrolmentPage, AppError> {
     let (enrolment, capacity) = enrolment_for(state, &user, id).await?;
     let db = &state.pool;
-    let version = qualifications::load_version(db, enrolment.version_id).await?;
+    let version = state.versions.load(db, enrolment.version_id).await?;
     let items = evidence::list_for_enrolment(db, id).await?;
     let confirmed = ticks::confirmed_ordinals(db, id).await?.len();
     let mut people: Vec<Uuid> = items.iter().map(|e| e.added_by).collect();

@@ -13,6 +13,7 @@ mod activity;
 mod enrolment;
 mod evidence;
 mod iqa;
+mod matrix;
 mod progress;
 mod ticks;
 
@@ -23,7 +24,7 @@ pub fn routes(body_limit: usize) -> Router<AppState> {
         .route("/enrolments/{id}/progress", get(progress::page))
         .route("/enrolments/{id}/activity", get(activity::page))
         .route("/enrolments/{id}/activity.csv", get(activity::csv))
-        .route("/enrolments/{id}/matrix", get(progress::matrix))
+        .route("/enrolments/{id}/matrix", get(matrix::page))
         .route("/enrolments/{id}/iqa", post(iqa::record))
         .route(
             "/enrolments/{id}/iqa/{decision}/addressed",
