@@ -4,7 +4,7 @@
 //! (a 1,500-criterion definition read as JSON and parsed, with the ids of its items) was
 //! the largest part of those pages' work.
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use sqlx::PgExecutor;
 use uuid::Uuid;
@@ -25,6 +25,13 @@ impl Default for VersionCache {
     fn default() -> Self {
         VersionCache::with_capacity(DEFAULT_CAPACITY)
     }
+}
+
+/// The process's cache: pages and audits (which run inside other callers'
+/// transactions, far from the web state) share it.
+pub fn shared() -> &'static VersionCache {
+    static SHARED: OnceLock<VersionCache> = OnceLock::new();
+    SHARED.get_or_init(VersionCache::default)
 }
 
 impl VersionCache {

@@ -30,8 +30,9 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Where evidence files are kept, and the size limit per file.
     pub files: files::FileStore,
-    /// Qualification versions already loaded (they never change).
-    pub versions: VersionCache,
+    /// Qualification versions already loaded (they never change): the process's cache,
+    /// which audits share.
+    pub versions: &'static VersionCache,
 }
 
 impl AppState {
@@ -44,7 +45,7 @@ impl AppState {
                 std::env::temp_dir().join("attest-files"),
                 files::DEFAULT_MAX_BYTES,
             ),
-            versions: VersionCache::default(),
+            versions: crate::db::version_cache::shared(),
         }
     }
 }

@@ -72,7 +72,7 @@ pub async fn build(
     let db = &state.pool;
     let version = state.versions.load(db, enrolment.version_id).await?;
     let items = evidence::list_for_enrolment(db, id).await?;
-    let confirmed = ticks::confirmed_ordinals(db, id).await?.len();
+    let confirmed = ticks::confirmed_criteria(db, id).await?.len();
     let mut people: Vec<Uuid> = items.iter().map(|e| e.added_by).collect();
     people.push(enrolment.learner_id);
     let names = users::names(db, &people).await?;
