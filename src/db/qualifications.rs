@@ -1,5 +1,7 @@
 //! Qualification versions: import (SPEC §1 "Re-importing ... creates a new version") and
 //! loading a version back as the domain `Qualification` plus the ids of its items.
+use std::collections::HashMap;
+
 use sqlx::types::Json;
 use sqlx::{Acquire, PgExecutor, Postgres};
 use time::OffsetDateTime;
@@ -32,6 +34,8 @@ pub struct LoadedVersion {
     pub major_ids: Vec<Uuid>,
     /// `[major][rule set]`.
     pub rule_set_ids: Vec<Vec<Uuid>>,
+    /// Criterion id → ordinal, for placing ticks without a join or a scan.
+    criterion_ordinals: HashMap<Uuid, usize>,
 }
 
 impl LoadedVersion {
@@ -40,7 +44,7 @@ impl LoadedVersion {
     }
 
     pub fn criterion_ordinal(&self, criterion_id: Uuid) -> Option<usize> {
-        self.criterion_ids.iter().position(|c| *c == criterion_id)
+        self.criterion_ordinals.get(&criterion_id).copied()
     }
 }
 
@@ -168,7 +172,14 @@ pub async fn load_version(db: impl PgExecutor<'_>, version_id: Uuid) -> DbResult
             head.to_vec()
         })
         .collect();
+    let criterion_ordinals = row
+        .criterion_ids
+        .iter()
+        .enumerate()
+        .map(|(ordinal, id)| (*id, ordinal))
+        .collect();
     Ok(LoadedVersion {
+        criterion_ordinals,
         version_id,
         qualification_id: row.qualification_id,
         version: row.version,

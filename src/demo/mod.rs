@@ -1,4 +1,6 @@
-//! The demo centre (`attest serve --demo`) and the benchmark qualification.
+//! The demo centre (`attest serve --demo`), the benchmark qualification, the
+//! load-test centre built on it, and a sample certificate.
+pub mod bench;
 pub mod certificate;
 pub mod large;
 pub mod load;

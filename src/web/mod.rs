@@ -18,9 +18,12 @@ mod help;
 pub(crate) mod home;
 pub(crate) mod ids;
 mod portfolio;
+pub(crate) mod render;
 mod verify;
 
 pub use error::AppError;
+
+use crate::db::version_cache::VersionCache;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -36,6 +39,9 @@ pub struct AppState {
     pub public_url: String,
     /// Renders a credential's PDF (shared with the background worker).
     pub render: crate::jobs::Renderer,
+    /// Qualification versions already loaded (they never change): the process's cache,
+    /// which audits share.
+    pub versions: &'static VersionCache,
 }
 
 impl AppState {
@@ -52,6 +58,7 @@ impl AppState {
             mailer: crate::mail::Mailer::files_in(&std::env::temp_dir().join("attest-mail")),
             public_url: "http://localhost:3000".into(),
             render: crate::credentials::renderer("http://localhost:3000"),
+            versions: crate::db::version_cache::shared(),
         }
     }
 }

@@ -237,3 +237,64 @@ async fn import_creates_a_version_then_nothing_then_a_new_version() {
         .expect("count");
     assert_eq!(versions, 2);
 }
+
+#[tokio::test]
+async fn bench_fixture_loads_the_load_test_centre_once_and_prints_its_ids() {
+    let pool = test_pool().await;
+    let url = database_url(&pool);
+    let run = || {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_attest"))
+                .args(["bench-fixture", "--evidence", "6"])
+                .env("DATABASE_URL", url)
+                .output()
+                .expect("run attest")
+        })
+    };
+    let out = run().await.expect("join");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let value = |key: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("{key}= in {stdout}"))
+            .to_string()
+    };
+    assert_eq!(value("learner"), "learner@bench.attest.test");
+    assert_eq!(value("evidence_items"), "6");
+    let evidence: uuid::Uuid = value("evidence").parse().expect("an evidence id");
+    let enrolment: uuid::Uuid = value("enrolment").parse().expect("an enrolment id");
+    let (on_enrolment, ticks): (uuid::Uuid, i64) = sqlx::query_as(
+        "SELECT e.enrolment_id, (SELECT count(*) FROM ticks t WHERE t.evidence_id = e.id) \
+         FROM evidence e WHERE e.id = $1",
+    )
+    .bind(evidence)
+    .fetch_one(&pool)
+    .await
+    .expect("the printed evidence item exists");
+    assert_eq!(on_enrolment, enrolment);
+    assert!(ticks > 10, "the measured item is ticked: {ticks}");
+    let free: Vec<uuid::Uuid> = value("free_criteria")
+        .split(',')
+        .map(|c| c.parse().expect("a criterion id"))
+        .collect();
+    let ticked_free: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM ticks WHERE evidence_id = $1 AND criterion_id = ANY($2)",
+    )
+    .bind(evidence)
+    .bind(&free)
+    .fetch_one(&pool)
+    .await
+    .expect("count");
+    assert_eq!((free.len(), ticked_free), (128, 0));
+
+    let again = run().await.expect("join");
+    assert!(!again.status.success());
+    assert!(
+        text(&again.stderr).contains("already loaded"),
+        "{}",
+        text(&again.stderr)
+    );
+}

@@ -31,5 +31,6 @@ mod serve_jobs;
 mod serve_mail;
 mod signin;
 mod smtp;
+mod sql_statements;
 mod status;
 mod web;

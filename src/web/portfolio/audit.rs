@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use super::enrolment_for;
 use super::status::{history_rows, panel_for, HistoryRow, StatusPanel};
+use crate::db::audits;
 use crate::db::users::{self, User};
-use crate::db::{audits, qualifications};
 use crate::domain::audit::AuditSummary;
 use crate::web::auth::CurrentUser;
 use crate::web::home::moment;
@@ -57,7 +57,7 @@ pub async fn page(
     };
     let latest = match records.first() {
         Some(a) => {
-            let version = qualifications::load_version(db, a.version_id).await?;
+            let version = state.versions.load(db, a.version_id).await?;
             Some((row(a), AuditSummary::new(&version.qualification, &a.report)))
         }
         None => None,

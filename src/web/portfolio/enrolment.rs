@@ -7,8 +7,8 @@ use super::enrolment_for;
 use super::status::{panel_for, StatusPanel};
 use crate::db::evidence::{self, Evidence};
 use crate::db::iqa::{self, DecisionRow};
+use crate::db::ticks;
 use crate::db::users::{self, User};
-use crate::db::{qualifications, ticks};
 use crate::domain::access::Capacity;
 use crate::domain::form::{message_for, FieldError};
 use crate::domain::Status;
@@ -72,9 +72,9 @@ pub async fn build(
 ) -> Result<EnrolmentPage, AppError> {
     let (enrolment, capacity) = enrolment_for(state, &user, id).await?;
     let db = &state.pool;
-    let version = qualifications::load_version(db, enrolment.version_id).await?;
+    let version = state.versions.load(db, enrolment.version_id).await?;
     let items = evidence::list_for_enrolment(db, id).await?;
-    let confirmed = ticks::confirmed_ordinals(db, id).await?.len();
+    let confirmed = ticks::confirmed_criteria(db, id).await?.len();
     let mut people: Vec<Uuid> = items.iter().map(|e| e.added_by).collect();
     people.push(enrolment.learner_id);
     let names = users::names(db, &people).await?;

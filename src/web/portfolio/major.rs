@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::enrolment_for;
 use crate::db::users::User;
-use crate::db::{activity, audits, qualifications};
+use crate::db::{activity, audits};
 use crate::domain::access::Capacity;
 use crate::domain::status::{self as machine, Offer};
 use crate::web::auth::CurrentUser;
@@ -72,7 +72,10 @@ async fn page_for(
     chosen: String,
     error: Option<&'static str>,
 ) -> Result<MajorPage, AppError> {
-    let version = qualifications::load_version(&state.pool, enrolment.version_id).await?;
+    let version = state
+        .versions
+        .load(&state.pool, enrolment.version_id)
+        .await?;
     let latest = audits::latest_audit(&state.pool, enrolment.id).await?;
     let majors = version
         .qualification
@@ -118,7 +121,10 @@ pub async fn switch(
     Form(form): Form<MajorForm>,
 ) -> Result<Response, AppError> {
     let enrolment = allowed(&state, &user, id).await?;
-    let version = qualifications::load_version(&state.pool, enrolment.version_id).await?;
+    let version = state
+        .versions
+        .load(&state.pool, enrolment.version_id)
+        .await?;
     let chosen = form
         .major
         .parse::<Uuid>()

@@ -16,6 +16,7 @@ mod enrolment;
 mod evidence;
 mod iqa;
 mod major;
+mod matrix;
 mod progress;
 pub(crate) mod status;
 mod ticks;
@@ -27,7 +28,7 @@ pub fn routes(body_limit: usize) -> Router<AppState> {
         .route("/enrolments/{id}/progress", get(progress::page))
         .route("/enrolments/{id}/activity", get(activity::page))
         .route("/enrolments/{id}/activity.csv", get(activity::csv))
-        .route("/enrolments/{id}/matrix", get(progress::matrix))
+        .route("/enrolments/{id}/matrix", get(matrix::page))
         .route("/enrolments/{id}/status", get(status::panel))
         .route(
             "/enrolments/{id}/audit",

@@ -13,7 +13,7 @@ use super::evidence::{self, CriterionRow};
 use crate::db::enrolments::Enrolment;
 use crate::db::evidence::{self as db_evidence, Evidence};
 use crate::db::users::{self, User};
-use crate::db::{activity, audits, centres, qualifications, ticks as db_ticks, DbError};
+use crate::db::{activity, audits, centres, ticks as db_ticks, DbError};
 use crate::domain::access::Capacity;
 use crate::domain::ticks::{self, Layer};
 use crate::web::auth::CurrentUser;
@@ -173,7 +173,7 @@ async fn fragment(
     adding: bool,
 ) -> Result<Response, AppError> {
     let db = &state.pool;
-    let version = qualifications::load_version(db, enrolment.version_id).await?;
+    let version = state.versions.load(db, enrolment.version_id).await?;
     let on_item = db_ticks::list_for_evidence(db, evidence_id).await?;
     let people: Vec<Uuid> = on_item
         .iter()

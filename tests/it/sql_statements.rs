@@ -1,0 +1,239 @@
+//! The SQL statements a page runs do not grow with the size of the qualification or the
+//! number of evidence items: each page is asked for against a small portfolio and a
+//! much bigger one, counting every statement sqlx runs, and the counts must be equal.
+//!
+//! sqlx reports each statement it runs as one `sqlx::query` tracing event (its
+//! `QueryLogger`, on every path: pool, connection or transaction, and the session
+//! store's own queries; BEGIN and COMMIT are sent without it and are not counted) when
+//! the connection's statement logging is on. The counting subscriber is this thread's default, and `#[tokio::test]` runs
+//! the router and the pool's work on this thread.
+use std::sync::{Arc, Mutex};
+
+use attest::demo::bench::{self, BenchFixture, BENCH_PASSWORD};
+use attest::domain::qualification::{Major, Qualification};
+use attest::testing::test_pool;
+use attest::web::AppState;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{ConnectOptions, PgPool};
+use tracing::field::{Field, Visit};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::Layer;
+
+use crate::helpers::{group, major, units};
+use crate::http::{form_post_as, get, send, signed_in};
+
+/// Collects the statements sqlx reports.
+#[derive(Clone, Default)]
+struct Statements(Arc<Mutex<Vec<String>>>);
+
+impl<S: tracing::Subscriber> Layer<S> for Statements {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        if event.metadata().target() != "sqlx::query" {
+            return;
+        }
+        let mut text = Text::default();
+        event.record(&mut text);
+        if let Ok(mut all) = self.0.lock() {
+            all.push(text.0);
+        }
+    }
+}
+
+/// The event's summary and, when sqlx shortened it, the whole statement.
+#[derive(Default)]
+struct Text(String);
+
+impl Visit for Text {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if matches!(field.name(), "message" | "db.statement") {
+            self.0.push_str(&format!("{value:?} ").replace("\\n", " "));
+        }
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if matches!(field.name(), "message" | "db.statement") {
+            self.0.push_str(value.trim());
+            self.0.push(' ');
+        }
+    }
+}
+
+impl Statements {
+    fn take(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .map(|mut all| std::mem::take(&mut *all))
+            .unwrap_or_default()
+    }
+}
+
+/// `n` units of `criteria` criteria, and `majors` majors over overlapping units.
+fn qualification(n: usize, criteria: usize, majors: usize) -> Qualification {
+    let majors: Vec<Major> = (0..majors)
+        .map(|m| {
+            let first = m * n / (majors + 1);
+            major(&format!("M{m}"), vec![group("Core", (first..n).collect())])
+        })
+        .collect();
+    Qualification {
+        code: format!("Q/{n}"),
+        title: format!("{n}-unit certificate"),
+        level: 2,
+        awarding_body: "Test Body".into(),
+        units: units(n, criteria),
+        majors,
+    }
+}
+
+struct Portfolio {
+    pool: PgPool,
+    fixture: BenchFixture,
+    /// Session cookies by role.
+    cookies: Vec<(&'static str, String)>,
+}
+
+async fn portfolio(q: &Qualification, items: usize) -> Portfolio {
+    let pool = test_pool().await;
+    let fixture = bench::load(&pool, q, items).await.expect("fixture");
+    // The harness turns statement logging off; the counter needs it on (sqlx's defaults:
+    // every statement at DEBUG, a slow one at WARN instead, one event either way).
+    let options = (*pool.connect_options())
+        .clone()
+        .log_statements(log::LevelFilter::Debug)
+        .log_slow_statements(log::LevelFilter::Warn, std::time::Duration::from_secs(1));
+    let pool = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(options)
+        .await
+        .expect("a pool that reports its statements");
+    let mut cookies = Vec::new();
+    for (role, email) in bench::ACCOUNTS {
+        let cookie = signed_in(AppState::new(pool.clone()), email, BENCH_PASSWORD).await;
+        cookies.push((role, cookie));
+    }
+    Portfolio {
+        pool,
+        fixture,
+        cookies,
+    }
+}
+
+impl Portfolio {
+    fn cookie(&self, role: &str) -> &str {
+        self.cookies
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map(|(_, c)| c.as_str())
+            .expect("a cookie for every role")
+    }
+
+    /// (name, request) for every request measured, in a fixed order.
+    fn requests(&self) -> Vec<(String, Request<Body>)> {
+        let e = format!("/enrolments/{}", self.fixture.enrolment_id);
+        let item = format!("{e}/evidence/{}", self.fixture.evidence_id);
+        let mut out: Vec<(String, Request<Body>)> = Vec::new();
+        for (role, _) in bench::ACCOUNTS {
+            out.push((format!("home as {role}"), get("/", Some(self.cookie(role)))));
+        }
+        for role in ["learner", "assessor", "iqa", "admin"] {
+            out.push((
+                format!("enrolment page as {role}"),
+                get(&e, Some(self.cookie(role))),
+            ));
+        }
+        for role in ["learner", "assessor", "trainee"] {
+            out.push((
+                format!("evidence page as {role}"),
+                get(&item, Some(self.cookie(role))),
+            ));
+        }
+        for (page, path) in [
+            ("progress", format!("{e}/progress")),
+            ("matrix", format!("{e}/matrix")),
+            ("activity", format!("{e}/activity")),
+        ] {
+            for role in ["learner", "assessor"] {
+                out.push((
+                    format!("{page} as {role}"),
+                    get(&path, Some(self.cookie(role))),
+                ));
+            }
+        }
+        let criterion = self.fixture.free_criteria[0];
+        for role in ["learner", "assessor"] {
+            for action in ["tick", "untick"] {
+                out.push((
+                    format!("{action} POST as {role}"),
+                    form_post_as(
+                        self.cookie(role),
+                        &format!("{item}/ticks"),
+                        &format!("criterion={criterion}&action={action}"),
+                    ),
+                ));
+            }
+        }
+        out
+    }
+
+    /// Each request's statements. Every request runs once before it is counted, so that
+    /// a connection opened for the first time does not count its set-up.
+    async fn count(&self, statements: &Statements) -> Vec<(String, StatusCode, Vec<String>)> {
+        let state = AppState::new(self.pool.clone());
+        for (_, request) in self.requests() {
+            send(state.clone(), request).await;
+        }
+        let mut counted = Vec::new();
+        for (name, request) in self.requests() {
+            statements.take();
+            let reply = send(state.clone(), request).await;
+            counted.push((name, reply.status, statements.take()));
+        }
+        counted
+    }
+}
+
+#[tokio::test]
+async fn pages_run_as_many_statements_for_a_big_portfolio_as_for_a_small_one() {
+    let statements = Statements::default();
+    let subscriber = tracing_subscriber::registry().with(statements.clone());
+    let _default = tracing::subscriber::set_default(subscriber);
+
+    // 2 units of 5 criteria, 1 major, 2 items; against 24 units of 25 criteria (600
+    // criteria in 5 outcomes each), 3 majors, 40 items.
+    let small = portfolio(&qualification(2, 5, 1), 2).await;
+    let big = portfolio(&qualification(24, 25, 3), 40).await;
+    assert!(big.fixture.tick_count > 20 * small.fixture.tick_count);
+
+    let small_counts = small.count(&statements).await;
+    let big_counts = big.count(&statements).await;
+    println!("statements per request (small / big portfolio):");
+    for ((name, status, s), (_, big_status, b)) in small_counts.iter().zip(&big_counts) {
+        println!("  {name:<28} {:>3} / {:>3}", s.len(), b.len());
+        let expected = if name.contains("POST") {
+            StatusCode::SEE_OTHER
+        } else {
+            StatusCode::OK
+        };
+        assert_eq!((*status, *big_status), (expected, expected), "{name}");
+        assert!(
+            s.iter().any(|q| q.contains("tower_sessions")),
+            "{name}: the session store's statements are counted: {s:#?}"
+        );
+        assert_eq!(
+            s.len(),
+            b.len(),
+            "{name}: the big portfolio ran other statements.\nsmall: {s:#?}\nbig: {b:#?}"
+        );
+    }
+    // An assessor's tick re-audits (the centre audits automatically): more statements
+    // than a learner's, which shows the counter sees every statement of a request.
+    let of = |name: &str| {
+        small_counts
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, _, s)| s.len())
+            .expect("measured")
+    };
+    assert!(of("tick POST as assessor") > of("tick POST as learner"));
+}
