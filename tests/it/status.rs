@@ -338,3 +338,46 @@ async fn only_admins_run_the_credential_and_only_staff_on_the_enrolment_audit() 
         assert_eq!(r.status, expected, "{who} audits");
     }
 }
+
+#[tokio::test]
+async fn every_page_about_an_enrolment_shows_its_status_tag() {
+    let c = demo_centre().await;
+    let admin = as_(&c.pool, "admin").await;
+    let learner = as_(&c.pool, "zoe").await;
+    let assessor = as_(&c.pool, "assessor").await;
+    let id = c.zoe.id;
+    let item: Uuid = sqlx::query_scalar("SELECT id FROM evidence WHERE enrolment_id = $1 LIMIT 1")
+        .bind(id)
+        .fetch_one(&c.pool)
+        .await
+        .expect("evidence");
+    let tag = "<span class=\"tag tag-ready_to_be_requested\">Ready to be Requested</span>";
+    for (who, uri) in [
+        (&admin, format!("/enrolments/{id}")),
+        (&admin, format!("/enrolments/{id}/audit")),
+        (&admin, format!("/enrolments/{id}/major")),
+        (&admin, format!("/enrolments/{id}/progress")),
+        (&admin, format!("/enrolments/{id}/matrix")),
+        (&admin, format!("/enrolments/{id}/activity")),
+        (&admin, format!("/enrolments/{id}/evidence/{item}")),
+        (&learner, format!("/enrolments/{id}/evidence/new")),
+        (
+            &assessor,
+            format!("/enrolments/{id}/evidence/{item}/accept/learner"),
+        ),
+    ] {
+        let r = page(&c.pool, who, &uri).await;
+        assert!(
+            r.status == StatusCode::OK || r.status == StatusCode::CONFLICT,
+            "{uri}: {}",
+            r.status
+        );
+        if r.status == StatusCode::OK {
+            assert!(r.body.contains(tag), "{uri} shows the status");
+            assert!(
+                r.body.contains("Zoë Ōtaki-Ngata"),
+                "{uri} says whose portfolio"
+            );
+        }
+    }
+}

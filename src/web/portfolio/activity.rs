@@ -22,7 +22,11 @@ pub struct Line {
     pub detail: String,
 }
 
-async fn lines(state: &AppState, user: &User, id: Uuid) -> Result<(String, Vec<Line>), AppError> {
+async fn lines(
+    state: &AppState,
+    user: &User,
+    id: Uuid,
+) -> Result<(super::Header, Vec<Line>), AppError> {
     let (enrolment, _) = enrolment_for(state, user, id).await?;
     let entries: Vec<ActivityEntry> = activity::for_enrolment(&state.pool, id).await?;
     let mut people: Vec<Uuid> = entries.iter().filter_map(|e| e.actor_id).collect();
@@ -55,12 +59,18 @@ async fn lines(state: &AppState, user: &User, id: Uuid) -> Result<(String, Vec<L
             },
         })
         .collect();
-    Ok((learner, lines))
+    let header = super::Header {
+        enrolment_id: id,
+        learner,
+        status: enrolment.status,
+    };
+    Ok((header, lines))
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/portfolio/activity.html")]
 pub struct ActivityPage {
+    header: super::Header,
     user: User,
     enrolment_id: Uuid,
     learner: String,
@@ -72,11 +82,12 @@ pub async fn page(
     CurrentUser(user): CurrentUser,
     Ids(id): Ids<Uuid>,
 ) -> Result<ActivityPage, AppError> {
-    let (learner, lines) = lines(&state, &user, id).await?;
+    let (header, lines) = lines(&state, &user, id).await?;
     Ok(ActivityPage {
+        learner: header.learner.clone(),
+        header,
         user,
         enrolment_id: id,
-        learner,
         lines,
     })
 }

@@ -25,8 +25,8 @@ pub struct AuditRow {
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/portfolio/audit.html")]
 pub struct AuditPage {
+    header: super::Header,
     user: User,
-    enrolment_id: Uuid,
     learner: String,
     panel: StatusPanel,
     /// The latest audit: when, by whom, and what it found.
@@ -63,7 +63,7 @@ pub async fn page(
         None => None,
     };
     Ok(AuditPage {
-        enrolment_id: id,
+        header: super::header(&state, &enrolment).await?,
         learner: names
             .get(&enrolment.learner_id)
             .cloned()

@@ -55,6 +55,7 @@ pub fn verify_url(state: &AppState, number: &str) -> String {
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/portfolio/credential.html")]
 pub struct CredentialPage {
+    header: super::Header,
     user: User,
     enrolment_id: Uuid,
     status: Status,
@@ -105,6 +106,7 @@ pub async fn page(
         .filter(|_| emailed.emailed.as_deref() == Some("failed"))
         .and_then(|e| e.error.clone());
     Ok(CredentialPage {
+        header: super::header(&state, &enrolment).await?,
         enrolment_id: id,
         status: enrolment.status,
         verify_url: verify_url(&state, &credential.number),

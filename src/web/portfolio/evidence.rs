@@ -25,6 +25,7 @@ use crate::web::{render, AppError, AppState};
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/portfolio/evidence_new.html")]
 pub struct NewEvidencePage {
+    header: super::Header,
     user: User,
     enrolment_id: Uuid,
     form: NewEvidence,
@@ -46,11 +47,12 @@ pub async fn new(
     CurrentUser(user): CurrentUser,
     Ids(id): Ids<Uuid>,
 ) -> Result<NewEvidencePage, AppError> {
-    let (_, capacity) = enrolment_for(&state, &user, id).await?;
+    let (enrolment, capacity) = enrolment_for(&state, &user, id).await?;
     if !capacity.may_add_evidence() {
         return Err(AppError::NotFound);
     }
     Ok(again(
+        super::header(&state, &enrolment).await?,
         user,
         id,
         NewEvidence::default(),
@@ -124,13 +126,31 @@ pub async fn create(
                 ));
                 return Ok((
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    again(user, id, typed, assessor, errors, Some(p), &state),
+                    again(
+                        super::header(&state, &enrolment).await?,
+                        user,
+                        id,
+                        typed,
+                        assessor,
+                        errors,
+                        Some(p),
+                        &state,
+                    ),
                 )
                     .into_response());
             }
             return Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
-                again(user, id, typed, assessor, errors, None, &state),
+                again(
+                    super::header(&state, &enrolment).await?,
+                    user,
+                    id,
+                    typed,
+                    assessor,
+                    errors,
+                    None,
+                    &state,
+                ),
             )
                 .into_response());
         }
@@ -174,7 +194,9 @@ pub async fn create(
     Ok(Redirect::to(&format!("/enrolments/{id}/evidence/{}", added.id)).into_response())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn again(
+    header: super::Header,
     user: User,
     enrolment_id: Uuid,
     form: NewEvidence,
@@ -184,6 +206,7 @@ fn again(
     state: &AppState,
 ) -> NewEvidencePage {
     NewEvidencePage {
+        header,
         user,
         enrolment_id,
         form,
@@ -284,6 +307,7 @@ pub struct UnitView {
 #[derive(Template)]
 #[template(path = "pages/portfolio/evidence.html", whitespace = "minimize")]
 pub struct EvidencePage {
+    header: super::Header,
     user: User,
     enrolment_id: Uuid,
     evidence: db_evidence::Evidence,
@@ -331,11 +355,20 @@ pub async fn page(
     let ticks = db_ticks::on_evidence(db, evidence_id).await?;
     let mut people: Vec<Uuid> = ticks.iter().map(|t| t.by).collect();
     people.push(evidence.added_by);
+    people.push(enrolment.learner_id);
     let names = users::names(db, &people).await?;
     let files = db_evidence::list_files(db, evidence_id).await?;
     let layer = capacity.layer();
     let (learner_acceptable, trainee_acceptable) = acceptable(&ticks, layer);
     Ok(EvidencePage {
+        header: super::Header {
+            enrolment_id: id,
+            learner: names
+                .get(&enrolment.learner_id)
+                .cloned()
+                .unwrap_or_default(),
+            status: enrolment.status,
+        },
         enrolment_id: id,
         added_by: names.get(&evidence.added_by).cloned().unwrap_or_default(),
         added_on: day(&evidence.added_at),

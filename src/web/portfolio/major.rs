@@ -28,6 +28,7 @@ pub struct MajorOption {
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/portfolio/major.html")]
 pub struct MajorPage {
+    header: super::Header,
     user: User,
     enrolment_id: Uuid,
     majors: Vec<MajorOption>,
@@ -97,6 +98,7 @@ async fn page_for(
         })
         .collect();
     Ok(MajorPage {
+        header: super::header(state, enrolment).await?,
         user,
         enrolment_id: enrolment.id,
         majors,

@@ -47,6 +47,7 @@ pub enum Row {
 #[derive(Template)]
 #[template(path = "pages/portfolio/matrix.html", whitespace = "minimize")]
 pub struct MatrixPage {
+    header: super::Header,
     user: User,
     enrolment_id: Uuid,
     learner: String,
@@ -97,6 +98,11 @@ pub async fn page(
     let q = &loaded.version.qualification;
     let (rows, cells) = rows(q, &loaded.layers, &marks, width);
     Ok(MatrixPage {
+        header: super::Header {
+            enrolment_id: id,
+            learner: loaded.learner.clone(),
+            status: loaded.status,
+        },
         user,
         enrolment_id: id,
         learner: loaded.learner,

@@ -80,6 +80,26 @@ pub fn routes(body_limit: usize) -> Router<AppState> {
         )
 }
 
+/// What every page about an enrolment shows at its top: whose portfolio, and its
+/// status tag (UX: every page says where the enrolment stands).
+pub struct Header {
+    pub enrolment_id: Uuid,
+    pub learner: String,
+    pub status: crate::domain::Status,
+}
+
+pub(crate) async fn header(state: &AppState, enrolment: &Enrolment) -> Result<Header, AppError> {
+    let names = crate::db::users::names(&state.pool, &[enrolment.learner_id]).await?;
+    Ok(Header {
+        enrolment_id: enrolment.id,
+        learner: names
+            .get(&enrolment.learner_id)
+            .cloned()
+            .unwrap_or_default(),
+        status: enrolment.status,
+    })
+}
+
 /// The enrolment and the viewer's capacity on it; 404 for anyone who may not see it.
 pub(crate) async fn enrolment_for(
     state: &AppState,

@@ -63,6 +63,7 @@ pub(super) async fn load(state: &AppState, user: &User, id: Uuid) -> Result<Load
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/portfolio/progress.html", whitespace = "minimize")]
 pub struct ProgressPage {
+    header: super::Header,
     user: User,
     enrolment_id: Uuid,
     learner: String,
@@ -99,6 +100,11 @@ pub async fn page(
         .audit(loaded.major, &confirmed)
         .map_err(|e| AppError::Internal(e.into()))?;
     Ok(ProgressPage {
+        header: super::Header {
+            enrolment_id: id,
+            learner: loaded.learner.clone(),
+            status: loaded.status,
+        },
         user,
         enrolment_id: id,
         audit: AuditSummary::new(q, &report),

@@ -210,6 +210,7 @@ pub struct CancelForm {
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/portfolio/cancel.html")]
 pub struct CancelPage {
+    header: super::Header,
     user: User,
     enrolment_id: Uuid,
     credential: Option<Credential>,
@@ -222,8 +223,9 @@ pub async fn confirm_cancel(
     CurrentUser(user): CurrentUser,
     Ids(id): Ids<Uuid>,
 ) -> Result<CancelPage, AppError> {
-    allowed(&state, &user, id, Offer::CancelCredential).await?;
+    let enrolment = allowed(&state, &user, id, Offer::CancelCredential).await?;
     Ok(CancelPage {
+        header: super::header(&state, &enrolment).await?,
         credential: credentials::latest_for_enrolment(&state.pool, id).await?,
         user,
         enrolment_id: id,
@@ -241,6 +243,7 @@ pub async fn cancel(
     let enrolment = allowed(&state, &user, id, Offer::CancelCredential).await?;
     if form.reason.trim().is_empty() {
         let page = CancelPage {
+            header: super::header(&state, &enrolment).await?,
             credential: credentials::latest_for_enrolment(&state.pool, id).await?,
             user,
             enrolment_id: id,

@@ -243,6 +243,7 @@ async fn to_accept(
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/portfolio/accept.html")]
 pub struct AcceptPage {
+    header: super::Header,
     user: User,
     enrolment_id: Uuid,
     evidence: Evidence,
@@ -256,12 +257,13 @@ pub async fn confirm_accept(
     CurrentUser(user): CurrentUser,
     Ids((id, evidence_id, from)): Ids<(Uuid, Uuid, String)>,
 ) -> Result<AcceptPage, AppError> {
-    let (_, evidence, _, layer) = item_for(&state, &user, id, evidence_id).await?;
+    let (enrolment, evidence, _, layer) = item_for(&state, &user, id, evidence_id).await?;
     let source_layer = source(&from)?;
     let count = to_accept(&state, evidence_id, source_layer, layer)
         .await?
         .len();
     Ok(AcceptPage {
+        header: super::header(&state, &enrolment).await?,
         user,
         enrolment_id: id,
         evidence,
