@@ -19,4 +19,5 @@ mod portfolio;
 mod serve;
 mod signin;
 mod sql_statements;
+mod tick_transactions;
 mod web;
