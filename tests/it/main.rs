@@ -33,4 +33,5 @@ mod signin;
 mod smtp;
 mod sql_statements;
 mod status;
+mod tick_transactions;
 mod web;

@@ -6,11 +6,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
+use sqlx::{PgConnection, PgExecutor, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::enrolment_for;
 use super::evidence::{self, CriterionRow};
-use crate::db::enrolments::Enrolment;
+use crate::db::enrolments::{self, Enrolment};
 use crate::db::evidence::{self as db_evidence, Evidence};
 use crate::db::users::{self, User};
 use crate::db::{activity, audits, centres, ticks as db_ticks, DbError};
@@ -104,14 +105,15 @@ async fn apply_change(
     layer: Layer,
     adding: bool,
 ) -> Result<(), AppError> {
+    let (mut tx, enrolment) = begin_change(state, enrolment).await?;
     let changed = if adding {
         ticks::may_tick(enrolment.status).map_err(refused)?;
-        db_ticks::tick(&state.pool, evidence_id, form.criterion, layer, user.id)
+        db_ticks::tick(&mut *tx, evidence_id, form.criterion, layer, user.id)
             .await
             .map_err(from_db)?
     } else {
         ticks::may_untick(layer, layer, enrolment.status).map_err(refused)?;
-        db_ticks::untick(&state.pool, evidence_id, form.criterion, layer)
+        db_ticks::untick(&mut *tx, evidence_id, form.criterion, layer)
             .await
             .map_err(from_db)?
     };
@@ -119,7 +121,7 @@ async fn apply_change(
         let action = if adding { "tick" } else { "untick" };
         let detail = serde_json::json!({ "evidence": evidence_id, "criterion": form.criterion, "layer": layer.key() });
         activity::record(
-            &state.pool,
+            &mut *tx,
             enrolment.centre_id,
             Some(enrolment.id),
             Some(user.id),
@@ -128,9 +130,10 @@ async fn apply_change(
         )
         .await?;
         if layer == Layer::Assessor {
-            audit_if_automatic(state, enrolment, user.id).await?;
+            audit_if_automatic(&mut tx, &enrolment, user.id).await?;
         }
     }
+    tx.commit().await.map_err(DbError::from)?;
     Ok(())
 }
 
@@ -201,17 +204,30 @@ async fn fragment(
     .into_response())
 }
 
+/// A tick change, its activity entry and the audit it causes commit together: one flush
+/// to disk instead of three, and never a tick without its log entry. The enrolment is
+/// locked first, so changes to one enrolment take turns (two unticks would otherwise
+/// deadlock on its row) and the status checked is the current one.
+async fn begin_change(
+    state: &AppState,
+    enrolment: &Enrolment,
+) -> Result<(Transaction<'static, Postgres>, Enrolment), AppError> {
+    let mut tx = state.pool.begin().await.map_err(DbError::from)?;
+    let locked = enrolments::lock(&mut tx, enrolment.id).await?;
+    Ok((tx, locked))
+}
+
 /// SPEC §4: with the centre's setting on, confirmed criteria changing re-audits.
 async fn audit_if_automatic(
-    state: &AppState,
+    conn: &mut PgConnection,
     enrolment: &Enrolment,
     actor: Uuid,
 ) -> Result<(), AppError> {
-    if centres::get(&state.pool, enrolment.centre_id)
+    if centres::get(&mut *conn, enrolment.centre_id)
         .await?
         .auto_audit
     {
-        audits::audit_enrolment(&state.pool, enrolment.id, Some(actor)).await?;
+        audits::audit_enrolment(&mut *conn, enrolment.id, Some(actor)).await?;
     }
     Ok(())
 }
@@ -227,12 +243,12 @@ fn source(from: &str) -> Result<Layer, AppError> {
 
 /// The criteria accept-all would tick, as the domain decides.
 async fn to_accept(
-    state: &AppState,
+    db: impl PgExecutor<'_>,
     evidence_id: Uuid,
     from: Layer,
     layer: Layer,
 ) -> Result<Vec<Uuid>, AppError> {
-    let on_item = db_ticks::list_for_evidence(&state.pool, evidence_id).await?;
+    let on_item = db_ticks::list_for_evidence(db, evidence_id).await?;
     match from {
         Layer::TraineeAssessor => ticks::accept_all_trainee_ticks(&on_item, layer),
         _ => ticks::accept_all_learner_ticks(&on_item, layer),
@@ -259,7 +275,7 @@ pub async fn confirm_accept(
 ) -> Result<AcceptPage, AppError> {
     let (enrolment, evidence, _, layer) = item_for(&state, &user, id, evidence_id).await?;
     let source_layer = source(&from)?;
-    let count = to_accept(&state, evidence_id, source_layer, layer)
+    let count = to_accept(&state.pool, evidence_id, source_layer, layer)
         .await?
         .len();
     Ok(AcceptPage {
@@ -283,17 +299,18 @@ pub async fn accept(
     Ids((id, evidence_id, from)): Ids<(Uuid, Uuid, String)>,
 ) -> Result<Redirect, AppError> {
     let (enrolment, _, _, layer) = item_for(&state, &user, id, evidence_id).await?;
-    ticks::may_tick(enrolment.status).map_err(refused)?;
     let source_layer = source(&from)?;
-    let criteria = to_accept(&state, evidence_id, source_layer, layer).await?;
+    let (mut tx, enrolment) = begin_change(&state, &enrolment).await?;
+    ticks::may_tick(enrolment.status).map_err(refused)?;
+    let criteria = to_accept(&mut *tx, evidence_id, source_layer, layer).await?;
     // ON CONFLICT DO NOTHING makes a second run, or two assessors at once, add nothing twice.
-    let added = db_ticks::tick_many(&state.pool, evidence_id, &criteria, layer, user.id)
+    let added = db_ticks::tick_many(&mut *tx, evidence_id, &criteria, layer, user.id)
         .await
         .map_err(from_db)?;
     if added > 0 {
         let detail = serde_json::json!({ "evidence": evidence_id, "from": source_layer.key(), "layer": layer.key(), "added": added });
         activity::record(
-            &state.pool,
+            &mut *tx,
             enrolment.centre_id,
             Some(id),
             Some(user.id),
@@ -302,9 +319,10 @@ pub async fn accept(
         )
         .await?;
         if layer == Layer::Assessor {
-            audit_if_automatic(&state, &enrolment, user.id).await?;
+            audit_if_automatic(&mut tx, &enrolment, user.id).await?;
         }
     }
+    tx.commit().await.map_err(DbError::from)?;
     Ok(Redirect::to(&format!(
         "/enrolments/{id}/evidence/{evidence_id}"
     )))
