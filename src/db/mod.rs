@@ -6,6 +6,8 @@ use crate::domain::status::{Refusal, Status};
 
 pub mod activity;
 pub mod audits;
+pub mod bulk_audit;
+pub mod bulk_audit_runs;
 pub mod caseload;
 pub mod centres;
 pub mod enrolments;

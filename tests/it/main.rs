@@ -5,6 +5,7 @@ mod helpers;
 mod admin;
 mod cli;
 mod db_audit;
+mod db_bulk_audit;
 mod db_enrolment;
 mod db_import;
 mod db_schema;
