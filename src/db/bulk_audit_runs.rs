@@ -16,6 +16,7 @@ pub struct BulkAuditRun {
     pub actor_id: Option<Uuid>,
     /// None when a chosen set of enrolments was audited.
     pub qualification_id: Option<Uuid>,
+    pub qualification_code: Option<String>,
     pub total: i32,
     pub done: i32,
     pub started_at: OffsetDateTime,
@@ -107,11 +108,14 @@ pub async fn fail(db: impl PgExecutor<'_>, id: Uuid, error: &str) -> DbResult<()
     Ok(())
 }
 
-const SELECT: &str = "SELECT id, centre_id, actor_id, qualification_id, total, done, started_at, finished_at, error, \
-     (finished_at IS NULL AND progressed_at < now() - interval '1 minute') AS stalled FROM bulk_audits";
+const SELECT: &str =
+    "SELECT b.id, b.centre_id, b.actor_id, b.qualification_id, q.code AS qualification_code, \
+     b.total, b.done, b.started_at, b.finished_at, b.error, \
+     (b.finished_at IS NULL AND b.progressed_at < now() - interval '1 minute') AS stalled \
+     FROM bulk_audits b LEFT JOIN qualifications q ON q.id = b.qualification_id";
 
 pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<BulkAuditRun> {
-    Ok(sqlx::query_as(&format!("{SELECT} WHERE id = $1"))
+    Ok(sqlx::query_as(&format!("{SELECT} WHERE b.id = $1"))
         .bind(id)
         .fetch_one(db)
         .await?)
@@ -124,7 +128,7 @@ pub async fn recent(
     limit: i64,
 ) -> DbResult<Vec<BulkAuditRun>> {
     Ok(sqlx::query_as(&format!(
-        "{SELECT} WHERE centre_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2"
+        "{SELECT} WHERE b.centre_id = $1 ORDER BY b.started_at DESC, b.id DESC LIMIT $2"
     ))
     .bind(centre_id)
     .bind(limit)

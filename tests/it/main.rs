@@ -3,6 +3,7 @@
 mod helpers;
 
 mod admin;
+mod admin_audits;
 mod cli;
 mod db_audit;
 mod db_bulk_audit;
