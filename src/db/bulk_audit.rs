@@ -3,7 +3,6 @@
 //! give (the same audit rows, status moves and history), plus an "audit" entry in each
 //! enrolment's activity log; but it is written a chunk of enrolments at a time, with a
 //! handful of set-based statements per chunk instead of a handful per enrolment.
-use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use sqlx::{PgConnection, PgPool};
@@ -19,7 +18,7 @@ use crate::domain::status::{decide, Action, Decision, Status};
 
 /// Enrolments per transaction: enough rows that each statement does real work, few
 /// enough that a single audit waiting on one of the locked rows waits well under a second.
-pub const CHUNK: usize = 1000;
+pub const CHUNK: usize = 500;
 
 /// What the bulk audit did to one enrolment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,9 +37,9 @@ impl BulkAudited {
 }
 
 /// Audit every enrolment in `enrolment_ids` (repeats are audited once), in id order,
-/// `CHUNK` to a transaction. `progress(done, total)` is called at the start and after
-/// each chunk commits. An id that does not exist stops the run with `NotFound`; chunks
-/// committed before stay.
+/// `CHUNK` to a transaction, two transactions at a time. `progress(done, total)` is
+/// called at the start and as chunks commit. An id that does not exist stops the run
+/// with `NotFound`; chunks committed before stay.
 pub async fn audit_many(
     pool: &PgPool,
     enrolment_ids: &[Uuid],
@@ -59,22 +58,73 @@ pub async fn audit_in_chunks(
     mut progress: impl FnMut(usize, usize),
 ) -> DbResult<Vec<BulkAudited>> {
     let mut ids = enrolment_ids.to_vec();
-    // Chunks in id order lock rows in the same order as `lock_many` within a chunk.
+    // Chunks in id order, each locking its rows in id order: two chunks never wait on
+    // each other, and a single audit (one row) cannot deadlock with them.
     ids.sort_unstable();
     ids.dedup();
     let total = ids.len();
     // Each version is loaded once for the whole run.
-    let mut versions: HashMap<Uuid, LoadedVersion> = HashMap::new();
+    let versions = load_versions(pool, &ids).await?;
     let mut done = Vec::with_capacity(total);
     progress(0, total);
-    for chunk in ids.chunks(chunk_size.max(1)) {
-        let mut tx = pool.begin().await?;
-        let audited = audit_chunk(&mut tx, chunk, actor, &mut versions).await?;
-        tx.commit().await?;
-        done.extend(audited);
+    let mut chunks = ids.chunks(chunk_size.max(1));
+    // Two chunks at a time, each in its own transaction on its own connection, so that
+    // the database works on both at once (most of the time goes into its statements).
+    while let Some(first) = chunks.next() {
+        let second = chunks.next();
+        let (a, b) = tokio::join!(audit_chunk(pool, first, actor, &versions), async {
+            match second {
+                Some(ids) => Some(audit_chunk(pool, ids, actor, &versions).await),
+                None => None,
+            }
+        });
+        let mut failed = None;
+        for result in std::iter::once(a).chain(b) {
+            match result {
+                Ok(audited) => done.extend(audited),
+                Err(e) => failed = failed.or(Some(e)),
+            }
+        }
         progress(done.len(), total);
+        if let Some(e) = failed {
+            return Err(e);
+        }
     }
     Ok(done)
+}
+
+/// A version as the bulk audit uses it: loaded, with each criterion's ordinal by id.
+struct Version {
+    loaded: LoadedVersion,
+    ordinals: HashMap<Uuid, usize>,
+}
+
+impl Version {
+    fn new(loaded: LoadedVersion) -> Version {
+        let ordinals = loaded
+            .criterion_ids
+            .iter()
+            .enumerate()
+            .map(|(o, id)| (*id, o))
+            .collect();
+        Version { loaded, ordinals }
+    }
+}
+
+async fn load_versions(pool: &PgPool, ids: &[Uuid]) -> DbResult<HashMap<Uuid, Version>> {
+    let version_ids: Vec<Uuid> =
+        sqlx::query_scalar("SELECT DISTINCT version_id FROM enrolments WHERE id = ANY($1)")
+            .bind(ids)
+            .fetch_all(pool)
+            .await?;
+    let mut versions = HashMap::with_capacity(version_ids.len());
+    for v in version_ids {
+        versions.insert(
+            v,
+            Version::new(qualifications::load_version(pool, v).await?),
+        );
+    }
+    Ok(versions)
 }
 
 /// One enrolment's audit, worked out but not yet written.
@@ -86,26 +136,41 @@ struct Computed {
 }
 
 async fn audit_chunk(
-    conn: &mut PgConnection,
+    pool: &PgPool,
     ids: &[Uuid],
     actor: Option<Uuid>,
-    versions: &mut HashMap<Uuid, LoadedVersion>,
+    versions: &HashMap<Uuid, Version>,
 ) -> DbResult<Vec<BulkAudited>> {
+    let mut tx = pool.begin().await?;
+    // The statements below carry megabytes of JSON: room to do it in memory.
+    sqlx::query("SET LOCAL work_mem = '64MB'")
+        .execute(&mut *tx)
+        .await?;
     // Locked for the whole chunk, so no tick or transition slips in between reading and
     // deciding (as in `audit_enrolment`).
-    let locked = enrolments::lock_many(conn, ids).await?;
+    let locked = enrolments::lock_many(&mut tx, ids).await?;
     if locked.len() != ids.len() {
         return Err(DbError::NotFound);
     }
+    // A version missing from the run's set (an enrolment moved since it was read).
+    let mut extra = HashMap::new();
     for e in &locked {
-        if let Entry::Vacant(slot) = versions.entry(e.version_id) {
-            slot.insert(qualifications::load_version(&mut *conn, e.version_id).await?);
+        if !versions.contains_key(&e.version_id) && !extra.contains_key(&e.version_id) {
+            let v = qualifications::load_version(&mut *tx, e.version_id).await?;
+            extra.insert(e.version_id, Version::new(v));
         }
     }
-    let confirmed = confirmed_ordinals(conn, ids).await?;
-    let computed = compute(versions, &locked, confirmed)?;
-    write_audits(conn, versions, &locked, &computed, actor).await?;
-    apply_decisions(conn, &locked, &computed, actor).await?;
+    let version_of = |id: &Uuid| {
+        versions
+            .get(id)
+            .or_else(|| extra.get(id))
+            .ok_or_else(|| DbError::Corrupt("an enrolment's version was not loaded".into()))
+    };
+    let confirmed = confirmed_criteria(&mut tx, ids).await?;
+    let computed = compute(&version_of, &locked, confirmed)?;
+    write_audits(&mut tx, &version_of, &locked, &computed, actor).await?;
+    apply_decisions(&mut tx, &locked, &computed, actor).await?;
+    tx.commit().await?;
     Ok(locked
         .iter()
         .zip(&computed)
@@ -119,15 +184,18 @@ async fn audit_chunk(
         .collect())
 }
 
-/// Every chunk enrolment's confirmed criteria (assessor ticks) by ordinal, in one query:
-/// one row per enrolment, its ordinals as one array.
-async fn confirmed_ordinals(
+/// Every chunk enrolment's confirmed criteria (its assessor ticks' criteria), in one
+/// query: one row per enrolment with its criteria as one array, read from the ticks
+/// index alone. Ordinals are looked up here rather than joined in the database, which
+/// for millions of ticks is the slower of the two.
+async fn confirmed_criteria(
     conn: &mut PgConnection,
     ids: &[Uuid],
-) -> DbResult<HashMap<Uuid, Vec<i32>>> {
-    let rows: Vec<(Uuid, Vec<i32>)> = sqlx::query_as(
-        "SELECT t.enrolment_id, array_agg(c.ordinal) FROM ticks t JOIN criteria c ON c.id = t.criterion_id \
-         WHERE t.enrolment_id = ANY($1) AND t.layer = 'assessor' GROUP BY t.enrolment_id",
+) -> DbResult<HashMap<Uuid, Vec<Uuid>>> {
+    let rows: Vec<(Uuid, Vec<Uuid>)> = sqlx::query_as(
+        "SELECT e.id, ARRAY(SELECT t.criterion_id FROM ticks t \
+                            WHERE t.enrolment_id = e.id AND t.layer = 'assessor') \
+         FROM UNNEST($1::uuid[]) AS e(id)",
     )
     .bind(ids)
     .fetch_all(conn)
@@ -136,30 +204,33 @@ async fn confirmed_ordinals(
 }
 
 /// The audits and status decisions, from the pure domain: one plan per version.
-fn compute(
-    versions: &HashMap<Uuid, LoadedVersion>,
+fn compute<'v>(
+    version_of: &impl Fn(&Uuid) -> DbResult<&'v Version>,
     locked: &[Enrolment],
-    mut confirmed: HashMap<Uuid, Vec<i32>>,
+    mut confirmed: HashMap<Uuid, Vec<Uuid>>,
 ) -> DbResult<Vec<Computed>> {
-    let mut plans: HashMap<Uuid, AuditPlan<'_>> = HashMap::new();
+    let mut plans: HashMap<Uuid, AuditPlan<'v>> = HashMap::new();
     locked
         .iter()
         .map(|e| {
-            let version = versions
-                .get(&e.version_id)
-                .ok_or_else(|| DbError::Corrupt("an enrolment's version was not loaded".into()))?;
-            let q = &version.qualification;
+            let version = version_of(&e.version_id)?;
+            let q = &version.loaded.qualification;
             let plan = plans
                 .entry(e.version_id)
                 .or_insert_with(|| AuditPlan::new(q));
-            let ordinals = confirmed.remove(&e.id).unwrap_or_default();
-            let ordinals = ordinals
+            let ordinals = confirmed
+                .remove(&e.id)
+                .unwrap_or_default()
                 .into_iter()
-                .map(|o| usize::try_from(o).map_err(|_| DbError::Corrupt(format!("ordinal {o}"))))
+                .map(|c| {
+                    version.ordinals.get(&c).copied().ok_or_else(|| {
+                        DbError::Corrupt(format!("criterion {c} is not in the enrolment's version"))
+                    })
+                })
                 .collect::<DbResult<Vec<usize>>>()?;
             let confirmed = ConfirmedCriteria::from_ordinals(q.criterion_count(), ordinals)
                 .map_err(|e| DbError::Corrupt(e.to_string()))?;
-            let major = version.major_index(e.major_id).ok_or_else(|| {
+            let major = version.loaded.major_index(e.major_id).ok_or_else(|| {
                 DbError::Corrupt("the assigned major is not in the enrolment's version".into())
             })?;
             let report = plan.audit(major, &confirmed)?;
@@ -175,88 +246,138 @@ fn compute(
         .collect()
 }
 
-/// The audit rows and their per-major rows, each table in one statement.
-async fn write_audits(
+/// The audit rows and their per-major rows, in one statement. Each report's JSON is
+/// parsed once, and each per-major row's unmet rules are taken from it; the counted
+/// units of all rows travel as one flat array that each row takes its slice of.
+async fn write_audits<'v>(
     conn: &mut PgConnection,
-    versions: &HashMap<Uuid, LoadedVersion>,
+    version_of: &impl Fn(&Uuid) -> DbResult<&'v Version>,
     locked: &[Enrolment],
     computed: &[Computed],
     actor: Option<Uuid>,
 ) -> DbResult<()> {
     let n = locked.len();
-    let (mut ids, mut enrolment_ids, mut version_ids, mut major_ids) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut outcomes, mut counts, mut reports) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let mut m_audit = Vec::new();
-    let mut m_major = Vec::new();
-    let mut m_achieved = Vec::new();
-    let mut m_rule_set = Vec::new();
-    let mut m_counted = Vec::new();
-    let mut m_credits = Vec::new();
-    let mut m_unmet = Vec::new();
+    let mut a = AuditColumns::with_capacity(n);
+    let mut m = MajorColumns::with_capacity(n * 6);
     for (e, c) in locked.iter().zip(computed) {
-        ids.push(c.audit_id);
-        enrolment_ids.push(e.id);
-        version_ids.push(e.version_id);
-        major_ids.push(e.major_id);
-        outcomes.push(c.report.outcome.key());
-        counts.push(c.confirmed);
-        reports.push(to_json(&c.report)?);
-        let version = versions
-            .get(&e.version_id)
-            .ok_or_else(|| DbError::Corrupt("an enrolment's version was not loaded".into()))?;
-        for row in major_rows(version, &c.report)? {
-            m_audit.push(c.audit_id);
-            m_major.push(row.major_id);
-            m_achieved.push(row.achieved);
-            m_rule_set.push(row.rule_set_id);
-            m_counted.push(uuid_array_literal(&row.counted));
-            m_credits.push(
+        a.id.push(c.audit_id);
+        a.enrolment.push(e.id);
+        a.version.push(e.version_id);
+        a.major.push(e.major_id);
+        a.outcome.push(c.report.outcome.key());
+        a.confirmed.push(c.confirmed);
+        a.report.push(to_json(&c.report)?);
+        let version = &version_of(&e.version_id)?.loaded;
+        for (ix, row) in major_rows(version, &c.report)?.into_iter().enumerate() {
+            m.audit.push(c.audit_id);
+            m.index.push(index(ix)?);
+            m.major.push(row.major_id);
+            m.achieved.push(row.achieved);
+            m.rule_set.push(row.rule_set_id);
+            // 1-based, inclusive: an empty list is a slice that ends before it starts.
+            m.counted_from.push(index(m.counted.len() + 1)?);
+            m.counted.extend_from_slice(&row.counted);
+            m.counted_to.push(index(m.counted.len())?);
+            m.credits.push(
                 i32::try_from(row.counted_credits).map_err(|e| DbError::Corrupt(e.to_string()))?,
             );
-            m_unmet.push(to_json(&row.unmet)?);
         }
     }
     sqlx::query(
-        "INSERT INTO audits (id, enrolment_id, version_id, actor_id, at, outcome, major_id, confirmed_criteria, report) \
-         SELECT a.id, a.enrolment_id, a.version_id, $4, clock_timestamp(), a.outcome, a.major_id, a.confirmed, a.report::jsonb \
-         FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $5::text[], $6::uuid[], $7::int4[], $8::text[]) \
-              AS a(id, enrolment_id, version_id, outcome, major_id, confirmed, report)",
+        "WITH a AS MATERIALIZED ( \
+           SELECT a.id, a.enrolment_id, a.version_id, a.outcome, a.major_id, a.confirmed, a.report::jsonb AS report \
+           FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::uuid[], $6::int4[], $7::text[]) \
+                AS a(id, enrolment_id, version_id, outcome, major_id, confirmed, report)), \
+         inserted AS ( \
+           INSERT INTO audits (id, enrolment_id, version_id, actor_id, at, outcome, major_id, confirmed_criteria, report) \
+           SELECT id, enrolment_id, version_id, $8, clock_timestamp(), outcome, major_id, confirmed, report FROM a) \
+         INSERT INTO audit_majors (audit_id, major_id, achieved, rule_set_id, counted_unit_ids, counted_credits, unmet) \
+         SELECT m.audit_id, m.major_id, m.achieved, m.rule_set_id, COALESCE(($15::uuid[])[m.c_from:m.c_to], '{}'), \
+                m.credits, a.report -> 'majors' -> m.ix -> 'unmet' \
+         FROM UNNEST($9::uuid[], $10::int4[], $11::uuid[], $12::bool[], $13::uuid[], $14::int4[], $16::int4[], $17::int4[]) \
+              AS m(audit_id, ix, major_id, achieved, rule_set_id, credits, c_from, c_to) \
+         JOIN a ON a.id = m.audit_id",
     )
-    .bind(&ids)
-    .bind(&enrolment_ids)
-    .bind(&version_ids)
+    .bind(&a.id)
+    .bind(&a.enrolment)
+    .bind(&a.version)
+    .bind(&a.outcome)
+    .bind(&a.major)
+    .bind(&a.confirmed)
+    .bind(&a.report)
     .bind(actor)
-    .bind(&outcomes)
-    .bind(&major_ids)
-    .bind(&counts)
-    .bind(&reports)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "INSERT INTO audit_majors (audit_id, major_id, achieved, rule_set_id, counted_unit_ids, counted_credits, unmet) \
-         SELECT m.audit_id, m.major_id, m.achieved, m.rule_set_id, m.counted::uuid[], m.credits, m.unmet::jsonb \
-         FROM UNNEST($1::uuid[], $2::uuid[], $3::bool[], $4::uuid[], $5::text[], $6::int4[], $7::text[]) \
-              AS m(audit_id, major_id, achieved, rule_set_id, counted, credits, unmet)",
-    )
-    .bind(&m_audit)
-    .bind(&m_major)
-    .bind(&m_achieved)
-    .bind(&m_rule_set)
-    .bind(&m_counted)
-    .bind(&m_credits)
-    .bind(&m_unmet)
+    .bind(&m.audit)
+    .bind(&m.index)
+    .bind(&m.major)
+    .bind(&m.achieved)
+    .bind(&m.rule_set)
+    .bind(&m.credits)
+    .bind(&m.counted)
+    .bind(&m.counted_from)
+    .bind(&m.counted_to)
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// The audits' columns, one array each.
+#[derive(Default)]
+struct AuditColumns {
+    id: Vec<Uuid>,
+    enrolment: Vec<Uuid>,
+    version: Vec<Uuid>,
+    major: Vec<Uuid>,
+    outcome: Vec<&'static str>,
+    confirmed: Vec<i32>,
+    report: Vec<String>,
+}
+
+impl AuditColumns {
+    fn with_capacity(n: usize) -> Self {
+        AuditColumns {
+            id: Vec::with_capacity(n),
+            enrolment: Vec::with_capacity(n),
+            version: Vec::with_capacity(n),
+            major: Vec::with_capacity(n),
+            outcome: Vec::with_capacity(n),
+            confirmed: Vec::with_capacity(n),
+            report: Vec::with_capacity(n),
+        }
+    }
+}
+
+/// The per-major rows' columns; `counted` holds every row's counted units in turn.
+#[derive(Default)]
+struct MajorColumns {
+    audit: Vec<Uuid>,
+    index: Vec<i32>,
+    major: Vec<Uuid>,
+    achieved: Vec<bool>,
+    rule_set: Vec<Option<Uuid>>,
+    credits: Vec<i32>,
+    counted: Vec<Uuid>,
+    counted_from: Vec<i32>,
+    counted_to: Vec<i32>,
+}
+
+impl MajorColumns {
+    fn with_capacity(n: usize) -> Self {
+        MajorColumns {
+            audit: Vec::with_capacity(n),
+            index: Vec::with_capacity(n),
+            major: Vec::with_capacity(n),
+            achieved: Vec::with_capacity(n),
+            rule_set: Vec::with_capacity(n),
+            credits: Vec::with_capacity(n),
+            counted: Vec::with_capacity(n * 16),
+            counted_from: Vec::with_capacity(n),
+            counted_to: Vec::with_capacity(n),
+        }
+    }
+}
+
+fn index(i: usize) -> DbResult<i32> {
+    i32::try_from(i).map_err(|_| DbError::Corrupt(format!("index {i}")))
 }
 
 /// The status machine's decisions: new statuses in one UPDATE, a history row for each
@@ -326,35 +447,4 @@ async fn apply_decisions(
 
 fn to_json(value: &impl serde::Serialize) -> DbResult<String> {
     serde_json::to_string(value).map_err(|e| DbError::Corrupt(e.to_string()))
-}
-
-/// `{id,id}`: PostgreSQL's text form of a uuid[]. Rows have counted lists of different
-/// lengths, which one rectangular array parameter cannot carry.
-fn uuid_array_literal(ids: &[Uuid]) -> String {
-    let mut s = String::with_capacity(2 + ids.len() * 37);
-    s.push('{');
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            s.push(',');
-        }
-        s.push_str(&id.hyphenated().to_string());
-    }
-    s.push('}');
-    s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn uuid_arrays_are_written_in_postgres_text_form() {
-        let a = Uuid::from_u128(1);
-        let b = Uuid::from_u128(2);
-        assert_eq!(uuid_array_literal(&[]), "{}");
-        assert_eq!(
-            uuid_array_literal(&[a, b]),
-            "{00000000-0000-0000-0000-000000000001,00000000-0000-0000-0000-000000000002}"
-        );
-    }
 }

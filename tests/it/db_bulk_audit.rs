@@ -263,10 +263,8 @@ async fn bulk_audits_give_what_auditing_each_enrolment_singly_gives() {
     })
     .await
     .unwrap();
-    assert_eq!(
-        reports,
-        vec![(0, 24), (5, 24), (10, 24), (15, 24), (20, 24), (24, 24)]
-    );
+    // Chunks of 5, two at a time.
+    assert_eq!(reports, vec![(0, 24), (10, 24), (20, 24), (24, 24)]);
     assert_eq!(done.len(), 24);
 
     let mut moved = 0;

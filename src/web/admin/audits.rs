@@ -200,15 +200,17 @@ async fn run(pool: PgPool, run_id: Uuid, ids: Vec<Uuid>, actor: Uuid) {
     });
     tokio::pin!(audits);
     let mut tick = tokio::time::interval(Duration::from_millis(250));
-    let mut written = 0;
+    let (mut written, mut written_at) = (0, tokio::time::Instant::now());
     let result = loop {
         tokio::select! {
             result = &mut audits => break result,
             _ = tick.tick() => {
                 let now = done.load(Ordering::Relaxed);
-                if now != written {
+                // Also every few seconds without news, so a slow chunk is not taken for
+                // a run whose server stopped.
+                if now != written || written_at.elapsed() > Duration::from_secs(10) {
                     match runs::set_done(&pool, run_id, now).await {
-                        Ok(()) => written = now,
+                        Ok(()) => (written, written_at) = (now, tokio::time::Instant::now()),
                         Err(e) => tracing::warn!(error = %e, %run_id, "recording bulk audit progress"),
                     }
                 }
