@@ -1,13 +1,13 @@
 //! Recording audits (SPEC §4) and the status moves they cause (SPEC §5).
-use serde_json::json;
 use sqlx::types::Json;
 use sqlx::{Acquire, PgConnection, PgExecutor, Postgres};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::enrolments::{self, Enrolment};
+use super::qualifications::LoadedVersion;
 use super::{ticks, version_cache, DbError, DbResult};
-use crate::domain::audit::{audit, AuditReport};
+use crate::domain::audit::{audit, AuditReport, UnmetRule};
 use crate::domain::outcome::{ConfirmedCriteria, Outcome};
 use crate::domain::status::{Action, Decision, Status};
 
@@ -133,25 +133,7 @@ pub async fn record_locked(
     .execute(&mut *conn)
     .await?;
 
-    let majors: Vec<serde_json::Value> = report
-        .majors
-        .iter()
-        .map(|m| {
-            let counted: Vec<Uuid> = m
-                .counted_units
-                .iter()
-                .filter_map(|&u| version.unit_ids.get(u).copied())
-                .collect();
-            json!({
-                "major_id": version.major_ids.get(m.major),
-                "achieved": m.achieved,
-                "rule_set_id": version.rule_set_ids.get(m.major).and_then(|r| r.get(m.rule_set)),
-                "counted": counted,
-                "counted_credits": m.counted_credits,
-                "unmet": m.unmet,
-            })
-        })
-        .collect();
+    let majors = major_rows(&version, &report)?;
     // One statement for all majors: the rows travel as one JSON array.
     sqlx::query(
         "INSERT INTO audit_majors (audit_id, major_id, achieved, rule_set_id, counted_unit_ids, counted_credits, unmet) \
@@ -165,6 +147,48 @@ pub async fn record_locked(
     .execute(&mut *conn)
     .await?;
     Ok((audit_id, report))
+}
+
+/// One major's line of an audit as stored in `audit_majors`, with the version's ids.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct MajorRow<'r> {
+    pub major_id: Uuid,
+    pub achieved: bool,
+    pub rule_set_id: Option<Uuid>,
+    pub counted: Vec<Uuid>,
+    pub counted_credits: u32,
+    pub unmet: &'r [UnmetRule],
+}
+
+/// The report's per-major results with the ids of the version's items.
+pub(crate) fn major_rows<'r>(
+    version: &LoadedVersion,
+    report: &'r AuditReport,
+) -> DbResult<Vec<MajorRow<'r>>> {
+    report
+        .majors
+        .iter()
+        .map(|m| {
+            Ok(MajorRow {
+                major_id: *version.major_ids.get(m.major).ok_or_else(|| {
+                    DbError::Corrupt(format!("audit names major {} of the version", m.major))
+                })?,
+                achieved: m.achieved,
+                rule_set_id: version
+                    .rule_set_ids
+                    .get(m.major)
+                    .and_then(|r| r.get(m.rule_set))
+                    .copied(),
+                counted: m
+                    .counted_units
+                    .iter()
+                    .filter_map(|&u| version.unit_ids.get(u).copied())
+                    .collect(),
+                counted_credits: m.counted_credits,
+                unmet: &m.unmet,
+            })
+        })
+        .collect()
 }
 
 #[derive(sqlx::FromRow)]

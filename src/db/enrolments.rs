@@ -140,6 +140,18 @@ pub async fn lock(conn: &mut PgConnection, id: Uuid) -> DbResult<Enrolment> {
     row.try_into()
 }
 
+/// Read and lock many rows at once, in id order (the order every multi-row lock takes,
+/// so two such transactions cannot deadlock). Ids that do not exist are left out.
+pub async fn lock_many(conn: &mut PgConnection, ids: &[Uuid]) -> DbResult<Vec<Enrolment>> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "{SELECT} WHERE id = ANY($1) ORDER BY id FOR UPDATE"
+    ))
+    .bind(ids)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(Enrolment::try_from).collect()
+}
+
 /// Move from `from` to `to` if the enrolment is still in `from`. Otherwise nothing
 /// changes and the answer is `StatusChanged` with the status it is in now. This does
 /// not consult the status machine (see `apply_action`); `from == to` only checks.
@@ -224,7 +236,7 @@ pub async fn apply_locked(
     Ok(decision)
 }
 
-fn default_reason(action: &Action) -> Option<String> {
+pub(crate) fn default_reason(action: &Action) -> Option<String> {
     Some(match action {
         Action::Audit(o) => format!("audit: {}", o.label()),
         Action::SwitchMajor(o) => format!("major switched; audit: {}", o.label()),

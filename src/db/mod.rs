@@ -6,6 +6,8 @@ use crate::domain::status::{Refusal, Status};
 
 pub mod activity;
 pub mod audits;
+pub mod bulk_audit;
+pub mod bulk_audit_runs;
 pub mod caseload;
 pub mod centre_keys;
 pub mod centres;

@@ -233,6 +233,13 @@ fn pages() -> Vec<Row> {
         get("/.well-known/attest/centres/{centre}", |w| format!("/.well-known/attest/centres/{}", w.a.centre_id),
                                                                    "404  404  404  404  404  404  404  404  404  404  404  404"),
         get("/admin/settings", |_| "/admin/settings".into(),       "in   404  404  404  404  404  404  404  200  200  404  in"),
+        get("/admin/audits", |_| "/admin/audits".into(),           "in   404  404  404  404  404  404  404  200  200  404  in"),
+        // A run is its centre's: an id that is not one of yours does not exist for you
+        // (tests/it/admin_audits.rs shows another centre's run is 404 too).
+        get("/admin/audits/{id}", |_| format!("/admin/audits/{}", Uuid::new_v4()),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in"),
+        get("/admin/audits/{id}/progress", |_| format!("/admin/audits/{}/progress", Uuid::new_v4()),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in"),
         // Only those who tick add evidence; IQAs and admins read.
         get("/enrolments/{id}/evidence/new", |w| format!("/enrolments/{}/evidence/new", w.a.id),
                                                                    "in   200  404  200  404  200  404  404  404  404  404  in"),
@@ -419,6 +426,9 @@ fn portfolio_forms() -> Vec<Row> {
             .note("another centre's enrolment"),
         post("/enrolments/{id}/credential/email", |w| format!("/enrolments/{}/credential/email", w.a.id), |_| Payload::Empty,
                                                                    "in   404  404  404  404  404  404  404  409  404  404  in"),
+        // Nothing chosen: the form says so and starts nothing.
+        post("/admin/audits", |_| "/admin/audits".into(), |_| form("scope=chosen".into()),
+                                                                   "in   404  404  404  404  404  404  404  422  422  404  in"),
         post("/admin/settings", |_| "/admin/settings".into(), |_| form("auto_audit=on".into()),
                                                                    "in   404  404  404  404  404  404  404  303  303  404  in"),
         // IQA: the IQA records and closes; the assessor (or trainee) marks addressed.

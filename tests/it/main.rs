@@ -4,12 +4,14 @@ mod helpers;
 
 mod access;
 mod admin;
+mod admin_audits;
 mod browser;
 mod cli;
 mod credential_pages;
 mod credential_pdf;
 mod credentials;
 mod db_audit;
+mod db_bulk_audit;
 mod db_credentials;
 mod db_enrolment;
 mod db_import;

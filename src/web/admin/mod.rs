@@ -6,6 +6,7 @@ use super::auth::CurrentUser;
 use super::{AppError, AppState};
 use crate::db::users::{Role, User};
 
+mod audits;
 mod enrol;
 mod people;
 mod qualifications;
@@ -27,6 +28,9 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/admin/qualifications/{id}", get(qualifications::show))
         .route("/admin/settings", get(settings::page).post(settings::save))
+        .route("/admin/audits", get(audits::page).post(audits::start))
+        .route("/admin/audits/{id}", get(audits::show))
+        .route("/admin/audits/{id}/progress", get(audits::progress))
 }
 
 /// The signed-in user, if they are an admin; otherwise the page does not exist for them.
