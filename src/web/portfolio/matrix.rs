@@ -98,11 +98,7 @@ pub async fn page(
     let q = &loaded.version.qualification;
     let (rows, cells) = rows(q, &loaded.layers, &marks, width);
     Ok(MatrixPage {
-        header: super::Header {
-            enrolment_id: id,
-            learner: loaded.learner.clone(),
-            status: loaded.status,
-        },
+        header: loaded.header(id),
         user,
         enrolment_id: id,
         learner: loaded.learner,

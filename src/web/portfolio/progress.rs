@@ -30,6 +30,16 @@ pub(super) struct Loaded {
     pub ticks: Vec<(Uuid, usize, Layer)>,
 }
 
+impl Loaded {
+    pub fn header(&self, enrolment_id: Uuid) -> super::Header {
+        super::Header {
+            enrolment_id,
+            learner: self.learner.clone(),
+            status: self.status,
+        }
+    }
+}
+
 pub(super) async fn load(state: &AppState, user: &User, id: Uuid) -> Result<Loaded, AppError> {
     let (enrolment, _) = enrolment_for(state, user, id).await?;
     let db = &state.pool;
@@ -100,11 +110,7 @@ pub async fn page(
         .audit(loaded.major, &confirmed)
         .map_err(|e| AppError::Internal(e.into()))?;
     Ok(ProgressPage {
-        header: super::Header {
-            enrolment_id: id,
-            learner: loaded.learner.clone(),
-            status: loaded.status,
-        },
+        header: loaded.header(id),
         user,
         enrolment_id: id,
         audit: AuditSummary::new(q, &report),
