@@ -20,4 +20,5 @@ mod serve;
 mod signin;
 mod sql_statements;
 mod tick_transactions;
+mod version_cache;
 mod web;
