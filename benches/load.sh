@@ -35,7 +35,7 @@ if ! command -v initdb >/dev/null 2>&1 && ! compgen -G "/usr/lib/postgresql/*/bi
 fi
 
 cargo build --release --quiet
-BIN=target/release/attest
+BIN=${CARGO_TARGET_DIR:-target}/release/attest
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/attest-load.XXXXXX")
 # When run as root the cluster runs as the postgres user, which must reach the folder.
