@@ -36,4 +36,5 @@ mod smtp;
 mod sql_statements;
 mod status;
 mod tick_transactions;
+mod version_cache;
 mod web;

@@ -4,8 +4,8 @@
 //!
 //! sqlx reports each statement it runs as one `sqlx::query` tracing event (its
 //! `QueryLogger`, on every path: pool, connection or transaction, and the session
-//! store's own queries; BEGIN and COMMIT are sent without it and are not counted) when
-//! the connection's statement logging is on. The counting subscriber is this thread's default, and `#[tokio::test]` runs
+//! store's own queries; COMMIT and RELEASE SAVEPOINT count, BEGIN is queued without it)
+//! when the connection's statement logging is on. The counting subscriber is this thread's default, and `#[tokio::test]` runs
 //! the router and the pool's work on this thread.
 use std::sync::{Arc, Mutex};
 
@@ -41,18 +41,19 @@ impl<S: tracing::Subscriber> Layer<S> for Statements {
     }
 }
 
-/// The event's summary and, when sqlx shortened it, the whole statement.
+/// The event's summary (its first words) and, when that is not all of it, the whole
+/// statement.
 #[derive(Default)]
 struct Text(String);
 
 impl Visit for Text {
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if matches!(field.name(), "message" | "db.statement") {
+        if matches!(field.name(), "summary" | "db.statement") {
             self.0.push_str(&format!("{value:?} ").replace("\\n", " "));
         }
     }
     fn record_str(&mut self, field: &Field, value: &str) {
-        if matches!(field.name(), "message" | "db.statement") {
+        if matches!(field.name(), "summary" | "db.statement") {
             self.0.push_str(value.trim());
             self.0.push(' ');
         }
