@@ -132,7 +132,7 @@ async fn fixture(n: usize) -> Fixture {
     .rows_affected();
     tx.commit().await.expect("commit");
     // As autovacuum would have by the time anyone audits: statistics for the planner.
-    sqlx::query("VACUUM ANALYZE ticks")
+    sqlx::query("VACUUM (FREEZE, ANALYZE) ticks")
         .execute(&pool)
         .await
         .expect("vacuum");

@@ -390,33 +390,51 @@ fn index(i: usize) -> DbResult<i32> {
     i32::try_from(i).map_err(|_| DbError::Corrupt(format!("index {i}")))
 }
 
-/// The status machine's decisions: new statuses in one UPDATE, a history row for each
-/// move in one INSERT, and each enrolment's activity log entry in one more.
+/// The status machine's decisions and the activity log: every enrolment's new status
+/// (where it moves) and last activity time in one UPDATE, a history row for each move in
+/// one INSERT, and each enrolment's "audit" entry in the activity log in one more.
 async fn apply_decisions(
     conn: &mut PgConnection,
     locked: &[Enrolment],
     computed: &[Computed],
     actor: Option<Uuid>,
 ) -> DbResult<()> {
-    let mut moved = Vec::new();
-    let mut from = Vec::new();
-    let mut to = Vec::new();
-    let mut reasons = Vec::new();
+    let n = locked.len();
+    let (mut ids, mut centres, mut audit_ids, mut labels, mut moves_to) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut moved, mut from, mut to, mut reasons) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (e, c) in locked.iter().zip(computed) {
-        if let Decision::Move { from: f, to: t } = c.decision {
-            moved.push(e.id);
-            from.push(f.key());
-            to.push(t.key());
-            reasons.push(enrolments::default_reason(&Action::Audit(c.report.outcome)));
+        ids.push(e.id);
+        centres.push(e.centre_id);
+        audit_ids.push(c.audit_id);
+        labels.push(c.report.outcome.label());
+        match c.decision {
+            Decision::Move { from: f, to: t } => {
+                moves_to.push(Some(t.key()));
+                moved.push(e.id);
+                from.push(f.key());
+                to.push(t.key());
+                reasons.push(enrolments::default_reason(&Action::Audit(c.report.outcome)));
+            }
+            Decision::Stay => moves_to.push(None),
         }
     }
     // The rows are locked by this transaction, so the statuses read are still theirs.
+    // The last activity time moves with the log entry, as `activity::record` does.
     sqlx::query(
-        "UPDATE enrolments e SET status = u.status, updated_at = now() \
+        "UPDATE enrolments e SET status = COALESCE(u.status, e.status), \
+                updated_at = CASE WHEN u.status IS NULL THEN e.updated_at ELSE now() END, \
+                last_activity_at = clock_timestamp() \
          FROM UNNEST($1::uuid[], $2::text[]) AS u(id, status) WHERE e.id = u.id",
     )
-    .bind(&moved)
-    .bind(&to)
+    .bind(&ids)
+    .bind(&moves_to)
     .execute(&mut *conn)
     .await?;
     sqlx::query(
@@ -431,16 +449,8 @@ async fn apply_decisions(
     .bind(&reasons)
     .execute(&mut *conn)
     .await?;
-
-    // As `activity::record` does for one entry: the entry, and the enrolment's last
-    // activity time with it.
-    let ids: Vec<Uuid> = locked.iter().map(|e| e.id).collect();
-    let centres: Vec<Uuid> = locked.iter().map(|e| e.centre_id).collect();
-    let audit_ids: Vec<Uuid> = computed.iter().map(|c| c.audit_id).collect();
-    let labels: Vec<&str> = computed.iter().map(|c| c.report.outcome.label()).collect();
     sqlx::query(
-        "WITH touched AS (UPDATE enrolments SET last_activity_at = clock_timestamp() WHERE id = ANY($1)) \
-         INSERT INTO activity_log (centre_id, enrolment_id, actor_id, action, detail) \
+        "INSERT INTO activity_log (centre_id, enrolment_id, actor_id, action, detail) \
          SELECT a.centre_id, a.id, $3, 'audit', \
                 jsonb_build_object('outcome', a.label, 'audit', a.audit_id, 'bulk', true) \
          FROM UNNEST($1::uuid[], $2::uuid[], $4::uuid[], $5::text[]) AS a(id, centre_id, audit_id, label)",
