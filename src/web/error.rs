@@ -26,7 +26,7 @@ impl From<DbError> for AppError {
             DbError::NotFound => AppError::NotFound,
             // Invalid transitions and races answer 409 with the reason (SPEC §9).
             DbError::Refused(_) | DbError::StatusChanged { .. } | DbError::LiveCredentialExists => {
-                AppError::Conflict(capitalised(&e.to_string()))
+                AppError::Conflict(e.to_string())
             }
             other => AppError::Db(other),
         }
@@ -57,10 +57,11 @@ impl IntoResponse for AppError {
                 "Page not found",
                 "There is nothing at this address, or you do not have access to it.".to_string(),
             ),
+            // Reasons come from several layers; a sentence starts with a capital.
             AppError::Conflict(reason) => (
                 StatusCode::CONFLICT,
                 "That cannot be done now",
-                reason.clone(),
+                capitalised(reason),
             ),
             AppError::Db(_) | AppError::Internal(_) => {
                 tracing::error!(error = %self, "request failed");

@@ -22,8 +22,9 @@ pub struct HomePage {
     /// Where the person is the IQA, and their sampling coverage per assessor.
     sample: Option<Vec<CaseloadRow>>,
     coverage: Vec<CoverageRow>,
-    /// Admins: the centre at a glance.
+    /// Admins: the centre at a glance, and every enrolment of it.
     overview: Option<Overview>,
+    enrolments: Option<Vec<CaseloadRow>>,
 }
 
 pub async fn home(
@@ -50,10 +51,13 @@ pub async fn home(
     } else {
         (None, Vec::new())
     };
-    let overview = if user.has_role(Role::Admin) {
-        Some(overview::load(db, centre).await?)
+    let (overview, enrolments) = if user.has_role(Role::Admin) {
+        (
+            Some(overview::load(db, centre).await?),
+            Some(caseload::list(db, centre, Scope::Centre).await?),
+        )
     } else {
-        None
+        (None, None)
     };
     Ok(HomePage {
         user,
@@ -62,6 +66,7 @@ pub async fn home(
         sample,
         coverage,
         overview,
+        enrolments,
     })
 }
 

@@ -381,3 +381,19 @@ async fn every_page_about_an_enrolment_shows_its_status_tag() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_admin_home_lists_every_enrolment_with_its_status_and_a_way_in() {
+    let c = demo_centre().await;
+    let admin = as_(&c.pool, "admin").await;
+    let home = page(&c.pool, &admin, "/").await;
+    for e in [&c.zoe, &c.ben] {
+        assert!(
+            home.body
+                .contains(&format!("href=\"/enrolments/{}\"", e.id)),
+            "a link to {}",
+            e.id
+        );
+    }
+    assert!(home.body.contains("tag-ready_to_be_requested"));
+}

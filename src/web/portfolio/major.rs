@@ -12,6 +12,7 @@ use super::enrolment_for;
 use crate::db::users::User;
 use crate::db::{activity, audits};
 use crate::domain::access::Capacity;
+use crate::domain::form::{message_for, FieldError};
 use crate::domain::status::{self as machine, Offer};
 use crate::web::auth::CurrentUser;
 use crate::web::ids::Ids;
@@ -33,16 +34,12 @@ pub struct MajorPage {
     enrolment_id: Uuid,
     majors: Vec<MajorOption>,
     chosen: String,
-    error: Option<&'static str>,
+    errors: Vec<FieldError>,
 }
 
 impl MajorPage {
-    /// Where the error summary's link takes the focus.
-    fn first_choice(&self) -> String {
-        self.majors
-            .first()
-            .map(|m| m.id.to_string())
-            .unwrap_or_default()
+    fn error_for(&self, field: &str) -> Option<&'static str> {
+        message_for(&self.errors, field)
     }
 }
 
@@ -71,7 +68,7 @@ async fn page_for(
     user: User,
     enrolment: &crate::db::enrolments::Enrolment,
     chosen: String,
-    error: Option<&'static str>,
+    errors: Vec<FieldError>,
 ) -> Result<MajorPage, AppError> {
     let version = state
         .versions
@@ -103,7 +100,7 @@ async fn page_for(
         enrolment_id: enrolment.id,
         majors,
         chosen,
-        error,
+        errors,
     })
 }
 
@@ -113,7 +110,7 @@ pub async fn page(
     Ids(id): Ids<Uuid>,
 ) -> Result<MajorPage, AppError> {
     let enrolment = allowed(&state, &user, id).await?;
-    page_for(&state, user, &enrolment, String::new(), None).await
+    page_for(&state, user, &enrolment, String::new(), Vec::new()).await
 }
 
 pub async fn switch(
@@ -138,7 +135,11 @@ pub async fn switch(
         Some(_) => None,
     };
     let (Some(major), None) = (chosen, error) else {
-        let page = page_for(&state, user, &enrolment, form.major, error).await?;
+        let errors = error
+            .map(|m| FieldError::new("major", m))
+            .into_iter()
+            .collect();
+        let page = page_for(&state, user, &enrolment, form.major, errors).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
     let recorded = audits::switch_major(&state.pool, id, major, Some(user.id)).await?;

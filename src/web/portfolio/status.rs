@@ -15,6 +15,7 @@ use crate::db::enrolments::{self, Enrolment, HistoryEntry};
 use crate::db::users::{self, User};
 use crate::db::{activity, audits};
 use crate::domain::access::Capacity;
+use crate::domain::form::{message_for, FieldError};
 use crate::domain::status::{self as machine, Offer};
 use crate::domain::Status;
 use crate::web::auth::CurrentUser;
@@ -215,7 +216,13 @@ pub struct CancelPage {
     enrolment_id: Uuid,
     credential: Option<Credential>,
     reason: String,
-    error: Option<&'static str>,
+    errors: Vec<FieldError>,
+}
+
+impl CancelPage {
+    fn error_for(&self, field: &str) -> Option<&'static str> {
+        message_for(&self.errors, field)
+    }
 }
 
 pub async fn confirm_cancel(
@@ -230,7 +237,7 @@ pub async fn confirm_cancel(
         user,
         enrolment_id: id,
         reason: String::new(),
-        error: None,
+        errors: Vec::new(),
     })
 }
 
@@ -248,7 +255,10 @@ pub async fn cancel(
             user,
             enrolment_id: id,
             reason: form.reason,
-            error: Some("Enter the reason for cancelling the credential"),
+            errors: vec![FieldError::new(
+                "reason",
+                "Enter the reason for cancelling the credential",
+            )],
         };
         return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
