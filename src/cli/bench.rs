@@ -6,13 +6,22 @@ use crate::demo::bench::{self, ACCOUNTS, BENCH_PASSWORD};
 use crate::demo::large::large_qualification;
 use crate::startup::Database;
 
+/// The assessor's learners, each with a portfolio like the first: as many as the load
+/// test's connections, so that each tick in flight is on its own learner.
+const CASELOAD: usize = 32;
+
 /// Prints one `KEY=VALUE` line per fact (ids and emails only, so a shell can read them
 /// with `IFS== read`).
 pub async fn load(data_dir: &Path, evidence: usize) -> anyhow::Result<ExitCode> {
     let database = Database::open(data_dir).await?;
-    let loaded = bench::load(&database.pool, &large_qualification("BENCH/60"), evidence).await;
+    let loaded = async {
+        let f = bench::load(&database.pool, &large_qualification("BENCH/60"), evidence).await?;
+        let caseload = bench::load_caseload(&database.pool, &f, CASELOAD - 1).await?;
+        anyhow::Ok((f, caseload))
+    }
+    .await;
     database.close().await;
-    let f = loaded?;
+    let (f, caseload) = loaded?;
     println!("password={BENCH_PASSWORD}");
     for (role, email) in ACCOUNTS {
         println!("{role}={email}");
@@ -23,5 +32,11 @@ pub async fn load(data_dir: &Path, evidence: usize) -> anyhow::Result<ExitCode> 
     println!("ticks={}", f.tick_count);
     let free: Vec<String> = f.free_criteria.iter().map(|c| c.to_string()).collect();
     println!("free_criteria={}", free.join(","));
+    // The whole caseload, the first enrolment included: `enrolment:item` pairs.
+    let pairs: Vec<String> = std::iter::once((f.enrolment_id, f.evidence_id))
+        .chain(caseload)
+        .map(|(e, i)| format!("{e}:{i}"))
+        .collect();
+    println!("caseload={}", pairs.join(","));
     Ok(ExitCode::SUCCESS)
 }

@@ -5,9 +5,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::enrolments::{self, Enrolment};
-use super::qualifications::LoadedVersion;
 use super::{ticks, version_cache, DbError, DbResult};
-use crate::domain::audit::{audit, AuditReport, UnmetRule};
+use crate::domain::audit::{audit, AuditReport};
 use crate::domain::outcome::{ConfirmedCriteria, Outcome};
 use crate::domain::status::{Action, Decision, Status};
 
@@ -118,8 +117,10 @@ pub async fn record_locked(
     let audit_id = Uuid::now_v7();
     let confirmed_count =
         i32::try_from(confirmed.count()).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    // This audit is the automatic one a tick may have asked for: its mark goes.
     sqlx::query(
-        "INSERT INTO audits (id, enrolment_id, version_id, actor_id, at, outcome, major_id, confirmed_criteria, report) \
+        "WITH done AS (UPDATE enrolments SET audit_due_at = NULL WHERE id = $2 AND audit_due_at IS NOT NULL) \
+         INSERT INTO audits (id, enrolment_id, version_id, actor_id, at, outcome, major_id, confirmed_criteria, report) \
          VALUES ($1, $2, $3, $4, clock_timestamp(), $5, $6, $7, $8)",
     )
     .bind(audit_id)
@@ -133,62 +134,7 @@ pub async fn record_locked(
     .execute(&mut *conn)
     .await?;
 
-    let majors = major_rows(&version, &report)?;
-    // One statement for all majors: the rows travel as one JSON array.
-    sqlx::query(
-        "INSERT INTO audit_majors (audit_id, major_id, achieved, rule_set_id, counted_unit_ids, counted_credits, unmet) \
-         SELECT $1, m.major_id, m.achieved, m.rule_set_id, \
-                ARRAY(SELECT u::uuid FROM jsonb_array_elements_text(m.counted) AS u), m.counted_credits, m.unmet \
-         FROM jsonb_to_recordset($2) AS m(major_id uuid, achieved boolean, rule_set_id uuid, counted jsonb, \
-                                          counted_credits integer, unmet jsonb)",
-    )
-    .bind(audit_id)
-    .bind(Json(&majors))
-    .execute(&mut *conn)
-    .await?;
     Ok((audit_id, report))
-}
-
-/// One major's line of an audit as stored in `audit_majors`, with the version's ids.
-#[derive(Debug, Clone, serde::Serialize)]
-pub(crate) struct MajorRow<'r> {
-    pub major_id: Uuid,
-    pub achieved: bool,
-    pub rule_set_id: Option<Uuid>,
-    pub counted: Vec<Uuid>,
-    pub counted_credits: u32,
-    pub unmet: &'r [UnmetRule],
-}
-
-/// The report's per-major results with the ids of the version's items.
-pub(crate) fn major_rows<'r>(
-    version: &LoadedVersion,
-    report: &'r AuditReport,
-) -> DbResult<Vec<MajorRow<'r>>> {
-    report
-        .majors
-        .iter()
-        .map(|m| {
-            Ok(MajorRow {
-                major_id: *version.major_ids.get(m.major).ok_or_else(|| {
-                    DbError::Corrupt(format!("audit names major {} of the version", m.major))
-                })?,
-                achieved: m.achieved,
-                rule_set_id: version
-                    .rule_set_ids
-                    .get(m.major)
-                    .and_then(|r| r.get(m.rule_set))
-                    .copied(),
-                counted: m
-                    .counted_units
-                    .iter()
-                    .filter_map(|&u| version.unit_ids.get(u).copied())
-                    .collect(),
-                counted_credits: m.counted_credits,
-                unmet: &m.unmet,
-            })
-        })
-        .collect()
 }
 
 #[derive(sqlx::FromRow)]

@@ -4,13 +4,14 @@
 //! enrolment's activity log; but it is written a chunk of enrolments at a time, with a
 //! handful of set-based statements per chunk instead of a handful per enrolment.
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::audits::major_rows;
 use super::enrolments::{self, Enrolment};
-use super::qualifications::{self, LoadedVersion};
+use super::qualifications::LoadedVersion;
+use super::version_cache;
 use super::{DbError, DbResult};
 use crate::domain::audit::{AuditPlan, AuditReport};
 use crate::domain::outcome::{ConfirmedCriteria, Outcome};
@@ -99,25 +100,9 @@ pub async fn audit_in_chunks(
     Ok(done)
 }
 
-/// A version as the bulk audit uses it: loaded, with each criterion's ordinal by id.
-struct Version {
-    loaded: LoadedVersion,
-    ordinals: HashMap<Uuid, usize>,
-}
-
-impl Version {
-    fn new(loaded: LoadedVersion) -> Version {
-        let ordinals = loaded
-            .criterion_ids
-            .iter()
-            .enumerate()
-            .map(|(o, id)| (*id, o))
-            .collect();
-        Version { loaded, ordinals }
-    }
-}
-
-async fn load_versions(pool: &PgPool, ids: &[Uuid]) -> DbResult<HashMap<Uuid, Version>> {
+/// The versions of the enrolments, each loaded once for the whole run (from the
+/// process's cache when it holds them).
+async fn load_versions(pool: &PgPool, ids: &[Uuid]) -> DbResult<HashMap<Uuid, Arc<LoadedVersion>>> {
     let version_ids: Vec<Uuid> =
         sqlx::query_scalar("SELECT DISTINCT version_id FROM enrolments WHERE id = ANY($1)")
             .bind(ids)
@@ -125,10 +110,7 @@ async fn load_versions(pool: &PgPool, ids: &[Uuid]) -> DbResult<HashMap<Uuid, Ve
             .await?;
     let mut versions = HashMap::with_capacity(version_ids.len());
     for v in version_ids {
-        versions.insert(
-            v,
-            Version::new(qualifications::load_version(pool, v).await?),
-        );
+        versions.insert(v, version_cache::shared().load(pool, v).await?);
     }
     Ok(versions)
 }
@@ -145,19 +127,90 @@ async fn audit_chunk(
     pool: &PgPool,
     ids: &[Uuid],
     actor: Option<Uuid>,
-    versions: &HashMap<Uuid, Version>,
+    versions: &HashMap<Uuid, Arc<LoadedVersion>>,
 ) -> DbResult<Vec<BulkAudited>> {
     let mut tx = pool.begin().await?;
-    // The statements below carry megabytes of JSON: room to do it in memory.
-    sqlx::query("SET LOCAL work_mem = '64MB'")
-        .execute(&mut *tx)
-        .await?;
     // Locked for the whole chunk, so no tick or transition slips in between reading and
     // deciding (as in `audit_enrolment`).
-    let mut locked = enrolments::lock_many(&mut tx, ids).await?;
+    let locked = enrolments::lock_many(&mut tx, ids).await?;
     if locked.len() != ids.len() {
         return Err(DbError::NotFound);
     }
+    let audited = audit_locked(&mut tx, locked, actor, versions, Kind::Bulk).await?;
+    tx.commit().await?;
+    Ok(audited)
+}
+
+/// At most this many marked enrolments are audited in one automatic round (one
+/// transaction): their rows stay locked for it, so ticks on them wait that long.
+pub const DUE_ROUND: i64 = 8;
+
+/// How long a mark waits before its audit: an assessor confirming an item ticks several
+/// criteria within a second or two, and they are audited once, not once per tick.
+pub const DUE_SETTLE: std::time::Duration = std::time::Duration::from_millis(750);
+
+/// The automatic audits due (SPEC §4; the ticks triggers of migration 0010 mark them): up to
+/// `DUE_ROUND` enrolments marked at least `settle` ago, oldest mark first, audited as
+/// the bulk audit does and their marks cleared, in one transaction. Rows another
+/// transaction holds are passed over (SKIP LOCKED), so any number of servers can run
+/// this at once and each enrolment is audited once per mark. `versions` are the
+/// versions already loaded.
+pub async fn audit_due(
+    pool: &PgPool,
+    versions: &crate::db::version_cache::VersionCache,
+    settle: std::time::Duration,
+) -> DbResult<Vec<BulkAudited>> {
+    let mut tx = pool.begin().await?;
+    let locked = enrolments::lock_due(&mut tx, DUE_ROUND, settle).await?;
+    if locked.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut loaded = HashMap::new();
+    for e in &locked {
+        if let std::collections::hash_map::Entry::Vacant(slot) = loaded.entry(e.version_id) {
+            slot.insert(versions.load(&mut *tx, e.version_id).await?);
+        }
+    }
+    let ids: Vec<Uuid> = locked.iter().map(|e| e.id).collect();
+    let audited = audit_locked(&mut tx, locked, None, &loaded, Kind::Automatic).await?;
+    // Withdrawn enrolments are not audited; their marks go too.
+    sqlx::query(
+        "UPDATE enrolments SET audit_due_at = NULL WHERE id = ANY($1) AND audit_due_at IS NOT NULL",
+    )
+    .bind(&ids)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(audited)
+}
+
+/// Who asked for an audit of many, as the activity log says.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    /// An admin's bulk audit.
+    Bulk,
+    /// The automatic audit after confirmed criteria changed.
+    Automatic,
+}
+
+impl Kind {
+    fn detail(self) -> &'static str {
+        match self {
+            Kind::Bulk => r#"{"bulk": true}"#,
+            Kind::Automatic => r#"{"automatic": true}"#,
+        }
+    }
+}
+
+/// Audits enrolments the caller has locked in its transaction `tx`, and applies the
+/// status machine's decisions.
+async fn audit_locked(
+    tx: &mut PgConnection,
+    mut locked: Vec<Enrolment>,
+    actor: Option<Uuid>,
+    versions: &HashMap<Uuid, Arc<LoadedVersion>>,
+    kind: Kind,
+) -> DbResult<Vec<BulkAudited>> {
     // Withdrawn allows no action, not even an audit (SPEC §5): those are passed over.
     locked.retain(|e| e.status != crate::domain::Status::Withdrawn);
     let ids: Vec<Uuid> = locked.iter().map(|e| e.id).collect();
@@ -166,21 +219,21 @@ async fn audit_chunk(
     let mut extra = HashMap::new();
     for e in &locked {
         if !versions.contains_key(&e.version_id) && !extra.contains_key(&e.version_id) {
-            let v = qualifications::load_version(&mut *tx, e.version_id).await?;
-            extra.insert(e.version_id, Version::new(v));
+            let v = version_cache::shared().load(&mut *tx, e.version_id).await?;
+            extra.insert(e.version_id, v);
         }
     }
     let version_of = |id: &Uuid| {
         versions
             .get(id)
             .or_else(|| extra.get(id))
+            .map(|v| &**v)
             .ok_or_else(|| DbError::Corrupt("an enrolment's version was not loaded".into()))
     };
-    let confirmed = confirmed_criteria(&mut tx, ids).await?;
+    let confirmed = confirmed_criteria(&mut *tx, ids).await?;
     let computed = compute(&version_of, &locked, confirmed)?;
-    write_audits(&mut tx, &version_of, &locked, &computed, actor).await?;
-    apply_decisions(&mut tx, &locked, &computed, actor).await?;
-    tx.commit().await?;
+    write_audits(&mut *tx, &locked, &computed, actor).await?;
+    apply_decisions(&mut *tx, &locked, &computed, actor, kind).await?;
     Ok(locked
         .iter()
         .zip(&computed)
@@ -215,7 +268,7 @@ async fn confirmed_criteria(
 
 /// The audits and status decisions, from the pure domain: one plan per version.
 fn compute<'v>(
-    version_of: &impl Fn(&Uuid) -> DbResult<&'v Version>,
+    version_of: &impl Fn(&Uuid) -> DbResult<&'v LoadedVersion>,
     locked: &[Enrolment],
     mut confirmed: HashMap<Uuid, Vec<Uuid>>,
 ) -> DbResult<Vec<Computed>> {
@@ -224,7 +277,7 @@ fn compute<'v>(
         .iter()
         .map(|e| {
             let version = version_of(&e.version_id)?;
-            let q = &version.loaded.qualification;
+            let q = &version.qualification;
             let plan = plans
                 .entry(e.version_id)
                 .or_insert_with(|| AuditPlan::new(q));
@@ -233,14 +286,14 @@ fn compute<'v>(
                 .unwrap_or_default()
                 .into_iter()
                 .map(|c| {
-                    version.ordinals.get(&c).copied().ok_or_else(|| {
+                    version.criterion_ordinal(c).ok_or_else(|| {
                         DbError::Corrupt(format!("criterion {c} is not in the enrolment's version"))
                     })
                 })
                 .collect::<DbResult<Vec<usize>>>()?;
             let confirmed = ConfirmedCriteria::from_ordinals(q.criterion_count(), ordinals)
                 .map_err(|e| DbError::Corrupt(e.to_string()))?;
-            let major = version.loaded.major_index(e.major_id).ok_or_else(|| {
+            let major = version.major_index(e.major_id).ok_or_else(|| {
                 DbError::Corrupt("the assigned major is not in the enrolment's version".into())
             })?;
             let report = plan.audit(major, &confirmed)?;
@@ -256,19 +309,15 @@ fn compute<'v>(
         .collect()
 }
 
-/// The audit rows and their per-major rows, in one statement. Each report's JSON is
-/// parsed once, and each per-major row's unmet rules are taken from it; the counted
-/// units of all rows travel as one flat array that each row takes its slice of.
-async fn write_audits<'v>(
+/// The audit rows, in one statement.
+async fn write_audits(
     conn: &mut PgConnection,
-    version_of: &impl Fn(&Uuid) -> DbResult<&'v Version>,
     locked: &[Enrolment],
     computed: &[Computed],
     actor: Option<Uuid>,
 ) -> DbResult<()> {
     let n = locked.len();
     let mut a = AuditColumns::with_capacity(n);
-    let mut m = MajorColumns::with_capacity(n * 6);
     for (e, c) in locked.iter().zip(computed) {
         a.id.push(c.audit_id);
         a.enrolment.push(e.id);
@@ -277,36 +326,12 @@ async fn write_audits<'v>(
         a.outcome.push(c.report.outcome.key());
         a.confirmed.push(c.confirmed);
         a.report.push(to_json(&c.report)?);
-        let version = &version_of(&e.version_id)?.loaded;
-        for (ix, row) in major_rows(version, &c.report)?.into_iter().enumerate() {
-            m.audit.push(c.audit_id);
-            m.index.push(index(ix)?);
-            m.major.push(row.major_id);
-            m.achieved.push(row.achieved);
-            m.rule_set.push(row.rule_set_id);
-            // 1-based, inclusive: an empty list is a slice that ends before it starts.
-            m.counted_from.push(index(m.counted.len() + 1)?);
-            m.counted.extend_from_slice(&row.counted);
-            m.counted_to.push(index(m.counted.len())?);
-            m.credits.push(
-                i32::try_from(row.counted_credits).map_err(|e| DbError::Corrupt(e.to_string()))?,
-            );
-        }
     }
     sqlx::query(
-        "WITH a AS MATERIALIZED ( \
-           SELECT a.id, a.enrolment_id, a.version_id, a.outcome, a.major_id, a.confirmed, a.report::jsonb AS report \
-           FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::uuid[], $6::int4[], $7::text[]) \
-                AS a(id, enrolment_id, version_id, outcome, major_id, confirmed, report)), \
-         inserted AS ( \
-           INSERT INTO audits (id, enrolment_id, version_id, actor_id, at, outcome, major_id, confirmed_criteria, report) \
-           SELECT id, enrolment_id, version_id, $8, clock_timestamp(), outcome, major_id, confirmed, report FROM a) \
-         INSERT INTO audit_majors (audit_id, major_id, achieved, rule_set_id, counted_unit_ids, counted_credits, unmet) \
-         SELECT m.audit_id, m.major_id, m.achieved, m.rule_set_id, COALESCE(($15::uuid[])[m.c_from:m.c_to], '{}'), \
-                m.credits, a.report -> 'majors' -> m.ix -> 'unmet' \
-         FROM UNNEST($9::uuid[], $10::int4[], $11::uuid[], $12::bool[], $13::uuid[], $14::int4[], $16::int4[], $17::int4[]) \
-              AS m(audit_id, ix, major_id, achieved, rule_set_id, credits, c_from, c_to) \
-         JOIN a ON a.id = m.audit_id",
+        "INSERT INTO audits (id, enrolment_id, version_id, actor_id, at, outcome, major_id, confirmed_criteria, report) \
+         SELECT a.id, a.enrolment_id, a.version_id, $8, clock_timestamp(), a.outcome, a.major_id, a.confirmed, a.report::jsonb \
+         FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::uuid[], $6::int4[], $7::text[]) \
+              AS a(id, enrolment_id, version_id, outcome, major_id, confirmed, report)",
     )
     .bind(&a.id)
     .bind(&a.enrolment)
@@ -316,15 +341,6 @@ async fn write_audits<'v>(
     .bind(&a.confirmed)
     .bind(&a.report)
     .bind(actor)
-    .bind(&m.audit)
-    .bind(&m.index)
-    .bind(&m.major)
-    .bind(&m.achieved)
-    .bind(&m.rule_set)
-    .bind(&m.credits)
-    .bind(&m.counted)
-    .bind(&m.counted_from)
-    .bind(&m.counted_to)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -356,40 +372,6 @@ impl AuditColumns {
     }
 }
 
-/// The per-major rows' columns; `counted` holds every row's counted units in turn.
-#[derive(Default)]
-struct MajorColumns {
-    audit: Vec<Uuid>,
-    index: Vec<i32>,
-    major: Vec<Uuid>,
-    achieved: Vec<bool>,
-    rule_set: Vec<Option<Uuid>>,
-    credits: Vec<i32>,
-    counted: Vec<Uuid>,
-    counted_from: Vec<i32>,
-    counted_to: Vec<i32>,
-}
-
-impl MajorColumns {
-    fn with_capacity(n: usize) -> Self {
-        MajorColumns {
-            audit: Vec::with_capacity(n),
-            index: Vec::with_capacity(n),
-            major: Vec::with_capacity(n),
-            achieved: Vec::with_capacity(n),
-            rule_set: Vec::with_capacity(n),
-            credits: Vec::with_capacity(n),
-            counted: Vec::with_capacity(n * 16),
-            counted_from: Vec::with_capacity(n),
-            counted_to: Vec::with_capacity(n),
-        }
-    }
-}
-
-fn index(i: usize) -> DbResult<i32> {
-    i32::try_from(i).map_err(|_| DbError::Corrupt(format!("index {i}")))
-}
-
 /// The status machine's decisions and the activity log: every enrolment's new status
 /// (where it moves) and last activity time in one UPDATE, a history row for each move in
 /// one INSERT, and each enrolment's "audit" entry in the activity log in one more.
@@ -398,6 +380,7 @@ async fn apply_decisions(
     locked: &[Enrolment],
     computed: &[Computed],
     actor: Option<Uuid>,
+    kind: Kind,
 ) -> DbResult<()> {
     let n = locked.len();
     let (mut ids, mut centres, mut audit_ids, mut labels, mut moves_to) = (
@@ -426,11 +409,12 @@ async fn apply_decisions(
         }
     }
     // The rows are locked by this transaction, so the statuses read are still theirs.
-    // The last activity time moves with the log entry, as `activity::record` does.
+    // The last activity time moves with the log entry, as `activity::record` does; any
+    // automatic audit that was due is done by this one.
     sqlx::query(
         "UPDATE enrolments e SET status = COALESCE(u.status, e.status), \
                 updated_at = CASE WHEN u.status IS NULL THEN e.updated_at ELSE now() END, \
-                last_activity_at = clock_timestamp() \
+                last_activity_at = clock_timestamp(), audit_due_at = NULL \
          FROM UNNEST($1::uuid[], $2::text[]) AS u(id, status) WHERE e.id = u.id",
     )
     .bind(&ids)
@@ -452,7 +436,7 @@ async fn apply_decisions(
     sqlx::query(
         "INSERT INTO activity_log (centre_id, enrolment_id, actor_id, action, detail) \
          SELECT a.centre_id, a.id, $3, 'audit', \
-                jsonb_build_object('outcome', a.label, 'audit', a.audit_id, 'bulk', true) \
+                jsonb_build_object('outcome', a.label, 'audit', a.audit_id) || $6::jsonb \
          FROM UNNEST($1::uuid[], $2::uuid[], $4::uuid[], $5::text[]) AS a(id, centre_id, audit_id, label)",
     )
     .bind(&ids)
@@ -460,6 +444,7 @@ async fn apply_decisions(
     .bind(actor)
     .bind(&audit_ids)
     .bind(&labels)
+    .bind(kind.detail())
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -22,6 +22,9 @@ pub struct Enrolment {
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
     pub last_activity_at: OffsetDateTime,
+    /// Moves with every change a portfolio page shows (kept by the database: migration
+    /// 0010); rendered pages are kept under it.
+    pub revision: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +64,7 @@ struct Row {
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
     last_activity_at: OffsetDateTime,
+    revision: i64,
 }
 
 impl TryFrom<Row> for Enrolment {
@@ -79,12 +83,48 @@ impl TryFrom<Row> for Enrolment {
             created_at: r.created_at,
             updated_at: r.updated_at,
             last_activity_at: r.last_activity_at,
+            revision: r.revision,
         })
     }
 }
 
 const SELECT: &str = "SELECT id, centre_id, learner_id, version_id, major_id, assessor_id, \
-     trainee_assessor_id, iqa_id, status, created_at, updated_at, last_activity_at FROM enrolments";
+     trainee_assessor_id, iqa_id, status, created_at, updated_at, last_activity_at, revision FROM enrolments";
+
+/// `SELECT`'s columns of an enrolment `e`, each named `e_<column>`, for queries that
+/// read an enrolment beside other rows (`from_prefixed_row` reads them back).
+pub(crate) const PREFIXED_COLUMNS: &str = "e.id AS e_id, e.centre_id AS e_centre_id, \
+     e.learner_id AS e_learner_id, e.version_id AS e_version_id, e.major_id AS e_major_id, \
+     e.assessor_id AS e_assessor_id, e.trainee_assessor_id AS e_trainee_assessor_id, \
+     e.iqa_id AS e_iqa_id, e.status AS e_status, e.created_at AS e_created_at, \
+     e.updated_at AS e_updated_at, e.last_activity_at AS e_last_activity_at, \
+     e.revision AS e_revision";
+
+/// The enrolment in `PREFIXED_COLUMNS` of `row`; None when they are NULL (an outer join
+/// that found none).
+pub(crate) fn from_prefixed_row(row: &sqlx::postgres::PgRow) -> DbResult<Option<Enrolment>> {
+    use sqlx::Row as _;
+    let Some(id) = row.try_get::<Option<Uuid>, _>("e_id")? else {
+        return Ok(None);
+    };
+    Row {
+        id,
+        centre_id: row.try_get("e_centre_id")?,
+        learner_id: row.try_get("e_learner_id")?,
+        version_id: row.try_get("e_version_id")?,
+        major_id: row.try_get("e_major_id")?,
+        assessor_id: row.try_get("e_assessor_id")?,
+        trainee_assessor_id: row.try_get("e_trainee_assessor_id")?,
+        iqa_id: row.try_get("e_iqa_id")?,
+        status: row.try_get("e_status")?,
+        created_at: row.try_get("e_created_at")?,
+        updated_at: row.try_get("e_updated_at")?,
+        last_activity_at: row.try_get("e_last_activity_at")?,
+        revision: row.try_get("e_revision")?,
+    }
+    .try_into()
+    .map(Some)
+}
 
 /// Enrol a learner: status Not Yet Achieved, recorded as the first history entry.
 pub async fn create<'a>(
@@ -147,6 +187,24 @@ pub async fn lock_many(conn: &mut PgConnection, ids: &[Uuid]) -> DbResult<Vec<En
         "{SELECT} WHERE id = ANY($1) ORDER BY id FOR UPDATE"
     ))
     .bind(ids)
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(Enrolment::try_from).collect()
+}
+
+/// Lock up to `limit` enrolments marked for their automatic audit at least `settle`
+/// ago, oldest mark first, passing over rows another transaction holds.
+pub async fn lock_due(
+    conn: &mut PgConnection,
+    limit: i64,
+    settle: std::time::Duration,
+) -> DbResult<Vec<Enrolment>> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "{SELECT} WHERE audit_due_at <= clock_timestamp() - make_interval(secs => $2) \
+         ORDER BY audit_due_at LIMIT $1 FOR UPDATE SKIP LOCKED"
+    ))
+    .bind(limit)
+    .bind(settle.as_secs_f64())
     .fetch_all(conn)
     .await?;
     rows.into_iter().map(Enrolment::try_from).collect()

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::{DbError, DbResult};
 use crate::domain::ticks::{Layer, Tick};
+use crate::domain::Status;
 
 /// Tick `criterion_id` on an evidence item in `layer`. Idempotent: returns whether a
 /// tick was added. A criterion of another qualification version is
@@ -35,6 +36,156 @@ pub async fn tick(
         return Err(DbError::NotFound);
     }
     Ok(added)
+}
+
+/// One person's tick or untick, as `change_logged` applies it.
+#[derive(Debug, Clone)]
+pub struct TickChange {
+    pub enrolment_id: Uuid,
+    pub evidence_id: Uuid,
+    pub criterion_id: Uuid,
+    pub layer: Layer,
+    pub by: Uuid,
+    /// True to tick, false to untick.
+    pub adding: bool,
+    /// The status the change was judged allowed in (`domain::ticks::may_tick`).
+    pub judged_in: Status,
+    /// The activity entry's detail.
+    pub detail: serde_json::Value,
+}
+
+/// What `change_logged` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeOutcome {
+    /// Applied; false when there was nothing to change (already ticked, or no tick).
+    Done { changed: bool },
+    /// The enrolment is no longer in the status the change was judged in: nothing was
+    /// changed, and the caller judges again.
+    StatusMoved,
+    /// The evidence item is not the enrolment's.
+    NoSuchItem,
+}
+
+/// A tick or untick with its activity entry, in one statement that commits on its own
+/// (one round trip: SPEC §2's busiest action). The enrolment row is locked for it, and
+/// it applies only while the enrolment is still in the status it was judged in. The
+/// database moves the enrolment's last activity and, for an assessor tick, marks it for
+/// its automatic audit (migration 0010; `bulk_audit::audit_due` runs them).
+pub async fn change_logged(db: impl PgExecutor<'_>, c: &TickChange) -> DbResult<ChangeOutcome> {
+    let change = if c.adding {
+        "INSERT INTO ticks (evidence_id, criterion_id, layer, enrolment_id, version_id, ticked_by) \
+         SELECT ev.id, $4, $5, ev.enrolment_id, ev.version_id, $6 FROM ev \
+         ON CONFLICT (evidence_id, criterion_id, layer) DO NOTHING RETURNING ticks.enrolment_id"
+    } else {
+        "DELETE FROM ticks t USING ev \
+         WHERE t.evidence_id = ev.id AND t.criterion_id = $4 AND t.layer = $5 \
+         RETURNING t.enrolment_id"
+    };
+    let (found, item, changed): (bool, bool, bool) = sqlx::query_as(&format!(
+        "WITH e AS (SELECT id, centre_id FROM enrolments WHERE id = $1 AND status = $2 FOR UPDATE), \
+         ev AS (SELECT ev.id, ev.enrolment_id, ev.version_id FROM evidence ev \
+                WHERE ev.id = $3 AND ev.enrolment_id = (SELECT id FROM e)), \
+         changed AS ({change}), \
+         logged AS (INSERT INTO activity_log (centre_id, enrolment_id, actor_id, action, detail) \
+                    SELECT e.centre_id, e.id, $6, $7, $8 FROM e WHERE EXISTS (SELECT 1 FROM changed)) \
+         SELECT EXISTS (SELECT 1 FROM e), EXISTS (SELECT 1 FROM ev), EXISTS (SELECT 1 FROM changed)"
+    ))
+    .bind(c.enrolment_id)
+    .bind(c.judged_in.key())
+    .bind(c.evidence_id)
+    .bind(c.criterion_id)
+    .bind(c.layer.key())
+    .bind(c.by)
+    .bind(if c.adding { "tick" } else { "untick" })
+    .bind(&c.detail)
+    .fetch_one(db)
+    .await?;
+    Ok(outcome(found, item, changed))
+}
+
+/// `change_logged` for many changes, each on a different enrolment, in one statement
+/// (so one commit for all): what `web::tick_writer` sends when ticks arrive together.
+/// The answers are in the changes' order. An error fails them all; the caller then
+/// applies them one by one, so one bad change cannot fail the others.
+pub async fn change_logged_many(
+    db: impl PgExecutor<'_>,
+    changes: &[TickChange],
+) -> DbResult<Vec<ChangeOutcome>> {
+    let mut enrolment = Vec::with_capacity(changes.len());
+    let (mut judged, mut evidence, mut criterion, mut layer, mut by, mut adding, mut detail) = (
+        Vec::with_capacity(changes.len()),
+        Vec::with_capacity(changes.len()),
+        Vec::with_capacity(changes.len()),
+        Vec::with_capacity(changes.len()),
+        Vec::with_capacity(changes.len()),
+        Vec::with_capacity(changes.len()),
+        Vec::with_capacity(changes.len()),
+    );
+    for c in changes {
+        enrolment.push(c.enrolment_id);
+        judged.push(c.judged_in.key());
+        evidence.push(c.evidence_id);
+        criterion.push(c.criterion_id);
+        layer.push(c.layer.key());
+        by.push(c.by);
+        adding.push(c.adding);
+        detail.push(c.detail.clone());
+    }
+    // Enrolments are locked in id order, as every statement that locks several does.
+    let rows: Vec<(i64, bool, bool, bool)> = sqlx::query_as(
+        "WITH req AS (SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], \
+                                           $6::uuid[], $7::bool[], $8::jsonb[]) WITH ORDINALITY \
+                      AS r(enrolment_id, judged_in, evidence_id, criterion_id, layer, by_id, adding, detail, n)), \
+         e AS (SELECT en.id, en.centre_id FROM enrolments en JOIN req r ON r.enrolment_id = en.id \
+               WHERE en.status = r.judged_in ORDER BY en.id FOR UPDATE OF en), \
+         ok AS (SELECT r.*, ev.version_id, e.centre_id FROM req r JOIN e ON e.id = r.enrolment_id \
+                JOIN evidence ev ON ev.id = r.evidence_id AND ev.enrolment_id = r.enrolment_id), \
+         ins AS (INSERT INTO ticks (evidence_id, criterion_id, layer, enrolment_id, version_id, ticked_by) \
+                 SELECT evidence_id, criterion_id, layer, enrolment_id, version_id, by_id FROM ok WHERE adding \
+                 ON CONFLICT (evidence_id, criterion_id, layer) DO NOTHING \
+                 RETURNING ticks.evidence_id, ticks.criterion_id, ticks.layer), \
+         del AS (DELETE FROM ticks t USING ok \
+                 WHERE NOT ok.adding AND t.evidence_id = ok.evidence_id AND t.criterion_id = ok.criterion_id \
+                   AND t.layer = ok.layer \
+                 RETURNING t.evidence_id, t.criterion_id, t.layer), \
+         changed AS (SELECT ok.* FROM ok JOIN (SELECT * FROM ins UNION ALL SELECT * FROM del) c \
+                     USING (evidence_id, criterion_id, layer)), \
+         logged AS (INSERT INTO activity_log (centre_id, enrolment_id, actor_id, action, detail) \
+                    SELECT centre_id, enrolment_id, by_id, CASE WHEN adding THEN 'tick' ELSE 'untick' END, detail \
+                    FROM changed ORDER BY n) \
+         SELECT r.n, EXISTS (SELECT 1 FROM e WHERE e.id = r.enrolment_id), \
+                EXISTS (SELECT 1 FROM ok WHERE ok.n = r.n), EXISTS (SELECT 1 FROM changed c WHERE c.n = r.n) \
+         FROM req r ORDER BY r.n",
+    )
+    .bind(&enrolment)
+    .bind(&judged)
+    .bind(&evidence)
+    .bind(&criterion)
+    .bind(&layer)
+    .bind(&by)
+    .bind(&adding)
+    .bind(&detail)
+    .fetch_all(db)
+    .await?;
+    if rows.len() != changes.len() {
+        return Err(DbError::Corrupt(format!(
+            "{} answers for {} tick changes",
+            rows.len(),
+            changes.len()
+        )));
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(_, found, item, changed)| outcome(found, item, changed))
+        .collect())
+}
+
+fn outcome(found: bool, item: bool, changed: bool) -> ChangeOutcome {
+    match (found, item) {
+        (false, _) => ChangeOutcome::StatusMoved,
+        (true, false) => ChangeOutcome::NoSuchItem,
+        (true, true) => ChangeOutcome::Done { changed },
+    }
 }
 
 /// Tick many criteria in one layer on one item, in one statement (accept-all). Returns

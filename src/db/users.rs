@@ -75,7 +75,14 @@ impl TryFrom<UserRow> for User {
     }
 }
 
-const SELECT: &str = "SELECT u.id, u.centre_id, u.email, u.display_name, u.password_hash, u.kind, \
+/// An account read from any query whose row holds `SELECT`'s columns.
+pub(crate) fn from_row(row: &sqlx::postgres::PgRow) -> DbResult<User> {
+    use sqlx::FromRow;
+    UserRow::from_row(row)?.try_into()
+}
+
+pub(crate) const SELECT: &str =
+    "SELECT u.id, u.centre_id, u.email, u.display_name, u.password_hash, u.kind, \
      u.active, u.created_at, ARRAY(SELECT role FROM user_roles WHERE user_id = u.id) AS roles \
      FROM users u";
 

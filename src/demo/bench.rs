@@ -151,6 +151,92 @@ pub async fn load(pool: &PgPool, q: &Qualification, items: usize) -> anyhow::Res
     })
 }
 
+/// The rest of the assessor's caseload: `n` more learners, each enrolled like the first
+/// with a copy of its evidence and ticks (set-based copies: seconds, not minutes).
+/// Returns each enrolment with the copy of the measured item, `evidence_id`; its
+/// `free_criteria` are free on every copy. A load test ticks on all of them at once,
+/// as a centre's assessors do, each on their own learner.
+pub async fn load_caseload(
+    pool: &PgPool,
+    f: &BenchFixture,
+    n: usize,
+) -> anyhow::Result<Vec<(Uuid, Uuid)>> {
+    let main = enrolments::get(pool, f.enrolment_id).await?;
+    let hash = password::hash(BENCH_PASSWORD)?;
+    let mut copies = Vec::with_capacity(n);
+    for i in 0..n {
+        let email = format!("learner{}@bench.attest.test", i + 2);
+        let name = format!("Bench learner {}", i + 2);
+        let learner = users::create(
+            pool,
+            &NewUser {
+                centre_id: f.centre_id,
+                email: &email,
+                display_name: &name,
+                password_hash: Some(&hash),
+                kind: UserKind::Learner,
+                roles: &[Role::Learner],
+            },
+        )
+        .await?
+        .id;
+        let copy = enrolments::create(
+            pool,
+            &enrolments::NewEnrolment {
+                centre_id: main.centre_id,
+                learner_id: learner,
+                version_id: main.version_id,
+                major_id: main.major_id,
+                assessor_id: main.assessor_id,
+                trainee_assessor_id: main.trainee_assessor_id,
+                iqa_id: main.iqa_id,
+            },
+            None,
+        )
+        .await?
+        .id;
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO evidence (enrolment_id, version_id, title, description, kind, added_by, added_at) \
+             SELECT $2, version_id, title, description, kind, \
+                    CASE WHEN added_by = $3 THEN $4 ELSE added_by END, added_at \
+             FROM evidence WHERE enrolment_id = $1",
+        )
+        .bind(main.id)
+        .bind(copy)
+        .bind(main.learner_id)
+        .bind(learner)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO ticks (evidence_id, criterion_id, layer, enrolment_id, version_id, ticked_by, ticked_at) \
+             SELECT ne.id, t.criterion_id, t.layer, ne.enrolment_id, ne.version_id, \
+                    CASE WHEN t.ticked_by = $3 THEN $4 ELSE t.ticked_by END, t.ticked_at \
+             FROM ticks t JOIN evidence oe ON oe.id = t.evidence_id \
+             JOIN evidence ne ON ne.enrolment_id = $2 AND ne.title = oe.title \
+             WHERE t.enrolment_id = $1",
+        )
+        .bind(main.id)
+        .bind(copy)
+        .bind(main.learner_id)
+        .bind(learner)
+        .execute(&mut *tx)
+        .await?;
+        let item: Uuid = sqlx::query_scalar(
+            "SELECT ne.id FROM evidence ne JOIN evidence oe ON oe.title = ne.title \
+             WHERE oe.id = $1 AND ne.enrolment_id = $2",
+        )
+        .bind(f.evidence_id)
+        .bind(copy)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        audits::audit_enrolment(pool, copy, None).await?;
+        copies.push((copy, item));
+    }
+    Ok(copies)
+}
+
 /// Criterion ids grouped by unit, in the qualification's order.
 fn unit_criteria(q: &Qualification, criterion_ids: &[Uuid]) -> Vec<Vec<Uuid>> {
     let mut rest = criterion_ids;

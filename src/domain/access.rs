@@ -23,7 +23,7 @@ pub struct Viewer<'a> {
     pub roles: &'a [Role],
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Capacity {
     Learner,
     TraineeAssessor,

@@ -1,7 +1,9 @@
-//! Background work: a worker that takes jobs from the PostgreSQL queue (`db::jobs`).
-//! Any number of workers, in one process or several, can share a database: a job is
-//! claimed by one of them at a time, and its effect is committed only by the worker
-//! that still holds it, so it takes effect exactly once.
+//! Background work: a worker that runs the automatic audits that are due
+//! (`db::bulk_audit::audit_due`, SPEC §4) and takes jobs from the PostgreSQL queue
+//! (`db::jobs`). Any number of workers, in one process or several, can share a
+//! database: a job is claimed by one of them at a time, and its effect is committed
+//! only by the worker that still holds it, so it takes effect exactly once; a due audit
+//! is done by whichever worker locks the enrolment first.
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +15,7 @@ use uuid::Uuid;
 use crate::db::credentials::{self, Credential, Generated, GENERATE_JOB};
 use crate::db::jobs::{self, Job};
 use crate::db::DbError;
+use crate::db::{bulk_audit, version_cache};
 
 /// Why rendering a credential failed. Transient errors are retried with a growing
 /// pause; permanent ones (a missing font, a character no font has) fail at once.
@@ -40,6 +43,9 @@ pub struct WorkerConfig {
     /// Fault injection for tests: a pause before rendering, so a test can kill the
     /// process mid-generation. Zero in normal use.
     pub render_delay: Duration,
+    /// How long a change to confirmed criteria settles before its automatic audit
+    /// (`bulk_audit::DUE_SETTLE`; tests shorten it).
+    pub audit_settle: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -50,6 +56,7 @@ impl Default for WorkerConfig {
             stale_after: Duration::from_secs(15),
             retry_after: Duration::from_secs(2),
             render_delay: Duration::ZERO,
+            audit_settle: bulk_audit::DUE_SETTLE,
         }
     }
 }
@@ -117,8 +124,18 @@ fn hostname() -> String {
 }
 
 impl Worker {
-    /// Pick up orphans, then run one due job. True when a job was run.
+    /// Run the automatic audits due, pick up orphans, then run one due job. True when
+    /// there may be more to do at once.
     async fn step(self: &Arc<Self>) -> Result<bool, DbError> {
+        let audited = bulk_audit::audit_due(
+            &self.pool,
+            version_cache::shared(),
+            self.config.audit_settle,
+        )
+        .await?;
+        if audited.len() >= bulk_audit::DUE_ROUND as usize {
+            return Ok(true);
+        }
         let orphans = jobs::requeue_stale(&self.pool, self.config.stale_after).await?;
         if orphans > 0 {
             tracing::warn!(orphans, "picked up jobs whose worker stopped");

@@ -5,6 +5,7 @@ use sqlx::PgPool;
 use tower_http::csrf::CsrfLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::{time::Duration, SameSite};
+use tower_sessions::session_store::CachingSessionStore;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 
@@ -17,8 +18,9 @@ mod health;
 mod help;
 pub(crate) mod home;
 pub(crate) mod ids;
+pub mod page_cache;
 mod portfolio;
-pub(crate) mod render;
+pub mod tick_writer;
 mod verify;
 
 pub use error::AppError;
@@ -42,6 +44,12 @@ pub struct AppState {
     /// Qualification versions already loaded (they never change): the process's cache,
     /// which audits share.
     pub versions: &'static VersionCache,
+    /// Rendered portfolio pages, each kept for one revision of its enrolment.
+    pub pages: std::sync::Arc<page_cache::PageCache>,
+    /// Writes ticks, several requests' in one statement when they arrive together.
+    pub ticks: tick_writer::TickWriter,
+    /// Session records kept in memory in front of the store (see `auth::memo`).
+    pub sessions: auth::memo::SessionMemo,
 }
 
 impl AppState {
@@ -49,7 +57,6 @@ impl AppState {
     /// email written as .eml files to a temporary folder.
     pub fn new(pool: PgPool) -> Self {
         AppState {
-            pool,
             secure_cookies: false,
             files: files::FileStore::new(
                 std::env::temp_dir().join("attest-files"),
@@ -59,6 +66,10 @@ impl AppState {
             public_url: "http://localhost:3000".into(),
             render: crate::credentials::renderer("http://localhost:3000"),
             versions: crate::db::version_cache::shared(),
+            pages: std::sync::Arc::new(page_cache::PageCache::new(page_cache::DEFAULT_BUDGET)),
+            ticks: tick_writer::TickWriter::new(pool.clone()),
+            sessions: auth::memo::SessionMemo::default(),
+            pool,
         }
     }
 }
@@ -79,8 +90,13 @@ fn evidence_body_limit(state: &AppState) -> usize {
 pub const SESSION_COOKIE: &str = "attest_session";
 
 pub fn router(state: AppState) -> Router {
-    // Sessions live in PostgreSQL (they survive a restart) and end after 8 idle hours.
-    let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
+    // Sessions live in PostgreSQL (they survive a restart) and end after 8 idle hours;
+    // their records are also kept in memory (see `auth::memo` for why that is safe).
+    let store = CachingSessionStore::new(
+        state.sessions.clone(),
+        PostgresStore::new(state.pool.clone()),
+    );
+    let sessions = SessionManagerLayer::new(store)
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)

@@ -76,6 +76,7 @@ pub(crate) fn fast() -> WorkerConfig {
         stale_after: Duration::from_secs(2),
         retry_after: Duration::from_millis(50),
         render_delay: Duration::ZERO,
+        audit_settle: Duration::from_millis(50),
     }
 }
 

@@ -189,15 +189,6 @@ async fn mixed(pool: PgPool) -> (Fixture, Vec<Uuid>) {
     (f, ids)
 }
 
-/// Major code, achieved, rule set title, counted unit codes, counted credits, unmet.
-type MajorLine = (
-    String,
-    bool,
-    Option<String>,
-    Vec<String>,
-    i32,
-    serde_json::Value,
-);
 /// From, to, actor, reason.
 type HistoryLine = (Option<Status>, Status, Option<Uuid>, Option<String>);
 
@@ -209,7 +200,6 @@ struct Trace {
     report: attest::domain::audit::AuditReport,
     confirmed: i32,
     actor: Option<Uuid>,
-    majors: Vec<MajorLine>,
     status: Status,
     history: Vec<HistoryLine>,
 }
@@ -218,23 +208,11 @@ async fn trace(pool: &PgPool, enrolment: Uuid) -> Trace {
     let all = audits::audit_history(pool, enrolment).await.unwrap();
     assert_eq!(all.len(), 1, "one audit of {enrolment}");
     let a = &all[0];
-    let majors = sqlx::query_as(
-        "SELECT m.code, am.achieved, rs.title, \
-                ARRAY(SELECT u.code FROM units u WHERE u.id = ANY(am.counted_unit_ids) ORDER BY u.ordinal), \
-                am.counted_credits, am.unmet \
-         FROM audit_majors am JOIN majors m ON m.id = am.major_id LEFT JOIN rule_sets rs ON rs.id = am.rule_set_id \
-         WHERE am.audit_id = $1 ORDER BY m.ordinal",
-    )
-    .bind(a.id)
-    .fetch_all(pool)
-    .await
-    .unwrap();
     Trace {
         outcome: a.outcome,
         report: a.report.clone(),
         confirmed: a.confirmed_criteria,
         actor: a.actor_id,
-        majors,
         status: enrolments::get(pool, enrolment).await.unwrap().status,
         history: enrolments::history(pool, enrolment)
             .await

@@ -165,7 +165,8 @@ async fn learner_claims_assessor_confirms_accepts_and_trainee_ticks_are_counters
         "claims are shown as claims"
     );
 
-    // The assessor confirms 1.1: confirmed progress moves, and an audit runs by itself.
+    // The assessor confirms 1.1: confirmed progress moves, and the automatic audit
+    // (the worker's, once the change settles) runs for it.
     let tom = d.as_("assessor").await;
     let audits_before = audits::audit_history(&d.pool, e.id)
         .await
@@ -174,6 +175,17 @@ async fn learner_claims_assessor_confirms_accepts_and_trainee_ticks_are_counters
     d.post(&tom, &format!("{item}/ticks"), &tick_form(c11, "tick"))
         .await;
     assert_eq!(d.confirmed(e).await, confirmed_before + 1);
+    let audited = attest::db::bulk_audit::audit_due(
+        &d.pool,
+        attest::db::version_cache::shared(),
+        std::time::Duration::ZERO,
+    )
+    .await
+    .expect("automatic audits");
+    assert_eq!(
+        audited.iter().map(|a| a.enrolment_id).collect::<Vec<_>>(),
+        [e.id]
+    );
     assert_eq!(
         audits::audit_history(&d.pool, e.id)
             .await

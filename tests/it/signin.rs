@@ -189,6 +189,32 @@ async fn signing_out_ends_the_session() {
     );
 }
 
+/// Two servers on one database, each keeping session records in memory: signing out on
+/// one ends the session on the other at once, though it still remembers the record.
+#[tokio::test]
+async fn signing_out_on_one_server_ends_the_session_on_every_server() {
+    let pool = test_pool().await;
+    learner(&pool).await;
+    let (a, b) = (AppState::new(pool.clone()), AppState::new(pool.clone()));
+    let r = send(a.clone(), sign_in("zoe@example.ac.nz", PASSWORD)).await;
+    let cookie = session_cookie(&r);
+    for server in [&a, &b] {
+        let home = send(server.clone(), get("/", Some(&cookie))).await;
+        assert_eq!(home.status, StatusCode::OK, "signed in on both");
+    }
+    let mut out = form_post("/logout", "", "192.0.2.1");
+    out.headers_mut()
+        .insert(header::COOKIE, cookie.parse().expect("header"));
+    send(a.clone(), out).await;
+    let home = send(b.clone(), get("/", Some(&cookie))).await;
+    assert_eq!(
+        home.status,
+        StatusCode::SEE_OTHER,
+        "the other server refuses it"
+    );
+    assert!(home.location.unwrap_or_default().starts_with("/login"));
+}
+
 #[tokio::test]
 async fn an_account_is_locked_after_repeated_failures_even_for_the_right_password() {
     let pool = test_pool().await;

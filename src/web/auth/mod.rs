@@ -2,11 +2,13 @@
 use axum::routing::{get, post};
 use axum::Router;
 
+pub mod memo;
 pub mod password;
 mod session;
 mod set_password;
 mod signin;
 
+pub(crate) use session::SessionClaim;
 pub use session::{CurrentUser, USER_ID_KEY};
 
 use super::AppState;

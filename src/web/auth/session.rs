@@ -1,13 +1,14 @@
 //! Who is signed in: the user id lives in a PostgreSQL-backed session (it survives a
-//! restart); `CurrentUser` loads the account or sends the browser to sign in.
+//! restart); `CurrentUser` loads the account, checking in the same query that the
+//! session still stands, or sends the browser to sign in.
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 use uuid::Uuid;
 
-use crate::db::users::{self, User};
-use crate::db::DbError;
+use crate::db::sessions;
+use crate::db::users::User;
 use crate::web::{AppError, AppState};
 
 pub const USER_ID_KEY: &str = "user_id";
@@ -15,59 +16,84 @@ pub const USER_ID_KEY: &str = "user_id";
 /// The signed-in user. Pages that take it are for signed-in users only.
 pub struct CurrentUser(pub User);
 
+/// Who a request's session says is signed in, not yet checked against the database:
+/// the account's id and the session's id. `None` sends the browser to sign in.
+pub(crate) struct SessionClaim {
+    pub user_id: Uuid,
+    pub session_id: String,
+    session: Session,
+}
+
+impl SessionClaim {
+    /// The session's claim; Err is the answer that sends the browser to sign in.
+    pub(crate) async fn of(parts: &mut Parts, state: &AppState) -> Result<SessionClaim, Response> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|(status, msg)| (status, msg).into_response())?;
+        let id: Option<Uuid> = session.get(USER_ID_KEY).await.map_err(|e| {
+            AppError::Internal(anyhow::anyhow!("reading the session: {e}")).into_response()
+        })?;
+        match (id, session.id()) {
+            (Some(user_id), Some(session_id)) => Ok(SessionClaim {
+                user_id,
+                session_id: session_id.to_string(),
+                session,
+            }),
+            _ => Err(to_sign_in(parts)),
+        }
+    }
+
+    /// The database says the session or the account no longer stands (signed out
+    /// elsewhere, expired, account gone or deactivated): forget it and sign in again.
+    pub(crate) async fn refused(self, parts: &Parts) -> Response {
+        let _ = self.session.flush().await;
+        to_sign_in(parts)
+    }
+}
+
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let session = Session::from_request_parts(parts, state)
-            .await
-            .map_err(|(status, msg)| (status, msg).into_response())?;
-        // An htmx request comes back to the page it was made from, not to its own address,
-        // and must make the browser leave the page rather than swap a sign-in form into a row.
-        let from_htmx = parts.headers.contains_key("hx-request");
-        let current_page = parts
-            .headers
-            .get("hx-current-url")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|url| url.parse::<axum::http::Uri>().ok())
-            .and_then(|uri| uri.path_and_query().map(|p| p.as_str().to_string()));
-        let to_sign_in = || {
-            let next = match (&current_page, from_htmx) {
-                (Some(page), true) => page.as_str(),
-                _ => parts
-                    .uri
-                    .path_and_query()
-                    .map(|p| p.as_str())
-                    .unwrap_or("/"),
-            };
-            let query = if next == "/" {
-                String::new()
-            } else {
-                format!("?next={}", urlencode(next))
-            };
-            let login = format!("/login{query}");
-            if from_htmx {
-                ([("hx-redirect", login)], ()).into_response()
-            } else {
-                Redirect::to(&login).into_response()
-            }
-        };
-        let id: Option<Uuid> = session.get(USER_ID_KEY).await.map_err(|e| {
-            AppError::Internal(anyhow::anyhow!("reading the session: {e}")).into_response()
-        })?;
-        let Some(id) = id else {
-            return Err(to_sign_in());
-        };
-        match users::get(&state.pool, id).await {
-            Ok(user) if user.active => Ok(CurrentUser(user)),
-            // The account is gone or deactivated: the session means nothing any more
-            // (a deactivated person cannot sign in, so neither may their old session).
-            Ok(_) | Err(DbError::NotFound) => {
-                let _ = session.flush().await;
-                Err(to_sign_in())
-            }
+        let claim = SessionClaim::of(parts, state).await?;
+        match sessions::signed_in(&state.pool, claim.user_id, &claim.session_id).await {
+            Ok(Some(user)) if user.active => Ok(CurrentUser(user)),
+            // A deactivated person cannot sign in, so neither may their old session.
+            Ok(_) => Err(claim.refused(parts).await),
             Err(e) => Err(AppError::from(e).into_response()),
         }
+    }
+}
+
+/// The answer that sends the browser to sign in and come back here.
+pub(crate) fn to_sign_in(parts: &Parts) -> Response {
+    // An htmx request comes back to the page it was made from, not to its own address,
+    // and must make the browser leave the page rather than swap a sign-in form into a row.
+    let from_htmx = parts.headers.contains_key("hx-request");
+    let current_page = parts
+        .headers
+        .get("hx-current-url")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|url| url.parse::<axum::http::Uri>().ok())
+        .and_then(|uri| uri.path_and_query().map(|p| p.as_str().to_string()));
+    let next = match (&current_page, from_htmx) {
+        (Some(page), true) => page.as_str(),
+        _ => parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/"),
+    };
+    let query = if next == "/" {
+        String::new()
+    } else {
+        format!("?next={}", urlencode(next))
+    };
+    let login = format!("/login{query}");
+    if from_htmx {
+        ([("hx-redirect", login)], ()).into_response()
+    } else {
+        Redirect::to(&login).into_response()
     }
 }
 

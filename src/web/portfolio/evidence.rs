@@ -4,12 +4,12 @@ use std::collections::HashMap;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Multipart, State};
-use axum::http::header;
 use axum::http::StatusCode;
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
 use uuid::Uuid;
 
-use super::enrolment_for;
+use super::{enrolment_for, Portfolio};
 use crate::db::evidence::{self as db_evidence, EvidenceKind};
 use crate::db::users::{self, User};
 use crate::db::{activity, qualifications, ticks as db_ticks};
@@ -20,7 +20,8 @@ use crate::web::auth::CurrentUser;
 use crate::web::files::Received;
 use crate::web::home::day;
 use crate::web::ids::Ids;
-use crate::web::{render, AppError, AppState};
+use crate::web::page_cache;
+use crate::web::{AppError, AppState};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/portfolio/evidence_new.html")]
@@ -327,25 +328,40 @@ impl EvidencePage {
     }
 }
 
-impl IntoResponse for EvidencePage {
-    fn into_response(self) -> Response {
+impl EvidencePage {
+    /// About 600 bytes a criterion row (a tick form in one layer), plus the frame.
+    fn expected_size(&self) -> usize {
         let criteria: usize = self
             .units
             .iter()
             .flat_map(|u| &u.outcomes)
             .map(|o| o.criteria.len())
             .sum();
-        // About 600 bytes a criterion row (a tick form in one layer), plus the frame.
-        render::sized_page(&self, 16 * 1024 + criteria * 640)
+        16 * 1024 + criteria * 640
     }
 }
 
 pub async fn page(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    portfolio: Portfolio,
     Ids((id, evidence_id)): Ids<(Uuid, Uuid)>,
-) -> Result<EvidencePage, AppError> {
-    let (enrolment, capacity) = enrolment_for(&state, &user, id).await?;
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let Portfolio {
+        user,
+        enrolment,
+        capacity,
+    } = portfolio;
+    let key = page_cache::Key {
+        page: page_cache::Page::Evidence,
+        enrolment: id,
+        item: Some(evidence_id),
+        viewer: user.id,
+        capacity,
+    };
+    if let Some(kept) = state.pages.get(&key, enrolment.revision) {
+        return Ok(kept.respond(&headers));
+    }
     let db = &state.pool;
     let evidence = db_evidence::get(db, evidence_id).await?;
     if evidence.enrolment_id != id {
@@ -360,7 +376,7 @@ pub async fn page(
     let files = db_evidence::list_files(db, evidence_id).await?;
     let layer = capacity.layer();
     let (learner_acceptable, trainee_acceptable) = acceptable(&ticks, layer);
-    Ok(EvidencePage {
+    let page = EvidencePage {
         header: super::Header {
             enrolment_id: id,
             learner: names
@@ -379,7 +395,9 @@ pub async fn page(
         layer,
         evidence,
         user,
-    })
+    };
+    let size = page.expected_size();
+    page_cache::render_and_keep(&state, key, enrolment.revision, &page, size, &headers)
 }
 
 /// How many criteria "Accept all learner ticks" and "Accept all trainee assessor ticks"

@@ -7,17 +7,17 @@ use std::ops::Range;
 
 use askama::Template;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use uuid::Uuid;
 
 use super::progress::load;
+use super::Portfolio;
 use crate::db::evidence::{self as db_evidence, Evidence};
 use crate::db::users::User;
 use crate::domain::progress::Layers;
 use crate::domain::Qualification;
-use crate::web::auth::CurrentUser;
-use crate::web::ids::Ids;
-use crate::web::{render, AppError, AppState};
+use crate::web::{page_cache, AppError, AppState};
 
 /// A cell's markup for each set of layers: bit 1 learner, 2 trainee assessor, 4 assessor.
 const CELLS: [&str; 8] = [
@@ -66,19 +66,28 @@ impl MatrixPage {
     }
 }
 
-impl IntoResponse for MatrixPage {
-    fn into_response(self) -> Response {
-        let capacity = 32 * 1024 + self.cells.len() + self.rows.len() * 160;
-        render::sized_page(&self, capacity)
-    }
-}
-
 pub async fn page(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    Ids(id): Ids<Uuid>,
-) -> Result<MatrixPage, AppError> {
-    let loaded = load(&state, &user, id).await?;
+    portfolio: Portfolio,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let Portfolio {
+        user,
+        enrolment,
+        capacity,
+    } = portfolio;
+    let id = enrolment.id;
+    let key = page_cache::Key {
+        page: page_cache::Page::Matrix,
+        enrolment: id,
+        item: None,
+        viewer: user.id,
+        capacity,
+    };
+    if let Some(kept) = state.pages.get(&key, enrolment.revision) {
+        return Ok(kept.respond(&headers));
+    }
+    let loaded = load(&state, &enrolment).await?;
     let evidence = db_evidence::list_for_enrolment(&state.pool, id).await?;
     let width = evidence.len();
     let column_of: HashMap<Uuid, usize> = evidence
@@ -97,7 +106,8 @@ pub async fn page(
     }
     let q = &loaded.version.qualification;
     let (rows, cells) = rows(q, &loaded.layers, &marks, width);
-    Ok(MatrixPage {
+    let size = 32 * 1024 + cells.len() + rows.len() * 160;
+    let page = MatrixPage {
         header: loaded.header(id),
         user,
         enrolment_id: id,
@@ -107,7 +117,8 @@ pub async fn page(
         title: q.title.clone(),
         evidence,
         cells,
-    })
+    };
+    page_cache::render_and_keep(&state, key, enrolment.revision, &page, size, &headers)
 }
 
 /// The rows, and the markup of every criterion row's cells.

@@ -1,11 +1,16 @@
 //! A learner's portfolio: the enrolment, its evidence and the three tick layers.
 //! Every page first works out the viewer's capacity; without one the enrolment is 404.
+use axum::extract::{FromRequestParts, RawPathParams};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use uuid::Uuid;
 
+use super::auth::SessionClaim;
 use super::{AppError, AppState};
 use crate::db::enrolments::{self, Enrolment};
+use crate::db::sessions;
 use crate::db::users::User;
 use crate::domain::access::{self, Assigned, Capacity, Viewer};
 
@@ -107,6 +112,11 @@ pub(crate) async fn enrolment_for(
     id: Uuid,
 ) -> Result<(Enrolment, Capacity), AppError> {
     let enrolment = enrolments::get(&state.pool, id).await?;
+    let capacity = capacity_of(user, &enrolment).ok_or(AppError::NotFound)?;
+    Ok((enrolment, capacity))
+}
+
+fn capacity_of(user: &User, enrolment: &Enrolment) -> Option<Capacity> {
     let assigned = Assigned {
         centre: enrolment.centre_id,
         learner: enrolment.learner_id,
@@ -119,6 +129,48 @@ pub(crate) async fn enrolment_for(
         centre: user.centre_id,
         roles: &user.roles,
     };
-    let capacity = access::capacity(viewer, &assigned).ok_or(AppError::NotFound)?;
-    Ok((enrolment, capacity))
+    access::capacity(viewer, &assigned)
+}
+
+/// The signed-in viewer of an `/enrolments/{id}/…` page, the enrolment and their
+/// capacity on it, read in one round trip with the session's check (the busiest pages
+/// take this rather than `CurrentUser` and `enrolment_for`, which take two). Anyone who
+/// may not see the enrolment gets 404, as from `enrolment_for`.
+pub(crate) struct Portfolio {
+    pub user: User,
+    pub enrolment: Enrolment,
+    pub capacity: Capacity,
+}
+
+impl FromRequestParts<AppState> for Portfolio {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let not_found = || AppError::NotFound.into_response();
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| not_found())?;
+        let id = params
+            .iter()
+            .find(|(name, _)| *name == "id")
+            .and_then(|(_, value)| Uuid::parse_str(value).ok())
+            .ok_or_else(not_found)?;
+        let claim = SessionClaim::of(parts, state).await?;
+        let found =
+            sessions::signed_in_with_enrolment(&state.pool, claim.user_id, &claim.session_id, id)
+                .await
+                .map_err(|e| AppError::from(e).into_response())?;
+        match found {
+            Some((user, enrolment)) if user.active => {
+                let enrolment = enrolment.ok_or_else(not_found)?;
+                let capacity = capacity_of(&user, &enrolment).ok_or_else(not_found)?;
+                Ok(Portfolio {
+                    user,
+                    enrolment,
+                    capacity,
+                })
+            }
+            _ => Err(claim.refused(parts).await),
+        }
+    }
 }

@@ -3,11 +3,13 @@
 use std::sync::Arc;
 
 use askama::Template;
-use askama_web::WebTemplate;
 use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
 use uuid::Uuid;
 
-use super::enrolment_for;
+use super::Portfolio;
+use crate::db::enrolments::Enrolment;
 use crate::db::qualifications::LoadedVersion;
 use crate::db::ticks as db_ticks;
 use crate::db::users::{self, User};
@@ -15,8 +17,7 @@ use crate::domain::audit::{AuditPlan, AuditSummary};
 use crate::domain::progress::{progress, Layers, Progress};
 use crate::domain::ticks::Layer;
 use crate::domain::{ConfirmedCriteria, Qualification, Status};
-use crate::web::auth::CurrentUser;
-use crate::web::ids::Ids;
+use crate::web::page_cache;
 use crate::web::{AppError, AppState};
 
 /// What both pages read: the version, each criterion's layers, where each tick is.
@@ -40,8 +41,8 @@ impl Loaded {
     }
 }
 
-pub(super) async fn load(state: &AppState, user: &User, id: Uuid) -> Result<Loaded, AppError> {
-    let (enrolment, _) = enrolment_for(state, user, id).await?;
+pub(super) async fn load(state: &AppState, enrolment: &Enrolment) -> Result<Loaded, AppError> {
+    let id = enrolment.id;
     let db = &state.pool;
     let version = state.versions.load(db, enrolment.version_id).await?;
     let placed = db_ticks::placed_on_enrolment(db, id).await?;
@@ -70,7 +71,7 @@ pub(super) async fn load(state: &AppState, user: &User, id: Uuid) -> Result<Load
     })
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "pages/portfolio/progress.html", whitespace = "minimize")]
 pub struct ProgressPage {
     header: super::Header,
@@ -91,10 +92,26 @@ impl ProgressPage {
 
 pub async fn page(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    Ids(id): Ids<Uuid>,
-) -> Result<ProgressPage, AppError> {
-    let loaded = load(&state, &user, id).await?;
+    portfolio: Portfolio,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let Portfolio {
+        user,
+        enrolment,
+        capacity,
+    } = portfolio;
+    let id = enrolment.id;
+    let key = page_cache::Key {
+        page: page_cache::Page::Progress,
+        enrolment: id,
+        item: None,
+        viewer: user.id,
+        capacity,
+    };
+    if let Some(kept) = state.pages.get(&key, enrolment.revision) {
+        return Ok(kept.respond(&headers));
+    }
+    let loaded = load(&state, &enrolment).await?;
     let confirmed = ConfirmedCriteria::from_ordinals(
         loaded.layers.len(),
         loaded
@@ -109,7 +126,7 @@ pub async fn page(
     let report = AuditPlan::new(q)
         .audit(loaded.major, &confirmed)
         .map_err(|e| AppError::Internal(e.into()))?;
-    Ok(ProgressPage {
+    let page = ProgressPage {
         header: loaded.header(id),
         user,
         enrolment_id: id,
@@ -118,5 +135,7 @@ pub async fn page(
         learner: loaded.learner,
         status: loaded.status,
         version: loaded.version,
-    })
+    };
+    let size = 16 * 1024 + page.q().criterion_count() * 64;
+    page_cache::render_and_keep(&state, key, enrolment.revision, &page, size, &headers)
 }

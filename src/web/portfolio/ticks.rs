@@ -6,15 +6,15 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
-use sqlx::{PgConnection, PgExecutor, Postgres, Transaction};
+use sqlx::{PgExecutor, Postgres, Transaction};
 use uuid::Uuid;
 
-use super::enrolment_for;
 use super::evidence::{self, CriterionRow};
+use super::{enrolment_for, Portfolio};
 use crate::db::enrolments::{self, Enrolment};
 use crate::db::evidence::{self as db_evidence, Evidence};
 use crate::db::users::{self, User};
-use crate::db::{activity, audits, centres, ticks as db_ticks, DbError};
+use crate::db::{activity, ticks as db_ticks, DbError};
 use crate::domain::access::Capacity;
 use crate::domain::ticks::{self, Layer};
 use crate::web::auth::CurrentUser;
@@ -59,19 +59,44 @@ fn from_db(e: DbError) -> AppError {
 
 pub async fn change(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    portfolio: Portfolio,
     Ids((id, evidence_id)): Ids<(Uuid, Uuid)>,
     headers: HeaderMap,
     Form(form): Form<TickForm>,
 ) -> Result<Response, AppError> {
-    let (enrolment, _, _, layer) = item_for(&state, &user, id, evidence_id).await?;
+    let Portfolio {
+        user,
+        enrolment,
+        capacity,
+    } = portfolio;
+    // IQAs and admins read portfolios; they tick nothing.
+    let layer = capacity.layer().ok_or(AppError::NotFound)?;
     let adding = match form.action.as_str() {
         "tick" => true,
         "untick" => false,
         _ => return Err(AppError::NotFound),
     };
+    // A criterion of another qualification (or none) is unknown here, whatever the
+    // action; the version is in memory, so this asks the database nothing.
+    let version = state
+        .versions
+        .load(&state.pool, enrolment.version_id)
+        .await?;
+    if version.criterion_ordinal(form.criterion).is_none() {
+        return Err(AppError::NotFound);
+    }
     let in_place = headers.contains_key("hx-request");
-    match apply_change(&state, &user, &enrolment, evidence_id, &form, layer, adding).await {
+    match apply_change(
+        &state,
+        &user,
+        enrolment.clone(),
+        evidence_id,
+        &form,
+        layer,
+        adding,
+    )
+    .await
+    {
         Ok(()) if in_place => {
             fragment(
                 &state,
@@ -96,45 +121,53 @@ pub async fn change(
     }
 }
 
+/// Judges the change in the enrolment's status and applies it in one statement; if the
+/// status moved in between, judges again in the new one.
 async fn apply_change(
     state: &AppState,
     user: &User,
-    enrolment: &Enrolment,
+    mut enrolment: Enrolment,
     evidence_id: Uuid,
     form: &TickForm,
     layer: Layer,
     adding: bool,
 ) -> Result<(), AppError> {
-    let (mut tx, enrolment) = begin_change(state, enrolment).await?;
-    let changed = if adding {
-        ticks::may_tick(enrolment.status).map_err(refused)?;
-        db_ticks::tick(&mut *tx, evidence_id, form.criterion, layer, user.id)
-            .await
-            .map_err(from_db)?
-    } else {
-        ticks::may_untick(layer, layer, enrolment.status).map_err(refused)?;
-        db_ticks::untick(&mut *tx, evidence_id, form.criterion, layer)
-            .await
-            .map_err(from_db)?
-    };
-    if changed {
-        let action = if adding { "tick" } else { "untick" };
-        let detail = serde_json::json!({ "evidence": evidence_id, "criterion": form.criterion, "layer": layer.key() });
-        activity::record(
-            &mut *tx,
-            enrolment.centre_id,
-            Some(enrolment.id),
-            Some(user.id),
-            action,
-            detail,
-        )
-        .await?;
-        if layer == Layer::Assessor {
-            audit_if_automatic(&mut tx, &enrolment, user.id).await?;
+    let detail = serde_json::json!({ "evidence": evidence_id, "criterion": form.criterion, "layer": layer.key() });
+    for _ in 0..3 {
+        let judged = if adding {
+            ticks::may_tick(enrolment.status)
+        } else {
+            ticks::may_untick(layer, layer, enrolment.status)
+        };
+        if let Err(refusal) = judged {
+            // An item of another enrolment is unknown here, whatever the status.
+            let item = db_evidence::get(&state.pool, evidence_id).await?;
+            if item.enrolment_id != enrolment.id {
+                return Err(AppError::NotFound);
+            }
+            return Err(refused(refusal));
+        }
+        let change = db_ticks::TickChange {
+            enrolment_id: enrolment.id,
+            evidence_id,
+            criterion_id: form.criterion,
+            layer,
+            by: user.id,
+            adding,
+            judged_in: enrolment.status,
+            detail: detail.clone(),
+        };
+        match state.ticks.write(change).await.map_err(from_db)? {
+            db_ticks::ChangeOutcome::Done { .. } => return Ok(()),
+            db_ticks::ChangeOutcome::NoSuchItem => return Err(AppError::NotFound),
+            db_ticks::ChangeOutcome::StatusMoved => {
+                enrolment = enrolments::get(&state.pool, enrolment.id).await?;
+            }
         }
     }
-    tx.commit().await.map_err(DbError::from)?;
-    Ok(())
+    Err(AppError::Conflict(
+        "The enrolment's status kept changing while this tick was saved; please try again".into(),
+    ))
 }
 
 /// What htmx swaps in after a tick: the criterion's row, the accept-all counts and a
@@ -215,21 +248,6 @@ async fn begin_change(
     let mut tx = state.pool.begin().await.map_err(DbError::from)?;
     let locked = enrolments::lock(&mut tx, enrolment.id).await?;
     Ok((tx, locked))
-}
-
-/// SPEC §4: with the centre's setting on, confirmed criteria changing re-audits.
-async fn audit_if_automatic(
-    conn: &mut PgConnection,
-    enrolment: &Enrolment,
-    actor: Uuid,
-) -> Result<(), AppError> {
-    if centres::get(&mut *conn, enrolment.centre_id)
-        .await?
-        .auto_audit
-    {
-        audits::audit_enrolment(&mut *conn, enrolment.id, Some(actor)).await?;
-    }
-    Ok(())
 }
 
 /// Which layer "Accept all" copies from, as it appears in the address.
@@ -318,9 +336,6 @@ pub async fn accept(
             detail,
         )
         .await?;
-        if layer == Layer::Assessor {
-            audit_if_automatic(&mut tx, &enrolment, user.id).await?;
-        }
     }
     tx.commit().await.map_err(DbError::from)?;
     Ok(Redirect::to(&format!(

@@ -1,0 +1,323 @@
+//! The big portfolio pages (an evidence item's criterion tree, progress, the matrix)
+//! kept in memory once rendered, with their gzip form beside them. An entry holds for
+//! one revision of its enrolment (`enrolments.revision`, which the database moves on
+//! every change a page shows), so a page is never served from before a change; it is
+//! kept per viewer and capacity, since the account bar and the tick forms differ.
+//!
+//! Access is still checked on every request before the cache is asked: only the
+//! rendering is saved, never the decision who may see it.
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use uuid::Uuid;
+
+use crate::domain::access::Capacity;
+use crate::web::{AppError, AppState};
+
+/// Renders `page` (into a buffer of about `size` bytes), keeps it as `key`'s page at
+/// `revision`, and answers the request with it.
+pub fn render_and_keep<T: Template>(
+    state: &AppState,
+    key: Key,
+    revision: i64,
+    page: &T,
+    size: usize,
+    request: &HeaderMap,
+) -> Result<Response, AppError> {
+    let rendered = Rendered::of(page, size).map_err(|e| AppError::Internal(e.into()))?;
+    let response = rendered.respond(request);
+    state.pages.put(key, revision, Arc::new(rendered));
+    Ok(response)
+}
+
+/// Which page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Page {
+    Evidence,
+    Progress,
+    Matrix,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub page: Page,
+    pub enrolment: Uuid,
+    /// The evidence item, for its page.
+    pub item: Option<Uuid>,
+    pub viewer: Uuid,
+    pub capacity: Capacity,
+}
+
+/// A page as sent: its HTML, and the same compressed.
+#[derive(Debug)]
+pub struct Rendered {
+    html: Bytes,
+    gzip: Bytes,
+}
+
+impl Rendered {
+    /// Renders `page` into a buffer of `capacity` bytes and compresses it once.
+    pub fn of<T: Template>(page: &T, capacity: usize) -> Result<Rendered, askama::Error> {
+        let mut html = String::with_capacity(capacity);
+        page.render_into(&mut html)?;
+        // The fastest level: a megabyte of repetitive markup still shrinks about
+        // twentyfold, in a few milliseconds, once per revision.
+        let mut gz = GzEncoder::new(Vec::with_capacity(html.len() / 8), Compression::fast());
+        gz.write_all(html.as_bytes())
+            .and_then(|()| gz.finish())
+            .map(|gzip| Rendered {
+                html: Bytes::from(html),
+                gzip: Bytes::from(gzip),
+            })
+            .map_err(|e| askama::Error::Custom(Box::new(e)))
+    }
+
+    fn size(&self) -> usize {
+        self.html.len() + self.gzip.len()
+    }
+
+    /// The response for a request with these headers: gzip where the browser takes it.
+    pub fn respond(&self, request: &HeaderMap) -> Response {
+        let gzip = accepts_gzip(request);
+        let body = if gzip { &self.gzip } else { &self.html };
+        let mut response = body.clone().into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        // A person's portfolio: never kept by shared caches, always revalidated.
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-cache"),
+        );
+        if gzip {
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        response
+    }
+}
+
+/// Whether `Accept-Encoding` allows gzip (`gzip` or `*`, with a q-value above zero).
+pub fn accepts_gzip(request: &HeaderMap) -> bool {
+    request
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';');
+            let name = parts.next().unwrap_or_default().trim();
+            let refused = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
+}
+
+struct Entry {
+    revision: i64,
+    page: Arc<Rendered>,
+    /// When it was last served, in `Inner::clock` ticks: the least recent goes first.
+    used: u64,
+}
+
+#[derive(Default)]
+struct Inner {
+    entries: HashMap<Key, Entry>,
+    bytes: usize,
+    clock: u64,
+}
+
+/// The process's rendered pages, within a memory budget.
+pub struct PageCache {
+    inner: Mutex<Inner>,
+    budget: usize,
+}
+
+/// 128 MB: about a hundred of the largest evidence pages (60 units, 1,500 criteria)
+/// or thousands of ordinary ones.
+pub const DEFAULT_BUDGET: usize = 128 << 20;
+
+impl PageCache {
+    pub fn new(budget: usize) -> PageCache {
+        PageCache {
+            inner: Mutex::new(Inner::default()),
+            budget,
+        }
+    }
+
+    /// The page kept under `key`, if it was rendered at this revision.
+    pub fn get(&self, key: &Key, revision: i64) -> Option<Arc<Rendered>> {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.clock += 1;
+        let now = inner.clock;
+        let entry = inner.entries.get_mut(key)?;
+        if entry.revision != revision {
+            return None;
+        }
+        entry.used = now;
+        Some(Arc::clone(&entry.page))
+    }
+
+    /// Keeps `page` as `key`'s rendering at `revision`, making room by dropping the
+    /// least recently served pages. A page bigger than the whole budget is not kept.
+    pub fn put(&self, key: Key, revision: i64, page: Arc<Rendered>) {
+        let size = page.size();
+        if size > self.budget {
+            return;
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.clock += 1;
+        let used = inner.clock;
+        if let Some(old) = inner.entries.insert(
+            key,
+            Entry {
+                revision,
+                page,
+                used,
+            },
+        ) {
+            inner.bytes -= old.page.size();
+        }
+        inner.bytes += size;
+        while inner.bytes > self.budget {
+            let Some(oldest) = inner
+                .entries
+                .iter()
+                .min_by_key(|(_, e)| e.used)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            if let Some(gone) = inner.entries.remove(&oldest) {
+                inner.bytes -= gone.page.size();
+            }
+        }
+    }
+
+    /// How many pages and bytes are kept (for tests and diagnostics).
+    pub fn usage(&self) -> (usize, usize) {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        (inner.entries.len(), inner.bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[derive(Template)]
+    #[template(source = "<p>{{ text }}</p>", ext = "html")]
+    struct Tiny {
+        text: String,
+    }
+
+    fn page(text: &str) -> Arc<Rendered> {
+        Arc::new(
+            Rendered::of(
+                &Tiny {
+                    text: text.repeat(50),
+                },
+                64,
+            )
+            .expect("renders"),
+        )
+    }
+
+    fn key(n: u128) -> Key {
+        Key {
+            page: Page::Progress,
+            enrolment: Uuid::from_u128(n),
+            item: None,
+            viewer: Uuid::from_u128(1),
+            capacity: Capacity::Learner,
+        }
+    }
+
+    #[test]
+    fn a_page_is_served_only_at_the_revision_it_was_rendered_at() {
+        let cache = PageCache::new(DEFAULT_BUDGET);
+        cache.put(key(1), 7, page("a"));
+        assert!(cache.get(&key(1), 7).is_some());
+        assert!(
+            cache.get(&key(1), 8).is_none(),
+            "a later revision renders again"
+        );
+        assert!(
+            cache.get(&key(2), 7).is_none(),
+            "another enrolment is not this one"
+        );
+        let other_viewer = Key {
+            viewer: Uuid::from_u128(2),
+            ..key(1)
+        };
+        assert!(
+            cache.get(&other_viewer, 7).is_none(),
+            "pages are per viewer"
+        );
+    }
+
+    #[test]
+    fn the_least_recently_served_page_goes_first_when_the_budget_is_spent() {
+        let one = page("a").size();
+        let cache = PageCache::new(one * 2);
+        cache.put(key(1), 1, page("a"));
+        cache.put(key(2), 1, page("a"));
+        assert!(cache.get(&key(1), 1).is_some());
+        cache.put(key(3), 1, page("a"));
+        assert!(cache.get(&key(2), 1).is_none(), "the least recent went");
+        assert!(cache.get(&key(1), 1).is_some() && cache.get(&key(3), 1).is_some());
+        assert!(cache.usage().1 <= one * 2);
+    }
+
+    #[test]
+    fn gzip_holds_exactly_the_html() {
+        use std::io::Read;
+        let p = page("Zoë Ōtaki-Ngata ");
+        let mut unzipped = String::new();
+        flate2::read::GzDecoder::new(&p.gzip[..])
+            .read_to_string(&mut unzipped)
+            .expect("valid gzip");
+        assert_eq!(unzipped.as_bytes(), &p.html[..]);
+        assert!(p.gzip.len() < p.html.len() / 4, "repetitive markup shrinks");
+    }
+
+    #[test]
+    fn gzip_is_sent_only_to_those_who_accept_it() {
+        let with = |value: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(
+                header::ACCEPT_ENCODING,
+                HeaderValue::from_str(value).unwrap(),
+            );
+            h
+        };
+        for yes in ["gzip", "gzip, deflate, br", "br;q=1.0, GZIP;q=0.5", "*"] {
+            assert!(accepts_gzip(&with(yes)), "{yes}");
+        }
+        for no in ["br", "identity", "gzip;q=0", "gzip; q=0.0, br", "gzipped"] {
+            assert!(!accepts_gzip(&with(no)), "{no}");
+        }
+        assert!(!accepts_gzip(&HeaderMap::new()));
+        let p = page("x");
+        let r = p.respond(&with("gzip"));
+        assert_eq!(r.headers()[header::CONTENT_ENCODING], "gzip");
+        assert_eq!(r.headers()[header::VARY], "accept-encoding");
+        let plain = p.respond(&HeaderMap::new());
+        assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
+        assert_eq!(plain.headers()[header::CACHE_CONTROL], "private, no-cache");
+    }
+}

@@ -1,0 +1,182 @@
+//! Rendered portfolio pages are kept in memory per viewer and enrolment revision: a
+//! kept page is exactly the page, and any change the page shows renders it again.
+use std::io::Read;
+
+use attest::db::{enrolments, evidence};
+use attest::domain::Status;
+use attest::web::AppState;
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+
+use crate::http::{form_post_as, get, send};
+use crate::portfolio::{demo, tick_form};
+
+fn gzip_get(uri: &str, cookie: &str) -> Request<Body> {
+    Request::get(uri)
+        .header(header::COOKIE, cookie)
+        .header(header::ACCEPT_ENCODING, "gzip, deflate, br")
+        .body(Body::empty())
+        .expect("request")
+}
+
+async fn gunzipped(state: &AppState, uri: &str, cookie: &str) -> (String, String) {
+    let response =
+        tower::ServiceExt::oneshot(attest::web::router(state.clone()), gzip_get(uri, cookie))
+            .await
+            .expect("response");
+    assert_eq!(response.status(), StatusCode::OK, "{uri}");
+    let encoding = response.headers()[header::CONTENT_ENCODING]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    let mut html = String::new();
+    flate2::read::GzDecoder::new(&bytes[..])
+        .read_to_string(&mut html)
+        .expect("gzip");
+    (encoding, html)
+}
+
+#[tokio::test]
+async fn a_kept_page_is_the_page_and_gzip_holds_the_same() {
+    let d = demo().await;
+    let state = AppState::new(d.pool.clone());
+    let tom = d.as_("assessor").await;
+    let items = evidence::list_for_enrolment(&d.pool, d.ben.id)
+        .await
+        .expect("items");
+    let e = format!("/enrolments/{}", d.ben.id);
+    for uri in [
+        format!("{e}/evidence/{}", items[0].id),
+        format!("{e}/progress"),
+        format!("{e}/matrix"),
+    ] {
+        let kept_before = state.pages.usage().0;
+        let rendered = send(state.clone(), get(&uri, Some(&tom))).await;
+        assert_eq!(rendered.status, StatusCode::OK);
+        assert_eq!(state.pages.usage().0, kept_before + 1, "{uri} was kept");
+        let kept = send(state.clone(), get(&uri, Some(&tom))).await;
+        assert_eq!(kept.body, rendered.body, "{uri}: the kept page is the page");
+        assert_eq!(kept.headers[header::VARY], "accept-encoding");
+        let (encoding, html) = gunzipped(&state, &uri, &tom).await;
+        assert_eq!(encoding, "gzip");
+        assert_eq!(html, rendered.body, "{uri}: gzip holds exactly the page");
+        // Rendered afresh by a server that kept nothing: the same page.
+        let fresh = send(AppState::new(d.pool.clone()), get(&uri, Some(&tom))).await;
+        assert_eq!(fresh.body, rendered.body);
+    }
+}
+
+#[tokio::test]
+async fn every_change_a_page_shows_renders_it_again() {
+    let d = demo().await;
+    let state = AppState::new(d.pool.clone());
+    let tom = d.as_("assessor").await;
+    let items = evidence::list_for_enrolment(&d.pool, d.ben.id)
+        .await
+        .expect("items");
+    let item = &items[0];
+    let page = format!("/enrolments/{}/evidence/{}", d.ben.id, item.id);
+    let matrix = format!("/enrolments/{}/matrix", d.ben.id);
+    let before = send(state.clone(), get(&page, Some(&tom))).await.body;
+    let matrix_before = send(state.clone(), get(&matrix, Some(&tom))).await.body;
+
+    // A tick through the app: the kept page must not be served again.
+    let (criterion, number): (uuid::Uuid, String) = sqlx::query_as(
+        "SELECT c.id, c.number FROM criteria c WHERE c.version_id = $1 AND NOT EXISTS \
+         (SELECT 1 FROM ticks t WHERE t.evidence_id = $2 AND t.criterion_id = c.id AND t.layer = 'assessor') \
+         ORDER BY c.ordinal LIMIT 1",
+    )
+    .bind(d.ben.version_id)
+    .bind(item.id)
+    .fetch_one(&d.pool)
+    .await
+    .expect("a criterion without an assessor tick");
+    let ticked = send(
+        state.clone(),
+        form_post_as(
+            &tom,
+            &format!("{page}/ticks"),
+            &tick_form(criterion, "tick"),
+        ),
+    )
+    .await;
+    assert_eq!(ticked.status, StatusCode::SEE_OTHER);
+    let after = send(state.clone(), get(&page, Some(&tom))).await.body;
+    assert_ne!(after, before);
+    let untick_button = format!("id=\"t-{criterion}\" class=\"tick-button untick\"");
+    assert!(
+        !before.contains(&untick_button) && after.contains(&untick_button),
+        "the new tick shows"
+    );
+    assert!(after.contains(&format!("your tick from {number}")));
+
+    // A status move made elsewhere (another server, an admin): the tag changes.
+    enrolments::transition(
+        &d.pool,
+        d.ben.id,
+        d.ben.status,
+        Status::ReadyToBeRequested,
+        None,
+        Some("test"),
+    )
+    .await
+    .expect("moved");
+    let moved = send(state.clone(), get(&page, Some(&tom))).await.body;
+    assert!(
+        moved.contains("Ready to be Requested"),
+        "the status tag moved"
+    );
+
+    // A renamed person: every page naming them renders again.
+    sqlx::query("UPDATE users SET display_name = 'Benjamin Renamed' WHERE id = $1")
+        .bind(d.ben.learner_id)
+        .execute(&d.pool)
+        .await
+        .expect("renamed");
+    let renamed = send(state.clone(), get(&page, Some(&tom))).await.body;
+    assert!(renamed.contains("Benjamin Renamed"));
+
+    // New evidence added straight to the database: the matrix grows a column.
+    evidence::add(
+        &d.pool,
+        &evidence::NewEvidence {
+            enrolment_id: d.ben.id,
+            title: "A brand new column",
+            description: "",
+            kind: evidence::EvidenceKind::Document,
+            added_by: d.ben.learner_id,
+        },
+    )
+    .await
+    .expect("added");
+    let matrix_after = send(state.clone(), get(&matrix, Some(&tom))).await.body;
+    assert_ne!(matrix_after, matrix_before);
+    assert!(matrix_after.contains("A brand new column"));
+}
+
+#[tokio::test]
+async fn each_viewer_has_their_own_page() {
+    let d = demo().await;
+    let state = AppState::new(d.pool.clone());
+    let items = evidence::list_for_enrolment(&d.pool, d.ben.id)
+        .await
+        .expect("items");
+    let page = format!("/enrolments/{}/evidence/{}", d.ben.id, items[0].id);
+    let tom = d.as_("assessor").await;
+    let ben = d.as_("ben").await;
+    let as_tom = send(state.clone(), get(&page, Some(&tom))).await.body;
+    let as_ben = send(state.clone(), get(&page, Some(&ben))).await.body;
+    assert_ne!(as_tom, as_ben);
+    assert!(as_tom.contains("Signed in as <strong>Tom Okafor</strong>"));
+    assert!(!as_ben.contains("Signed in as <strong>Tom Okafor</strong>"));
+    // Kept pages are still behind the access check: another learner gets 404.
+    let amira = d.as_("amira").await;
+    let refused = send(state.clone(), get(&page, Some(&amira))).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    assert!(!refused
+        .body
+        .contains("Signed in as <strong>Tom Okafor</strong>"));
+}
