@@ -49,7 +49,7 @@ pub async fn test_pool_with(max_connections: u32) -> PgPool {
     let _ = admin.close().await;
     PgPoolOptions::new()
         .max_connections(max_connections)
-        .connect_with(cluster.connect_options(&name))
+        .connect_with(crate::db::tuned(cluster.connect_options(&name)))
         .await
         .expect("connecting to the test database")
 }

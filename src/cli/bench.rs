@@ -17,6 +17,10 @@ pub async fn load(data_dir: &Path, evidence: usize) -> anyhow::Result<ExitCode> 
     let loaded = async {
         let f = bench::load(&database.pool, &large_qualification("BENCH/60"), evidence).await?;
         let caseload = bench::load_caseload(&database.pool, &f, CASELOAD - 1).await?;
+        // As autovacuum would have by the time anyone looks: statistics and visibility.
+        sqlx::query("VACUUM ANALYZE")
+            .execute(&database.pool)
+            .await?;
         anyhow::Ok((f, caseload))
     }
     .await;

@@ -121,7 +121,7 @@ pub async fn record_locked(
     sqlx::query(
         "WITH done AS (UPDATE enrolments SET audit_due_at = NULL WHERE id = $2 AND audit_due_at IS NOT NULL) \
          INSERT INTO audits (id, enrolment_id, version_id, actor_id, at, outcome, major_id, confirmed_criteria, report) \
-         VALUES ($1, $2, $3, $4, clock_timestamp(), $5, $6, $7, $8)",
+         VALUES ($1, $2, $3, $4, clock_timestamp(), $5, $6, $7, $8::json)",
     )
     .bind(audit_id)
     .bind(enrolment.id)
@@ -130,7 +130,7 @@ pub async fn record_locked(
     .bind(report.outcome.key())
     .bind(enrolment.major_id)
     .bind(confirmed_count)
-    .bind(Json(&report))
+    .bind(serde_json::to_string(&report).map_err(|e| DbError::Corrupt(e.to_string()))?)
     .execute(&mut *conn)
     .await?;
 

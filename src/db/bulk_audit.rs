@@ -6,6 +6,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use futures_util::stream::{FuturesUnordered, StreamExt};
+
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -20,6 +22,9 @@ use crate::domain::status::{decide, Action, Decision, Status};
 /// Enrolments per transaction: enough rows that each statement does real work, few
 /// enough that a single audit waiting on one of the locked rows waits well under a second.
 pub const CHUNK: usize = 500;
+
+/// Chunks in flight at once.
+const IN_FLIGHT: usize = 3;
 
 /// What the bulk audit did to one enrolment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +43,7 @@ impl BulkAudited {
 }
 
 /// Audit every enrolment in `enrolment_ids` (repeats are audited once), in id order,
-/// `CHUNK` to a transaction, two transactions at a time. `progress(done, total)` is
+/// `CHUNK` to a transaction, `IN_FLIGHT` transactions at a time. `progress(done, total)` is
 /// called at the start and as chunks commit. An id that does not exist stops the run
 /// with `NotFound`; chunks committed before stay.
 pub async fn audit_many(
@@ -69,34 +74,38 @@ pub async fn audit_in_chunks(
     let mut done = Vec::with_capacity(total);
     progress(0, total);
     let mut chunks = ids.chunks(chunk_size.max(1));
-    // Two chunks at a time, each in its own transaction on its own connection, so that
-    // the database works on both at once (most of the time goes into its statements).
+    // A few chunks at a time, each in its own transaction on its own connection: while
+    // one chunk's audits are worked out here, the database works on the others.
+    let mut in_flight = FuturesUnordered::new();
+    let versions = &versions;
     let mut processed = 0;
-    while let Some(first) = chunks.next() {
-        let second = chunks.next();
-        let (a, b) = tokio::join!(audit_chunk(pool, first, actor, &versions), async {
-            match second {
-                Some(ids) => Some(audit_chunk(pool, ids, actor, &versions).await),
-                None => None,
-            }
-        });
-        let mut failed = None;
-        let sizes = [Some(first.len()), second.map(<[Uuid]>::len)];
-        for (result, size) in std::iter::once(a).chain(b).zip(sizes.into_iter().flatten()) {
-            match result {
-                Ok(audited) => {
-                    // Withdrawn enrolments are passed over but count as done.
-                    processed += size;
-                    done.extend(audited)
-                }
-                Err(e) => failed = failed.or(Some(e)),
-            }
+    let mut failed = None;
+    loop {
+        // After a failure no chunk starts, and those in flight finish (and stay).
+        while failed.is_none() && in_flight.len() < IN_FLIGHT {
+            let Some(chunk) = chunks.next() else { break };
+            in_flight.push(async move {
+                (chunk.len(), audit_chunk(pool, chunk, actor, versions).await)
+            });
         }
-        progress(processed, total);
-        if let Some(e) = failed {
-            return Err(e);
+        let Some((size, result)) = in_flight.next().await else {
+            break;
+        };
+        match result {
+            Ok(audited) => {
+                // Withdrawn enrolments are passed over but count as done.
+                done.extend(audited);
+                processed += size;
+                progress(processed, total);
+            }
+            Err(e) => failed = failed.or(Some(e)),
         }
     }
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    // In id order, as the chunks were cut.
+    done.sort_unstable_by_key(|d| d.enrolment_id);
     Ok(done)
 }
 
@@ -143,7 +152,7 @@ async fn audit_chunk(
 
 /// At most this many marked enrolments are audited in one automatic round (one
 /// transaction): their rows stay locked for it, so ticks on them wait that long.
-pub const DUE_ROUND: i64 = 8;
+pub const DUE_ROUND: i64 = 2;
 
 /// How long a mark waits before its audit: an assessor confirming an item ticks several
 /// criteria within a second or two, and they are audited once, not once per tick.
@@ -329,7 +338,7 @@ async fn write_audits(
     }
     sqlx::query(
         "INSERT INTO audits (id, enrolment_id, version_id, actor_id, at, outcome, major_id, confirmed_criteria, report) \
-         SELECT a.id, a.enrolment_id, a.version_id, $8, clock_timestamp(), a.outcome, a.major_id, a.confirmed, a.report::jsonb \
+         SELECT a.id, a.enrolment_id, a.version_id, $8, clock_timestamp(), a.outcome, a.major_id, a.confirmed, a.report::json \
          FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::uuid[], $6::int4[], $7::text[]) \
               AS a(id, enrolment_id, version_id, outcome, major_id, confirmed, report)",
     )

@@ -29,6 +29,14 @@ pub mod version_cache;
 
 pub use sqlx::PgPool;
 
+/// How every connection of the app's pools is set up. Generic plans: the statements
+/// are the same few hundred, each run thousands of times with different ids, and left
+/// to choose, PostgreSQL planned some of them (the session check on every page among
+/// them) afresh at each run, which cost as much as running them.
+pub fn tuned(options: sqlx::postgres::PgConnectOptions) -> sqlx::postgres::PgConnectOptions {
+    options.options([("plan_cache_mode", "force_generic_plan")])
+}
+
 /// Every migration, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 

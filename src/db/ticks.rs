@@ -103,8 +103,8 @@ pub async fn change_logged(db: impl PgExecutor<'_>, c: &TickChange) -> DbResult<
     Ok(outcome(found, item, changed))
 }
 
-/// `change_logged` for many changes, each on a different enrolment, in one statement
-/// (so one commit for all): what `web::tick_writer` sends when ticks arrive together.
+/// `change_logged` for many changes, each to a different tick, in one statement (so one
+/// commit for all): what `web::tick_writer` sends when ticks arrive together.
 /// The answers are in the changes' order. An error fails them all; the caller then
 /// applies them one by one, so one bad change cannot fail the others.
 pub async fn change_logged_many(
@@ -136,9 +136,10 @@ pub async fn change_logged_many(
         "WITH req AS (SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], \
                                            $6::uuid[], $7::bool[], $8::jsonb[]) WITH ORDINALITY \
                       AS r(enrolment_id, judged_in, evidence_id, criterion_id, layer, by_id, adding, detail, n)), \
-         e AS (SELECT en.id, en.centre_id FROM enrolments en JOIN req r ON r.enrolment_id = en.id \
-               WHERE en.status = r.judged_in ORDER BY en.id FOR UPDATE OF en), \
-         ok AS (SELECT r.*, ev.version_id, e.centre_id FROM req r JOIN e ON e.id = r.enrolment_id \
+         e AS (SELECT en.id, en.centre_id, en.status FROM enrolments en \
+               WHERE en.id IN (SELECT enrolment_id FROM req) ORDER BY en.id FOR UPDATE), \
+         ok AS (SELECT r.*, ev.version_id, e.centre_id FROM req r \
+                JOIN e ON e.id = r.enrolment_id AND e.status = r.judged_in \
                 JOIN evidence ev ON ev.id = r.evidence_id AND ev.enrolment_id = r.enrolment_id), \
          ins AS (INSERT INTO ticks (evidence_id, criterion_id, layer, enrolment_id, version_id, ticked_by) \
                  SELECT evidence_id, criterion_id, layer, enrolment_id, version_id, by_id FROM ok WHERE adding \
@@ -153,7 +154,7 @@ pub async fn change_logged_many(
          logged AS (INSERT INTO activity_log (centre_id, enrolment_id, actor_id, action, detail) \
                     SELECT centre_id, enrolment_id, by_id, CASE WHEN adding THEN 'tick' ELSE 'untick' END, detail \
                     FROM changed ORDER BY n) \
-         SELECT r.n, EXISTS (SELECT 1 FROM e WHERE e.id = r.enrolment_id), \
+         SELECT r.n, EXISTS (SELECT 1 FROM e WHERE e.id = r.enrolment_id AND e.status = r.judged_in), \
                 EXISTS (SELECT 1 FROM ok WHERE ok.n = r.n), EXISTS (SELECT 1 FROM changed c WHERE c.n = r.n) \
          FROM req r ORDER BY r.n",
     )

@@ -1,17 +1,20 @@
 //! Ticks arriving together are written together. Each tick is its own small
 //! transaction, and on a busy server most of its cost is the statement and the commit,
 //! not the tick: so requests hand their change to one writer, which sends whatever
-//! changes have queued up while its last statement ran as one statement and one commit
-//! (`db::ticks::change_logged_many`). A lone tick goes at once, as it would alone; under
-//! load the batches grow by themselves. Each change still answers only for itself.
-use std::collections::VecDeque;
+//! changes have queued up as one statement and one commit
+//! (`db::ticks::change_logged_many`), with up to `WRITERS` statements in flight. A lone
+//! tick goes at once, as it would alone; under load the batches grow by themselves.
+//! Each change still answers only for itself.
+use std::collections::{HashSet, VecDeque};
 
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot, OnceCell};
+use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use crate::db::ticks::{self, ChangeOutcome, TickChange};
 use crate::db::{DbError, DbResult};
+use crate::domain::ticks::Layer;
 
 /// At most this many changes go in one statement.
 const MOST: usize = 64;
@@ -53,36 +56,76 @@ impl TickWriter {
     }
 }
 
+/// Statements in flight at once: the database works on two while their ticks wait for
+/// their commit.
+const WRITERS: usize = 2;
+
+/// What two changes must not share to go in one statement, or in two at once: the tick
+/// they change. Changes to different ticks commute, whatever their enrolment.
+type Slot = (Uuid, Uuid, Layer);
+
+fn slot(c: &TickChange) -> Slot {
+    (c.evidence_id, c.criterion_id, c.layer)
+}
+
 async fn run(pool: PgPool, mut queue: mpsc::UnboundedReceiver<(TickChange, Reply)>) {
-    // Changes held back for a later statement: one statement takes one change per
-    // enrolment, so that two changes to one enrolment keep their order.
+    // Changes held back for a later statement: one statement takes one change per tick,
+    // and no statement takes a tick another one in flight changes, so two changes to
+    // one tick keep their order.
     let mut waiting: VecDeque<(TickChange, Reply)> = VecDeque::new();
+    let mut running: JoinSet<Vec<Slot>> = JoinSet::new();
+    let mut busy: HashSet<Slot> = HashSet::new();
+    let mut open = true;
     loop {
-        if waiting.is_empty() {
-            match queue.recv().await {
-                Some(first) => waiting.push_back(first),
-                None => return,
-            }
-        }
         while let Ok(next) = queue.try_recv() {
             waiting.push_back(next);
         }
-        let batch = take_batch(&mut waiting);
-        write_batch(&pool, batch).await;
+        if running.len() < WRITERS {
+            let batch = take_batch(&mut waiting, &busy);
+            if !batch.is_empty() {
+                let slots: Vec<Slot> = batch.iter().map(|(c, _)| slot(c)).collect();
+                busy.extend(slots.iter().copied());
+                let pool = pool.clone();
+                running.spawn(async move {
+                    write_batch(&pool, batch).await;
+                    slots
+                });
+                continue;
+            }
+        }
+        if !open && running.is_empty() && waiting.is_empty() {
+            return;
+        }
+        tokio::select! {
+            Some(done) = running.join_next(), if !running.is_empty() => {
+                for id in done.unwrap_or_default() {
+                    busy.remove(&id);
+                }
+            }
+            next = queue.recv(), if open => match next {
+                Some(next) => waiting.push_back(next),
+                None => open = false,
+            },
+        }
     }
 }
 
-/// The oldest waiting changes, at most one per enrolment and `MOST` in all.
-fn take_batch(waiting: &mut VecDeque<(TickChange, Reply)>) -> Vec<(TickChange, Reply)> {
+/// The oldest waiting changes, at most one per tick, none of a tick in `busy`, and
+/// `MOST` in all.
+fn take_batch(
+    waiting: &mut VecDeque<(TickChange, Reply)>,
+    busy: &HashSet<Slot>,
+) -> Vec<(TickChange, Reply)> {
     let mut batch: Vec<(TickChange, Reply)> = Vec::new();
     let mut kept = VecDeque::with_capacity(waiting.len());
-    let mut seen: Vec<Uuid> = Vec::new();
+    let mut taken: HashSet<Slot> = HashSet::new();
     while let Some(item) = waiting.pop_front() {
-        let enrolment = item.0.enrolment_id;
-        if batch.len() < MOST && !seen.contains(&enrolment) {
-            seen.push(enrolment);
+        let slot = slot(&item.0);
+        if batch.len() < MOST && !busy.contains(&slot) && taken.insert(slot) {
             batch.push(item);
         } else {
+            // Held back behind an earlier change to the same tick, in order.
+            taken.insert(slot);
             kept.push_back(item);
         }
     }
@@ -91,7 +134,9 @@ fn take_batch(waiting: &mut VecDeque<(TickChange, Reply)>) -> Vec<(TickChange, R
 }
 
 async fn write_batch(pool: &PgPool, batch: Vec<(TickChange, Reply)>) {
+    let started = std::time::Instant::now();
     let (changes, replies): (Vec<TickChange>, Vec<Reply>) = batch.into_iter().unzip();
+    let size = changes.len();
     let answers = if changes.len() == 1 {
         vec![ticks::change_logged(pool, &changes[0]).await]
     } else {
@@ -108,6 +153,7 @@ async fn write_batch(pool: &PgPool, batch: Vec<(TickChange, Reply)>) {
             }
         }
     };
+    tracing::debug!(size, elapsed = ?started.elapsed(), "ticks written");
     for (reply, answer) in replies.into_iter().zip(answers) {
         // The request may have gone (the browser closed); the tick stands regardless.
         let _ = reply.send(answer);
@@ -120,13 +166,14 @@ mod tests {
     use crate::domain::ticks::Layer;
     use crate::domain::Status;
 
-    fn change(enrolment: u128) -> (TickChange, Reply) {
+    /// A change to tick `tick` (criterion `tick` of one item, of one enrolment).
+    fn change(tick: u128) -> (TickChange, Reply) {
         let (reply, _answer) = oneshot::channel();
         (
             TickChange {
-                enrolment_id: Uuid::from_u128(enrolment),
+                enrolment_id: Uuid::nil(),
                 evidence_id: Uuid::nil(),
-                criterion_id: Uuid::nil(),
+                criterion_id: Uuid::from_u128(tick),
                 layer: Layer::Assessor,
                 by: Uuid::nil(),
                 adding: true,
@@ -138,24 +185,36 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_takes_one_change_per_enrolment_in_order_and_keeps_the_rest() {
+    fn a_batch_takes_one_change_per_tick_in_order_and_keeps_the_rest() {
         let mut waiting: VecDeque<_> = [1, 2, 1, 3, 2, 1].into_iter().map(change).collect();
         let ids = |b: &[(TickChange, Reply)]| -> Vec<u128> {
-            b.iter().map(|(c, _)| c.enrolment_id.as_u128()).collect()
+            b.iter().map(|(c, _)| c.criterion_id.as_u128()).collect()
         };
-        let first = take_batch(&mut waiting);
+        let none = HashSet::new();
+        let first = take_batch(&mut waiting, &none);
         assert_eq!(ids(&first), [1, 2, 3]);
-        let second = take_batch(&mut waiting);
+        let second = take_batch(&mut waiting, &none);
         assert_eq!(ids(&second), [1, 2]);
-        let third = take_batch(&mut waiting);
+        let third = take_batch(&mut waiting, &none);
         assert_eq!(ids(&third), [1]);
         assert!(waiting.is_empty());
     }
 
     #[test]
+    fn a_batch_leaves_ticks_in_flight_and_what_follows_them_waiting() {
+        let mut waiting: VecDeque<_> = [1, 2, 1, 3].into_iter().map(change).collect();
+        let busy: HashSet<Slot> = [slot(&change(1).0)].into_iter().collect();
+        let ids = |b: &[(TickChange, Reply)]| -> Vec<u128> {
+            b.iter().map(|(c, _)| c.criterion_id.as_u128()).collect()
+        };
+        assert_eq!(ids(&take_batch(&mut waiting, &busy)), [2, 3]);
+        assert_eq!(ids(waiting.make_contiguous()), [1, 1]);
+    }
+
+    #[test]
     fn a_batch_holds_at_most_most_changes() {
         let mut waiting: VecDeque<_> = (0..(MOST as u128 + 5)).map(change).collect();
-        assert_eq!(take_batch(&mut waiting).len(), MOST);
+        assert_eq!(take_batch(&mut waiting, &HashSet::new()).len(), MOST);
         assert_eq!(waiting.len(), 5);
     }
 }

@@ -287,6 +287,32 @@ async fn the_activity_log_is_append_only() {
     );
 }
 
+/// The log and ticks name centres, enrolments and people without foreign keys (migration
+/// 0012): those rows can never be deleted, so no name can come to dangle.
+#[tokio::test]
+async fn centres_people_and_enrolments_are_never_deleted() {
+    let w = world().await;
+    for (sql, id) in [
+        ("DELETE FROM enrolments WHERE id = $1", w.enrolment.id),
+        ("DELETE FROM users WHERE id = $1", w.assessor.id),
+        ("DELETE FROM centres WHERE id = $1", w.centre.id),
+    ] {
+        let err = sqlx::query(sql)
+            .bind(id)
+            .execute(&w.pool)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("never deleted"), "{sql}: {err}");
+    }
+    for table in ["enrolments", "users", "centres"] {
+        assert!(sqlx::query(&format!("TRUNCATE {table} CASCADE"))
+            .execute(&w.pool)
+            .await
+            .is_err());
+    }
+    assert!(enrolments::get(&w.pool, w.enrolment.id).await.is_ok());
+}
+
 #[tokio::test]
 async fn iqa_decisions_target_a_unit_or_an_item_and_actions_need_feedback() {
     let w = world().await;
