@@ -9,7 +9,7 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
 use uuid::Uuid;
 
-use super::{enrolment_for, Portfolio};
+use super::{enrolment_for, Asked, Portfolio};
 use crate::db::evidence::{self as db_evidence, EvidenceKind};
 use crate::db::users::{self, User};
 use crate::db::{activity, qualifications, ticks as db_ticks};
@@ -347,21 +347,20 @@ pub async fn page(
     Ids((id, evidence_id)): Ids<(Uuid, Uuid)>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
+    let key = match portfolio.asked(
+        &state,
+        page_cache::Page::Evidence,
+        Some(evidence_id),
+        &headers,
+    ) {
+        Asked::Kept(page) => return Ok(page),
+        Asked::ToRender(key) => key,
+    };
     let Portfolio {
         user,
         enrolment,
         capacity,
     } = portfolio;
-    let key = page_cache::Key {
-        page: page_cache::Page::Evidence,
-        enrolment: id,
-        item: Some(evidence_id),
-        viewer: user.id,
-        capacity,
-    };
-    if let Some(kept) = state.pages.get(&key, enrolment.revision) {
-        return Ok(kept.respond(&headers));
-    }
     let db = &state.pool;
     let evidence = db_evidence::get(db, evidence_id).await?;
     if evidence.enrolment_id != id {

@@ -12,7 +12,7 @@ use axum::response::Response;
 use uuid::Uuid;
 
 use super::progress::load;
-use super::Portfolio;
+use super::{Asked, Portfolio};
 use crate::db::evidence::{self as db_evidence, Evidence};
 use crate::db::users::User;
 use crate::domain::progress::Layers;
@@ -71,22 +71,14 @@ pub async fn page(
     portfolio: Portfolio,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
+    let key = match portfolio.asked(&state, page_cache::Page::Matrix, None, &headers) {
+        Asked::Kept(page) => return Ok(page),
+        Asked::ToRender(key) => key,
+    };
     let Portfolio {
-        user,
-        enrolment,
-        capacity,
+        user, enrolment, ..
     } = portfolio;
     let id = enrolment.id;
-    let key = page_cache::Key {
-        page: page_cache::Page::Matrix,
-        enrolment: id,
-        item: None,
-        viewer: user.id,
-        capacity,
-    };
-    if let Some(kept) = state.pages.get(&key, enrolment.revision) {
-        return Ok(kept.respond(&headers));
-    }
     let loaded = load(&state, &enrolment).await?;
     let evidence = db_evidence::list_for_enrolment(&state.pool, id).await?;
     let width = evidence.len();

@@ -2,13 +2,14 @@
 //! Every page first works out the viewer's capacity; without one the enrolment is 404.
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use uuid::Uuid;
 
 use super::auth::SessionClaim;
-use super::{AppError, AppState};
+use super::{page_cache, AppError, AppState};
 use crate::db::enrolments::{self, Enrolment};
 use crate::db::sessions;
 use crate::db::users::User;
@@ -140,6 +141,36 @@ pub(crate) struct Portfolio {
     pub user: User,
     pub enrolment: Enrolment,
     pub capacity: Capacity,
+}
+
+/// A page the viewer asked for: kept and still current, or to render and keep.
+pub(crate) enum Asked {
+    Kept(Response),
+    ToRender(page_cache::Key),
+}
+
+impl Portfolio {
+    /// This viewer's `page` (of evidence `item`), if it is kept and the enrolment has
+    /// not changed since; otherwise the key to keep it under once rendered.
+    pub(crate) fn asked(
+        &self,
+        state: &AppState,
+        page: page_cache::Page,
+        item: Option<Uuid>,
+        headers: &HeaderMap,
+    ) -> Asked {
+        let key = page_cache::Key {
+            page,
+            enrolment: self.enrolment.id,
+            item,
+            viewer: self.user.id,
+            capacity: self.capacity,
+        };
+        match state.pages.get(&key, self.enrolment.revision) {
+            Some(kept) => Asked::Kept(kept.respond(headers)),
+            None => Asked::ToRender(key),
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for Portfolio {

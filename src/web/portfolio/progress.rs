@@ -8,7 +8,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use uuid::Uuid;
 
-use super::Portfolio;
+use super::{Asked, Portfolio};
 use crate::db::enrolments::Enrolment;
 use crate::db::qualifications::LoadedVersion;
 use crate::db::ticks as db_ticks;
@@ -95,22 +95,14 @@ pub async fn page(
     portfolio: Portfolio,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
+    let key = match portfolio.asked(&state, page_cache::Page::Progress, None, &headers) {
+        Asked::Kept(page) => return Ok(page),
+        Asked::ToRender(key) => key,
+    };
     let Portfolio {
-        user,
-        enrolment,
-        capacity,
+        user, enrolment, ..
     } = portfolio;
     let id = enrolment.id;
-    let key = page_cache::Key {
-        page: page_cache::Page::Progress,
-        enrolment: id,
-        item: None,
-        viewer: user.id,
-        capacity,
-    };
-    if let Some(kept) = state.pages.get(&key, enrolment.revision) {
-        return Ok(kept.respond(&headers));
-    }
     let loaded = load(&state, &enrolment).await?;
     let confirmed = ConfirmedCriteria::from_ordinals(
         loaded.layers.len(),
