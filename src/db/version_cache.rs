@@ -17,8 +17,42 @@ pub const DEFAULT_CAPACITY: usize = 64;
 
 #[derive(Clone)]
 pub struct VersionCache {
-    kept: Arc<Mutex<HashMap<Uuid, Arc<LoadedVersion>>>>,
+    kept: Arc<Mutex<Kept>>,
     capacity: usize,
+}
+
+/// Each version with the moment it was last served (a counter), so that the one served
+/// longest ago makes room: a busy version must not be dropped for a one-off load.
+#[derive(Default)]
+struct Kept {
+    versions: HashMap<Uuid, (Arc<LoadedVersion>, u64)>,
+    clock: u64,
+}
+
+impl Kept {
+    fn get(&mut self, version_id: &Uuid) -> Option<Arc<LoadedVersion>> {
+        self.clock += 1;
+        let now = self.clock;
+        self.versions.get_mut(version_id).map(|(v, used)| {
+            *used = now;
+            Arc::clone(v)
+        })
+    }
+
+    fn insert(&mut self, version_id: Uuid, version: Arc<LoadedVersion>, capacity: usize) {
+        if self.versions.len() >= capacity && !self.versions.contains_key(&version_id) {
+            let oldest = self
+                .versions
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(&id, _)| id);
+            if let Some(oldest) = oldest {
+                self.versions.remove(&oldest);
+            }
+        }
+        self.clock += 1;
+        self.versions.insert(version_id, (version, self.clock));
+    }
 }
 
 impl Default for VersionCache {
@@ -49,31 +83,25 @@ impl VersionCache {
         version_id: Uuid,
     ) -> DbResult<Arc<LoadedVersion>> {
         if let Some(v) = self.kept().get(&version_id) {
-            return Ok(Arc::clone(v));
+            return Ok(v);
         }
         // Two requests may both miss and both load; the second insert just replaces.
         let loaded = Arc::new(load_version(db, version_id).await?);
-        let mut kept = self.kept();
-        if kept.len() >= self.capacity && !kept.contains_key(&version_id) {
-            // Full: make room by dropping any one version (it is loaded again if needed).
-            if let Some(&any) = kept.keys().next() {
-                kept.remove(&any);
-            }
-        }
-        kept.insert(version_id, Arc::clone(&loaded));
+        self.kept()
+            .insert(version_id, Arc::clone(&loaded), self.capacity);
         Ok(loaded)
     }
 
     /// How many versions are kept now.
     pub fn len(&self) -> usize {
-        self.kept().len()
+        self.kept().versions.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    fn kept(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Arc<LoadedVersion>>> {
+    fn kept(&self) -> std::sync::MutexGuard<'_, Kept> {
         // A panic while holding the lock leaves the map whole (inserts and removes are
         // single calls), so a poisoned lock is still safe to use.
         self.kept.lock().unwrap_or_else(|e| e.into_inner())
