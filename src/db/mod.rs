@@ -17,6 +17,7 @@ pub mod enrolments;
 pub mod evidence;
 pub mod iqa;
 pub mod jobs;
+pub mod leased;
 pub mod logins;
 pub mod overview;
 pub mod password_tokens;

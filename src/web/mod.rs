@@ -50,6 +50,8 @@ pub struct AppState {
     pub ticks: tick_writer::TickWriter,
     /// Session records kept in memory in front of the store (see `auth::memo`).
     pub sessions: auth::memo::SessionMemo,
+    /// The connections every request's session check runs on (see `db::leased`).
+    pub reads: crate::db::leased::Leased,
 }
 
 impl AppState {
@@ -69,9 +71,16 @@ impl AppState {
             pages: std::sync::Arc::new(page_cache::PageCache::new(page_cache::DEFAULT_BUDGET)),
             ticks: tick_writer::TickWriter::new(pool.clone()),
             sessions: auth::memo::SessionMemo::default(),
+            reads: crate::db::leased::Leased::new(pool.clone(), reads_size()),
             pool,
         }
     }
+}
+
+/// One connection per core and one more for the session checks: each is a short
+/// statement, so more would only queue in the database instead of here.
+fn reads_size() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()) + 1
 }
 
 /// One evidence form may carry up to ten files at the limit, plus its text.

@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, oneshot, OnceCell};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
+use crate::db::leased::Leased;
 use crate::db::ticks::{self, ChangeOutcome, TickChange};
 use crate::db::{DbError, DbResult};
 use crate::domain::ticks::Layer;
@@ -24,14 +25,15 @@ type Reply = oneshot::Sender<DbResult<ChangeOutcome>>;
 /// The handle requests write through; the writer starts with the first tick.
 #[derive(Clone)]
 pub struct TickWriter {
-    pool: PgPool,
+    connections: Leased,
     queue: std::sync::Arc<OnceCell<mpsc::UnboundedSender<(TickChange, Reply)>>>,
 }
 
 impl TickWriter {
     pub fn new(pool: PgPool) -> TickWriter {
         TickWriter {
-            pool,
+            // Its own connections: a batch holds one for its statement and commit.
+            connections: Leased::new(pool, WRITERS),
             queue: Default::default(),
         }
     }
@@ -42,7 +44,7 @@ impl TickWriter {
             .queue
             .get_or_init(|| async {
                 let (send, receive) = mpsc::unbounded_channel();
-                tokio::spawn(run(self.pool.clone(), receive));
+                tokio::spawn(run(self.connections.clone(), receive));
                 send
             })
             .await;
@@ -68,7 +70,7 @@ fn slot(c: &TickChange) -> Slot {
     (c.evidence_id, c.criterion_id, c.layer)
 }
 
-async fn run(pool: PgPool, mut queue: mpsc::UnboundedReceiver<(TickChange, Reply)>) {
+async fn run(connections: Leased, mut queue: mpsc::UnboundedReceiver<(TickChange, Reply)>) {
     // Changes held back for a later statement: one statement takes one change per tick,
     // and no statement takes a tick another one in flight changes, so two changes to
     // one tick keep their order.
@@ -85,9 +87,9 @@ async fn run(pool: PgPool, mut queue: mpsc::UnboundedReceiver<(TickChange, Reply
             if !batch.is_empty() {
                 let slots: Vec<Slot> = batch.iter().map(|(c, _)| slot(c)).collect();
                 busy.extend(slots.iter().copied());
-                let pool = pool.clone();
+                let connections = connections.clone();
                 running.spawn(async move {
-                    write_batch(&pool, batch).await;
+                    write_batch(&connections, batch).await;
                     slots
                 });
                 continue;
@@ -133,21 +135,28 @@ fn take_batch(
     batch
 }
 
-async fn write_batch(pool: &PgPool, batch: Vec<(TickChange, Reply)>) {
+async fn write_batch(connections: &Leased, batch: Vec<(TickChange, Reply)>) {
     let started = std::time::Instant::now();
     let (changes, replies): (Vec<TickChange>, Vec<Reply>) = batch.into_iter().unzip();
     let size = changes.len();
     let answers = if changes.len() == 1 {
-        vec![ticks::change_logged(pool, &changes[0]).await]
+        vec![write_one(connections, &changes[0]).await]
     } else {
-        match ticks::change_logged_many(pool, &changes).await {
+        let many = match connections.take().await {
+            Ok(mut lease) => {
+                let written = ticks::change_logged_many(&mut *lease, &changes).await;
+                lease.finish(written)
+            }
+            Err(e) => Err(e),
+        };
+        match many {
             Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
             // One bad change (a criterion of another version, say) fails the statement:
             // each goes again on its own and gets its own answer.
             Err(_) => {
                 let mut one_by_one = Vec::with_capacity(changes.len());
                 for change in &changes {
-                    one_by_one.push(ticks::change_logged(pool, change).await);
+                    one_by_one.push(write_one(connections, change).await);
                 }
                 one_by_one
             }
@@ -158,6 +167,12 @@ async fn write_batch(pool: &PgPool, batch: Vec<(TickChange, Reply)>) {
         // The request may have gone (the browser closed); the tick stands regardless.
         let _ = reply.send(answer);
     }
+}
+
+async fn write_one(connections: &Leased, change: &TickChange) -> DbResult<ChangeOutcome> {
+    let mut lease = connections.take().await?;
+    let written = ticks::change_logged(&mut *lease, change).await;
+    lease.finish(written)
 }
 
 #[cfg(test)]

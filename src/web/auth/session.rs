@@ -56,7 +56,15 @@ impl FromRequestParts<AppState> for CurrentUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let claim = SessionClaim::of(parts, state).await?;
-        match sessions::signed_in(&state.pool, claim.user_id, &claim.session_id).await {
+        let (user_id, session_id) = (claim.user_id, claim.session_id.clone());
+        let signed_in = state
+            .reads
+            .read(move |db| {
+                let session_id = session_id.clone();
+                Box::pin(async move { sessions::signed_in(db, user_id, &session_id).await })
+            })
+            .await;
+        match signed_in {
             Ok(Some(user)) if user.active => Ok(CurrentUser(user)),
             // A deactivated person cannot sign in, so neither may their old session.
             Ok(_) => Err(claim.refused(parts).await),

@@ -187,10 +187,17 @@ impl FromRequestParts<AppState> for Portfolio {
             .and_then(|(_, value)| Uuid::parse_str(value).ok())
             .ok_or_else(not_found)?;
         let claim = SessionClaim::of(parts, state).await?;
-        let found =
-            sessions::signed_in_with_enrolment(&state.pool, claim.user_id, &claim.session_id, id)
-                .await
-                .map_err(|e| AppError::from(e).into_response())?;
+        let (user_id, session_id) = (claim.user_id, claim.session_id.clone());
+        let found = state
+            .reads
+            .read(move |db| {
+                let session_id = session_id.clone();
+                Box::pin(async move {
+                    sessions::signed_in_with_enrolment(db, user_id, &session_id, id).await
+                })
+            })
+            .await
+            .map_err(|e| AppError::from(e).into_response())?;
         match found {
             Some((user, enrolment)) if user.active => {
                 let enrolment = enrolment.ok_or_else(not_found)?;
