@@ -4,8 +4,9 @@
 //! back, so that a query abandoned half-way cannot leave it dirty: on a busy server that
 //! was one wasted round trip per page, a tenth of the server's CPU and as much again in
 //! PostgreSQL (perf, `benches/load.sh`). Here a connection goes back only when its
-//! statement finished well; one whose future was dropped mid-statement, or that failed,
-//! is closed instead, so what the ping guarded against cannot happen.
+//! statement ran to its end (an error from the database included); one whose future
+//! was dropped mid-statement, or whose connection broke, is closed instead, so what the
+//! ping guarded against cannot happen.
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex};
 
@@ -104,9 +105,7 @@ impl Lease {
             .unwrap_or_else(|e| e.into_inner())
             .push(self.connection);
     }
-}
 
-impl Lease {
     /// Gives `result` back, keeping the connection unless it broke. After an error
     /// from the database the connection is sound: sqlx reads up to the end of the
     /// failed statement before it sends the next one.
