@@ -43,6 +43,30 @@ pub async fn record(
     .await?)
 }
 
+/// Append an entry that is not activity on the portfolio: an audit reads the portfolio
+/// and changes nothing a learner or assessor did, so it leaves last activity (and the
+/// caseload's "30 days without activity") where it was.
+pub async fn append(
+    db: impl PgExecutor<'_>,
+    centre_id: Uuid,
+    enrolment_id: Option<Uuid>,
+    actor_id: Option<Uuid>,
+    action: &str,
+    detail: serde_json::Value,
+) -> DbResult<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO activity_log (centre_id, enrolment_id, actor_id, action, detail) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(centre_id)
+    .bind(enrolment_id)
+    .bind(actor_id)
+    .bind(action)
+    .bind(detail)
+    .fetch_one(db)
+    .await?)
+}
+
 const SELECT: &str =
     "SELECT id, centre_id, enrolment_id, actor_id, at, action, detail FROM activity_log";
 

@@ -418,12 +418,12 @@ async fn apply_decisions(
         }
     }
     // The rows are locked by this transaction, so the statuses read are still theirs.
-    // The last activity time moves with the log entry, as `activity::record` does; any
-    // automatic audit that was due is done by this one.
+    // Last activity stays: an audit is logged but is not activity (`activity::append`).
+    // Any automatic audit that was due is done by this one.
     sqlx::query(
         "UPDATE enrolments e SET status = COALESCE(u.status, e.status), \
                 updated_at = CASE WHEN u.status IS NULL THEN e.updated_at ELSE now() END, \
-                last_activity_at = clock_timestamp(), audit_due_at = NULL \
+                audit_due_at = NULL \
          FROM UNNEST($1::uuid[], $2::text[]) AS u(id, status) WHERE e.id = u.id",
     )
     .bind(&ids)

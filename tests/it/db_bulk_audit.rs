@@ -444,3 +444,30 @@ async fn single_audits_and_transitions_during_a_bulk_run_corrupt_nothing() {
         );
     }
 }
+
+/// An audit reads a portfolio; it does not change it. It is logged, but it must not
+/// count as activity, or a month-end bulk audit hides every learner who has gone quiet
+/// (the caseload flags 30 days without activity).
+#[tokio::test]
+async fn a_bulk_audit_is_logged_but_leaves_last_activity_where_it_was() {
+    let mut f = fixture(test_pool().await).await;
+    let e = f
+        .enrol(0, "ALL", &[0, 1, 2, 3], Status::NotYetAchieved)
+        .await;
+    sqlx::query(
+        "UPDATE enrolments SET last_activity_at = now() - interval '40 days' WHERE id = $1",
+    )
+    .bind(e)
+    .execute(&f.pool)
+    .await
+    .unwrap();
+    let before = enrolments::get(&f.pool, e).await.unwrap().last_activity_at;
+    audit_in_chunks(&f.pool, &[e], Some(f.admin.id), 5, |_, _| {})
+        .await
+        .unwrap();
+    let after = enrolments::get(&f.pool, e).await.unwrap();
+    assert_eq!(after.status, Status::ReadyToBeRequested, "the audit ran");
+    assert_eq!(after.last_activity_at, before);
+    let log = activity::for_enrolment(&f.pool, e).await.unwrap();
+    assert_eq!(log.last().map(|l| l.action.as_str()), Some("audit"));
+}

@@ -397,3 +397,42 @@ async fn the_admin_home_lists_every_enrolment_with_its_status_and_a_way_in() {
     }
     assert!(home.body.contains("tag-ready_to_be_requested"));
 }
+
+/// As for a bulk audit (`db_bulk_audit`): auditing one enrolment is logged but is not
+/// activity on the portfolio.
+#[tokio::test]
+async fn an_audit_over_http_is_logged_but_leaves_last_activity_where_it_was() {
+    let c = demo_centre().await;
+    let id = c.zoe.id;
+    sqlx::query(
+        "UPDATE enrolments SET last_activity_at = now() - interval '40 days' WHERE id = $1",
+    )
+    .bind(id)
+    .execute(&c.pool)
+    .await
+    .expect("backdate");
+    let last_activity = || async {
+        sqlx::query_scalar::<_, time::OffsetDateTime>(
+            "SELECT last_activity_at FROM enrolments WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&c.pool)
+        .await
+        .expect("last activity")
+    };
+    let audits_logged = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM activity_log WHERE enrolment_id = $1 AND action = 'audit'",
+        )
+        .bind(id)
+        .fetch_one(&c.pool)
+        .await
+        .expect("log")
+    };
+    let (before, logged) = (last_activity().await, audits_logged().await);
+    let cookie = as_(&c.pool, "assessor").await;
+    let r = post(&c.pool, &cookie, &format!("/enrolments/{id}/audit"), "").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(last_activity().await, before);
+    assert_eq!(audits_logged().await, logged + 1);
+}

@@ -147,7 +147,16 @@ pub async fn audit(
     let enrolment = allowed(&state, &user, id, Offer::Audit).await?;
     let recorded = audits::audit_enrolment(&state.pool, id, Some(user.id)).await?;
     let detail = serde_json::json!({ "audit": recorded.audit_id, "outcome": recorded.report.outcome.key(), "status": recorded.status.key() });
-    log(&state, &enrolment, &user, "audit", detail).await?;
+    // Logged, but not activity on the portfolio: last activity stays where it was.
+    activity::append(
+        &state.pool,
+        enrolment.centre_id,
+        Some(enrolment.id),
+        Some(user.id),
+        "audit",
+        detail,
+    )
+    .await?;
     Ok(Redirect::to(&format!("/enrolments/{id}/audit")).into_response())
 }
 
