@@ -3,7 +3,8 @@
 //! holds it (the store's records are kept in memory, `web::auth::memo`, so this is the
 //! one query that asks the database whether a session still stands).
 use sqlx::postgres::PgRow;
-use sqlx::PgExecutor;
+use sqlx::{PgExecutor, Row};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::enrolments::Enrolment;
@@ -18,25 +19,27 @@ pub async fn delete_expired(db: impl PgExecutor<'_>) -> DbResult<u64> {
     Ok(r.rows_affected())
 }
 
-const LIVE: &str = "EXISTS (SELECT 1 FROM tower_sessions.session s \
-                           WHERE s.id = $2 AND s.expiry_date > now())";
+/// The live session `$2`: not signed out, not expired, on any server.
+const LIVE: &str = "JOIN tower_sessions.session s ON s.id = $2 AND s.expiry_date > now()";
 
-/// The account `user_id`, if session `session_id` (the store's id text) is still live:
-/// not signed out, not expired, on any server. None otherwise.
+/// The account `user_id` and when its session `session_id` (the store's id text) ends,
+/// if that session is still live: not signed out, not expired, on any server. None
+/// otherwise.
 pub async fn signed_in(
     db: impl PgExecutor<'_>,
     user_id: Uuid,
     session_id: &str,
-) -> DbResult<Option<User>> {
+) -> DbResult<Option<(User, OffsetDateTime)>> {
     let row: Option<PgRow> = sqlx::query(&format!(
-        "{} WHERE u.id = $1 AND {LIVE}",
+        "SELECT u.*, s.expiry_date AS session_ends FROM ({} WHERE u.id = $1) u {LIVE}",
         super::users::SELECT
     ))
     .bind(user_id)
     .bind(session_id)
     .fetch_optional(db)
     .await?;
-    row.map(|r| super::users::from_row(&r)).transpose()
+    row.map(|r| Ok((super::users::from_row(&r)?, r.try_get("session_ends")?)))
+        .transpose()
 }
 
 /// `signed_in` and the enrolment `enrolment_id` (None when there is none) in one round
@@ -46,9 +49,9 @@ pub async fn signed_in_with_enrolment(
     user_id: Uuid,
     session_id: &str,
     enrolment_id: Uuid,
-) -> DbResult<Option<(User, Option<Enrolment>)>> {
+) -> DbResult<Option<(User, OffsetDateTime, Option<Enrolment>)>> {
     let row: Option<PgRow> = sqlx::query(&format!(
-        "SELECT u.*, {} FROM ({} WHERE u.id = $1 AND {LIVE}) u \
+        "SELECT u.*, s.expiry_date AS session_ends, {} FROM ({} WHERE u.id = $1) u {LIVE} \
          LEFT JOIN enrolments e ON e.id = $3",
         super::enrolments::PREFIXED_COLUMNS,
         super::users::SELECT
@@ -61,7 +64,7 @@ pub async fn signed_in_with_enrolment(
     row.map(|r| {
         let user = super::users::from_row(&r)?;
         let enrolment = super::enrolments::from_prefixed_row(&r)?;
-        Ok((user, enrolment))
+        Ok((user, r.try_get("session_ends")?, enrolment))
     })
     .transpose()
 }

@@ -4,7 +4,7 @@ use axum::Router;
 use sqlx::PgPool;
 use tower_http::csrf::CsrfLayer;
 use tower_http::trace::TraceLayer;
-use tower_sessions::cookie::{time::Duration, SameSite};
+use tower_sessions::cookie::SameSite;
 use tower_sessions::session_store::CachingSessionStore;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
@@ -99,7 +99,8 @@ fn evidence_body_limit(state: &AppState) -> usize {
 pub const SESSION_COOKIE: &str = "attest_session";
 
 pub fn router(state: AppState) -> Router {
-    // Sessions live in PostgreSQL (they survive a restart) and end after 8 idle hours;
+    // Sessions live in PostgreSQL (they survive a restart) and end after 8 idle hours
+    // (requests move their end, `SessionClaim::in_use`);
     // their records are also kept in memory (see `auth::memo` for why that is safe).
     let store = CachingSessionStore::new(
         state.sessions.clone(),
@@ -110,7 +111,7 @@ pub fn router(state: AppState) -> Router {
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.secure_cookies)
-        .with_expiry(Expiry::OnInactivity(Duration::hours(8)));
+        .with_expiry(Expiry::OnInactivity(auth::SESSION_IDLE));
     Router::new()
         .route("/", get(home::home))
         .route("/healthz", get(health::healthz))

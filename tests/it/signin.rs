@@ -8,6 +8,7 @@ use attest::web::{AppState, SESSION_COOKIE};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use sqlx::PgPool;
+use uuid::Uuid;
 
 use crate::http::{form_post, get, send, session_cookie, sign_in};
 
@@ -306,4 +307,80 @@ async fn cross_site_posts_are_refused() {
         StatusCode::SEE_OTHER,
         "same origin passes"
     );
+}
+
+/// When the database says the one session there is ends.
+async fn session_ends(pool: &PgPool) -> time::OffsetDateTime {
+    sqlx::query_scalar("SELECT expiry_date FROM tower_sessions.session")
+        .fetch_one(pool)
+        .await
+        .expect("one session")
+}
+
+/// Sessions end after 8 idle hours, not 8 hours after sign-in: a request moves the
+/// session's end, and the cookie's, to 8 hours from then. So as not to write on every
+/// request, the end moves only once it is a few minutes old.
+#[tokio::test]
+async fn a_session_in_use_stays_open_and_an_idle_one_ends() {
+    let pool = test_pool().await;
+    learner(&pool).await;
+    let server = AppState::new(pool.clone());
+    let r = send(server.clone(), sign_in("zoe@example.ac.nz", PASSWORD)).await;
+    let cookie = session_cookie(&r);
+    let signed_in_until = session_ends(&pool).await;
+
+    let home = send(server.clone(), get("/", Some(&cookie))).await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(
+        home.cookie.is_none(),
+        "a fresh session is not written again"
+    );
+    assert_eq!(session_ends(&pool).await, signed_in_until);
+
+    // Seven hours on, as the database sees it: an hour of the session is left.
+    sqlx::query("UPDATE tower_sessions.session SET expiry_date = now() + interval '1 hour'")
+        .execute(&pool)
+        .await
+        .expect("age the session");
+    let home = send(server.clone(), get("/", Some(&cookie))).await;
+    assert_eq!(home.status, StatusCode::OK);
+    let set = home.cookie.expect("the cookie is sent again");
+    assert!(set.contains("Max-Age=28800"), "8 hours from now: {set}");
+    let ends = session_ends(&pool).await;
+    let from_now = ends - time::OffsetDateTime::now_utc();
+    assert!(
+        from_now > time::Duration::minutes(479) && from_now <= time::Duration::hours(8),
+        "the session now ends {from_now} from now"
+    );
+    // The same goes for portfolio pages, which check the session in their own query.
+    sqlx::query("UPDATE tower_sessions.session SET expiry_date = now() + interval '1 hour'")
+        .execute(&pool)
+        .await
+        .expect("age the session");
+    let page = send(
+        server.clone(),
+        get(
+            &format!("/enrolments/{}/progress", Uuid::nil()),
+            Some(&cookie),
+        ),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND, "no such enrolment");
+    assert!(
+        page.cookie.is_some(),
+        "the 404 still keeps the session open"
+    );
+    assert!(
+        session_ends(&pool).await - time::OffsetDateTime::now_utc() > time::Duration::minutes(479)
+    );
+
+    // Left idle past its end: the server sends the browser to sign in, though it still
+    // remembers the session's record.
+    sqlx::query("UPDATE tower_sessions.session SET expiry_date = now() - interval '1 second'")
+        .execute(&pool)
+        .await
+        .expect("end the session");
+    let home = send(server.clone(), get("/", Some(&cookie))).await;
+    assert_eq!(home.status, StatusCode::SEE_OTHER);
+    assert!(home.location.unwrap_or_default().starts_with("/login"));
 }

@@ -4,7 +4,8 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
-use tower_sessions::Session;
+use time::{Duration, OffsetDateTime};
+use tower_sessions::{Expiry, Session};
 use uuid::Uuid;
 
 use crate::db::sessions;
@@ -12,6 +13,13 @@ use crate::db::users::User;
 use crate::web::{AppError, AppState};
 
 pub const USER_ID_KEY: &str = "user_id";
+
+/// A session ends after this long without a request.
+pub const IDLE: Duration = Duration::hours(8);
+
+/// A session's end moves forward at most this often. Each move is a write and a cookie,
+/// which an assessor ticking every few seconds should not pay on every request.
+const EXTEND_EVERY: Duration = Duration::minutes(5);
 
 /// The signed-in user. Pages that take it are for signed-in users only.
 pub struct CurrentUser(pub User);
@@ -43,6 +51,15 @@ impl SessionClaim {
         }
     }
 
+    /// The database says the session stands until `ends`. When its end was last moved
+    /// more than `EXTEND_EVERY` ago, it moves to `IDLE` from now: the session layer
+    /// saves the session and sends its cookie again as this request is answered.
+    pub(crate) fn in_use(&self, ends: OffsetDateTime) {
+        if ends < OffsetDateTime::now_utc() + IDLE - EXTEND_EVERY {
+            self.session.set_expiry(Some(Expiry::OnInactivity(IDLE)));
+        }
+    }
+
     /// The database says the session or the account no longer stands (signed out
     /// elsewhere, expired, account gone or deactivated): forget it and sign in again.
     pub(crate) async fn refused(self, parts: &Parts) -> Response {
@@ -65,7 +82,10 @@ impl FromRequestParts<AppState> for CurrentUser {
             })
             .await;
         match signed_in {
-            Ok(Some(user)) if user.active => Ok(CurrentUser(user)),
+            Ok(Some((user, ends))) if user.active => {
+                claim.in_use(ends);
+                Ok(CurrentUser(user))
+            }
             // A deactivated person cannot sign in, so neither may their old session.
             Ok(_) => Err(claim.refused(parts).await),
             Err(e) => Err(AppError::from(e).into_response()),

@@ -199,7 +199,8 @@ impl FromRequestParts<AppState> for Portfolio {
             .await
             .map_err(|e| AppError::from(e).into_response())?;
         match found {
-            Some((user, enrolment)) if user.active => {
+            Some((user, ends, enrolment)) if user.active => {
+                claim.in_use(ends);
                 let enrolment = enrolment.ok_or_else(not_found)?;
                 let capacity = capacity_of(&user, &enrolment).ok_or_else(not_found)?;
                 Ok(Portfolio {
