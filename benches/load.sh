@@ -8,7 +8,7 @@
 #
 #   benches/load.sh                 # 10 s per target at 32 connections
 #   LOAD_DURATION=30s LOAD_CONNECTIONS=64 benches/load.sh
-#   LOAD_ONLY=matrix benches/load.sh        # one target: evidence|progress|matrix|tick|tick-one
+#   LOAD_ONLY=matrix benches/load.sh        # one target: evidence|progress|matrix|tick|tick-htmx|tick-one
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -111,7 +111,7 @@ check_page "$ENROLMENT/matrix" "$LEARNER_COOKIE" 'Matrix'
 # in the list) before unticking, so no two requests in flight touch the same tick. "tick-one" puts every tick on the one
 # learner instead (32 writers taking turns on one enrolment's row): reported, not
 # judged, since no centre works that way.
-tick_script() { # file, caseload ("enrolment:item,...")
+tick_script() { # file, caseload ("enrolment:item,..."), extra header line (or empty)
   cat >"$1" <<LUA
 local all = {}
 for c in string.gmatch("${F[free_criteria]}", "[^,]+") do all[#all + 1] = c end
@@ -135,6 +135,7 @@ function init(args)
   wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
   wrk.headers["Cookie"] = "${ASSESSOR_COOKIE}"
   wrk.headers["Sec-Fetch-Site"] = "same-origin"
+  $3
 end
 function request()
   local k = n % #mine
@@ -148,8 +149,11 @@ function request()
 end
 LUA
 }
-tick_script "$WORK/tick.lua" "${F[caseload]}"
-tick_script "$WORK/tick-one.lua" "${F[enrolment]}:${F[evidence]}"
+tick_script "$WORK/tick.lua" "${F[caseload]}" ""
+# As a browser with JavaScript ticks: htmx asks, and is answered with the criterion's
+# row and the item's accept-all counts instead of a redirect.
+tick_script "$WORK/tick-htmx.lua" "${F[caseload]}" 'wrk.headers["HX-Request"] = "true"'
+tick_script "$WORK/tick-one.lua" "${F[enrolment]}:${F[evidence]}" ""
 
 FAILED=0
 REPORT=()
@@ -182,7 +186,7 @@ measure() { # name, path, p50 target (ms or -), p99 target (ms or -), wrk argume
     verdict="MISSED"
   fi
   [ "$verdict" = ok ] || FAILED=1
-  REPORT+=("$(printf '%-10s p50 %8s ms (target %3s)   p99 %8s ms (target %3s)   %8s req/s   %s' \
+  REPORT+=("$(printf '%-11s p50 %8s ms (target %3s)   p99 %8s ms (target %3s)   %8s req/s   %s' \
     "$name" "$p50" "$p50_target" "$p99" "$p99_target" "$rps" "$verdict")")
 }
 
@@ -192,6 +196,7 @@ measure evidence "$EVIDENCE_PAGE" 5 25 -H "Cookie: $LEARNER_COOKIE" -H "$GZIP"
 measure progress "$ENROLMENT/progress" 5 25 -H "Cookie: $LEARNER_COOKIE" -H "$GZIP"
 measure matrix "$ENROLMENT/matrix" 60 - -H "Cookie: $LEARNER_COOKIE" -H "$GZIP"
 measure tick "$EVIDENCE_PAGE/ticks" - 20 -s "$WORK/tick.lua"
+measure tick-htmx "$EVIDENCE_PAGE/ticks" - 20 -s "$WORK/tick-htmx.lua"
 measure tick-one "$EVIDENCE_PAGE/ticks" - - -s "$WORK/tick-one.lua"
 
 echo

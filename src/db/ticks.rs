@@ -301,6 +301,65 @@ pub async fn on_evidence(db: impl PgExecutor<'_>, evidence_id: Uuid) -> DbResult
     rows.into_iter().map(to_tick).collect()
 }
 
+/// Where each tick on one evidence item is, (criterion, layer), in no order: what
+/// counting "Accept all" needs, read from the primary key's range and sent as one row
+/// of two arrays (a row per tick cost more to send and to read than to find).
+pub async fn placed_on_evidence(
+    db: impl PgExecutor<'_>,
+    evidence_id: Uuid,
+) -> DbResult<Vec<(Uuid, Layer)>> {
+    let (criteria, layers): (Option<Vec<Uuid>>, Option<Vec<String>>) = sqlx::query_as(
+        "SELECT array_agg(criterion_id), array_agg(layer) FROM ticks WHERE evidence_id = $1",
+    )
+    .bind(evidence_id)
+    .fetch_one(db)
+    .await?;
+    let (criteria, layers) = (criteria.unwrap_or_default(), layers.unwrap_or_default());
+    if criteria.len() != layers.len() {
+        return Err(DbError::Corrupt(
+            "tick criteria and layers differ in number".into(),
+        ));
+    }
+    criteria
+        .into_iter()
+        .zip(layers)
+        .map(|(criterion, layer)| {
+            let layer = Layer::from_key(&layer)
+                .ok_or_else(|| DbError::Corrupt(format!("tick layer {layer:?}")))?;
+            Ok((criterion, layer))
+        })
+        .collect()
+}
+
+/// One criterion's ticks on one evidence item (one per layer at most), each with the
+/// name of who ticked.
+pub async fn on_criterion_named(
+    db: impl PgExecutor<'_>,
+    evidence_id: Uuid,
+    criterion_id: Uuid,
+) -> DbResult<Vec<(Tick, String)>> {
+    let rows: Vec<(Uuid, String, Uuid, OffsetDateTime, Option<String>)> = sqlx::query_as(
+        // A lookup per tick, at most three, however the users table grows.
+        "SELECT t.criterion_id, t.layer, t.ticked_by, t.ticked_at, \
+                (SELECT u.display_name FROM users u WHERE u.id = t.ticked_by) \
+         FROM ticks t WHERE t.evidence_id = $1 AND t.criterion_id = $2",
+    )
+    .bind(evidence_id)
+    .bind(criterion_id)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        // Users are never deleted (migration 0012); a missing name shows as none, as on
+        // the evidence page.
+        .map(|(criterion, layer, by, at, name)| {
+            Ok((
+                to_tick((criterion, layer, by, at))?,
+                name.unwrap_or_default(),
+            ))
+        })
+        .collect()
+}
+
 /// Where each tick of an enrolment is: (evidence item, criterion, layer), in no order.
 /// Who and when are left out: the progress page and the matrix only place ticks, by the
 /// version's criterion index, so the query needs neither a join nor a sort (with them it

@@ -48,6 +48,32 @@ pub struct Tick {
     pub at: OffsetDateTime,
 }
 
+/// Where a tick is on its item: all "Accept all" needs to know of it, so callers that
+/// only count may read no more than that.
+pub trait Placed {
+    fn criterion(&self) -> Uuid;
+    fn layer(&self) -> Layer;
+}
+
+impl Placed for Tick {
+    fn criterion(&self) -> Uuid {
+        self.criterion
+    }
+    fn layer(&self) -> Layer {
+        self.layer
+    }
+}
+
+/// (criterion, layer).
+impl Placed for (Uuid, Layer) {
+    fn criterion(&self) -> Uuid {
+        self.0
+    }
+    fn layer(&self) -> Layer {
+        self.1
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TickRefusal {
     #[error(
@@ -104,8 +130,8 @@ pub fn may_untick(actor: Layer, tick: Layer, status: Status) -> Result<(), TickR
 /// Criteria that "Accept all learner ticks" would tick in the actor's layer on one
 /// evidence item: those the learner claimed that the actor's layer lacks. Idempotent:
 /// once applied, it returns nothing.
-pub fn accept_all_learner_ticks(
-    ticks_on_item: &[Tick],
+pub fn accept_all_learner_ticks<P: Placed>(
+    ticks_on_item: &[P],
     actor: Layer,
 ) -> Result<Vec<Uuid>, TickRefusal> {
     if actor == Layer::Learner {
@@ -115,8 +141,8 @@ pub fn accept_all_learner_ticks(
 }
 
 /// Criteria that "Accept all trainee assessor ticks" would countersign on one item.
-pub fn accept_all_trainee_ticks(
-    ticks_on_item: &[Tick],
+pub fn accept_all_trainee_ticks<P: Placed>(
+    ticks_on_item: &[P],
     actor: Layer,
 ) -> Result<Vec<Uuid>, TickRefusal> {
     if actor != Layer::Assessor {
@@ -129,17 +155,15 @@ pub fn accept_all_trainee_ticks(
     ))
 }
 
-fn missing_in_layer(ticks: &[Tick], from: Layer, to: Layer) -> Vec<Uuid> {
-    let have: BTreeSet<Uuid> = ticks
-        .iter()
-        .filter(|t| t.layer == to)
-        .map(|t| t.criterion)
-        .collect();
-    let wanted: BTreeSet<Uuid> = ticks
-        .iter()
-        .filter(|t| t.layer == from)
-        .map(|t| t.criterion)
-        .collect();
+fn missing_in_layer<P: Placed>(ticks: &[P], from: Layer, to: Layer) -> Vec<Uuid> {
+    let in_layer = |layer: Layer| -> BTreeSet<Uuid> {
+        ticks
+            .iter()
+            .filter(|t| t.layer() == layer)
+            .map(|t| t.criterion())
+            .collect()
+    };
+    let (have, wanted) = (in_layer(to), in_layer(from));
     wanted.difference(&have).copied().collect()
 }
 

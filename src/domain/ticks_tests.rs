@@ -134,3 +134,32 @@ fn criterion_state_never_shows_a_claim_as_confirmed() {
         "claimed — awaiting assessor"
     );
 }
+
+#[test]
+fn accept_all_counts_the_same_from_where_ticks_are_as_from_the_ticks() {
+    let ticks = vec![
+        tick(1, Layer::Learner),
+        tick(2, Layer::Learner),
+        tick(2, Layer::Assessor),
+        tick(3, Layer::TraineeAssessor),
+        tick(4, Layer::Learner),
+        tick(4, Layer::TraineeAssessor),
+    ];
+    let placed: Vec<(Uuid, Layer)> = ticks.iter().map(|t| (t.criterion, t.layer)).collect();
+    for actor in Layer::ALL {
+        assert_eq!(
+            accept_all_learner_ticks(&placed, actor),
+            accept_all_learner_ticks(&ticks, actor),
+            "{actor:?}"
+        );
+        assert_eq!(
+            accept_all_trainee_ticks(&placed, actor),
+            accept_all_trainee_ticks(&ticks, actor),
+            "{actor:?}"
+        );
+    }
+    assert_eq!(
+        accept_all_learner_ticks(&placed, Layer::Assessor),
+        Ok(vec![id(1), id(4)])
+    );
+}

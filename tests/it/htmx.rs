@@ -65,6 +65,10 @@ async fn a_tick_from_htmx_answers_with_its_row_and_the_accept_all_counts() {
         row.contains(&format!("id=\"t-{claimed}\"")),
         "the button keeps its id for focus"
     );
+    assert!(
+        row.contains("Ticked by </span>Tom Okafor") && row.contains("Amira"),
+        "each tick in the row names who made it: {row}"
+    );
     assert!(r.body.contains("id=\"accept-all\"") && r.body.contains("hx-swap-oob"));
     assert!(
         r.body.contains("role=\"status\""),

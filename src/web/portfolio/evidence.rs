@@ -15,7 +15,9 @@ use crate::db::users::{self, User};
 use crate::db::{activity, qualifications, ticks as db_ticks};
 use crate::domain::evidence::{validate_new_evidence, NewEvidence};
 use crate::domain::form::{message_for, FieldError};
-use crate::domain::ticks::{accept_all_learner_ticks, accept_all_trainee_ticks, Layer, Tick};
+use crate::domain::ticks::{
+    accept_all_learner_ticks, accept_all_trainee_ticks, Layer, Placed, Tick,
+};
 use crate::web::auth::CurrentUser;
 use crate::web::files::Received;
 use crate::web::home::day;
@@ -401,8 +403,8 @@ pub async fn page(
 
 /// How many criteria "Accept all learner ticks" and "Accept all trainee assessor ticks"
 /// would tick for a viewer in `layer` (zero where the viewer may not use them).
-pub(super) fn acceptable(ticks: &[Tick], layer: Option<Layer>) -> (usize, usize) {
-    let count = |f: fn(&[Tick], Layer) -> Result<Vec<Uuid>, _>| {
+pub(super) fn acceptable<P: Placed>(ticks: &[P], layer: Option<Layer>) -> (usize, usize) {
+    let count = |f: fn(&[P], Layer) -> Result<Vec<Uuid>, _>| {
         layer.and_then(|l| f(ticks, l).ok()).map_or(0, |v| v.len())
     };
     (

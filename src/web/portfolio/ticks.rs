@@ -1,4 +1,6 @@
 //! Ticking and unticking in one's own layer, and "Accept all" with its confirmation.
+use std::collections::HashMap;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
@@ -13,10 +15,10 @@ use super::evidence::{self, CriterionRow};
 use super::{enrolment_for, Portfolio};
 use crate::db::enrolments::{self, Enrolment};
 use crate::db::evidence::{self as db_evidence, Evidence};
-use crate::db::users::{self, User};
+use crate::db::users::User;
 use crate::db::{activity, ticks as db_ticks, DbError};
 use crate::domain::access::Capacity;
-use crate::domain::ticks::{self, Layer};
+use crate::domain::ticks::{self, Layer, Tick};
 use crate::web::auth::CurrentUser;
 use crate::web::ids::Ids;
 use crate::web::{AppError, AppState};
@@ -208,17 +210,30 @@ async fn fragment(
     layer: Layer,
     adding: bool,
 ) -> Result<Response, AppError> {
-    let db = &state.pool;
-    let version = state.versions.load(db, enrolment.version_id).await?;
-    let on_item = db_ticks::list_for_evidence(db, evidence_id).await?;
-    let people: Vec<Uuid> = on_item
+    let version = state
+        .versions
+        .load(&state.pool, enrolment.version_id)
+        .await?;
+    // Both reads on one kept connection: this answers every in-place tick, and the
+    // pool would spend a round trip of its own on each connection given back. The
+    // counts need only where the item's ticks are; who and when only for the row.
+    let (placed, row_ticks) = state
+        .reads
+        .read(move |db| {
+            Box::pin(async move {
+                let placed = db_ticks::placed_on_evidence(&mut *db, evidence_id).await?;
+                let row = db_ticks::on_criterion_named(&mut *db, evidence_id, criterion).await?;
+                Ok((placed, row))
+            })
+        })
+        .await?;
+    let names: HashMap<Uuid, String> = row_ticks
         .iter()
-        .filter(|t| t.criterion == criterion)
-        .map(|t| t.by)
+        .map(|(t, name)| (t.by, name.clone()))
         .collect();
-    let names = users::names(db, &people).await?;
-    let c = evidence::row(&version, &on_item, &names, criterion).ok_or(AppError::NotFound)?;
-    let (learner_acceptable, trainee_acceptable) = evidence::acceptable(&on_item, Some(layer));
+    let on_row: Vec<Tick> = row_ticks.into_iter().map(|(t, _)| t).collect();
+    let c = evidence::row(&version, &on_row, &names, criterion).ok_or(AppError::NotFound)?;
+    let (learner_acceptable, trainee_acceptable) = evidence::acceptable(&placed, Some(layer));
     let announcement = if adding {
         format!("Ticked {}", c.number)
     } else {
