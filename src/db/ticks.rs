@@ -301,63 +301,75 @@ pub async fn on_evidence(db: impl PgExecutor<'_>, evidence_id: Uuid) -> DbResult
     rows.into_iter().map(to_tick).collect()
 }
 
-/// Where each tick on one evidence item is, (criterion, layer), in no order: what
-/// counting "Accept all" needs, read from the primary key's range and sent as one row
-/// of two arrays (a row per tick cost more to send and to read than to find).
-pub async fn placed_on_evidence(
-    db: impl PgExecutor<'_>,
-    evidence_id: Uuid,
-) -> DbResult<Vec<(Uuid, Layer)>> {
-    let (criteria, layers): (Option<Vec<Uuid>>, Option<Vec<String>>) = sqlx::query_as(
-        "SELECT array_agg(criterion_id), array_agg(layer) FROM ticks WHERE evidence_id = $1",
-    )
-    .bind(evidence_id)
-    .fetch_one(db)
-    .await?;
-    let (criteria, layers) = (criteria.unwrap_or_default(), layers.unwrap_or_default());
-    if criteria.len() != layers.len() {
-        return Err(DbError::Corrupt(
-            "tick criteria and layers differ in number".into(),
-        ));
-    }
-    criteria
-        .into_iter()
-        .zip(layers)
-        .map(|(criterion, layer)| {
-            let layer = Layer::from_key(&layer)
-                .ok_or_else(|| DbError::Corrupt(format!("tick layer {layer:?}")))?;
-            Ok((criterion, layer))
-        })
-        .collect()
-}
-
-/// One criterion's ticks on one evidence item (one per layer at most), each with the
-/// name of who ticked.
-pub async fn on_criterion_named(
+/// What an in-place tick answers with, read in one round trip as one row of arrays (a
+/// row per tick cost more to send and to read than to find): where each tick on
+/// evidence item `evidence_id` is, (criterion, layer) in no order, which is all the
+/// accept-all counts need; and criterion `criterion_id`'s ticks on it (one per layer at
+/// most), each with the name of who ticked.
+pub async fn for_tick_answer(
     db: impl PgExecutor<'_>,
     evidence_id: Uuid,
     criterion_id: Uuid,
-) -> DbResult<Vec<(Tick, String)>> {
-    let rows: Vec<(Uuid, String, Uuid, OffsetDateTime, Option<String>)> = sqlx::query_as(
-        // A lookup per tick, at most three, however the users table grows.
-        "SELECT t.criterion_id, t.layer, t.ticked_by, t.ticked_at, \
-                (SELECT u.display_name FROM users u WHERE u.id = t.ticked_by) \
-         FROM ticks t WHERE t.evidence_id = $1 AND t.criterion_id = $2",
+) -> DbResult<(Vec<(Uuid, Layer)>, Vec<(Tick, String)>)> {
+    type Arrays = (
+        Option<Vec<Uuid>>,
+        Option<Vec<String>>,
+        Option<Vec<String>>,
+        Option<Vec<Uuid>>,
+        Option<Vec<OffsetDateTime>>,
+        Option<Vec<Option<String>>>,
+    );
+    // The name is a lookup per tick of the row, at most three, however many users.
+    let (criteria, layers, row_layers, row_by, row_at, row_names): Arrays = sqlx::query_as(
+        "SELECT p.criteria, p.layers, r.layers, r.by, r.at, r.names \
+         FROM (SELECT array_agg(criterion_id) AS criteria, array_agg(layer) AS layers \
+               FROM ticks WHERE evidence_id = $1) p, \
+              (SELECT array_agg(t.layer) AS layers, array_agg(t.ticked_by) AS by, \
+                      array_agg(t.ticked_at) AS at, \
+                      array_agg((SELECT u.display_name FROM users u WHERE u.id = t.ticked_by)) AS names \
+               FROM ticks t WHERE t.evidence_id = $1 AND t.criterion_id = $2) r",
     )
     .bind(evidence_id)
     .bind(criterion_id)
-    .fetch_all(db)
+    .fetch_one(db)
     .await?;
-    rows.into_iter()
-        // Users are never deleted (migration 0012); a missing name shows as none, as on
-        // the evidence page.
-        .map(|(criterion, layer, by, at, name)| {
-            Ok((
-                to_tick((criterion, layer, by, at))?,
-                name.unwrap_or_default(),
-            ))
+    let layer_of = |key: String| {
+        Layer::from_key(&key).ok_or_else(|| DbError::Corrupt(format!("tick layer {key:?}")))
+    };
+    let (criteria, layers) = (criteria.unwrap_or_default(), layers.unwrap_or_default());
+    let (row_layers, row_by, row_at, row_names) = (
+        row_layers.unwrap_or_default(),
+        row_by.unwrap_or_default(),
+        row_at.unwrap_or_default(),
+        row_names.unwrap_or_default(),
+    );
+    if criteria.len() != layers.len()
+        || [row_by.len(), row_at.len(), row_names.len()] != [row_layers.len(); 3]
+    {
+        return Err(DbError::Corrupt("tick arrays differ in length".into()));
+    }
+    let placed = criteria
+        .into_iter()
+        .zip(layers)
+        .map(|(criterion, layer)| Ok((criterion, layer_of(layer)?)))
+        .collect::<DbResult<_>>()?;
+    // Users are never deleted (migration 0012); a missing name shows as none, as on the
+    // evidence page.
+    let row = row_layers
+        .into_iter()
+        .zip(row_by)
+        .zip(row_at.into_iter().zip(row_names))
+        .map(|((layer, by), (at, name))| {
+            let tick = Tick {
+                criterion: criterion_id,
+                layer: layer_of(layer)?,
+                by,
+                at,
+            };
+            Ok((tick, name.unwrap_or_default()))
         })
-        .collect()
+        .collect::<DbResult<_>>()?;
+    Ok((placed, row))
 }
 
 /// Where each tick of an enrolment is: (evidence item, criterion, layer), in no order.

@@ -97,6 +97,51 @@ async fn a_tick_from_htmx_answers_with_its_row_and_the_accept_all_counts() {
     assert_eq!(d.confirmed(e).await, before);
 }
 
+/// A criterion nobody had ticked on the item: ticked and unticked in place, the second
+/// answer is a row with no tick in it.
+#[tokio::test]
+async fn an_untick_from_htmx_that_empties_its_row_answers_with_the_empty_row() {
+    let d = demo().await;
+    let e = &d.amira;
+    let item = evidence::list_for_enrolment(&d.pool, e.id)
+        .await
+        .expect("list")[0]
+        .id;
+    let page = format!("/enrolments/{}/evidence/{item}", e.id);
+    let uri = format!("{page}/ticks");
+    let tom = d.as_("assessor").await;
+    let on_item = ticks::list_for_evidence(&d.pool, item)
+        .await
+        .expect("ticks");
+    let free = attest::db::qualifications::load_version(&d.pool, e.version_id)
+        .await
+        .expect("version")
+        .criterion_ids
+        .into_iter()
+        .find(|c| on_item.iter().all(|t| t.criterion != *c))
+        .expect("a criterion nobody ticked on the item");
+
+    let r = hx_post(&d, Some(&tom), &uri, &tick_form(free, "tick"), &page).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let row = &r.body[..r.body.find("</tr>").expect("row end")];
+    assert!(row.contains("Ticked by </span>Tom Okafor"), "{row}");
+
+    let r = hx_post(&d, Some(&tom), &uri, &tick_form(free, "untick"), &page).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        r.body.starts_with(&format!("<tr id=\"c-{free}\"")),
+        "{}",
+        r.body
+    );
+    let row = &r.body[..r.body.find("</tr>").expect("row end")];
+    assert!(!row.contains("Ticked by"), "no tick left in the row: {row}");
+    assert!(
+        !row.contains("Remove"),
+        "the assessor's button ticks again: {row}"
+    );
+    assert!(r.body.contains("Removed your tick from"), "{}", r.body);
+}
+
 #[tokio::test]
 async fn a_refused_tick_from_htmx_answers_409_with_the_reason_and_changes_nothing() {
     let d = demo().await;

@@ -214,17 +214,12 @@ async fn fragment(
         .versions
         .load(&state.pool, enrolment.version_id)
         .await?;
-    // Both reads on one kept connection: this answers every in-place tick, and the
-    // pool would spend a round trip of its own on each connection given back. The
-    // counts need only where the item's ticks are; who and when only for the row.
+    // On a kept connection: this answers every in-place tick, and the pool would spend
+    // a round trip of its own on each connection given back.
     let (placed, row_ticks) = state
         .reads
         .read(move |db| {
-            Box::pin(async move {
-                let placed = db_ticks::placed_on_evidence(&mut *db, evidence_id).await?;
-                let row = db_ticks::on_criterion_named(&mut *db, evidence_id, criterion).await?;
-                Ok((placed, row))
-            })
+            Box::pin(async move { db_ticks::for_tick_answer(db, evidence_id, criterion).await })
         })
         .await?;
     let names: HashMap<Uuid, String> = row_ticks
