@@ -18,6 +18,14 @@ pub struct ActivityEntry {
     pub detail: serde_json::Value,
 }
 
+/// The entry's INSERT, which both kinds of entry share.
+macro_rules! insert_entry {
+    () => {
+        "INSERT INTO activity_log (centre_id, enrolment_id, actor_id, action, detail) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id"
+    };
+}
+
 /// Append an entry; when it concerns an enrolment, that enrolment's last activity time
 /// moves too (one statement, so they cannot disagree). Pass a transaction to make the
 /// entry part of the change it describes.
@@ -29,18 +37,11 @@ pub async fn record(
     action: &str,
     detail: serde_json::Value,
 ) -> DbResult<i64> {
-    Ok(sqlx::query_scalar(
-        "WITH touched AS (UPDATE enrolments SET last_activity_at = clock_timestamp() WHERE id = $2) \
-         INSERT INTO activity_log (centre_id, enrolment_id, actor_id, action, detail) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
-    )
-    .bind(centre_id)
-    .bind(enrolment_id)
-    .bind(actor_id)
-    .bind(action)
-    .bind(detail)
-    .fetch_one(db)
-    .await?)
+    const SQL: &str = concat!(
+        "WITH touched AS (UPDATE enrolments SET last_activity_at = clock_timestamp() WHERE id = $2) ",
+        insert_entry!()
+    );
+    insert(db, SQL, centre_id, enrolment_id, actor_id, action, detail).await
 }
 
 /// Append an entry that is not activity on the portfolio: an audit reads the portfolio
@@ -54,17 +55,35 @@ pub async fn append(
     action: &str,
     detail: serde_json::Value,
 ) -> DbResult<i64> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO activity_log (centre_id, enrolment_id, actor_id, action, detail) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    insert(
+        db,
+        insert_entry!(),
+        centre_id,
+        enrolment_id,
+        actor_id,
+        action,
+        detail,
     )
-    .bind(centre_id)
-    .bind(enrolment_id)
-    .bind(actor_id)
-    .bind(action)
-    .bind(detail)
-    .fetch_one(db)
-    .await?)
+    .await
+}
+
+async fn insert(
+    db: impl PgExecutor<'_>,
+    sql: &'static str,
+    centre_id: Uuid,
+    enrolment_id: Option<Uuid>,
+    actor_id: Option<Uuid>,
+    action: &str,
+    detail: serde_json::Value,
+) -> DbResult<i64> {
+    Ok(sqlx::query_scalar(sql)
+        .bind(centre_id)
+        .bind(enrolment_id)
+        .bind(actor_id)
+        .bind(action)
+        .bind(detail)
+        .fetch_one(db)
+        .await?)
 }
 
 const SELECT: &str =

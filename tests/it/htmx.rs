@@ -24,15 +24,20 @@ async fn hx_post(d: &Demo, cookie: Option<&str>, uri: &str, form: &str, page: &s
     send(AppState::new(d.pool.clone()), r).await
 }
 
-#[tokio::test]
-async fn a_tick_from_htmx_answers_with_its_row_and_the_accept_all_counts() {
-    let d = demo().await;
-    let e = &d.amira;
+/// The enrolment's first evidence item and the address of its page.
+async fn first_item(d: &Demo, e: &attest::db::enrolments::Enrolment) -> (uuid::Uuid, String) {
     let item = evidence::list_for_enrolment(&d.pool, e.id)
         .await
         .expect("list")[0]
         .id;
-    let page = format!("/enrolments/{}/evidence/{item}", e.id);
+    (item, format!("/enrolments/{}/evidence/{item}", e.id))
+}
+
+#[tokio::test]
+async fn a_tick_from_htmx_answers_with_its_row_and_the_accept_all_counts() {
+    let d = demo().await;
+    let e = &d.amira;
+    let (item, page) = first_item(&d, e).await;
     let uri = format!("{page}/ticks");
     let tom = d.as_("assessor").await;
     let before = d.confirmed(e).await;
@@ -103,11 +108,7 @@ async fn a_tick_from_htmx_answers_with_its_row_and_the_accept_all_counts() {
 async fn an_untick_from_htmx_that_empties_its_row_answers_with_the_empty_row() {
     let d = demo().await;
     let e = &d.amira;
-    let item = evidence::list_for_enrolment(&d.pool, e.id)
-        .await
-        .expect("list")[0]
-        .id;
-    let page = format!("/enrolments/{}/evidence/{item}", e.id);
+    let (item, page) = first_item(&d, e).await;
     let uri = format!("{page}/ticks");
     let tom = d.as_("assessor").await;
     let on_item = ticks::list_for_evidence(&d.pool, item)
@@ -146,11 +147,7 @@ async fn an_untick_from_htmx_that_empties_its_row_answers_with_the_empty_row() {
 async fn a_refused_tick_from_htmx_answers_409_with_the_reason_and_changes_nothing() {
     let d = demo().await;
     let e = &d.ben;
-    let item = evidence::list_for_enrolment(&d.pool, e.id)
-        .await
-        .expect("list")[0]
-        .id;
-    let page = format!("/enrolments/{}/evidence/{item}", e.id);
+    let (_, page) = first_item(&d, e).await;
     let confirmed = d.criterion(e, "201", "1.1").await;
     sqlx::query("UPDATE enrolments SET status = 'generating_credential' WHERE id = $1")
         .bind(e.id)
@@ -177,11 +174,7 @@ async fn a_refused_tick_from_htmx_answers_409_with_the_reason_and_changes_nothin
 async fn htmx_without_a_session_sends_the_browser_to_sign_in_and_back_to_the_page() {
     let d = demo().await;
     let e = &d.ben;
-    let item = evidence::list_for_enrolment(&d.pool, e.id)
-        .await
-        .expect("list")[0]
-        .id;
-    let page = format!("/enrolments/{}/evidence/{item}", e.id);
+    let (_, page) = first_item(&d, e).await;
     let confirmed = d.criterion(e, "201", "1.2").await;
     let before = d.confirmed(e).await;
     let r = hx_post(
