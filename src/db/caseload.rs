@@ -1,7 +1,6 @@
-//! Lists of enrolments with their confirmed progress, for the home pages and reports:
-//! one statement whatever the number of enrolments. Each count looks ticks up through
-//! the (enrolment, layer, criterion) index; comparing materialised lists of claims and
-//! confirmations instead cost 200 ms for one learner with 2,000 ticks.
+//! Lists of enrolments with their confirmed progress, for the home pages: one statement
+//! that reads the figures the database keeps on each enrolment (migration 0014), never
+//! its ticks.
 use sqlx::PgExecutor;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -35,10 +34,11 @@ pub struct CaseloadRow {
     pub confirmed: i64,
     pub units: i64,
     pub units_achieved: i64,
-    /// Criteria the learner claimed that are not confirmed yet.
-    pub claimed_only: i64,
-    /// Learner ticks no assessor or trainee has ticked on the same item yet.
-    pub unreviewed_claims: i64,
+    /// Criteria the learner claimed that no assessor or trainee has ticked yet
+    /// (`domain::figures`): the learner's "claimed", the assessor's "claims to review".
+    pub claims_to_review: i64,
+    /// Criteria a trainee ticked that no qualified assessor has confirmed yet.
+    pub awaiting_countersignature: i64,
     pub open_iqa_actions: i64,
     pub latest_outcome: Option<Outcome>,
     pub last_activity_at: OffsetDateTime,
@@ -67,8 +67,8 @@ struct Row {
     confirmed: i64,
     units: i64,
     units_achieved: i64,
-    claimed_only: i64,
-    unreviewed_claims: i64,
+    claims_to_review: i64,
+    awaiting_countersignature: i64,
     open_iqa_actions: i64,
     latest_outcome: Option<String>,
     last_activity_at: OffsetDateTime,
@@ -87,39 +87,24 @@ pub async fn list(
         Scope::Centre => ("centre", None),
     };
     let rows: Vec<Row> = sqlx::query_as(
-        "WITH mine AS ( \
-           SELECT e.* FROM enrolments e WHERE e.centre_id = $1 AND CASE $2 \
-             WHEN 'learner' THEN e.learner_id = $3 \
-             WHEN 'assessor' THEN $3 IN (e.assessor_id, e.trainee_assessor_id) \
-             WHEN 'iqa' THEN e.iqa_id = $3 \
-             ELSE true END) \
-         SELECT e.id AS enrolment_id, l.display_name AS learner, q.code AS qualification_code, \
+        "SELECT e.id AS enrolment_id, l.display_name AS learner, q.code AS qualification_code, \
                 v.title AS qualification_title, m.title AS major_title, e.status, \
-                (SELECT count(*) FROM criteria c WHERE c.version_id = e.version_id) AS criteria, \
-                (SELECT count(DISTINCT k.criterion_id) FROM ticks k \
-                  WHERE k.enrolment_id = e.id AND k.layer = 'assessor') AS confirmed, \
-                (SELECT count(*) FROM units u WHERE u.version_id = e.version_id) AS units, \
-                (SELECT count(*) FROM units u WHERE u.version_id = e.version_id AND NOT EXISTS ( \
-                    SELECT 1 FROM criteria c WHERE c.unit_id = u.id AND NOT EXISTS ( \
-                      SELECT 1 FROM ticks k WHERE k.enrolment_id = e.id AND k.layer = 'assessor' \
-                         AND k.criterion_id = c.id))) AS units_achieved, \
-                (SELECT count(DISTINCT cl.criterion_id) FROM ticks cl \
-                  WHERE cl.enrolment_id = e.id AND cl.layer = 'learner' AND NOT EXISTS ( \
-                    SELECT 1 FROM ticks k WHERE k.enrolment_id = e.id AND k.layer = 'assessor' \
-                       AND k.criterion_id = cl.criterion_id)) AS claimed_only, \
-                (SELECT count(*) FROM ticks cl WHERE cl.enrolment_id = e.id AND cl.layer = 'learner' \
-                    AND NOT EXISTS ( \
-                    SELECT 1 FROM ticks r WHERE r.evidence_id = cl.evidence_id AND r.criterion_id = cl.criterion_id \
-                       AND r.layer IN ('trainee_assessor', 'assessor'))) AS unreviewed_claims, \
-                (SELECT count(*) FROM iqa_decisions d WHERE d.enrolment_id = e.id \
-                    AND d.decision = 'action_required' AND d.closed_at IS NULL) AS open_iqa_actions, \
-                (SELECT a.outcome FROM audits a WHERE a.enrolment_id = e.id ORDER BY a.at DESC LIMIT 1) AS latest_outcome, \
+                v.criteria_count::int8 AS criteria, e.confirmed_criteria::int8 AS confirmed, \
+                v.unit_count::int8 AS units, e.units_achieved::int8 AS units_achieved, \
+                e.claims_to_review::int8 AS claims_to_review, \
+                e.awaiting_countersignature::int8 AS awaiting_countersignature, \
+                e.open_iqa_actions::int8 AS open_iqa_actions, e.latest_outcome, \
                 e.last_activity_at, e.last_activity_at < now() - interval '30 days' AS stale \
-           FROM mine e \
+           FROM enrolments e \
            JOIN users l ON l.id = e.learner_id \
            JOIN qualification_versions v ON v.id = e.version_id \
            JOIN qualifications q ON q.id = v.qualification_id \
            JOIN majors m ON m.id = e.major_id \
+          WHERE e.centre_id = $1 AND CASE $2 \
+             WHEN 'learner' THEN e.learner_id = $3 \
+             WHEN 'assessor' THEN $3 IN (e.assessor_id, e.trainee_assessor_id) \
+             WHEN 'iqa' THEN e.iqa_id = $3 \
+             ELSE true END \
           ORDER BY lower(l.display_name), e.id",
     )
     .bind(centre_id)
@@ -142,8 +127,8 @@ pub async fn list(
                 confirmed: r.confirmed,
                 units: r.units,
                 units_achieved: r.units_achieved,
-                claimed_only: r.claimed_only,
-                unreviewed_claims: r.unreviewed_claims,
+                claims_to_review: r.claims_to_review,
+                awaiting_countersignature: r.awaiting_countersignature,
                 open_iqa_actions: r.open_iqa_actions,
                 latest_outcome: r.latest_outcome.as_deref().and_then(Outcome::from_key),
                 last_activity_at: r.last_activity_at,

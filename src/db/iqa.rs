@@ -164,7 +164,7 @@ pub async fn close(db: impl PgExecutor<'_>, id: Uuid, by: Uuid) -> DbResult<bool
 pub struct CoverageRow {
     pub assessor: String,
     pub learners: i64,
-    /// Units in which this assessor made at least one assessor tick.
+    /// Units of their learners with at least one criterion confirmed.
     pub units_assessed: i64,
     /// Units sampled by an IQA decision (on the unit itself).
     pub units_sampled: i64,
@@ -172,26 +172,21 @@ pub struct CoverageRow {
 }
 
 /// Sampling coverage per assessor over the enrolments `iqa_id` quality-assures, in one
-/// statement: what an IQA needs for a sampling plan (SPEC §7).
+/// statement over the figures kept on each enrolment (migration 0014): what an IQA needs
+/// for a sampling plan (SPEC §7).
 pub async fn coverage(
     db: impl PgExecutor<'_>,
     centre_id: Uuid,
     iqa_id: Uuid,
 ) -> DbResult<Vec<CoverageRow>> {
     Ok(sqlx::query_as(
-        "WITH mine AS (SELECT * FROM enrolments WHERE centre_id = $1 AND iqa_id = $2), \
-         assessed AS (SELECT DISTINCT m.assessor_id, t.enrolment_id, c.unit_id \
-                        FROM ticks t JOIN mine m ON m.id = t.enrolment_id JOIN criteria c ON c.id = t.criterion_id \
-                       WHERE t.layer = 'assessor') \
-         SELECT a.display_name AS assessor, \
-                count(DISTINCT m.learner_id) AS learners, \
-                (SELECT count(*) FROM assessed s WHERE s.assessor_id = m.assessor_id) AS units_assessed, \
-                (SELECT count(DISTINCT (d.enrolment_id, d.unit_id)) FROM iqa_decisions d JOIN mine x ON x.id = d.enrolment_id \
-                  WHERE x.assessor_id = m.assessor_id AND d.unit_id IS NOT NULL) AS units_sampled, \
-                (SELECT count(*) FROM iqa_decisions d JOIN mine x ON x.id = d.enrolment_id \
-                  WHERE x.assessor_id = m.assessor_id AND d.decision = 'action_required' AND d.closed_at IS NULL) AS open_actions \
-           FROM mine m JOIN users a ON a.id = m.assessor_id \
-          GROUP BY m.assessor_id, a.display_name ORDER BY lower(a.display_name)",
+        "SELECT a.display_name AS assessor, c.learners, c.units_assessed, c.units_sampled, c.open_actions \
+           FROM (SELECT assessor_id, count(DISTINCT learner_id) AS learners, \
+                        sum(units_assessed)::int8 AS units_assessed, sum(units_sampled)::int8 AS units_sampled, \
+                        sum(open_iqa_actions)::int8 AS open_actions \
+                   FROM enrolments WHERE centre_id = $1 AND iqa_id = $2 GROUP BY assessor_id) c \
+           JOIN users a ON a.id = c.assessor_id \
+          ORDER BY lower(a.display_name), a.id",
     )
     .bind(centre_id)
     .bind(iqa_id)

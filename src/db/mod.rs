@@ -15,6 +15,7 @@ pub mod credential_emails;
 pub mod credentials;
 pub mod enrolments;
 pub mod evidence;
+pub mod figures;
 pub mod iqa;
 pub mod jobs;
 pub mod leased;

@@ -5,6 +5,7 @@ pub mod credential;
 pub mod credential_number;
 pub mod describe;
 pub mod evidence;
+pub mod figures;
 pub mod form;
 pub mod import;
 pub mod iqa;

@@ -1,7 +1,7 @@
 //! Progress (SPEC §3): confirmed criteria only, per learning outcome, unit and overall,
 //! with learner claims and trainee ticks counted apart and never as progress.
 use super::qualification::Qualification;
-use super::ticks::Layer;
+use super::ticks::{CriterionState, Layer};
 
 /// Which layers have ticked one criterion, on any evidence item of the enrolment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -19,6 +19,17 @@ impl Layers {
             Layer::Assessor => self.assessor = true,
         }
     }
+
+    /// Where the criterion stands: the one definition of confirmed, awaiting
+    /// countersignature and claimed, which every page and list counts by.
+    pub fn state(self) -> CriterionState {
+        match (self.learner, self.trainee, self.assessor) {
+            (_, _, true) => CriterionState::Confirmed,
+            (_, true, false) => CriterionState::AwaitingCountersignature,
+            (true, false, false) => CriterionState::Claimed,
+            (false, false, false) => CriterionState::NotStarted,
+        }
+    }
 }
 
 /// Counts for a set of criteria (an outcome, a unit, or the whole qualification).
@@ -26,21 +37,21 @@ impl Layers {
 pub struct Counts {
     pub total: u32,
     pub confirmed: u32,
-    /// Claimed by the learner, no assessor tick yet.
+    /// Claimed by the learner, with no assessor or trainee tick yet: the claims an
+    /// assessor has to review.
     pub claimed: u32,
-    /// Ticked by a trainee, not yet countersigned.
+    /// Ticked by a trainee, with no assessor tick yet.
     pub awaiting_countersignature: u32,
 }
 
 impl Counts {
     fn add(&mut self, l: Layers) {
         self.total += 1;
-        if l.assessor {
-            self.confirmed += 1;
-        } else if l.trainee {
-            self.awaiting_countersignature += 1;
-        } else if l.learner {
-            self.claimed += 1;
+        match l.state() {
+            CriterionState::Confirmed => self.confirmed += 1,
+            CriterionState::AwaitingCountersignature => self.awaiting_countersignature += 1,
+            CriterionState::Claimed => self.claimed += 1,
+            CriterionState::NotStarted => {}
         }
     }
 

@@ -192,16 +192,11 @@ pub enum CriterionState {
 
 impl CriterionState {
     pub fn of<'a>(criterion: Uuid, ticks: impl IntoIterator<Item = &'a Tick>) -> CriterionState {
-        let mut layers = [false; 3];
+        let mut layers = super::progress::Layers::default();
         for t in ticks.into_iter().filter(|t| t.criterion == criterion) {
-            layers[t.layer as usize] = true;
+            layers.add(t.layer);
         }
-        match layers {
-            [_, _, true] => CriterionState::Confirmed,
-            [_, true, false] => CriterionState::AwaitingCountersignature,
-            [true, false, false] => CriterionState::Claimed,
-            [false, false, false] => CriterionState::NotStarted,
-        }
+        layers.state()
     }
 
     pub fn label(self) -> &'static str {

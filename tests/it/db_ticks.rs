@@ -1,26 +1,9 @@
-use attest::db::evidence::{self, EvidenceKind, NewEvidence};
 use attest::db::{enrolments, ticks, DbError};
 use attest::domain::status::Status;
 use attest::domain::ticks::Layer;
 use uuid::Uuid;
 
-use crate::helpers::{criteria, world, World};
-
-async fn add_evidence(w: &World, title: &str) -> Uuid {
-    evidence::add(
-        &w.pool,
-        &NewEvidence {
-            enrolment_id: w.enrolment.id,
-            title,
-            description: "",
-            kind: EvidenceKind::Document,
-            added_by: w.learner.id,
-        },
-    )
-    .await
-    .unwrap()
-    .id
-}
+use crate::helpers::{add_evidence, criteria, world};
 
 #[tokio::test]
 async fn only_assessor_ticks_confirm_criteria() {

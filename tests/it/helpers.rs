@@ -1,6 +1,7 @@
 //! Fixtures shared by the database tests.
 use attest::db::centres::{self, Centre};
 use attest::db::enrolments::{self, Enrolment, NewEnrolment};
+use attest::db::evidence::{self, EvidenceKind, NewEvidence};
 use attest::db::qualifications::{self, ImportOutcome};
 use attest::db::users::{self, NewUser, Role, User, UserKind};
 use attest::domain::qualification::{
@@ -241,4 +242,21 @@ pub fn database_url(pool: &PgPool) -> String {
         options.get_database().expect("database name"),
         attest::testing::cluster().socket_dir().display()
     )
+}
+
+/// A document the learner adds to the world's enrolment.
+pub async fn add_evidence(w: &World, title: &str) -> Uuid {
+    evidence::add(
+        &w.pool,
+        &NewEvidence {
+            enrolment_id: w.enrolment.id,
+            title,
+            description: "",
+            kind: EvidenceKind::Document,
+            added_by: w.learner.id,
+        },
+    )
+    .await
+    .expect("adding evidence")
+    .id
 }

@@ -47,8 +47,9 @@ async fn an_assessor_sees_their_caseload_with_confirmed_progress_and_claims() {
     for learner in LEARNERS {
         assert!(body.contains(learner), "{learner} is in the caseload");
     }
-    // Amira: six learner ticks across two items, none reviewed; nothing confirmed.
-    assert!(row(&body, "Amira Hassan").contains(r#"<strong class="claims">6</strong>"#));
+    // Amira: six learner ticks of five criteria across two items, none reviewed;
+    // nothing confirmed. Claims count criteria, as on her own home page.
+    assert!(row(&body, "Amira Hassan").contains(r#"<strong class="claims">5</strong>"#));
     assert!(row(&body, "Amira Hassan").contains(&progress(0, 0)));
     // Ben: unit 201 (5) and 202 1.1–1.3 confirmed; his 2.1 claim was ticked by the trainee.
     let ben = row(&body, "Ben Carter");
@@ -58,6 +59,10 @@ async fn an_assessor_sees_their_caseload_with_confirmed_progress_and_claims() {
     );
     assert!(
         ben.contains(r#"<strong class="claims">1</strong>"#),
+        "{ben}"
+    );
+    assert!(
+        ben.contains(r#"<strong class="countersign">1</strong>"#),
         "{ben}"
     );
     assert!(row(&body, "Zoë Ōtaki-Ngata").contains("Ready to be Requested"));

@@ -24,6 +24,7 @@ mod home;
 mod htmx;
 mod http;
 mod iqa;
+mod kept_figures;
 mod leased;
 mod mail;
 mod page_cache;
