@@ -60,6 +60,9 @@ CREATE TRIGGER units_never_moved BEFORE UPDATE OF id, version_id OR DELETE ON un
 CREATE TRIGGER criteria_never_moved BEFORE UPDATE OF id, unit_id, version_id OR DELETE ON criteria
     FOR EACH ROW EXECUTE FUNCTION refuse_change();
 
+-- No CHECK constraints on these: PostgreSQL reads every CHECK of a table from its
+-- stored text on each statement that updates a row of it, and every tick updates its
+-- enrolment. The tests hold the figures to a count from scratch instead.
 ALTER TABLE enrolments
     ADD COLUMN confirmed_criteria integer NOT NULL DEFAULT 0,
     ADD COLUMN awaiting_countersignature integer NOT NULL DEFAULT 0,
@@ -68,21 +71,27 @@ ALTER TABLE enrolments
     ADD COLUMN units_assessed integer NOT NULL DEFAULT 0,
     ADD COLUMN open_iqa_actions integer NOT NULL DEFAULT 0,
     ADD COLUMN units_sampled integer NOT NULL DEFAULT 0,
+    -- Copied from the audit (audits_outcome_check holds there).
     ADD COLUMN latest_audit_id uuid,
     ADD COLUMN latest_audit_at timestamptz,
-    ADD COLUMN latest_outcome text CONSTRAINT enrolments_latest_outcome_check CHECK (latest_outcome IN (
-        'no_majors_achieved', 'assigned_major_achieved', 'other_majors_achieved', 'all_majors_achieved')),
-    ADD CONSTRAINT enrolments_kept_figures_not_negative CHECK (
-        confirmed_criteria >= 0 AND awaiting_countersignature >= 0 AND claims_to_review >= 0
-        AND units_achieved >= 0 AND units_assessed >= 0 AND open_iqa_actions >= 0 AND units_sampled >= 0),
-    ADD CONSTRAINT enrolments_latest_audit_whole CHECK (
-        (latest_audit_id IS NULL) = (latest_audit_at IS NULL) AND (latest_audit_id IS NULL) = (latest_outcome IS NULL));
+    ADD COLUMN latest_outcome text;
 
--- Confirmed criteria per unit of an enrolment: what tells a unit achieved or assessed.
--- (No CHECK (confirmed >= 0): the trigger's upsert proposes a row with the change
--- itself, which is negative for an untick, and PostgreSQL checks the proposed row
--- before it finds the row it updates. A criterion is unconfirmed only after it was
--- confirmed, so the row then always exists.)
+-- How many evidence items tick each criterion of an enrolment, per layer: where the
+-- criterion stands. And confirmed criteria per unit: what tells a unit achieved or
+-- assessed. Both are changed only by adding to them (in an upsert, which locks the row
+-- and adds to its latest version), so concurrent changes never count on a stale view,
+-- and a statement that both adds and removes ticks counts each change once.
+-- (No CHECK (>= 0) on these counts: an upsert proposes a row holding the change itself,
+-- negative for a removal, and PostgreSQL checks the proposed row before it finds the row
+-- to update. A count only falls after it rose, so the row then always exists.)
+CREATE TABLE criterion_marks (
+    enrolment_id  uuid NOT NULL,
+    criterion_id  uuid NOT NULL,
+    learner       integer NOT NULL,
+    trainee       integer NOT NULL,
+    assessor      integer NOT NULL,
+    PRIMARY KEY (enrolment_id, criterion_id)
+);
 CREATE TABLE enrolment_units (
     enrolment_id  uuid NOT NULL,
     unit_id       uuid NOT NULL,
@@ -107,61 +116,98 @@ CREATE TRIGGER ticks_never_changed BEFORE UPDATE ON ticks
 
 -- Replaces migration 0010's function: the same last activity and audit mark, and now
 -- the kept figures, for every enrolment whose ticks a statement added or removed.
---
--- The enrolments are locked first, in id order as everything that locks several does;
--- each statement after that sees every tick committed before (READ COMMITTED takes a
--- snapshot per statement), and none can commit on these enrolments until this
--- transaction ends. So the state before this statement is the state now less what it
--- added, or plus what it removed. That holds when one statement does not both add and
--- remove ticks of the same criterion of an enrolment (both triggers would see the
--- other's change as already made), which is refused below rather than miscounted.
+-- A single tick (nearly every statement: one click) takes a path of a few small
+-- statements; several at once (accept-all, a batch of the tick writer) take one
+-- set-based statement. Both do the same: add the change to the criterion's marks, read
+-- its state before (the marks less the change) and after, and move the enrolment's
+-- figures, and its unit's confirmed count when the criterion was confirmed or no longer.
 CREATE OR REPLACE FUNCTION ticks_touch_enrolments() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     sign constant integer := CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END;
-    stamp constant text := txid_current()::text || '@' || statement_timestamp()::text;
-    touched text[];
-    other text;
+    one record;
+    state_before text;
+    state_after text;
+    achieved integer := 0;
+    assessed integer := 0;
 BEGIN
-    PERFORM 1 FROM enrolments WHERE id IN (SELECT enrolment_id FROM changed) ORDER BY id FOR UPDATE;
-
-    SELECT array_agg(DISTINCT enrolment_id::text || criterion_id::text) INTO touched FROM changed;
-    other := current_setting('attest.ticks_statement', true);
-    IF other IS NOT NULL AND split_part(other, '|', 1) = stamp AND split_part(other, '|', 2) <> TG_OP
-       AND string_to_array(split_part(other, '|', 3), ',') && touched THEN
-        RAISE EXCEPTION 'one statement may not both add and remove ticks of the same criterion'
-            USING ERRCODE = 'check_violation', CONSTRAINT = 'ticks_one_direction_per_statement';
-    END IF;
-    PERFORM set_config('attest.ticks_statement', stamp || '|' || TG_OP || '|' || array_to_string(touched, ','), true);
-
-    WITH keys AS (
+    -- The path for one tick works in SQL statements only (their plans are kept): each
+    -- PL/pgSQL expression is prepared again in every transaction, and a tick is one.
+    IF (SELECT count(*) FROM changed) = 1 THEN
         SELECT enrolment_id, criterion_id,
-               count(*) FILTER (WHERE layer = 'learner') AS learner,
-               count(*) FILTER (WHERE layer = 'trainee_assessor') AS trainee,
-               count(*) FILTER (WHERE layer = 'assessor') AS assessor
+               CASE WHEN layer = 'learner' THEN sign ELSE 0 END AS learner,
+               CASE WHEN layer = 'trainee_assessor' THEN sign ELSE 0 END AS trainee,
+               CASE WHEN layer = 'assessor' THEN sign ELSE 0 END AS assessor
+        INTO one FROM changed;
+        INSERT INTO criterion_marks AS m (enrolment_id, criterion_id, learner, trainee, assessor)
+        VALUES (one.enrolment_id, one.criterion_id, one.learner, one.trainee, one.assessor)
+        ON CONFLICT (enrolment_id, criterion_id) DO UPDATE
+        SET learner = m.learner + excluded.learner, trainee = m.trainee + excluded.trainee,
+            assessor = m.assessor + excluded.assessor
+        RETURNING criterion_state(m.learner - one.learner, m.trainee - one.trainee, m.assessor - one.assessor),
+                  criterion_state(m.learner, m.trainee, m.assessor)
+        INTO state_before, state_after;
+        IF (state_before = 'confirmed') <> (state_after = 'confirmed') THEN
+            INSERT INTO enrolment_units AS eu (enrolment_id, unit_id, confirmed)
+            SELECT one.enrolment_id, c.unit_id, CASE WHEN state_after = 'confirmed' THEN 1 ELSE -1 END
+            FROM criteria c WHERE c.id = one.criterion_id
+            ON CONFLICT (enrolment_id, unit_id) DO UPDATE SET confirmed = eu.confirmed + excluded.confirmed
+            RETURNING (SELECT (eu.confirmed = u.criteria_count)::integer
+                              - (eu.confirmed - CASE WHEN state_after = 'confirmed' THEN 1 ELSE -1 END
+                                 = u.criteria_count)::integer
+                       FROM units u WHERE u.id = eu.unit_id),
+                      (eu.confirmed > 0)::integer
+                      - (eu.confirmed - CASE WHEN state_after = 'confirmed' THEN 1 ELSE -1 END > 0)::integer
+            INTO achieved, assessed;
+        END IF;
+        UPDATE enrolments e
+        SET last_activity_at = clock_timestamp(),
+            -- An assessor tick added or removed asks for the automatic audit (SPEC §4).
+            audit_due_at = CASE WHEN one.assessor <> 0 AND c.auto_audit
+                                THEN COALESCE(e.audit_due_at, clock_timestamp())
+                                ELSE e.audit_due_at END,
+            confirmed_criteria = e.confirmed_criteria
+                + (state_after = 'confirmed')::integer - (state_before = 'confirmed')::integer,
+            awaiting_countersignature = e.awaiting_countersignature
+                + (state_after = 'countersign')::integer - (state_before = 'countersign')::integer,
+            claims_to_review = e.claims_to_review
+                + (state_after = 'claimed')::integer - (state_before = 'claimed')::integer,
+            units_achieved = e.units_achieved + achieved,
+            units_assessed = e.units_assessed + assessed
+        FROM centres c
+        WHERE e.id = one.enrolment_id AND c.id = e.centre_id;
+        RETURN NULL;
+    END IF;
+
+    -- Keys in order, so that two statements lock the rows they share in the same order.
+    WITH deltas AS (
+        SELECT enrolment_id, criterion_id,
+               sign * count(*) FILTER (WHERE layer = 'learner') AS learner,
+               sign * count(*) FILTER (WHERE layer = 'trainee_assessor') AS trainee,
+               sign * count(*) FILTER (WHERE layer = 'assessor') AS assessor
         FROM changed GROUP BY enrolment_id, criterion_id),
+    marks AS (
+        INSERT INTO criterion_marks AS m (enrolment_id, criterion_id, learner, trainee, assessor)
+        SELECT enrolment_id, criterion_id, learner, trainee, assessor FROM deltas
+        ORDER BY enrolment_id, criterion_id
+        ON CONFLICT (enrolment_id, criterion_id) DO UPDATE
+        SET learner = m.learner + excluded.learner, trainee = m.trainee + excluded.trainee,
+            assessor = m.assessor + excluded.assessor
+        RETURNING m.enrolment_id, m.criterion_id, m.learner, m.trainee, m.assessor),
     states AS (
-        SELECT k.enrolment_id, k.criterion_id,
-               criterion_state(n.learner - sign * k.learner, n.trainee - sign * k.trainee,
-                               n.assessor - sign * k.assessor) AS before,
-               criterion_state(n.learner, n.trainee, n.assessor) AS after
-        FROM keys k,
-        LATERAL (SELECT count(*) FILTER (WHERE t.layer = 'learner') AS learner,
-                        count(*) FILTER (WHERE t.layer = 'trainee_assessor') AS trainee,
-                        count(*) FILTER (WHERE t.layer = 'assessor') AS assessor
-                 FROM ticks t
-                 WHERE t.enrolment_id = k.enrolment_id
-                   AND t.layer IN ('learner', 'trainee_assessor', 'assessor')
-                   AND t.criterion_id = k.criterion_id) n),
+        SELECT n.enrolment_id, n.criterion_id, d.assessor <> 0 AS assessor_moved,
+               criterion_state(n.learner - d.learner, n.trainee - d.trainee, n.assessor - d.assessor) AS was,
+               criterion_state(n.learner, n.trainee, n.assessor) AS now_
+        FROM marks n JOIN deltas d USING (enrolment_id, criterion_id)),
     unit_moves AS (
         SELECT s.enrolment_id, c.unit_id,
-               sum(CASE WHEN s.after = 'confirmed' THEN 1 ELSE -1 END)::integer AS delta
+               sum(CASE WHEN s.now_ = 'confirmed' THEN 1 ELSE -1 END)::integer AS delta
         FROM states s JOIN criteria c ON c.id = s.criterion_id
-        WHERE (s.before = 'confirmed') <> (s.after = 'confirmed')
+        WHERE (s.was = 'confirmed') <> (s.now_ = 'confirmed')
         GROUP BY s.enrolment_id, c.unit_id),
     units_now AS (
         INSERT INTO enrolment_units AS eu (enrolment_id, unit_id, confirmed)
-        SELECT enrolment_id, unit_id, delta FROM unit_moves
+        SELECT enrolment_id, unit_id, delta FROM unit_moves ORDER BY enrolment_id, unit_id
         ON CONFLICT (enrolment_id, unit_id) DO UPDATE SET confirmed = eu.confirmed + excluded.confirmed
         RETURNING eu.enrolment_id, eu.unit_id, eu.confirmed),
     unit_deltas AS (
@@ -173,30 +219,27 @@ BEGIN
         JOIN unit_moves m USING (enrolment_id, unit_id)
         JOIN units u ON u.id = n.unit_id
         GROUP BY n.enrolment_id),
-    criterion_deltas AS (
+    per_enrolment AS (
         SELECT enrolment_id,
-               sum((after = 'confirmed')::integer - (before = 'confirmed')::integer) AS confirmed,
-               sum((after = 'countersign')::integer - (before = 'countersign')::integer) AS countersign,
-               sum((after = 'claimed')::integer - (before = 'claimed')::integer) AS claimed
+               sum((now_ = 'confirmed')::integer - (was = 'confirmed')::integer) AS confirmed,
+               sum((now_ = 'countersign')::integer - (was = 'countersign')::integer) AS countersign,
+               sum((now_ = 'claimed')::integer - (was = 'claimed')::integer) AS claimed,
+               bool_or(assessor_moved) AS assessor
         FROM states GROUP BY enrolment_id)
     UPDATE enrolments e
     SET last_activity_at = clock_timestamp(),
-        -- An assessor tick added or removed asks for the automatic audit (SPEC §4).
-        audit_due_at = CASE WHEN d.assessor AND c.auto_audit
+        audit_due_at = CASE WHEN p.assessor AND c.auto_audit
                             THEN COALESCE(e.audit_due_at, clock_timestamp())
                             ELSE e.audit_due_at END,
-        confirmed_criteria = e.confirmed_criteria + d.confirmed,
-        awaiting_countersignature = e.awaiting_countersignature + d.countersign,
-        claims_to_review = e.claims_to_review + d.claimed,
+        confirmed_criteria = e.confirmed_criteria + p.confirmed,
+        awaiting_countersignature = e.awaiting_countersignature + p.countersign,
+        claims_to_review = e.claims_to_review + p.claimed,
         units_achieved = e.units_achieved + COALESCE(ud.achieved, 0),
         units_assessed = e.units_assessed + COALESCE(ud.assessed, 0)
-    FROM (SELECT cd.*, a.assessor
-          FROM criterion_deltas cd
-          JOIN (SELECT enrolment_id, bool_or(layer = 'assessor') AS assessor
-                FROM changed GROUP BY enrolment_id) a USING (enrolment_id)) d
+    FROM per_enrolment p
     LEFT JOIN unit_deltas ud USING (enrolment_id),
     centres c
-    WHERE e.id = d.enrolment_id AND c.id = e.centre_id;
+    WHERE e.id = p.enrolment_id AND c.id = e.centre_id;
     RETURN NULL;
 END;
 $$;
@@ -285,6 +328,14 @@ CREATE FUNCTION enrolment_figures_recount(ids uuid[]) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM 1 FROM enrolments WHERE id = ANY(ids) ORDER BY id FOR UPDATE;
+    DELETE FROM criterion_marks WHERE enrolment_id = ANY(ids);
+    INSERT INTO criterion_marks (enrolment_id, criterion_id, learner, trainee, assessor)
+    SELECT enrolment_id, criterion_id,
+           count(*) FILTER (WHERE layer = 'learner'),
+           count(*) FILTER (WHERE layer = 'trainee_assessor'),
+           count(*) FILTER (WHERE layer = 'assessor')
+    FROM ticks WHERE enrolment_id = ANY(ids)
+    GROUP BY enrolment_id, criterion_id;
     DELETE FROM enrolment_units WHERE enrolment_id = ANY(ids);
     INSERT INTO enrolment_units (enrolment_id, unit_id, confirmed)
     SELECT t.enrolment_id, c.unit_id, count(DISTINCT t.criterion_id)
@@ -308,12 +359,8 @@ BEGIN
                       count(*) FILTER (WHERE state = 'confirmed') AS confirmed,
                       count(*) FILTER (WHERE state = 'countersign') AS countersign,
                       count(*) FILTER (WHERE state = 'claimed') AS claimed
-               FROM (SELECT enrolment_id,
-                            criterion_state(count(*) FILTER (WHERE layer = 'learner'),
-                                            count(*) FILTER (WHERE layer = 'trainee_assessor'),
-                                            count(*) FILTER (WHERE layer = 'assessor')) AS state
-                     FROM ticks WHERE enrolment_id = ANY(ids)
-                     GROUP BY enrolment_id, criterion_id) per_criterion
+               FROM (SELECT enrolment_id, criterion_state(learner, trainee, assessor) AS state
+                     FROM criterion_marks WHERE enrolment_id = ANY(ids)) per_criterion
                GROUP BY enrolment_id) s ON s.enrolment_id = x.id
     LEFT JOIN LATERAL (SELECT id, at, outcome FROM audits WHERE enrolment_id = x.id
                        ORDER BY at DESC, id DESC LIMIT 1) a ON true

@@ -13,6 +13,7 @@ pub mod outcome;
 pub mod people;
 pub mod progress;
 pub mod qualification;
+pub mod report;
 pub mod signin;
 pub mod status;
 pub mod ticks;

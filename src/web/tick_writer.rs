@@ -5,7 +5,7 @@
 //! (`db::ticks::change_logged_many`), with up to `WRITERS` statements in flight. A lone
 //! tick goes at once, as it would alone; under load the batches grow by themselves.
 //! Each change still answers only for itself.
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot, OnceCell};
@@ -113,9 +113,7 @@ async fn run(connections: Leased, mut queue: mpsc::UnboundedReceiver<(TickChange
 }
 
 /// The oldest waiting changes, at most one per tick, none of a tick in `busy`, and
-/// `MOST` in all; and never a tick and an untick of the same criterion of one enrolment
-/// (the database keeps each enrolment's figures per statement, and refuses a statement
-/// that does both: migration 0014).
+/// `MOST` in all.
 fn take_batch(
     waiting: &mut VecDeque<(TickChange, Reply)>,
     busy: &HashSet<Slot>,
@@ -123,15 +121,9 @@ fn take_batch(
     let mut batch: Vec<(TickChange, Reply)> = Vec::new();
     let mut kept = VecDeque::with_capacity(waiting.len());
     let mut taken: HashSet<Slot> = HashSet::new();
-    let mut direction: HashMap<(Uuid, Uuid), bool> = HashMap::new();
     while let Some(item) = waiting.pop_front() {
         let slot = slot(&item.0);
-        let criterion = (item.0.enrolment_id, item.0.criterion_id);
-        let same_way = direction
-            .get(&criterion)
-            .is_none_or(|&adding| adding == item.0.adding);
-        if batch.len() < MOST && same_way && !busy.contains(&slot) && taken.insert(slot) {
-            direction.insert(criterion, item.0.adding);
+        if batch.len() < MOST && !busy.contains(&slot) && taken.insert(slot) {
             batch.push(item);
         } else {
             // Held back behind an earlier change to the same tick, in order.
@@ -232,31 +224,6 @@ mod tests {
         };
         assert_eq!(ids(&take_batch(&mut waiting, &busy)), [2, 3]);
         assert_eq!(ids(waiting.make_contiguous()), [1, 1]);
-    }
-
-    #[test]
-    fn a_batch_never_ticks_and_unticks_one_criterion_of_an_enrolment() {
-        // Two items of one enrolment: a tick on the first, an untick of the same
-        // criterion on the second, then a tick of another criterion.
-        let on_item = |item: u128, criterion: u128, adding: bool| {
-            let (mut c, reply) = change(criterion);
-            c.evidence_id = Uuid::from_u128(item);
-            c.adding = adding;
-            (c, reply)
-        };
-        let mut waiting: VecDeque<_> = [
-            on_item(1, 7, true),
-            on_item(2, 7, false),
-            on_item(1, 8, false),
-        ]
-        .into();
-        let first = take_batch(&mut waiting, &HashSet::new());
-        let taken: Vec<(u128, u128)> = first
-            .iter()
-            .map(|(c, _)| (c.evidence_id.as_u128(), c.criterion_id.as_u128()))
-            .collect();
-        assert_eq!(taken, [(1, 7), (1, 8)]);
-        assert_eq!(take_batch(&mut waiting, &HashSet::new()).len(), 1);
     }
 
     #[test]
