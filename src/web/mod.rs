@@ -12,6 +12,7 @@ use tower_sessions_sqlx_store::PostgresStore;
 mod admin;
 mod assets;
 pub mod auth;
+pub(crate) mod csv_export;
 mod error;
 pub mod files;
 mod health;

@@ -441,9 +441,15 @@ async fn the_activity_log_is_shown_and_exported_as_csv() {
         .get(&tom, &format!("/enrolments/{}/activity.csv", d.ben.id))
         .await;
     assert_eq!(csv.status, StatusCode::OK);
+    // A byte-order mark first, so that Excel reads UTF-8; ISO times.
     let mut lines = csv.body.lines();
-    assert_eq!(lines.next(), Some("time,actor,action,detail"));
+    assert_eq!(lines.next(), Some("\u{feff}time,actor,action,detail"));
     let rows: Vec<&str> = lines.collect();
+    assert!(
+        rows.iter()
+            .all(|r| r.len() > 20 && r.as_bytes()[10] == b'T' && &r[19..20] == "Z"),
+        "{rows:?}"
+    );
     assert!(
         rows.iter()
             .any(|r| r.contains(",Tom Okafor,evidence added,")),

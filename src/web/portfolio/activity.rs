@@ -3,20 +3,22 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use uuid::Uuid;
 
 use super::enrolment_for;
 use crate::db::activity::{self, ActivityEntry};
 use crate::db::users::{self, User};
 use crate::web::auth::CurrentUser;
+use crate::web::csv_export;
 use crate::web::ids::Ids;
 use crate::web::{AppError, AppState};
 
 /// One entry as people read it.
 pub struct Line {
     pub at: String,
+    /// The same moment in ISO 8601, for the CSV.
+    pub at_iso: String,
     pub actor: String,
     pub action: String,
     pub detail: String,
@@ -42,6 +44,7 @@ async fn lines(
     let lines = entries
         .into_iter()
         .map(|e| Line {
+            at_iso: csv_export::iso(e.at),
             at: e
                 .at
                 .to_offset(time::UtcOffset::UTC)
@@ -98,52 +101,16 @@ pub async fn csv(
     Ids(id): Ids<Uuid>,
 ) -> Result<Response, AppError> {
     let (_, lines) = lines(&state, &user, id).await?;
-    let mut out = csv::Writer::from_writer(Vec::new());
-    let write = |out: &mut csv::Writer<Vec<u8>>, row: [&str; 4]| {
-        out.write_record(row.map(neutralise))
-            .map_err(|e| AppError::Internal(e.into()))
-    };
-    write(&mut out, ["time", "actor", "action", "detail"])?;
-    for l in &lines {
-        write(&mut out, [&l.at, &l.actor, &l.action, &l.detail])?;
-    }
-    let body = out
-        .into_inner()
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"activity-{id}.csv\""),
-            ),
-        ],
-        body,
-    )
-        .into_response())
-}
-
-/// A cell a spreadsheet would run as a formula (=, +, -, @, tab, CR) gets a leading
-/// apostrophe: names and titles are typed by users.
-fn neutralise(cell: &str) -> String {
-    match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
-        _ => cell.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::neutralise;
-
-    #[test]
-    fn spreadsheet_formulas_are_neutralised() {
-        assert_eq!(
-            neutralise("=HYPERLINK(\"http://x\")"),
-            "'=HYPERLINK(\"http://x\")"
-        );
-        assert_eq!(neutralise("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(neutralise("-1"), "'-1");
-        assert_eq!(neutralise("Zoë Ōtaki-Ngata"), "Zoë Ōtaki-Ngata");
-    }
+    let (sink, response) = csv_export::download(&format!("activity-{id}.csv"));
+    csv_export::spawn(sink, move |sink| {
+        Box::pin(async move {
+            sink.row(["time", "actor", "action", "detail"]).await?;
+            for l in &lines {
+                sink.row([l.at_iso.as_str(), &l.actor, &l.action, &l.detail])
+                    .await?;
+            }
+            Ok(())
+        })
+    });
+    Ok(response)
 }
