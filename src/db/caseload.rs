@@ -1,25 +1,12 @@
-//! Lists of enrolments with their confirmed progress, for the home pages: one statement
-//! that reads the figures the database keeps on each enrolment (migration 0014), never
-//! its ticks.
+//! A learner's own enrolments with their confirmed progress, for their home page: one
+//! statement over the figures the database keeps on each enrolment (migration 0014),
+//! never its ticks. (Staff see enrolments through the reports, `db::report`.)
 use sqlx::PgExecutor;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::DbResult;
 use crate::domain::{Outcome, Status};
-
-/// Whose enrolments to list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// A learner's own enrolments.
-    Learner(Uuid),
-    /// Enrolments where this person is the assessor or the trainee assessor.
-    Assessor(Uuid),
-    /// Enrolments this person quality-assures.
-    Iqa(Uuid),
-    /// Every enrolment of the centre (admins).
-    Centre,
-}
 
 #[derive(Debug, Clone)]
 pub struct CaseloadRow {
@@ -75,17 +62,8 @@ struct Row {
     stale: bool,
 }
 
-pub async fn list(
-    db: impl PgExecutor<'_>,
-    centre_id: Uuid,
-    scope: Scope,
-) -> DbResult<Vec<CaseloadRow>> {
-    let (kind, person) = match scope {
-        Scope::Learner(id) => ("learner", Some(id)),
-        Scope::Assessor(id) => ("assessor", Some(id)),
-        Scope::Iqa(id) => ("iqa", Some(id)),
-        Scope::Centre => ("centre", None),
-    };
+/// The learner's enrolments, by qualification.
+pub async fn mine(db: impl PgExecutor<'_>, learner_id: Uuid) -> DbResult<Vec<CaseloadRow>> {
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT e.id AS enrolment_id, l.display_name AS learner, q.code AS qualification_code, \
                 v.title AS qualification_title, m.title AS major_title, e.status, \
@@ -100,16 +78,10 @@ pub async fn list(
            JOIN qualification_versions v ON v.id = e.version_id \
            JOIN qualifications q ON q.id = v.qualification_id \
            JOIN majors m ON m.id = e.major_id \
-          WHERE e.centre_id = $1 AND CASE $2 \
-             WHEN 'learner' THEN e.learner_id = $3 \
-             WHEN 'assessor' THEN $3 IN (e.assessor_id, e.trainee_assessor_id) \
-             WHEN 'iqa' THEN e.iqa_id = $3 \
-             ELSE true END \
-          ORDER BY lower(l.display_name), e.id",
+          WHERE e.learner_id = $1 \
+          ORDER BY q.code, e.created_at, e.id",
     )
-    .bind(centre_id)
-    .bind(kind)
-    .bind(person)
+    .bind(learner_id)
     .fetch_all(db)
     .await?;
     rows.into_iter()

@@ -282,6 +282,12 @@ impl Month {
         format!("{} {}", NAMES[usize::from(self.month as u8 - 1)], self.year)
     }
 
+    /// "Nov 26", where there is little room.
+    pub fn short_label(self) -> String {
+        let long = self.label();
+        format!("{} {:02}", &long[..3], self.year.rem_euclid(100))
+    }
+
     fn parse(text: &str) -> Option<Month> {
         let (y, m) = text.trim().split_once('-')?;
         if y.len() != 4 || m.len() != 2 {
@@ -374,15 +380,20 @@ impl ReportQuery {
             let f = &mut q.filters;
             match name {
                 "q" if !value.is_empty() => {
-                    let mut text: String = value.chars().take(SEARCH_MAX_CHARS).collect();
-                    if text.len() < value.len() {
+                    // Control characters (a NUL among them) are no part of a name.
+                    let typed: String = value.chars().filter(|c| !c.is_control()).collect();
+                    let typed = typed.trim();
+                    let mut text: String = typed.chars().take(SEARCH_MAX_CHARS).collect();
+                    if text.len() < typed.len() {
                         problem(
                             "q",
                             format!("Search uses the first {SEARCH_MAX_CHARS} characters."),
                         );
                         text = text.trim().to_string();
                     }
-                    f.search = Some(text);
+                    if !text.is_empty() {
+                        f.search = Some(text);
+                    }
                 }
                 "qualification" => f.qualification = id(value, "qualification", &mut problem),
                 "major" => f.major = id(value, "major", &mut problem),

@@ -137,6 +137,7 @@ fn bands_and_months_read_as_written() {
         Date::from_calendar_date(2026, CalendarMonth::December, 1).unwrap()
     );
     assert_eq!(Month::parse("26-11"), None);
+    assert_eq!(nov.short_label(), "Nov 26");
 }
 
 fn id() -> impl Strategy<Value = Option<Uuid>> {

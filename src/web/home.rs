@@ -1,4 +1,7 @@
-//! The home page: one section per role the signed-in person holds.
+//! The home page: one section per role the signed-in person holds. Each is short and
+//! costs the same however large the centre: a learner's own qualifications; for staff,
+//! a summary of the enrolments they work with (kept figures, one row per enrolment) and
+//! the way into the full report; never a list of every enrolment.
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
@@ -6,10 +9,57 @@ use time::OffsetDateTime;
 
 use super::auth::CurrentUser;
 use super::{AppError, AppState};
-use crate::db::caseload::{self, CaseloadRow, Scope};
+use crate::db::caseload::{self, CaseloadRow};
+use crate::db::centres;
 use crate::db::iqa::{self, CoverageRow};
-use crate::db::overview::{self, Overview};
+use crate::db::report::{self, ReportRow, Scope, Summary};
 use crate::db::users::{Role, User};
+use crate::domain::report::{Column, Direction, ReportQuery, Sort};
+
+/// What the staff sections' short lists show.
+pub const ATTENTION_COLUMNS: [Column; 8] = [
+    Column::Learner,
+    Column::Qualification,
+    Column::Major,
+    Column::Progress,
+    Column::Claims,
+    Column::Countersign,
+    Column::Actions,
+    Column::Activity,
+];
+
+/// How many enrolments a staff section lists.
+const ATTENTION_ROWS: u32 = 10;
+
+/// The enrolments a member of staff works with, at a glance: their summary, and the
+/// few that most need them (an assessor: most claims to review; an IQA: most open
+/// actions), most first.
+pub struct StaffSection {
+    pub summary: Summary,
+    pub attention: Vec<ReportRow>,
+}
+
+impl StaffSection {
+    async fn load(
+        db: &sqlx::PgPool,
+        centre_id: uuid::Uuid,
+        scope: Scope,
+        most: Column,
+    ) -> Result<StaffSection, AppError> {
+        let first = ReportQuery {
+            sort: Sort {
+                column: most,
+                direction: Direction::Descending,
+            },
+            size: ATTENTION_ROWS,
+            ..ReportQuery::default()
+        };
+        Ok(StaffSection {
+            summary: report::summary(db, centre_id, scope).await?,
+            attention: report::rows(db, centre_id, scope, &first).await?,
+        })
+    }
+}
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/home.html")]
@@ -18,13 +68,13 @@ pub struct HomePage {
     /// The learner's own enrolments.
     mine: Vec<CaseloadRow>,
     /// Where the person assesses (qualified or trainee).
-    caseload: Option<Vec<CaseloadRow>>,
+    caseload: Option<StaffSection>,
     /// Where the person is the IQA, and their sampling coverage per assessor.
-    sample: Option<Vec<CaseloadRow>>,
+    sample: Option<StaffSection>,
     coverage: Vec<CoverageRow>,
-    /// Admins: the centre at a glance, and every enrolment of it.
-    overview: Option<Overview>,
-    enrolments: Option<Vec<CaseloadRow>>,
+    /// Admins: the centre at a glance, and its name.
+    centre: Option<Summary>,
+    centre_name: String,
 }
 
 pub async fn home(
@@ -32,32 +82,32 @@ pub async fn home(
     CurrentUser(user): CurrentUser,
 ) -> Result<HomePage, AppError> {
     let db = &state.pool;
-    let centre = user.centre_id;
+    let centre_id = user.centre_id;
     let mine = if user.has_role(Role::Learner) {
-        caseload::list(db, centre, Scope::Learner(user.id)).await?
+        caseload::mine(db, user.id).await?
     } else {
         Vec::new()
     };
     let caseload = if user.has_role(Role::Assessor) || user.has_role(Role::TraineeAssessor) {
-        Some(caseload::list(db, centre, Scope::Assessor(user.id)).await?)
+        Some(StaffSection::load(db, centre_id, Scope::Caseload(user.id), Column::Claims).await?)
     } else {
         None
     };
     let (sample, coverage) = if user.has_role(Role::Iqa) {
         (
-            Some(caseload::list(db, centre, Scope::Iqa(user.id)).await?),
-            iqa::coverage(db, centre, user.id).await?,
+            Some(StaffSection::load(db, centre_id, Scope::Sample(user.id), Column::Actions).await?),
+            iqa::coverage(db, centre_id, user.id).await?,
         )
     } else {
         (None, Vec::new())
     };
-    let (overview, enrolments) = if user.has_role(Role::Admin) {
+    let (centre, centre_name) = if user.has_role(Role::Admin) {
         (
-            Some(overview::load(db, centre).await?),
-            Some(caseload::list(db, centre, Scope::Centre).await?),
+            Some(report::summary(db, centre_id, Scope::Centre).await?),
+            centres::get(db, centre_id).await?.name,
         )
     } else {
-        (None, None)
+        (None, String::new())
     };
     Ok(HomePage {
         user,
@@ -65,8 +115,8 @@ pub async fn home(
         caseload,
         sample,
         coverage,
-        overview,
-        enrolments,
+        centre,
+        centre_name,
     })
 }
 
@@ -74,6 +124,14 @@ pub async fn home(
 pub fn day(at: &OffsetDateTime) -> String {
     let format = time::macros::format_description!("[day padding:none] [month repr:short] [year]");
     at.format(&format).unwrap_or_default()
+}
+
+/// A day as ISO 8601, for file names: "2026-11-24".
+pub fn iso_day(at: OffsetDateTime) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .unwrap_or_default()
 }
 
 /// A moment in a record: "24 Nov 2026, 14:05 UTC".

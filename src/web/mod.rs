@@ -21,6 +21,7 @@ pub(crate) mod home;
 pub(crate) mod ids;
 pub mod page_cache;
 mod portfolio;
+pub(crate) mod reports;
 pub mod tick_writer;
 mod verify;
 
@@ -122,6 +123,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes())
         .merge(admin::routes())
         .merge(portfolio::routes(evidence_body_limit(&state)))
+        .merge(reports::routes())
         .merge(verify::routes())
         .fallback(error::not_found)
         .layer(sessions)

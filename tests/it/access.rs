@@ -233,6 +233,34 @@ fn pages() -> Vec<Row> {
         get("/.well-known/attest/centres/{centre}", |w| format!("/.well-known/attest/centres/{}", w.a.centre_id),
                                                                    "404  404  404  404  404  404  404  404  404  404  404  404"),
         get("/admin/settings", |_| "/admin/settings".into(),       "in   404  404  404  404  404  404  404  200  200  404  in"),
+        // The reports of SPEC §3: each viewer's own enrolments, within their centre;
+        // nobody else has the page. The CSV is the same rows.
+        get("/caseload", |_| "/caseload".into(),                   "in   404  404  200  200  200  404  404  404  404  404  in"),
+        get("/caseload.csv", |_| "/caseload.csv".into(),           "in   404  404  200  200  200  404  404  404  404  404  in"),
+        get("/sample", |_| "/sample".into(),                       "in   404  404  404  404  404  200  200  404  404  404  in"),
+        get("/sample.csv", |_| "/sample.csv".into(),               "in   404  404  404  404  404  200  200  404  404  404  in"),
+        get("/sample/dashboard", |_| "/sample/dashboard".into(),   "in   404  404  404  404  404  200  200  404  404  404  in"),
+        get("/admin/enrolments", |_| "/admin/enrolments".into(),   "in   404  404  404  404  404  404  404  200  200  404  in"),
+        get("/admin/enrolments.csv", |_| "/admin/enrolments.csv".into(),
+                                                                   "in   404  404  404  404  404  404  404  200  200  404  in"),
+        get("/admin/dashboard", |_| "/admin/dashboard".into(),     "in   404  404  404  404  404  404  404  200  200  404  in"),
+        // Forged filters name people of A: they narrow, never widen, so outsiders are
+        // shown none of A (the matrix checks no outsider is shown A's learner).
+        get("/caseload", |w| format!("/caseload?trainee={}&iqa={}", w.ids[&Viewer::Trainee], w.ids[&Viewer::Iqa]),
+                                                                   "in   404  404  200  200  200  404  404  404  404  404  in")
+            .note("filtered by A's people"),
+        get("/caseload.csv", |w| format!("/caseload.csv?trainee={}", w.ids[&Viewer::Trainee]),
+                                                                   "in   404  404  200  200  200  404  404  404  404  404  in")
+            .note("filtered by A's trainee"),
+        get("/sample.csv", |w| format!("/sample.csv?assessor={}", w.ids[&Viewer::Assessor]),
+                                                                   "in   404  404  404  404  404  200  200  404  404  404  in")
+            .note("filtered by A's assessor"),
+        get("/admin/enrolments", |w| format!("/admin/enrolments?assessor={}&q=Quill", w.ids[&Viewer::Assessor]),
+                                                                   "in   404  404  404  404  404  404  404  200  200  404  in")
+            .note("another centre's assessor and A's learner's name"),
+        get("/admin/enrolments.csv", |w| format!("/admin/enrolments.csv?assessor={}&q=Quill", w.ids[&Viewer::Assessor]),
+                                                                   "in   404  404  404  404  404  404  404  200  200  404  in")
+            .note("another centre's assessor and A's learner's name"),
         get("/admin/audits", |_| "/admin/audits".into(),           "in   404  404  404  404  404  404  404  200  200  404  in"),
         // A run is its centre's: an id that is not one of yours does not exist for you
         // (tests/it/admin_audits.rs shows another centre's run is 404 too).

@@ -1,4 +1,5 @@
-//! Each role's home page shows that person's enrolments and no one else's (SPEC §3, §8).
+//! Each role's home page and report shows that person's enrolments and no one else's
+//! (SPEC §3, §8).
 use attest::db::centres;
 use attest::db::users::{self, NewUser, Role, UserKind};
 use attest::demo::load::{load_if_empty, DEMO_CENTRE_SLUG, DEMO_PASSWORD};
@@ -18,9 +19,13 @@ const LEARNERS: [&str; 4] = [
 ];
 
 async fn home_of(pool: &PgPool, email: &str, password: &str) -> String {
+    page_of(pool, email, password, "/").await
+}
+
+async fn page_of(pool: &PgPool, email: &str, password: &str, uri: &str) -> String {
     let cookie = signed_in(AppState::new(pool.clone()), email, password).await;
-    let r = send(AppState::new(pool.clone()), get("/", Some(&cookie))).await;
-    assert_eq!(r.status, StatusCode::OK);
+    let r = send(AppState::new(pool.clone()), get(uri, Some(&cookie))).await;
+    assert_eq!(r.status, StatusCode::OK, "{uri}");
     r.body
 }
 
@@ -44,19 +49,22 @@ async fn an_assessor_sees_their_caseload_with_confirmed_progress_and_claims() {
     load_if_empty(&pool).await.expect("demo");
     let body = home_of(&pool, "assessor@demo.attest.test", DEMO_PASSWORD).await;
     assert!(body.contains("Your caseload"));
+    assert!(body.contains(r#"<span class="tile-figure">4</span> enrolments"#));
+    // Two learners have claims to review (Amira, Ben), one work awaiting countersignature.
+    assert!(body.contains(r#"<span class="tile-figure">2</span> with claims to review"#));
+    assert!(body.contains(r#"<span class="tile-figure">1</span> awaiting countersignature"#));
     for learner in LEARNERS {
         assert!(body.contains(learner), "{learner} is in the caseload");
     }
+    // Most claims first: Amira (5) before Ben (1).
+    assert!(body.find("Amira Hassan") < body.find("Ben Carter"));
     // Amira: six learner ticks of five criteria across two items, none reviewed;
     // nothing confirmed. Claims count criteria, as on her own home page.
     assert!(row(&body, "Amira Hassan").contains(r#"<strong class="claims">5</strong>"#));
     assert!(row(&body, "Amira Hassan").contains(&progress(0, 0)));
     // Ben: unit 201 (5) and 202 1.1–1.3 confirmed; his 2.1 claim was ticked by the trainee.
     let ben = row(&body, "Ben Carter");
-    assert!(
-        ben.contains(&progress(15, 8)) && ben.contains("1 of 16"),
-        "{ben}"
-    );
+    assert!(ben.contains(&progress(15, 8)), "{ben}");
     assert!(
         ben.contains(r#"<strong class="claims">1</strong>"#),
         "{ben}"
@@ -65,11 +73,20 @@ async fn an_assessor_sees_their_caseload_with_confirmed_progress_and_claims() {
         ben.contains(r#"<strong class="countersign">1</strong>"#),
         "{ben}"
     );
-    assert!(row(&body, "Zoë Ōtaki-Ngata").contains("Ready to be Requested"));
     assert!(
         !body.contains("Your centre"),
         "no admin section for an assessor"
     );
+    // The full report has every column.
+    let report = page_of(
+        &pool,
+        "assessor@demo.attest.test",
+        DEMO_PASSWORD,
+        "/caseload",
+    )
+    .await;
+    assert!(row(&report, "Zoë Ōtaki-Ngata").contains("Ready to be Requested"));
+    assert!(row(&report, "Ben Carter").contains("1 of 16"));
 }
 
 #[tokio::test]
@@ -86,10 +103,13 @@ async fn an_iqa_sees_the_enrolments_they_quality_assure() {
     let pool = test_pool().await;
     load_if_empty(&pool).await.expect("demo");
     let body = home_of(&pool, "iqa@demo.attest.test", DEMO_PASSWORD).await;
-    assert!(body.contains("Enrolments you quality-assure"));
+    assert!(body.contains("Your IQA sample"));
+    assert!(body.contains(r#"<span class="tile-figure">4</span> enrolments"#));
+    assert!(body.contains("Sampling by assessor") && body.contains("Tom Okafor"));
     assert!(!body.contains("Your caseload"));
+    let sample = page_of(&pool, "iqa@demo.attest.test", DEMO_PASSWORD, "/sample").await;
     for learner in LEARNERS {
-        assert!(body.contains(learner));
+        assert!(sample.contains(learner), "{learner} is in the sample");
     }
 }
 
@@ -150,6 +170,17 @@ async fn another_assessor_or_centre_sees_none_of_them() {
         for learner in LEARNERS {
             assert!(!body.contains(learner), "{email} must not see {learner}");
         }
-        assert!(body.contains("No enrolments yet."));
+        assert!(body.contains("No learners are assigned to you yet."));
+        assert!(body.contains(r#"<span class="tile-figure">0</span> enrolments"#));
+        for report in ["/caseload", "/sample"] {
+            let listed = page_of(&pool, email, "a long password", report).await;
+            assert!(listed.contains("No enrolments match."), "{report}");
+            for learner in LEARNERS {
+                assert!(
+                    !listed.contains(learner),
+                    "{email} must not see {learner} in {report}"
+                );
+            }
+        }
     }
 }

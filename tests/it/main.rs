@@ -32,6 +32,7 @@ mod people;
 mod people_email;
 mod pg_cluster;
 mod portfolio;
+mod reports;
 mod serve;
 mod serve_jobs;
 mod serve_mail;

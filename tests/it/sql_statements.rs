@@ -1,6 +1,7 @@
-//! The SQL statements a page runs do not grow with the size of the qualification or the
-//! number of evidence items: each page is asked for against a small portfolio and a
-//! much bigger one, counting every statement sqlx runs, and the counts must be equal.
+//! The SQL statements a page runs do not grow with the size of the qualification, the
+//! number of evidence items or the number of learners: each page is asked for against a
+//! small centre and a much bigger one, counting every statement sqlx runs, and the
+//! counts must be equal.
 //!
 //! sqlx reports each statement it runs as one `sqlx::query` tracing event (its
 //! `QueryLogger`, on every path: pool, connection or transaction, and the session
@@ -95,9 +96,13 @@ struct Portfolio {
     cookies: Vec<(&'static str, String)>,
 }
 
-async fn portfolio(q: &Qualification, items: usize) -> Portfolio {
+async fn portfolio(q: &Qualification, items: usize, learners: usize) -> Portfolio {
     let pool = test_pool().await;
     let fixture = bench::load(&pool, q, items).await.expect("fixture");
+    // The rest of the assessor's caseload (and the IQA's sample, and the centre).
+    bench::load_caseload(&pool, &fixture, learners - 1)
+        .await
+        .expect("caseload");
     // The harness turns statement logging off; the counter needs it on (sqlx's defaults:
     // every statement at DEBUG, a slow one at WARN instead, one event either way).
     let options = (*pool.connect_options())
@@ -162,6 +167,31 @@ impl Portfolio {
                 ));
             }
         }
+        // The reports and dashboards, plain and filtered, sorted by a kept figure, and
+        // their CSV (streamed by a task of its own, whose statements count too).
+        for (name, role, path) in [
+            ("caseload", "assessor", "/caseload"),
+            (
+                "caseload filtered",
+                "assessor",
+                "/caseload?q=Bench&claims=1&sort=claims&size=25",
+            ),
+            ("caseload CSV", "assessor", "/caseload.csv?sort=progress"),
+            ("sample", "iqa", "/sample?sort=activity"),
+            ("sample dashboard", "iqa", "/sample/dashboard"),
+            (
+                "centre enrolments",
+                "admin",
+                "/admin/enrolments?status=not_yet_achieved&page=2&size=25",
+            ),
+            ("centre CSV", "admin", "/admin/enrolments.csv"),
+            ("centre dashboard", "admin", "/admin/dashboard"),
+        ] {
+            out.push((
+                format!("{name} as {role}"),
+                get(path, Some(self.cookie(role))),
+            ));
+        }
         let criterion = self.fixture.free_criteria[0];
         for role in ["learner", "assessor"] {
             for action in ["tick", "untick"] {
@@ -220,10 +250,10 @@ async fn pages_run_as_many_statements_for_a_big_portfolio_as_for_a_small_one() {
     let subscriber = tracing_subscriber::registry().with(statements.clone());
     let _default = tracing::subscriber::set_default(subscriber);
 
-    // 2 units of 5 criteria, 1 major, 2 items; against 24 units of 25 criteria (600
-    // criteria in 5 outcomes each), 3 majors, 40 items.
-    let small = portfolio(&qualification(2, 5, 1), 2).await;
-    let big = portfolio(&qualification(24, 25, 3), 40).await;
+    // 2 units of 5 criteria, 1 major, 2 items, 2 learners; against 24 units of 25
+    // criteria (600 criteria in 5 outcomes each), 3 majors, 40 items, 30 learners.
+    let small = portfolio(&qualification(2, 5, 1), 2, 2).await;
+    let big = portfolio(&qualification(24, 25, 3), 40, 30).await;
     assert!(big.fixture.tick_count > 20 * small.fixture.tick_count);
 
     let small_counts = small.count(&statements).await;

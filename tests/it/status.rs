@@ -383,10 +383,10 @@ async fn every_page_about_an_enrolment_shows_its_status_tag() {
 }
 
 #[tokio::test]
-async fn the_admin_home_lists_every_enrolment_with_its_status_and_a_way_in() {
+async fn the_admins_enrolments_report_lists_every_enrolment_with_its_status_and_a_way_in() {
     let c = demo_centre().await;
     let admin = as_(&c.pool, "admin").await;
-    let home = page(&c.pool, &admin, "/").await;
+    let home = page(&c.pool, &admin, "/admin/enrolments").await;
     for e in [&c.zoe, &c.ben] {
         assert!(
             home.body

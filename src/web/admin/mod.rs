@@ -16,7 +16,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/people", get(people::list).post(people::create))
         .route("/admin/people/new", get(people::new))
-        .route("/admin/enrolments", axum::routing::post(enrol::create))
+        .route(
+            "/admin/enrolments",
+            get(super::reports::centre).post(enrol::create),
+        )
         .route("/admin/enrolments/new", get(enrol::new))
         .route(
             "/admin/enrolments/{id}/assignments",

@@ -1,0 +1,622 @@
+//! The enrolment reports (SPEC §3): one query shape for the assessor's caseload, the
+//! IQA's sample and the admin's centre, built from `domain::report::ReportQuery` with
+//! every value bound and every column and order chosen from a closed list.
+//!
+//! A page is read in two steps inside one statement: the ids of the page's rows, from a
+//! query that joins only what its filters and order need (PostgreSQL drops the unused
+//! left joins), then those rows' details; the count is its own statement over the same
+//! filters. Every figure is one kept on the enrolment (migrations 0014, 0015): no page
+//! counts a tick.
+use sqlx::{PgExecutor, Postgres, QueryBuilder};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{DbError, DbResult};
+use crate::domain::outcome::Outcome;
+use crate::domain::report::{Column, Direction, Filters, OutcomeFilter, ReportQuery};
+use crate::domain::status::Status;
+
+/// Whose enrolments a report holds, always within the viewer's centre.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Where this person is the assessor or the trainee assessor.
+    Caseload(Uuid),
+    /// Where this person is the IQA.
+    Sample(Uuid),
+    /// The whole centre (admins).
+    Centre,
+}
+
+/// One enrolment as every report shows it.
+#[derive(Debug, Clone)]
+pub struct ReportRow {
+    pub enrolment_id: Uuid,
+    pub learner_id: Uuid,
+    pub learner: String,
+    pub learner_email: String,
+    pub qualification_id: Uuid,
+    pub qualification_code: String,
+    pub qualification_title: String,
+    pub version: i32,
+    pub major_id: Uuid,
+    pub major_code: String,
+    pub major_title: String,
+    pub status: Status,
+    pub assessor_id: Uuid,
+    pub assessor: String,
+    pub trainee_id: Option<Uuid>,
+    pub trainee: Option<String>,
+    pub iqa_id: Option<Uuid>,
+    pub iqa: Option<String>,
+    pub criteria_total: i32,
+    pub confirmed: i32,
+    /// Whole percent confirmed, rounded down.
+    pub progress: i32,
+    pub unit_total: i32,
+    pub units_achieved: i32,
+    pub claims_to_review: i32,
+    pub awaiting_countersignature: i32,
+    pub open_iqa_actions: i32,
+    pub latest_outcome: Option<Outcome>,
+    pub latest_audit_at: Option<OffsetDateTime>,
+    pub last_activity_at: OffsetDateTime,
+    /// No activity for 30 days.
+    pub stale: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    enrolment_id: Uuid,
+    learner_id: Uuid,
+    learner: String,
+    learner_email: String,
+    qualification_id: Uuid,
+    qualification_code: String,
+    qualification_title: String,
+    version: i32,
+    major_id: Uuid,
+    major_code: String,
+    major_title: String,
+    status: String,
+    assessor_id: Uuid,
+    assessor: String,
+    trainee_id: Option<Uuid>,
+    trainee: Option<String>,
+    iqa_id: Option<Uuid>,
+    iqa: Option<String>,
+    criteria_total: i32,
+    confirmed: i32,
+    progress: i32,
+    unit_total: i32,
+    units_achieved: i32,
+    claims_to_review: i32,
+    awaiting_countersignature: i32,
+    open_iqa_actions: i32,
+    latest_outcome: Option<String>,
+    latest_audit_at: Option<OffsetDateTime>,
+    last_activity_at: OffsetDateTime,
+    stale: bool,
+}
+
+impl TryFrom<Row> for ReportRow {
+    type Error = DbError;
+    fn try_from(r: Row) -> DbResult<ReportRow> {
+        let status = Status::from_key(&r.status)
+            .ok_or_else(|| DbError::Corrupt(format!("unknown status {}", r.status)))?;
+        let latest_outcome = match r.latest_outcome {
+            Some(key) => Some(
+                Outcome::from_key(&key)
+                    .ok_or_else(|| DbError::Corrupt(format!("audit outcome {key:?}")))?,
+            ),
+            None => None,
+        };
+        Ok(ReportRow {
+            enrolment_id: r.enrolment_id,
+            learner_id: r.learner_id,
+            learner: r.learner,
+            learner_email: r.learner_email,
+            qualification_id: r.qualification_id,
+            qualification_code: r.qualification_code,
+            qualification_title: r.qualification_title,
+            version: r.version,
+            major_id: r.major_id,
+            major_code: r.major_code,
+            major_title: r.major_title,
+            status,
+            assessor_id: r.assessor_id,
+            assessor: r.assessor,
+            trainee_id: r.trainee_id,
+            trainee: r.trainee,
+            iqa_id: r.iqa_id,
+            iqa: r.iqa,
+            criteria_total: r.criteria_total,
+            confirmed: r.confirmed,
+            progress: r.progress,
+            unit_total: r.unit_total,
+            units_achieved: r.units_achieved,
+            claims_to_review: r.claims_to_review,
+            awaiting_countersignature: r.awaiting_countersignature,
+            open_iqa_actions: r.open_iqa_actions,
+            latest_outcome,
+            latest_audit_at: r.latest_audit_at,
+            last_activity_at: r.last_activity_at,
+            stale: r.stale,
+        })
+    }
+}
+
+/// Every join a filter or an order may use. Left joins to unique keys: PostgreSQL
+/// leaves out those a query does not read from.
+const FROM: &str = " FROM enrolments e \
+     LEFT JOIN users l ON l.id = e.learner_id \
+     LEFT JOIN qualification_versions v ON v.id = e.version_id \
+     LEFT JOIN qualifications q ON q.id = v.qualification_id \
+     LEFT JOIN majors m ON m.id = e.major_id \
+     LEFT JOIN users a ON a.id = e.assessor_id";
+
+const DETAILS: &str = "SELECT e.id AS enrolment_id, e.learner_id, l.display_name AS learner, \
+     l.email AS learner_email, v.qualification_id, q.code AS qualification_code, \
+     v.title AS qualification_title, v.version, e.major_id, m.code AS major_code, \
+     m.title AS major_title, e.status, e.assessor_id, a.display_name AS assessor, \
+     e.trainee_assessor_id AS trainee_id, t.display_name AS trainee, e.iqa_id, \
+     i.display_name AS iqa, e.criteria_total, e.confirmed_criteria AS confirmed, e.progress, \
+     e.unit_total, e.units_achieved, e.claims_to_review, e.awaiting_countersignature, \
+     e.open_iqa_actions, e.latest_outcome, e.latest_audit_at, e.last_activity_at, \
+     e.last_activity_at < now() - interval '30 days' AS stale";
+
+const DETAIL_JOINS: &str = " LEFT JOIN users t ON t.id = e.trainee_assessor_id \
+     LEFT JOIN users i ON i.id = e.iqa_id";
+
+/// The sort key of a column, as SQL over `FROM`'s aliases.
+fn order_key(column: Column) -> &'static str {
+    match column {
+        Column::Learner => "lower(l.display_name)",
+        Column::Qualification => "q.code",
+        Column::Major => "lower(m.title)",
+        Column::Assessor => "lower(a.display_name)",
+        // The status machine's order, so that the list reads as a pipeline.
+        Column::Status => {
+            "array_position(ARRAY['not_yet_achieved', 'ready_to_be_requested', \
+             'generating_credential', 'awaiting_issue', 'credential_issued', \
+             'credential_failed_to_generate', 'withdrawn'], e.status)"
+        }
+        Column::Progress => "e.progress",
+        Column::Units => "e.units_achieved",
+        Column::Claims => "e.claims_to_review",
+        Column::Countersign => "e.awaiting_countersignature",
+        Column::Actions => "e.open_iqa_actions",
+        // Never audited first, then from no major to every major.
+        Column::Outcome => {
+            "COALESCE(array_position(ARRAY['no_majors_achieved', 'other_majors_achieved', \
+             'assigned_major_achieved', 'all_majors_achieved'], e.latest_outcome), 0)"
+        }
+        Column::Activity => "e.last_activity_at",
+    }
+}
+
+fn push_order(b: &mut QueryBuilder<'_, Postgres>, q: &ReportQuery) {
+    let dir = match q.sort.direction {
+        Direction::Ascending => " ASC",
+        Direction::Descending => " DESC",
+    };
+    b.push(" ORDER BY ")
+        .push(order_key(q.sort.column))
+        .push(dir);
+    // Ties read alphabetically, then in a fixed order, so pages never overlap.
+    if q.sort.column != Column::Learner {
+        b.push(", lower(l.display_name)");
+    }
+    b.push(", e.id").push(dir);
+}
+
+/// `%`, `_` and `\` are taken as themselves in a search.
+fn like_pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+fn push_where(b: &mut QueryBuilder<'_, Postgres>, centre_id: Uuid, scope: Scope, f: &Filters) {
+    b.push(" WHERE e.centre_id = ").push_bind(centre_id);
+    match scope {
+        Scope::Caseload(me) => {
+            b.push(" AND (e.assessor_id = ")
+                .push_bind(me)
+                .push(" OR e.trainee_assessor_id = ")
+                .push_bind(me)
+                .push(")");
+        }
+        Scope::Sample(me) => {
+            b.push(" AND e.iqa_id = ").push_bind(me);
+        }
+        Scope::Centre => {}
+    }
+    if let Some(text) = &f.search {
+        let pattern = like_pattern(text);
+        b.push(" AND (l.display_name ILIKE ")
+            .push_bind(pattern.clone())
+            .push(" OR l.email ILIKE ")
+            .push_bind(pattern)
+            .push(")");
+    }
+    if let Some(id) = f.qualification {
+        b.push(" AND v.qualification_id = ").push_bind(id);
+    }
+    let ids = [
+        (" AND e.major_id = ", f.major),
+        (" AND e.assessor_id = ", f.assessor),
+        (" AND e.trainee_assessor_id = ", f.trainee),
+        (" AND e.iqa_id = ", f.iqa),
+    ];
+    for (sql, value) in ids {
+        if let Some(id) = value {
+            b.push(sql).push_bind(id);
+        }
+    }
+    if let Some(s) = f.status {
+        b.push(" AND e.status = ").push_bind(s.key());
+    }
+    match f.outcome {
+        Some(OutcomeFilter::Is(o)) => {
+            b.push(" AND e.latest_outcome = ").push_bind(o.key());
+        }
+        Some(OutcomeFilter::NeverAudited) => {
+            b.push(" AND e.latest_outcome IS NULL");
+        }
+        None => {}
+    }
+    if f.stale {
+        b.push(" AND e.last_activity_at < now() - interval '30 days'");
+    }
+    if f.has_claims {
+        b.push(" AND e.claims_to_review > 0");
+    }
+    if f.awaiting_countersignature {
+        b.push(" AND e.awaiting_countersignature > 0");
+    }
+    if f.has_open_actions {
+        b.push(" AND e.open_iqa_actions > 0");
+    }
+    if let Some(band) = f.progress {
+        b.push(" AND e.progress BETWEEN ")
+            .push_bind(i32::try_from(band.from).unwrap_or(i32::MAX))
+            .push(" AND ")
+            .push_bind(i32::try_from(band.to).unwrap_or(i32::MAX));
+    }
+    for (column, month) in [("requested_at", f.requested), ("issued_at", f.issued)] {
+        if let Some(m) = month {
+            b.push(" AND EXISTS (SELECT 1 FROM credentials c WHERE c.enrolment_id = e.id AND c.")
+                .push(column)
+                .push(" >= ")
+                .push_bind(m.first_day().midnight().assume_utc())
+                .push(" AND c.")
+                .push(column)
+                .push(" < ")
+                .push_bind(m.end().midnight().assume_utc())
+                .push(")");
+        }
+    }
+}
+
+/// One page of a report and how many rows the whole report has.
+#[derive(Debug, Clone)]
+pub struct ReportPage {
+    pub rows: Vec<ReportRow>,
+    pub total: i64,
+}
+
+/// How many enrolments the report holds.
+pub async fn count(
+    db: impl PgExecutor<'_>,
+    centre_id: Uuid,
+    scope: Scope,
+    filters: &Filters,
+) -> DbResult<i64> {
+    let mut b = QueryBuilder::new("SELECT count(*)");
+    b.push(FROM);
+    push_where(&mut b, centre_id, scope, filters);
+    Ok(b.build_query_scalar().fetch_one(db).await?)
+}
+
+/// The rows of the query's page, in its order.
+pub async fn rows(
+    db: impl PgExecutor<'_>,
+    centre_id: Uuid,
+    scope: Scope,
+    q: &ReportQuery,
+) -> DbResult<Vec<ReportRow>> {
+    let mut b = QueryBuilder::new(DETAILS);
+    b.push(" FROM unnest(ARRAY(SELECT e.id");
+    b.push(FROM);
+    push_where(&mut b, centre_id, scope, &q.filters);
+    push_order(&mut b, q);
+    b.push(" LIMIT ")
+        .push_bind(i64::from(q.size))
+        .push(" OFFSET ")
+        .push_bind(i64::try_from(q.offset()).unwrap_or(i64::MAX));
+    b.push(")) WITH ORDINALITY AS p(id, n) JOIN enrolments e ON e.id = p.id");
+    b.push(
+        " LEFT JOIN users l ON l.id = e.learner_id \
+         LEFT JOIN qualification_versions v ON v.id = e.version_id \
+         LEFT JOIN qualifications q ON q.id = v.qualification_id \
+         LEFT JOIN majors m ON m.id = e.major_id \
+         LEFT JOIN users a ON a.id = e.assessor_id",
+    );
+    b.push(DETAIL_JOINS);
+    b.push(" ORDER BY p.n");
+    let rows: Vec<Row> = b.build_query_as().fetch_all(db).await?;
+    rows.into_iter().map(ReportRow::try_from).collect()
+}
+
+/// A page of the report with its total.
+pub async fn page<'c, E>(
+    db: E,
+    centre_id: Uuid,
+    scope: Scope,
+    q: &ReportQuery,
+) -> DbResult<ReportPage>
+where
+    E: PgExecutor<'c> + Copy,
+{
+    let total = count(db, centre_id, scope, &q.filters).await?;
+    let rows = rows(db, centre_id, scope, q).await?;
+    Ok(ReportPage { rows, total })
+}
+
+/// The statement for every row of the report, in its order (for the CSV export): built
+/// here so the export reads exactly what the page would.
+pub fn all_rows_query(
+    centre_id: Uuid,
+    scope: Scope,
+    q: &ReportQuery,
+) -> QueryBuilder<'static, Postgres> {
+    let mut b = QueryBuilder::new(DETAILS);
+    b.push(FROM);
+    b.push(DETAIL_JOINS);
+    push_where(&mut b, centre_id, scope, &q.filters);
+    push_order(&mut b, q);
+    b
+}
+
+/// Reads one row of `all_rows_query`.
+pub fn read_row(row: &sqlx::postgres::PgRow) -> DbResult<ReportRow> {
+    use sqlx::FromRow;
+    Row::from_row(row)?.try_into()
+}
+
+/// A report's enrolments at a glance, from the kept figures: how many, by status, and
+/// how many need someone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub total: i64,
+    /// In `Status::ALL`'s order.
+    pub by_status: Vec<(Status, i64)>,
+    pub with_claims: i64,
+    pub awaiting_countersignature: i64,
+    pub with_open_actions: i64,
+    pub stale: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct SummaryRow {
+    total: i64,
+    counts: Vec<i64>,
+    with_claims: i64,
+    awaiting_countersignature: i64,
+    with_open_actions: i64,
+    stale: i64,
+}
+
+/// One statement over the report's enrolments, one row each, whatever their ticks.
+pub async fn summary(db: impl PgExecutor<'_>, centre_id: Uuid, scope: Scope) -> DbResult<Summary> {
+    let mut b = QueryBuilder::new("SELECT count(*) AS total, ARRAY[");
+    for (n, s) in Status::ALL.iter().enumerate() {
+        if n > 0 {
+            b.push(", ");
+        }
+        // Keys of a closed enum, not input.
+        b.push(format_args!(
+            "count(*) FILTER (WHERE e.status = '{}')",
+            s.key()
+        ));
+    }
+    b.push(
+        "]::int8[] AS counts, \
+         count(*) FILTER (WHERE e.claims_to_review > 0) AS with_claims, \
+         count(*) FILTER (WHERE e.awaiting_countersignature > 0) AS awaiting_countersignature, \
+         count(*) FILTER (WHERE e.open_iqa_actions > 0) AS with_open_actions, \
+         count(*) FILTER (WHERE e.last_activity_at < now() - interval '30 days') AS stale \
+         FROM enrolments e",
+    );
+    push_where(&mut b, centre_id, scope, &Filters::default());
+    let r: SummaryRow = b.build_query_as().fetch_one(db).await?;
+    if r.counts.len() != Status::ALL.len() {
+        return Err(DbError::Corrupt("status counts of the wrong length".into()));
+    }
+    Ok(Summary {
+        total: r.total,
+        by_status: Status::ALL.into_iter().zip(r.counts).collect(),
+        with_claims: r.with_claims,
+        awaiting_countersignature: r.awaiting_countersignature,
+        with_open_actions: r.with_open_actions,
+        stale: r.stale,
+    })
+}
+
+/// One assessor's enrolments in a report, for the dashboard.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ByAssessor {
+    pub assessor_id: Uuid,
+    pub assessor: String,
+    pub enrolments: i64,
+    pub stale: i64,
+    pub with_open_actions: i64,
+    pub open_actions: i64,
+}
+
+/// The report's enrolments per assessor, by name.
+pub async fn by_assessor(
+    db: impl PgExecutor<'_>,
+    centre_id: Uuid,
+    scope: Scope,
+) -> DbResult<Vec<ByAssessor>> {
+    let mut b = QueryBuilder::new(
+        "SELECT e.assessor_id, min(a.display_name) AS assessor, count(*) AS enrolments, \
+                count(*) FILTER (WHERE e.last_activity_at < now() - interval '30 days') AS stale, \
+                count(*) FILTER (WHERE e.open_iqa_actions > 0) AS with_open_actions, \
+                COALESCE(sum(e.open_iqa_actions), 0)::int8 AS open_actions",
+    );
+    b.push(FROM);
+    push_where(&mut b, centre_id, scope, &Filters::default());
+    b.push(" GROUP BY e.assessor_id ORDER BY lower(min(a.display_name)), e.assessor_id");
+    Ok(b.build_query_as().fetch_all(db).await?)
+}
+
+/// How many of the report's enrolments are in each band of confirmed progress: 0–9 %
+/// … 90–99 %, then 100 % (`domain::report::Band::deciles`).
+pub async fn progress_bands(
+    db: impl PgExecutor<'_>,
+    centre_id: Uuid,
+    scope: Scope,
+) -> DbResult<Vec<i64>> {
+    let mut b = QueryBuilder::new("SELECT ARRAY[");
+    for band in 0..=10 {
+        if band > 0 {
+            b.push(", ");
+        }
+        b.push(format_args!(
+            "count(*) FILTER (WHERE LEAST(e.progress / 10, 10) = {band})"
+        ));
+    }
+    b.push("]::int8[] FROM enrolments e");
+    push_where(&mut b, centre_id, scope, &Filters::default());
+    Ok(b.build_query_scalar().fetch_one(db).await?)
+}
+
+/// Credentials of the report's enrolments requested, and issued, in each month from
+/// `since` (the first day of a month), as (month's first day, requested, issued).
+pub async fn credentials_by_month(
+    db: impl PgExecutor<'_>,
+    centre_id: Uuid,
+    scope: Scope,
+    since: time::Date,
+) -> DbResult<Vec<(time::Date, i64, i64)>> {
+    let since = since.midnight().assume_utc();
+    let mut b = QueryBuilder::new(
+        "SELECT m.month::date AS month, \
+                count(*) FILTER (WHERE m.kind = 'requested') AS requested, \
+                count(*) FILTER (WHERE m.kind = 'issued') AS issued \
+         FROM (SELECT date_trunc('month', c.requested_at AT TIME ZONE 'UTC') AS month, 'requested' AS kind \
+                 FROM credentials c JOIN enrolments e ON e.id = c.enrolment_id",
+    );
+    push_where(&mut b, centre_id, scope, &Filters::default());
+    b.push(" AND c.requested_at >= ").push_bind(since);
+    b.push(
+        " UNION ALL SELECT date_trunc('month', c.issued_at AT TIME ZONE 'UTC'), 'issued' \
+          FROM credentials c JOIN enrolments e ON e.id = c.enrolment_id",
+    );
+    push_where(&mut b, centre_id, scope, &Filters::default());
+    b.push(" AND c.issued_at >= ").push_bind(since);
+    b.push(") m GROUP BY m.month ORDER BY m.month");
+    #[derive(sqlx::FromRow)]
+    struct Month {
+        month: time::Date,
+        requested: i64,
+        issued: i64,
+    }
+    let rows: Vec<Month> = b.build_query_as().fetch_all(db).await?;
+    Ok(rows
+        .into_iter()
+        .map(|m| (m.month, m.requested, m.issued))
+        .collect())
+}
+
+/// A choice in a report's filter: an id and what to call it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Choice {
+    pub id: Uuid,
+    pub label: String,
+}
+
+/// What a report's filters offer: the centre's qualifications, majors and staff.
+#[derive(Debug, Clone, Default)]
+pub struct Choices {
+    pub qualifications: Vec<Choice>,
+    pub majors: Vec<Choice>,
+    pub assessors: Vec<Choice>,
+    pub trainees: Vec<Choice>,
+    pub iqas: Vec<Choice>,
+}
+
+pub async fn choices<'c, E>(db: E, centre_id: Uuid) -> DbResult<Choices>
+where
+    E: PgExecutor<'c> + Copy,
+{
+    let qualifications: Vec<Choice> = sqlx::query_as(
+        "SELECT q.id, q.code || ' ' || (SELECT v.title FROM qualification_versions v \
+                WHERE v.qualification_id = q.id ORDER BY v.version DESC LIMIT 1) AS label \
+           FROM qualifications q WHERE q.centre_id = $1 ORDER BY q.code, q.id",
+    )
+    .bind(centre_id)
+    .fetch_all(db)
+    .await?;
+    let majors: Vec<Choice> = sqlx::query_as(
+        "SELECT m.id, m.title || ' (' || q.code || ' v' || v.version || ', ' || m.code || ')' AS label \
+           FROM majors m JOIN qualification_versions v ON v.id = m.version_id \
+           JOIN qualifications q ON q.id = v.qualification_id \
+          WHERE q.centre_id = $1 ORDER BY q.code, v.version DESC, m.ordinal",
+    )
+    .bind(centre_id)
+    .fetch_all(db)
+    .await?;
+    #[derive(sqlx::FromRow)]
+    struct Staff {
+        id: Uuid,
+        label: String,
+        roles: Vec<String>,
+    }
+    let staff: Vec<Staff> = sqlx::query_as(
+        "SELECT u.id, u.display_name AS label, \
+                ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = u.id) AS roles \
+           FROM users u WHERE u.centre_id = $1 AND u.kind = 'staff' \
+          ORDER BY lower(u.display_name), u.id",
+    )
+    .bind(centre_id)
+    .fetch_all(db)
+    .await?;
+    let with = |role: &str| -> Vec<Choice> {
+        staff
+            .iter()
+            .filter(|s| s.roles.iter().any(|r| r == role))
+            .map(|s| Choice {
+                id: s.id,
+                label: s.label.clone(),
+            })
+            .collect()
+    };
+    Ok(Choices {
+        assessors: with("assessor"),
+        trainees: with("trainee_assessor"),
+        iqas: with("iqa"),
+        qualifications,
+        majors,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn a_search_matches_wildcards_as_text() {
+        assert_eq!(like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+        assert_eq!(like_pattern("Zoë"), "%Zoë%");
+    }
+}
