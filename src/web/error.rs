@@ -1,6 +1,8 @@
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::extract::Request;
 use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::db::DbError;
@@ -47,7 +49,16 @@ struct ErrorPage {
     status: u16,
     title: &'static str,
     message: String,
+    /// The portfolio a refused action came from, to go back to.
+    back: Option<String>,
 }
+
+/// Marks a refusal's page (409) with its reason, so that `refusals_link_back` can draw
+/// it again with the way back to where the request came from.
+#[derive(Debug, Clone)]
+struct Refused(String);
+
+const REFUSED_TITLE: &str = "That cannot be done now";
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
@@ -58,11 +69,9 @@ impl IntoResponse for AppError {
                 "There is nothing at this address, or you do not have access to it.".to_string(),
             ),
             // Reasons come from several layers; a sentence starts with a capital.
-            AppError::Conflict(reason) => (
-                StatusCode::CONFLICT,
-                "That cannot be done now",
-                capitalised(reason),
-            ),
+            AppError::Conflict(reason) => {
+                (StatusCode::CONFLICT, REFUSED_TITLE, capitalised(reason))
+            }
             AppError::Db(_) | AppError::Internal(_) => {
                 tracing::error!(error = %self, "request failed");
                 (
@@ -72,15 +81,65 @@ impl IntoResponse for AppError {
                 )
             }
         };
+        let refused = (status == StatusCode::CONFLICT).then(|| Refused(message.clone()));
         let page = ErrorPage {
             status: status.as_u16(),
             title,
             message,
+            back: None,
         };
-        (status, page).into_response()
+        let mut response = (status, page).into_response();
+        if let Some(refused) = refused {
+            response.extensions_mut().insert(refused);
+        }
+        response
     }
+}
+
+/// A refused action's page links back to the portfolio the action was on (every
+/// refusal happens at an address under `/enrolments/{id}`); the handler that refused
+/// knows the reason, the address knows the way back.
+pub async fn refusals_link_back(request: Request, next: Next) -> Response {
+    let back = portfolio_of(request.uri().path());
+    let response = next.run(request).await;
+    match (back, response.extensions().get::<Refused>()) {
+        (Some(back), Some(Refused(message))) => {
+            let page = ErrorPage {
+                status: StatusCode::CONFLICT.as_u16(),
+                title: REFUSED_TITLE,
+                message: message.clone(),
+                back: Some(back),
+            };
+            (StatusCode::CONFLICT, page).into_response()
+        }
+        _ => response,
+    }
+}
+
+/// `/enrolments/{id}` of an address under it, for an id that is one.
+fn portfolio_of(path: &str) -> Option<String> {
+    let id = path.strip_prefix("/enrolments/")?.split('/').next()?;
+    uuid::Uuid::parse_str(id)
+        .ok()
+        .map(|id| format!("/enrolments/{id}"))
 }
 
 pub async fn not_found() -> AppError {
     AppError::NotFound
+}
+
+#[cfg(test)]
+mod tests {
+    use super::portfolio_of;
+
+    #[test]
+    fn the_way_back_is_the_portfolio_of_the_address() {
+        let id = "01a23e0c-0000-7000-8000-000000000001";
+        assert_eq!(
+            portfolio_of(&format!("/enrolments/{id}/credential/request")),
+            Some(format!("/enrolments/{id}"))
+        );
+        assert_eq!(portfolio_of("/enrolments/not-an-id/x"), None);
+        assert_eq!(portfolio_of("/admin/audits"), None);
+    }
 }

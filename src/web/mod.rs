@@ -12,6 +12,7 @@ use tower_sessions_sqlx_store::PostgresStore;
 mod admin;
 mod assets;
 pub mod auth;
+mod compression;
 pub(crate) mod csv_export;
 mod error;
 pub mod files;
@@ -126,7 +127,9 @@ pub fn router(state: AppState) -> Router {
         .merge(reports::routes())
         .merge(verify::routes())
         .fallback(error::not_found)
+        .layer(axum::middleware::from_fn(error::refusals_link_back))
         .layer(sessions)
+        .layer(compression::layer())
         // Every state-changing request must come from this site (Sec-Fetch-Site/Origin).
         .layer(CsrfLayer::new())
         .layer(TraceLayer::new_for_http())

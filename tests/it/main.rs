@@ -8,6 +8,7 @@ mod admin_audits;
 mod auto_audit;
 mod browser;
 mod cli;
+mod compression;
 mod credential_pages;
 mod credential_pdf;
 mod credentials;

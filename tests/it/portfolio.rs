@@ -549,3 +549,81 @@ async fn files_are_stored_downloadable_by_the_enrolments_people_and_refused_abov
     );
     let _ = std::fs::remove_dir_all(&files_dir);
 }
+
+#[tokio::test]
+async fn the_evidence_page_marks_claims_and_trainee_ticks_apart_with_pattern_and_words() {
+    let d = demo().await;
+    let tom = d.as_("assessor").await;
+    // Ben's written replies: 202 2.1 claimed and ticked by the trainee, 2.2 claimed only.
+    let items = evidence::list_for_enrolment(&d.pool, d.ben.id)
+        .await
+        .expect("items");
+    let replies = items
+        .iter()
+        .find(|i| i.title == "Written replies to customer emails")
+        .expect("the replies");
+    let page = d
+        .get(
+            &tom,
+            &format!("/enrolments/{}/evidence/{}", d.ben.id, replies.id),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let row = |criterion: Uuid| {
+        let start = page
+            .body
+            .find(&format!("<tr id=\"c-{criterion}\""))
+            .expect("the criterion's row");
+        let rest = &page.body[start..];
+        rest[..rest.find("</th>").expect("row heading")].to_string()
+    };
+    let trainee = row(d.criterion(&d.ben, "202", "2.1").await);
+    assert!(trainee.contains(r#"class="countersign""#), "{trainee}");
+    assert!(trainee.contains("ticked by a trainee assessor — awaiting countersignature"));
+    let claim = row(d.criterion(&d.ben, "202", "2.2").await);
+    assert!(
+        claim.contains(r#"class="awaiting""#) && claim.contains("claimed — awaiting assessor"),
+        "{claim}"
+    );
+    // The key to the patterns, in words.
+    assert!(page
+        .body
+        .contains("ticked by a trainee assessor and await countersignature"));
+}
+
+#[tokio::test]
+async fn a_refused_action_says_why_and_links_back_to_its_portfolio() {
+    let d = demo().await;
+    let admin = d.as_("admin").await;
+    // Ben is Not Yet Achieved: there is no credential to cancel, nor one to request.
+    let back = format!(
+        r#"href="/enrolments/{}">Back to the portfolio</a>"#,
+        d.ben.id
+    );
+    let page = d
+        .get(
+            &admin,
+            &format!("/enrolments/{}/credential/cancel", d.ben.id),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::CONFLICT);
+    assert!(page.body.contains(&back), "{}", page.body);
+    let post = d
+        .post(
+            &admin,
+            &format!("/enrolments/{}/credential/request", d.ben.id),
+            "",
+        )
+        .await;
+    assert_eq!(post.status, StatusCode::CONFLICT);
+    assert!(post.body.contains(&back) && post.body.contains("That cannot be done now"));
+    // A page that is not found says nothing of a portfolio.
+    let unknown = d
+        .get(
+            &admin,
+            &format!("/enrolments/{}/credential/cancel", Uuid::new_v4()),
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert!(!unknown.body.contains("Back to the portfolio"));
+}

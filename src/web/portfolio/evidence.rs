@@ -287,9 +287,15 @@ pub struct CriterionRow {
 }
 
 impl CriterionRow {
-    /// Claimed by the learner, not yet confirmed: where the assessor's eye should go.
+    /// Claimed by the learner on this item, and neither a trainee nor an assessor has
+    /// ticked it here: where the assessor's eye should go.
     pub fn awaiting(&self) -> bool {
-        self.layers[0].is_some() && self.layers[2].is_none()
+        self.layers[0].is_some() && self.layers[1].is_none() && self.layers[2].is_none()
+    }
+
+    /// Ticked by a trainee on this item and not countersigned here yet.
+    pub fn countersign(&self) -> bool {
+        self.layers[1].is_some() && self.layers[2].is_none()
     }
 }
 
