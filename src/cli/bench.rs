@@ -3,6 +3,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::demo::bench::{self, ACCOUNTS, BENCH_PASSWORD};
+use crate::demo::bench_centre;
 use crate::demo::large::large_qualification;
 use crate::startup::Database;
 
@@ -12,20 +13,32 @@ const CASELOAD: usize = 32;
 
 /// Prints one `KEY=VALUE` line per fact (ids and emails only, so a shell can read them
 /// with `IFS== read`).
-pub async fn load(data_dir: &Path, evidence: usize) -> anyhow::Result<ExitCode> {
+pub async fn load(data_dir: &Path, evidence: usize, enrolments: usize) -> anyhow::Result<ExitCode> {
     let database = Database::open(data_dir).await?;
     let loaded = async {
         let f = bench::load(&database.pool, &large_qualification("BENCH/60"), evidence).await?;
         let caseload = bench::load_caseload(&database.pool, &f, CASELOAD - 1).await?;
+        let centre = if enrolments > CASELOAD {
+            Some(bench_centre::grow(&database.pool, &f, enrolments).await?)
+        } else {
+            None
+        };
         // As autovacuum would have by the time anyone looks: statistics and visibility.
         sqlx::query("VACUUM ANALYZE")
             .execute(&database.pool)
             .await?;
-        anyhow::Ok((f, caseload))
+        anyhow::Ok((f, caseload, centre))
     }
     .await;
     database.close().await;
-    let (f, caseload) = loaded?;
+    let (f, caseload, centre) = loaded?;
+    if let Some(c) = centre {
+        println!("centre_enrolments={}", c.enrolments);
+        println!("big_assessor={}", c.big_assessor);
+        println!("big_assessor_learners={}", c.big_assessor_learners);
+        println!("big_iqa={}", c.big_iqa);
+        println!("big_iqa_enrolments={}", c.big_iqa_enrolments);
+    }
     println!("password={BENCH_PASSWORD}");
     for (role, email) in ACCOUNTS {
         println!("{role}={email}");

@@ -65,6 +65,10 @@ pub enum Command {
         /// Evidence items on the learner's enrolment.
         #[arg(long, default_value_t = 60)]
         evidence: usize,
+        /// Enrolments in the centre: beyond the load test's 32, learners of 30
+        /// assessors and 5 IQAs with copies of the first learner's portfolio.
+        #[arg(long, default_value_t = 32)]
+        enrolments: usize,
     },
 }
 
@@ -125,9 +129,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             &file,
             centre.as_deref(),
         )),
-        Command::BenchFixture { evidence } => {
-            runtime()?.block_on(bench::load(&cli.data_dir, evidence))
-        }
+        Command::BenchFixture {
+            evidence,
+            enrolments,
+        } => runtime()?.block_on(bench::load(&cli.data_dir, evidence, enrolments)),
         Command::Serve {
             addr,
             demo,

@@ -146,9 +146,9 @@ impl TryFrom<Row> for ReportRow {
 }
 
 /// Every join a filter or an order may use. Left joins to unique keys: PostgreSQL
-/// leaves out those a query does not read from.
+/// leaves out those a query does not read from (the learner's name and email are on the
+/// enrolment, migration 0015, so no filter or order reads the learners).
 const FROM: &str = " FROM enrolments e \
-     LEFT JOIN users l ON l.id = e.learner_id \
      LEFT JOIN qualification_versions v ON v.id = e.version_id \
      LEFT JOIN qualifications q ON q.id = v.qualification_id \
      LEFT JOIN majors m ON m.id = e.major_id \
@@ -164,13 +164,14 @@ const DETAILS: &str = "SELECT e.id AS enrolment_id, e.learner_id, l.display_name
      e.open_iqa_actions, e.latest_outcome, e.latest_audit_at, e.last_activity_at, \
      e.last_activity_at < now() - interval '30 days' AS stale";
 
-const DETAIL_JOINS: &str = " LEFT JOIN users t ON t.id = e.trainee_assessor_id \
+const DETAIL_JOINS: &str = " LEFT JOIN users l ON l.id = e.learner_id \
+     LEFT JOIN users t ON t.id = e.trainee_assessor_id \
      LEFT JOIN users i ON i.id = e.iqa_id";
 
 /// The sort key of a column, as SQL over `FROM`'s aliases.
 fn order_key(column: Column) -> &'static str {
     match column {
-        Column::Learner => "lower(l.display_name)",
+        Column::Learner => "e.learner_sort",
         Column::Qualification => "q.code",
         Column::Major => "lower(m.title)",
         Column::Assessor => "lower(a.display_name)",
@@ -204,7 +205,7 @@ fn push_order(b: &mut QueryBuilder<'_, Postgres>, q: &ReportQuery) {
         .push(dir);
     // Ties read alphabetically, then in a fixed order, so pages never overlap.
     if q.sort.column != Column::Learner {
-        b.push(", lower(l.display_name)");
+        b.push(", e.learner_sort");
     }
     b.push(", e.id").push(dir);
 }
@@ -239,11 +240,8 @@ fn push_where(b: &mut QueryBuilder<'_, Postgres>, centre_id: Uuid, scope: Scope,
         Scope::Centre => {}
     }
     if let Some(text) = &f.search {
-        let pattern = like_pattern(text);
-        b.push(" AND (l.display_name ILIKE ")
-            .push_bind(pattern.clone())
-            .push(" OR l.email ILIKE ")
-            .push_bind(pattern)
+        b.push(" AND e.learner_search LIKE lower(")
+            .push_bind(like_pattern(text))
             .push(")");
     }
     if let Some(id) = f.qualification {
@@ -343,8 +341,7 @@ pub async fn rows(
         .push_bind(i64::try_from(q.offset()).unwrap_or(i64::MAX));
     b.push(")) WITH ORDINALITY AS p(id, n) JOIN enrolments e ON e.id = p.id");
     b.push(
-        " LEFT JOIN users l ON l.id = e.learner_id \
-         LEFT JOIN qualification_versions v ON v.id = e.version_id \
+        " LEFT JOIN qualification_versions v ON v.id = e.version_id \
          LEFT JOIN qualifications q ON q.id = v.qualification_id \
          LEFT JOIN majors m ON m.id = e.major_id \
          LEFT JOIN users a ON a.id = e.assessor_id",

@@ -68,3 +68,38 @@ pub async fn signed_in_with_enrolment(
     })
     .transpose()
 }
+
+/// `signed_in`, and a fingerprint of everything a home page shows about the person's
+/// enrolments (as learner, assessor, trainee or IQA), in one round trip: it changes
+/// whenever one of them changes (their revisions), one is added or goes, or one
+/// crosses the line of 30 days without activity (the earliest last activity inside it).
+pub async fn signed_in_with_home(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+    session_id: &str,
+) -> DbResult<Option<(User, OffsetDateTime, i64)>> {
+    let row: Option<PgRow> = sqlx::query(&format!(
+        "SELECT u.*, s.expiry_date AS session_ends, f.fingerprint FROM ({} WHERE u.id = $1) u {LIVE} \
+         CROSS JOIN LATERAL ( \
+           SELECT COALESCE(bit_xor(hashtextextended(e.id::text || ':' || e.revision, 0)), 0) \
+                  # COALESCE(hashtextextended((min(e.last_activity_at) \
+                        FILTER (WHERE e.last_activity_at >= now() - interval '30 days'))::text, 1), 0) \
+                  # count(*) AS fingerprint \
+             FROM enrolments e \
+            WHERE e.learner_id = u.id OR e.assessor_id = u.id \
+               OR e.trainee_assessor_id = u.id OR e.iqa_id = u.id) f",
+        super::users::SELECT
+    ))
+    .bind(user_id)
+    .bind(session_id)
+    .fetch_optional(db)
+    .await?;
+    row.map(|r| {
+        Ok((
+            super::users::from_row(&r)?,
+            r.try_get("session_ends")?,
+            r.try_get("fingerprint")?,
+        ))
+    })
+    .transpose()
+}

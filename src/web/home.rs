@@ -2,17 +2,24 @@
 //! costs the same however large the centre: a learner's own qualifications; for staff,
 //! a summary of the enrolments they work with (kept figures, one row per enrolment) and
 //! the way into the full report; never a list of every enrolment.
+use std::hash::{Hash, Hasher};
+
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use time::OffsetDateTime;
 
-use super::auth::CurrentUser;
+use super::auth::SessionClaim;
+use super::page_cache;
 use super::{AppError, AppState};
 use crate::db::caseload::{self, CaseloadRow};
 use crate::db::centres;
 use crate::db::iqa::{self, CoverageRow};
 use crate::db::report::{self, ReportRow, Scope, Summary};
+use crate::db::sessions;
 use crate::db::users::{Role, User};
 use crate::domain::report::{Column, Direction, ReportQuery, Sort};
 
@@ -77,10 +84,80 @@ pub struct HomePage {
     centre_name: String,
 }
 
+/// The signed-in person and a fingerprint of everything their home page shows, read
+/// with the session's check in one round trip (`sessions::signed_in_with_home`).
+pub struct HomeViewer {
+    user: User,
+    fingerprint: i64,
+}
+
+impl FromRequestParts<AppState> for HomeViewer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let claim = SessionClaim::of(parts, state).await?;
+        let (user_id, session_id) = (claim.user_id, claim.session_id.clone());
+        let found = state
+            .reads
+            .read(move |db| {
+                let session_id = session_id.clone();
+                Box::pin(
+                    async move { sessions::signed_in_with_home(db, user_id, &session_id).await },
+                )
+            })
+            .await
+            .map_err(|e| AppError::from(e).into_response())?;
+        match found {
+            Some((user, ends, fingerprint)) if user.active => {
+                claim.in_use(ends);
+                Ok(HomeViewer { user, fingerprint })
+            }
+            _ => Err(claim.refused(parts).await),
+        }
+    }
+}
+
+/// A home page is kept, like a portfolio page, for as long as nothing it shows has
+/// changed: the person's enrolments (the fingerprint), their name and their roles.
+/// Not an admin's: theirs sums the whole centre, which costs what keeping would save.
+fn kept_as(viewer: &HomeViewer) -> Option<(page_cache::Key, i64)> {
+    let user = &viewer.user;
+    if user.has_role(Role::Admin) {
+        return None;
+    }
+    let mut hasher = std::hash::DefaultHasher::new();
+    (&user.display_name, &user.roles).hash(&mut hasher);
+    let key = page_cache::Key {
+        page: page_cache::Page::Home,
+        enrolment: None,
+        item: None,
+        viewer: user.id,
+        capacity: None,
+    };
+    Some((key, viewer.fingerprint ^ hasher.finish() as i64))
+}
+
 pub async fn home(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-) -> Result<HomePage, AppError> {
+    viewer: HomeViewer,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let kept = kept_as(&viewer);
+    if let Some((key, revision)) = &kept {
+        if let Some(page) = state.pages.get(key, *revision) {
+            return Ok(page.respond(&headers));
+        }
+    }
+    let page = home_page(&state, viewer.user).await?;
+    match kept {
+        Some((key, revision)) => {
+            page_cache::render_and_keep(&state, key, revision, &page, 24 * 1024, &headers)
+        }
+        None => Ok(page.into_response()),
+    }
+}
+
+async fn home_page(state: &AppState, user: User) -> Result<HomePage, AppError> {
     let db = &state.pool;
     let centre_id = user.centre_id;
     let mine = if user.has_role(Role::Learner) {

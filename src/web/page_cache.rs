@@ -59,16 +59,21 @@ pub enum Page {
     Evidence,
     Progress,
     Matrix,
+    /// A person's home page (`web::home`), kept for the state of every enrolment it
+    /// shows rather than one enrolment's revision.
+    Home,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Key {
     pub page: Page,
-    pub enrolment: Uuid,
+    /// The portfolio's enrolment (none for a home page).
+    pub enrolment: Option<Uuid>,
     /// The evidence item, for its page.
     pub item: Option<Uuid>,
     pub viewer: Uuid,
-    pub capacity: Capacity,
+    /// The viewer's capacity on the enrolment (none for a home page).
+    pub capacity: Option<Capacity>,
 }
 
 /// A page as sent: its HTML, and the same compressed.
@@ -267,10 +272,10 @@ mod tests {
     fn key(n: u128) -> Key {
         Key {
             page: Page::Progress,
-            enrolment: Uuid::from_u128(n),
+            enrolment: Some(Uuid::from_u128(n)),
             item: None,
             viewer: Uuid::from_u128(1),
-            capacity: Capacity::Learner,
+            capacity: Some(Capacity::Learner),
         }
     }
 

@@ -180,3 +180,87 @@ async fn each_viewer_has_their_own_page() {
         .body
         .contains("Signed in as <strong>Tom Okafor</strong>"));
 }
+
+/// The figure a home page's tile shows for `what` ("with claims to review", …).
+fn tile(body: &str, what: &str) -> i64 {
+    let end = body
+        .find(&format!("</span> {what}"))
+        .unwrap_or_else(|| panic!("a tile {what}"));
+    let start = body[..end].rfind('>').expect("the figure") + 1;
+    body[start..end].parse().expect("a number")
+}
+
+#[tokio::test]
+async fn a_kept_home_page_shows_any_change_to_an_enrolment_on_it() {
+    let d = demo().await;
+    let state = AppState::new(d.pool.clone());
+    let tom = d.as_("assessor").await;
+    let home = send(state.clone(), get("/", Some(&tom))).await.body;
+    let kept = state.pages.usage().0;
+    assert_eq!(
+        send(state.clone(), get("/", Some(&tom))).await.body,
+        home,
+        "served as kept"
+    );
+    assert_eq!(state.pages.usage().0, kept);
+    let claims = tile(&home, "with claims to review");
+    // Nguyễn claims a criterion: one more learner with claims to review.
+    let minh = attest::db::enrolments::list_for_centre(&d.pool, d.ben.centre_id)
+        .await
+        .expect("enrolments")
+        .into_iter()
+        .find(|e| e.id != d.ben.id && e.id != d.amira.id && e.status == Status::NotYetAchieved)
+        .expect("another learner");
+    let item = evidence::add(
+        &d.pool,
+        &evidence::NewEvidence {
+            enrolment_id: minh.id,
+            title: "First workbook",
+            description: "",
+            kind: evidence::EvidenceKind::Document,
+            added_by: minh.learner_id,
+        },
+    )
+    .await
+    .expect("evidence");
+    let criterion = d.criterion(&minh, "201", "1.1").await;
+    attest::db::ticks::tick(
+        &d.pool,
+        item.id,
+        criterion,
+        attest::domain::ticks::Layer::Learner,
+        minh.learner_id,
+    )
+    .await
+    .expect("tick");
+    let after = send(state.clone(), get("/", Some(&tom))).await.body;
+    assert_eq!(tile(&after, "with claims to review"), claims + 1);
+}
+
+#[tokio::test]
+async fn a_kept_home_page_turns_a_learner_quiet_once_thirty_days_pass() {
+    let d = demo().await;
+    let state = AppState::new(d.pool.clone());
+    let tom = d.as_("assessor").await;
+    // Ben's last activity a second short of 30 days ago: not yet quiet.
+    sqlx::query("UPDATE enrolments SET last_activity_at = now() - interval '30 days' + interval '1 second' WHERE id = $1")
+        .bind(d.ben.id)
+        .execute(&d.pool)
+        .await
+        .expect("back date");
+    let home = send(state.clone(), get("/", Some(&tom))).await.body;
+    let quiet = tile(&home, "with no activity for 30 days");
+    // Nothing about Ben changes; only time passes. The kept page must follow.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let now = send(state.clone(), get("/", Some(&tom))).await.body;
+        if tile(&now, "with no activity for 30 days") == quiet + 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the kept home never showed Ben quiet"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}

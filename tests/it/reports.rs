@@ -738,3 +738,38 @@ async fn each_number_of_a_dashboard_opens_exactly_the_enrolments_it_counts() {
         assert_eq!(total_of(&c, "ivy", href).await, *n, "{href}");
     }
 }
+
+#[tokio::test]
+async fn a_renamed_learner_sorts_and_is_found_under_the_new_name() {
+    let c = centres().await;
+    let last = c
+        .made
+        .iter()
+        .max_by_key(|m| m.learner.to_ascii_lowercase())
+        .expect("a learner");
+    sqlx::query(
+        "UPDATE users SET display_name = 'Aaron Abbott', email = 'aaron@acme.test' \
+          WHERE id = (SELECT learner_id FROM enrolments WHERE id = $1)",
+    )
+    .bind(last.id)
+    .execute(&c.pool)
+    .await
+    .expect("rename");
+    let first = c.listed("ada", "/admin/enrolments?size=25").await;
+    // After only the name that starts with '='.
+    assert_eq!(
+        first[1], "Aaron Abbott",
+        "sorted under the new name: {first:?}"
+    );
+    assert_eq!(
+        c.listed("ada", "/admin/enrolments?q=AARON@").await,
+        ["Aaron Abbott"]
+    );
+    assert!(c
+        .listed(
+            "ada",
+            &format!("/admin/enrolments?q={}", crate::http::enc(&last.learner))
+        )
+        .await
+        .is_empty());
+}

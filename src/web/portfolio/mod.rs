@@ -161,10 +161,10 @@ impl Portfolio {
     ) -> Asked {
         let key = page_cache::Key {
             page,
-            enrolment: self.enrolment.id,
+            enrolment: Some(self.enrolment.id),
             item,
             viewer: self.user.id,
-            capacity: self.capacity,
+            capacity: Some(self.capacity),
         };
         match state.pages.get(&key, self.enrolment.revision) {
             Some(kept) => Asked::Kept(kept.respond(headers)),

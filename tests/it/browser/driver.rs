@@ -88,6 +88,16 @@ impl Chromedriver {
 
     /// One headless Chromium session (root needs --no-sandbox; /dev/shm may be small).
     pub async fn browser(&self, base: String) -> Browser {
+        self.session(base, true).await
+    }
+
+    /// A session with JavaScript turned off, as some centres' locked-down browsers are:
+    /// every page must work as plain links and forms.
+    pub async fn browser_without_javascript(&self, base: String) -> Browser {
+        self.session(base, false).await
+    }
+
+    async fn session(&self, base: String, javascript: bool) -> Browser {
         let axe = axe_source();
         let chromium = program(
             "CHROMIUM",
@@ -102,8 +112,11 @@ impl Chromedriver {
                     "--disable-dev-shm-usage",
                     "--disable-gpu",
                     "--window-size=1280,1024",
-                    format!("--user-data-dir={}", self.profile.display()),
+                    format!("--user-data-dir={}-{javascript}", self.profile.display()),
                 ],
+                "prefs": {
+                    "profile.managed_default_content_settings.javascript": if javascript { 1 } else { 2 },
+                },
             }
         });
         let Value::Object(caps) = caps else {
@@ -127,6 +140,7 @@ impl Chromedriver {
             checked: HashSet::new(),
             violations: Vec::new(),
             pages_checked: 0,
+            javascript,
         }
     }
 }
@@ -137,7 +151,9 @@ impl Drop for Chromedriver {
         // no memory is involved.
         unsafe { libc::killpg(self.child.id() as i32, libc::SIGKILL) };
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.profile);
+        for javascript in [true, false] {
+            let _ = std::fs::remove_dir_all(format!("{}-{javascript}", self.profile.display()));
+        }
     }
 }
 
@@ -176,6 +192,9 @@ pub struct Browser {
     checked: HashSet<(Option<&'static str>, String)>,
     violations: Vec<String>,
     pub pages_checked: usize,
+    /// False in a session without JavaScript, where axe cannot run: the same pages are
+    /// checked in a session with it.
+    javascript: bool,
 }
 
 impl Browser {
@@ -300,7 +319,7 @@ impl Browser {
             .map(|s| if s.parse::<Uuid>().is_ok() { "{id}" } else { s })
             .collect::<Vec<_>>()
             .join("/");
-        if self.checked.insert((self.viewer, page)) {
+        if self.javascript && self.checked.insert((self.viewer, page)) {
             self.check_accessibility().await;
         }
     }
@@ -358,6 +377,48 @@ fetch(path).then(async (r) => {
             got[1].as_str().unwrap_or_default().to_string(),
             got[2].as_str().unwrap_or_default().to_string(),
         )
+    }
+
+    /// The path and query of the page the browser shows.
+    pub async fn address(&self) -> String {
+        let url = self.client.current_url().await.expect("current url");
+        match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        }
+    }
+
+    /// Loads the page again, as the browser's reload does.
+    pub async fn reload(&self) {
+        self.client.refresh().await.expect("reloading");
+    }
+
+    /// An attribute of the first element `css` matches.
+    pub async fn attribute(&self, css: &str, name: &str) -> Option<String> {
+        self.wait_for(css, "an element to read")
+            .await
+            .attr(name)
+            .await
+            .unwrap_or_else(|e| panic!("reading {name} of `{css}`: {e}"))
+    }
+
+    /// `css`'s text and an attribute of it, or None while it is not there or is being
+    /// replaced (an htmx swap): for waiting on a state.
+    pub async fn try_read(&self, css: &str, attribute: &str) -> Option<(String, Option<String>)> {
+        let element = self.client.find(Locator::Css(css)).await.ok()?;
+        let text = element.text().await.ok()?;
+        let value = element.attr(attribute).await.ok()?;
+        Some((text, value))
+    }
+
+    /// The value of a cookie of the site.
+    pub async fn cookie(&self, name: &str) -> String {
+        self.client
+            .get_named_cookie(name)
+            .await
+            .unwrap_or_else(|e| panic!("the cookie {name}: {e}"))
+            .value()
+            .to_string()
     }
 
     /// Fails with every serious or critical violation found on the way.

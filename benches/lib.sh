@@ -1,0 +1,195 @@
+# Shared by benches/load.sh and benches/reports.sh (sourced, not run): the release build,
+# a throw-away folder, the server on loopback, signing in, and wrk judged against goals.
+# The caller sets: DURATION, CONNECTIONS, THREADS, ONLY; it gets: BIN, WORK, BASE,
+# FAILED, REPORT.
+
+need() { # command, apt package
+  command -v "$1" >/dev/null 2>&1 && return
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "$1 not found: installing $2 with apt-get" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+  else
+    echo "$1 is needed: install your system's $2 package" >&2
+    exit 1
+  fi
+}
+
+bench_setup() {
+  need wrk wrk
+  need curl curl
+  if ! command -v initdb >/dev/null 2>&1 && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+    need initdb postgresql
+  fi
+  cargo build --release --quiet
+  BIN=${CARGO_TARGET_DIR:-target}/release/attest
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/attest-bench.XXXXXX")
+  # When run as root the cluster runs as the postgres user, which must reach the folder.
+  chmod 755 "$WORK"
+  SERVER=
+  FAILED=0
+  REPORT=()
+  trap bench_stop EXIT
+  trap 'exit 130' INT TERM
+  # The server starts its own cluster under the data folder when DATABASE_URL is unset.
+  unset DATABASE_URL
+  export RUST_LOG=warn
+}
+
+bench_stop() {
+  if [ -n "$SERVER" ] && kill -0 "$SERVER" 2>/dev/null; then
+    kill -TERM "$SERVER" 2>/dev/null || true # graceful: the server stops its cluster
+    wait "$SERVER" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+
+read_fixture() { # file → the associative array F
+  declare -gA F
+  while IFS='=' read -r key value; do F[$key]=$value; done <"$1"
+}
+
+serve() { # data folder
+  ATTEST_DATA_DIR="$1" "$BIN" serve --addr 127.0.0.1:0 >"$WORK/serve.log" 2>&1 &
+  SERVER=$!
+  BASE=
+  for _ in $(seq 600); do
+    BASE=$(sed -n 's/^attest is serving on \(http:[^ ]*\)$/\1/p' "$WORK/serve.log")
+    [ -n "$BASE" ] && break
+    kill -0 "$SERVER" 2>/dev/null || { cat "$WORK/serve.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  [ -n "$BASE" ] || { echo "the server did not start" >&2; cat "$WORK/serve.log" >&2; exit 1; }
+  echo "Serving on $BASE" >&2
+}
+
+sign_in() { # email → the session cookie "attest_session=…"
+  local jar="$WORK/jar-$1"
+  curl -sS -o /dev/null -c "$jar" -H 'Sec-Fetch-Site: same-origin' \
+    --data-urlencode "email=$1" --data-urlencode "password=${F[password]}" "$BASE/login"
+  awk '$6 == "attest_session" { print $6 "=" $7 }' "$jar"
+}
+
+# Each page once first: it must be the real page (200, not a redirect to sign in).
+check_page() { # path, cookie, text the page must hold
+  local code
+  code=$(curl -sS -o "$WORK/page" -w '%{http_code}' -H "Cookie: $2" "$BASE$1")
+  if [ "$code" != 200 ] || ! grep -q "$3" "$WORK/page"; then
+    echo "GET $1 answered $code without \"$3\"" >&2
+    exit 1
+  fi
+  echo "  GET $1: $(wc -c <"$WORK/page") bytes, $(curl -sS -H "Cookie: $2" -H 'Accept-Encoding: gzip' "$BASE$1" | wc -c) with gzip" >&2
+}
+
+to_ms() { # wrk's "1.23ms" / "850.00us" / "1.02s" → milliseconds
+  awk -v v="$1" 'BEGIN {
+    n = v + 0
+    if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n *= 1; else if (v ~ /m$/) n *= 60000; else if (v ~ /s$/) n *= 1000
+    printf "%.2f", n }'
+}
+
+# Runs wrk and judges p50 and p99 against their goals (ms, or - for none). Uses
+# CONNECTIONS unless MEASURE_CONNECTIONS is set for this one call.
+measure() { # name, path, p50 target, p99 target, wrk arguments...
+  local name=$1 path=$2 p50_target=$3 p99_target=$4
+  shift 4
+  [ -n "$ONLY" ] && [ "$ONLY" != "$name" ] && return
+  local connections=${MEASURE_CONNECTIONS:-$CONNECTIONS}
+  local threads=$THREADS
+  [ "$threads" -gt "$connections" ] && threads=$connections
+  echo "wrk: $name ($connections connections, $DURATION, after 2 s of warm-up)" >&2
+  # Not counted: every pool connection prepares its statements, the page is kept.
+  wrk -t "$threads" -c "$connections" -d 2s --timeout 10s "$@" "$BASE$path" >/dev/null
+  wrk --latency -t "$threads" -c "$connections" -d "$DURATION" --timeout 10s "$@" "$BASE$path" >"$WORK/wrk-$name"
+  sed 's/^/    /' "$WORK/wrk-$name" >&2
+  local p50 p99 rps verdict=ok
+  p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$WORK/wrk-$name")")
+  p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$WORK/wrk-$name")")
+  rps=$(awk '/^Requests\/sec/ { print $2 }' "$WORK/wrk-$name")
+  LAST_RPS=$rps
+  if grep -qE 'Non-2xx|Socket errors' "$WORK/wrk-$name"; then
+    verdict="ERRORS"
+  fi
+  if [ "$p50_target" != - ] && awk -v a="$p50" -v b="$p50_target" 'BEGIN { exit !(a > b) }'; then
+    verdict="MISSED"
+  fi
+  if [ "$p99_target" != - ] && awk -v a="$p99" -v b="$p99_target" 'BEGIN { exit !(a > b) }'; then
+    verdict="MISSED"
+  fi
+  [ "$verdict" = ok ] || FAILED=1
+  REPORT+=("$(printf '%-22s %3s conn  p50 %8s ms (goal %3s)  p99 %8s ms (goal %3s)  %9s req/s  %s' \
+    "$name" "$connections" "$p50" "$p50_target" "$p99" "$p99_target" "$rps" "$verdict")")
+}
+
+# The tick POST's wrk script: the assessor ticks, then unticks, criteria that carry no
+# tick on the item, so every request changes something (and marks the enrolment for its
+# automatic audit). As in a centre, where each assessor works on their own learner, the
+# ticks in flight are spread over the assessor's caseload (each wrk thread takes every
+# THREADS-th enrolment and goes round them, and on each enrolment round all of its free
+# criteria, each from its own place in the list, before unticking), so no two requests
+# in flight touch the same tick.
+tick_script() { # file, cookie, caseload ("enrolment:item,..."), extra header line (or empty)
+  cat >"$1" <<LUA
+local all = {}
+for c in string.gmatch("${F[free_criteria]}", "[^,]+") do all[#all + 1] = c end
+local pairs_ = {}
+for p in string.gmatch("$3", "[^,]+") do pairs_[#pairs_ + 1] = p end
+local threads = 0
+function setup(thread)
+  thread:set("part", threads)
+  threads = threads + 1
+end
+function init(args)
+  mine = {}
+  for i, p in ipairs(pairs_) do
+    if (i - 1) % ${THREADS} == part then
+      local e, item = string.match(p, "([^:]+):([^:]+)")
+      mine[#mine + 1] = "/enrolments/" .. e .. "/evidence/" .. item .. "/ticks"
+    end
+  end
+  n = 0
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+  wrk.headers["Cookie"] = "$2"
+  wrk.headers["Sec-Fetch-Site"] = "same-origin"
+  $4
+end
+function request()
+  local k = n % #mine
+  local path = mine[k + 1]
+  local round = math.floor(n / #mine)
+  -- Each learner's assessor is at their own place in the list, as people are.
+  local c = all[(round + k * 7) % #all + 1]
+  local action = (math.floor(round / #all) % 2 == 0) and "tick" or "untick"
+  n = n + 1
+  return wrk.format(nil, path, nil, "criterion=" .. c .. "&action=" .. action)
+end
+LUA
+}
+
+# A wrk script that asks for each path in turn (one list per thread).
+paths_script() { # file, cookie, paths...
+  local file=$1 cookie=$2
+  shift 2
+  {
+    echo "local paths = {"
+    for p in "$@"; do printf '  "%s",\n' "$p"; done
+    echo "}"
+    cat <<LUA
+local n = 0
+function request()
+  n = n + 1
+  return wrk.format("GET", paths[(n % #paths) + 1], {
+    ["Cookie"] = "$cookie",
+    ["Accept-Encoding"] = "gzip, deflate, br",
+  })
+end
+LUA
+  } >"$file"
+}
+
+print_report() { # title
+  echo
+  echo "$1: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $DURATION each"
+  printf '%s\n' "${REPORT[@]}"
+}

@@ -1,0 +1,321 @@
+//! The benchmark centre at a real centre's size (`attest bench-fixture --enrolments N`):
+//! beside the load test's 32 learners of one assessor, N in all, spread over 30
+//! assessors, 10 trainees and 5 IQAs as a provider's are. Each new learner's portfolio
+//! is a copy of some or all of the first learner's evidence and ticks (about 2,000 in
+//! three layers), their last activity is spread over two months, some have IQA actions
+//! open, every one is audited, and some hold a credential issued in the last year.
+//!
+//! Copies are made set-based, a chunk of learners per statement, with the triggers off
+//! (`session_replication_role`), and the kept figures of migration 0014 are then counted
+//! once by the database's own recount, which the tests hold equal to the triggers.
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::bench::{BenchFixture, BENCH_PASSWORD};
+use crate::db::{bulk_audit, figures};
+use crate::domain::credential_number::CredentialNumber;
+use crate::web::auth::password;
+
+/// Learners copied per statement.
+const CHUNK: usize = 500;
+pub const ASSESSORS: usize = 30;
+pub const TRAINEES: usize = 10;
+pub const IQAS: usize = 5;
+
+/// Who a benchmark signs in as, at this size.
+#[derive(Debug, Clone)]
+pub struct CentreFixture {
+    pub enrolments: usize,
+    /// An assessor with about N / 30 learners (the first assessor has the 32 of the
+    /// caseload load test).
+    pub big_assessor: String,
+    pub big_assessor_learners: i64,
+    /// An IQA with about N / 5 enrolments.
+    pub big_iqa: String,
+    pub big_iqa_enrolments: i64,
+}
+
+const FIRST_NAMES: [&str; 16] = [
+    "Amira", "Ben", "Chloe", "Dev", "Eilidh", "Femi", "Grace", "Hamza", "Isla", "Jakub", "Kezia",
+    "Liam", "Maya", "Nguyễn", "Olu", "Zoë",
+];
+const SURNAMES: [&str; 16] = [
+    "Adeyemi", "Brown", "Carter", "Davies", "Evans", "Fraser", "Gill", "Hassan", "Iqbal", "Jones",
+    "Kowalski", "Lewis", "Murphy", "Ōtaki", "Patel", "Smith",
+];
+
+/// Grows the fixture's centre to `total` enrolments. The fixture must hold its first
+/// learner and the caseload copies already (`bench::load`, `bench::load_caseload`).
+pub async fn grow(pool: &PgPool, f: &BenchFixture, total: usize) -> anyhow::Result<CentreFixture> {
+    let hash = password::hash(BENCH_PASSWORD)?;
+    let main = crate::db::enrolments::get(pool, f.enrolment_id).await?;
+    let staff = |role: &'static str, n: usize| {
+        let hash = hash.clone();
+        async move {
+            let ids: Vec<Uuid> = sqlx::query_scalar(
+                "WITH new AS (INSERT INTO users (centre_id, email, display_name, password_hash, kind) \
+                   SELECT $1, $2 || g || '@bench.attest.test', initcap($2) || ' ' || g, $3, 'staff' \
+                   FROM generate_series(2, $4 + 1) g ORDER BY g RETURNING id, kind) \
+                 INSERT INTO user_roles (user_id, kind, role) SELECT id, kind, $5 FROM new RETURNING user_id",
+            )
+            .bind(f.centre_id)
+            .bind(role.replace("_assessor", ""))
+            .bind(&hash)
+            .bind(i32::try_from(n).unwrap_or(0))
+            .bind(role)
+            .fetch_all(pool)
+            .await?;
+            anyhow::Ok(ids)
+        }
+    };
+    // The first of each is the fixture's own account.
+    let mut assessors = vec![main.assessor_id];
+    assessors.extend(staff("assessor", ASSESSORS - 1).await?);
+    let mut trainees = vec![main.trainee_assessor_id.unwrap_or(main.assessor_id)];
+    trainees.extend(staff("trainee_assessor", TRAINEES - 1).await?);
+    let mut iqas = vec![main.iqa_id.unwrap_or(main.assessor_id)];
+    iqas.extend(staff("iqa", IQAS - 1).await?);
+
+    let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM enrolments WHERE centre_id = $1")
+        .bind(f.centre_id)
+        .fetch_one(pool)
+        .await?;
+    let first = usize::try_from(existing).unwrap_or(0);
+    let mut made: Vec<Uuid> = Vec::new();
+    let mut n = first;
+    while n < total {
+        let size = CHUNK.min(total - n);
+        made.extend(
+            copy_chunk(pool, f, &main, n, size, &hash, &assessors, &trainees, &iqas).await?,
+        );
+        n += size;
+    }
+    // Audited for real (the latest outcome, and Ready to be Requested where it holds).
+    for ids in made.chunks(2_000) {
+        bulk_audit::audit_many(pool, ids, None, |_, _| {}).await?;
+    }
+    settle(pool, f.centre_id, &made).await?;
+    for ids in made.chunks(2_000) {
+        figures::recount(pool, ids).await?;
+    }
+    let big = |who: &'static str| async move {
+        let row: (String, i64) = sqlx::query_as(&format!(
+            "SELECT u.email, count(*) FROM enrolments e JOIN users u ON u.id = e.{who}_id \
+              WHERE e.centre_id = $1 AND u.email = '{who}2@bench.attest.test' \
+              GROUP BY u.email"
+        ))
+        .bind(f.centre_id)
+        .fetch_one(pool)
+        .await?;
+        anyhow::Ok(row)
+    };
+    let (big_assessor, big_assessor_learners) = big("assessor").await?;
+    let (big_iqa, big_iqa_enrolments) = big("iqa").await?;
+    Ok(CentreFixture {
+        enrolments: total,
+        big_assessor,
+        big_assessor_learners,
+        big_iqa,
+        big_iqa_enrolments,
+    })
+}
+
+/// `size` learners, numbered from `from`, each enrolled like the first learner and given
+/// a copy of the first `items` of its evidence items (all of them for most).
+#[allow(clippy::too_many_arguments)]
+async fn copy_chunk(
+    pool: &PgPool,
+    f: &BenchFixture,
+    main: &crate::db::enrolments::Enrolment,
+    from: usize,
+    size: usize,
+    hash: &str,
+    assessors: &[Uuid],
+    trainees: &[Uuid],
+    iqas: &[Uuid],
+) -> anyhow::Result<Vec<Uuid>> {
+    let numbers: Vec<i32> = (from..from + size)
+        .map(|n| i32::try_from(n).unwrap_or(i32::MAX))
+        .collect();
+    let names: Vec<String> = (from..from + size)
+        .map(|n| {
+            format!(
+                "{} {} {n}",
+                FIRST_NAMES[(n * 7) % FIRST_NAMES.len()],
+                SURNAMES[(n * 11 / 3) % SURNAMES.len()]
+            )
+        })
+        .collect();
+    let assessor: Vec<Uuid> = (from..from + size)
+        .map(|n| assessors[1 + n % (assessors.len() - 1)])
+        .collect();
+    let trainee: Vec<Option<Uuid>> = (from..from + size)
+        .map(|n| (n % 3 == 0).then(|| trainees[n % trainees.len()]))
+        .collect();
+    let iqa: Vec<Uuid> = (from..from + size).map(|n| iqas[n % iqas.len()]).collect();
+    // Three learners in five have their whole portfolio; the rest are partway through.
+    let items: Vec<i32> = (from..from + size)
+        .map(|n| {
+            if n % 5 < 3 {
+                60
+            } else {
+                i32::try_from(5 + (n * 13) % 55).unwrap_or(60)
+            }
+        })
+        .collect();
+    let mut tx = pool.begin().await?;
+    // Triggers (and foreign-key checks) off for the copy: the figures are recounted at
+    // the end. Only a superuser may; elsewhere the triggers keep them, slower.
+    triggers_off(&mut tx).await?;
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "WITH spec AS (SELECT * FROM UNNEST($1::int4[], $2::text[], $3::uuid[], $4::uuid[], $5::uuid[]) \
+                         AS s(n, name, assessor, trainee, iqa)), \
+              learners AS (INSERT INTO users (centre_id, email, display_name, password_hash, kind) \
+                           SELECT $6, 'member' || n || '@bench.attest.test', name, $7, 'learner' \
+                           FROM spec ORDER BY n RETURNING id, email), \
+              roles AS (INSERT INTO user_roles (user_id, kind, role) \
+                        SELECT id, 'learner', 'learner' FROM learners), \
+              made AS (INSERT INTO enrolments (id, centre_id, learner_id, version_id, major_id, \
+                                               assessor_id, trainee_assessor_id, iqa_id, \
+                                               criteria_total, unit_total) \
+                       SELECT gen_random_uuid(), $6, l.id, $8, $9, s.assessor, s.trainee, s.iqa, \
+                              v.criteria_count, v.unit_count \
+                       FROM spec s JOIN learners l ON l.email = 'member' || s.n || '@bench.attest.test' \
+                       JOIN qualification_versions v ON v.id = $8 \
+                       RETURNING id), \
+              history AS (INSERT INTO enrolment_status_history (enrolment_id, to_status, reason) \
+                          SELECT id, 'not_yet_achieved', 'enrolled' FROM made) \
+         SELECT id FROM made",
+    )
+    .bind(&numbers)
+    .bind(&names)
+    .bind(&assessor)
+    .bind(&trainee)
+    .bind(&iqa)
+    .bind(f.centre_id)
+    .bind(hash)
+    .bind(main.version_id)
+    .bind(main.major_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let learner_of_main = main.learner_id;
+    // Each new enrolment's items: the first `items` of the main portfolio's, in order.
+    sqlx::query(
+        "WITH spec AS (SELECT * FROM UNNEST($1::uuid[], $2::int4[]) AS s(enrolment_id, items)), \
+              source AS (SELECT ev.*, row_number() OVER (ORDER BY ev.added_at, ev.id) AS k \
+                         FROM evidence ev WHERE ev.enrolment_id = $3) \
+         INSERT INTO evidence (enrolment_id, version_id, title, description, kind, added_by, added_at) \
+         SELECT s.enrolment_id, src.version_id, src.title, src.description, src.kind, \
+                CASE WHEN src.added_by = $4 THEN e.learner_id ELSE src.added_by END, src.added_at \
+         FROM spec s JOIN source src ON src.k <= s.items JOIN enrolments e ON e.id = s.enrolment_id",
+    )
+    .bind(&ids)
+    .bind(&items)
+    .bind(main.id)
+    .bind(learner_of_main)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO ticks (evidence_id, criterion_id, layer, enrolment_id, version_id, ticked_by, ticked_at) \
+         SELECT ne.id, t.criterion_id, t.layer, ne.enrolment_id, ne.version_id, \
+                CASE t.layer WHEN 'learner' THEN e.learner_id \
+                             WHEN 'assessor' THEN e.assessor_id \
+                             ELSE COALESCE(e.trainee_assessor_id, t.ticked_by) END, t.ticked_at \
+         FROM evidence ne \
+         JOIN enrolments e ON e.id = ne.enrolment_id \
+         JOIN evidence oe ON oe.enrolment_id = $2 AND oe.title = ne.title \
+         JOIN ticks t ON t.evidence_id = oe.id \
+         WHERE ne.enrolment_id = ANY($1)",
+    )
+    .bind(&ids)
+    .bind(main.id)
+    .execute(&mut *tx)
+    .await?;
+    // One learner in ten has every criterion confirmed (on their first item): they
+    // achieve their majors, and some are issued their credential (`settle`).
+    sqlx::query(
+        "INSERT INTO ticks (evidence_id, criterion_id, layer, enrolment_id, version_id, ticked_by, ticked_at) \
+         SELECT first_item.id, c.id, 'assessor', e.id, e.version_id, e.assessor_id, now() \
+         FROM enrolments e \
+         JOIN LATERAL (SELECT id FROM evidence WHERE enrolment_id = e.id ORDER BY added_at, id LIMIT 1) first_item ON true \
+         JOIN criteria c ON c.version_id = e.version_id \
+         WHERE e.id = ANY($1) AND abs(hashtext(e.id::text || 'complete')) % 10 = 0 \
+         ON CONFLICT (evidence_id, criterion_id, layer) DO NOTHING",
+    )
+    .bind(&ids)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(ids)
+}
+
+async fn triggers_off(tx: &mut sqlx::PgConnection) -> anyhow::Result<()> {
+    let superuser: bool =
+        sqlx::query_scalar("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            .fetch_one(&mut *tx)
+            .await?;
+    if superuser {
+        sqlx::query("SET LOCAL session_replication_role = replica")
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// What makes a centre look lived in: last activity spread over about two months (one
+/// in seven quiet for over 30 days), IQA actions open on one in twenty, and on about a
+/// half of those Ready to be Requested a credential requested and issued in the last
+/// twelve months.
+async fn settle(pool: &PgPool, centre_id: Uuid, made: &[Uuid]) -> anyhow::Result<()> {
+    // Credential numbers as the register writes them, from a range of their own.
+    let numbers: Vec<String> = (0..made.len() as u64)
+        .filter_map(|n| CredentialNumber::from_value(0x0BE4_C000_0000 + n))
+        .map(|n| n.to_string())
+        .collect();
+    let mut tx = pool.begin().await?;
+    triggers_off(&mut tx).await?;
+    sqlx::query(
+        "UPDATE enrolments SET last_activity_at = now() - make_interval(days => (abs(hashtext(id::text)) % 35)) \
+          WHERE id = ANY($1)",
+    )
+    .bind(made)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO iqa_decisions (enrolment_id, version_id, unit_id, iqa_id, decision, feedback) \
+         SELECT e.id, e.version_id, (SELECT u.id FROM units u WHERE u.version_id = e.version_id \
+                                     ORDER BY u.ordinal LIMIT 1), e.iqa_id, 'action_required', \
+                'Check the witness statement covers 1.2' \
+           FROM enrolments e WHERE e.id = ANY($1) AND e.iqa_id IS NOT NULL \
+            AND abs(hashtext(e.id::text || 'iqa')) % 20 = 0",
+    )
+    .bind(made)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "WITH chosen AS (SELECT e.*, row_number() OVER (ORDER BY e.id) AS n FROM enrolments e \
+                         WHERE e.id = ANY($1) AND e.status = 'ready_to_be_requested' \
+                           AND abs(hashtext(e.id::text || 'credential')) % 2 = 0), \
+              issued AS (UPDATE enrolments e SET status = 'credential_issued' FROM chosen c \
+                         WHERE e.id = c.id RETURNING e.id) \
+         INSERT INTO credentials (number, enrolment_id, centre_id, learner_name, qualification_code, \
+                                  qualification_title, qualification_level, major_code, major_title, \
+                                  centre_name, requested_at, generated_at, issued_at) \
+         SELECT $3[c.n], c.id, c.centre_id, l.display_name, q.code, v.title, \
+                v.level, m.code, m.title, ce.name, \
+                now() - make_interval(days => (c.n::int * 7) % 360 + 2), \
+                now() - make_interval(days => (c.n::int * 7) % 360 + 1), \
+                now() - make_interval(days => (c.n::int * 7) % 360) \
+           FROM chosen c JOIN users l ON l.id = c.learner_id \
+           JOIN qualification_versions v ON v.id = c.version_id \
+           JOIN qualifications q ON q.id = v.qualification_id \
+           JOIN majors m ON m.id = c.major_id JOIN centres ce ON ce.id = $2",
+    )
+    .bind(made)
+    .bind(centre_id)
+    .bind(&numbers)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
