@@ -1,10 +1,14 @@
 //! The append-only activity log (SPEC §8): the record an external quality assurer asks
 //! for. The database refuses UPDATE, DELETE and TRUNCATE on it.
-use sqlx::PgExecutor;
+use futures_util::stream::BoxStream;
+use sqlx::postgres::PgArguments;
+use sqlx::query::QueryAs;
+use sqlx::{PgExecutor, PgPool, Postgres};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::DbResult;
+use crate::domain::log_filter::{Actions, Kind, LogView, Page, Who};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ActivityEntry {
@@ -117,4 +121,200 @@ pub async fn for_centre(
     .bind(limit)
     .fetch_all(db)
     .await?)
+}
+
+/// An entry as the log page and its export show it, with its actor's name read in the
+/// same statement (None for attest's own entries).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub(crate) struct LogLine {
+    pub id: i64,
+    pub at: OffsetDateTime,
+    pub actor_id: Option<Uuid>,
+    pub actor_name: Option<String>,
+    pub action: String,
+    pub detail: serde_json::Value,
+}
+
+/// A page of an enrolment's log, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LogPage {
+    pub lines: Vec<LogLine>,
+    /// Entries older than the page's last match the filters too.
+    pub older: bool,
+    /// Entries newer than the page's first match the filters too.
+    pub newer: bool,
+}
+
+/// Which entries a statement reads, as SQL conditions from a closed set with their
+/// values bound in order: never a value spliced into the text. Each combination of
+/// filters is a statement of its own, so that PostgreSQL plans each for what it asks
+/// (a generic plan for "$n IS NULL OR id < $n" could not start the index scan at the
+/// page's first entry, and would read every newer entry to skip it).
+struct Selection {
+    sql: String,
+    enrolment_id: Uuid,
+    binds: Vec<Bound>,
+}
+
+enum Bound {
+    Actions(&'static [&'static str]),
+    Person(Uuid),
+    At(OffsetDateTime),
+    Entry(i64),
+    Limit(i64),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Order {
+    NewestFirst,
+    OldestFirst,
+}
+
+impl Selection {
+    /// The entries of `enrolment_id` that `view`'s filters match, from `start` (an
+    /// entry id, exclusive) on in `order`, at most `limit` of them.
+    fn new(
+        enrolment_id: Uuid,
+        view: &LogView,
+        start: Option<i64>,
+        order: Order,
+        limit: Option<usize>,
+    ) -> Selection {
+        let mut sql = String::from(
+            "SELECT a.id, a.at, a.actor_id, u.display_name AS actor_name, a.action, a.detail \
+             FROM activity_log a LEFT JOIN users u ON u.id = a.actor_id \
+             WHERE a.enrolment_id = $1",
+        );
+        let mut binds = Vec::new();
+        let mut condition = |sql: &mut String, text: &str, bound: Option<Bound>| {
+            sql.push_str(" AND ");
+            match bound {
+                Some(b) => {
+                    binds.push(b);
+                    // $1 is the enrolment.
+                    sql.push_str(&text.replace('?', &format!("${}", binds.len() + 1)));
+                }
+                None => sql.push_str(text),
+            }
+        };
+        match view.kind.map(Kind::actions) {
+            None => {}
+            Some(Actions::AnyOf(a)) => {
+                condition(&mut sql, "a.action = ANY(?)", Some(Bound::Actions(a)))
+            }
+            Some(Actions::NoneOf(a)) => {
+                condition(&mut sql, "a.action <> ALL(?)", Some(Bound::Actions(a)))
+            }
+        }
+        match view.who {
+            None => {}
+            Some(Who::System) => condition(&mut sql, "a.actor_id IS NULL", None),
+            Some(Who::Person(id)) => condition(&mut sql, "a.actor_id = ?", Some(Bound::Person(id))),
+        }
+        if let Some(at) = view.since() {
+            condition(&mut sql, "a.at >= ?", Some(Bound::At(at)));
+        }
+        if let Some(at) = view.until() {
+            condition(&mut sql, "a.at < ?", Some(Bound::At(at)));
+        }
+        if let Some(id) = start {
+            let text = match order {
+                Order::NewestFirst => "a.id < ?",
+                Order::OldestFirst => "a.id > ?",
+            };
+            condition(&mut sql, text, Some(Bound::Entry(id)));
+        }
+        sql.push_str(match order {
+            Order::NewestFirst => " ORDER BY a.id DESC",
+            Order::OldestFirst => " ORDER BY a.id",
+        });
+        if let Some(n) = limit {
+            binds.push(Bound::Limit(i64::try_from(n).unwrap_or(i64::MAX)));
+            sql.push_str(&format!(" LIMIT ${}", binds.len() + 1));
+        }
+        Selection {
+            sql,
+            enrolment_id,
+            binds,
+        }
+    }
+
+    fn query(&self) -> QueryAs<'_, Postgres, LogLine, PgArguments> {
+        let mut q = sqlx::query_as(&self.sql).bind(self.enrolment_id);
+        for b in &self.binds {
+            q = match b {
+                Bound::Actions(a) => q.bind(*a),
+                Bound::Person(id) => q.bind(*id),
+                Bound::At(at) => q.bind(*at),
+                Bound::Entry(id) | Bound::Limit(id) => q.bind(*id),
+            };
+        }
+        q
+    }
+}
+
+/// The page of an enrolment's log that `view` asks for, `size` entries at most. Reads
+/// one more entry than it shows, to know whether there are more beyond; the page starts
+/// at its entry in the index on (enrolment, id), so an old page costs what the newest
+/// costs.
+pub(crate) async fn page(
+    db: impl PgExecutor<'_>,
+    enrolment_id: Uuid,
+    view: &LogView,
+    size: usize,
+) -> DbResult<LogPage> {
+    let (start, order) = match view.page {
+        Page::Newest => (None, Order::NewestFirst),
+        Page::Before(id) => (Some(id), Order::NewestFirst),
+        Page::After(id) => (Some(id), Order::OldestFirst),
+    };
+    let selection = Selection::new(enrolment_id, view, start, order, Some(size + 1));
+    let mut lines = selection.query().fetch_all(db).await?;
+    let more = lines.len() > size;
+    lines.truncate(size);
+    Ok(match view.page {
+        Page::Newest => LogPage {
+            lines,
+            older: more,
+            newer: false,
+        },
+        // The entry this page starts before was on a newer page: there is one to go back to.
+        Page::Before(_) => LogPage {
+            lines,
+            older: more,
+            newer: true,
+        },
+        Page::After(_) => {
+            lines.reverse();
+            LogPage {
+                lines,
+                older: true,
+                newer: more,
+            }
+        }
+    })
+}
+
+/// Every entry of an enrolment that `view`'s filters match (wherever its page is),
+/// oldest first, to read as a stream: rows come as PostgreSQL sends them, so memory
+/// stays flat however long the log.
+pub(crate) struct Export(Selection);
+
+impl Export {
+    pub(crate) fn new(enrolment_id: Uuid, view: &LogView) -> Export {
+        Export(Selection::new(
+            enrolment_id,
+            view,
+            None,
+            Order::OldestFirst,
+            None,
+        ))
+    }
+
+    pub(crate) fn rows<'a>(
+        &'a self,
+        db: &'a PgPool,
+    ) -> BoxStream<'a, Result<LogLine, sqlx::Error>> {
+        self.0.query().fetch(db)
+    }
 }
