@@ -358,6 +358,75 @@ struct HistoryRow {
     reason: Option<String>,
 }
 
+/// A status change as the history lists it, with its actor's name read in the same
+/// statement (None when the system acted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ChangeListed {
+    pub id: i64,
+    pub from: Option<Status>,
+    pub to: Status,
+    pub actor_id: Option<Uuid>,
+    pub actor_name: Option<String>,
+    pub at: OffsetDateTime,
+    pub reason: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ChangeRow {
+    id: i64,
+    from_status: Option<String>,
+    to_status: String,
+    actor_id: Option<Uuid>,
+    actor_name: Option<String>,
+    at: OffsetDateTime,
+    reason: Option<String>,
+}
+
+/// Up to `size` status changes of an enrolment, newest first, from just before change
+/// `before`, and whether there are older ones still. The page starts at its change in
+/// the index on (enrolment, id): an old page costs what the newest costs.
+pub(crate) async fn history_page(
+    db: impl PgExecutor<'_>,
+    enrolment_id: Uuid,
+    before: Option<i64>,
+    size: usize,
+) -> DbResult<(Vec<ChangeListed>, bool)> {
+    const COLUMNS: &str = "SELECT h.id, h.from_status, h.to_status, h.actor_id, \
+         u.display_name AS actor_name, h.at, h.reason \
+         FROM enrolment_status_history h LEFT JOIN users u ON u.id = h.actor_id";
+    let sql = match before {
+        None => format!("{COLUMNS} WHERE h.enrolment_id = $1 ORDER BY h.id DESC LIMIT $2"),
+        Some(_) => {
+            format!("{COLUMNS} WHERE h.enrolment_id = $1 AND h.id < $3 ORDER BY h.id DESC LIMIT $2")
+        }
+    };
+    let limit = i64::try_from(size + 1).unwrap_or(i64::MAX);
+    let mut q = sqlx::query_as::<_, ChangeRow>(&sql)
+        .bind(enrolment_id)
+        .bind(limit);
+    if let Some(id) = before {
+        q = q.bind(id);
+    }
+    let mut rows = q.fetch_all(db).await?;
+    let more = rows.len() > size;
+    rows.truncate(size);
+    let listed = rows
+        .into_iter()
+        .map(|r| {
+            Ok(ChangeListed {
+                id: r.id,
+                from: r.from_status.as_deref().map(status_from_key).transpose()?,
+                to: status_from_key(&r.to_status)?,
+                actor_id: r.actor_id,
+                actor_name: r.actor_name,
+                at: r.at,
+                reason: r.reason,
+            })
+        })
+        .collect::<DbResult<Vec<_>>>()?;
+    Ok((listed, more))
+}
+
 /// Change the assigned major without auditing; `audits::switch_major` also re-audits.
 pub async fn set_major(
     db: impl PgExecutor<'_>,

@@ -14,6 +14,10 @@ use super::form::FieldError;
 
 /// Entries on a page of the activity log.
 pub(crate) const PAGE_SIZE: usize = 100;
+/// Audits on a page of the audit page's history.
+pub(crate) const AUDITS_PER_PAGE: usize = 20;
+/// Status changes on a page of the audit page's status history.
+pub(crate) const STATUS_CHANGES_PER_PAGE: usize = 50;
 
 /// A kind of change, as people filter the log by it: each names the `action` values
 /// written for it.
@@ -379,6 +383,60 @@ fn parse_date(text: &str) -> Option<Date> {
 
 fn date_key(d: Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+/// Where the audit page's two histories start: each pages on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct HistoryPages {
+    /// The audits just older than this audit.
+    pub audits_before: Option<Uuid>,
+    /// The status changes just older than this one.
+    pub changes_before: Option<i64>,
+}
+
+impl HistoryPages {
+    pub(crate) fn parse<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> (HistoryPages, Vec<FieldError>) {
+        let mut pages = HistoryPages::default();
+        let mut errors = Vec::new();
+        for (name, value) in pairs {
+            let value = value.trim();
+            match name {
+                "audits" if !value.is_empty() => {
+                    pages.audits_before = Uuid::parse_str(value).ok();
+                    if pages.audits_before.is_none() {
+                        errors.push(FieldError::new(
+                            "audits",
+                            "That page of audits could not be found: showing the newest",
+                        ));
+                    }
+                }
+                "changes" if !value.is_empty() => {
+                    pages.changes_before = value.parse::<i64>().ok().filter(|id| *id > 0);
+                    if pages.changes_before.is_none() {
+                        errors.push(FieldError::new(
+                            "changes",
+                            "That page of status changes could not be found: showing the newest",
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+        (pages, errors)
+    }
+
+    pub(crate) fn to_query_string(self) -> String {
+        let mut out = form_urlencoded::Serializer::new(String::new());
+        if let Some(id) = self.audits_before {
+            out.append_pair("audits", &id.to_string());
+        }
+        if let Some(id) = self.changes_before {
+            out.append_pair("changes", &id.to_string());
+        }
+        out.finish()
+    }
 }
 
 #[cfg(test)]

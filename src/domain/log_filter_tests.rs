@@ -233,6 +233,31 @@ fn kinds_read_back_from_their_keys() {
     assert_eq!(Kind::from_key("Tick"), None);
 }
 
+#[test]
+fn the_audit_page_histories_page_on_their_own() {
+    let audit = Uuid::from_u128(99);
+    let read = |q: &str| {
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(q.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        HistoryPages::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    };
+    let (pages, errors) = read(&format!("audits={audit}&changes=40"));
+    assert!(errors.is_empty());
+    assert_eq!(
+        pages,
+        HistoryPages {
+            audits_before: Some(audit),
+            changes_before: Some(40),
+        }
+    );
+    assert_eq!(read(&pages.to_query_string()).0, pages);
+    let (pages, errors) = read("audits=latest&changes=-1");
+    assert_eq!(fields(&errors), ["audits", "changes"]);
+    assert_eq!(pages, HistoryPages::default());
+    assert_eq!(pages.to_query_string(), "");
+}
+
 fn day() -> impl Strategy<Value = Date> {
     (1900i32..=9999, 1u8..=12, 1u8..=31).prop_filter_map("a real day", |(y, m, d)| {
         Date::from_calendar_date(y, Month::try_from(m).ok()?, d).ok()
@@ -281,6 +306,21 @@ proptest! {
         let (back, _, errors) = parse(&v.to_query_string());
         prop_assert!(errors.is_empty(), "{:?}", errors);
         prop_assert_eq!(back, v);
+    }
+
+    /// The audit page's positions survive their address too.
+    #[test]
+    fn history_pages_survive_their_address(
+        audit in proptest::option::of(any::<u128>()),
+        change in proptest::option::of(1..=i64::MAX),
+    ) {
+        let pages = HistoryPages { audits_before: audit.map(Uuid::from_u128), changes_before: change };
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(pages.to_query_string().as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let (back, errors) = HistoryPages::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        prop_assert!(errors.is_empty());
+        prop_assert_eq!(back, pages);
     }
 
     /// Whatever a query string holds, reading it never fails, and what it reports is

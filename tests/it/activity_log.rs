@@ -1,8 +1,8 @@
 //! The activity log over HTTP when it is long (SPEC §8): the newest 100 entries a page,
 //! keyset pages that reach every entry once, filters by kind, who and date, and the CSV
-//! export of every matching entry.
+//! export of every matching entry. The audit page's histories page the same way.
 use attest::db::enrolments::Enrolment;
-use attest::db::users;
+use attest::db::{audits, users};
 use axum::http::{header, Request, StatusCode};
 use uuid::Uuid;
 
@@ -480,6 +480,7 @@ async fn another_learner_gets_404_for_the_page_and_the_csv() {
         format!("/enrolments/{e}/activity?kind=tick&before=5"),
         format!("/enrolments/{e}/activity.csv"),
         format!("/enrolments/{e}/activity.csv?who=attest"),
+        format!("/enrolments/{e}/audit?audits={}&changes=3", Uuid::new_v4()),
     ] {
         assert_eq!(
             fetch(&d, &amira, &uri).await.status,
@@ -488,4 +489,119 @@ async fn another_learner_gets_404_for_the_page_and_the_csv() {
         );
         assert_eq!(fetch(&d, &ben, &uri).await.status, StatusCode::OK, "{uri}");
     }
+}
+
+fn audit_ids(body: &str) -> Vec<String> {
+    attributes(body, "data-audit")
+}
+
+fn change_ids(body: &str) -> Vec<String> {
+    attributes(body, "data-change")
+}
+
+#[tokio::test]
+async fn the_audit_page_shows_the_newest_20_audits_and_50_status_changes_with_older_pages() {
+    let d = demo().await;
+    let e = &d.ben;
+    let latest = audits::audit_enrolment(&d.pool, e.id, None)
+        .await
+        .expect("audit")
+        .audit_id;
+    // 45 older audits, two at each moment: the order within a moment is the id's.
+    sqlx::query(
+        "INSERT INTO audits (id, enrolment_id, version_id, actor_id, at, outcome, major_id, confirmed_criteria, report) \
+         SELECT gen_random_uuid(), a.enrolment_id, a.version_id, a.actor_id, \
+                a.at - (1 + i / 2) * interval '1 minute', a.outcome, a.major_id, a.confirmed_criteria, a.report \
+         FROM audits a, generate_series(0, 44) AS i WHERE a.id = $1",
+    )
+    .bind(latest)
+    .execute(&d.pool)
+    .await
+    .expect("audits");
+    sqlx::query(
+        "INSERT INTO enrolment_status_history (enrolment_id, from_status, to_status, at, reason) \
+         SELECT $1, CASE WHEN i % 2 = 0 THEN 'ready_to_be_requested' ELSE 'not_yet_achieved' END, \
+                CASE WHEN i % 2 = 0 THEN 'not_yet_achieved' ELSE 'ready_to_be_requested' END, \
+                now() - (200 - i) * interval '1 hour', 'seeded ' || i \
+         FROM generate_series(1, 120) AS i",
+    )
+    .bind(e.id)
+    .execute(&d.pool)
+    .await
+    .expect("history");
+    let all_audits: Vec<String> = sqlx::query_scalar::<_, Uuid>(
+        "SELECT id FROM audits WHERE enrolment_id = $1 ORDER BY at DESC, id DESC",
+    )
+    .bind(e.id)
+    .fetch_all(&d.pool)
+    .await
+    .expect("audits")
+    .iter()
+    .map(Uuid::to_string)
+    .collect();
+    let all_changes: Vec<String> = sqlx::query_scalar::<_, i64>(
+        "SELECT id FROM enrolment_status_history WHERE enrolment_id = $1 ORDER BY id DESC",
+    )
+    .bind(e.id)
+    .fetch_all(&d.pool)
+    .await
+    .expect("history")
+    .iter()
+    .map(i64::to_string)
+    .collect();
+    assert!(all_audits.len() > 40 && all_changes.len() > 100);
+    let tom = d.as_("assessor").await;
+    let base = format!("/enrolments/{}/audit", e.id);
+
+    let first = fetch(&d, &tom, &base).await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(audit_ids(&first.body), all_audits[..20]);
+    assert_eq!(change_ids(&first.body), all_changes[..50]);
+    assert_eq!(all_audits[0], latest.to_string());
+
+    let audit_pages = walk(&d, &tom, &base, "audits-older", audit_ids).await;
+    assert_eq!(
+        audit_pages.concat(),
+        all_audits,
+        "every audit once, in order"
+    );
+    let change_pages = walk(&d, &tom, &base, "changes-older", change_ids).await;
+    assert_eq!(
+        change_pages.concat(),
+        all_changes,
+        "every change once, in order"
+    );
+    assert_eq!(change_pages.len(), all_changes.len().div_ceil(50));
+
+    // An older page of audits keeps the latest audit, the status history's own page
+    // and a way back.
+    let older = link(&first.body, "audits-older").expect("older audits");
+    let page = fetch(&d, &tom, &older).await;
+    assert!(page.body.contains("<h2>Latest audit</h2>"));
+    assert!(!page
+        .body
+        .contains("This enrolment has not been audited yet"));
+    assert_eq!(change_ids(&page.body), all_changes[..50]);
+    assert!(link(&page.body, "audits-newest").is_some());
+    let both = link(&page.body, "changes-older").expect("older changes");
+    let both = fetch(&d, &tom, &both).await;
+    assert_eq!(
+        audit_ids(&both.body),
+        all_audits[20..40],
+        "each history pages on its own"
+    );
+    assert_eq!(change_ids(&both.body), all_changes[50..100]);
+
+    // A position that cannot be read is said so, and the newest shown.
+    let bad = fetch(&d, &tom, &format!("{base}?audits=latest&changes=x")).await;
+    assert_eq!(bad.status, StatusCode::OK);
+    assert!(bad.body.contains("That page of audits could not be found"));
+    assert!(bad
+        .body
+        .contains("That page of status changes could not be found"));
+    assert_eq!(audit_ids(&bad.body), all_audits[..20]);
+    let unknown = fetch(&d, &tom, &format!("{base}?audits={}", Uuid::new_v4())).await;
+    assert_eq!(unknown.status, StatusCode::OK);
+    assert!(audit_ids(&unknown.body).is_empty());
+    assert!(unknown.body.contains("No older audits"));
 }

@@ -158,6 +158,7 @@ impl Portfolio {
                 "activity filtered",
                 format!("{e}/activity?kind=tick&who=attest&from=2026-01-01&before=999999999"),
             ),
+            ("audit", format!("{e}/audit")),
         ] {
             for role in ["learner", "assessor"] {
                 out.push((
