@@ -391,22 +391,21 @@ pub(crate) async fn history_page(
     before: Option<i64>,
     size: usize,
 ) -> DbResult<(Vec<ChangeListed>, bool)> {
-    const COLUMNS: &str = "SELECT h.id, h.from_status, h.to_status, h.actor_id, \
+    // One range on (enrolment_id, id) rather than `enrolment_id = $1` and an order by
+    // id, for the reason `activity::Selection` gives: only the (enrolment_id, id) index
+    // serves it, so the page reads its own changes and no other enrolment's.
+    let sql = "SELECT h.id, h.from_status, h.to_status, h.actor_id, \
          u.display_name AS actor_name, h.at, h.reason \
-         FROM enrolment_status_history h LEFT JOIN users u ON u.id = h.actor_id";
-    let sql = match before {
-        None => format!("{COLUMNS} WHERE h.enrolment_id = $1 ORDER BY h.id DESC LIMIT $2"),
-        Some(_) => {
-            format!("{COLUMNS} WHERE h.enrolment_id = $1 AND h.id < $3 ORDER BY h.id DESC LIMIT $2")
-        }
-    };
+         FROM enrolment_status_history h LEFT JOIN users u ON u.id = h.actor_id \
+         WHERE (h.enrolment_id, h.id) >= ($1, $2) AND (h.enrolment_id, h.id) <= ($1, $3) \
+         ORDER BY h.enrolment_id DESC, h.id DESC LIMIT $4";
+    let last = before.map_or(i64::MAX, |id| id.saturating_sub(1));
     let limit = i64::try_from(size + 1).unwrap_or(i64::MAX);
-    let mut q = sqlx::query_as::<_, ChangeRow>(&sql)
+    let q = sqlx::query_as::<_, ChangeRow>(sql)
         .bind(enrolment_id)
+        .bind(i64::MIN)
+        .bind(last)
         .bind(limit);
-    if let Some(id) = before {
-        q = q.bind(id);
-    }
     let mut rows = q.fetch_all(db).await?;
     let more = rows.len() > size;
     rows.truncate(size);

@@ -1,9 +1,16 @@
 //! The activity log over HTTP when it is long (SPEC §8): the newest 100 entries a page,
 //! keyset pages that reach every entry once, filters by kind, who and date, and the CSV
 //! export of every matching entry. The audit page's histories page the same way.
+use std::sync::{Arc, Mutex};
+
 use attest::db::enrolments::Enrolment;
 use attest::db::{audits, users};
 use axum::http::{header, Request, StatusCode};
+use serde_json::Value;
+use sqlx::postgres::PgPoolOptions;
+use tracing::field::{Field, Visit};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::Layer;
 use uuid::Uuid;
 
 use crate::http::{enc, get, send, Reply};
@@ -604,4 +611,191 @@ async fn the_audit_page_shows_the_newest_20_audits_and_50_status_changes_with_ol
     assert_eq!(unknown.status, StatusCode::OK);
     assert!(audit_ids(&unknown.body).is_empty());
     assert!(unknown.body.contains("No older audits"));
+}
+
+/// The plans PostgreSQL ran, as auto_explain reports them (ANALYZE, JSON) to the client.
+#[derive(Clone, Default)]
+struct Plans(Arc<Mutex<Vec<Value>>>);
+
+impl<S: tracing::Subscriber> Layer<S> for Plans {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        if event.metadata().target() != "sqlx::postgres::notice" {
+            return;
+        }
+        let mut message = Message::default();
+        event.record(&mut message);
+        let plan = message
+            .0
+            .find('{')
+            .and_then(|at| serde_json::from_str(&message.0[at..]).ok());
+        if let (Some(plan), Ok(mut all)) = (plan, self.0.lock()) {
+            all.push(plan);
+        }
+    }
+}
+
+#[derive(Default)]
+struct Message(String);
+
+impl Visit for Message {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.0 = value.to_string();
+        }
+    }
+    fn record_debug(&mut self, _: &Field, _: &dyn std::fmt::Debug) {}
+}
+
+impl Plans {
+    /// The scans of `table` in the plans of statements whose text holds `marker`, each
+    /// as (index used, rows returned, rows read and dropped by a filter), and whether
+    /// any of those plans sorts.
+    fn scans(&self, marker: &str, table: &str) -> (Vec<(String, u64, u64)>, bool) {
+        fn walk(node: &Value, table: &str, out: &mut Vec<(String, u64, u64)>, sorts: &mut bool) {
+            *sorts |= node["Node Type"]
+                .as_str()
+                .is_some_and(|t| t.contains("Sort"));
+            if node["Relation Name"] == table {
+                out.push((
+                    node["Index Name"]
+                        .as_str()
+                        .unwrap_or("(no index)")
+                        .to_string(),
+                    node["Actual Rows"].as_u64().unwrap_or(0)
+                        * node["Actual Loops"].as_u64().unwrap_or(1),
+                    node["Rows Removed by Filter"].as_u64().unwrap_or(0)
+                        + node["Rows Removed by Index Recheck"].as_u64().unwrap_or(0),
+                ));
+            }
+            for child in node["Plans"].as_array().into_iter().flatten() {
+                walk(child, table, out, sorts);
+            }
+        }
+        let all = self.0.lock().map(|p| p.clone()).unwrap_or_default();
+        let (mut out, mut sorts) = (Vec::new(), false);
+        for plan in all
+            .iter()
+            .filter(|p| p["Query Text"].as_str().is_some_and(|q| q.contains(marker)))
+        {
+            walk(&plan["Plan"], table, &mut out, &mut sorts);
+        }
+        (out, sorts)
+    }
+
+    fn clear(&self) {
+        if let Ok(mut all) = self.0.lock() {
+            all.clear();
+        }
+    }
+}
+
+/// However much of the log is other enrolments' (here the newer half, as for a learner
+/// whose log went quiet while the centre went on), a page reads its own entries through
+/// the (enrolment, id) index and no others, and the export reads the index in order
+/// without sorting. PostgreSQL reports each plan it runs (auto_explain, as notices).
+#[tokio::test]
+async fn a_page_reads_only_the_entries_it_shows_however_long_the_centres_log() {
+    let plans = Plans::default();
+    let _default =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(plans.clone()));
+    let d = demo().await;
+    let e = &d.ben;
+    seed(&d, e).await;
+    // The rest of the centre's log, newer than all of Ben's: 20,000 entries on Amira's
+    // enrolment, and status changes on hers after his.
+    sqlx::query(
+        "INSERT INTO activity_log (centre_id, enrolment_id, actor_id, action, detail) \
+         SELECT $1, $2, NULL, 'audit', '{}' FROM generate_series(1, 20000)",
+    )
+    .bind(d.amira.centre_id)
+    .bind(d.amira.id)
+    .execute(&d.pool)
+    .await
+    .expect("others' entries");
+    sqlx::query(
+        "INSERT INTO enrolment_status_history (enrolment_id, from_status, to_status, reason) \
+         SELECT $1, CASE WHEN i % 2 = 0 THEN 'ready_to_be_requested' ELSE 'not_yet_achieved' END, \
+                CASE WHEN i % 2 = 0 THEN 'not_yet_achieved' ELSE 'ready_to_be_requested' END, 'x' \
+         FROM generate_series(1, 2000) AS i",
+    )
+    .bind(d.amira.id)
+    .execute(&d.pool)
+    .await
+    .expect("others' status changes");
+    sqlx::query("ANALYZE")
+        .execute(&d.pool)
+        .await
+        .expect("statistics");
+    let options = (*d.pool.connect_options()).clone().options([
+        ("session_preload_libraries", "auto_explain"),
+        ("auto_explain.log_min_duration", "0"),
+        ("auto_explain.log_analyze", "on"),
+        ("auto_explain.log_format", "json"),
+        ("auto_explain.log_level", "notice"),
+    ]);
+    let explained = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(options)
+        .await
+        .expect("a pool whose plans are reported");
+    let tom = d.as_("assessor").await;
+    let ask = |uri: String| {
+        let (pool, cookie) = (explained.clone(), tom.clone());
+        async move { send(AppState::new(pool), get(&uri, Some(&cookie))).await }
+    };
+    let base = format!("/enrolments/{}/activity", e.id);
+    let all = expected(&d, e, "true").await;
+    let log = "FROM activity_log a";
+    for uri in [
+        base.clone(),
+        format!("{base}?before={}", all[200]),
+        format!("{base}?after={}", all[300]),
+        format!("{base}?who=attest&before={}", all[10]),
+    ] {
+        plans.clear();
+        let r = ask(uri.clone()).await;
+        assert_eq!(r.status, StatusCode::OK, "{uri}");
+        let (scans, _) = plans.scans(log, "activity_log");
+        assert!(!scans.is_empty(), "{uri}: the plan is reported");
+        for (index, rows, dropped) in scans {
+            assert_eq!(index, "activity_log_enrolment_idx", "{uri}");
+            assert!(rows <= 101, "{uri}: {rows} rows read for a page of 100");
+            if !uri.contains("who=") {
+                assert_eq!(dropped, 0, "{uri}: no entry read only to be dropped");
+            }
+        }
+    }
+
+    plans.clear();
+    let csv = ask(format!("/enrolments/{}/activity.csv", e.id)).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let (scans, sorts) = plans.scans(log, "activity_log");
+    assert_eq!(
+        scans,
+        [(
+            "activity_log_enrolment_idx".to_string(),
+            all.len() as u64,
+            0
+        )]
+    );
+    assert!(
+        !sorts,
+        "the export reads the index in order, without sorting"
+    );
+
+    plans.clear();
+    let audit = ask(format!("/enrolments/{}/audit", e.id)).await;
+    assert_eq!(audit.status, StatusCode::OK);
+    let (scans, _) = plans.scans(
+        "FROM enrolment_status_history h",
+        "enrolment_status_history",
+    );
+    assert!(!scans.is_empty());
+    for (index, rows, dropped) in scans {
+        assert_eq!(
+            (index.as_str(), dropped),
+            ("status_history_enrolment_idx", 0)
+        );
+        assert!(rows <= 51);
+    }
 }
