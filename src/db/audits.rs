@@ -205,3 +205,77 @@ pub async fn audit_history(
     .await?;
     rows.into_iter().map(AuditRecord::try_from).collect()
 }
+
+/// An audit as the audit history lists it: no report (the list shows none, and a
+/// report is the row's bulk), and the actor's name read in the same statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AuditListed {
+    pub id: Uuid,
+    pub at: OffsetDateTime,
+    pub actor_id: Option<Uuid>,
+    pub actor_name: Option<String>,
+    pub outcome: Outcome,
+    pub confirmed_criteria: i32,
+}
+
+#[derive(sqlx::FromRow)]
+struct ListedRow {
+    id: Uuid,
+    at: OffsetDateTime,
+    actor_id: Option<Uuid>,
+    actor_name: Option<String>,
+    outcome: String,
+    confirmed_criteria: i32,
+}
+
+/// Up to `size` audits of an enrolment, newest first, from just before audit `before`
+/// (in the order of time, then id), and whether there are older ones still. The page
+/// starts at its audit in the index on (enrolment, at): an old page costs what the
+/// newest costs.
+pub(crate) async fn audit_page(
+    db: impl PgExecutor<'_>,
+    enrolment_id: Uuid,
+    before: Option<Uuid>,
+    size: usize,
+) -> DbResult<(Vec<AuditListed>, bool)> {
+    const COLUMNS: &str = "SELECT a.id, a.at, a.actor_id, u.display_name AS actor_name, \
+         a.outcome, a.confirmed_criteria FROM audits a LEFT JOIN users u ON u.id = a.actor_id";
+    // `at <=` bounds the index scan; the rest of the row comparison only settles the
+    // audits of that very moment. A cursor that is not this enrolment's audit finds none.
+    let sql = match before {
+        None => {
+            format!("{COLUMNS} WHERE a.enrolment_id = $1 ORDER BY a.at DESC, a.id DESC LIMIT $2")
+        }
+        Some(_) => format!(
+            "WITH c AS (SELECT at, id FROM audits WHERE id = $3 AND enrolment_id = $1) \
+             {COLUMNS} WHERE a.enrolment_id = $1 AND a.at <= (SELECT at FROM c) \
+             AND (a.at, a.id) < (SELECT at, id FROM c) \
+             ORDER BY a.at DESC, a.id DESC LIMIT $2"
+        ),
+    };
+    let limit = i64::try_from(size + 1).unwrap_or(i64::MAX);
+    let mut q = sqlx::query_as::<_, ListedRow>(&sql)
+        .bind(enrolment_id)
+        .bind(limit);
+    if let Some(id) = before {
+        q = q.bind(id);
+    }
+    let mut rows = q.fetch_all(db).await?;
+    let more = rows.len() > size;
+    rows.truncate(size);
+    let listed = rows
+        .into_iter()
+        .map(|r| {
+            Ok(AuditListed {
+                outcome: Outcome::from_key(&r.outcome)
+                    .ok_or_else(|| DbError::Corrupt(format!("audit outcome {:?}", r.outcome)))?,
+                id: r.id,
+                at: r.at,
+                actor_id: r.actor_id,
+                actor_name: r.actor_name,
+                confirmed_criteria: r.confirmed_criteria,
+            })
+        })
+        .collect::<DbResult<Vec<_>>>()?;
+    Ok((listed, more))
+}

@@ -358,6 +358,74 @@ struct HistoryRow {
     reason: Option<String>,
 }
 
+/// A status change as the history lists it, with its actor's name read in the same
+/// statement (None when the system acted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ChangeListed {
+    pub id: i64,
+    pub from: Option<Status>,
+    pub to: Status,
+    pub actor_id: Option<Uuid>,
+    pub actor_name: Option<String>,
+    pub at: OffsetDateTime,
+    pub reason: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ChangeRow {
+    id: i64,
+    from_status: Option<String>,
+    to_status: String,
+    actor_id: Option<Uuid>,
+    actor_name: Option<String>,
+    at: OffsetDateTime,
+    reason: Option<String>,
+}
+
+/// Up to `size` status changes of an enrolment, newest first, from just before change
+/// `before`, and whether there are older ones still. The page starts at its change in
+/// the index on (enrolment, id): an old page costs what the newest costs.
+pub(crate) async fn history_page(
+    db: impl PgExecutor<'_>,
+    enrolment_id: Uuid,
+    before: Option<i64>,
+    size: usize,
+) -> DbResult<(Vec<ChangeListed>, bool)> {
+    // One range on (enrolment_id, id) rather than `enrolment_id = $1` and an order by
+    // id, for the reason `activity::Selection` gives: only the (enrolment_id, id) index
+    // serves it, so the page reads its own changes and no other enrolment's.
+    let sql = "SELECT h.id, h.from_status, h.to_status, h.actor_id, \
+         u.display_name AS actor_name, h.at, h.reason \
+         FROM enrolment_status_history h LEFT JOIN users u ON u.id = h.actor_id \
+         WHERE (h.enrolment_id, h.id) >= ($1, $2) AND (h.enrolment_id, h.id) <= ($1, $3) \
+         ORDER BY h.enrolment_id DESC, h.id DESC LIMIT $4";
+    let last = before.map_or(i64::MAX, |id| id.saturating_sub(1));
+    let limit = i64::try_from(size + 1).unwrap_or(i64::MAX);
+    let q = sqlx::query_as::<_, ChangeRow>(sql)
+        .bind(enrolment_id)
+        .bind(i64::MIN)
+        .bind(last)
+        .bind(limit);
+    let mut rows = q.fetch_all(db).await?;
+    let more = rows.len() > size;
+    rows.truncate(size);
+    let listed = rows
+        .into_iter()
+        .map(|r| {
+            Ok(ChangeListed {
+                id: r.id,
+                from: r.from_status.as_deref().map(status_from_key).transpose()?,
+                to: status_from_key(&r.to_status)?,
+                actor_id: r.actor_id,
+                actor_name: r.actor_name,
+                at: r.at,
+                reason: r.reason,
+            })
+        })
+        .collect::<DbResult<Vec<_>>>()?;
+    Ok((listed, more))
+}
+
 /// Change the assigned major without auditing; `audits::switch_major` also re-audits.
 pub async fn set_major(
     db: impl PgExecutor<'_>,

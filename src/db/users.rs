@@ -221,3 +221,30 @@ pub async fn names(
             .await?;
     Ok(rows.into_iter().collect())
 }
+
+/// Someone whose changes an enrolment's log can hold.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub(crate) struct Actor {
+    pub id: Uuid,
+    pub display_name: String,
+    pub admin: bool,
+}
+
+/// A centre's staff and one of its learners, by name: everyone who can have changed
+/// that learner's portfolio (staff who left stay, since people are never deleted).
+pub(crate) async fn staff_and_learner(
+    db: impl PgExecutor<'_>,
+    centre_id: Uuid,
+    learner_id: Uuid,
+) -> DbResult<Vec<Actor>> {
+    Ok(sqlx::query_as(
+        "SELECT u.id, u.display_name, \
+                EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = 'admin') AS admin \
+         FROM users u WHERE u.centre_id = $1 AND (u.kind = 'staff' OR u.id = $2) \
+         ORDER BY lower(u.display_name), u.id",
+    )
+    .bind(centre_id)
+    .bind(learner_id)
+    .fetch_all(db)
+    .await?)
+}

@@ -9,6 +9,7 @@ pub mod figures;
 pub mod form;
 pub mod import;
 pub mod iqa;
+pub(crate) mod log_filter;
 pub mod outcome;
 pub mod people;
 pub mod progress;

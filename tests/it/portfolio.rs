@@ -441,13 +441,21 @@ async fn the_activity_log_is_shown_and_exported_as_csv() {
         .get(&tom, &format!("/enrolments/{}/activity.csv", d.ben.id))
         .await;
     assert_eq!(csv.status, StatusCode::OK);
-    // A byte-order mark first, so that Excel reads UTF-8; ISO times.
+    // A byte-order mark first, so that Excel reads UTF-8; entry ids and ISO times.
     let mut lines = csv.body.lines();
-    assert_eq!(lines.next(), Some("\u{feff}time,actor,action,detail"));
+    assert_eq!(
+        lines.next(),
+        Some("\u{feff}entry_id,time,actor_id,actor,action,detail")
+    );
     let rows: Vec<&str> = lines.collect();
     assert!(
-        rows.iter()
-            .all(|r| r.len() > 20 && r.as_bytes()[10] == b'T' && &r[19..20] == "Z"),
+        rows.iter().all(|r| {
+            let cells: Vec<&str> = r.splitn(3, ',').collect();
+            cells[0].parse::<i64>().is_ok()
+                && cells[1].len() == 20
+                && cells[1].as_bytes()[10] == b'T'
+                && cells[1].ends_with('Z')
+        }),
         "{rows:?}"
     );
     assert!(

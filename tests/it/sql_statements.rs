@@ -159,6 +159,11 @@ impl Portfolio {
             ("progress", format!("{e}/progress")),
             ("matrix", format!("{e}/matrix")),
             ("activity", format!("{e}/activity")),
+            (
+                "activity filtered",
+                format!("{e}/activity?kind=tick&who=attest&from=2026-01-01&before=999999999"),
+            ),
+            ("audit", format!("{e}/audit")),
         ] {
             for role in ["learner", "assessor"] {
                 out.push((

@@ -106,6 +106,14 @@ pub(crate) async fn header(state: &AppState, enrolment: &Enrolment) -> Result<He
     })
 }
 
+/// A query string's pairs, decoded (the domain reads them; a value it cannot use is
+/// reported beside its field, so no query string is refused here).
+pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
 /// The enrolment and the viewer's capacity on it; 404 for anyone who may not see it.
 pub(crate) async fn enrolment_for(
     state: &AppState,

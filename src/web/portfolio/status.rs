@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::enrolment_for;
 use crate::credentials::fresh_number;
 use crate::db::credentials::{self, Credential};
-use crate::db::enrolments::{self, Enrolment, HistoryEntry};
+use crate::db::enrolments::Enrolment;
 use crate::db::users::{self, User};
 use crate::db::{activity, audits};
 use crate::domain::access::Capacity;
@@ -275,36 +275,4 @@ pub async fn cancel(
     let detail = serde_json::json!({ "reason": form.reason.trim() });
     log(&state, &enrolment, &user, "credential cancelled", detail).await?;
     Ok(back(id))
-}
-
-/// One row of the status history as shown.
-pub struct HistoryRow {
-    pub from: Option<Status>,
-    pub to: Status,
-    pub by: String,
-    pub at: String,
-    pub reason: String,
-}
-
-pub async fn history_rows(
-    state: &AppState,
-    enrolment_id: Uuid,
-) -> Result<Vec<HistoryRow>, AppError> {
-    let entries: Vec<HistoryEntry> = enrolments::history(&state.pool, enrolment_id).await?;
-    let people: Vec<Uuid> = entries.iter().filter_map(|h| h.actor_id).collect();
-    let names = users::names(&state.pool, &people).await?;
-    Ok(entries
-        .into_iter()
-        .rev()
-        .map(|h| HistoryRow {
-            from: h.from,
-            to: h.to,
-            by: h
-                .actor_id
-                .and_then(|a| names.get(&a).cloned())
-                .unwrap_or_else(|| "attest (automatic)".into()),
-            at: crate::web::home::moment(&h.at),
-            reason: h.reason.unwrap_or_default(),
-        })
-        .collect())
 }

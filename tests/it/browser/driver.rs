@@ -219,6 +219,23 @@ impl Browser {
             .to_string()
     }
 
+    /// The path and query of the page the browser shows (htmx pushes the query).
+    pub async fn location(&self) -> String {
+        let url = self.client.current_url().await.expect("current url");
+        match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        }
+    }
+
+    /// Runs `script` in the page and answers what it returns.
+    pub async fn run(&self, script: &str) -> Value {
+        self.client
+            .execute(script, Vec::new())
+            .await
+            .unwrap_or_else(|e| panic!("running {script:?}: {e}"))
+    }
+
     /// Where the browser is, for failure messages.
     async fn whereabouts(&self) -> String {
         let url = self

@@ -229,6 +229,50 @@ async fn the_status_journey_from_enrolment_to_withdrawn_in_chromium() {
     assert!(!b.has("#status-panel .actions").await);
     b.check_accessibility().await;
 
+    // The activity log: a filter applied in place by htmx with the address kept for a
+    // reload, and a date that is not a day reported beside its field, then corrected.
+    b.goto(&format!("/enrolments/{enrolment}/activity?from=2026-02-30"))
+        .await;
+    b.arrive("Activity").await;
+    assert!(b.has("#activity-errors .error-summary").await);
+    assert!(b.has("#from-error").await);
+    b.run("window.notReloaded = true").await;
+    b.fill("#from", "").await;
+    b.select("#kind", "status").await;
+    b.click("#apply-filters").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while b.has("#activity-errors .error-summary").await
+        || !b
+            .text("#activity-results caption")
+            .await
+            .contains("that match")
+    {
+        assert!(Instant::now() < deadline, "the filter was not applied");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        b.run("return window.notReloaded === true").await,
+        true,
+        "swapped in place"
+    );
+    assert!(
+        !b.has("#from-error").await,
+        "the corrected field's message is gone"
+    );
+    assert!(
+        b.location().await.contains("kind=status"),
+        "the address says what is shown"
+    );
+    let whats = b.texts("#activity-results tbody td:nth-child(3)").await;
+    assert!(
+        !whats.is_empty()
+            && whats
+                .iter()
+                .all(|w| w.starts_with("credential") || w == "major switched"),
+        "{whats:?}"
+    );
+    b.check_accessibility().await;
+
     worker.shutdown().await;
     b.assert_accessible();
     b.close().await;
