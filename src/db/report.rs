@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::{DbError, DbResult};
 use crate::domain::outcome::Outcome;
+use crate::domain::people::Role;
 use crate::domain::report::{Column, Direction, Filters, OutcomeFilter, ReportQuery};
 use crate::domain::status::Status;
 
@@ -310,36 +311,58 @@ pub struct ReportPage {
     pub total: i64,
 }
 
-/// How many enrolments the report holds.
-pub async fn count(
-    db: impl PgExecutor<'_>,
-    centre_id: Uuid,
-    scope: Scope,
-    filters: &Filters,
-) -> DbResult<i64> {
-    let mut b = QueryBuilder::new("SELECT count(*)");
-    b.push(FROM);
-    push_where(&mut b, centre_id, scope, filters);
-    Ok(b.build_query_scalar().fetch_one(db).await?)
-}
-
-/// The rows of the query's page, in its order.
-pub async fn rows(
-    db: impl PgExecutor<'_>,
+/// The report's rows filtered once (`f`: each row's id and sort keys). Ordered by
+/// learner, `f` is left for PostgreSQL to fold into each use, so the page reads the
+/// (centre, learner) index for its rows alone and the total is counted apart; ordered
+/// by a figure a tick moves (unindexed, to keep ticks cheap), every row has to be read
+/// to sort, and `f` is read once for both.
+fn push_filtered(
+    b: &mut QueryBuilder<'static, Postgres>,
     centre_id: Uuid,
     scope: Scope,
     q: &ReportQuery,
-) -> DbResult<Vec<ReportRow>> {
-    let mut b = QueryBuilder::new(DETAILS);
-    b.push(" FROM unnest(ARRAY(SELECT e.id");
+) {
+    let by_learner = q.sort.column == Column::Learner;
+    b.push("WITH f AS ");
+    b.push(if by_learner {
+        "NOT MATERIALIZED"
+    } else {
+        "MATERIALIZED"
+    });
+    b.push(" (SELECT e.id, ")
+        .push(order_key(q.sort.column))
+        .push(" AS k, e.learner_sort AS s");
     b.push(FROM);
-    push_where(&mut b, centre_id, scope, &q.filters);
-    push_order(&mut b, q);
+    push_where(b, centre_id, scope, &q.filters);
+    b.push(") ");
+}
+
+/// `f`'s ids of the query's page, in order.
+fn push_page_ids(b: &mut QueryBuilder<'static, Postgres>, q: &ReportQuery) {
+    let dir = match q.sort.direction {
+        Direction::Ascending => " ASC",
+        Direction::Descending => " DESC",
+    };
+    b.push("ARRAY(SELECT id FROM f ORDER BY k").push(dir);
+    if q.sort.column != Column::Learner {
+        b.push(", s");
+    }
+    b.push(", id").push(dir);
     b.push(" LIMIT ")
         .push_bind(i64::from(q.size))
         .push(" OFFSET ")
-        .push_bind(i64::try_from(q.offset()).unwrap_or(i64::MAX));
-    b.push(")) WITH ORDINALITY AS p(id, n) JOIN enrolments e ON e.id = p.id");
+        .push_bind(i64::try_from(q.offset()).unwrap_or(i64::MAX))
+        .push(")");
+}
+
+/// The details of the rows `ids` holds, in its order.
+fn push_details_of(b: &mut QueryBuilder<'static, Postgres>) {
+    b.push(DETAILS);
+    b.push(" FROM unnest(");
+}
+
+fn push_details_end(b: &mut QueryBuilder<'static, Postgres>) {
+    b.push(") WITH ORDINALITY AS p(id, n) JOIN enrolments e ON e.id = p.id");
     b.push(
         " LEFT JOIN qualification_versions v ON v.id = e.version_id \
          LEFT JOIN qualifications q ON q.id = v.qualification_id \
@@ -348,11 +371,26 @@ pub async fn rows(
     );
     b.push(DETAIL_JOINS);
     b.push(" ORDER BY p.n");
+}
+
+/// The rows of the query's page, in its order, in one statement.
+pub async fn rows(
+    db: impl PgExecutor<'_>,
+    centre_id: Uuid,
+    scope: Scope,
+    q: &ReportQuery,
+) -> DbResult<Vec<ReportRow>> {
+    let mut b = QueryBuilder::new("");
+    push_filtered(&mut b, centre_id, scope, q);
+    push_details_of(&mut b);
+    push_page_ids(&mut b, q);
+    push_details_end(&mut b);
     let rows: Vec<Row> = b.build_query_as().fetch_all(db).await?;
     rows.into_iter().map(ReportRow::try_from).collect()
 }
 
-/// A page of the report with its total.
+/// A page of the report with its total, in two statements whatever the page: the total
+/// and the page's ids from one reading of the filtered rows, then the page's details.
 pub async fn page<'c, E>(
     db: E,
     centre_id: Uuid,
@@ -362,8 +400,21 @@ pub async fn page<'c, E>(
 where
     E: PgExecutor<'c> + Copy,
 {
-    let total = count(db, centre_id, scope, &q.filters).await?;
-    let rows = rows(db, centre_id, scope, q).await?;
+    let mut b = QueryBuilder::new("");
+    push_filtered(&mut b, centre_id, scope, q);
+    b.push("SELECT (SELECT count(*) FROM f) AS total, ");
+    push_page_ids(&mut b, q);
+    b.push(" AS ids");
+    let (total, ids): (i64, Vec<Uuid>) = b.build_query_as().fetch_one(db).await?;
+    let mut b = QueryBuilder::new("");
+    push_details_of(&mut b);
+    b.push_bind(ids).push("::uuid[]");
+    push_details_end(&mut b);
+    let rows: Vec<Row> = b.build_query_as().fetch_all(db).await?;
+    let rows = rows
+        .into_iter()
+        .map(ReportRow::try_from)
+        .collect::<DbResult<Vec<_>>>()?;
     Ok(ReportPage { rows, total })
 }
 
@@ -552,59 +603,59 @@ pub struct Choices {
     pub iqas: Vec<Choice>,
 }
 
-pub async fn choices<'c, E>(db: E, centre_id: Uuid) -> DbResult<Choices>
-where
-    E: PgExecutor<'c> + Copy,
-{
-    let qualifications: Vec<Choice> = sqlx::query_as(
-        "SELECT q.id, q.code || ' ' || (SELECT v.title FROM qualification_versions v \
-                WHERE v.qualification_id = q.id ORDER BY v.version DESC LIMIT 1) AS label \
-           FROM qualifications q WHERE q.centre_id = $1 ORDER BY q.code, q.id",
-    )
-    .bind(centre_id)
-    .fetch_all(db)
-    .await?;
-    let majors: Vec<Choice> = sqlx::query_as(
-        "SELECT m.id, m.title || ' (' || q.code || ' v' || v.version || ', ' || m.code || ')' AS label \
-           FROM majors m JOIN qualification_versions v ON v.id = m.version_id \
-           JOIN qualifications q ON q.id = v.qualification_id \
-          WHERE q.centre_id = $1 ORDER BY q.code, v.version DESC, m.ordinal",
-    )
-    .bind(centre_id)
-    .fetch_all(db)
-    .await?;
+/// The centre's qualifications, majors and staff with their roles, in one statement.
+pub async fn choices(db: impl PgExecutor<'_>, centre_id: Uuid) -> DbResult<Choices> {
     #[derive(sqlx::FromRow)]
-    struct Staff {
+    struct Listed {
+        kind: String,
         id: Uuid,
         label: String,
         roles: Vec<String>,
     }
-    let staff: Vec<Staff> = sqlx::query_as(
-        "SELECT u.id, u.display_name AS label, \
-                ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = u.id) AS roles \
-           FROM users u WHERE u.centre_id = $1 AND u.kind = 'staff' \
-          ORDER BY lower(u.display_name), u.id",
+    let listed: Vec<Listed> = sqlx::query_as(
+        "SELECT kind, id, label, roles FROM ( \
+           SELECT 'qualification' AS kind, q.id, \
+                  q.code || ' ' || (SELECT v.title FROM qualification_versions v \
+                     WHERE v.qualification_id = q.id ORDER BY v.version DESC LIMIT 1) AS label, \
+                  '{}'::text[] AS roles, q.code AS o1, 0 AS o2 \
+             FROM qualifications q WHERE q.centre_id = $1 \
+           UNION ALL \
+           SELECT 'major', m.id, m.title || ' (' || q.code || ' v' || v.version || ', ' || m.code || ')', \
+                  '{}'::text[], q.code, -v.version * 1000 + m.ordinal \
+             FROM majors m JOIN qualification_versions v ON v.id = m.version_id \
+             JOIN qualifications q ON q.id = v.qualification_id WHERE q.centre_id = $1 \
+           UNION ALL \
+           SELECT 'staff', u.id, u.display_name, \
+                  ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = u.id), lower(u.display_name), 0 \
+             FROM users u WHERE u.centre_id = $1 AND u.kind = 'staff' \
+         ) c ORDER BY kind, o1, o2, id",
     )
     .bind(centre_id)
     .fetch_all(db)
     .await?;
-    let with = |role: &str| -> Vec<Choice> {
-        staff
-            .iter()
-            .filter(|s| s.roles.iter().any(|r| r == role))
-            .map(|s| Choice {
-                id: s.id,
-                label: s.label.clone(),
-            })
-            .collect()
-    };
-    Ok(Choices {
-        assessors: with("assessor"),
-        trainees: with("trainee_assessor"),
-        iqas: with("iqa"),
-        qualifications,
-        majors,
-    })
+    let mut out = Choices::default();
+    for l in listed {
+        let choice = || Choice {
+            id: l.id,
+            label: l.label.clone(),
+        };
+        match l.kind.as_str() {
+            "qualification" => out.qualifications.push(choice()),
+            "major" => out.majors.push(choice()),
+            _ => {
+                for (role, list) in [
+                    (Role::Assessor, &mut out.assessors),
+                    (Role::TraineeAssessor, &mut out.trainees),
+                    (Role::Iqa, &mut out.iqas),
+                ] {
+                    if l.roles.iter().any(|r| r == role.key()) {
+                        list.push(choice());
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -6,8 +6,10 @@
 //! open, every one is audited, and some hold a credential issued in the last year.
 //!
 //! Copies are made set-based, a chunk of learners per statement, with the triggers off
-//! (`session_replication_role`), and the kept figures of migration 0014 are then counted
-//! once by the database's own recount, which the tests hold equal to the triggers.
+//! (`session_replication_role`): what the enrolment's own triggers would fill in (the
+//! version's totals, the learner's name for sorting and searching) is written out, and
+//! the kept figures of migration 0014 are counted once at the end by the database's own
+//! recount, which the tests hold equal to the triggers.
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -172,14 +174,15 @@ async fn copy_chunk(
                          AS s(n, name, assessor, trainee, iqa)), \
               learners AS (INSERT INTO users (centre_id, email, display_name, password_hash, kind) \
                            SELECT $6, 'member' || n || '@bench.attest.test', name, $7, 'learner' \
-                           FROM spec ORDER BY n RETURNING id, email), \
+                           FROM spec ORDER BY n RETURNING id, email, display_name), \
               roles AS (INSERT INTO user_roles (user_id, kind, role) \
                         SELECT id, 'learner', 'learner' FROM learners), \
               made AS (INSERT INTO enrolments (id, centre_id, learner_id, version_id, major_id, \
                                                assessor_id, trainee_assessor_id, iqa_id, \
-                                               criteria_total, unit_total) \
+                                               criteria_total, unit_total, learner_sort, learner_search) \
                        SELECT gen_random_uuid(), $6, l.id, $8, $9, s.assessor, s.trainee, s.iqa, \
-                              v.criteria_count, v.unit_count \
+                              v.criteria_count, v.unit_count, lower(l.display_name), \
+                              lower(l.display_name) || ' ' || lower(l.email) \
                        FROM spec s JOIN learners l ON l.email = 'member' || s.n || '@bench.attest.test' \
                        JOIN qualification_versions v ON v.id = $8 \
                        RETURNING id), \
