@@ -70,6 +70,7 @@ async fn centre() -> Centre {
         &[Role::Assessor],
     )
     .await;
+    let ivy = person("ivy@acme.test".into(), "Ivy Iqa".into(), &[Role::Iqa]).await;
     let q = qualifications::import(&pool, acme.id, &tiny("TINY/1"), None)
         .await
         .expect("import");
@@ -92,7 +93,7 @@ async fn centre() -> Centre {
                 major_id: major,
                 assessor_id: if i % 3 == 2 { abe } else { ann },
                 trainee_assessor_id: None,
-                iqa_id: None,
+                iqa_id: (i % 2 == 0).then_some(ivy),
             },
             None,
         )
@@ -125,13 +126,17 @@ async fn serve(pool: PgPool) -> (String, tokio::task::JoinHandle<()>) {
 }
 
 async fn sign_in(b: &mut Browser) {
+    sign_in_as(b, ADMIN, "Ada Admin").await;
+}
+
+async fn sign_in_as(b: &mut Browser, email: &'static str, name: &str) {
     b.goto("/login").await;
     b.arrive("Sign in").await;
-    b.viewer = Some(ADMIN);
-    b.fill("#email", ADMIN).await;
+    b.viewer = Some(email);
+    b.fill("#email", email).await;
     b.fill("#password", PASSWORD).await;
     b.click("main form button[type=submit]").await;
-    b.arrive("Welcome, Ada Admin").await;
+    b.arrive(&format!("Welcome, {name}")).await;
 }
 
 /// The learners' names the table lists, in order.
@@ -351,6 +356,36 @@ async fn the_admin_sorts_filters_pages_reloads_and_downloads_the_report_with_and
         .expect("a CSV link");
     let cookie = b.cookie("attest_session").await;
     assert_eq!(csv_learners(&base, &href, &cookie).await, downloaded);
+    b.close().await;
+
+    // The assessor's and the IQA's way in, each page checked by axe on arrival.
+    let mut b = driver.browser(base.clone()).await;
+    sign_in_as(&mut b, "ann@acme.test", "Ann Assessor").await;
+    b.click("main a[href='/caseload']").await;
+    b.arrive("Your caseload").await;
+    let ann_rows = (0..LEARNERS).filter(|i| i % 3 != 2).count();
+    until_shown(
+        &b,
+        &format!("of {ann_rows} enrolments"),
+        ("learner", "ascending"),
+    )
+    .await;
+    b.assert_accessible();
+    b.close().await;
+    let mut b = driver.browser(base).await;
+    sign_in_as(&mut b, "ivy@acme.test", "Ivy Iqa").await;
+    b.click("main a[href='/sample']").await;
+    b.arrive("Your IQA sample").await;
+    let sampled = (0..LEARNERS).filter(|i| i % 2 == 0).count();
+    until_shown(
+        &b,
+        &format!("of {sampled} enrolments"),
+        ("learner", "ascending"),
+    )
+    .await;
+    b.goto("/sample/dashboard").await;
+    b.arrive("Your IQA sample: dashboard").await;
+    b.assert_accessible();
     b.close().await;
     server.abort();
 }
