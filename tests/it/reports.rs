@@ -718,6 +718,10 @@ async fn each_number_of_a_dashboard_opens_exactly_the_enrolments_it_counts() {
     assert!(body.contains(r#"tabindex="-1"><rect class="bar-status""#));
     // The IQA's view counts their sample only.
     let ivy = c.page("ivy", "/sample/dashboard").await;
+    assert!(
+        ivy.contains("Sampling by assessor") && ivy.contains("Ann Assessor"),
+        "the IQA's coverage by assessor beside their sample's charts"
+    );
     let statuses: i64 = dashboard_links(&ivy)
         .iter()
         .filter(|(href, _)| href.contains("status="))

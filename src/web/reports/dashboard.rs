@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use super::chart::{Bar, Chart, Series, Shape};
 use super::Kind;
+use crate::db::iqa::{self, CoverageRow};
 use crate::db::report::{self, Scope, Summary};
 use crate::db::users::User;
 use crate::domain::report::{Band, Filters, Month, ReportQuery};
@@ -27,6 +28,8 @@ pub struct DashboardPage {
     report_path: &'static str,
     summary: Summary,
     charts: Vec<Chart>,
+    /// An IQA's sampling coverage by assessor (SPEC §7), under their sample's charts.
+    coverage: Vec<CoverageRow>,
 }
 
 pub(crate) async fn centre(
@@ -226,7 +229,12 @@ async fn show(
         bars,
         empty: "No credential was requested or issued in the last 12 months.",
     };
+    let coverage = match kind {
+        Kind::Sample => iqa::coverage(db, centre, user.id).await?,
+        _ => Vec::new(),
+    };
     Ok(DashboardPage {
+        coverage,
         user,
         title: match kind {
             Kind::Sample => "Your IQA sample: dashboard",
