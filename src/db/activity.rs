@@ -277,9 +277,8 @@ pub(crate) async fn page(
     };
     let limit = i64::try_from(size + 1).unwrap_or(i64::MAX);
     let selection = Selection::new(enrolment_id, view, start, order, limit);
-    let mut lines = selection.query().fetch_all(db).await?;
-    let more = lines.len() > size;
-    lines.truncate(size);
+    let lines = selection.query().fetch_all(db).await?;
+    let (mut lines, more) = super::page_and_more(lines, size);
     Ok(match view.page {
         Page::Newest => LogPage {
             lines,

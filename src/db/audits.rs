@@ -260,9 +260,8 @@ pub(crate) async fn audit_page(
     if let Some(id) = before {
         q = q.bind(id);
     }
-    let mut rows = q.fetch_all(db).await?;
-    let more = rows.len() > size;
-    rows.truncate(size);
+    let rows = q.fetch_all(db).await?;
+    let (rows, more) = super::page_and_more(rows, size);
     let listed = rows
         .into_iter()
         .map(|r| {

@@ -406,9 +406,8 @@ pub(crate) async fn history_page(
         .bind(i64::MIN)
         .bind(last)
         .bind(limit);
-    let mut rows = q.fetch_all(db).await?;
-    let more = rows.len() > size;
-    rows.truncate(size);
+    let rows = q.fetch_all(db).await?;
+    let (rows, more) = super::page_and_more(rows, size);
     let listed = rows
         .into_iter()
         .map(|r| {

@@ -39,6 +39,14 @@ pub fn tuned(options: sqlx::postgres::PgConnectOptions) -> sqlx::postgres::PgCon
     options.options([("plan_cache_mode", "force_generic_plan")])
 }
 
+/// Rows read one past a page's `size` (keyset paging): the page, and whether more lie
+/// beyond it.
+pub(crate) fn page_and_more<T>(mut rows: Vec<T>, size: usize) -> (Vec<T>, bool) {
+    let more = rows.len() > size;
+    rows.truncate(size);
+    (rows, more)
+}
+
 /// Every migration, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 

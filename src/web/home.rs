@@ -12,7 +12,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use time::OffsetDateTime;
 
-use super::auth::SessionClaim;
+use super::auth::signed_in_with;
 use super::page_cache;
 use super::{AppError, AppState};
 use crate::db::caseload::{self, CaseloadRow};
@@ -95,25 +95,11 @@ impl FromRequestParts<AppState> for HomeViewer {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let claim = SessionClaim::of(parts, state).await?;
-        let (user_id, session_id) = (claim.user_id, claim.session_id.clone());
-        let found = state
-            .reads
-            .read(move |db| {
-                let session_id = session_id.clone();
-                Box::pin(
-                    async move { sessions::signed_in_with_home(db, user_id, &session_id).await },
-                )
-            })
-            .await
-            .map_err(|e| AppError::from(e).into_response())?;
-        match found {
-            Some((user, ends, fingerprint)) if user.active => {
-                claim.in_use(ends);
-                Ok(HomeViewer { user, fingerprint })
-            }
-            _ => Err(claim.refused(parts).await),
-        }
+        let (user, fingerprint) = signed_in_with(parts, state, |db, user, session| {
+            Box::pin(async move { sessions::signed_in_with_home(db, user, &session).await })
+        })
+        .await?;
+        Ok(HomeViewer { user, fingerprint })
     }
 }
 

@@ -200,6 +200,17 @@ async fn sign_in(b: &mut Browser, email: &'static str) {
     b.arrive(&format!("Welcome, {email}")).await;
 }
 
+/// Signs in from the sign-in page's address; ends on the home page of `name`.
+async fn sign_in_as(b: &mut Browser, email: &'static str, password: &str, name: &str) {
+    b.goto("/login").await;
+    b.arrive("Sign in").await;
+    b.viewer = Some(email);
+    b.fill("#email", email).await;
+    b.fill("#password", password).await;
+    b.click("main form button[type=submit]").await;
+    b.arrive(&format!("Welcome, {name}")).await;
+}
+
 /// Signs out from the header; ends on the sign-in page.
 async fn sign_out(b: &mut Browser) {
     b.click("header .account button").await;

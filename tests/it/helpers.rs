@@ -260,3 +260,33 @@ pub async fn add_evidence(w: &World, title: &str) -> Uuid {
     .expect("adding evidence")
     .id
 }
+
+/// An account with a password hash, a learner's if `roles` is the learner role alone.
+pub async fn person(
+    pool: &PgPool,
+    centre: Uuid,
+    email: &str,
+    name: &str,
+    roles: &[Role],
+    hash: &str,
+) -> Uuid {
+    let kind = if roles == [Role::Learner] {
+        UserKind::Learner
+    } else {
+        UserKind::Staff
+    };
+    users::create(
+        pool,
+        &NewUser {
+            centre_id: centre,
+            email,
+            display_name: name,
+            password_hash: Some(hash),
+            kind,
+            roles,
+        },
+    )
+    .await
+    .expect("person")
+    .id
+}

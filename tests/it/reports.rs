@@ -4,7 +4,7 @@
 use attest::db::centres::{self, Centre};
 use attest::db::enrolments::{self, NewEnrolment};
 use attest::db::qualifications;
-use attest::db::users::{self, NewUser, Role, UserKind};
+use attest::db::users::Role;
 use attest::testing::test_pool;
 use attest::web::auth::password;
 use attest::web::AppState;
@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::helpers::{tiny, two_majors};
+use crate::helpers::{person, tiny, two_majors};
 use crate::http::{get, send, signed_in, Reply};
 
 const PASSWORD: &str = "a long enough password";
@@ -40,35 +40,6 @@ struct Centres {
     /// A learner of the other centre, and its assessor.
     bravo_learner: &'static str,
     bravo_assessor: Uuid,
-}
-
-async fn person(
-    pool: &PgPool,
-    centre: Uuid,
-    email: &str,
-    name: &str,
-    roles: &[Role],
-    hash: &str,
-) -> Uuid {
-    let kind = if roles == [Role::Learner] {
-        UserKind::Learner
-    } else {
-        UserKind::Staff
-    };
-    users::create(
-        pool,
-        &NewUser {
-            centre_id: centre,
-            email,
-            display_name: name,
-            password_hash: Some(hash),
-            kind,
-            roles,
-        },
-    )
-    .await
-    .expect("person")
-    .id
 }
 
 /// Acme: two assessors (Ann with 40 learners, Abe with 17), a trainee on a third of

@@ -8,7 +8,7 @@ mod session;
 mod set_password;
 mod signin;
 
-pub(crate) use session::SessionClaim;
+pub(crate) use session::signed_in_with;
 pub use session::{CurrentUser, IDLE as SESSION_IDLE, USER_ID_KEY};
 
 use super::AppState;

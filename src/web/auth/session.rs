@@ -8,8 +8,11 @@ use time::{Duration, OffsetDateTime};
 use tower_sessions::{Expiry, Session};
 use uuid::Uuid;
 
-use crate::db::sessions;
+use futures_util::future::BoxFuture;
+use sqlx::PgConnection;
+
 use crate::db::users::User;
+use crate::db::{sessions, DbResult};
 use crate::web::{AppError, AppState};
 
 pub const USER_ID_KEY: &str = "user_id";
@@ -68,28 +71,50 @@ impl SessionClaim {
     }
 }
 
+/// What a page reads with the session's check, in the same statement: the account and
+/// when the session ends, if it stands, and what else the page needs.
+pub(crate) type Checked<T> = Option<(User, OffsetDateTime, T)>;
+
+/// The signed-in, active account and what `read` read beside it (given the account's
+/// id and the session's id), in one round trip on the kept connections; or the answer
+/// that sends the browser to sign in. Every signed-in page's extractor is this.
+pub(crate) async fn signed_in_with<T, F>(
+    parts: &mut Parts,
+    state: &AppState,
+    read: F,
+) -> Result<(User, T), Response>
+where
+    F: for<'c> Fn(&'c mut PgConnection, Uuid, String) -> BoxFuture<'c, DbResult<Checked<T>>>,
+{
+    let claim = SessionClaim::of(parts, state).await?;
+    let (user_id, session_id) = (claim.user_id, claim.session_id.clone());
+    let found = state
+        .reads
+        .read(|db| read(db, user_id, session_id.clone()))
+        .await;
+    match found {
+        Ok(Some((user, ends, more))) if user.active => {
+            claim.in_use(ends);
+            Ok((user, more))
+        }
+        // A deactivated person cannot sign in, so neither may their old session.
+        Ok(_) => Err(claim.refused(parts).await),
+        Err(e) => Err(AppError::from(e).into_response()),
+    }
+}
+
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let claim = SessionClaim::of(parts, state).await?;
-        let (user_id, session_id) = (claim.user_id, claim.session_id.clone());
-        let signed_in = state
-            .reads
-            .read(move |db| {
-                let session_id = session_id.clone();
-                Box::pin(async move { sessions::signed_in(db, user_id, &session_id).await })
+        let (user, ()) = signed_in_with(parts, state, |db, user, session| {
+            Box::pin(async move {
+                let found = sessions::signed_in(db, user, &session).await?;
+                Ok(found.map(|(user, ends)| (user, ends, ())))
             })
-            .await;
-        match signed_in {
-            Ok(Some((user, ends))) if user.active => {
-                claim.in_use(ends);
-                Ok(CurrentUser(user))
-            }
-            // A deactivated person cannot sign in, so neither may their old session.
-            Ok(_) => Err(claim.refused(parts).await),
-            Err(e) => Err(AppError::from(e).into_response()),
-        }
+        })
+        .await?;
+        Ok(CurrentUser(user))
     }
 }
 

@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use uuid::Uuid;
 
-use super::auth::SessionClaim;
+use super::auth::signed_in_with;
 use super::{page_cache, AppError, AppState};
 use crate::db::enrolments::{self, Enrolment};
 use crate::db::sessions;
@@ -194,30 +194,18 @@ impl FromRequestParts<AppState> for Portfolio {
             .find(|(name, _)| *name == "id")
             .and_then(|(_, value)| Uuid::parse_str(value).ok())
             .ok_or_else(not_found)?;
-        let claim = SessionClaim::of(parts, state).await?;
-        let (user_id, session_id) = (claim.user_id, claim.session_id.clone());
-        let found = state
-            .reads
-            .read(move |db| {
-                let session_id = session_id.clone();
-                Box::pin(async move {
-                    sessions::signed_in_with_enrolment(db, user_id, &session_id, id).await
-                })
-            })
-            .await
-            .map_err(|e| AppError::from(e).into_response())?;
-        match found {
-            Some((user, ends, enrolment)) if user.active => {
-                claim.in_use(ends);
-                let enrolment = enrolment.ok_or_else(not_found)?;
-                let capacity = capacity_of(&user, &enrolment).ok_or_else(not_found)?;
-                Ok(Portfolio {
-                    user,
-                    enrolment,
-                    capacity,
-                })
-            }
-            _ => Err(claim.refused(parts).await),
-        }
+        let (user, enrolment) = signed_in_with(parts, state, move |db, user, session| {
+            Box::pin(
+                async move { sessions::signed_in_with_enrolment(db, user, &session, id).await },
+            )
+        })
+        .await?;
+        let enrolment = enrolment.ok_or_else(not_found)?;
+        let capacity = capacity_of(&user, &enrolment).ok_or_else(not_found)?;
+        Ok(Portfolio {
+            user,
+            enrolment,
+            capacity,
+        })
     }
 }

@@ -78,38 +78,13 @@ impl Kind {
         }
     }
 
-    /// The columns of the table, in order; every one sorts.
-    pub fn columns(self) -> &'static [Column] {
-        use Column::*;
-        match self {
-            Kind::Caseload => &[
-                Learner,
-                Qualification,
-                Major,
-                Status,
-                Progress,
-                Units,
-                Claims,
-                Countersign,
-                Actions,
-                Outcome,
-                Activity,
-            ],
-            Kind::Sample | Kind::Centre => &[
-                Learner,
-                Qualification,
-                Major,
-                Assessor,
-                Status,
-                Progress,
-                Units,
-                Claims,
-                Countersign,
-                Actions,
-                Outcome,
-                Activity,
-            ],
-        }
+    /// The columns of the table, in order; every one sorts. One's own caseload has no
+    /// assessor column.
+    pub fn columns(self) -> Vec<Column> {
+        Column::ALL
+            .into_iter()
+            .filter(|c| self != Kind::Caseload || *c != Column::Assessor)
+            .collect()
     }
 
     /// The report of this kind for `user`, or none: it does not exist for them.

@@ -121,8 +121,8 @@ impl ReportView {
         };
         let headings = kind
             .columns()
-            .iter()
-            .map(|&column| Heading {
+            .into_iter()
+            .map(|column| Heading {
                 column,
                 label: column.label(),
                 href: href(&query.sorted_by(column)),

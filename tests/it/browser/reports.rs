@@ -2,19 +2,18 @@
 //! results in place) and without (plain links and a GET form): sort by a column, filter
 //! by status and assessor, page forward, reload to the same view, and download the CSV
 //! holding exactly the filtered rows. axe checks the report and the dashboard.
-use std::net::SocketAddr;
 
 use attest::db::enrolments::{self, NewEnrolment};
 use attest::db::qualifications;
-use attest::db::users::{self, NewUser, Role, UserKind};
+use attest::db::users::Role;
 use attest::testing::test_pool;
 use attest::web::auth::password;
-use attest::web::{router, AppState};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::driver::{Browser, Chromedriver};
-use crate::helpers::tiny;
+use super::{serve, sign_in_as};
+use crate::helpers::{person, tiny};
 
 const PASSWORD: &str = "report journey 2026";
 const ADMIN: &str = "ada@acme.test";
@@ -36,26 +35,7 @@ async fn centre() -> Centre {
     let hash = password::hash(PASSWORD).expect("hash");
     let person = |email: String, name: String, roles: &'static [Role]| {
         let (pool, hash) = (pool.clone(), hash.clone());
-        async move {
-            users::create(
-                &pool,
-                &NewUser {
-                    centre_id: acme.id,
-                    email: &email,
-                    display_name: &name,
-                    password_hash: Some(&hash),
-                    kind: if roles == [Role::Learner] {
-                        UserKind::Learner
-                    } else {
-                        UserKind::Staff
-                    },
-                    roles,
-                },
-            )
-            .await
-            .expect("person")
-            .id
-        }
+        async move { person(&pool, acme.id, &email, &name, roles, &hash).await }
     };
     person(ADMIN.into(), "Ada Admin".into(), &[Role::Admin]).await;
     let ann = person(
@@ -113,30 +93,8 @@ async fn centre() -> Centre {
     Centre { pool, ann }
 }
 
-async fn serve(pool: PgPool) -> (String, tokio::task::JoinHandle<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("address");
-    let app = router(AppState::new(pool)).into_make_service_with_connect_info::<SocketAddr>();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app).await.expect("serving");
-    });
-    (format!("http://{addr}"), server)
-}
-
 async fn sign_in(b: &mut Browser) {
-    sign_in_as(b, ADMIN, "Ada Admin").await;
-}
-
-async fn sign_in_as(b: &mut Browser, email: &'static str, name: &str) {
-    b.goto("/login").await;
-    b.arrive("Sign in").await;
-    b.viewer = Some(email);
-    b.fill("#email", email).await;
-    b.fill("#password", PASSWORD).await;
-    b.click("main form button[type=submit]").await;
-    b.arrive(&format!("Welcome, {name}")).await;
+    sign_in_as(b, ADMIN, PASSWORD, "Ada Admin").await;
 }
 
 /// The learners' names the table lists, in order.
@@ -360,7 +318,7 @@ async fn the_admin_sorts_filters_pages_reloads_and_downloads_the_report_with_and
 
     // The assessor's and the IQA's way in, each page checked by axe on arrival.
     let mut b = driver.browser(base.clone()).await;
-    sign_in_as(&mut b, "ann@acme.test", "Ann Assessor").await;
+    sign_in_as(&mut b, "ann@acme.test", PASSWORD, "Ann Assessor").await;
     b.click("main a[href='/caseload']").await;
     b.arrive("Your caseload").await;
     let ann_rows = (0..LEARNERS).filter(|i| i % 3 != 2).count();
@@ -373,7 +331,7 @@ async fn the_admin_sorts_filters_pages_reloads_and_downloads_the_report_with_and
     b.assert_accessible();
     b.close().await;
     let mut b = driver.browser(base).await;
-    sign_in_as(&mut b, "ivy@acme.test", "Ivy Iqa").await;
+    sign_in_as(&mut b, "ivy@acme.test", PASSWORD, "Ivy Iqa").await;
     b.click("main a[href='/sample']").await;
     b.arrive("Your IQA sample").await;
     let sampled = (0..LEARNERS).filter(|i| i % 2 == 0).count();

@@ -33,13 +33,7 @@ fn fast() -> WorkerConfig {
 }
 
 async fn sign_in(b: &mut Browser, email: &'static str, name: &str) {
-    b.goto("/login").await;
-    b.arrive("Sign in").await;
-    b.viewer = Some(email);
-    b.fill("#email", email).await;
-    b.fill("#password", PASSWORD).await;
-    b.click("main form button[type=submit]").await;
-    b.arrive(&format!("Welcome, {name}")).await;
+    super::sign_in_as(b, email, PASSWORD, name).await;
 }
 
 /// The status tag shown in the panel, waited for without reloading the page.
