@@ -88,12 +88,16 @@ to_ms() { # wrk's "1.23ms" / "850.00us" / "1.02s" → milliseconds
     printf "%.2f", n }'
 }
 
+# Whether ONLY (an extended regular expression matched against the whole name, so
+# "report-.*|csv" picks several) lets this measure run.
+only() { [ -z "$ONLY" ] || [[ $1 =~ ^($ONLY)$ ]]; }
+
 # Runs wrk and judges p50 and p99 against their goals (ms, or - for none). Uses
 # CONNECTIONS unless MEASURE_CONNECTIONS is set for this one call.
 measure() { # name, path, p50 target, p99 target, wrk arguments...
   local name=$1 path=$2 p50_target=$3 p99_target=$4
   shift 4
-  [ -n "$ONLY" ] && [ "$ONLY" != "$name" ] && return
+  only "$name" || return 0
   local connections=${MEASURE_CONNECTIONS:-$CONNECTIONS}
   local threads=$THREADS
   [ "$threads" -gt "$connections" ] && threads=$connections
