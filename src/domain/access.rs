@@ -54,6 +54,29 @@ impl Capacity {
     pub fn may_add_assessor_records(self) -> bool {
         matches!(self, Capacity::Assessor | Capacity::TraineeAssessor)
     }
+
+    /// IQA material (decisions, their feedback to the assessor, actions) is between the
+    /// IQA and the assessors (SPEC §7): the learner's portfolio leaves it out.
+    pub fn may_read_iqa_material(self) -> bool {
+        self != Capacity::Learner
+    }
+
+    /// A credential's number is the learner's once the credential is issued to them;
+    /// staff see it from the request on.
+    pub fn may_read_credential_number(self, issued: bool) -> bool {
+        issued || self != Capacity::Learner
+    }
+
+    /// The keys of an activity entry's detail this capacity may not read: an IQA
+    /// decision's verdict and feedback (the learner's log says a decision was made, by
+    /// whom and when, not what it said), and credential numbers (a learner's log shows
+    /// none, issued or not: their number is on the credential itself).
+    pub fn withheld_log_details(self) -> &'static [&'static str] {
+        match self {
+            Capacity::Learner => &["feedback", "verdict", "number"],
+            Capacity::TraineeAssessor | Capacity::Assessor | Capacity::Iqa | Capacity::Admin => &[],
+        }
+    }
 }
 
 /// The capacity in which `viewer` sees the enrolment, or `None` (404). A person assigned
@@ -123,6 +146,34 @@ mod tests {
         );
         assert_eq!(as_(4, &[Role::Iqa, Role::Assessor]), Some(Capacity::Iqa));
         assert_eq!(as_(9, &[Role::Admin]), Some(Capacity::Admin));
+    }
+
+    const ALL: [Capacity; 5] = [
+        Capacity::Learner,
+        Capacity::TraineeAssessor,
+        Capacity::Assessor,
+        Capacity::Iqa,
+        Capacity::Admin,
+    ];
+
+    #[test]
+    fn only_the_learner_is_kept_from_iqa_material_and_unissued_numbers() {
+        for c in ALL {
+            let learner = c == Capacity::Learner;
+            assert_eq!(c.may_read_iqa_material(), !learner, "{c:?}");
+            assert_eq!(c.may_read_credential_number(false), !learner, "{c:?}");
+            assert!(c.may_read_credential_number(true), "{c:?}");
+            assert_eq!(
+                c.withheld_log_details().contains(&"feedback"),
+                learner,
+                "{c:?}"
+            );
+            assert_eq!(
+                c.withheld_log_details().contains(&"number"),
+                learner,
+                "{c:?}"
+            );
+        }
     }
 
     #[test]

@@ -58,3 +58,74 @@ async fn a_signed_in_visitor_sees_who_they_are_and_every_page_links_to_help() {
         );
     }
 }
+
+/// Issue 11, point 10: /help checks the session as every other page does. A session the
+/// database no longer stands behind (the account deactivated, or the session ended
+/// elsewhere) reads as signed out there too, and is forgotten.
+#[tokio::test]
+async fn help_reads_a_session_that_no_longer_stands_as_signed_out() {
+    let pool = test_pool().await;
+    let centre = attest::db::centres::create(&pool, "acme", "Acme Training")
+        .await
+        .expect("centre");
+    let lee = learner(&pool, centre.id, "lee@acme.test").await;
+    let hash = password::hash("a long enough password").expect("hash");
+    users::set_password_hash(&pool, lee.id, &hash)
+        .await
+        .expect("password");
+    let state = AppState::new(pool.clone());
+    let signed_in_as = "Signed in as <strong>lee@acme.test</strong>";
+
+    let deactivated = signed_in(state.clone(), "lee@acme.test", "a long enough password").await;
+    let ended = signed_in(state.clone(), "lee@acme.test", "a long enough password").await;
+    for cookie in [&deactivated, &ended] {
+        let r = send(state.clone(), get("/help", Some(cookie))).await;
+        assert!(
+            r.body.contains(signed_in_as),
+            "both sessions stand at first"
+        );
+    }
+
+    // One session ends in the database (signed out elsewhere): help no longer shows it.
+    let session_id = ended
+        .split(';')
+        .next()
+        .and_then(|c| c.split_once('='))
+        .map(|(_, v)| v.to_string())
+        .expect("cookie value");
+    let removed = sqlx::query("DELETE FROM tower_sessions.session WHERE id = $1")
+        .bind(&session_id)
+        .execute(&pool)
+        .await
+        .expect("end the session")
+        .rows_affected();
+    assert_eq!(removed, 1, "the cookie names a stored session");
+    // The same state: its memory of the session (auth::memo) is not what decides.
+    let r = send(state.clone(), get("/help", Some(&ended))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        !r.body.contains("Signed in as"),
+        "an ended session: {}",
+        r.body
+    );
+
+    // The account is deactivated: its other session reads as signed out too.
+    sqlx::query("UPDATE users SET active = false WHERE id = $1")
+        .bind(lee.id)
+        .execute(&pool)
+        .await
+        .expect("deactivate");
+    let r = send(state.clone(), get("/help", Some(&deactivated))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        !r.body.contains("Signed in as"),
+        "a deactivated account: {}",
+        r.body
+    );
+    let r = send(state, get("/", Some(&deactivated))).await;
+    assert_eq!(
+        r.status,
+        StatusCode::SEE_OTHER,
+        "and every page sends them to sign in"
+    );
+}

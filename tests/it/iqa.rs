@@ -292,3 +292,51 @@ async fn the_portfolio_page_has_one_quality_section_and_a_clean_title() {
         "the title holds no markup"
     );
 }
+
+/// Issue 11, point 10: the IQA's feedback is written to the assessor; the learner's
+/// portfolio, activity page and activity CSV never show it (nor the quality section).
+#[tokio::test]
+async fn the_learner_never_sees_the_iqas_feedback_to_the_assessor() {
+    let s = setup().await;
+    let base = format!("/enrolments/{}", s.ben.id);
+    let margaret = s.as_("iqa").await;
+    let feedback = "Tom+rushed+unit+201%3B+recheck+the+observation";
+    let form = format!(
+        "target=unit%3A{}&verdict=action_required&feedback={feedback}",
+        s.unit_201
+    );
+    let r = s.post(&margaret, &format!("{base}/iqa"), &form).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let secret = "Tom rushed unit 201; recheck the observation";
+
+    let read = |cookie: String, uri: String| {
+        let pool = s.pool.clone();
+        async move { send(AppState::new(pool), get(&uri, Some(&cookie))).await }
+    };
+    // The assessor reads it where they work: the portfolio and its log.
+    let tom = s.as_("assessor").await;
+    for uri in [base.clone(), format!("{base}/activity")] {
+        let r = read(tom.clone(), uri.clone()).await;
+        assert!(r.body.contains(secret), "the assessor reads it on {uri}");
+    }
+    let ben = s.as_("ben").await;
+    for uri in [
+        base.clone(),
+        format!("{base}/activity"),
+        format!("{base}/activity.csv"),
+        format!("{base}/activity?kind=iqa"),
+    ] {
+        let r = read(ben.clone(), uri.clone()).await;
+        assert_eq!(r.status, StatusCode::OK, "{uri}");
+        assert!(
+            !r.body.contains("Tom rushed"),
+            "the learner reads it on {uri}"
+        );
+        assert!(!r.body.contains("recheck the observation"), "{uri}");
+    }
+    let page = read(ben, base).await.body;
+    assert!(
+        !page.contains("id=\"quality-heading\""),
+        "no quality section for the learner"
+    );
+}

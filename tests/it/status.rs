@@ -436,3 +436,56 @@ async fn an_audit_over_http_is_logged_but_leaves_last_activity_where_it_was() {
     assert_eq!(last_activity().await, before);
     assert_eq!(audits_logged().await, logged + 1);
 }
+
+/// Issue 11, point 10: the credential number is the learner's once the credential is
+/// issued, not while it is requested, generated or waiting: no page or export of theirs
+/// shows it before.
+#[tokio::test]
+async fn the_learner_sees_the_credential_number_only_once_it_is_issued() {
+    let c = demo_centre().await;
+    let admin = as_(&c.pool, "admin").await;
+    let zoe = as_(&c.pool, "zoe").await;
+    let id = c.zoe.id;
+    let at = |p: &str| format!("/enrolments/{id}{p}");
+    let pages = [
+        at(""),
+        at("/status"),
+        at("/activity"),
+        at("/activity.csv"),
+        at("/audit"),
+        "/".to_string(),
+    ];
+    let r = post(&c.pool, &admin, &at("/credential/request"), "").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let number = credentials::latest_for_enrolment(&c.pool, id)
+        .await
+        .expect("q")
+        .expect("requested")
+        .number;
+    let admins_page = page(&c.pool, &admin, &at("")).await.body;
+    assert!(admins_page.contains(&number), "the admin sees it at once");
+    let hidden = |stage: &'static str| {
+        let (pool, zoe, number, pages) =
+            (c.pool.clone(), zoe.clone(), number.clone(), pages.clone());
+        async move {
+            for uri in &pages {
+                let r = page(&pool, &zoe, uri).await;
+                assert_eq!(r.status, StatusCode::OK, "{uri} {stage}");
+                assert!(
+                    !r.body.contains(&number),
+                    "{stage}: the learner reads it on {uri}"
+                );
+            }
+        }
+    };
+    hidden("requested").await;
+    let worker = spawn(c.pool.clone(), ok_renderer(), fast());
+    wait_for(&c.pool, id, Status::AwaitingIssue).await;
+    worker.shutdown().await;
+    hidden("awaiting issue").await;
+
+    let r = post(&c.pool, &admin, &at("/credential/issue"), "").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let learners_page = page(&c.pool, &zoe, &at("")).await.body;
+    assert!(learners_page.contains(&number), "issued: it is theirs");
+}

@@ -9,7 +9,7 @@ mod set_password;
 mod signin;
 
 pub(crate) use session::signed_in_with;
-pub use session::{CurrentUser, IDLE as SESSION_IDLE, USER_ID_KEY};
+pub use session::{CurrentUser, MaybeUser, IDLE as SESSION_IDLE, USER_ID_KEY};
 
 use super::AppState;
 

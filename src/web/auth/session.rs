@@ -38,20 +38,27 @@ pub(crate) struct SessionClaim {
 impl SessionClaim {
     /// The session's claim; Err is the answer that sends the browser to sign in.
     pub(crate) async fn of(parts: &mut Parts, state: &AppState) -> Result<SessionClaim, Response> {
+        Self::maybe(parts, state)
+            .await?
+            .ok_or_else(|| to_sign_in(parts))
+    }
+
+    /// The session's claim, or `None` when nobody claims to be signed in.
+    async fn maybe(parts: &mut Parts, state: &AppState) -> Result<Option<SessionClaim>, Response> {
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|(status, msg)| (status, msg).into_response())?;
         let id: Option<Uuid> = session.get(USER_ID_KEY).await.map_err(|e| {
             AppError::Internal(anyhow::anyhow!("reading the session: {e}")).into_response()
         })?;
-        match (id, session.id()) {
-            (Some(user_id), Some(session_id)) => Ok(SessionClaim {
+        Ok(match (id, session.id()) {
+            (Some(user_id), Some(session_id)) => Some(SessionClaim {
                 user_id,
                 session_id: session_id.to_string(),
                 session,
             }),
-            _ => Err(to_sign_in(parts)),
-        }
+            _ => None,
+        })
     }
 
     /// The database says the session stands until `ends`. When its end was last moved
@@ -115,6 +122,40 @@ impl FromRequestParts<AppState> for CurrentUser {
         })
         .await?;
         Ok(CurrentUser(user))
+    }
+}
+
+/// Whoever is signed in, checked exactly as `CurrentUser` checks, or nobody: for pages
+/// open to everyone (help). A session that no longer stands is forgotten and reads as
+/// signed out.
+pub struct MaybeUser(pub Option<User>);
+
+impl FromRequestParts<AppState> for MaybeUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Some(claim) = SessionClaim::maybe(parts, state).await? else {
+            return Ok(MaybeUser(None));
+        };
+        let (user_id, session_id) = (claim.user_id, claim.session_id.clone());
+        let found = state
+            .reads
+            .read(|db| {
+                let session_id = session_id.clone();
+                Box::pin(async move { sessions::signed_in(db, user_id, &session_id).await })
+            })
+            .await;
+        match found {
+            Ok(Some((user, ends))) if user.active => {
+                claim.in_use(ends);
+                Ok(MaybeUser(Some(user)))
+            }
+            Ok(_) => {
+                let _ = claim.session.flush().await;
+                Ok(MaybeUser(None))
+            }
+            Err(e) => Err(AppError::from(e).into_response()),
+        }
     }
 }
 

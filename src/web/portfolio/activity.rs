@@ -41,11 +41,19 @@ fn actor(line: &LogLine) -> String {
     }
 }
 
-fn detail(line: &LogLine) -> String {
-    if line.detail.is_null() {
-        String::new()
-    } else {
-        line.detail.to_string()
+/// The entry's detail as this viewer may read it (`Capacity::withheld_log_details`).
+fn detail(line: &LogLine, capacity: Capacity) -> String {
+    let withheld = capacity.withheld_log_details();
+    match &line.detail {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::Object(fields)
+            if fields.keys().any(|k| withheld.contains(&k.as_str())) =>
+        {
+            let mut kept = fields.clone();
+            kept.retain(|k, _| !withheld.contains(&k.as_str()));
+            serde_json::Value::Object(kept).to_string()
+        }
+        other => other.to_string(),
     }
 }
 
@@ -237,7 +245,7 @@ pub async fn page(
                 at_iso: csv_export::iso(l.at),
                 actor: actor(l),
                 action: l.action.clone(),
-                detail: detail(l),
+                detail: detail(l, capacity),
             })
             .collect(),
         newest,
@@ -257,7 +265,7 @@ pub async fn csv(
     Ids(id): Ids<Uuid>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, AppError> {
-    enrolment_for(&state, &user, id).await?;
+    let (_, capacity) = enrolment_for(&state, &user, id).await?;
     let pairs = query_pairs(query.as_deref());
     let (view, _, _) = LogView::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let export = activity::Export::new(id, &view);
@@ -276,7 +284,7 @@ pub async fn csv(
                     &actor_id,
                     &actor(&line),
                     &line.action,
-                    &detail(&line),
+                    &detail(&line, capacity),
                 ])
                 .await?;
             }

@@ -78,7 +78,11 @@ pub async fn build(
     let mut people: Vec<Uuid> = items.iter().map(|e| e.added_by).collect();
     people.push(enrolment.learner_id);
     let names = users::names(db, &people).await?;
-    let decisions = iqa::for_enrolment(db, id).await?;
+    let decisions = if capacity.may_read_iqa_material() {
+        iqa::for_enrolment(db, id).await?
+    } else {
+        Vec::new()
+    };
     let q = &version.qualification;
     let mut targets: Vec<(String, String)> = q
         .units

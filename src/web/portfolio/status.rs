@@ -47,6 +47,8 @@ pub struct StatusPanel {
     pub learner_email: String,
     /// A learner sees their issued credential.
     pub learner_view: bool,
+    /// Whether this viewer may read the credential's number yet.
+    pub number_shown: bool,
 }
 
 impl StatusPanel {
@@ -75,7 +77,9 @@ pub async fn panel_for(
     } else {
         String::new()
     };
+    let issued = credential.as_ref().is_some_and(|c| c.issued_at.is_some());
     Ok(StatusPanel {
+        number_shown: capacity.may_read_credential_number(issued),
         enrolment_id: enrolment.id,
         status: enrolment.status,
         offers: offers_for(enrolment.status, capacity),
