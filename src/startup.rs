@@ -8,7 +8,6 @@ use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
-use crate::db::MIGRATOR;
 use crate::pg::{ClusterOptions, LocalCluster};
 
 pub const LOCAL_DATABASE: &str = "attest";
@@ -65,10 +64,11 @@ impl Database {
             .connect_with(crate::db::tuned(options))
             .await
             .context("connecting to PostgreSQL")?;
-        MIGRATOR
-            .run(&pool)
+        let mut conn = pool.acquire().await.context("connecting to PostgreSQL")?;
+        crate::db::migrate(&mut conn)
             .await
             .context("running database migrations")?;
+        drop(conn);
         Ok(Database { pool, cluster })
     }
 

@@ -11,7 +11,6 @@ use std::sync::OnceLock;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection};
 
-use crate::db::MIGRATOR;
 use crate::pg::{ClusterOptions, LocalCluster};
 
 const TEMPLATE: &str = "attest_template";
@@ -140,8 +139,7 @@ async fn create_template(cluster: &LocalCluster) {
         .connect()
         .await
         .expect("connecting");
-    MIGRATOR
-        .run(&mut conn)
+    crate::db::migrate(&mut conn)
         .await
         .unwrap_or_else(|e| panic!("applying migrations to the template: {e}"));
     // Cloning refuses while anyone is connected to the source database.

@@ -442,15 +442,6 @@ pub async fn set_major(
     Ok(())
 }
 
-/// Record that something happened on the enrolment (reports sort by it).
-pub async fn touch(db: impl PgExecutor<'_>, enrolment_id: Uuid) -> DbResult<()> {
-    sqlx::query("UPDATE enrolments SET last_activity_at = clock_timestamp() WHERE id = $1")
-        .bind(enrolment_id)
-        .execute(db)
-        .await?;
-    Ok(())
-}
-
 /// A centre's enrolments, most recently active first.
 pub async fn list_for_centre(db: impl PgExecutor<'_>, centre_id: Uuid) -> DbResult<Vec<Enrolment>> {
     let rows: Vec<Row> = sqlx::query_as(&format!(

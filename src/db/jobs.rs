@@ -48,11 +48,6 @@ pub async fn enqueue(
     .bind(idempotency_key)
     .execute(&mut *conn)
     .await?;
-    // Wakes idle workers at once instead of at their next poll (delivered on commit).
-    sqlx::query("SELECT pg_notify('attest_jobs', $1)")
-        .bind(kind)
-        .execute(&mut *conn)
-        .await?;
     Ok(())
 }
 

@@ -179,15 +179,6 @@ pub async fn grant_role(db: impl PgExecutor<'_>, id: Uuid, role: Role) -> DbResu
     Ok(())
 }
 
-pub async fn revoke_role(db: impl PgExecutor<'_>, id: Uuid, role: Role) -> DbResult<bool> {
-    let r = sqlx::query("DELETE FROM user_roles WHERE user_id = $1 AND role = $2")
-        .bind(id)
-        .bind(role.key())
-        .execute(db)
-        .await?;
-    Ok(r.rows_affected() > 0)
-}
-
 /// Every account with this email address, in any centre (sign-in comes before a centre
 /// is known; each centre keeps its own emails unique).
 pub async fn find_all_by_email(db: impl PgExecutor<'_>, email: &str) -> DbResult<Vec<User>> {

@@ -397,11 +397,70 @@ async fn jobs_are_queued_once_per_idempotency_key() {
 
 #[tokio::test]
 async fn the_session_table_has_the_layout_the_session_store_expects() {
+    use tower_sessions::session::{Id, Record};
+    use tower_sessions::session_store::SessionStore;
     let w = world().await;
-    sqlx::query(
-        "INSERT INTO tower_sessions.session (id, data, expiry_date) VALUES ('abc', '\\x00', now())",
-    )
-    .execute(&w.pool)
-    .await
-    .unwrap();
+    // The store the app signs people in with, on the table the migrations made: a record
+    // saved comes back whole, and its end is the table's `expiry_date`.
+    let store = tower_sessions_sqlx_store::PostgresStore::new(w.pool.clone());
+    let mut record = Record {
+        id: Id::default(),
+        data: [("user_id".to_string(), json!(w.learner.id))].into(),
+        expiry_date: time::OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .expect("ns")
+            + time::Duration::hours(1),
+    };
+    store.create(&mut record).await.expect("create");
+    assert_eq!(
+        store.load(&record.id).await.expect("load"),
+        Some(record.clone())
+    );
+    let ends: time::OffsetDateTime =
+        sqlx::query_scalar("SELECT expiry_date FROM tower_sessions.session WHERE id = $1")
+            .bind(record.id.to_string())
+            .fetch_one(&w.pool)
+            .await
+            .expect("the row");
+    assert_eq!(ends, record.expiry_date);
+    store.delete(&record.id).await.expect("delete");
+    assert_eq!(store.load(&record.id).await.expect("load"), None);
+}
+
+/// Migration 0011 was edited after release (lz4 only where the server has it): a database
+/// that applied its first text is still accepted, and its record moves to the new text;
+/// any other checksum is still refused.
+#[tokio::test]
+async fn a_database_migrated_by_a_released_text_of_an_edited_migration_is_accepted() {
+    let w = world().await;
+    let mut conn = w.pool.acquire().await.expect("conn");
+    let set = |checksum: &'static str| {
+        sqlx::query("UPDATE _sqlx_migrations SET checksum = decode($1, 'hex') WHERE version = 11")
+            .bind(checksum)
+    };
+    set("e6b19a77f22b9122d45e3dc264e1e727468614a99db25dbd53c6354697c2b40dc18836874317c90cb248ba226e180f26")
+        .execute(&mut *conn)
+        .await
+        .expect("the released text's checksum");
+    attest::db::migrate(&mut conn).await.expect("accepted");
+    let recorded: Vec<u8> =
+        sqlx::query_scalar("SELECT checksum FROM _sqlx_migrations WHERE version = 11")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("row");
+    let current = attest::db::MIGRATOR
+        .iter()
+        .find(|m| m.version == 11)
+        .expect("0011");
+    assert_eq!(recorded, current.checksum.as_ref());
+
+    set("00").execute(&mut *conn).await.expect("tampered");
+    let refused = attest::db::migrate(&mut conn).await;
+    assert!(
+        matches!(
+            refused,
+            Err(sqlx::migrate::MigrateError::VersionMismatch(11))
+        ),
+        "{refused:?}"
+    );
 }

@@ -96,8 +96,9 @@ async fn a_server_killed_mid_generation_leaves_a_job_another_server_completes_on
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let took = start.elapsed();
-    // Give the other server time to (wrongly) run it again.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Every chance for either server to (wrongly) run it again, read from the database.
+    let job = crate::credentials::generation_job(&c.pool, c.zoe.id).await;
+    crate::credentials::queue_moved_on(&c, job.id, Duration::from_secs(2)).await;
     tokio::task::spawn_blocking(move || {
         interrupt_and_wait(&mut b);
         interrupt_and_wait(&mut other);
