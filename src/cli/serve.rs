@@ -84,7 +84,7 @@ pub async fn serve(
         let public_url = public_url
             .map(|u| u.trim_end_matches('/').to_string())
             .unwrap_or_else(|| format!("http://{local}"));
-        let render = crate::credentials::renderer(&public_url);
+        let render = crate::jobs::renderer(&public_url);
         let app = web::router(AppState {
             secure_cookies,
             files: crate::web::files::FileStore::new(

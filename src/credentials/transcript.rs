@@ -4,7 +4,7 @@ use krilla::surface::Surface;
 
 use super::draw::{self, Align, ACCENT, BAND, INK, MUTED, RULE, WARN};
 use super::fonts::{Fonts, Style};
-use super::pdf::{format_date, Certificate, Ctx, PdfError, PAGE_HEIGHT, PAGE_WIDTH};
+use super::layout::{format_date, Certificate, Ctx, PdfError, PAGE_HEIGHT, PAGE_WIDTH};
 use super::text::Line;
 
 const LEFT: f32 = 56.0;

@@ -17,6 +17,9 @@ use crate::db::jobs::{self, Job};
 use crate::db::DbError;
 use crate::db::{bulk_audit, version_cache};
 
+mod render;
+pub use render::{certificate, renderer, renderer_with_fonts};
+
 /// Why rendering a credential failed. Transient errors are retried with a growing
 /// pause; permanent ones (a missing font, a character no font has) fail at once.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -69,7 +69,7 @@ impl AppState {
             ),
             mailer: crate::mail::Mailer::files_in(&std::env::temp_dir().join("attest-mail")),
             public_url: "http://localhost:3000".into(),
-            render: crate::credentials::renderer("http://localhost:3000"),
+            render: crate::jobs::renderer("http://localhost:3000"),
             versions: crate::db::version_cache::shared(),
             pages: std::sync::Arc::new(page_cache::PageCache::new(page_cache::DEFAULT_BUDGET)),
             ticks: tick_writer::TickWriter::new(pool.clone()),

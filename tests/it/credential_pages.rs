@@ -28,7 +28,7 @@ fn state(pool: &PgPool) -> AppState {
 }
 
 fn real_pdf() -> Renderer {
-    attest::credentials::renderer(BASE)
+    attest::jobs::renderer(BASE)
 }
 
 async fn as_(pool: &PgPool, who: &str) -> String {

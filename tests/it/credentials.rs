@@ -83,7 +83,7 @@ pub(crate) fn fast() -> WorkerConfig {
 /// The real renderer, counting its calls, with a fault injected into the first
 /// `failures` of them.
 fn renderer(calls: Arc<AtomicUsize>, failures: usize, error: RenderError) -> Renderer {
-    let real = attest::credentials::renderer("https://attest.example.org");
+    let real = attest::jobs::renderer("https://attest.example.org");
     Arc::new(move |c| {
         let n = calls.fetch_add(1, Ordering::SeqCst);
         if n < failures {

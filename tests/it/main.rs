@@ -6,6 +6,7 @@ mod access;
 mod activity_log;
 mod admin;
 mod admin_audits;
+mod architecture;
 mod auto_audit;
 mod bench_centre;
 mod browser;

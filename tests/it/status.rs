@@ -43,7 +43,7 @@ async fn set_status(pool: &PgPool, id: Uuid, to: Status) {
 const BASE_URL: &str = "https://attest.example.org";
 
 fn ok_renderer() -> Renderer {
-    attest::credentials::renderer("https://attest.example.org")
+    attest::jobs::renderer("https://attest.example.org")
 }
 
 /// The POST each transition action is asked with.
@@ -281,7 +281,7 @@ async fn a_failed_generation_shows_its_error_and_retry_works_over_http() {
     let admin = as_(&c.pool, "admin").await;
     let id = c.zoe.id;
     // The fonts are missing: a real failure, as on a server without them.
-    let failing = attest::credentials::renderer_with_fonts(BASE_URL, "/nonexistent/fonts");
+    let failing = attest::jobs::renderer_with_fonts(BASE_URL, "/nonexistent/fonts");
     let worker = spawn(c.pool.clone(), failing, fast());
     post(
         &c.pool,

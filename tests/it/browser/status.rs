@@ -87,11 +87,11 @@ async fn the_status_journey_from_enrolment_to_withdrawn_in_chromium() {
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
     // Fonts that do not exist: the first generation fails, as on a server missing them.
-    let broken = attest::credentials::renderer_with_fonts(&base, "/nonexistent/fonts");
+    let broken = attest::jobs::renderer_with_fonts(&base, "/nonexistent/fonts");
     let state = AppState {
         public_url: base.clone(),
         mailer: Mailer::smtp(&smtp.url, "Acme Training <no-reply@acme.test>").expect("mailer"),
-        render: attest::credentials::renderer(&base),
+        render: attest::jobs::renderer(&base),
         ..AppState::new(pool.clone())
     };
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
