@@ -25,6 +25,7 @@ mod qualification_items;
 pub mod qualifications;
 pub mod report;
 pub mod sessions;
+pub mod tick_writer;
 pub mod ticks;
 pub mod users;
 pub mod version_cache;

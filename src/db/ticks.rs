@@ -104,7 +104,7 @@ pub async fn change_logged(db: impl PgExecutor<'_>, c: &TickChange) -> DbResult<
 }
 
 /// `change_logged` for many changes, each to a different tick, in one statement (so one
-/// commit for all): what `web::tick_writer` sends when ticks arrive together.
+/// commit for all): what `db::tick_writer` sends when ticks arrive together.
 /// The answers are in the changes' order. An error fails them all; the caller then
 /// applies them one by one, so one bad change cannot fail the others.
 pub async fn change_logged_many(

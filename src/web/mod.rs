@@ -23,7 +23,6 @@ pub(crate) mod ids;
 pub mod page_cache;
 mod portfolio;
 pub(crate) mod reports;
-pub mod tick_writer;
 mod verify;
 
 pub use error::AppError;
@@ -50,7 +49,7 @@ pub struct AppState {
     /// Rendered portfolio pages, each kept for one revision of its enrolment.
     pub pages: std::sync::Arc<page_cache::PageCache>,
     /// Writes ticks, several requests' in one statement when they arrive together.
-    pub ticks: tick_writer::TickWriter,
+    pub ticks: crate::db::tick_writer::TickWriter,
     /// Session records kept in memory in front of the store (see `auth::memo`).
     pub sessions: auth::memo::SessionMemo,
     /// The connections every request's session check runs on (see `db::leased`).
@@ -72,7 +71,7 @@ impl AppState {
             render: crate::jobs::renderer("http://localhost:3000"),
             versions: crate::db::version_cache::shared(),
             pages: std::sync::Arc::new(page_cache::PageCache::new(page_cache::DEFAULT_BUDGET)),
-            ticks: tick_writer::TickWriter::new(pool.clone()),
+            ticks: crate::db::tick_writer::TickWriter::new(pool.clone()),
             sessions: auth::memo::SessionMemo::default(),
             reads: crate::db::leased::Leased::new(pool.clone(), reads_size()),
             pool,

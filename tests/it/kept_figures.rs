@@ -2,13 +2,13 @@
 //! scratch: after every kind of change, over random sequences of changes, and with
 //! ticks written concurrently and in batches.
 use attest::db::figures::{self, KeptFigures};
+use attest::db::tick_writer::TickWriter;
 use attest::db::ticks::{self, ChangeOutcome, TickChange};
 use attest::db::{audits, enrolments, iqa, qualifications};
 use attest::domain::figures::Figures;
 use attest::domain::iqa::{Sampled, Verdict};
 use attest::domain::progress::Layers;
 use attest::domain::ticks::Layer;
-use attest::web::tick_writer::TickWriter;
 use proptest::prelude::*;
 use sqlx::PgPool;
 use uuid::Uuid;

@@ -1,11 +1,17 @@
 //! Ticks change in one statement with their activity entry and their enrolment's mark
 //! for its automatic audit; changes to one enrolment take turns, changes to several go
-//! together (`web::tick_writer`): many at once all succeed, each logged once.
+//! together (`db::tick_writer`): many at once all succeed, each logged once.
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use attest::db::bulk_audit::audit_due;
+use attest::db::tick_writer::{BatchHook, TickWriter};
+use attest::db::ticks::{ChangeOutcome, TickChange};
 use attest::db::version_cache;
 use attest::demo::bench::{self, BENCH_PASSWORD};
+use attest::domain::ticks::Layer;
+use attest::domain::Status;
 use attest::testing::test_pool_with;
 use attest::web::{router, AppState};
 use axum::http::StatusCode;
@@ -191,4 +197,120 @@ async fn count(pool: &sqlx::PgPool, sql: &str, id: uuid::Uuid) -> i64 {
         .fetch_one(pool)
         .await
         .expect("count")
+}
+
+/// A bench enrolment, its assessor and a writer's change to one of its criteria.
+struct Ticking {
+    pool: sqlx::PgPool,
+    f: bench::BenchFixture,
+    assessor: Uuid,
+}
+
+impl Ticking {
+    async fn new() -> Ticking {
+        let pool = test_pool_with(10).await;
+        let q = attest::domain::qualification::Qualification {
+            code: "Q/4".into(),
+            title: "Four-unit certificate".into(),
+            level: 2,
+            awarding_body: "Test Body".into(),
+            units: units(4, 10),
+            majors: vec![major("ALL", vec![group("Core", vec![0, 1, 2, 3])])],
+        };
+        let f = bench::load(&pool, &q, 2).await.expect("fixture");
+        assert!(f.free_criteria.len() >= 2, "two criteria free to tick");
+        let assessor: Uuid =
+            sqlx::query_scalar("SELECT id FROM users WHERE email = 'assessor@bench.attest.test'")
+                .fetch_one(&pool)
+                .await
+                .expect("assessor");
+        Ticking { pool, f, assessor }
+    }
+
+    fn tick(&self, criterion: Uuid) -> TickChange {
+        TickChange {
+            enrolment_id: self.f.enrolment_id,
+            evidence_id: self.f.evidence_id,
+            criterion_id: criterion,
+            layer: Layer::Assessor,
+            by: self.assessor,
+            adding: true,
+            judged_in: Status::NotYetAchieved,
+            detail: serde_json::Value::Null,
+        }
+    }
+
+    async fn ticked(&self, criterion: Uuid) -> bool {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM ticks WHERE evidence_id = $1 AND criterion_id = $2 AND layer = 'assessor')",
+        )
+        .bind(self.f.evidence_id)
+        .bind(criterion)
+        .fetch_one(&self.pool)
+        .await
+        .expect("ticked?")
+    }
+}
+
+/// A guard against a hang, not a measure: the answer comes or the test fails.
+async fn answered<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(30), f)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: no answer"))
+}
+
+/// Issue 11, point 11: a batch that panics answers its own requests with an error and
+/// leaves nothing hanging: the same tick goes through on the next try, and others meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_that_panics_fails_its_own_ticks_and_ticking_goes_on() {
+    let t = Ticking::new().await;
+    let (doomed, other) = (t.f.free_criteria[0], t.f.free_criteria[1]);
+    let armed = Arc::new(AtomicBool::new(true));
+    let hook: BatchHook = {
+        let armed = armed.clone();
+        Arc::new(move |batch: &[TickChange]| {
+            if armed.load(Ordering::SeqCst) && batch.iter().any(|c| c.criterion_id == doomed) {
+                panic!("injected fault in a batch of ticks");
+            }
+        })
+    };
+    let writer = TickWriter::with_batch_hook(t.pool.clone(), hook);
+    let failed = answered("the doomed tick", writer.write(t.tick(doomed))).await;
+    assert!(failed.is_err(), "{failed:?}");
+    assert!(!t.ticked(doomed).await, "nothing written");
+    let fine = answered("another tick", writer.write(t.tick(other))).await;
+    assert_eq!(
+        fine.expect("written"),
+        ChangeOutcome::Done { changed: true }
+    );
+
+    armed.store(false, Ordering::SeqCst);
+    let again = answered("the same tick again", writer.write(t.tick(doomed))).await;
+    assert_eq!(
+        again.expect("written"),
+        ChangeOutcome::Done { changed: true }
+    );
+    assert!(t.ticked(doomed).await);
+}
+
+/// Issue 11, point 11: a writer task that is gone (killed here, as a panic in it would
+/// end it) is replaced by the next tick instead of failing every tick until a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_that_is_gone_is_replaced_by_the_next_tick() {
+    let t = Ticking::new().await;
+    let writer = TickWriter::new(t.pool.clone());
+    let (first, second) = (t.f.free_criteria[0], t.f.free_criteria[1]);
+    let done = answered("a first tick", writer.write(t.tick(first))).await;
+    assert_eq!(
+        done.expect("written"),
+        ChangeOutcome::Done { changed: true }
+    );
+
+    answered("killing the writer", writer.kill_writer()).await;
+    let done = answered("a tick after", writer.write(t.tick(second))).await;
+    assert_eq!(
+        done.expect("written"),
+        ChangeOutcome::Done { changed: true }
+    );
+    assert!(t.ticked(first).await && t.ticked(second).await);
 }

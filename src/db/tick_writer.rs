@@ -5,28 +5,43 @@
 //! (`db::ticks::change_logged_many`), with up to `WRITERS` statements in flight. A lone
 //! tick goes at once, as it would alone; under load the batches grow by themselves.
 //! Each change still answers only for itself.
+//!
+//! Nothing that goes wrong in it stops ticking: a batch that panics answers its own
+//! requests with an error and frees its ticks for the next change, and a writer task
+//! that is gone (it panicked, or its runtime ended) is replaced by the next tick.
 use std::collections::{HashSet, VecDeque};
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
 
+use futures_util::FutureExt;
 use sqlx::PgPool;
-use tokio::sync::{mpsc, oneshot, OnceCell};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use crate::db::leased::Leased;
-use crate::db::ticks::{self, ChangeOutcome, TickChange};
-use crate::db::{DbError, DbResult};
+use super::leased::Leased;
+use super::ticks::{self, ChangeOutcome, TickChange};
+use super::{DbError, DbResult};
 use crate::domain::ticks::Layer;
 
 /// At most this many changes go in one statement.
 const MOST: usize = 64;
 
 type Reply = oneshot::Sender<DbResult<ChangeOutcome>>;
+type Queue = mpsc::UnboundedSender<(TickChange, Reply)>;
+/// The running writer: its queue, and its task (to end it in a test).
+type Running = (Queue, tokio::task::AbortHandle);
+
+/// Called with each batch just before it is written: how the tests inject a fault into
+/// a batch. Never set by configuration; `TickWriter::new` has none.
+pub type BatchHook = Arc<dyn Fn(&[TickChange]) + Send + Sync>;
 
 /// The handle requests write through; the writer starts with the first tick.
 #[derive(Clone)]
 pub struct TickWriter {
     connections: Leased,
-    queue: std::sync::Arc<OnceCell<mpsc::UnboundedSender<(TickChange, Reply)>>>,
+    running: Arc<Mutex<Option<Running>>>,
+    hook: Option<BatchHook>,
 }
 
 impl TickWriter {
@@ -34,27 +49,70 @@ impl TickWriter {
         TickWriter {
             // Its own connections: a batch holds one for its statement and commit.
             connections: Leased::new(pool, WRITERS),
-            queue: Default::default(),
+            running: Default::default(),
+            hook: None,
+        }
+    }
+
+    /// A writer that calls `hook` with each batch before writing it (fault injection).
+    #[doc(hidden)]
+    pub fn with_batch_hook(pool: PgPool, hook: BatchHook) -> TickWriter {
+        TickWriter {
+            hook: Some(hook),
+            ..TickWriter::new(pool)
         }
     }
 
     /// Applies `change` (as `ticks::change_logged` would) and answers once it committed.
     pub async fn write(&self, change: TickChange) -> DbResult<ChangeOutcome> {
-        let queue = self
-            .queue
-            .get_or_init(|| async {
-                let (send, receive) = mpsc::unbounded_channel();
-                tokio::spawn(run(self.connections.clone(), receive));
-                send
-            })
-            .await;
         let (reply, answer) = oneshot::channel();
-        queue
-            .send((change, reply))
-            .map_err(|_| DbError::Corrupt("the tick writer has stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| DbError::Corrupt("the tick writer dropped a tick".into()))?
+        let mut item = (change, reply);
+        // A writer found gone between taking its queue and sending is replaced once more.
+        for _ in 0..2 {
+            match self.queue().send(item) {
+                Ok(()) => {
+                    return answer.await.map_err(|_| {
+                        DbError::Corrupt("the tick could not be written; try again".into())
+                    })?;
+                }
+                Err(mpsc::error::SendError(back)) => item = back,
+            }
+        }
+        Err(DbError::Corrupt(
+            "the tick writer could not be started".into(),
+        ))
+    }
+
+    /// The running writer's queue, starting a writer when there is none or it is gone.
+    fn queue(&self) -> Queue {
+        let mut slot = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        match slot.as_ref() {
+            Some((queue, _)) if !queue.is_closed() => queue.clone(),
+            gone => {
+                if gone.is_some() {
+                    tracing::error!("the tick writer had stopped; a new one takes over");
+                }
+                let (send, receive) = mpsc::unbounded_channel();
+                let task = tokio::spawn(run(self.connections.clone(), receive, self.hook.clone()));
+                *slot = Some((send.clone(), task.abort_handle()));
+                send
+            }
+        }
+    }
+
+    /// Ends the writer's task as a panic in it would, and waits until it is gone (fault
+    /// injection: the next tick must start another).
+    #[doc(hidden)]
+    pub async fn kill_writer(&self) {
+        let running = self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some((queue, task)) = running {
+            task.abort();
+            queue.closed().await;
+        }
     }
 }
 
@@ -70,7 +128,11 @@ fn slot(c: &TickChange) -> Slot {
     (c.evidence_id, c.criterion_id, c.layer)
 }
 
-async fn run(connections: Leased, mut queue: mpsc::UnboundedReceiver<(TickChange, Reply)>) {
+async fn run(
+    connections: Leased,
+    mut queue: mpsc::UnboundedReceiver<(TickChange, Reply)>,
+    hook: Option<BatchHook>,
+) {
     // Changes held back for a later statement: one statement takes one change per tick,
     // and no statement takes a tick another one in flight changes, so two changes to
     // one tick keep their order.
@@ -87,9 +149,16 @@ async fn run(connections: Leased, mut queue: mpsc::UnboundedReceiver<(TickChange
             if !batch.is_empty() {
                 let slots: Vec<Slot> = batch.iter().map(|(c, _)| slot(c)).collect();
                 busy.extend(slots.iter().copied());
-                let connections = connections.clone();
+                let (connections, hook) = (connections.clone(), hook.clone());
                 running.spawn(async move {
-                    write_batch(&connections, batch).await;
+                    // A panic drops the batch's replies (each request answers with an
+                    // error) but must not keep its ticks busy for ever.
+                    let written = AssertUnwindSafe(write_batch(&connections, batch, hook))
+                        .catch_unwind()
+                        .await;
+                    if written.is_err() {
+                        tracing::error!(ticks = slots.len(), "a batch of ticks failed");
+                    }
                     slots
                 });
                 continue;
@@ -135,9 +204,16 @@ fn take_batch(
     batch
 }
 
-async fn write_batch(connections: &Leased, batch: Vec<(TickChange, Reply)>) {
+async fn write_batch(
+    connections: &Leased,
+    batch: Vec<(TickChange, Reply)>,
+    hook: Option<BatchHook>,
+) {
     let started = std::time::Instant::now();
     let (changes, replies): (Vec<TickChange>, Vec<Reply>) = batch.into_iter().unzip();
+    if let Some(hook) = hook {
+        hook(&changes);
+    }
     let size = changes.len();
     let answers = if changes.len() == 1 {
         vec![write_one(connections, &changes[0]).await]
