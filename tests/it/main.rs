@@ -7,6 +7,7 @@ mod activity_log;
 mod admin;
 mod admin_audits;
 mod auto_audit;
+mod bad_input;
 mod bench_centre;
 mod browser;
 mod cli;
