@@ -522,3 +522,71 @@ async fn choices_filters_and_searches_with_a_nul_are_only_not_a_choice() {
         );
     }
 }
+
+/// A file name that shows as "reportexe.pdf" but is "report\u{202E}fdp.exe".
+const REVERSED: &str = "report\u{202E}fdp.exe";
+
+fn disposition(r: &Reply) -> String {
+    r.headers
+        .get(header::CONTENT_DISPOSITION)
+        .expect("a download")
+        .to_str()
+        .expect("ASCII")
+        .to_string()
+}
+
+#[tokio::test]
+async fn download_names_drop_direction_and_control_characters() {
+    let d = demo().await;
+    let ben = d.as_("ben").await;
+    let base = format!("/enrolments/{}/evidence", d.ben.id);
+
+    // Uploaded now: the name is cleaned as it is kept.
+    let fields = [("title", "Report"), ("kind", "document")];
+    let files: [(&str, &[u8]); 1] = [(REVERSED, b"MZ")];
+    let r = send(state(&d.pool), multipart_as(&ben, &base, &fields, &files)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let item = r.location.expect("to the item");
+    let evidence_id: Uuid = item.rsplit('/').next().expect("id").parse().expect("uuid");
+    let kept = evidence::list_files(&d.pool, evidence_id)
+        .await
+        .expect("files");
+    assert_eq!(kept[0].file_name, "reportfdp.exe", "kept cleaned");
+
+    // Kept before names were cleaned: cleaned as it is shown and served.
+    let key = Uuid::new_v4().simple().to_string();
+    let files = state(&d.pool).files;
+    std::fs::create_dir_all(files.dir()).expect("the file store");
+    std::fs::write(files.dir().join(&key), b"MZ").expect("an old file's bytes");
+    let stored = evidence::add_file(
+        &d.pool,
+        &evidence::NewFile {
+            evidence_id,
+            file_name: "\u{2066}invoice\u{200F}\u{202D}gpj.js\u{2069}",
+            content_type: "application/octet-stream",
+            size_bytes: 2,
+            storage_key: &key,
+            sha256: None,
+            uploaded_by: d.ben.learner_id,
+        },
+    )
+    .await
+    .expect("an old file");
+
+    let shown = page(&d.pool, &ben, &item).await;
+    assert_eq!(shown.status, StatusCode::OK);
+    assert!(shown.body.contains(">reportfdp.exe</a>"), "{}", shown.body);
+    assert!(shown.body.contains(">invoicegpj.js</a>"), "{}", shown.body);
+    for c in ['\u{202E}', '\u{202D}', '\u{2066}', '\u{2069}', '\u{200F}'] {
+        assert!(!shown.body.contains(c), "{c:?} is not shown");
+    }
+
+    for (file, name) in [(kept[0].id, "reportfdp.exe"), (stored.id, "invoicegpj.js")] {
+        let r = page(&d.pool, &ben, &format!("{item}/files/{file}")).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(
+            disposition(&r),
+            format!("attachment; filename=\"{name}\"; filename*=UTF-8''{name}")
+        );
+    }
+}
