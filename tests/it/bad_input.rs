@@ -590,3 +590,51 @@ async fn download_names_drop_direction_and_control_characters() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_malformed_id_in_an_address_is_the_not_found_page() {
+    let d = demo().await;
+    let admin = d.as_("admin").await;
+    let e = d.ben.id;
+    let bad = [
+        "not-a-uuid",
+        "%FF",
+        "00000000-0000-0000-0000-00000000000g",
+        "%00",
+    ];
+    for id in bad {
+        for uri in [
+            format!("/enrolments/{id}"),
+            format!("/enrolments/{id}/progress"),
+            format!("/enrolments/{id}/matrix"),
+            format!("/enrolments/{id}/activity.csv"),
+            format!("/enrolments/{e}/evidence/{id}"),
+            format!("/enrolments/{e}/evidence/{id}/files/{id}"),
+            format!("/enrolments/{e}/evidence/{id}/accept/learner"),
+            format!("/admin/enrolments/{id}/assignments"),
+            format!("/admin/qualifications/{id}"),
+            format!("/admin/audits/{id}"),
+            format!("/.well-known/attest/centres/{id}"),
+        ] {
+            let r = page(&d.pool, &admin, &uri).await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "GET {uri}: {}", r.body);
+            assert!(r.body.contains("Page not found"), "GET {uri}: {}", r.body);
+        }
+        for uri in [
+            format!("/enrolments/{id}/credential/cancel"),
+            format!("/enrolments/{id}/major"),
+            format!("/enrolments/{e}/iqa/{id}/closed"),
+            format!("/enrolments/{e}/evidence/{id}/ticks"),
+        ] {
+            let r = post(&d.pool, &admin, &uri, "reason=x").await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "POST {uri}: {}", r.body);
+            assert!(r.body.contains("Page not found"), "POST {uri}: {}", r.body);
+        }
+    }
+    // Segments that are not UTF-8 once decoded: numbers, keys and file names too.
+    for uri in ["/verify/%FF", "/verify/%FF/status", "/static/%FF"] {
+        let r = page(&d.pool, &admin, uri).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "GET {uri}: {}", r.body);
+        assert!(r.body.contains("Page not found"), "GET {uri}: {}", r.body);
+    }
+}
