@@ -1,6 +1,8 @@
 //! What a credential records about the learner's achievement (SPEC §6).
+use super::form::FieldError;
 use super::outcome::ConfirmedCriteria;
 use super::qualification::{Qualification, UnitIx};
+use super::text;
 
 /// Units achieved: every one of their criteria confirmed (SPEC §1), in the
 /// qualification's order.
@@ -13,9 +15,44 @@ pub fn achieved_units(q: &Qualification, confirmed: &ConfirmedCriteria) -> Vec<U
         .collect()
 }
 
+/// Why a credential is cancelled, as typed: required, and kept trimmed in the register
+/// and the enrolment's history.
+pub fn cancel_reason(typed: &str) -> Result<&str, FieldError> {
+    let reason = typed.trim();
+    if reason.is_empty() {
+        return Err(FieldError::new(
+            "reason",
+            "Enter the reason for cancelling the credential",
+        ));
+    }
+    text::CANCEL_REASON.check(reason)?;
+    Ok(reason)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cancel_reason_is_required_plain_and_at_most_5000_characters() {
+        let message = |typed: &str| cancel_reason(typed).err().map(|e| e.message);
+        assert_eq!(
+            message(" \r\n "),
+            Some("Enter the reason for cancelling the credential")
+        );
+        assert_eq!(
+            message("Wrong learner\0"),
+            Some("The reason cannot contain control characters")
+        );
+        assert_eq!(
+            message(&"a".repeat(5_001)),
+            Some("The reason must be 5,000 characters or fewer")
+        );
+        assert_eq!(
+            cancel_reason(" Wrong learner.\r\nSee the log. "),
+            Ok("Wrong learner.\r\nSee the log.")
+        );
+    }
     use crate::domain::testkit;
 
     #[test]

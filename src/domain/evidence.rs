@@ -1,5 +1,6 @@
 //! Evidence: its kinds and what makes a new item valid (SPEC §2).
 use super::form::FieldError;
+use super::text;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EvidenceKind {
@@ -93,17 +94,12 @@ pub fn validate_new_evidence(
     let title = e.title.trim();
     if title.is_empty() {
         errors.push(FieldError::new("title", "Enter a title for the evidence"));
-    } else if title.chars().count() > 200 {
-        errors.push(FieldError::new(
-            "title",
-            "The title must be 200 characters or fewer",
-        ));
+    } else if let Err(e) = text::EVIDENCE_TITLE.check(title) {
+        errors.push(e);
     }
-    if e.description.chars().count() > 10_000 {
-        errors.push(FieldError::new(
-            "description",
-            "The description must be 10,000 characters or fewer",
-        ));
+    let description = e.description.trim();
+    if let Err(e) = text::EVIDENCE_DESCRIPTION.check(description) {
+        errors.push(e);
     }
     let kind =
         EvidenceKind::from_key(&e.kind).filter(|k| EvidenceKind::offered(assessor).contains(k));
@@ -114,9 +110,7 @@ pub fn validate_new_evidence(
         ));
     }
     match kind {
-        Some(kind) if errors.is_empty() => {
-            Ok((title.to_string(), e.description.trim().to_string(), kind))
-        }
+        Some(kind) if errors.is_empty() => Ok((title.to_string(), description.to_string(), kind)),
         _ => Err(errors),
     }
 }

@@ -80,11 +80,8 @@ pub fn validate(
             "feedback",
             "Say what the assessor needs to do",
         ));
-    } else if feedback.chars().count() > 5_000 {
-        errors.push(FieldError::new(
-            "feedback",
-            "Feedback must be 5,000 characters or fewer",
-        ));
+    } else if let Err(e) = super::text::IQA_FEEDBACK.check(feedback) {
+        errors.push(e);
     }
     match (sampled, verdict_parsed, errors.is_empty()) {
         (Some(s), Some(v), true) => Ok((s, v, feedback.to_string())),

@@ -17,6 +17,7 @@ pub mod qualification;
 pub mod report;
 pub mod signin;
 pub mod status;
+pub mod text;
 pub mod ticks;
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! People: the roles an account holds and what makes a new account valid (SPEC §8).
 use super::form::FieldError;
+use super::text;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Role {
@@ -98,11 +99,8 @@ pub fn validate_new_person(p: &NewPerson) -> Result<ValidPerson, Vec<FieldError>
             "display_name",
             "Enter the person's full name",
         ));
-    } else if display_name.chars().count() > 200 {
-        errors.push(FieldError::new(
-            "display_name",
-            "The name must be 200 characters or fewer",
-        ));
+    } else if let Err(e) = text::PERSON_NAME.check(display_name) {
+        errors.push(e);
     }
     let email = p.email.trim();
     if let Some(e) = super::form::email_error("email", email) {
@@ -195,11 +193,8 @@ pub fn validate_new_password(password: &str, confirm: &str) -> Vec<FieldError> {
             "password",
             "Your password must be at least 10 characters",
         ));
-    } else if password.len() > 1024 {
-        errors.push(FieldError::new(
-            "password",
-            "Your password must be 1,024 characters or fewer",
-        ));
+    } else if let Err(e) = text::NEW_PASSWORD.check(password) {
+        errors.push(e);
     }
     if errors.is_empty() && password != confirm {
         errors.push(FieldError::new("confirm", "The passwords do not match"));

@@ -2,12 +2,12 @@
 use std::io::Write;
 use std::sync::OnceLock;
 
-use axum::extract::Path;
 use axum::http::{header, HeaderMap};
 use axum::response::IntoResponse;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
+use super::ids::Ids;
 use super::AppError;
 
 const ASSETS: &[(&str, &str, &str)] = &[
@@ -47,7 +47,7 @@ fn gzipped() -> &'static [Vec<u8>] {
 }
 
 pub async fn asset(
-    Path(file): Path<String>,
+    Ids(file): Ids<String>,
     headers: HeaderMap,
 ) -> Result<impl IntoResponse, AppError> {
     let at = ASSETS

@@ -8,6 +8,8 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
+use crate::domain::text::clean_file_name;
+
 /// 25 MB, the default limit per file.
 pub const DEFAULT_MAX_BYTES: u64 = 25 * 1024 * 1024;
 
@@ -49,7 +51,7 @@ impl FileStore {
     /// Streams one multipart file field to a temporary file.
     pub async fn receive(&self, mut field: Field<'_>) -> Result<Received, UploadError> {
         tokio::fs::create_dir_all(&self.dir).await?;
-        let file_name = clean_name(field.file_name().unwrap_or("file"));
+        let file_name = clean_file_name(field.file_name().unwrap_or("file"));
         let content_type = field
             .content_type()
             .unwrap_or("application/octet-stream")
@@ -114,34 +116,5 @@ impl FileStore {
 
     pub fn dir(&self) -> &Path {
         &self.dir
-    }
-}
-
-/// A file name fit to show and to offer back on download: no folders, no control
-/// characters, no quotes, at most 200 characters.
-fn clean_name(name: &str) -> String {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
-    let cleaned: String = base
-        .chars()
-        .filter(|c| !c.is_control() && *c != '"')
-        .take(200)
-        .collect();
-    if cleaned.trim().is_empty() {
-        "file".to_string()
-    } else {
-        cleaned.trim().to_string()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::clean_name;
-
-    #[test]
-    fn names_lose_folders_and_control_characters() {
-        assert_eq!(clean_name("../../etc/passwd"), "passwd");
-        assert_eq!(clean_name("C:\\Users\\zoë\\log.pdf"), "log.pdf");
-        assert_eq!(clean_name("a\"b\n.txt"), "ab.txt");
-        assert_eq!(clean_name("  "), "file");
     }
 }

@@ -6,7 +6,8 @@ use serde::de::DeserializeOwned;
 
 use super::AppError;
 
-/// Like `Path`, but a value that does not parse answers 404.
+/// Like `Path`, but a value that does not parse answers 404: a malformed id, or any
+/// segment that is not UTF-8 once decoded (`%FF`), which `Path` answers with a 400.
 pub struct Ids<T>(pub T);
 
 impl<T, S> FromRequestParts<S> for Ids<T>

@@ -4,7 +4,7 @@
 //! machine-readable status of a signed credential and the centre's published key.
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -17,6 +17,7 @@ use crate::db::centre_keys;
 use crate::db::credentials::{self, Credential};
 use crate::domain::credential_number::CredentialNumber;
 use crate::web::home::day;
+use crate::web::ids::Ids;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -97,7 +98,7 @@ pub async fn form(Query(typed): Query<Typed>) -> Response {
 
 pub async fn page(
     State(state): State<AppState>,
-    Path(typed): Path<String>,
+    Ids(typed): Ids<String>,
 ) -> Result<Response, AppError> {
     let finding = match CredentialNumber::parse(&typed) {
         Ok(n) => find(&state, n).await?,
@@ -118,7 +119,7 @@ fn json(code: StatusCode, body: serde_json::Value) -> Response {
 /// The credential's status for verifiers: revoked once withdrawn.
 pub async fn status(
     State(state): State<AppState>,
-    Path(typed): Path<String>,
+    Ids(typed): Ids<String>,
 ) -> Result<Response, AppError> {
     let Ok(number) = CredentialNumber::parse(&typed) else {
         return Ok(json(
@@ -146,7 +147,7 @@ pub async fn status(
 /// The centre's public key, where its credentials say their issuer is.
 pub async fn centre_key(
     State(state): State<AppState>,
-    Path(centre): Path<String>,
+    Ids(centre): Ids<String>,
 ) -> Result<Response, AppError> {
     let id: Uuid = centre.parse().map_err(|_| AppError::NotFound)?;
     // Made when the centre issues its first credential; a GET never makes one.

@@ -8,6 +8,7 @@ mod admin;
 mod admin_audits;
 mod architecture;
 mod auto_audit;
+mod bad_input;
 mod bench_centre;
 mod browser;
 mod cli;

@@ -411,3 +411,18 @@ fn json_errors_have_paths_but_no_lines() {
     let e = parse("[1, 2]", Format::Json).expect_err("rejected");
     assert_eq!(e.to_string(), "expected a table, found an array");
 }
+
+#[test]
+fn control_characters_in_text() {
+    let text = file(&major("M", &group("G", "\"201\"", "all = true")))
+        .replace("title = \"Unit 202\"", "title = \"Unit\\u0000202\"")
+        .replace("title = \"Major M\"", "title = \"Major\\tM\\r\\n\"");
+    let at = line_of(&text, "Unit\\u0000202", 0);
+    assert_eq!(
+        errors(&text),
+        vec![format!(
+            "line {at}: unit[2].title: must not contain control characters"
+        )],
+        "tab and line ends are allowed"
+    );
+}

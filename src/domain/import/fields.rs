@@ -2,6 +2,7 @@
 //! instead of stopping at the first one as serde would.
 use super::tree::{Entry, Kind, Node};
 use super::ImportError;
+use crate::domain::text::{has_refused_control, Lines};
 
 #[derive(Debug, Default)]
 pub(super) struct Errors(pub Vec<ImportError>);
@@ -141,6 +142,11 @@ pub(super) fn text(node: &Node, path: &str, errs: &mut Errors) -> Got<Sp<String>
     let value = s.trim();
     if value.is_empty() {
         errs.add(path, node.line, "must not be blank");
+        return Err(Reported);
+    }
+    // TOML and JSON can spell any character, U+0000 too, which no title can hold.
+    if has_refused_control(value, Lines::Many) {
+        errs.add(path, node.line, "must not contain control characters");
         return Err(Reported);
     }
     Ok(Sp {

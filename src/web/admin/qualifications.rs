@@ -13,6 +13,7 @@ use crate::db::users::User;
 use crate::db::{activity, DbError};
 use crate::domain::describe::describe_major;
 use crate::domain::import::{self, Format, ImportError};
+use crate::domain::text::clean_file_name;
 use crate::domain::Qualification;
 use crate::web::auth::CurrentUser;
 use crate::web::ids::Ids;
@@ -59,7 +60,12 @@ pub async fn import(
         if field.name() != Some("file") {
             continue;
         }
-        let name = field.file_name().unwrap_or_default().to_string();
+        // Shown back on the page: cleaned like an evidence file's name, blank kept blank.
+        let name = field
+            .file_name()
+            .filter(|n| !n.is_empty())
+            .map(clean_file_name)
+            .unwrap_or_default();
         let mut bytes = Vec::new();
         while let Ok(Some(chunk)) = field.chunk().await {
             bytes.extend_from_slice(&chunk);

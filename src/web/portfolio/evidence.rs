@@ -15,6 +15,7 @@ use crate::db::users::{self, User};
 use crate::db::{activity, qualifications, ticks as db_ticks};
 use crate::domain::evidence::{validate_new_evidence, NewEvidence};
 use crate::domain::form::{message_for, FieldError};
+use crate::domain::text::clean_file_name;
 use crate::domain::ticks::{
     accept_all_learner_ticks, accept_all_trainee_ticks, Layer, Placed, Tick,
 };
@@ -245,8 +246,9 @@ pub async fn download(
         .await
         .map_err(|_| AppError::NotFound)?;
     let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(handle));
-    let ascii: String = file
-        .file_name
+    // Cleaned again for names kept before names were cleaned as they arrived.
+    let name = clean_file_name(&file.file_name);
+    let ascii: String = name
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
@@ -256,7 +258,7 @@ pub async fn download(
             }
         })
         .collect();
-    let utf8: String = form_urlencoded::byte_serialize(file.file_name.as_bytes()).collect();
+    let utf8: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
     Ok((
         [
             (header::CONTENT_TYPE, "application/octet-stream".to_string()),
@@ -380,7 +382,10 @@ pub async fn page(
     people.push(evidence.added_by);
     people.push(enrolment.learner_id);
     let names = users::names(db, &people).await?;
-    let files = db_evidence::list_files(db, evidence_id).await?;
+    let mut files = db_evidence::list_files(db, evidence_id).await?;
+    for f in &mut files {
+        f.file_name = clean_file_name(&f.file_name);
+    }
     let layer = capacity.layer();
     let (learner_acceptable, trainee_acceptable) = acceptable(&ticks, layer);
     let page = EvidencePage {

@@ -261,22 +261,22 @@ pub async fn cancel(
     Form(form): Form<CancelForm>,
 ) -> Result<Response, AppError> {
     let enrolment = allowed(&state, &user, id, Offer::CancelCredential).await?;
-    if form.reason.trim().is_empty() {
-        let page = CancelPage {
-            header: super::header(&state, &enrolment).await?,
-            credential: credentials::latest_for_enrolment(&state.pool, id).await?,
-            user,
-            enrolment_id: id,
-            reason: form.reason,
-            errors: vec![FieldError::new(
-                "reason",
-                "Enter the reason for cancelling the credential",
-            )],
-        };
-        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-    }
-    credentials::cancel(&state.pool, id, user.id, &form.reason).await?;
-    let detail = serde_json::json!({ "reason": form.reason.trim() });
+    let reason = match crate::domain::credential::cancel_reason(&form.reason) {
+        Ok(reason) => reason,
+        Err(error) => {
+            let page = CancelPage {
+                header: super::header(&state, &enrolment).await?,
+                credential: credentials::latest_for_enrolment(&state.pool, id).await?,
+                user,
+                enrolment_id: id,
+                reason: form.reason,
+                errors: vec![error],
+            };
+            return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    credentials::cancel(&state.pool, id, user.id, reason).await?;
+    let detail = serde_json::json!({ "reason": reason });
     log(&state, &enrolment, &user, "credential cancelled", detail).await?;
     Ok(back(id))
 }
