@@ -30,6 +30,7 @@ mod iqa;
 mod kept_figures;
 mod leased;
 mod mail;
+mod outage;
 mod page_cache;
 mod people;
 mod people_email;
