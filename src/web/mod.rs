@@ -16,6 +16,7 @@ mod compression;
 pub(crate) mod csv_export;
 mod error;
 pub mod files;
+mod hardening;
 mod health;
 mod help;
 pub(crate) mod home;
@@ -132,6 +133,11 @@ pub fn router(state: AppState) -> Router {
         .layer(compression::layer())
         // Every state-changing request must come from this site (Sec-Fetch-Site/Origin).
         .layer(CsrfLayer::new())
+        // Outside everything else, so that every answer carries them.
+        .layer(axum::middleware::from_fn_with_state(
+            hardening::Https(state.secure_cookies),
+            hardening::headers,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -22,6 +22,7 @@ mod db_import;
 mod db_schema;
 mod db_ticks;
 mod demo;
+mod hardening;
 mod help;
 mod home;
 mod htmx;
