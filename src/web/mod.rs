@@ -21,6 +21,8 @@ mod health;
 mod help;
 pub(crate) mod home;
 pub(crate) mod ids;
+mod limits;
+pub mod listen;
 pub mod page_cache;
 mod portfolio;
 pub(crate) mod reports;
@@ -133,6 +135,7 @@ pub fn router(state: AppState) -> Router {
         .layer(compression::layer())
         // Every state-changing request must come from this site (Sec-Fetch-Site/Origin).
         .layer(CsrfLayer::new())
+        .layer(axum::middleware::from_fn(limits::deadline))
         // Outside everything else, so that every answer carries them.
         .layer(axum::middleware::from_fn_with_state(
             hardening::Https(state.secure_cookies),

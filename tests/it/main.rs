@@ -30,6 +30,7 @@ mod http;
 mod iqa;
 mod kept_figures;
 mod leased;
+mod limits;
 mod mail;
 mod outage;
 mod page_cache;
