@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::PgPool;
+use sqlx::{Connection, PgPool};
 
+use crate::db::liveness;
 use crate::pg::{ClusterOptions, LocalCluster};
 
 pub const LOCAL_DATABASE: &str = "attest";
@@ -24,6 +25,37 @@ fn pool_size() -> u32 {
         .unwrap_or_else(|| {
             let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
             u32::try_from(2 * cores + 1).unwrap_or(u32::MAX).max(4)
+        })
+}
+
+/// How long a request waits for a connection before it answers 503: long enough to
+/// ride out a burst, short enough that an outage is reported rather than waited out.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The app's pool. sqlx pings every connection before lending it out unless told not
+/// to: a second round trip on every query. Instead a connection is pinged only when it
+/// may have died unseen (idle a while, or from before the database last failed; see
+/// `db::liveness`), so the first request after PostgreSQL restarts does not fail on a
+/// connection the restart closed.
+pub fn pool_options() -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(pool_size())
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .test_before_acquire(false)
+        .before_acquire(|connection, meta| {
+            Box::pin(async move {
+                if !liveness::should_check(meta.idle_for) {
+                    return Ok(true);
+                }
+                match connection.ping().await {
+                    Ok(()) => Ok(true),
+                    Err(_) => {
+                        liveness::failed();
+                        // Closed; the pool opens another.
+                        Ok(false)
+                    }
+                }
+            })
         })
 }
 
@@ -54,13 +86,7 @@ impl Database {
                 (cluster.connect_options(LOCAL_DATABASE), Some(cluster))
             }
         };
-        let pool = PgPoolOptions::new()
-            .max_connections(pool_size())
-            .acquire_timeout(Duration::from_secs(10))
-            // sqlx pings every connection before lending it out unless told not to: a
-            // second round trip on every query. A connection that broke fails its query
-            // and is dropped from the pool instead.
-            .test_before_acquire(false)
+        let pool = pool_options()
             .connect_with(crate::db::tuned(options))
             .await
             .context("connecting to PostgreSQL")?;

@@ -40,6 +40,10 @@ pub enum Command {
         /// The size limit for each evidence file, in MB.
         #[arg(long, env = "ATTEST_MAX_UPLOAD_MB", default_value_t = 25)]
         max_upload_mb: u64,
+        /// Seconds a client may take to send a request's headers, and a keep-alive
+        /// connection may sit idle, before the connection is closed.
+        #[arg(long, env = "ATTEST_HEADER_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+        header_timeout_secs: u64,
         /// Send email through this SMTP server: smtp://host:port, smtp://user:pass@host?tls=required
         /// (STARTTLS) or smtps://user:pass@host. Without it, email is written as .eml files
         /// to <data dir>/mail.
@@ -138,6 +142,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             demo,
             secure_cookies,
             max_upload_mb,
+            header_timeout_secs,
             smtp_url,
             mail_from,
             public_url,
@@ -149,6 +154,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 secure_cookies,
                 max_upload_mb,
                 public_url,
+                header_timeout: std::time::Duration::from_secs(header_timeout_secs),
             },
             crate::mail::MailConfig::new(smtp_url, Some(mail_from), &cli.data_dir),
         )),

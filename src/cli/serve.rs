@@ -16,6 +16,9 @@ pub struct Options {
     pub secure_cookies: bool,
     pub max_upload_mb: u64,
     pub public_url: Option<String>,
+    /// How long a client may take to send a request's headers, and a keep-alive
+    /// connection may sit idle.
+    pub header_timeout: Duration,
 }
 
 /// The job worker's timing, with two knobs from the environment: how long a silent
@@ -54,6 +57,7 @@ pub async fn serve(
         secure_cookies,
         max_upload_mb,
         public_url,
+        header_timeout,
     } = options;
     let worker_config = worker_config()?;
     // Wrong mail settings stop the start, rather than the first email.
@@ -100,16 +104,10 @@ pub async fn serve(
         // the queue (see src/jobs).
         let worker = jobs::spawn(database.pool.clone(), render, worker_config);
         let cleanup = tokio::spawn(delete_expired_sessions(database.pool.clone()));
-        let served = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving HTTP");
+        web::listen::serve(listener, app, header_timeout, shutdown).await;
         cleanup.abort();
         worker.shutdown().await;
-        served
+        Ok::<(), anyhow::Error>(())
     }
     .await;
     database.close().await;

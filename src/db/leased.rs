@@ -9,24 +9,28 @@
 //! ping guarded against cannot happen.
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use futures_util::future::BoxFuture;
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::{DbError, DbResult};
+use super::{liveness, DbError, DbResult};
+
+/// Connections waiting to be used again, each with when it was given back.
+type Idle = Arc<Mutex<Vec<(PgConnection, Instant)>>>;
 
 #[derive(Clone)]
 pub struct Leased {
     pool: PgPool,
-    idle: Arc<Mutex<Vec<PgConnection>>>,
+    idle: Idle,
     permits: Arc<Semaphore>,
 }
 
 /// One connection, held for one statement. Dropped without `keep`, it is closed.
 pub struct Lease {
     connection: PgConnection,
-    idle: Arc<Mutex<Vec<PgConnection>>>,
+    idle: Idle,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -51,13 +55,25 @@ impl Leased {
             .acquire_owned()
             .await
             .map_err(|_| DbError::Corrupt("the connections were closed".into()))?;
-        let kept = if kept {
+        let mut kept = if kept {
             self.idle_connections().pop()
         } else {
             None
         };
+        // One that sat idle, or from before the database last failed, may have died
+        // with a restart: a round trip finds out before a write is sent on it (a read
+        // could go again; a write must not be half-known).
+        if let Some((connection, returned)) = kept.as_mut() {
+            if liveness::should_check(returned.elapsed()) {
+                use sqlx::Connection;
+                if connection.ping().await.is_err() {
+                    liveness::failed();
+                    kept = None;
+                }
+            }
+        }
         let connection = match kept {
-            Some(connection) => connection,
+            Some((connection, _)) => connection,
             None => self.pool.acquire().await?.detach(),
         };
         Ok(Lease {
@@ -91,7 +107,7 @@ impl Leased {
         self.idle_connections().len()
     }
 
-    fn idle_connections(&self) -> std::sync::MutexGuard<'_, Vec<PgConnection>> {
+    fn idle_connections(&self) -> std::sync::MutexGuard<'_, Vec<(PgConnection, Instant)>> {
         // The lock only guards pushes and pops, which leave the list whole.
         self.idle.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -103,7 +119,7 @@ impl Lease {
         self.idle
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(self.connection);
+            .push((self.connection, Instant::now()));
     }
 
     /// Gives `result` back, keeping the connection unless it broke. After an error
@@ -134,8 +150,5 @@ impl DerefMut for Lease {
 
 /// The connection itself failed (closed, reset, out of step), not the statement.
 pub fn is_broken(e: &DbError) -> bool {
-    matches!(
-        e,
-        DbError::Sqlx(sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::Tls(_))
-    )
+    matches!(e, DbError::Sqlx(e) if super::connection_broke(e))
 }

@@ -19,6 +19,7 @@ pub mod figures;
 pub mod iqa;
 pub mod jobs;
 pub mod leased;
+pub mod liveness;
 pub mod logins;
 pub mod password_tokens;
 mod qualification_items;
@@ -130,8 +131,37 @@ pub enum DbError {
 
 pub type DbResult<T> = Result<T, DbError>;
 
+impl DbError {
+    /// The database could not be reached or the connection broke: not the request's
+    /// fault, and worth trying again shortly.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, DbError::Sqlx(e) if unavailable(e))
+    }
+}
+
+/// No connection could be had in time, the connection broke, or the server is
+/// shutting down or starting up (SQLSTATE classes 08 and 57P).
+pub fn unavailable(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) || connection_broke(e)
+}
+
+/// The connection itself failed (closed, reset, out of step, ended by the server),
+/// not the statement.
+pub fn connection_broke(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
+    }
+}
+
 impl From<sqlx::Error> for DbError {
     fn from(e: sqlx::Error) -> Self {
+        if unavailable(&e) {
+            liveness::failed();
+        }
         match e {
             sqlx::Error::RowNotFound => DbError::NotFound,
             sqlx::Error::Database(ref db) => match db.constraint() {

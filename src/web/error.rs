@@ -16,6 +16,10 @@ pub enum AppError {
     /// An invalid transition, with the reason.
     #[error("{0}")]
     Conflict(String),
+    /// The database cannot be reached (or a request ran out of time): nothing the
+    /// user did wrong, and worth trying again shortly.
+    #[error("the service is unavailable")]
+    Unavailable,
     #[error(transparent)]
     Db(DbError),
     #[error(transparent)]
@@ -30,10 +34,25 @@ impl From<DbError> for AppError {
             DbError::Refused(_) | DbError::StatusChanged { .. } | DbError::LiveCredentialExists => {
                 AppError::Conflict(e.to_string())
             }
+            other if other.is_unavailable() => AppError::Unavailable,
             other => AppError::Db(other),
         }
     }
 }
+
+/// An error that came through `anyhow` may still be the database being away.
+fn database_unavailable(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<DbError>()
+            .is_some_and(DbError::is_unavailable)
+            || cause
+                .downcast_ref::<sqlx::Error>()
+                .is_some_and(crate::db::unavailable)
+    })
+}
+
+const UNAVAILABLE: &str = "The service is unavailable for a moment; try again shortly.";
 
 fn capitalised(s: &str) -> String {
     let mut chars = s.chars();
@@ -71,6 +90,22 @@ impl IntoResponse for AppError {
             // Reasons come from several layers; a sentence starts with a capital.
             AppError::Conflict(reason) => {
                 (StatusCode::CONFLICT, REFUSED_TITLE, capitalised(reason))
+            }
+            AppError::Unavailable => {
+                tracing::warn!("answered 503: the database is unavailable or too slow");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Service unavailable",
+                    UNAVAILABLE.to_string(),
+                )
+            }
+            AppError::Internal(e) if database_unavailable(e) => {
+                tracing::warn!(error = %self, "answered 503");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Service unavailable",
+                    UNAVAILABLE.to_string(),
+                )
             }
             AppError::Db(_) | AppError::Internal(_) => {
                 tracing::error!(error = %self, "request failed");

@@ -16,10 +16,13 @@ mod compression;
 pub(crate) mod csv_export;
 mod error;
 pub mod files;
+mod hardening;
 mod health;
 mod help;
 pub(crate) mod home;
 pub(crate) mod ids;
+mod limits;
+pub mod listen;
 pub mod page_cache;
 mod portfolio;
 pub(crate) mod reports;
@@ -131,6 +134,12 @@ pub fn router(state: AppState) -> Router {
         .layer(compression::layer())
         // Every state-changing request must come from this site (Sec-Fetch-Site/Origin).
         .layer(CsrfLayer::new())
+        .layer(axum::middleware::from_fn(limits::deadline))
+        // Outside everything else, so that every answer carries them.
+        .layer(axum::middleware::from_fn_with_state(
+            hardening::Https(state.secure_cookies),
+            hardening::headers,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

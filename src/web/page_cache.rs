@@ -111,11 +111,9 @@ impl Rendered {
             HeaderValue::from_static("text/html; charset=utf-8"),
         );
         headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-        // A person's portfolio: never kept by shared caches, always revalidated.
-        headers.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("private, no-cache"),
-        );
+        // A person's portfolio: kept by no cache, the browser's included, so that
+        // Back after signing out shows nothing.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if gzip {
             headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         }
@@ -368,6 +366,6 @@ mod tests {
         assert_eq!(r.headers()[header::VARY], "accept-encoding");
         let plain = p.respond(&HeaderMap::new());
         assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
-        assert_eq!(plain.headers()[header::CACHE_CONTROL], "private, no-cache");
+        assert_eq!(plain.headers()[header::CACHE_CONTROL], "no-store");
     }
 }

@@ -27,7 +27,11 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/admin/qualifications",
-            get(qualifications::list).post(qualifications::import),
+            get(qualifications::list)
+                .post(qualifications::import)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    qualifications::MAX_BODY_BYTES,
+                )),
         )
         .route("/admin/qualifications/{id}", get(qualifications::show))
         .route("/admin/settings", get(settings::page).post(settings::save))

@@ -22,6 +22,51 @@ use crate::web::{AppError, AppState};
 /// Qualification files are small; anything bigger is not one.
 pub const MAX_FILE_BYTES: usize = 2 * 1024 * 1024;
 
+/// The import form's body: the file at its limit, and room for the form around it.
+pub const MAX_BODY_BYTES: usize = MAX_FILE_BYTES + 64 * 1024;
+
+const TOO_BIG: &str =
+    "The file is over the 2 MB limit for a qualification file. Nothing was imported";
+
+enum FileProblem {
+    /// The file, or the form, went over its limit.
+    TooBig,
+    /// The body ended before the form did, or was not a form.
+    Interrupted,
+}
+
+/// The form's `file` field, whole: its name and bytes (none if the form had no file).
+async fn read_file(multipart: &mut Multipart) -> Result<Option<(String, Vec<u8>)>, FileProblem> {
+    let problem = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            FileProblem::TooBig
+        } else {
+            FileProblem::Interrupted
+        }
+    };
+    let mut file = None;
+    while let Some(mut field) = multipart.next_field().await.map_err(problem)? {
+        if field.name() != Some("file") {
+            continue;
+        }
+        // Shown back on the page: cleaned like an evidence file's name, blank kept blank.
+        let name = field
+            .file_name()
+            .filter(|n| !n.is_empty())
+            .map(clean_file_name)
+            .unwrap_or_default();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(problem)? {
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() > MAX_FILE_BYTES {
+                return Err(FileProblem::TooBig);
+            }
+        }
+        file = Some((name, bytes));
+    }
+    Ok(file)
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/admin/qualifications.html")]
 pub struct QualificationsPage {
@@ -54,28 +99,12 @@ pub async fn import(
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
     let user = admin(current)?;
-    let mut file: Option<(String, Vec<u8>)> = None;
-    let mut too_big = false;
-    while let Ok(Some(mut field)) = multipart.next_field().await {
-        if field.name() != Some("file") {
-            continue;
-        }
-        // Shown back on the page: cleaned like an evidence file's name, blank kept blank.
-        let name = field
-            .file_name()
-            .filter(|n| !n.is_empty())
-            .map(clean_file_name)
-            .unwrap_or_default();
-        let mut bytes = Vec::new();
-        while let Ok(Some(chunk)) = field.chunk().await {
-            bytes.extend_from_slice(&chunk);
-            if bytes.len() > MAX_FILE_BYTES {
-                too_big = true;
-                break;
-            }
-        }
-        file = Some((name, bytes));
-    }
+    // Read whole or not at all: a body cut short at a limit must never be taken for
+    // the file (a 3 MB file once imported 17 of its 30 units).
+    let (file, problem) = match read_file(&mut multipart).await {
+        Ok(file) => (file, None),
+        Err(problem) => (None, Some(problem)),
+    };
     let pool = state.pool.clone();
     let again = |user: User,
                  file_name: String,
@@ -91,6 +120,18 @@ pub async fn import(
         };
         Ok::<Response, AppError>((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
     };
+    if let Some(problem) = problem {
+        let (status, message) = match problem {
+            FileProblem::TooBig => (StatusCode::PAYLOAD_TOO_LARGE, TOO_BIG),
+            FileProblem::Interrupted => (
+                StatusCode::BAD_REQUEST,
+                "The upload was interrupted; nothing was imported. Try again",
+            ),
+        };
+        let mut page = again(user, String::new(), Some(message.into()), Vec::new()).await?;
+        *page.status_mut() = status;
+        return Ok(page);
+    }
     let Some((name, bytes)) = file.filter(|(name, bytes)| !name.is_empty() || !bytes.is_empty())
     else {
         return again(
@@ -101,15 +142,6 @@ pub async fn import(
         )
         .await;
     };
-    if too_big {
-        return again(
-            user,
-            name,
-            Some("The file must be smaller than 2 MB".into()),
-            Vec::new(),
-        )
-        .await;
-    }
     let Ok(text) = String::from_utf8(bytes) else {
         return again(
             user,

@@ -67,23 +67,73 @@ pub async fn new(
     ))
 }
 
-/// Reads the multipart form: text fields, and each file streamed to disk.
+/// At most this many files on one piece of evidence (2,000 one-byte files were once
+/// accepted on one form).
+pub const MAX_FILES: usize = 20;
+
+/// What was wrong with the form's files: the field's message, and the detail for the
+/// summary.
+struct FileProblem {
+    status: StatusCode,
+    field: &'static str,
+    detail: String,
+}
+
+impl FileProblem {
+    fn too_big(detail: String) -> FileProblem {
+        FileProblem {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            field: "Select files that are each within the size limit",
+            detail,
+        }
+    }
+}
+
+/// Reads the multipart form: text fields, and each file streamed to disk. A form cut
+/// short (over the body limit, or interrupted) is a problem, never a shorter form.
 async fn read_form(
     state: &AppState,
     mut multipart: Multipart,
-) -> (NewEvidence, Vec<Received>, Option<String>) {
+) -> (NewEvidence, Vec<Received>, Option<FileProblem>) {
     let mut typed = NewEvidence::default();
     let mut files = Vec::new();
     let mut problem = None;
-    while let Ok(Some(field)) = multipart.next_field().await {
+    let mut offered = 0usize;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) => {
+                let detail = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    format!(
+                        "The form is larger than the limit of {MAX_FILES} files of {} MB each",
+                        state.files.limit_mb()
+                    )
+                } else {
+                    "The upload was interrupted; nothing was saved".to_string()
+                };
+                problem = problem.or(Some(FileProblem::too_big(detail)));
+                break;
+            }
+        };
         match field.name().unwrap_or_default() {
             "file" if field.file_name().is_some_and(|n| !n.is_empty()) => {
+                offered += 1;
+                if offered > MAX_FILES {
+                    problem = Some(FileProblem {
+                        status: StatusCode::UNPROCESSABLE_ENTITY,
+                        field: "Attach at most 20 files, each within the size limit",
+                        detail: format!(
+                            "Attach at most {MAX_FILES} files to one piece of evidence"
+                        ),
+                    });
+                }
                 if problem.is_some() {
                     continue;
                 }
                 match state.files.receive(field).await {
                     Ok(received) => files.push(received),
-                    Err(e) => problem = Some(format!("The file {e}")),
+                    Err(e) => problem = Some(FileProblem::too_big(format!("The file {e}"))),
                 }
             }
             name => {
@@ -124,12 +174,9 @@ pub async fn create(
             if let Some(p) = problem {
                 // The text is built from the limit and a cleaned name; the field needs a
                 // static message, so the detail goes in the summary line below.
-                errors.push(FieldError::new(
-                    "file",
-                    "Select files that are each within the size limit",
-                ));
+                errors.push(FieldError::new("file", p.field));
                 return Ok((
-                    StatusCode::PAYLOAD_TOO_LARGE,
+                    p.status,
                     again(
                         super::header(&state, &enrolment).await?,
                         user,
@@ -137,7 +184,7 @@ pub async fn create(
                         typed,
                         assessor,
                         errors,
-                        Some(p),
+                        Some(p.detail),
                         &state,
                     ),
                 )
