@@ -62,6 +62,9 @@ pub async fn serve(
     let worker_config = worker_config()?;
     // Wrong mail settings stop the start, rather than the first email.
     let mailer = Mailer::from_config(&mail)?;
+    let files =
+        crate::web::files::FileStore::new(data_dir.join("files"), max_upload_mb * 1024 * 1024);
+    prepare_storage(&files, &mail)?;
     let database = Database::open(data_dir).await?;
     let served = async {
         if demo {
@@ -91,10 +94,7 @@ pub async fn serve(
         let render = crate::jobs::renderer(&public_url);
         let app = web::router(AppState {
             secure_cookies,
-            files: crate::web::files::FileStore::new(
-                data_dir.join("files"),
-                max_upload_mb * 1024 * 1024,
-            ),
+            files,
             mailer,
             render: render.clone(),
             public_url,
@@ -113,6 +113,24 @@ pub async fn serve(
     database.close().await;
     served?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The evidence folder and the stored emails' folder are the server's alone, and the
+/// partial uploads a crash left are swept before anyone can upload.
+fn prepare_storage(files: &crate::web::files::FileStore, mail: &MailConfig) -> anyhow::Result<()> {
+    crate::web::files::restrict_folder(files.dir())
+        .with_context(|| format!("preparing {}", files.dir().display()))?;
+    let swept = files
+        .sweep_partials()
+        .with_context(|| format!("sweeping {}", files.dir().display()))?;
+    if swept > 0 {
+        tracing::info!(swept, "removed partial uploads left by an earlier stop");
+    }
+    if mail.smtp_url.is_none() {
+        crate::web::files::restrict_folder(&mail.file_dir)
+            .with_context(|| format!("preparing {}", mail.file_dir.display()))?;
+    }
+    Ok(())
 }
 
 /// Expired sessions are removed hourly, so the table does not grow without end.

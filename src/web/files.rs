@@ -1,6 +1,12 @@
 //! Evidence files on disk under the data folder. Uploads are streamed to a temporary file
 //! (never held whole in memory), checked against the size limit as they arrive, and
 //! kept under a random name: nothing a user types ever becomes part of a path.
+//!
+//! Nothing is left behind by a failure: a received file not kept is removed when it is
+//! dropped, whatever the path out (an error, a refusal, a panic); files moved into place
+//! for a change that does not commit are removed with it; and partial uploads a crash left
+//! are swept at start. The folder and its files are the server's alone (0700 and 0600).
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use axum::extract::multipart::Field;
@@ -19,7 +25,8 @@ pub struct FileStore {
     pub max_bytes: u64,
 }
 
-/// A file received but not yet kept.
+/// A file received but not yet kept; removed when dropped unless `FileStore::keep` moved
+/// it into place.
 #[derive(Debug)]
 pub struct Received {
     temp: PathBuf,
@@ -29,14 +36,85 @@ pub struct Received {
     pub sha256: String,
 }
 
+impl Drop for Received {
+    fn drop(&mut self) {
+        // Gone already once kept (renamed away); otherwise it is a partial or refused file.
+        let _ = std::fs::remove_file(&self.temp);
+    }
+}
+
+/// Files moved into place for a change not yet committed: removed when dropped, unless
+/// `committed` says the change that names them is in the database.
+#[derive(Debug, Default)]
+pub struct Placed {
+    paths: Vec<PathBuf>,
+    committed: bool,
+}
+
+impl Placed {
+    /// The change naming these files committed: keep them.
+    pub fn committed(mut self) {
+        self.committed = true;
+    }
+}
+
+impl Drop for Placed {
+    fn drop(&mut self) {
+        if !self.committed {
+            for p in &self.paths {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {
     #[error("“{name}” is larger than the {limit_mb} MB limit")]
     TooBig { name: String, limit_mb: u64 },
     #[error("the upload was interrupted: {0}")]
     Interrupted(String),
+    /// The disk (or the account's quota) is full: not the file's fault.
+    #[error("the server's storage is full")]
+    StorageFull,
     #[error(transparent)]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
+}
+
+impl From<std::io::Error> for UploadError {
+    fn from(e: std::io::Error) -> Self {
+        if is_storage_full(&e) {
+            UploadError::StorageFull
+        } else {
+            UploadError::Io(e)
+        }
+    }
+}
+
+/// No space left on the device, or over a disk quota.
+pub fn is_storage_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
+}
+
+/// A received file's temporary name: `upload-<random>.part`.
+const PARTIAL_PREFIX: &str = "upload-";
+const PARTIAL_SUFFIX: &str = ".part";
+
+/// Makes `dir` if missing and leaves it readable by this user alone (0700): evidence and
+/// stored emails are personal data, and a folder closed to others closes its files too.
+pub fn restrict_folder(dir: &Path) -> std::io::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
+    if mode != 0o700 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
 }
 
 impl FileStore {
@@ -48,62 +126,97 @@ impl FileStore {
         self.max_bytes.div_ceil(1024 * 1024)
     }
 
+    /// The folder, made if missing, readable by the server alone.
+    async fn folder(&self) -> std::io::Result<()> {
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || restrict_folder(&dir))
+            .await
+            .map_err(std::io::Error::other)?
+    }
+
     /// Streams one multipart file field to a temporary file.
     pub async fn receive(&self, mut field: Field<'_>) -> Result<Received, UploadError> {
-        tokio::fs::create_dir_all(&self.dir).await?;
+        self.folder().await?;
         let file_name = clean_file_name(field.file_name().unwrap_or("file"));
         let content_type = field
             .content_type()
             .unwrap_or("application/octet-stream")
             .to_string();
-        let temp = self
-            .dir
-            .join(format!("upload-{}.part", Uuid::new_v4().simple()));
-        let mut out = tokio::fs::File::create(&temp).await?;
+        let temp = self.dir.join(format!(
+            "{PARTIAL_PREFIX}{}{PARTIAL_SUFFIX}",
+            Uuid::new_v4().simple()
+        ));
+        let mut out = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temp)
+            .await?;
+        // From here every way out removes the partial file (`Received`'s drop).
+        let mut received = Received {
+            temp,
+            file_name,
+            content_type,
+            size: 0,
+            sha256: String::new(),
+        };
         let mut hash = Sha256::new();
-        let mut size = 0u64;
         loop {
             let chunk = match field.chunk().await {
                 Ok(Some(chunk)) => chunk,
                 Ok(None) => break,
-                Err(e) => {
-                    drop(out);
-                    let _ = tokio::fs::remove_file(&temp).await;
-                    return Err(UploadError::Interrupted(e.to_string()));
-                }
+                Err(e) => return Err(UploadError::Interrupted(e.to_string())),
             };
-            size += chunk.len() as u64;
-            if size > self.max_bytes {
-                drop(out);
-                let _ = tokio::fs::remove_file(&temp).await;
+            received.size += chunk.len() as u64;
+            if received.size > self.max_bytes {
                 return Err(UploadError::TooBig {
-                    name: file_name,
+                    name: received.file_name.clone(),
                     limit_mb: self.limit_mb(),
                 });
             }
             hash.update(&chunk);
             out.write_all(&chunk).await?;
         }
+        // Written through to the disk before it is kept: a full disk shows here, not later.
         out.flush().await?;
-        let sha256 = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        Ok(Received {
-            temp,
-            file_name,
-            content_type,
-            size,
-            sha256,
-        })
+        out.sync_all().await?;
+        received.sha256 = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        Ok(received)
     }
 
-    /// Moves a received file to its permanent place; returns its storage key.
-    pub async fn keep(&self, received: &Received) -> std::io::Result<String> {
-        let key = Uuid::new_v4().simple().to_string();
-        tokio::fs::rename(&received.temp, self.dir.join(&key)).await?;
-        Ok(key)
+    /// Moves received files to their permanent places; returns their storage keys, in
+    /// order, and the guard that removes them again unless the change commits.
+    pub async fn keep_all(&self, received: &[Received]) -> std::io::Result<(Vec<String>, Placed)> {
+        let mut placed = Placed::default();
+        let mut keys = Vec::with_capacity(received.len());
+        for r in received {
+            let key = Uuid::new_v4().simple().to_string();
+            let path = self.dir.join(&key);
+            tokio::fs::rename(&r.temp, &path).await?;
+            placed.paths.push(path);
+            keys.push(key);
+        }
+        Ok((keys, placed))
     }
 
-    pub async fn discard(&self, received: &Received) {
-        let _ = tokio::fs::remove_file(&received.temp).await;
+    /// Removes partial uploads a crash left behind (run at start, before serving).
+    pub fn sweep_partials(&self) -> std::io::Result<usize> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        let mut swept = 0;
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(PARTIAL_PREFIX) && name.ends_with(PARTIAL_SUFFIX) {
+                std::fs::remove_file(entry.path())?;
+                swept += 1;
+            }
+        }
+        Ok(swept)
     }
 
     /// Where a kept file is. Keys are ours (hex), never a user's text.

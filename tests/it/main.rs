@@ -49,5 +49,6 @@ mod smtp;
 mod sql_statements;
 mod status;
 mod tick_transactions;
+mod uploads;
 mod version_cache;
 mod web;

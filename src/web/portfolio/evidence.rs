@@ -20,7 +20,7 @@ use crate::domain::ticks::{
     accept_all_learner_ticks, accept_all_trainee_ticks, Layer, Placed, Tick,
 };
 use crate::web::auth::CurrentUser;
-use crate::web::files::Received;
+use crate::web::files::{Received, UploadError};
 use crate::web::home::day;
 use crate::web::ids::Ids;
 use crate::web::page_cache;
@@ -80,6 +80,17 @@ struct FileProblem {
 }
 
 impl FileProblem {
+    /// The disk is full: the server's problem, said as such, not the file's.
+    fn storage_full() -> FileProblem {
+        FileProblem {
+            status: StatusCode::INSUFFICIENT_STORAGE,
+            field: "The server’s storage is full, so the files could not be saved",
+            detail: "The server’s storage is full: nothing was saved. Your text is kept \
+                     below; try again later, and tell your centre’s administrator"
+                .to_string(),
+        }
+    }
+
     fn too_big(detail: String) -> FileProblem {
         FileProblem {
             status: StatusCode::PAYLOAD_TOO_LARGE,
@@ -133,6 +144,7 @@ async fn read_form(
                 }
                 match state.files.receive(field).await {
                     Ok(received) => files.push(received),
+                    Err(UploadError::StorageFull) => problem = Some(FileProblem::storage_full()),
                     Err(e) => problem = Some(FileProblem::too_big(format!("The file {e}"))),
                 }
             }
@@ -167,9 +179,8 @@ pub async fn create(
     let (title, description, kind) = match (checked, problem) {
         (Ok(valid), None) => valid,
         (checked, problem) => {
-            for f in &files {
-                state.files.discard(f).await;
-            }
+            // The files received are removed as they drop.
+            drop(files);
             let mut errors = checked.err().unwrap_or_default();
             if let Some(p) = problem {
                 // The text is built from the limit and a cleaned name; the field needs a
@@ -215,18 +226,19 @@ pub async fn create(
         added_by: user.id,
     };
     let added = db_evidence::add(&mut *tx, &new).await?;
-    for f in &files {
-        let key = state
-            .files
-            .keep(f)
-            .await
-            .map_err(|e| AppError::Internal(e.into()))?;
+    // Moved into place now, removed again (the guard) if anything stops the commit.
+    let (keys, placed) = state
+        .files
+        .keep_all(&files)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    for (f, key) in files.iter().zip(&keys) {
         let file = db_evidence::NewFile {
             evidence_id: added.id,
             file_name: &f.file_name,
             content_type: &f.content_type,
             size_bytes: f.size as i64,
-            storage_key: &key,
+            storage_key: key,
             sha256: Some(&f.sha256),
             uploaded_by: user.id,
         };
@@ -242,6 +254,7 @@ pub async fn create(
     )
     .await?;
     tx.commit().await.map_err(crate::db::DbError::from)?;
+    placed.committed();
     Ok(Redirect::to(&format!("/enrolments/{id}/evidence/{}", added.id)).into_response())
 }
 
