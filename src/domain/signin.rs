@@ -44,12 +44,20 @@ pub fn throttle(account_failures: u32, address_failures: u32) -> Result<(), Thro
     }
 }
 
-/// Where to go after signing in: only a path on this site, never another site
-/// (`//evil.example` and `/\evil.example` are other sites to a browser).
+/// Where to go after signing in: only a path on this site, never another site. The
+/// path must start with one `/` followed by something other than `/` or `\`
+/// (`//evil.example` and `/\evil.example` are other sites to a browser), and hold no
+/// backslash and no control character: browsers drop tabs and line breaks inside an
+/// address, so `/<tab>/evil.example` is `//evil.example`, and a line break cannot be
+/// put in a `Location` header at all.
 pub fn safe_next(next: Option<&str>) -> &str {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n,
-        _ => "/",
+    let Some(n) = next else { return "/" };
+    let mut chars = n.chars();
+    let starts_well = chars.next() == Some('/') && !matches!(chars.next(), Some('/' | '\\'));
+    if starts_well && !n.chars().any(|c| c.is_control() || c == '\\') {
+        n
+    } else {
+        "/"
     }
 }
 
@@ -85,9 +93,35 @@ mod tests {
     #[test]
     fn next_stays_on_this_site() {
         assert_eq!(safe_next(Some("/enrolments/1")), "/enrolments/1");
+        assert_eq!(safe_next(Some("/?tab=units")), "/?tab=units");
+        assert_eq!(safe_next(Some("/")), "/");
         assert_eq!(safe_next(Some("//evil.example/")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(Some("/\t/evil.example/")), "/");
+        assert_eq!(safe_next(Some("/\r\n/evil.example/")), "/");
+        assert_eq!(safe_next(Some("/a\r\nSet-Cookie: x=1")), "/");
+        assert_eq!(safe_next(Some("/a\\b")), "/");
+        assert_eq!(safe_next(Some("/a\u{7f}")), "/");
         assert_eq!(safe_next(Some("https://evil.example/")), "/");
+        assert_eq!(safe_next(Some("")), "/");
         assert_eq!(safe_next(None), "/");
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn next_is_home_or_a_plain_path_on_this_site(next in any::<String>()) {
+            let out = safe_next(Some(&next));
+            prop_assert!(out == "/" || out == next);
+            prop_assert!(out.starts_with('/'));
+            prop_assert!(!out.chars().any(|c| c.is_control() || c == '\\'));
+            prop_assert!(!matches!(out.chars().nth(1), Some('/' | '\\')));
+        }
+
+        #[test]
+        fn next_keeps_plain_paths(path in "/[a-z0-9][a-z0-9/?=&_-]{0,40}") {
+            prop_assert_eq!(safe_next(Some(&path)), path.as_str());
+        }
     }
 }

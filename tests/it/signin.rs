@@ -384,3 +384,29 @@ async fn a_session_in_use_stays_open_and_an_idle_one_ends() {
     assert_eq!(home.status, StatusCode::SEE_OTHER);
     assert!(home.location.unwrap_or_default().starts_with("/login"));
 }
+
+/// Finding 6: browsers drop tabs and line breaks inside an address, so `/\t/evil` is
+/// `//evil`, another site; a line break must not break the answer either.
+#[tokio::test]
+async fn a_next_with_a_tab_or_line_break_goes_home() {
+    let pool = test_pool().await;
+    learner(&pool).await;
+    for next in [
+        "%2F%0D%0ASet-Cookie%3A+x%3D1",
+        "%2F%09%2Fevil.example%2F",
+        "%2F%0A%2Fevil.example",
+        "%2F%5Cevil.example",
+    ] {
+        let body = format!(
+            "email=zoe%40example.ac.nz&password={}&next={next}",
+            PASSWORD.replace(' ', "+")
+        );
+        let r = send(
+            AppState::new(pool.clone()),
+            form_post("/login", &body, "192.0.2.1"),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "next={next}");
+        assert_eq!(r.location.as_deref(), Some("/"), "next={next}");
+    }
+}
