@@ -1,9 +1,9 @@
 //! Sign-in, sessions, sign-out, rate limiting and CSRF (SPEC §8), over HTTP.
 use attest::db::users::{self, NewUser, Role, UserKind};
-use attest::db::{centres, logins};
+use attest::db::{centres, logins, password_tokens};
 use attest::domain::signin::{MAX_ACCOUNT_FAILURES, MAX_ADDRESS_FAILURES};
 use attest::testing::test_pool;
-use attest::web::auth::password;
+use attest::web::auth::password::{self, Hashing};
 use attest::web::{AppState, SESSION_COOKIE};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
@@ -409,4 +409,123 @@ async fn a_next_with_a_tab_or_line_break_goes_home() {
         assert_eq!(r.status, StatusCode::SEE_OTHER, "next={next}");
         assert_eq!(r.location.as_deref(), Some("/"), "next={next}");
     }
+}
+
+/// Finding 3: a known email with a wrong password, an unknown email and the right
+/// password each cost exactly one Argon2 run, so time does not tell which emails have
+/// accounts.
+#[tokio::test]
+async fn a_wrong_password_an_unknown_email_and_the_right_password_each_cost_one_argon2_run() {
+    let pool = test_pool().await;
+    learner(&pool).await;
+    let server = AppState::new(pool.clone());
+    let r = send(server.clone(), sign_in("zoe@example.ac.nz", "wrong")).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(server.hashing.runs(), 1, "known email, wrong password");
+    let r = send(server.clone(), sign_in("nobody@example.ac.nz", "wrong")).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(server.hashing.runs(), 2, "unknown email");
+    let r = send(server.clone(), sign_in("zoe@example.ac.nz", PASSWORD)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(server.hashing.runs(), 3, "the right password");
+}
+
+/// A staff member with an unused set-password link.
+async fn newcomer(pool: &PgPool) -> String {
+    let zoe = learner(pool).await;
+    let new = NewUser {
+        centre_id: zoe.centre_id,
+        email: "new@example.ac.nz",
+        display_name: "Nia New",
+        password_hash: None,
+        kind: UserKind::Staff,
+        roles: &[Role::Assessor],
+    };
+    let person = users::create(pool, &new).await.expect("user");
+    password_tokens::create(pool, person.id)
+        .await
+        .expect("token")
+}
+
+const NEW_PASSWORD: &str = "password=a-long-new-password&confirm=a-long-new-password";
+
+/// Finding 4: with every hashing permit taken, sign-in and set-password say the server
+/// is busy, keep what was typed, hash nothing and count nothing against anyone.
+#[tokio::test]
+async fn with_hashing_at_capacity_the_forms_say_the_server_is_busy() {
+    let pool = test_pool().await;
+    let token = newcomer(&pool).await;
+    let server = AppState {
+        hashing: Hashing::new(2, std::time::Duration::from_millis(100)),
+        ..AppState::new(pool.clone())
+    };
+    let held = server.hashing.hold_all().await.expect("permits");
+
+    let r = send(server.clone(), sign_in("zoe@example.ac.nz", PASSWORD)).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(r
+        .body
+        .contains("The server is busy; try again in a moment."));
+    assert!(
+        r.body.contains(r#"value="zoe@example.ac.nz""#),
+        "the email is kept"
+    );
+    assert!(r.cookie.is_none());
+    let r = send(
+        server.clone(),
+        form_post(&format!("/set-password/{token}"), NEW_PASSWORD, "192.0.2.1"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(r
+        .body
+        .contains("The server is busy; try again in a moment."));
+    assert!(r.body.contains("Welcome, Nia New"), "the same form again");
+    assert_eq!(server.hashing.runs(), 0, "nothing was hashed");
+
+    drop(held);
+    let r = send(server.clone(), sign_in("zoe@example.ac.nz", PASSWORD)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = send(
+        server.clone(),
+        form_post(&format!("/set-password/{token}"), NEW_PASSWORD, "192.0.2.1"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "the link still works");
+}
+
+/// Finding 5: a made-up, used or unknown set-password link is looked up before
+/// anything is hashed.
+#[tokio::test]
+async fn a_made_up_or_used_set_password_link_is_refused_before_any_hashing() {
+    let pool = test_pool().await;
+    let token = newcomer(&pool).await;
+    let server = AppState::new(pool.clone());
+    let made_up = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
+    let r = send(
+        server.clone(),
+        form_post(
+            &format!("/set-password/{made_up}"),
+            NEW_PASSWORD,
+            "192.0.2.1",
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(server.hashing.runs(), 0, "no Argon2 run for a made-up link");
+
+    let r = send(
+        server.clone(),
+        form_post(&format!("/set-password/{token}"), NEW_PASSWORD, "192.0.2.1"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(server.hashing.runs(), 1);
+    let r = send(
+        server.clone(),
+        form_post(&format!("/set-password/{token}"), NEW_PASSWORD, "192.0.2.1"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "used");
+    assert_eq!(server.hashing.runs(), 1, "no Argon2 run for a used link");
 }

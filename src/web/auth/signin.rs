@@ -10,7 +10,8 @@ use axum::Form;
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::{password, USER_ID_KEY};
+use super::password::HashingError;
+use super::USER_ID_KEY;
 use crate::db::{logins, users};
 use crate::domain::signin::{self, FieldError, WINDOW_MINUTES};
 use crate::web::{AppError, AppState};
@@ -89,24 +90,34 @@ pub async fn submit(
             Some(throttled.to_string()),
         );
     }
-    let candidates = users::find_all_by_email(&state.pool, email).await?;
-    let attempt = form.password.clone();
-    let user = tokio::task::spawn_blocking(move || {
-        // A deactivated account cannot sign in, whatever the password.
-        let matched = candidates.into_iter().find(|u| {
-            u.active
-                && u.password_hash
-                    .as_deref()
-                    .is_some_and(|h| password::verify(&attempt, h))
-        });
-        if matched.is_none() {
-            // As slow as a real check, so response times do not tell which emails exist.
-            password::burn_time(&attempt);
+    // A deactivated account cannot sign in, whatever the password.
+    let candidates: Vec<_> = users::find_all_by_email(&state.pool, email)
+        .await?
+        .into_iter()
+        .filter_map(|u| match (u.active, u.password_hash.clone()) {
+            (true, Some(hash)) => Some((u, hash)),
+            _ => None,
+        })
+        .collect();
+    let hashes = candidates.iter().map(|(_, h)| h.clone()).collect();
+    // One Argon2 run per account with this email, and one when there is none, so
+    // response times do not tell which emails exist.
+    let matched = match state
+        .hashing
+        .verify_any(form.password.clone(), hashes)
+        .await
+    {
+        Ok(matched) => matched,
+        Err(HashingError::Busy) => {
+            return again(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Vec::new(),
+                Some(HashingError::Busy.to_string()),
+            );
         }
-        matched
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.into()))?;
+        Err(e) => return Err(AppError::Internal(e.into())),
+    };
+    let user = matched.and_then(|i| candidates.into_iter().nth(i).map(|(u, _)| u));
     logins::record(&state.pool, email, address, user.is_some()).await?;
     let Some(user) = user else {
         return again(
