@@ -13,7 +13,7 @@ use tower_sessions::Session;
 use super::password::HashingError;
 use super::USER_ID_KEY;
 use crate::db::{logins, users};
-use crate::domain::signin::{self, FieldError, WINDOW_MINUTES};
+use crate::domain::signin::{self, FieldError, Verdict};
 use crate::web::{AppError, AppState};
 
 #[derive(Template, WebTemplate, Default)]
@@ -79,11 +79,10 @@ pub async fn submit(
         return again(StatusCode::UNPROCESSABLE_ENTITY, errors, None);
     }
     let address = connect.map(|c| c.0 .0.ip().to_string());
-    let address = address.as_deref();
-    let email = form.email.trim();
-    let (account_failures, address_failures) =
-        logins::recent_failures(&state.pool, email, address, WINDOW_MINUTES).await?;
-    if let Err(throttled) = signin::throttle(account_failures, address_failures) {
+    let attempt = logins::Attempt::new(&form.email, address.as_deref());
+    // The attempt is counted before its password is checked, so attempts arriving
+    // together cannot all be checked.
+    if let Err(throttled) = logins::reserve(&state.pool, &attempt).await? {
         return again(
             StatusCode::TOO_MANY_REQUESTS,
             Vec::new(),
@@ -91,7 +90,7 @@ pub async fn submit(
         );
     }
     // A deactivated account cannot sign in, whatever the password.
-    let candidates: Vec<_> = users::find_all_by_email(&state.pool, email)
+    let candidates: Vec<_> = users::find_all_by_email(&state.pool, form.email.trim())
         .await?
         .into_iter()
         .filter_map(|u| match (u.active, u.password_hash.clone()) {
@@ -109,6 +108,7 @@ pub async fn submit(
     {
         Ok(matched) => matched,
         Err(HashingError::Busy) => {
+            logins::settle(&state.pool, &attempt, Verdict::NotChecked).await?;
             return again(
                 StatusCode::SERVICE_UNAVAILABLE,
                 Vec::new(),
@@ -118,7 +118,12 @@ pub async fn submit(
         Err(e) => return Err(AppError::Internal(e.into())),
     };
     let user = matched.and_then(|i| candidates.into_iter().nth(i).map(|(u, _)| u));
-    logins::record(&state.pool, email, address, user.is_some()).await?;
+    let verdict = if user.is_some() {
+        Verdict::Right
+    } else {
+        Verdict::Wrong
+    };
+    logins::settle(&state.pool, &attempt, verdict).await?;
     let Some(user) = user else {
         return again(
             StatusCode::UNAUTHORIZED,
