@@ -92,6 +92,9 @@ pub async fn serve(
             .map(|u| u.trim_end_matches('/').to_string())
             .unwrap_or_else(|| format!("http://{local}"));
         let render = crate::jobs::renderer(&public_url);
+        // The hash unknown emails are checked against, made now rather than by the
+        // first such sign-in (which would then take twice as long as any other).
+        let _ = tokio::task::spawn_blocking(crate::web::auth::password::dummy).await;
         let app = web::router(AppState {
             secure_cookies,
             files,

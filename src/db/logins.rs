@@ -1,45 +1,227 @@
-//! Sign-in attempts, for rate limiting (SPEC §8).
-use sqlx::PgExecutor;
+//! Sign-in attempts: the throttle's counters (SPEC §8; the rule is
+//! `domain::signin`) and the record of checked attempts.
+//!
+//! An attempt's counters are read and written under their row locks, in one
+//! transaction, so attempts arriving together are judged one after another: the
+//! attempt is counted as a failure (`reserve`) before its password is checked, and
+//! given back (`settle`) if the password was right or never checked.
+use sqlx::{PgConnection, PgExecutor, PgPool};
+use time::OffsetDateTime;
+use uuid::Uuid;
 
-use super::DbResult;
+use super::{activity, DbResult};
+use crate::db::users::User;
+use crate::domain::signin::{self, Scope, Tallies, Tally, Throttled, Verdict};
 
-/// Recent failures for `email` (since its last successful sign-in) and from `address`,
-/// over the last `minutes` minutes, in one statement.
-pub async fn recent_failures(
-    db: impl PgExecutor<'_>,
-    email: &str,
-    address: Option<&str>,
-    minutes: i32,
-) -> DbResult<(u32, u32)> {
-    let (account, from_address): (i64, i64) = sqlx::query_as(
-        "WITH recent AS (SELECT * FROM login_attempts WHERE at > now() - make_interval(mins => $3)), \
-         last_ok AS (SELECT max(at) AS at FROM recent WHERE lower(email) = lower($1) AND succeeded) \
-         SELECT \
-           (SELECT count(*) FROM recent, last_ok WHERE lower(email) = lower($1) AND NOT succeeded \
-              AND (last_ok.at IS NULL OR recent.at > last_ok.at)), \
-           (SELECT count(*) FROM recent WHERE $2::text IS NOT NULL AND address = $2 AND NOT succeeded)",
-    )
-    .bind(email.trim())
-    .bind(address)
-    .bind(minutes)
-    .fetch_one(db)
-    .await?;
-    Ok((account as u32, from_address as u32))
+/// Who an attempt is for and from: the email as typed (trimmed and lower-cased), and
+/// the network address, when it is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    email: String,
+    address: Option<String>,
 }
 
-pub async fn record(
-    db: impl PgExecutor<'_>,
-    email: &str,
-    address: Option<&str>,
-    succeeded: bool,
-) -> DbResult<()> {
-    sqlx::query(
-        "INSERT INTO login_attempts (email, address, succeeded) VALUES (lower($1), $2, $3)",
+impl Attempt {
+    pub fn new(email: &str, address: Option<&str>) -> Attempt {
+        Attempt {
+            email: email.trim().to_lowercase(),
+            address: address.map(str::to_string),
+        }
+    }
+
+    /// The counters' keys (scope, email, address), in the order their rows are locked.
+    fn keys(&self) -> Vec<(Scope, String, String)> {
+        let address = self.address.clone().unwrap_or_default();
+        let mut keys = vec![
+            (Scope::Account, self.email.clone(), String::new()),
+            (Scope::Pair, self.email.clone(), address.clone()),
+        ];
+        if self.address.is_some() {
+            keys.push((Scope::Address, String::new(), address));
+        }
+        keys.sort_by(|a, b| (a.0.key(), &a.1, &a.2).cmp(&(b.0.key(), &b.1, &b.2)));
+        keys
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct TallyRow {
+    scope: String,
+    failures: i32,
+    window_start: Option<OffsetDateTime>,
+    last_failure_at: Option<OffsetDateTime>,
+    succeeded_at: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+}
+
+impl From<&TallyRow> for Tally {
+    fn from(r: &TallyRow) -> Tally {
+        Tally {
+            failures: u32::try_from(r.failures).unwrap_or(0),
+            window_start: r.window_start,
+            last_failure_at: r.last_failure_at,
+            succeeded_at: r.succeeded_at,
+        }
+    }
+}
+
+/// The attempt's counters, made if new and locked until the transaction ends, and the
+/// database's time, in one statement. Rows are made and locked in `keys` order, so two
+/// attempts sharing a counter (one address, one email) cannot deadlock.
+async fn lock(db: &mut PgConnection, attempt: &Attempt) -> DbResult<(OffsetDateTime, Tallies)> {
+    let keys = attempt.keys();
+    let rows: Vec<TallyRow> = sqlx::query_as(
+        "INSERT INTO login_throttles (scope, email, address) \
+         SELECT scope, email, address FROM unnest($1::text[], $2::text[], $3::text[]) \
+           WITH ORDINALITY AS k(scope, email, address, n) ORDER BY n \
+         ON CONFLICT (scope, email, address) DO UPDATE SET failures = login_throttles.failures \
+         RETURNING scope, failures, window_start, last_failure_at, succeeded_at, now() AS now",
     )
-    .bind(email.trim())
-    .bind(address)
-    .bind(succeeded)
-    .execute(db)
+    .bind(keys.iter().map(|k| k.0.key()).collect::<Vec<_>>())
+    .bind(keys.iter().map(|k| k.1.as_str()).collect::<Vec<_>>())
+    .bind(keys.iter().map(|k| k.2.as_str()).collect::<Vec<_>>())
+    .fetch_all(&mut *db)
     .await?;
+    let of = |scope: Scope| {
+        rows.iter()
+            .find(|r| r.scope == scope.key())
+            .map(Tally::from)
+    };
+    let now = rows.first().map_or_else(OffsetDateTime::now_utc, |r| r.now);
+    let tallies = Tallies {
+        pair: of(Scope::Pair).unwrap_or_default(),
+        account: of(Scope::Account).unwrap_or_default(),
+        address: attempt
+            .address
+            .as_ref()
+            .map(|_| of(Scope::Address).unwrap_or_default()),
+    };
+    Ok((now, tallies))
+}
+
+/// Writes the attempt's counters back (their rows are locked by `lock`).
+async fn write(db: &mut PgConnection, attempt: &Attempt, tallies: &Tallies) -> DbResult<()> {
+    let keys = attempt.keys();
+    let of = |scope: Scope| match scope {
+        Scope::Pair => tallies.pair,
+        Scope::Account => tallies.account,
+        Scope::Address => tallies.address.unwrap_or_default(),
+    };
+    let values: Vec<Tally> = keys.iter().map(|k| of(k.0)).collect();
+    sqlx::query(
+        "UPDATE login_throttles t SET failures = v.failures, window_start = v.window_start, \
+           last_failure_at = v.last_failure_at, succeeded_at = v.succeeded_at \
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], \
+                     $6::timestamptz[], $7::timestamptz[]) \
+           AS v(scope, email, address, failures, window_start, last_failure_at, succeeded_at) \
+         WHERE (t.scope, t.email, t.address) = (v.scope, v.email, v.address)",
+    )
+    .bind(keys.iter().map(|k| k.0.key()).collect::<Vec<_>>())
+    .bind(keys.iter().map(|k| k.1.as_str()).collect::<Vec<_>>())
+    .bind(keys.iter().map(|k| k.2.as_str()).collect::<Vec<_>>())
+    .bind(
+        values
+            .iter()
+            .map(|v| i32::try_from(v.failures).unwrap_or(i32::MAX))
+            .collect::<Vec<_>>(),
+    )
+    .bind(values.iter().map(|v| v.window_start).collect::<Vec<_>>())
+    .bind(values.iter().map(|v| v.last_failure_at).collect::<Vec<_>>())
+    .bind(values.iter().map(|v| v.succeeded_at).collect::<Vec<_>>())
+    .execute(&mut *db)
+    .await?;
+    Ok(())
+}
+
+/// Admits the attempt and counts it as a failure until it is settled, or says why it
+/// must wait (and counts nothing).
+pub async fn reserve(pool: &PgPool, attempt: &Attempt) -> DbResult<Result<(), Throttled>> {
+    let mut tx = pool.begin().await?;
+    let (now, tallies) = lock(&mut tx, attempt).await?;
+    match signin::reserve(now, &tallies) {
+        Ok(reserved) => {
+            write(&mut tx, attempt, &reserved).await?;
+            tx.commit().await?;
+            Ok(Ok(()))
+        }
+        Err(throttled) => {
+            tx.rollback().await?;
+            Ok(Err(throttled))
+        }
+    }
+}
+
+/// What became of a reserved attempt: a checked one is recorded, a right or unchecked
+/// one gives its failure back (a right one clears its pair), in one transaction.
+pub async fn settle(pool: &PgPool, attempt: &Attempt, verdict: Verdict) -> DbResult<()> {
+    if verdict == Verdict::Wrong {
+        // The reserved failure stands as it is.
+        return record(pool, attempt, false).await;
+    }
+    let mut tx = pool.begin().await?;
+    let (now, tallies) = lock(&mut tx, attempt).await?;
+    write(&mut tx, attempt, &signin::settle(now, &tallies, verdict)).await?;
+    if verdict == Verdict::Right {
+        record(&mut *tx, attempt, true).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A checked attempt, for the record.
+async fn record(db: impl PgExecutor<'_>, attempt: &Attempt, succeeded: bool) -> DbResult<()> {
+    sqlx::query("INSERT INTO login_attempts (email, address, succeeded) VALUES ($1, $2, $3)")
+        .bind(&attempt.email)
+        .bind(attempt.address.as_deref())
+        .bind(succeeded)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// The people of a centre whose sign-in is being held back or has failed recently:
+/// their email has failures counted, from some address or in all.
+pub async fn with_failures(db: impl PgExecutor<'_>, centre_id: Uuid) -> DbResult<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "SELECT u.id FROM users u WHERE u.centre_id = $1 AND EXISTS ( \
+           SELECT 1 FROM login_throttles t \
+            WHERE t.scope IN ('pair', 'account') AND t.email = lower(u.email) AND t.failures > 0)",
+    )
+    .bind(centre_id)
+    .fetch_all(db)
+    .await?)
+}
+
+/// An admin unlocks a person of their centre: every failure counted against the
+/// person's email, from any address, is cleared (what an address did to other accounts
+/// stands), and the activity log says who did it, in one transaction. `NotFound` for
+/// anyone not of the admin's centre.
+pub async fn unlock(pool: &PgPool, admin: &User, person_id: Uuid) -> DbResult<()> {
+    let mut tx = pool.begin().await?;
+    let email: String =
+        sqlx::query_scalar("SELECT email FROM users WHERE id = $1 AND centre_id = $2")
+            .bind(person_id)
+            .bind(admin.centre_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    // Keyed as sign-in keys it: the email trimmed and lower-cased.
+    let key = Attempt::new(&email, None).email;
+    sqlx::query(
+        "UPDATE login_throttles SET failures = 0, last_failure_at = NULL, window_start = NULL \
+          WHERE scope IN ('pair', 'account') AND email = $1",
+    )
+    .bind(&key)
+    .execute(&mut *tx)
+    .await?;
+    activity::record(
+        &mut *tx,
+        admin.centre_id,
+        None,
+        Some(admin.id),
+        "sign-in unlocked",
+        serde_json::json!({ "user": person_id, "email": email }),
+    )
+    .await?;
+    tx.commit().await?;
     Ok(())
 }

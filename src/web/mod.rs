@@ -57,6 +57,8 @@ pub struct AppState {
     pub sessions: auth::memo::SessionMemo,
     /// The connections every request's session check runs on (see `db::leased`).
     pub reads: crate::db::leased::Leased,
+    /// The process's budget for password hashing (see `auth::password::Hashing`).
+    pub hashing: auth::password::Hashing,
 }
 
 impl AppState {
@@ -77,6 +79,7 @@ impl AppState {
             ticks: crate::db::tick_writer::TickWriter::new(pool.clone()),
             sessions: auth::memo::SessionMemo::default(),
             reads: crate::db::leased::Leased::new(pool.clone(), reads_size()),
+            hashing: auth::password::Hashing::per_core(),
             pool,
         }
     }

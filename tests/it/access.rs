@@ -380,6 +380,9 @@ fn account_forms() -> Vec<Row> {
         post("/admin/people", |_| "/admin/people".into(),
             |_| form("display_name=Pat+New&email=pat%40new.test&kind=staff&role=assessor".into()),
                                                                    "in   404  404  404  404  404  404  404  201  201  404  in"),
+        // Unlocking sign-in is for the person's own centre's admin.
+        post("/admin/people/{id}/unlock", |w| format!("/admin/people/{}/unlock", w.ids[&Viewer::Learner]), |_| Payload::Empty,
+                                                                   "in   404  404  404  404  404  404  404  303  404  404  in"),
         post("/admin/enrolments", |_| "/admin/enrolments".into(),
             |w| form(format!("learner={}&major={}&assessor={}&trainee=&iqa={}",
                 w.spare_learner, w.major_a, w.ids[&Viewer::Assessor], w.ids[&Viewer::Iqa])),

@@ -5,15 +5,17 @@ use askama_web::WebTemplate;
 use axum::extract::RawForm;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
+use uuid::Uuid;
 
 use super::admin;
 use crate::db::users::{self, NewUser, Role, User};
-use crate::db::{activity, centres, password_tokens, DbError};
+use crate::db::{activity, centres, logins, password_tokens, DbError};
 use crate::domain::form::FieldError;
 use crate::domain::people::{validate_new_person, NewPerson};
 use crate::mail::password_link_message;
 use crate::web::auth::CurrentUser;
+use crate::web::ids::Ids;
 use crate::web::{AppError, AppState};
 
 #[derive(Template, WebTemplate)]
@@ -21,6 +23,14 @@ use crate::web::{AppError, AppState};
 pub struct PeoplePage {
     user: User,
     people: Vec<User>,
+    /// Those with failed sign-ins counted against them, whom the admin may unlock.
+    failing: Vec<Uuid>,
+}
+
+impl PeoplePage {
+    fn is_failing(&self, id: &Uuid) -> bool {
+        self.failing.contains(id)
+    }
 }
 
 pub async fn list(
@@ -29,7 +39,24 @@ pub async fn list(
 ) -> Result<PeoplePage, AppError> {
     let user = admin(current)?;
     let people = users::list_for_centre(&state.pool, user.centre_id).await?;
-    Ok(PeoplePage { user, people })
+    let failing = logins::with_failures(&state.pool, user.centre_id).await?;
+    Ok(PeoplePage {
+        user,
+        people,
+        failing,
+    })
+}
+
+/// Clears the failed sign-ins counted against a person of the admin's centre, so
+/// that they can sign in again at once (an attacker's guesses had made them wait).
+pub async fn unlock(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Ids(person): Ids<Uuid>,
+) -> Result<Redirect, AppError> {
+    let user = admin(current)?;
+    logins::unlock(&state.pool, &user, person).await?;
+    Ok(Redirect::to("/admin/people"))
 }
 
 /// The staff roles offered on the form, in this order.

@@ -9,7 +9,8 @@ use axum::Form;
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::{password, USER_ID_KEY};
+use super::password::HashingError;
+use super::USER_ID_KEY;
 use crate::db::{password_tokens, users};
 use crate::domain::form::FieldError;
 use crate::domain::people::validate_new_password;
@@ -21,6 +22,8 @@ pub struct SetPasswordPage {
     name: String,
     email: String,
     errors: Vec<FieldError>,
+    /// A problem with the whole form (the server is busy).
+    problem: Option<String>,
 }
 
 impl SetPasswordPage {
@@ -33,11 +36,7 @@ impl SetPasswordPage {
 }
 
 /// A used, expired or unknown link is simply not there (404).
-async fn page_for(
-    state: &AppState,
-    token: &str,
-    errors: Vec<FieldError>,
-) -> Result<SetPasswordPage, AppError> {
+async fn page_for(state: &AppState, token: &str) -> Result<SetPasswordPage, AppError> {
     let user_id = password_tokens::user_for(&state.pool, token)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -45,7 +44,8 @@ async fn page_for(
     Ok(SetPasswordPage {
         name: user.display_name,
         email: user.email,
-        errors,
+        errors: Vec::new(),
+        problem: None,
     })
 }
 
@@ -53,7 +53,7 @@ pub async fn page(
     State(state): State<AppState>,
     Path(token): Path<String>,
 ) -> Result<SetPasswordPage, AppError> {
-    page_for(&state, &token, Vec::new()).await
+    page_for(&state, &token).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,16 +70,26 @@ pub async fn submit(
     session: Session,
     Form(form): Form<SetPasswordForm>,
 ) -> Result<Response, AppError> {
+    // The link is looked up before anything is hashed: a made-up, used or expired one
+    // costs a lookup, not an Argon2 run.
+    let page = page_for(&state, &token).await?;
     let errors = validate_new_password(&form.password, &form.confirm);
     if !errors.is_empty() {
-        let page = page_for(&state, &token, errors).await?;
+        let page = SetPasswordPage { errors, ..page };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    let chosen = form.password;
-    let hash = tokio::task::spawn_blocking(move || password::hash(&chosen))
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let hash = match state.hashing.hash(form.password).await {
+        Ok(hash) => hash,
+        Err(HashingError::Busy) => {
+            let page = SetPasswordPage {
+                problem: Some(HashingError::Busy.to_string()),
+                ..page
+            };
+            return Ok((StatusCode::SERVICE_UNAVAILABLE, page).into_response());
+        }
+        Err(e) => return Err(AppError::Internal(e.into())),
+    };
+    // Used by another tab meanwhile: one of them wins.
     let user_id = password_tokens::consume(&state.pool, &token, &hash)
         .await?
         .ok_or(AppError::NotFound)?;

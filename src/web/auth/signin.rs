@@ -10,9 +10,10 @@ use axum::Form;
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::{password, USER_ID_KEY};
+use super::password::HashingError;
+use super::USER_ID_KEY;
 use crate::db::{logins, users};
-use crate::domain::signin::{self, FieldError, WINDOW_MINUTES};
+use crate::domain::signin::{self, FieldError, Verdict};
 use crate::web::{AppError, AppState};
 
 #[derive(Template, WebTemplate, Default)]
@@ -78,36 +79,51 @@ pub async fn submit(
         return again(StatusCode::UNPROCESSABLE_ENTITY, errors, None);
     }
     let address = connect.map(|c| c.0 .0.ip().to_string());
-    let address = address.as_deref();
-    let email = form.email.trim();
-    let (account_failures, address_failures) =
-        logins::recent_failures(&state.pool, email, address, WINDOW_MINUTES).await?;
-    if let Err(throttled) = signin::throttle(account_failures, address_failures) {
+    let attempt = logins::Attempt::new(&form.email, address.as_deref());
+    // The attempt is counted before its password is checked, so attempts arriving
+    // together cannot all be checked.
+    if let Err(throttled) = logins::reserve(&state.pool, &attempt).await? {
         return again(
             StatusCode::TOO_MANY_REQUESTS,
             Vec::new(),
             Some(throttled.to_string()),
         );
     }
-    let candidates = users::find_all_by_email(&state.pool, email).await?;
-    let attempt = form.password.clone();
-    let user = tokio::task::spawn_blocking(move || {
-        // A deactivated account cannot sign in, whatever the password.
-        let matched = candidates.into_iter().find(|u| {
-            u.active
-                && u.password_hash
-                    .as_deref()
-                    .is_some_and(|h| password::verify(&attempt, h))
-        });
-        if matched.is_none() {
-            // As slow as a real check, so response times do not tell which emails exist.
-            password::burn_time(&attempt);
+    // A deactivated account cannot sign in, whatever the password.
+    let candidates: Vec<_> = users::find_all_by_email(&state.pool, form.email.trim())
+        .await?
+        .into_iter()
+        .filter_map(|u| match (u.active, u.password_hash.clone()) {
+            (true, Some(hash)) => Some((u, hash)),
+            _ => None,
+        })
+        .collect();
+    let hashes = candidates.iter().map(|(_, h)| h.clone()).collect();
+    // One Argon2 run per account with this email, and one when there is none, so
+    // response times do not tell which emails exist.
+    let matched = match state
+        .hashing
+        .verify_any(form.password.clone(), hashes)
+        .await
+    {
+        Ok(matched) => matched,
+        Err(HashingError::Busy) => {
+            logins::settle(&state.pool, &attempt, Verdict::NotChecked).await?;
+            return again(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Vec::new(),
+                Some(HashingError::Busy.to_string()),
+            );
         }
-        matched
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.into()))?;
-    logins::record(&state.pool, email, address, user.is_some()).await?;
+        Err(e) => return Err(AppError::Internal(e.into())),
+    };
+    let user = matched.and_then(|i| candidates.into_iter().nth(i).map(|(u, _)| u));
+    let verdict = if user.is_some() {
+        Verdict::Right
+    } else {
+        Verdict::Wrong
+    };
+    logins::settle(&state.pool, &attempt, verdict).await?;
     let Some(user) = user else {
         return again(
             StatusCode::UNAUTHORIZED,

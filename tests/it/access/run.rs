@@ -169,14 +169,15 @@ impl Db {
     }
 }
 
-/// A query digesting every table of the product (not sessions, not sign-in attempts).
+/// A query digesting every table of the product (not sessions, not sign-in attempts
+/// and their counters).
 async fn fingerprint_sql(pool: &PgPool) -> String {
     sqlx::query_scalar(
         "SELECT string_agg(format('SELECT %L, md5(coalesce(string_agg(x::text, %L ORDER BY x::text), %L)) FROM %I x', \
                 table_name, '|', '', table_name), ' UNION ALL ' ORDER BY table_name) \
            FROM information_schema.tables \
           WHERE table_schema = 'public' AND table_type = 'BASE TABLE' \
-            AND table_name NOT IN ('_sqlx_migrations', 'login_attempts')",
+            AND table_name NOT IN ('_sqlx_migrations', 'login_attempts', 'login_throttles')",
     )
     .fetch_one(pool)
     .await
