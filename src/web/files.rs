@@ -106,6 +106,11 @@ const PARTIAL_SUFFIX: &str = ".part";
 /// Makes `dir` if missing and leaves it readable by this user alone (0700): evidence and
 /// stored emails are personal data, and a folder closed to others closes its files too.
 pub fn restrict_folder(dir: &Path) -> std::io::Result<()> {
+    // Only the folder itself is closed: folders above it are made as usual (the data
+    // folder must stay enterable by the `postgres` user when run as root).
+    if let Some(parent) = dir.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
