@@ -93,6 +93,8 @@ pub enum DbError {
     StatusChanged { current: Status },
     #[error(transparent)]
     Refused(#[from] Refusal),
+    #[error(transparent)]
+    TickRefused(#[from] crate::domain::ticks::TickRefusal),
     #[error("a centre with this name or short name already exists")]
     DuplicateCentre,
     #[error("an account with this email address already exists in this centre")]

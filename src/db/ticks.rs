@@ -1,42 +1,12 @@
 //! Ticks: evidence × criterion × layer (SPEC §2). Only assessor-layer ticks confirm a
 //! criterion; the others are claims and provisional ticks.
-use sqlx::PgExecutor;
+use sqlx::{PgExecutor, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{DbError, DbResult};
-use crate::domain::ticks::{Layer, Tick};
+use crate::domain::ticks::{self as domain_ticks, Layer, Tick};
 use crate::domain::Status;
-
-/// Tick `criterion_id` on an evidence item in `layer`. Idempotent: returns whether a
-/// tick was added. A criterion of another qualification version is
-/// `CriterionNotInVersion`; an unknown evidence item is `NotFound`.
-pub async fn tick(
-    db: impl PgExecutor<'_>,
-    evidence_id: Uuid,
-    criterion_id: Uuid,
-    layer: Layer,
-    by: Uuid,
-) -> DbResult<bool> {
-    // The CTE tells "no such evidence" from "already ticked", which both insert nothing.
-    let (found, added): (bool, bool) = sqlx::query_as(
-        "WITH ev AS (SELECT id, enrolment_id, version_id FROM evidence WHERE id = $1), \
-         ins AS (INSERT INTO ticks (evidence_id, criterion_id, layer, enrolment_id, version_id, ticked_by) \
-                 SELECT id, $2, $3, enrolment_id, version_id, $4 FROM ev \
-                 ON CONFLICT (evidence_id, criterion_id, layer) DO NOTHING RETURNING 1) \
-         SELECT EXISTS (SELECT 1 FROM ev), EXISTS (SELECT 1 FROM ins)",
-    )
-    .bind(evidence_id)
-    .bind(criterion_id)
-    .bind(layer.key())
-    .bind(by)
-    .fetch_one(db)
-    .await?;
-    if !found {
-        return Err(DbError::NotFound);
-    }
-    Ok(added)
-}
 
 /// One person's tick or untick, as `change_logged` applies it.
 #[derive(Debug, Clone)]
@@ -213,67 +183,56 @@ pub async fn tick_many(
     Ok(r.rows_affected())
 }
 
-/// Copy every `from`-layer tick of an item into `to` (accept all learner or trainee
-/// ticks) in one statement. Returns how many were added.
-pub async fn accept_layer(
+/// "Accept all": copy the learner's (or the trainee's) ticks on one item into the
+/// accepter's layer.
+#[derive(Debug, Clone)]
+pub struct AcceptAll {
+    pub enrolment_id: Uuid,
+    pub evidence_id: Uuid,
+    pub from: Layer,
+    pub into: Layer,
+    pub by: Uuid,
+}
+
+/// The criteria accept-all would tick now, as the domain decides (for its confirmation
+/// and for the change itself).
+pub async fn acceptable(
     db: impl PgExecutor<'_>,
     evidence_id: Uuid,
     from: Layer,
-    to: Layer,
-    by: Uuid,
-) -> DbResult<u64> {
-    let r = sqlx::query(
-        "INSERT INTO ticks (evidence_id, criterion_id, layer, enrolment_id, version_id, ticked_by) \
-         SELECT evidence_id, criterion_id, $3, enrolment_id, version_id, $4 \
-         FROM ticks WHERE evidence_id = $1 AND layer = $2 \
-         ON CONFLICT (evidence_id, criterion_id, layer) DO NOTHING",
-    )
-    .bind(evidence_id)
-    .bind(from.key())
-    .bind(to.key())
-    .bind(by)
-    .execute(db)
-    .await?;
-    Ok(r.rows_affected())
+    into: Layer,
+) -> DbResult<Vec<Uuid>> {
+    let on_item = list_for_evidence(db, evidence_id).await?;
+    Ok(match from {
+        Layer::TraineeAssessor => domain_ticks::accept_all_trainee_ticks(&on_item, into),
+        _ => domain_ticks::accept_all_learner_ticks(&on_item, into),
+    }?)
 }
 
-/// How many criteria `accept_layer` would add now (for its confirmation prompt).
-pub async fn count_acceptable(
-    db: impl PgExecutor<'_>,
-    evidence_id: Uuid,
-    from: Layer,
-    to: Layer,
-) -> DbResult<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT count(*) FROM ticks f WHERE f.evidence_id = $1 AND f.layer = $2 AND NOT EXISTS \
-         (SELECT 1 FROM ticks t WHERE t.evidence_id = f.evidence_id AND t.criterion_id = f.criterion_id AND t.layer = $3)",
-    )
-    .bind(evidence_id)
-    .bind(from.key())
-    .bind(to.key())
-    .fetch_one(db)
-    .await?)
-}
-
-/// Remove a tick from `layer`; the caller passes the actor's own layer, so nobody can
-/// remove another layer's tick. Assessor ticks of an enrolment at Generating Credential
-/// or later are refused by the database (`AssessorTicksLocked`). Returns whether a tick
-/// was removed.
-pub async fn untick(
-    db: impl PgExecutor<'_>,
-    evidence_id: Uuid,
-    criterion_id: Uuid,
-    layer: Layer,
-) -> DbResult<bool> {
-    let r = sqlx::query(
-        "DELETE FROM ticks WHERE evidence_id = $1 AND criterion_id = $2 AND layer = $3",
-    )
-    .bind(evidence_id)
-    .bind(criterion_id)
-    .bind(layer.key())
-    .execute(db)
-    .await?;
-    Ok(r.rows_affected() > 0)
+/// The accept-all use case, in one transaction: the enrolment locked (changes to one
+/// enrolment take turns, and its status is the current one), judged, the ticks added and
+/// the activity entry written together. Returns how many were added; a second run (or
+/// two assessors at once) adds nothing twice.
+pub async fn accept_all(pool: &PgPool, a: &AcceptAll) -> DbResult<u64> {
+    let mut tx = pool.begin().await?;
+    let enrolment = super::enrolments::lock(&mut tx, a.enrolment_id).await?;
+    domain_ticks::may_tick(enrolment.status)?;
+    let criteria = acceptable(&mut *tx, a.evidence_id, a.from, a.into).await?;
+    let added = tick_many(&mut *tx, a.evidence_id, &criteria, a.into, a.by).await?;
+    if added > 0 {
+        let detail = serde_json::json!({ "evidence": a.evidence_id, "from": a.from.key(), "layer": a.into.key(), "added": added });
+        super::activity::record(
+            &mut *tx,
+            enrolment.centre_id,
+            Some(a.enrolment_id),
+            Some(a.by),
+            "accept all",
+            detail,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(added)
 }
 
 /// Every tick on one evidence item, by criterion ordinal then layer.
@@ -391,39 +350,6 @@ pub async fn placed_on_enrolment(
             let layer = Layer::from_key(&layer)
                 .ok_or_else(|| DbError::Corrupt(format!("tick layer {layer:?}")))?;
             Ok((item, criterion, layer))
-        })
-        .collect()
-}
-
-/// A tick with the evidence item it is on, for the matrix of a whole enrolment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlacedTick {
-    pub evidence_id: Uuid,
-    pub ordinal: usize,
-    pub tick: Tick,
-}
-
-/// Every tick of every evidence item of an enrolment.
-pub async fn list_for_enrolment(
-    db: impl PgExecutor<'_>,
-    enrolment_id: Uuid,
-) -> DbResult<Vec<PlacedTick>> {
-    let rows: Vec<(Uuid, i32, Uuid, String, Uuid, OffsetDateTime)> = sqlx::query_as(
-        "SELECT t.evidence_id, c.ordinal, t.criterion_id, t.layer, t.ticked_by, t.ticked_at FROM ticks t \
-         JOIN criteria c ON c.id = t.criterion_id WHERE t.enrolment_id = $1 \
-         ORDER BY c.ordinal, t.evidence_id, array_position(ARRAY['learner', 'trainee_assessor', 'assessor'], t.layer)",
-    )
-    .bind(enrolment_id)
-    .fetch_all(db)
-    .await?;
-    rows.into_iter()
-        .map(|(evidence_id, ordinal, c, layer, by, at)| {
-            Ok(PlacedTick {
-                evidence_id,
-                ordinal: usize::try_from(ordinal)
-                    .map_err(|_| DbError::Corrupt(format!("ordinal {ordinal}")))?,
-                tick: to_tick((c, layer, by, at))?,
-            })
         })
         .collect()
 }

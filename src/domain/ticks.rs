@@ -111,6 +111,30 @@ pub fn may_tick(status: Status) -> Result<(), TickRefusal> {
     }
 }
 
+/// The one rule for a tick or an untick asked for by someone who writes in `actor`'s
+/// layer, on a tick in `target`'s: nobody changes another layer (a trainee never removes
+/// the assessor's tick, a learner never confirms), nothing changes on a withdrawn
+/// enrolment, and assessor ticks are not removed once a credential was requested.
+pub fn may_change(
+    actor: Layer,
+    target: Layer,
+    adding: bool,
+    status: Status,
+) -> Result<(), TickRefusal> {
+    if adding {
+        may_tick(status)?;
+        if actor != target {
+            return Err(TickRefusal::NotYourLayer {
+                own: actor.label(),
+                other: target.label(),
+            });
+        }
+        Ok(())
+    } else {
+        may_untick(actor, target, status)
+    }
+}
+
 /// Anyone may remove a tick only from their own layer, and assessor ticks are locked
 /// from Generating Credential on.
 pub fn may_untick(actor: Layer, tick: Layer, status: Status) -> Result<(), TickRefusal> {

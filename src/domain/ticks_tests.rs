@@ -163,3 +163,26 @@ fn accept_all_counts_the_same_from_where_ticks_are_as_from_the_ticks() {
         Ok(vec![id(1), id(4)])
     );
 }
+
+proptest::proptest! {
+    /// Whatever is asked, a change is allowed only in the asker's own layer, never on a
+    /// withdrawn enrolment, and an assessor tick is never removed once it is locked.
+    #[test]
+    fn a_change_is_allowed_only_in_ones_own_layer(
+        actor in 0usize..3,
+        target in 0usize..3,
+        adding: bool,
+        status in 0usize..Status::ALL.len(),
+    ) {
+        let (actor, target, status) = (Layer::ALL[actor], Layer::ALL[target], Status::ALL[status]);
+        let judged = may_change(actor, target, adding, status);
+        let expected_ok = actor == target
+            && status != Status::Withdrawn
+            && (adding || target != Layer::Assessor || !status.locks_assessor_ticks());
+        proptest::prop_assert_eq!(judged.is_ok(), expected_ok, "{:?}", judged);
+        if actor != target && status != Status::Withdrawn {
+            let refused_for_layer = matches!(judged, Err(TickRefusal::NotYourLayer { .. }));
+            proptest::prop_assert!(refused_for_layer);
+        }
+    }
+}

@@ -32,7 +32,7 @@ async fn confirming_the_assigned_major_makes_the_enrolment_ready() {
     ticks::tick_many(&w.pool, e, &c[0..3], Layer::Assessor, w.assessor.id)
         .await
         .unwrap();
-    ticks::tick(&w.pool, e, c[3], Layer::Learner, w.learner.id)
+    crate::ticking::tick(&w.pool, e, c[3], Layer::Learner, w.learner.id)
         .await
         .unwrap();
     let first = audits::audit_enrolment(&w.pool, w.enrolment.id, Some(w.assessor.id))
@@ -44,7 +44,7 @@ async fn confirming_the_assigned_major_makes_the_enrolment_ready() {
         (Decision::Stay, Status::NotYetAchieved)
     );
 
-    ticks::tick(&w.pool, e, c[3], Layer::Assessor, w.assessor.id)
+    crate::ticking::tick(&w.pool, e, c[3], Layer::Assessor, w.assessor.id)
         .await
         .unwrap();
     let second = audits::audit_enrolment(&w.pool, w.enrolment.id, None)
@@ -112,7 +112,7 @@ async fn losing_a_confirmation_moves_ready_back_to_not_yet_achieved() {
     audits::audit_enrolment(&w.pool, w.enrolment.id, None)
         .await
         .unwrap();
-    ticks::untick(&w.pool, e, c[0], Layer::Assessor)
+    crate::ticking::untick(&w.pool, e, c[0], Layer::Assessor)
         .await
         .unwrap();
     let r = audits::audit_enrolment(&w.pool, w.enrolment.id, None)

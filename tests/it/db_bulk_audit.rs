@@ -110,7 +110,7 @@ impl Fixture {
             .await
             .unwrap();
         if confirmed.contains(&0) {
-            ticks::tick(
+            crate::ticking::tick(
                 pool,
                 items[1],
                 criteria[0],

@@ -110,7 +110,7 @@ async fn a_tick_on_a_criterion_of_another_version_is_refused() {
         .unwrap();
     let foreign = criteria(&w.pool, v2.version_id).await;
     let e = add_evidence(&w).await;
-    let err = ticks::tick(&w.pool, e, foreign[0], Layer::Assessor, w.assessor.id)
+    let err = crate::ticking::tick(&w.pool, e, foreign[0], Layer::Assessor, w.assessor.id)
         .await
         .unwrap_err();
     assert!(matches!(err, DbError::CriterionNotInVersion), "{err:?}");
@@ -126,7 +126,7 @@ async fn evidence_with_ticks_cannot_be_deleted() {
     let c = criteria(&w.pool, w.version.version_id).await;
     let ticked = add_evidence(&w).await;
     let unticked = add_evidence(&w).await;
-    ticks::tick(&w.pool, ticked, c[0], Layer::Learner, w.learner.id)
+    crate::ticking::tick(&w.pool, ticked, c[0], Layer::Learner, w.learner.id)
         .await
         .unwrap();
     let err = evidence::delete(&w.pool, ticked).await.unwrap_err();

@@ -12,11 +12,13 @@ async fn only_assessor_ticks_confirm_criteria() {
     let e1 = add_evidence(&w, "Workbook").await;
     let e2 = add_evidence(&w, "Observation").await;
 
-    assert!(ticks::tick(&w.pool, e1, c[0], Layer::Learner, w.learner.id)
-        .await
-        .unwrap());
     assert!(
-        ticks::tick(&w.pool, e1, c[1], Layer::TraineeAssessor, w.trainee.id)
+        crate::ticking::tick(&w.pool, e1, c[0], Layer::Learner, w.learner.id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        crate::ticking::tick(&w.pool, e1, c[1], Layer::TraineeAssessor, w.trainee.id)
             .await
             .unwrap()
     );
@@ -28,24 +30,24 @@ async fn only_assessor_ticks_confirm_criteria() {
     );
 
     assert!(
-        ticks::tick(&w.pool, e1, c[3], Layer::Assessor, w.assessor.id)
+        crate::ticking::tick(&w.pool, e1, c[3], Layer::Assessor, w.assessor.id)
             .await
             .unwrap()
     );
     // The same criterion confirmed on two items counts once.
     assert!(
-        ticks::tick(&w.pool, e2, c[3], Layer::Assessor, w.assessor.id)
+        crate::ticking::tick(&w.pool, e2, c[3], Layer::Assessor, w.assessor.id)
             .await
             .unwrap()
     );
     assert!(
-        ticks::tick(&w.pool, e2, c[2], Layer::Assessor, w.assessor.id)
+        crate::ticking::tick(&w.pool, e2, c[2], Layer::Assessor, w.assessor.id)
             .await
             .unwrap()
     );
     // Idempotent.
     assert!(
-        !ticks::tick(&w.pool, e2, c[2], Layer::Assessor, w.assessor.id)
+        !crate::ticking::tick(&w.pool, e2, c[2], Layer::Assessor, w.assessor.id)
             .await
             .unwrap()
     );
@@ -67,7 +69,7 @@ async fn only_assessor_ticks_confirm_criteria() {
         ]
     );
     assert_eq!(
-        ticks::list_for_enrolment(&w.pool, w.enrolment.id)
+        ticks::placed_on_enrolment(&w.pool, w.enrolment.id)
             .await
             .unwrap()
             .len(),
@@ -80,16 +82,16 @@ async fn untick_removes_only_the_given_layer() {
     let w = world().await;
     let c = criteria(&w.pool, w.version.version_id).await;
     let e = add_evidence(&w, "Workbook").await;
-    ticks::tick(&w.pool, e, c[0], Layer::Learner, w.learner.id)
+    crate::ticking::tick(&w.pool, e, c[0], Layer::Learner, w.learner.id)
         .await
         .unwrap();
-    ticks::tick(&w.pool, e, c[0], Layer::Assessor, w.assessor.id)
+    crate::ticking::tick(&w.pool, e, c[0], Layer::Assessor, w.assessor.id)
         .await
         .unwrap();
-    assert!(ticks::untick(&w.pool, e, c[0], Layer::Learner)
+    assert!(crate::ticking::untick(&w.pool, e, c[0], Layer::Learner)
         .await
         .unwrap());
-    assert!(!ticks::untick(&w.pool, e, c[0], Layer::Learner)
+    assert!(!crate::ticking::untick(&w.pool, e, c[0], Layer::Learner)
         .await
         .unwrap());
     assert_eq!(
@@ -108,30 +110,30 @@ async fn accept_all_is_one_statement_and_idempotent() {
     ticks::tick_many(&w.pool, e, &c[0..3], Layer::Learner, w.learner.id)
         .await
         .unwrap();
-    ticks::tick(&w.pool, e, c[1], Layer::Assessor, w.assessor.id)
+    crate::ticking::tick(&w.pool, e, c[1], Layer::Assessor, w.assessor.id)
         .await
         .unwrap();
 
     assert_eq!(
-        ticks::count_acceptable(&w.pool, e, Layer::Learner, Layer::Assessor)
+        crate::ticking::count_acceptable(&w.pool, e, Layer::Learner, Layer::Assessor)
             .await
             .unwrap(),
         2
     );
     assert_eq!(
-        ticks::accept_layer(&w.pool, e, Layer::Learner, Layer::Assessor, w.assessor.id)
+        crate::ticking::accept_layer(&w.pool, e, Layer::Learner, Layer::Assessor, w.assessor.id)
             .await
             .unwrap(),
         2
     );
     assert_eq!(
-        ticks::accept_layer(&w.pool, e, Layer::Learner, Layer::Assessor, w.assessor.id)
+        crate::ticking::accept_layer(&w.pool, e, Layer::Learner, Layer::Assessor, w.assessor.id)
             .await
             .unwrap(),
         0
     );
     assert_eq!(
-        ticks::count_acceptable(&w.pool, e, Layer::Learner, Layer::Assessor)
+        crate::ticking::count_acceptable(&w.pool, e, Layer::Learner, Layer::Assessor)
             .await
             .unwrap(),
         0
@@ -155,10 +157,10 @@ async fn assessor_ticks_are_locked_once_a_credential_is_requested() {
     let w = world().await;
     let c = criteria(&w.pool, w.version.version_id).await;
     let e = add_evidence(&w, "Workbook").await;
-    ticks::tick(&w.pool, e, c[0], Layer::Assessor, w.assessor.id)
+    crate::ticking::tick(&w.pool, e, c[0], Layer::Assessor, w.assessor.id)
         .await
         .unwrap();
-    ticks::tick(&w.pool, e, c[0], Layer::Learner, w.learner.id)
+    crate::ticking::tick(&w.pool, e, c[0], Layer::Learner, w.learner.id)
         .await
         .unwrap();
     let id = w.enrolment.id;
@@ -183,7 +185,7 @@ async fn assessor_ticks_are_locked_once_a_credential_is_requested() {
     .await
     .unwrap();
 
-    let err = ticks::untick(&w.pool, e, c[0], Layer::Assessor)
+    let err = crate::ticking::untick(&w.pool, e, c[0], Layer::Assessor)
         .await
         .unwrap_err();
     assert!(matches!(err, DbError::AssessorTicksLocked), "{err:?}");
@@ -192,7 +194,7 @@ async fn assessor_ticks_are_locked_once_a_credential_is_requested() {
         vec![0]
     );
     // Other layers are not locked.
-    assert!(ticks::untick(&w.pool, e, c[0], Layer::Learner)
+    assert!(crate::ticking::untick(&w.pool, e, c[0], Layer::Learner)
         .await
         .unwrap());
 }
@@ -201,7 +203,7 @@ async fn assessor_ticks_are_locked_once_a_credential_is_requested() {
 async fn ticking_unknown_evidence_is_not_found() {
     let w = world().await;
     let c = criteria(&w.pool, w.version.version_id).await;
-    let err = ticks::tick(
+    let err = crate::ticking::tick(
         &w.pool,
         Uuid::new_v4(),
         c[0],

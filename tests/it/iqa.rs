@@ -1,6 +1,6 @@
 //! IQA sampling over HTTP (SPEC §7): decisions, actions addressed and closed, never
 //! one's own assessment.
-use attest::db::{centres, enrolments, evidence, iqa, qualifications, ticks, users};
+use attest::db::{centres, enrolments, evidence, iqa, qualifications, users};
 use attest::demo::load::{load_if_empty, DEMO_CENTRE_SLUG, DEMO_PASSWORD};
 use attest::domain::iqa::ActionState;
 use attest::domain::ticks::Layer;
@@ -165,7 +165,7 @@ async fn an_iqa_never_samples_their_own_assessment() {
         .await
         .expect("list")[0]
         .id;
-    ticks::tick(
+    crate::ticking::tick(
         &s.pool,
         item,
         v.criterion_ids[ordinal],

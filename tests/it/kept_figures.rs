@@ -159,7 +159,7 @@ async fn every_kind_of_change_keeps_the_figures_equal_to_a_recount() {
     assert_true(&w.pool, id, "countersignature").await;
 
     // Accept all learner ticks on the item, in the assessor's layer.
-    let added = ticks::accept_layer(
+    let added = crate::ticking::accept_layer(
         &w.pool,
         item,
         Layer::Learner,
@@ -174,7 +174,7 @@ async fn every_kind_of_change_keeps_the_figures_equal_to_a_recount() {
     assert_eq!((kept.units_achieved, kept.units_assessed), (1, 2));
 
     // Accept all trainee ticks, then untick one of them and one learner claim.
-    ticks::accept_layer(
+    crate::ticking::accept_layer(
         &w.pool,
         item,
         Layer::TraineeAssessor,
@@ -366,7 +366,7 @@ async fn ticks_written_at_once_by_many_requests_keep_the_figures_true() {
             let pool = w.pool.clone();
             let by = w.assessor.id;
             all.push(tokio::spawn(async move {
-                ticks::accept_layer(&pool, item, Layer::Learner, Layer::Assessor, by)
+                crate::ticking::accept_layer(&pool, item, Layer::Learner, Layer::Assessor, by)
                     .await
                     .map(|_| ())
             }));
@@ -374,7 +374,7 @@ async fn ticks_written_at_once_by_many_requests_keep_the_figures_true() {
         for (k, &criterion) in c.iter().enumerate().filter(|(k, _)| (k + round) % 3 == 0) {
             let (pool, item) = (w.pool.clone(), items[k % 3]);
             all.push(tokio::spawn(async move {
-                ticks::untick(&pool, item, criterion, Layer::Assessor)
+                crate::ticking::untick(&pool, item, criterion, Layer::Assessor)
                     .await
                     .map(|_| ())
             }));
@@ -425,19 +425,14 @@ async fn a_change_that_waits_for_another_on_the_same_enrolment_counts_after_it()
     // The first accept-all is written but not committed when the second one starts:
     // both confirm the same three criteria, on different items.
     let mut first = w.pool.begin().await.unwrap();
-    ticks::accept_layer(
-        &mut *first,
-        one,
-        Layer::Learner,
-        Layer::Assessor,
-        w.assessor.id,
-    )
-    .await
-    .unwrap();
+    // The accept-all's own statement (the set-based path of the trigger), left open.
+    ticks::tick_many(&mut *first, one, &c[0..3], Layer::Assessor, w.assessor.id)
+        .await
+        .unwrap();
     let pool = w.pool.clone();
     let by = w.assessor.id;
     let second = tokio::spawn(async move {
-        ticks::accept_layer(&pool, two, Layer::Learner, Layer::Assessor, by).await
+        crate::ticking::accept_layer(&pool, two, Layer::Learner, Layer::Assessor, by).await
     });
     until_someone_waits_for_a_lock(&w.pool).await;
     first.commit().await.unwrap();
@@ -539,9 +534,15 @@ async fn apply(w: &World, items: &[Uuid], c: &[Uuid], units: &[Uuid], op: &Op) {
             ticks::change_logged_many(&w.pool, &batch).await.unwrap();
         }
         Op::AcceptAll { item, from } => {
-            ticks::accept_layer(&w.pool, items[item], from, Layer::Assessor, w.assessor.id)
-                .await
-                .unwrap();
+            crate::ticking::accept_layer(
+                &w.pool,
+                items[item],
+                from,
+                Layer::Assessor,
+                w.assessor.id,
+            )
+            .await
+            .unwrap();
         }
         Op::Decide { unit, action } => {
             let (verdict, feedback) = if action {

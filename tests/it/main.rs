@@ -49,6 +49,7 @@ mod smtp;
 mod sql_statements;
 mod status;
 mod tick_transactions;
+mod ticking;
 mod uploads;
 mod version_cache;
 mod web;

@@ -224,7 +224,7 @@ async fn a_kept_home_page_shows_any_change_to_an_enrolment_on_it() {
     .await
     .expect("evidence");
     let criterion = d.criterion(&minh, "201", "1.1").await;
-    attest::db::ticks::tick(
+    crate::ticking::tick(
         &d.pool,
         item.id,
         criterion,

@@ -246,6 +246,17 @@ async fn anyone_can_remove_only_their_own_layers_tick() {
     let ben = d.as_("ben").await;
     d.post(&ben, &uri, &tick_form(confirmed, "untick")).await;
     let before = d.confirmed(e).await;
+    // Asking for another layer's tick by name is refused with the reason (issue 11,
+    // point 11: the rule is judged, and can refuse), for a learner and for a trainee,
+    // removing or adding alike; nothing changes.
+    let lena = d.as_("trainee").await;
+    for (who, action) in [(&ben, "untick"), (&lena, "untick"), (&ben, "tick")] {
+        let form = format!("{}&layer=assessor", tick_form(confirmed, action));
+        let r = d.post(who, &uri, &form).await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{action}: {}", r.body);
+        assert!(r.body.contains("your own layer"), "{}", r.body);
+        assert_eq!(d.confirmed(e).await, before, "{action}: nothing changed");
+    }
     assert!(
         ticks::confirmed_ordinals(&d.pool, e.id)
             .await

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
-use sqlx::{PgExecutor, Postgres, Transaction};
+use sqlx::PgExecutor;
 use uuid::Uuid;
 
 use super::evidence::{self, CriterionRow};
@@ -16,7 +16,7 @@ use super::{enrolment_for, Portfolio};
 use crate::db::enrolments::{self, Enrolment};
 use crate::db::evidence::{self as db_evidence, Evidence};
 use crate::db::users::User;
-use crate::db::{activity, ticks as db_ticks, DbError};
+use crate::db::{ticks as db_ticks, DbError};
 use crate::domain::access::Capacity;
 use crate::domain::ticks::{self, Layer, Tick};
 use crate::web::auth::CurrentUser;
@@ -28,6 +28,10 @@ pub struct TickForm {
     criterion: Uuid,
     /// "tick" or "untick".
     action: String,
+    /// The layer of the tick to change; the viewer's own when left out (the page's
+    /// forms leave it out). Another layer is refused by `ticks::may_change`.
+    #[serde(default)]
+    layer: Option<String>,
 }
 
 /// The enrolment, the item (which must be the enrolment's) and the viewer's layer.
@@ -53,7 +57,7 @@ fn refused(e: ticks::TickRefusal) -> AppError {
 
 fn from_db(e: DbError) -> AppError {
     match e {
-        DbError::AssessorTicksLocked => AppError::Conflict(e.to_string()),
+        DbError::AssessorTicksLocked | DbError::TickRefused(_) => AppError::Conflict(e.to_string()),
         DbError::CriterionNotInVersion => AppError::NotFound,
         other => other.into(),
     }
@@ -87,6 +91,10 @@ pub async fn change(
     if version.criterion_ordinal(form.criterion).is_none() {
         return Err(AppError::NotFound);
     }
+    let target = match form.layer.as_deref() {
+        None | Some("") => layer,
+        Some(key) => Layer::from_key(key).ok_or(AppError::NotFound)?,
+    };
     let in_place = headers.contains_key("hx-request");
     match apply_change(
         &state,
@@ -94,7 +102,7 @@ pub async fn change(
         enrolment.clone(),
         evidence_id,
         &form,
-        layer,
+        (layer, target),
         adding,
     )
     .await
@@ -131,17 +139,12 @@ async fn apply_change(
     mut enrolment: Enrolment,
     evidence_id: Uuid,
     form: &TickForm,
-    layer: Layer,
+    (layer, target): (Layer, Layer),
     adding: bool,
 ) -> Result<(), AppError> {
     let detail = serde_json::json!({ "evidence": evidence_id, "criterion": form.criterion, "layer": layer.key() });
     for _ in 0..3 {
-        let judged = if adding {
-            ticks::may_tick(enrolment.status)
-        } else {
-            ticks::may_untick(layer, layer, enrolment.status)
-        };
-        if let Err(refusal) = judged {
+        if let Err(refusal) = ticks::may_change(layer, target, adding, enrolment.status) {
             // An item of another enrolment is unknown here, whatever the status.
             let item = db_evidence::get(&state.pool, evidence_id).await?;
             if item.enrolment_id != enrolment.id {
@@ -247,19 +250,6 @@ async fn fragment(
     .into_response())
 }
 
-/// A tick change, its activity entry and the audit it causes commit together: one flush
-/// to disk instead of three, and never a tick without its log entry. The enrolment is
-/// locked first, so changes to one enrolment take turns (two unticks would otherwise
-/// deadlock on its row) and the status checked is the current one.
-async fn begin_change(
-    state: &AppState,
-    enrolment: &Enrolment,
-) -> Result<(Transaction<'static, Postgres>, Enrolment), AppError> {
-    let mut tx = state.pool.begin().await.map_err(DbError::from)?;
-    let locked = enrolments::lock(&mut tx, enrolment.id).await?;
-    Ok((tx, locked))
-}
-
 /// Which layer "Accept all" copies from, as it appears in the address.
 fn source(from: &str) -> Result<Layer, AppError> {
     match from {
@@ -276,12 +266,9 @@ async fn to_accept(
     from: Layer,
     layer: Layer,
 ) -> Result<Vec<Uuid>, AppError> {
-    let on_item = db_ticks::list_for_evidence(db, evidence_id).await?;
-    match from {
-        Layer::TraineeAssessor => ticks::accept_all_trainee_ticks(&on_item, layer),
-        _ => ticks::accept_all_learner_ticks(&on_item, layer),
-    }
-    .map_err(|e| AppError::Conflict(e.to_string()))
+    db_ticks::acceptable(db, evidence_id, from, layer)
+        .await
+        .map_err(from_db)
 }
 
 #[derive(Template, WebTemplate)]
@@ -326,28 +313,17 @@ pub async fn accept(
     CurrentUser(user): CurrentUser,
     Ids((id, evidence_id, from)): Ids<(Uuid, Uuid, String)>,
 ) -> Result<Redirect, AppError> {
-    let (enrolment, _, _, layer) = item_for(&state, &user, id, evidence_id).await?;
-    let source_layer = source(&from)?;
-    let (mut tx, enrolment) = begin_change(&state, &enrolment).await?;
-    ticks::may_tick(enrolment.status).map_err(refused)?;
-    let criteria = to_accept(&mut *tx, evidence_id, source_layer, layer).await?;
-    // ON CONFLICT DO NOTHING makes a second run, or two assessors at once, add nothing twice.
-    let added = db_ticks::tick_many(&mut *tx, evidence_id, &criteria, layer, user.id)
+    let (_, _, _, layer) = item_for(&state, &user, id, evidence_id).await?;
+    let accepting = db_ticks::AcceptAll {
+        enrolment_id: id,
+        evidence_id,
+        from: source(&from)?,
+        into: layer,
+        by: user.id,
+    };
+    db_ticks::accept_all(&state.pool, &accepting)
         .await
         .map_err(from_db)?;
-    if added > 0 {
-        let detail = serde_json::json!({ "evidence": evidence_id, "from": source_layer.key(), "layer": layer.key(), "added": added });
-        activity::record(
-            &mut *tx,
-            enrolment.centre_id,
-            Some(id),
-            Some(user.id),
-            "accept all",
-            detail,
-        )
-        .await?;
-    }
-    tx.commit().await.map_err(DbError::from)?;
     Ok(Redirect::to(&format!(
         "/enrolments/{id}/evidence/{evidence_id}"
     )))

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use attest::db::enrolments::{self, Enrolment, NewEnrolment};
 use attest::db::users::{self, Role, User};
-use attest::db::{centres, evidence, iqa, password_tokens, qualifications, ticks};
+use attest::db::{centres, evidence, iqa, password_tokens, qualifications};
 use attest::domain::iqa::{Sampled, Verdict};
 use attest::domain::ticks::Layer;
 use attest::web::files::{FileStore, DEFAULT_MAX_BYTES};
@@ -94,7 +94,8 @@ impl World {
         .expect("copying the world's database");
         let _ = admin.close().await;
         let pool = PgPoolOptions::new()
-            .max_connections(3)
+            // Its own three, beside the connections the app keeps (`db::leased`).
+            .max_connections(3 + attest::web::kept_connections())
             .connect_with(cluster.connect_options(&name))
             .await
             .expect("connecting to the copy");
@@ -369,7 +370,7 @@ async fn build() -> World {
     let tick = |item: Uuid, criterion: Uuid, layer: Layer, by: Uuid| {
         let pool = pool.clone();
         async move {
-            ticks::tick(&pool, item, criterion, layer, by)
+            crate::ticking::tick(&pool, item, criterion, layer, by)
                 .await
                 .expect("tick");
         }
