@@ -12,20 +12,37 @@ use crate::db::liveness;
 use crate::pg::{ClusterOptions, LocalCluster};
 
 pub const LOCAL_DATABASE: &str = "attest";
+/// The role the app connects to its own cluster as (not a superuser).
+pub const APP_ROLE: &str = "attest_app";
 
-/// Connections to PostgreSQL: ATTEST_DB_CONNECTIONS, else twice this machine's cores
-/// and one (at least 4). More connections than cores to run them only make the
-/// database's processes take turns: on 2 cores, 5 connections served a portfolio page
-/// at 32 concurrent requests a fifth faster than 20 did.
+/// Connections to PostgreSQL in all, the kept ones (`db::leased`: session checks and
+/// the tick writer) included: ATTEST_DB_CONNECTIONS, else twice this machine's cores and
+/// one (at least 4) for everything else, plus the kept ones. More connections than cores
+/// to run them only make the database's processes take turns: on 2 cores, 5 connections
+/// served a portfolio page at 32 concurrent requests a fifth faster than 20 did. A limit
+/// that leaves fewer than two beside the kept ones is raised to that, with a warning.
 fn pool_size() -> u32 {
-    std::env::var("ATTEST_DB_CONNECTIONS")
+    let kept = crate::web::kept_connections();
+    let least = kept + 2;
+    match std::env::var("ATTEST_DB_CONNECTIONS")
         .ok()
-        .and_then(|v| v.parse().ok())
+        .and_then(|v| v.parse::<u32>().ok())
         .filter(|n| *n > 0)
-        .unwrap_or_else(|| {
+    {
+        Some(n) if n < least => {
+            tracing::warn!(
+                asked = n,
+                used = least,
+                "ATTEST_DB_CONNECTIONS is below what the server keeps open; using {least}"
+            );
+            least
+        }
+        Some(n) => n,
+        None => {
             let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-            u32::try_from(2 * cores + 1).unwrap_or(u32::MAX).max(4)
-        })
+            u32::try_from(2 * cores + 1).unwrap_or(u32::MAX).max(4) + kept
+        }
+    }
 }
 
 /// How long a request waits for a connection before it answers 503: long enough to
@@ -82,8 +99,15 @@ impl Database {
                 .await
                 .context("starting the local PostgreSQL cluster")??;
                 tracing::info!(dir = %cluster.data_dir().display(), "local PostgreSQL cluster running (unix socket only)");
-                cluster.ensure_database(LOCAL_DATABASE).await?;
-                (cluster.connect_options(LOCAL_DATABASE), Some(cluster))
+                // The app works as a role of its own, never as the superuser: it owns
+                // its database and schema and nothing else of the cluster.
+                cluster
+                    .ensure_app_database(LOCAL_DATABASE, APP_ROLE)
+                    .await?;
+                (
+                    cluster.connect_options_as(LOCAL_DATABASE, APP_ROLE),
+                    Some(cluster),
+                )
             }
         };
         let pool = pool_options()

@@ -95,14 +95,16 @@ pub async fn serve(
         // The hash unknown emails are checked against, made now rather than by the
         // first such sign-in (which would then take twice as long as any other).
         let _ = tokio::task::spawn_blocking(crate::web::auth::password::dummy).await;
-        let app = web::router(AppState {
+        let state = AppState {
             secure_cookies,
             files,
             mailer,
             render: render.clone(),
             public_url,
             ..AppState::new(database.pool.clone())
-        });
+        };
+        let (reads, ticks) = (state.reads.clone(), state.ticks.clone());
+        let app = web::router(state);
         // Credentials are generated in the background; any number of servers may share
         // the queue (see src/jobs).
         let worker = jobs::spawn(database.pool.clone(), render, worker_config);
@@ -110,6 +112,9 @@ pub async fn serve(
         web::listen::serve(listener, app, header_timeout, shutdown).await;
         cleanup.abort();
         worker.shutdown().await;
+        // Before the pool closes: it waits for every connection, the kept ones too.
+        ticks.close().await;
+        reads.close().await;
         Ok::<(), anyhow::Error>(())
     }
     .await;

@@ -7,41 +7,68 @@
 //! statement ran to its end (an error from the database included); one whose future
 //! was dropped mid-statement, or whose connection broke, is closed instead, so what the
 //! ping guarded against cannot happen.
+//!
+//! They are still the pool's connections: checked out of it and never given back, so
+//! they count within its `max_connections` (the one limit an operator sets). Each lives
+//! at most `LIFETIME` (PostgreSQL backends grow with what they cache), and `close` ends
+//! them all at shutdown, before the pool itself is closed.
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
-use sqlx::{PgConnection, PgPool};
+use sqlx::pool::PoolConnection;
+use sqlx::{PgConnection, PgPool, Postgres};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{liveness, DbError, DbResult};
 
-/// Connections waiting to be used again, each with when it was given back.
-type Idle = Arc<Mutex<Vec<(PgConnection, Instant)>>>;
+/// How long a kept connection is used before it is closed and replaced.
+pub const LIFETIME: Duration = Duration::from_secs(30 * 60);
+
+/// A kept connection: when it was opened, and when it was last given back.
+struct Kept {
+    connection: PoolConnection<Postgres>,
+    opened: Instant,
+    returned: Instant,
+}
+
+/// Connections waiting to be used again.
+type Idle = Arc<Mutex<Vec<Kept>>>;
 
 #[derive(Clone)]
 pub struct Leased {
     pool: PgPool,
     idle: Idle,
     permits: Arc<Semaphore>,
+    lifetime: Duration,
 }
 
-/// One connection, held for one statement. Dropped without `keep`, it is closed.
+/// One connection, held for one statement. Dropped without `keep`, it is closed: every
+/// connection here is marked to close when dropped, since none is ever given back to the
+/// pool (which would send it its round trip).
 pub struct Lease {
-    connection: PgConnection,
+    connection: PoolConnection<Postgres>,
+    opened: Instant,
     idle: Idle,
-    _permit: OwnedSemaphorePermit,
+    permit: OwnedSemaphorePermit,
+    lifetime: Duration,
 }
 
 impl Leased {
-    /// At most `size` connections, opened when first needed through `pool` (so with its
-    /// settings) and then no longer counted in it.
+    /// At most `size` connections, taken from `pool` when first needed and counted in
+    /// its `max_connections` for as long as they are kept.
     pub fn new(pool: PgPool, size: usize) -> Leased {
+        Leased::with_lifetime(pool, size, LIFETIME)
+    }
+
+    /// `new`, with each connection replaced once it is `lifetime` old.
+    pub fn with_lifetime(pool: PgPool, size: usize, lifetime: Duration) -> Leased {
         Leased {
             pool,
             idle: Arc::default(),
             permits: Arc::new(Semaphore::new(size.max(1))),
+            lifetime,
         }
     }
 
@@ -55,32 +82,58 @@ impl Leased {
             .acquire_owned()
             .await
             .map_err(|_| DbError::Corrupt("the connections were closed".into()))?;
-        let mut kept = if kept {
-            self.idle_connections().pop()
-        } else {
-            None
-        };
+        let mut kept = if kept { self.idle_one() } else { None };
         // One that sat idle, or from before the database last failed, may have died
         // with a restart: a round trip finds out before a write is sent on it (a read
         // could go again; a write must not be half-known).
-        if let Some((connection, returned)) = kept.as_mut() {
-            if liveness::should_check(returned.elapsed()) {
+        if let Some(k) = kept.as_mut() {
+            if liveness::should_check(k.returned.elapsed()) {
                 use sqlx::Connection;
-                if connection.ping().await.is_err() {
+                if k.connection.ping().await.is_err() {
                     liveness::failed();
                     kept = None;
                 }
             }
         }
-        let connection = match kept {
-            Some((connection, _)) => connection,
-            None => self.pool.acquire().await?.detach(),
+        let (connection, opened) = match kept {
+            Some(k) => (k.connection, k.opened),
+            None => {
+                let mut connection = self.pool.acquire().await?;
+                connection.close_on_drop();
+                (connection, Instant::now())
+            }
         };
         Ok(Lease {
             connection,
+            opened,
             idle: Arc::clone(&self.idle),
-            _permit: permit,
+            permit,
+            lifetime: self.lifetime,
         })
+    }
+
+    /// The most recently returned idle connection still within its lifetime; older
+    /// ones are closed on the way.
+    fn idle_one(&self) -> Option<Kept> {
+        let mut idle = self.idle_connections();
+        // Those past their lifetime are dropped here, which closes them.
+        while let Some(k) = idle.pop() {
+            if k.opened.elapsed() < self.lifetime {
+                return Some(k);
+            }
+        }
+        None
+    }
+
+    /// Ends every connection and refuses new leases: at shutdown, before the pool is
+    /// closed (which waits for its connections, these included). Leases still out close
+    /// their connection when they are done.
+    pub async fn close(&self) {
+        self.permits.close();
+        let idle: Vec<Kept> = std::mem::take(&mut *self.idle_connections());
+        for k in idle {
+            let _ = k.connection.close().await;
+        }
     }
 
     /// Runs `read`, a statement that changes nothing. A kept connection may have died
@@ -107,19 +160,27 @@ impl Leased {
         self.idle_connections().len()
     }
 
-    fn idle_connections(&self) -> std::sync::MutexGuard<'_, Vec<(PgConnection, Instant)>> {
+    fn idle_connections(&self) -> std::sync::MutexGuard<'_, Vec<Kept>> {
         // The lock only guards pushes and pops, which leave the list whole.
         self.idle.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 impl Lease {
-    /// The statement finished well: the connection is clean and can be used again.
+    /// The statement finished well: the connection is clean and can be used again
+    /// (unless it has lived its time, or the connections are closing).
     pub fn keep(self) {
+        if self.permit.semaphore().is_closed() || self.opened.elapsed() >= self.lifetime {
+            return; // dropped: closed
+        }
         self.idle
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push((self.connection, Instant::now()));
+            .push(Kept {
+                connection: self.connection,
+                opened: self.opened,
+                returned: Instant::now(),
+            });
     }
 
     /// Gives `result` back, keeping the connection unless it broke. After an error

@@ -100,6 +100,11 @@ impl TickWriter {
         }
     }
 
+    /// Closes the writer's connections (at shutdown, once no request is left).
+    pub async fn close(&self) {
+        self.connections.close().await;
+    }
+
     /// Ends the writer's task as a panic in it would, and waits until it is gone (fault
     /// injection: the next tick must start another).
     #[doc(hidden)]
@@ -117,8 +122,8 @@ impl TickWriter {
 }
 
 /// Statements in flight at once: the database works on two while their ticks wait for
-/// their commit.
-const WRITERS: usize = 2;
+/// their commit. Each holds one of the writer's kept connections.
+pub const WRITERS: usize = 2;
 
 /// What two changes must not share to go in one statement, or in two at once: the tick
 /// they change. Changes to different ticks commute, whatever their enrolment.

@@ -26,6 +26,53 @@ pub struct LocalCluster {
     child: Option<Child>,
 }
 
+/// Gives the role named by the setting `app.role` what the superuser owns in the app's
+/// schemas (objects of extensions stay theirs).
+const HAND_OVER: &str = r#"
+DO $$
+DECLARE
+    app text := current_setting('app.role');
+    r record;
+BEGIN
+    FOR r IN SELECT n.nspname FROM pg_namespace n
+             WHERE n.nspname IN ('public', 'tower_sessions') AND n.nspowner <> (SELECT oid FROM pg_roles WHERE rolname = app)
+    LOOP
+        EXECUTE format('ALTER SCHEMA %I OWNER TO %I', r.nspname, app);
+    END LOOP;
+    FOR r IN SELECT n.nspname, c.relname, c.relkind FROM pg_class c
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname IN ('public', 'tower_sessions')
+               AND c.relkind IN ('r', 'p', 'S', 'v', 'm')
+               AND c.relowner <> (SELECT oid FROM pg_roles WHERE rolname = app)
+               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                               AND d.objid = c.oid AND d.deptype = 'e')
+               -- A sequence owned by a column moves with its table.
+               AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend d
+                               WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i')))
+    LOOP
+        EXECUTE format('ALTER %s %I.%I OWNER TO %I',
+            CASE r.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW'
+                           WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END,
+            r.nspname, r.relname, app);
+    END LOOP;
+    FOR r IN SELECT p.oid::regprocedure AS f FROM pg_proc p
+             JOIN pg_namespace n ON n.oid = p.pronamespace
+             WHERE n.nspname IN ('public', 'tower_sessions')
+               AND p.proowner <> (SELECT oid FROM pg_roles WHERE rolname = app)
+               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                               AND d.objid = p.oid AND d.deptype = 'e')
+    LOOP
+        EXECUTE format('ALTER ROUTINE %s OWNER TO %I', r.f, app);
+    END LOOP;
+END;
+$$
+"#;
+
+/// `value` as an SQL string literal.
+fn quote_literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
 /// The socket file for `port` in `dir` must fit in a unix socket address.
 pub fn check_socket_path(dir: &Path, port: u16) -> Result<PathBuf, PgError> {
     let path = dir.join(format!(".s.PGSQL.{port}"));
@@ -128,6 +175,53 @@ impl LocalCluster {
             .application_name("attest")
             // Statement logging at INFO floods test output and the server log alike.
             .disable_statement_logging()
+    }
+
+    /// `connect_options` as `role` instead of the superuser.
+    pub fn connect_options_as(&self, database: &str, role: &str) -> PgConnectOptions {
+        self.connect_options(database).username(role)
+    }
+
+    /// The database `name` for the app, owned by `role`, a login role that is not a
+    /// superuser and may create neither roles nor databases: made if missing. A database
+    /// made by an earlier version (owned, with everything in it, by the superuser) is
+    /// handed over: the database, its schemas `public` and `tower_sessions`, and every
+    /// table, sequence, view and function in them that no extension owns.
+    pub async fn ensure_app_database(&self, name: &str, role: &str) -> Result<(), PgError> {
+        let quoted = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+        let mut conn = self.connect_options("postgres").connect().await?;
+        let role_exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
+                .bind(role)
+                .fetch_one(&mut conn)
+                .await?;
+        if !role_exists {
+            let sql = format!(
+                "CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION",
+                quoted(role)
+            );
+            sqlx::query(&sql).execute(&mut conn).await?;
+        }
+        let db_exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                .bind(name)
+                .fetch_one(&mut conn)
+                .await?;
+        let sql = if db_exists {
+            format!("ALTER DATABASE {} OWNER TO {}", quoted(name), quoted(role))
+        } else {
+            format!("CREATE DATABASE {} OWNER {}", quoted(name), quoted(role))
+        };
+        sqlx::query(&sql).execute(&mut conn).await?;
+        conn.close().await?;
+
+        let mut db = self.connect_options(name).connect().await?;
+        sqlx::query(&format!("SET app.role = {}", quote_literal(role)))
+            .execute(&mut db)
+            .await?;
+        sqlx::query(HAND_OVER).execute(&mut db).await?;
+        db.close().await?;
+        Ok(())
     }
 
     /// Create `name` unless it exists; returns whether it was created.

@@ -91,6 +91,12 @@ fn reads_size() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get()) + 1
 }
 
+/// The connections an `AppState` keeps out of the pool's rotation (the session checks'
+/// and the tick writer's), which count within the pool's limit.
+pub fn kept_connections() -> u32 {
+    u32::try_from(reads_size() + crate::db::tick_writer::WRITERS).unwrap_or(u32::MAX)
+}
+
 /// One evidence form may carry up to ten files at the limit, plus its text.
 fn evidence_body_limit(state: &AppState) -> usize {
     usize::try_from(

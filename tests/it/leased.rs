@@ -111,3 +111,75 @@ async fn no_more_than_its_size_are_out_at_once() {
     backend(&mut third).await.expect("usable");
     drop(two);
 }
+
+/// Issue 11, point 11: kept connections are the pool's, counted within its limit, in use
+/// or idle: with three kept and one lent, a pool of four has none left to give.
+#[tokio::test]
+async fn kept_connections_count_within_the_pools_limit() {
+    let pool = attest::testing::test_pool_with(4).await;
+    let leased = Leased::new(pool.clone(), 3);
+    let leases = [
+        leased.take().await.expect("take"),
+        leased.take().await.expect("take"),
+        leased.take().await.expect("take"),
+    ];
+    assert_eq!(pool.size(), 3, "the three kept are counted");
+    let fourth = pool.acquire().await.expect("the fourth");
+    assert!(pool.try_acquire().is_none(), "a fifth would pass the limit");
+    for lease in leases {
+        lease.keep();
+    }
+    assert_eq!((leased.idle(), pool.size()), (3, 4), "idle, still counted");
+    assert!(pool.try_acquire().is_none());
+    drop(fourth); // given back to the pool by a task of its own: wait for it
+    tokio::time::timeout(Duration::from_secs(30), pool.acquire())
+        .await
+        .expect("no answer")
+        .expect("what the pool lent came back");
+}
+
+/// Issue 11, point 11: a kept connection lives a bounded time, then another replaces it.
+#[tokio::test]
+async fn a_kept_connection_is_replaced_once_it_has_lived_its_time() {
+    let pool = test_pool().await;
+    let lasting = Leased::new(pool.clone(), 1);
+    let first = read_backend(&lasting).await.expect("pid");
+    assert_eq!(
+        read_backend(&lasting).await.expect("pid"),
+        first,
+        "within its time"
+    );
+
+    let brief = Leased::with_lifetime(pool.clone(), 1, Duration::ZERO);
+    let first = read_backend(&brief).await.expect("pid");
+    assert_eq!(brief.idle(), 0, "not kept past its time");
+    assert!(gone(&pool, first).await, "closed");
+    assert_ne!(read_backend(&brief).await.expect("pid"), first);
+}
+
+/// Issue 11, point 11: at shutdown every kept connection is closed and none is lent again,
+/// so the pool can close (it waits for its connections).
+#[tokio::test]
+async fn closing_ends_every_kept_connection_and_lends_no_more() {
+    let pool = test_pool().await;
+    let leased = Leased::new(pool.clone(), 2);
+    let (mut a, mut b) = (
+        leased.take().await.expect("take"),
+        leased.take().await.expect("take"),
+    );
+    let pids = [
+        backend(&mut a).await.expect("pid"),
+        backend(&mut b).await.expect("pid"),
+    ];
+    a.keep();
+    leased.close().await;
+    assert!(leased.take().await.is_err(), "no more leases");
+    b.keep(); // a lease out at close comes back and is closed, not kept
+    assert_eq!(leased.idle(), 0);
+    for pid in pids {
+        assert!(gone(&pool, pid).await, "backend {pid} closed");
+    }
+    tokio::time::timeout(Duration::from_secs(30), pool.close())
+        .await
+        .expect("the pool closes: nothing of it is held");
+}

@@ -111,6 +111,41 @@ fn postmaster_running(data: &Path) -> bool {
         .is_some_and(|pid| unsafe { libc::kill(pid, 0) } == 0)
 }
 
+/// The roles the server's connections to its own cluster use (read as the superuser,
+/// through the socket and port its `postmaster.pid` names).
+fn server_roles(pg: &Path) -> Vec<String> {
+    use sqlx::{ConnectOptions, Connection};
+    let pid_file = std::fs::read_to_string(pg.join("postmaster.pid")).expect("postmaster.pid");
+    let port: u16 = pid_file
+        .lines()
+        .nth(3)
+        .and_then(|l| l.trim().parse().ok())
+        .expect("the port on line 4");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let mut conn = sqlx::postgres::PgConnectOptions::new_without_pgpass()
+            .socket(pg)
+            .port(port)
+            .username(attest::pg::SUPERUSER)
+            .database("postgres")
+            .connect()
+            .await
+            .expect("connect as the superuser");
+        let roles: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT usename::text FROM pg_stat_activity \
+             WHERE datname = 'attest' AND backend_type = 'client backend' ORDER BY 1",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .expect("who is connected");
+        let _ = conn.close().await;
+        roles
+    })
+}
+
 #[test]
 fn serve_without_database_url_runs_its_own_cluster_and_stops_it() {
     let data = test_dir().join(format!("serve-{}", uuid::Uuid::new_v4().simple()));
@@ -149,6 +184,11 @@ fn serve_without_database_url_runs_its_own_cluster_and_stops_it() {
     assert!(
         postmaster_running(&pg),
         "the cluster runs under the data folder"
+    );
+    assert_eq!(
+        server_roles(&pg),
+        [attest::startup::APP_ROLE],
+        "the server works as its own role, not as the superuser"
     );
     interrupt_and_wait(&mut child);
     assert!(
