@@ -55,8 +55,15 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// `db::liveness`), so the first request after PostgreSQL restarts does not fail on a
 /// connection the restart closed.
 pub fn pool_options() -> PgPoolOptions {
+    pool_options_for(pool_size())
+}
+
+/// `pool_options` for a server that may open `total` connections in all: the pool gets
+/// what the kept connections (`web::kept_connections`, outside the pool) leave.
+pub fn pool_options_for(total: u32) -> PgPoolOptions {
+    let kept = crate::web::kept_connections();
     PgPoolOptions::new()
-        .max_connections(pool_size())
+        .max_connections(total.saturating_sub(kept).max(1))
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .test_before_acquire(false)
         .before_acquire(|connection, meta| {

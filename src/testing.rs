@@ -25,10 +25,9 @@ struct Harness {
 
 static HARNESS: OnceLock<Harness> = OnceLock::new();
 
-/// A pool to a new, fully migrated database of its own. Its limit leaves room for the
-/// connections a few `AppState`s keep (`web::kept_connections` each) beside the rest.
+/// A pool to a new, fully migrated database of its own.
 pub async fn test_pool() -> PgPool {
-    test_pool_with(24).await
+    test_pool_with(5).await
 }
 
 /// `test_pool` with a chosen pool size (for tests that need many connections at once).

@@ -112,7 +112,7 @@ pub async fn serve(
         web::listen::serve(listener, app, header_timeout, shutdown).await;
         cleanup.abort();
         worker.shutdown().await;
-        // Before the pool closes: it waits for every connection, the kept ones too.
+        // The kept connections end with a goodbye, as the pool's do.
         ticks.close().await;
         reads.close().await;
         Ok::<(), anyhow::Error>(())

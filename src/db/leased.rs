@@ -8,17 +8,17 @@
 //! was dropped mid-statement, or whose connection broke, is closed instead, so what the
 //! ping guarded against cannot happen.
 //!
-//! They are still the pool's connections: checked out of it and never given back, so
-//! they count within its `max_connections` (the one limit an operator sets). Each lives
-//! at most `LIFETIME` (PostgreSQL backends grow with what they cache), and `close` ends
-//! them all at shutdown, before the pool itself is closed.
+//! They are opened through the pool (with its settings) and then detached from it, so
+//! the pool's own limit leaves room for them: the server's pool is sized to the one
+//! connection limit an operator sets less what `Leased`s may keep
+//! (`startup::pool_options`). Each lives at most `LIFETIME` (PostgreSQL backends grow with
+//! what they cache), and `close` ends them all at shutdown.
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
-use sqlx::pool::PoolConnection;
-use sqlx::{PgConnection, PgPool, Postgres};
+use sqlx::{PgConnection, PgPool};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{liveness, DbError, DbResult};
@@ -28,7 +28,7 @@ pub const LIFETIME: Duration = Duration::from_secs(30 * 60);
 
 /// A kept connection: when it was opened, and when it was last given back.
 struct Kept {
-    connection: PoolConnection<Postgres>,
+    connection: PgConnection,
     opened: Instant,
     returned: Instant,
 }
@@ -44,11 +44,9 @@ pub struct Leased {
     lifetime: Duration,
 }
 
-/// One connection, held for one statement. Dropped without `keep`, it is closed: every
-/// connection here is marked to close when dropped, since none is ever given back to the
-/// pool (which would send it its round trip).
+/// One connection, held for one statement. Dropped without `keep`, it is closed.
 pub struct Lease {
-    connection: PoolConnection<Postgres>,
+    connection: PgConnection,
     opened: Instant,
     idle: Idle,
     permit: OwnedSemaphorePermit,
@@ -56,8 +54,8 @@ pub struct Lease {
 }
 
 impl Leased {
-    /// At most `size` connections, taken from `pool` when first needed and counted in
-    /// its `max_connections` for as long as they are kept.
+    /// At most `size` connections, opened through `pool` when first needed and then no
+    /// longer counted in it (its limit must leave room for them).
     pub fn new(pool: PgPool, size: usize) -> Leased {
         Leased::with_lifetime(pool, size, LIFETIME)
     }
@@ -97,11 +95,7 @@ impl Leased {
         }
         let (connection, opened) = match kept {
             Some(k) => (k.connection, k.opened),
-            None => {
-                let mut connection = self.pool.acquire().await?;
-                connection.close_on_drop();
-                (connection, Instant::now())
-            }
+            None => (self.pool.acquire().await?.detach(), Instant::now()),
         };
         Ok(Lease {
             connection,
@@ -125,13 +119,13 @@ impl Leased {
         None
     }
 
-    /// Ends every connection and refuses new leases: at shutdown, before the pool is
-    /// closed (which waits for its connections, these included). Leases still out close
-    /// their connection when they are done.
+    /// Ends every connection and refuses new leases (at shutdown). Leases still out
+    /// close their connection when they are done.
     pub async fn close(&self) {
         self.permits.close();
         let idle: Vec<Kept> = std::mem::take(&mut *self.idle_connections());
         for k in idle {
+            use sqlx::Connection;
             let _ = k.connection.close().await;
         }
     }

@@ -734,7 +734,7 @@ async fn a_page_reads_only_the_entries_it_shows_however_long_the_centres_log() {
         ("auto_explain.log_level", "notice"),
     ]);
     let explained = PgPoolOptions::new()
-        .max_connections(2 + attest::web::kept_connections())
+        .max_connections(2)
         .connect_with(options)
         .await
         .expect("a pool whose plans are reported");

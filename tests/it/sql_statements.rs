@@ -110,7 +110,7 @@ async fn portfolio(q: &Qualification, items: usize, learners: usize) -> Portfoli
         .log_statements(log::LevelFilter::Debug)
         .log_slow_statements(log::LevelFilter::Warn, std::time::Duration::from_secs(1));
     let pool = PgPoolOptions::new()
-        .max_connections(2 + attest::web::kept_connections())
+        .max_connections(2)
         .connect_with(options)
         .await
         .expect("a pool that reports its statements");

@@ -94,8 +94,7 @@ impl World {
         .expect("copying the world's database");
         let _ = admin.close().await;
         let pool = PgPoolOptions::new()
-            // Its own three, beside the connections the app keeps (`db::leased`).
-            .max_connections(3 + attest::web::kept_connections())
+            .max_connections(3)
             .connect_with(cluster.connect_options(&name))
             .await
             .expect("connecting to the copy");
