@@ -1,14 +1,16 @@
 //! The credential register (SPEC §6) and the status moves that go with it (SPEC §5).
 //! Each action locks the enrolment, asks the status machine, and writes the credential
 //! and the transition in one transaction: a double submit or two admins at once make
-//! exactly one change, and the other is refused with the status it found.
+//! exactly one change, and the other is refused with the status it found. Each action's
+//! activity entry (SPEC §8) is written in the same transaction: the move, its history
+//! row and its entry commit together or not at all.
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use sqlx::{Acquire, PgConnection, PgExecutor, Postgres};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{audits, enrolments, jobs, qualifications, ticks, users, DbError, DbResult};
+use super::{activity, audits, enrolments, jobs, qualifications, ticks, users, DbError, DbResult};
 use crate::domain::credential::achieved_units;
 use crate::domain::outcome::ConfirmedCriteria;
 use crate::domain::status::{Action, Decision};
@@ -250,6 +252,15 @@ pub async fn request<'a>(
     .await?;
     queue_generation(&mut tx, id).await?;
     let credential = get(&mut *tx, id).await?;
+    activity::record(
+        &mut *tx,
+        enrolment.centre_id,
+        Some(enrolment_id),
+        Some(actor),
+        "credential requested",
+        serde_json::json!({ "credential": credential.id, "number": credential.number }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(credential)
 }
@@ -269,6 +280,15 @@ pub async fn retry<'a>(
         .execute(&mut *tx)
         .await?;
     queue_generation(&mut tx, credential.id).await?;
+    activity::record(
+        &mut *tx,
+        enrolment.centre_id,
+        Some(enrolment_id),
+        Some(actor),
+        "credential retried",
+        serde_json::json!({ "credential": credential.id }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -291,6 +311,15 @@ pub async fn issue<'a>(
     .execute(&mut *tx)
     .await?;
     let credential = get(&mut *tx, credential.id).await?;
+    activity::record(
+        &mut *tx,
+        enrolment.centre_id,
+        Some(enrolment_id),
+        Some(actor),
+        "credential issued",
+        serde_json::json!({ "credential": credential.id, "number": credential.number }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(credential)
 }
@@ -318,6 +347,15 @@ pub async fn cancel<'a>(
     .bind(actor)
     .bind(reason.trim())
     .execute(&mut *tx)
+    .await?;
+    activity::record(
+        &mut *tx,
+        enrolment.centre_id,
+        Some(enrolment_id),
+        Some(actor),
+        "credential cancelled",
+        serde_json::json!({ "credential": credential.id, "reason": reason.trim() }),
+    )
     .await?;
     tx.commit().await?;
     Ok(())
