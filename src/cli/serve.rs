@@ -89,6 +89,8 @@ pub async fn serve(
             .map(|u| u.trim_end_matches('/').to_string())
             .unwrap_or_else(|| format!("http://{local}"));
         let render = crate::jobs::renderer(&public_url);
+        // The register's documents, kept once made (issue 11 point 8).
+        let documents = crate::credentials::store::DocumentStore::new(data_dir.join("credentials"));
         let app = web::router(AppState {
             secure_cookies,
             files: crate::web::files::FileStore::new(
@@ -97,12 +99,20 @@ pub async fn serve(
             ),
             mailer,
             render: render.clone(),
+            documents: documents.clone(),
             public_url,
             ..AppState::new(database.pool.clone())
         });
         // Credentials are generated in the background; any number of servers may share
         // the queue (see src/jobs).
-        let worker = jobs::spawn(database.pool.clone(), render, worker_config);
+        let worker = jobs::spawn(
+            database.pool.clone(),
+            render,
+            jobs::WorkerConfig {
+                documents,
+                ..worker_config
+            },
+        );
         let cleanup = tokio::spawn(delete_expired_sessions(database.pool.clone()));
         web::listen::serve(listener, app, header_timeout, shutdown).await;
         cleanup.abort();

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{activity, audits, enrolments, jobs, qualifications, ticks, users, DbError, DbResult};
-use crate::domain::credential::achieved_units;
+use crate::domain::credential::{achieved_units, KeptFile};
 use crate::domain::outcome::ConfirmedCriteria;
 use crate::domain::status::{Action, Decision};
 
@@ -46,6 +46,14 @@ pub struct Credential {
     pub issued_at: Option<OffsetDateTime>,
     pub cancelled_at: Option<OffsetDateTime>,
     pub cancel_reason: Option<String>,
+    /// The PDF the worker generated, as kept (none for credentials generated before
+    /// documents were kept).
+    pub draft_pdf: Option<KeptFile>,
+    /// The issued PDF and the signed credential, as kept from their issue on.
+    pub pdf: Option<KeptFile>,
+    pub vc: Option<KeptFile>,
+    /// Its bit in the centre's Bitstring Status List, given when it was requested.
+    pub status_list_index: u64,
 }
 
 impl Credential {
@@ -74,6 +82,30 @@ struct Row {
     issued_at: Option<OffsetDateTime>,
     cancelled_at: Option<OffsetDateTime>,
     cancel_reason: Option<String>,
+    draft_pdf_sha256: Option<String>,
+    draft_pdf_size: Option<i64>,
+    pdf_sha256: Option<String>,
+    pdf_size: Option<i64>,
+    vc_sha256: Option<String>,
+    vc_size: Option<i64>,
+    status_list_index: i32,
+}
+
+fn kept(sha256: Option<String>, size: Option<i64>) -> DbResult<Option<KeptFile>> {
+    match (sha256, size) {
+        (Some(sha256), Some(size)) => Ok(Some(KeptFile {
+            sha256,
+            size: u64::try_from(size).map_err(|e| DbError::Corrupt(e.to_string()))?,
+        })),
+        (None, None) => Ok(None),
+        _ => Err(DbError::Corrupt(
+            "a kept document without its hash or size".into(),
+        )),
+    }
+}
+
+fn size_of(file: &KeptFile) -> DbResult<i64> {
+    i64::try_from(file.size).map_err(|e| DbError::Corrupt(e.to_string()))
 }
 
 impl TryFrom<Row> for Credential {
@@ -99,6 +131,11 @@ impl TryFrom<Row> for Credential {
             issued_at: r.issued_at,
             cancelled_at: r.cancelled_at,
             cancel_reason: r.cancel_reason,
+            draft_pdf: kept(r.draft_pdf_sha256, r.draft_pdf_size)?,
+            pdf: kept(r.pdf_sha256, r.pdf_size)?,
+            vc: kept(r.vc_sha256, r.vc_size)?,
+            status_list_index: u64::try_from(r.status_list_index)
+                .map_err(|e| DbError::Corrupt(e.to_string()))?,
         })
     }
 }
@@ -106,7 +143,8 @@ impl TryFrom<Row> for Credential {
 const SELECT: &str =
     "SELECT id, number, enrolment_id, centre_id, learner_name, qualification_code, \
     qualification_title, qualification_level, major_code, major_title, units, centre_name, \
-    requested_at, generated_at, generation_error, issued_at, cancelled_at, cancel_reason \
+    requested_at, generated_at, generation_error, issued_at, cancelled_at, cancel_reason, \
+    draft_pdf_sha256, draft_pdf_size, pdf_sha256, pdf_size, vc_sha256, vc_size, status_list_index \
     FROM credentials";
 
 pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<Credential> {
@@ -363,8 +401,13 @@ pub async fn cancel<'a>(
 
 /// How a generation attempt ended, applied by the worker that holds the job.
 pub enum Generated<'e> {
-    Succeeded,
-    Failed { error: &'e str },
+    /// Rendered, and the PDF kept (see `credentials::store`).
+    Succeeded {
+        pdf: KeptFile,
+    },
+    Failed {
+        error: &'e str,
+    },
 }
 
 /// Apply a generation's result: the credential, the enrolment's move and the job's end
@@ -379,9 +422,9 @@ pub async fn finish_generation<'a>(
     let mut tx = db.begin().await?;
     let credential = get(&mut *tx, credential_id).await?;
     let enrolment = enrolments::lock(&mut tx, credential.enrolment_id).await?;
-    let (action, error) = match result {
-        Generated::Succeeded => (Action::GenerationSucceeded, None),
-        Generated::Failed { error } => (Action::GenerationFailed, Some(error)),
+    let (action, error, pdf) = match result {
+        Generated::Succeeded { pdf } => (Action::GenerationSucceeded, None, Some(pdf)),
+        Generated::Failed { error } => (Action::GenerationFailed, Some(error), None),
     };
     if !jobs::finish(&mut tx, job, worker, error.is_none(), error).await? {
         return Ok(false);
@@ -397,12 +440,57 @@ pub async fn finish_generation<'a>(
     }
     sqlx::query(
         "UPDATE credentials SET generated_at = CASE WHEN $2 IS NULL THEN clock_timestamp() END, \
-                generation_error = $2 WHERE id = $1",
+                generation_error = $2, draft_pdf_sha256 = $3, draft_pdf_size = $4 WHERE id = $1",
     )
     .bind(credential_id)
     .bind(error)
+    .bind(pdf.as_ref().map(|p| p.sha256.as_str()))
+    .bind(pdf.as_ref().map(size_of).transpose()?)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// Records the PDF generated for a credential that has none kept yet (one generated
+/// before documents were kept). The first to record wins: the credential as it now
+/// stands says which file is kept.
+pub async fn keep_draft_pdf(
+    db: impl PgExecutor<'_>,
+    credential_id: Uuid,
+    pdf: &KeptFile,
+) -> DbResult<()> {
+    sqlx::query(
+        "UPDATE credentials SET draft_pdf_sha256 = $2, draft_pdf_size = $3 \
+         WHERE id = $1 AND draft_pdf_sha256 IS NULL AND generated_at IS NOT NULL",
+    )
+    .bind(credential_id)
+    .bind(&pdf.sha256)
+    .bind(size_of(pdf)?)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Records the issued PDF and signed credential of an issued credential that has none
+/// kept yet. Made once: when two processes make them at once, the first to record
+/// wins (the row lock orders them) and the other's are never served.
+pub async fn keep_issued_documents(
+    db: impl PgExecutor<'_>,
+    credential_id: Uuid,
+    pdf: &KeptFile,
+    vc: &KeptFile,
+) -> DbResult<()> {
+    sqlx::query(
+        "UPDATE credentials SET pdf_sha256 = $2, pdf_size = $3, vc_sha256 = $4, vc_size = $5 \
+         WHERE id = $1 AND pdf_sha256 IS NULL AND issued_at IS NOT NULL",
+    )
+    .bind(credential_id)
+    .bind(&pdf.sha256)
+    .bind(size_of(pdf)?)
+    .bind(&vc.sha256)
+    .bind(size_of(vc)?)
+    .execute(db)
+    .await?;
+    Ok(())
 }

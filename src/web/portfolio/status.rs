@@ -178,9 +178,15 @@ pub async fn issue(
     Ids(id): Ids<Uuid>,
 ) -> Result<Response, AppError> {
     let enrolment = allowed(&state, &user, id, Offer::Issue).await?;
-    credentials::issue(&state.pool, id, user.id).await?;
+    let credential = credentials::issue(&state.pool, id, user.id).await?;
     // The centre's signing key exists (and is published) from its first issue on.
     crate::db::centre_keys::get_or_create(&state.pool, enrolment.centre_id).await?;
+    // The issued PDF and the signed credential are made now, once, and kept. Should
+    // that fail, the credential is issued all the same and they are made on its
+    // first download.
+    if let Err(e) = state.documents().make_issued(&credential).await {
+        tracing::error!(credential = %credential.id, error = %e, "the issued documents were not made at issue");
+    }
     Ok(back(id))
 }
 
