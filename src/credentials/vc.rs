@@ -193,10 +193,23 @@ pub fn build(base_url: &str, input: &CredentialInput) -> Result<Value, VcError> 
     }))
 }
 
-/// The signed credential for `input`, by the centre's key, dated at its issue.
+/// The signed credential for `input`, by the centre's key, dated at its issue. Its
+/// `proof` is a set of one, as the Open Badges 3.0 JSON schema (2024) requires.
 pub fn issue(base_url: &str, input: &CredentialInput, key: &SigningKey) -> Result<Value, VcError> {
     let method = verification_method(&issuer_id(base_url, input.centre_id));
-    sign(&build(base_url, input)?, key, &method, input.issued_at)
+    let signed = sign(&build(base_url, input)?, key, &method, input.issued_at)?;
+    Ok(as_proof_set(signed))
+}
+
+/// The same signed document with its one proof written as a set (`"proof": [{…}]`).
+/// Data Integrity signs the document without `proof`, so the signature still holds.
+pub fn as_proof_set(mut signed: Value) -> Value {
+    if let Some(doc) = signed.as_object_mut() {
+        if let Some(proof @ Value::Object(_)) = doc.remove("proof") {
+            doc.insert("proof".into(), Value::Array(vec![proof]));
+        }
+    }
+    signed
 }
 
 /// Adds an `eddsa-jcs-2022` proof to an unsigned document.
@@ -229,14 +242,20 @@ pub fn sign(
     Ok(Value::Object(signed))
 }
 
-/// Checks the proof of a signed credential against the issuer's public key.
+/// Checks the proof of a signed credential against the issuer's public key; the proof
+/// may be written alone or as a set of one.
 pub fn verify(credential: &Value, public_key: &VerifyingKey) -> Result<(), VcError> {
     let mut unsecured = credential.as_object().ok_or(VcError::NotAnObject)?.clone();
-    let Some(Value::Object(mut options)) = unsecured.remove("proof") else {
-        return Err(match credential.get("proof") {
-            None => VcError::NoProof,
-            Some(_) => VcError::UnsupportedProof,
-        });
+    // One proof, written alone or as a set of one (as Open Badges 3.0 writes it); we
+    // issue one, so a set of several is not ours.
+    let mut options = match unsecured.remove("proof") {
+        None => return Err(VcError::NoProof),
+        Some(Value::Object(proof)) => proof,
+        Some(Value::Array(mut set)) => match (set.pop(), set.is_empty()) {
+            (Some(Value::Object(proof)), true) => proof,
+            _ => return Err(VcError::UnsupportedProof),
+        },
+        Some(_) => return Err(VcError::UnsupportedProof),
     };
     let text = |k: &str| options.get(k).and_then(Value::as_str);
     if text("type") != Some(PROOF_TYPE)

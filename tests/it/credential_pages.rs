@@ -142,7 +142,7 @@ async fn the_signed_credential_verifies_against_the_published_key_and_shows_revo
     );
 
     // A verifier follows the proof's verification method to the centre's key document.
-    let method = signed["proof"]["verificationMethod"]
+    let method = signed["proof"][0]["verificationMethod"]
         .as_str()
         .expect("method")
         .to_string();
