@@ -494,3 +494,42 @@ pub async fn keep_issued_documents(
     .await?;
     Ok(())
 }
+
+/// The revoked bits of a centre's status list `list` (`bits` indexes each), or None
+/// when the centre has given out no index in that list.
+pub async fn revoked_in_status_list(
+    db: &sqlx::PgPool,
+    centre_id: Uuid,
+    list: u64,
+    bits: u64,
+) -> DbResult<Option<Vec<u64>>> {
+    let first =
+        i64::try_from(list.saturating_mul(bits)).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    let end =
+        first.saturating_add(i64::try_from(bits).map_err(|e| DbError::Corrupt(e.to_string()))?);
+    let given: Option<i32> =
+        sqlx::query_scalar("SELECT next_status_list_index FROM centres WHERE id = $1")
+            .bind(centre_id)
+            .fetch_optional(db)
+            .await?;
+    match given {
+        Some(given) if i64::from(given) > first => {}
+        _ => return Ok(None),
+    }
+    // A credential cancelled before it was issued never reached anyone; its bit is
+    // set all the same, as every cancelled credential's is.
+    let revoked: Vec<i32> = sqlx::query_scalar(
+        "SELECT status_list_index FROM credentials WHERE centre_id = $1 AND cancelled_at IS NOT NULL \
+         AND status_list_index >= $2 AND status_list_index < $3 ORDER BY status_list_index",
+    )
+    .bind(centre_id)
+    .bind(first)
+    .bind(end)
+    .fetch_all(db)
+    .await?;
+    revoked
+        .into_iter()
+        .map(|i| u64::try_from(i64::from(i) - first).map_err(|e| DbError::Corrupt(e.to_string())))
+        .collect::<DbResult<Vec<u64>>>()
+        .map(Some)
+}

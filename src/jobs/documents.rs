@@ -75,6 +75,7 @@ pub fn vc_input(credential: &Credential) -> Result<CredentialInput, DocumentErro
             })
             .collect(),
         issued_at,
+        status_list_index: credential.status_list_index,
     })
 }
 

@@ -73,6 +73,7 @@ async fn a_stored_key_signs_credentials_its_published_document_verifies() {
         major_title: "All units".into(),
         units: Vec::new(),
         issued_at: datetime!(2026-01-05 09:00 UTC),
+        status_list_index: 0,
     };
     let credential = vc::issue(base, &input, &key.signing_key).unwrap();
     // What the well-known address serves, read back from the database afresh.

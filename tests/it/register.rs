@@ -1,6 +1,10 @@
 //! The credential register is immutable (issue 11, point 8): what was issued is made
 //! once, stored with its SHA-256 and served byte for byte ever after; every transition
-//! commits with its activity entry or not at all.
+//! commits with its activity entry or not at all; revocation is published as a signed
+//! W3C Bitstring Status List.
+use std::io::Read;
+
+use attest::credentials::vc;
 use attest::db::credentials;
 use attest::domain::Status;
 use attest::jobs::{spawn, Renderer};
@@ -451,4 +455,142 @@ async fn every_transition_writes_exactly_one_activity_entry() {
     ] {
         assert_eq!(entries(&c.pool, id, action).await, times, "{action}");
     }
+}
+
+/// base64url without padding, as the multibase `u` prefix means.
+fn base64url(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = Vec::new();
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for c in text.bytes() {
+        let v = ALPHABET
+            .iter()
+            .position(|a| *a == c)
+            .unwrap_or_else(|| panic!("{:?} is not base64url", c as char)) as u32;
+        buffer = (buffer << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buffer >> bits) as u8);
+            buffer &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
+/// The served status list: its credential, verified with the key the centre
+/// publishes, and its decoded bitstring.
+async fn status_list(pool: &PgPool, url: &str) -> (serde_json::Value, Vec<u8>) {
+    let path = url.strip_prefix(BASE).expect("on this site");
+    let r = send(state_at(pool, BASE), get(path, None)).await;
+    assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
+    let list: serde_json::Value = serde_json::from_str(&r.body).expect("JSON");
+    let types = list["type"].to_string();
+    assert!(
+        types.contains("VerifiableCredential") && types.contains("BitstringStatusListCredential"),
+        "{list}"
+    );
+    let subject = &list["credentialSubject"];
+    assert_eq!(subject["type"], "BitstringStatusList");
+    assert_eq!(subject["statusPurpose"], "revocation");
+
+    // Signed like the credentials, with the key the centre publishes.
+    let proof = if list["proof"].is_array() {
+        &list["proof"][0]
+    } else {
+        &list["proof"]
+    };
+    let method = proof["verificationMethod"].as_str().expect("method");
+    let issuer = method.split('#').next().expect("issuer");
+    let published = send(
+        state_at(pool, BASE),
+        get(issuer.strip_prefix(BASE).expect("ours"), None),
+    )
+    .await;
+    let document: serde_json::Value = serde_json::from_str(&published.body).expect("JSON");
+    let key = vc::key_from_controller_document(&document, method).expect("key");
+    vc::verify(&list, &key).expect("the status list's signature holds");
+
+    let encoded = subject["encodedList"].as_str().expect("encodedList");
+    let compressed = base64url(encoded.strip_prefix('u').expect("multibase base64url"));
+    let mut bits = Vec::new();
+    flate2::read::GzDecoder::new(&compressed[..])
+        .read_to_end(&mut bits)
+        .expect("GZIP");
+    assert!(
+        bits.len() >= 16 * 1024,
+        "at least 131,072 bits: {}",
+        bits.len()
+    );
+    (list, bits)
+}
+
+/// Bit `index` of the list, the first bit being the most significant of the first byte.
+fn bit(bits: &[u8], index: usize) -> bool {
+    bits[index / 8] & (0x80 >> (index % 8)) != 0
+}
+
+#[tokio::test]
+async fn a_cancelled_credential_is_revoked_in_the_signed_bitstring_status_list() {
+    let c = demo_centre().await;
+    let admin = as_(&c.pool, "admin").await;
+    generated(&c).await;
+    let r = post(
+        &c.pool,
+        &admin,
+        &format!("/enrolments/{}/credential/issue", c.zoe.id),
+        "",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let (code, body) = bytes(
+        state_at(&c.pool, BASE),
+        &format!("/enrolments/{}/credential.json", c.zoe.id),
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK);
+    let signed: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+    let entries: Vec<serde_json::Value> = match &signed["credentialStatus"] {
+        serde_json::Value::Array(all) => all.clone(),
+        one => vec![one.clone()],
+    };
+    let entry = entries
+        .iter()
+        .find(|e| e["type"] == "BitstringStatusListEntry")
+        .unwrap_or_else(|| {
+            panic!(
+                "no BitstringStatusListEntry: {}",
+                signed["credentialStatus"]
+            )
+        });
+    assert_eq!(entry["statusPurpose"], "revocation");
+    let index: usize = entry["statusListIndex"]
+        .as_str()
+        .expect("an index, as a string")
+        .parse()
+        .expect("a number");
+    let url = entry["statusListCredential"].as_str().expect("list URL");
+    assert!(url.starts_with(BASE), "{url}");
+
+    let (list, bits) = status_list(&c.pool, url).await;
+    assert_eq!(list["id"], url);
+    assert!(!bit(&bits, index), "valid: its bit is 0");
+    assert!(bits.iter().all(|b| *b == 0), "nothing else is revoked");
+
+    let r = post(
+        &c.pool,
+        &admin,
+        &format!("/enrolments/{}/credential/cancel", c.zoe.id),
+        "reason=Issued+in+error",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let (_, bits) = status_list(&c.pool, url).await;
+    assert!(bit(&bits, index), "withdrawn: its bit is 1");
+    assert_eq!(
+        bits.iter().map(|b| b.count_ones()).sum::<u32>(),
+        1,
+        "only its bit"
+    );
 }
