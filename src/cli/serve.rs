@@ -95,11 +95,14 @@ pub async fn serve(
         // The hash unknown emails are checked against, made now rather than by the
         // first such sign-in (which would then take twice as long as any other).
         let _ = tokio::task::spawn_blocking(crate::web::auth::password::dummy).await;
+        // The register's documents, kept once made (issue 11 point 8).
+        let documents = crate::credentials::store::DocumentStore::new(data_dir.join("credentials"));
         let state = AppState {
             secure_cookies,
             files,
             mailer,
             render: render.clone(),
+            documents: documents.clone(),
             public_url,
             ..AppState::new(database.pool.clone())
         };
@@ -107,7 +110,14 @@ pub async fn serve(
         let app = web::router(state);
         // Credentials are generated in the background; any number of servers may share
         // the queue (see src/jobs).
-        let worker = jobs::spawn(database.pool.clone(), render, worker_config);
+        let worker = jobs::spawn(
+            database.pool.clone(),
+            render,
+            jobs::WorkerConfig {
+                documents,
+                ..worker_config
+            },
+        );
         let cleanup = tokio::spawn(delete_expired_sessions(database.pool.clone()));
         web::listen::serve(listener, app, header_timeout, shutdown).await;
         cleanup.abort();

@@ -19,6 +19,24 @@ pub enum MultibaseError {
     NotEd25519Key,
 }
 
+/// Multibase base64url without padding (`u…`, RFC 4648 §5), the form a Bitstring
+/// Status List's `encodedList` takes.
+pub fn encode_base64url(bytes: &[u8]) -> String {
+    const URL_SAFE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(1 + bytes.len().div_ceil(3) * 4);
+    out.push('u');
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(char::from(URL_SAFE[(n >> (18 - 6 * i) & 63) as usize]));
+        }
+    }
+    out
+}
+
 /// Bitcoin's base58: each leading zero byte becomes a '1', the rest a big number in
 /// base 58. Quadratic, which is fine for the 34- and 64-byte values we encode.
 pub fn base58_encode(bytes: &[u8]) -> String {

@@ -6,7 +6,11 @@
 //!
 //! Addresses, given the site's base URL (the web layer serves them):
 //! - `{base}/verify/{number}`: the credential's `id`, its public verification page;
-//! - `{base}/verify/{number}/status`: its `credentialStatus`, [`status_document`];
+//! - `{base}/verify/{number}/status`: the 1EdTech revocation list of one credential,
+//!   [`status_document`];
+//! - `{base}/.well-known/attest/centres/{centre_id}/revocation/{list}`: its
+//!   `credentialStatus` points at its bit in this W3C Bitstring Status List
+//!   credential, [`status_list_credential`], signed like the credentials;
 //! - `{base}/.well-known/attest/centres/{centre_id}`: the issuer's `id`, which serves
 //!   the centre's [`controller_document`] listing its public key as `#key-1`, the
 //!   proof's `verificationMethod`. A verifier dereferences that URL, so the document
@@ -37,6 +41,12 @@ const PROOF_PURPOSE: &str = "assertionMethod";
 const KEY_FRAGMENT: &str = "key-1";
 /// Open Badges 3.0's status method: the status URL returns a list of revoked credentials.
 pub const STATUS_TYPE: &str = "1EdTechRevocationList";
+/// W3C Bitstring Status List v1.0: the credential's status entry, and the list's types.
+pub const STATUS_ENTRY_TYPE: &str = "BitstringStatusListEntry";
+pub const STATUS_LIST_CREDENTIAL_TYPE: &str = "BitstringStatusListCredential";
+/// Bits in one status list: the specification's minimum (16 KB), so that one
+/// credential's bit hides among many.
+pub const STATUS_LIST_BITS: u64 = 131_072;
 
 /// A unit in the transcript, as the credential register stores it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +71,8 @@ pub struct CredentialInput {
     pub major_title: String,
     pub units: Vec<AchievedUnit>,
     pub issued_at: OffsetDateTime,
+    /// The credential's place among its centre's status list bits, given at request.
+    pub status_list_index: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -91,6 +103,8 @@ pub enum VcError {
     KeyNotPublished,
     #[error("the published key is not an Ed25519 Multikey: {0}")]
     BadKey(MultibaseError),
+    #[error("the status list cannot be compressed: {0}")]
+    StatusList(String),
     #[error("the credential cannot be canonicalized: {0}")]
     Canonicalization(#[from] JcsError),
 }
@@ -105,6 +119,24 @@ pub fn credential_id(base_url: &str, number: CredentialNumber) -> String {
 
 pub fn status_id(base_url: &str, number: CredentialNumber) -> String {
     format!("{}/status", credential_id(base_url, number))
+}
+
+/// The centre's status list `list` (its indexes `list × STATUS_LIST_BITS` onwards).
+pub fn status_list_id(base_url: &str, centre_id: Uuid, list: u64) -> String {
+    format!("{}/revocation/{list}", issuer_id(base_url, centre_id))
+}
+
+/// The credential's entry in its centre's Bitstring Status List.
+pub fn status_list_entry(base_url: &str, centre_id: Uuid, index: u64) -> Value {
+    let (list, bit) = (index / STATUS_LIST_BITS, index % STATUS_LIST_BITS);
+    let list_id = status_list_id(base_url, centre_id, list);
+    json!({
+        "id": format!("{list_id}#{bit}"),
+        "type": STATUS_ENTRY_TYPE,
+        "statusPurpose": "revocation",
+        "statusListIndex": bit.to_string(),
+        "statusListCredential": list_id,
+    })
 }
 
 /// The path of the centre's controller document, for the router.
@@ -189,14 +221,29 @@ pub fn build(base_url: &str, input: &CredentialInput) -> Result<Value, VcError> 
             "creditsEarned": credits,
             "result": results,
         },
-        "credentialStatus": {"id": status_id(base_url, input.number), "type": STATUS_TYPE},
+        // One status entry: the Open Badges schema takes a single object. The 1EdTech
+        // revocation list of the credential stays published beside it.
+        "credentialStatus": status_list_entry(base_url, input.centre_id, input.status_list_index),
     }))
 }
 
-/// The signed credential for `input`, by the centre's key, dated at its issue.
+/// The signed credential for `input`, by the centre's key, dated at its issue. Its
+/// `proof` is a set of one, as the Open Badges 3.0 JSON schema (2024) requires.
 pub fn issue(base_url: &str, input: &CredentialInput, key: &SigningKey) -> Result<Value, VcError> {
     let method = verification_method(&issuer_id(base_url, input.centre_id));
-    sign(&build(base_url, input)?, key, &method, input.issued_at)
+    let signed = sign(&build(base_url, input)?, key, &method, input.issued_at)?;
+    Ok(as_proof_set(signed))
+}
+
+/// The same signed document with its one proof written as a set (`"proof": [{…}]`).
+/// Data Integrity signs the document without `proof`, so the signature still holds.
+pub fn as_proof_set(mut signed: Value) -> Value {
+    if let Some(doc) = signed.as_object_mut() {
+        if let Some(proof @ Value::Object(_)) = doc.remove("proof") {
+            doc.insert("proof".into(), Value::Array(vec![proof]));
+        }
+    }
+    signed
 }
 
 /// Adds an `eddsa-jcs-2022` proof to an unsigned document.
@@ -229,14 +276,20 @@ pub fn sign(
     Ok(Value::Object(signed))
 }
 
-/// Checks the proof of a signed credential against the issuer's public key.
+/// Checks the proof of a signed credential against the issuer's public key; the proof
+/// may be written alone or as a set of one.
 pub fn verify(credential: &Value, public_key: &VerifyingKey) -> Result<(), VcError> {
     let mut unsecured = credential.as_object().ok_or(VcError::NotAnObject)?.clone();
-    let Some(Value::Object(mut options)) = unsecured.remove("proof") else {
-        return Err(match credential.get("proof") {
-            None => VcError::NoProof,
-            Some(_) => VcError::UnsupportedProof,
-        });
+    // One proof, written alone or as a set of one (as Open Badges 3.0 writes it); we
+    // issue one, so a set of several is not ours.
+    let mut options = match unsecured.remove("proof") {
+        None => return Err(VcError::NoProof),
+        Some(Value::Object(proof)) => proof,
+        Some(Value::Array(mut set)) => match (set.pop(), set.is_empty()) {
+            (Some(Value::Object(proof)), true) => proof,
+            _ => return Err(VcError::UnsupportedProof),
+        },
+        Some(_) => return Err(VcError::UnsupportedProof),
     };
     let text = |k: &str| options.get(k).and_then(Value::as_str);
     if text("type") != Some(PROOF_TYPE)
@@ -306,6 +359,55 @@ pub fn status_document(
         "revoked": revoked,
         "revokedCredentials": revoked_list,
     })
+}
+
+/// The bitstring of a status list, `encodedList`: `STATUS_LIST_BITS` bits, bit 0 the
+/// most significant of the first byte, set for each of `revoked` (bits of this list),
+/// GZIP-compressed and written as multibase base64url.
+pub fn encoded_list(revoked: &[u64]) -> Result<String, VcError> {
+    use std::io::Write;
+    let mut bits = vec![0u8; (STATUS_LIST_BITS / 8) as usize];
+    for &i in revoked.iter().filter(|&&i| i < STATUS_LIST_BITS) {
+        bits[(i / 8) as usize] |= 0x80 >> (i % 8);
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&bits)
+        .map_err(|e| VcError::StatusList(e.to_string()))?;
+    let compressed = gz
+        .finish()
+        .map_err(|e| VcError::StatusList(e.to_string()))?;
+    Ok(multibase::encode_base64url(&compressed))
+}
+
+/// The centre's status list `list` as a signed `BitstringStatusListCredential`
+/// (revocation): `revoked` are the bits (within this list) of its withdrawn
+/// credentials, `at` when the list was made. Signed by the centre's key, with the
+/// same cryptosuite and proof set as its credentials.
+pub fn status_list_credential(
+    base_url: &str,
+    centre_id: Uuid,
+    list: u64,
+    revoked: &[u64],
+    at: OffsetDateTime,
+    key: &SigningKey,
+) -> Result<Value, VcError> {
+    let id = status_list_id(base_url, centre_id, list);
+    let issuer = issuer_id(base_url, centre_id);
+    let unsigned = json!({
+        "@context": [VC_CONTEXT],
+        "id": id,
+        "type": ["VerifiableCredential", STATUS_LIST_CREDENTIAL_TYPE],
+        "issuer": issuer,
+        "validFrom": timestamp(at)?,
+        "credentialSubject": {
+            "id": format!("{id}#list"),
+            "type": "BitstringStatusList",
+            "statusPurpose": "revocation",
+            "encodedList": encoded_list(revoked)?,
+        },
+    });
+    let signed = sign(&unsigned, key, &verification_method(&issuer), at)?;
+    Ok(as_proof_set(signed))
 }
 
 /// The centre's controller document (W3C Controlled Identifiers v1.0), served at its

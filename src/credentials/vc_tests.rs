@@ -36,6 +36,7 @@ fn input(number: u64) -> CredentialInput {
         ],
         // Sub-second precision is dropped: credentials carry whole seconds.
         issued_at: datetime!(2026-03-02 14:05:06.789 +01:00),
+        status_list_index: 131_072 + 41,
     }
 }
 
@@ -117,10 +118,10 @@ fn changing_any_leaf_field_breaks_the_signature() {
         "/issuer/id",
         "/validFrom",
         "/@context/1",
-        "/proof/created",
-        "/proof/verificationMethod",
-        "/proof/proofValue",
-        "/proof/@context/0",
+        "/proof/0/created",
+        "/proof/0/verificationMethod",
+        "/proof/0/proofValue",
+        "/proof/0/@context/0",
     ] {
         assert!(paths.iter().any(|p| p == expected), "{expected} not walked");
     }
@@ -155,7 +156,7 @@ fn removing_or_adding_any_field_breaks_the_signature() {
         "",
         "/credentialSubject",
         "/credentialSubject/achievement",
-        "/proof",
+        "/proof/0",
     ] {
         let mut tampered = credential.clone();
         let object = tampered.pointer_mut(parent).and_then(Value::as_object_mut);
@@ -186,9 +187,16 @@ fn an_unsigned_or_oddly_signed_document_is_refused() {
     let unsigned = build(BASE, &input(7)).expect("builds");
     assert_eq!(verify(&unsigned, &public), Err(VcError::NoProof));
     assert_eq!(verify(&json!([1]), &public), Err(VcError::NotAnObject));
-    let mut set = signed();
-    set["proof"] = json!([set["proof"].clone()]);
-    assert_eq!(verify(&set, &public), Err(VcError::UnsupportedProof));
+    // A proof alone verifies as well as a set of one; a set of two is not ours.
+    let mut alone = signed();
+    alone["proof"] = alone["proof"][0].clone();
+    assert_eq!(verify(&alone, &public), Ok(()));
+    let mut two = signed();
+    two["proof"] = json!([two["proof"][0].clone(), two["proof"][0].clone()]);
+    assert_eq!(verify(&two, &public), Err(VcError::UnsupportedProof));
+    let mut none = signed();
+    none["proof"] = json!([]);
+    assert_eq!(verify(&none, &public), Err(VcError::UnsupportedProof));
     assert_eq!(
         sign(&signed(), &key(1), "x#key-1", input(7).issued_at),
         Err(VcError::AlreadySigned)
@@ -205,6 +213,16 @@ fn an_unsigned_or_oddly_signed_document_is_refused() {
         verify(&stranger, &public),
         Err(VcError::WrongVerificationMethod)
     );
+}
+
+#[test]
+fn the_proof_is_a_set_as_the_open_badges_schema_requires() {
+    // The 1EdTech OB 3.0 JSON schema (2024) takes `proof` as an array only.
+    let credential = signed();
+    let proofs = credential["proof"].as_array().expect("proof is an array");
+    assert_eq!(proofs.len(), 1);
+    assert_eq!(proofs[0]["cryptosuite"], json!("eddsa-jcs-2022"));
+    assert_eq!(verify(&credential, &key(1).verifying_key()), Ok(()));
 }
 
 #[test]
@@ -229,9 +247,17 @@ fn the_credential_has_the_open_badges_shape() {
         json!({"id": issuer, "type": ["Profile"], "name": "Acme Training"})
     );
     assert_eq!(c["validFrom"], json!("2026-03-02T13:05:06Z"));
+    // Index 131,113 is bit 41 of the centre's second list.
+    let list = format!("{issuer}/revocation/1");
     assert_eq!(
         c["credentialStatus"],
-        json!({"id": format!("{id}/status"), "type": "1EdTechRevocationList"})
+        json!({
+            "id": format!("{list}#41"),
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": "revocation",
+            "statusListIndex": "41",
+            "statusListCredential": list,
+        })
     );
     let subject = &c["credentialSubject"];
     assert_eq!(
@@ -264,7 +290,7 @@ fn the_credential_has_the_open_badges_shape() {
         subject["result"][1],
         json!({"type": ["Result"], "resultDescription": format!("{id}#unit-2"), "status": "Completed"})
     );
-    let proof = &c["proof"];
+    let proof = &c["proof"][0];
     assert_eq!(proof["type"], json!("DataIntegrityProof"));
     assert_eq!(proof["cryptosuite"], json!("eddsa-jcs-2022"));
     assert_eq!(
@@ -280,8 +306,12 @@ fn a_number_ending_in_punctuation_is_percent_encoded_in_the_ids() {
     // 32 mod 37 = 32: the check symbol is '*'.
     let c = issue(BASE, &input(32), &key(1)).expect("signs");
     assert_eq!(
-        c["credentialStatus"]["id"],
-        json!("https://attest.example.org/verify/0000-0000-0010-%2A/status")
+        c["id"],
+        json!("https://attest.example.org/verify/0000-0000-0010-%2A")
+    );
+    assert_eq!(
+        status_id(BASE, input(32).number),
+        "https://attest.example.org/verify/0000-0000-0010-%2A/status"
     );
     assert_eq!(verify(&c, &key(1).verifying_key()), Ok(()));
 }
@@ -293,8 +323,12 @@ fn the_status_of_a_cancelled_credential_says_revoked() {
     let live = status_document(BASE, i.centre_id, i.number, false);
     let withdrawn = status_document(BASE, i.centre_id, i.number, true);
     for status in [&live, &withdrawn] {
-        // The status the credential points at is this document.
-        assert_eq!(status["id"], credential["credentialStatus"]["id"]);
+        // The 1EdTech revocation list of this credential, published beside its
+        // Bitstring Status List entry.
+        assert_eq!(
+            status["id"],
+            json!(format!("{}/status", credential["id"].as_str().unwrap()))
+        );
         assert_eq!(status["credential"], credential["id"]);
         assert_eq!(status["issuer"], credential["issuer"]["id"]);
     }
@@ -313,7 +347,9 @@ fn the_published_controller_document_yields_the_key_that_verifies() {
     let issuer = issuer_id(BASE, i.centre_id);
     let document = controller_document(&issuer, &key(1).verifying_key());
     let credential = signed();
-    let method = credential["proof"]["verificationMethod"].as_str().unwrap();
+    let method = credential["proof"][0]["verificationMethod"]
+        .as_str()
+        .unwrap();
     assert_eq!(document["id"], json!(issuer));
     assert_eq!(document["assertionMethod"], json!([method]));
     let published = key_from_controller_document(&document, method).expect("listed");
@@ -397,4 +433,75 @@ fn the_w3c_test_vector_verifies_and_signing_reproduces_it() {
     )
     .expect("signs");
     assert_eq!(again, vector);
+}
+
+/// The bits of an `encodedList`, decoded as a verifier does.
+fn decoded(encoded: &str) -> Vec<u8> {
+    use std::io::Read;
+    const URL_SAFE: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let text = encoded.strip_prefix('u').expect("multibase base64url");
+    let mut compressed = Vec::new();
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for c in text.bytes() {
+        let v = URL_SAFE.iter().position(|a| *a == c).expect("base64url") as u32;
+        buffer = (buffer << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            compressed.push((buffer >> bits) as u8);
+            buffer &= (1 << bits) - 1;
+        }
+    }
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(&compressed[..])
+        .read_to_end(&mut out)
+        .expect("gzip");
+    out
+}
+
+#[test]
+fn the_status_list_sets_exactly_the_revoked_bits_and_is_signed_like_the_credentials() {
+    let i = input(7);
+    let list = status_list_credential(
+        BASE,
+        i.centre_id,
+        1,
+        &[0, 41, 131_071],
+        i.issued_at,
+        &key(1),
+    )
+    .expect("signs");
+    assert_eq!(
+        list["type"],
+        json!(["VerifiableCredential", "BitstringStatusListCredential"])
+    );
+    assert_eq!(list["id"], json!(status_list_id(BASE, i.centre_id, 1)));
+    assert_eq!(
+        list["credentialSubject"]["statusPurpose"],
+        json!("revocation")
+    );
+    let bits = decoded(list["credentialSubject"]["encodedList"].as_str().unwrap());
+    assert_eq!(bits.len(), 16 * 1024);
+    assert_eq!(bits[0], 0b1000_0000);
+    assert_eq!(bits[5], 0b0100_0000, "bit 41: the second of byte 5");
+    assert_eq!(bits[16 * 1024 - 1], 0b0000_0001);
+    assert_eq!(bits.iter().map(|b| b.count_ones()).sum::<u32>(), 3);
+    assert!(list["proof"].is_array());
+    assert_eq!(verify(&list, &key(1).verifying_key()), Ok(()));
+    let mut forged = list.clone();
+    forged["credentialSubject"]["encodedList"] = json!(encoded_list(&[]).expect("encodes"));
+    assert_eq!(
+        verify(&forged, &key(1).verifying_key()),
+        Err(VcError::BadSignature)
+    );
+}
+
+#[test]
+fn base64url_is_unpadded_rfc_4648_with_the_multibase_prefix() {
+    assert_eq!(multibase::encode_base64url(b""), "u");
+    assert_eq!(multibase::encode_base64url(b"f"), "uZg");
+    assert_eq!(multibase::encode_base64url(b"fo"), "uZm8");
+    assert_eq!(multibase::encode_base64url(b"foo"), "uZm9v");
+    assert_eq!(multibase::encode_base64url(b"foob"), "uZm9vYg");
+    assert_eq!(multibase::encode_base64url(&[0xfb, 0xff]), "u-_8");
 }

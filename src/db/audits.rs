@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::enrolments::{self, Enrolment};
-use super::{ticks, version_cache, DbError, DbResult};
+use super::{activity, ticks, version_cache, DbError, DbResult};
 use crate::domain::audit::{audit, AuditReport};
 use crate::domain::outcome::{ConfirmedCriteria, Outcome};
 use crate::domain::status::{Action, Decision, Status};
@@ -61,8 +61,9 @@ pub async fn audit_enrolment<'a>(
     })
 }
 
-/// Switch the assigned major (of the same version) and re-audit under it. Refused,
-/// with nothing changed, outside Not Yet Achieved and Ready to be Requested.
+/// Switch the assigned major (of the same version) and re-audit under it, with its
+/// activity entry in the same transaction. Refused, with nothing changed, outside Not
+/// Yet Achieved and Ready to be Requested.
 pub async fn switch_major<'a>(
     db: impl Acquire<'a, Database = Postgres>,
     enrolment_id: Uuid,
@@ -71,16 +72,27 @@ pub async fn switch_major<'a>(
 ) -> DbResult<AuditRecorded> {
     let mut tx = db.begin().await?;
     let mut enrolment = enrolments::lock(&mut tx, enrolment_id).await?;
+    let from = enrolment.major_id;
     enrolments::set_major(&mut *tx, enrolment_id, major_id).await?;
     enrolment.major_id = major_id;
     let (audit_id, report) = record_locked(&mut tx, &enrolment, actor).await?;
     let action = Action::SwitchMajor(report.outcome);
     // A refusal returns early and drops the transaction: the major stays as it was.
     let decision = enrolments::apply_locked(&mut tx, &enrolment, &action, actor, None).await?;
+    let status = decision.target(enrolment.status);
+    activity::record(
+        &mut *tx,
+        enrolment.centre_id,
+        Some(enrolment_id),
+        actor,
+        "major switched",
+        serde_json::json!({ "from": from, "to": major_id, "outcome": report.outcome.key(), "status": status.key() }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(AuditRecorded {
         audit_id,
-        status: decision.target(enrolment.status),
+        status,
         report,
         decision,
     })

@@ -1,15 +1,17 @@
 //! The credential register (SPEC §6) and the status moves that go with it (SPEC §5).
 //! Each action locks the enrolment, asks the status machine, and writes the credential
 //! and the transition in one transaction: a double submit or two admins at once make
-//! exactly one change, and the other is refused with the status it found.
+//! exactly one change, and the other is refused with the status it found. Each action's
+//! activity entry (SPEC §8) is written in the same transaction: the move, its history
+//! row and its entry commit together or not at all.
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use sqlx::{Acquire, PgConnection, PgExecutor, Postgres};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{audits, enrolments, jobs, qualifications, ticks, users, DbError, DbResult};
-use crate::domain::credential::achieved_units;
+use super::{activity, audits, enrolments, jobs, qualifications, ticks, users, DbError, DbResult};
+use crate::domain::credential::{achieved_units, KeptFile};
 use crate::domain::outcome::ConfirmedCriteria;
 use crate::domain::status::{Action, Decision};
 
@@ -44,6 +46,14 @@ pub struct Credential {
     pub issued_at: Option<OffsetDateTime>,
     pub cancelled_at: Option<OffsetDateTime>,
     pub cancel_reason: Option<String>,
+    /// The PDF the worker generated, as kept (none for credentials generated before
+    /// documents were kept).
+    pub draft_pdf: Option<KeptFile>,
+    /// The issued PDF and the signed credential, as kept from their issue on.
+    pub pdf: Option<KeptFile>,
+    pub vc: Option<KeptFile>,
+    /// Its bit in the centre's Bitstring Status List, given when it was requested.
+    pub status_list_index: u64,
 }
 
 impl Credential {
@@ -72,6 +82,30 @@ struct Row {
     issued_at: Option<OffsetDateTime>,
     cancelled_at: Option<OffsetDateTime>,
     cancel_reason: Option<String>,
+    draft_pdf_sha256: Option<String>,
+    draft_pdf_size: Option<i64>,
+    pdf_sha256: Option<String>,
+    pdf_size: Option<i64>,
+    vc_sha256: Option<String>,
+    vc_size: Option<i64>,
+    status_list_index: i32,
+}
+
+fn kept(sha256: Option<String>, size: Option<i64>) -> DbResult<Option<KeptFile>> {
+    match (sha256, size) {
+        (Some(sha256), Some(size)) => Ok(Some(KeptFile {
+            sha256,
+            size: u64::try_from(size).map_err(|e| DbError::Corrupt(e.to_string()))?,
+        })),
+        (None, None) => Ok(None),
+        _ => Err(DbError::Corrupt(
+            "a kept document without its hash or size".into(),
+        )),
+    }
+}
+
+fn size_of(file: &KeptFile) -> DbResult<i64> {
+    i64::try_from(file.size).map_err(|e| DbError::Corrupt(e.to_string()))
 }
 
 impl TryFrom<Row> for Credential {
@@ -97,6 +131,11 @@ impl TryFrom<Row> for Credential {
             issued_at: r.issued_at,
             cancelled_at: r.cancelled_at,
             cancel_reason: r.cancel_reason,
+            draft_pdf: kept(r.draft_pdf_sha256, r.draft_pdf_size)?,
+            pdf: kept(r.pdf_sha256, r.pdf_size)?,
+            vc: kept(r.vc_sha256, r.vc_size)?,
+            status_list_index: u64::try_from(r.status_list_index)
+                .map_err(|e| DbError::Corrupt(e.to_string()))?,
         })
     }
 }
@@ -104,7 +143,8 @@ impl TryFrom<Row> for Credential {
 const SELECT: &str =
     "SELECT id, number, enrolment_id, centre_id, learner_name, qualification_code, \
     qualification_title, qualification_level, major_code, major_title, units, centre_name, \
-    requested_at, generated_at, generation_error, issued_at, cancelled_at, cancel_reason \
+    requested_at, generated_at, generation_error, issued_at, cancelled_at, cancel_reason, \
+    draft_pdf_sha256, draft_pdf_size, pdf_sha256, pdf_size, vc_sha256, vc_size, status_list_index \
     FROM credentials";
 
 pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<Credential> {
@@ -250,6 +290,15 @@ pub async fn request<'a>(
     .await?;
     queue_generation(&mut tx, id).await?;
     let credential = get(&mut *tx, id).await?;
+    activity::record(
+        &mut *tx,
+        enrolment.centre_id,
+        Some(enrolment_id),
+        Some(actor),
+        "credential requested",
+        serde_json::json!({ "credential": credential.id, "number": credential.number }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(credential)
 }
@@ -269,6 +318,15 @@ pub async fn retry<'a>(
         .execute(&mut *tx)
         .await?;
     queue_generation(&mut tx, credential.id).await?;
+    activity::record(
+        &mut *tx,
+        enrolment.centre_id,
+        Some(enrolment_id),
+        Some(actor),
+        "credential retried",
+        serde_json::json!({ "credential": credential.id }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -291,6 +349,15 @@ pub async fn issue<'a>(
     .execute(&mut *tx)
     .await?;
     let credential = get(&mut *tx, credential.id).await?;
+    activity::record(
+        &mut *tx,
+        enrolment.centre_id,
+        Some(enrolment_id),
+        Some(actor),
+        "credential issued",
+        serde_json::json!({ "credential": credential.id, "number": credential.number }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(credential)
 }
@@ -319,14 +386,28 @@ pub async fn cancel<'a>(
     .bind(reason.trim())
     .execute(&mut *tx)
     .await?;
+    activity::record(
+        &mut *tx,
+        enrolment.centre_id,
+        Some(enrolment_id),
+        Some(actor),
+        "credential cancelled",
+        serde_json::json!({ "credential": credential.id, "reason": reason.trim() }),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// How a generation attempt ended, applied by the worker that holds the job.
 pub enum Generated<'e> {
-    Succeeded,
-    Failed { error: &'e str },
+    /// Rendered, and the PDF kept (see `credentials::store`).
+    Succeeded {
+        pdf: KeptFile,
+    },
+    Failed {
+        error: &'e str,
+    },
 }
 
 /// Apply a generation's result: the credential, the enrolment's move and the job's end
@@ -341,9 +422,9 @@ pub async fn finish_generation<'a>(
     let mut tx = db.begin().await?;
     let credential = get(&mut *tx, credential_id).await?;
     let enrolment = enrolments::lock(&mut tx, credential.enrolment_id).await?;
-    let (action, error) = match result {
-        Generated::Succeeded => (Action::GenerationSucceeded, None),
-        Generated::Failed { error } => (Action::GenerationFailed, Some(error)),
+    let (action, error, pdf) = match result {
+        Generated::Succeeded { pdf } => (Action::GenerationSucceeded, None, Some(pdf)),
+        Generated::Failed { error } => (Action::GenerationFailed, Some(error), None),
     };
     if !jobs::finish(&mut tx, job, worker, error.is_none(), error).await? {
         return Ok(false);
@@ -359,12 +440,96 @@ pub async fn finish_generation<'a>(
     }
     sqlx::query(
         "UPDATE credentials SET generated_at = CASE WHEN $2 IS NULL THEN clock_timestamp() END, \
-                generation_error = $2 WHERE id = $1",
+                generation_error = $2, draft_pdf_sha256 = $3, draft_pdf_size = $4 WHERE id = $1",
     )
     .bind(credential_id)
     .bind(error)
+    .bind(pdf.as_ref().map(|p| p.sha256.as_str()))
+    .bind(pdf.as_ref().map(size_of).transpose()?)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// Records the PDF generated for a credential that has none kept yet (one generated
+/// before documents were kept). The first to record wins: the credential as it now
+/// stands says which file is kept.
+pub async fn keep_draft_pdf(
+    db: impl PgExecutor<'_>,
+    credential_id: Uuid,
+    pdf: &KeptFile,
+) -> DbResult<()> {
+    sqlx::query(
+        "UPDATE credentials SET draft_pdf_sha256 = $2, draft_pdf_size = $3 \
+         WHERE id = $1 AND draft_pdf_sha256 IS NULL AND generated_at IS NOT NULL",
+    )
+    .bind(credential_id)
+    .bind(&pdf.sha256)
+    .bind(size_of(pdf)?)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Records the issued PDF and signed credential of an issued credential that has none
+/// kept yet. Made once: when two processes make them at once, the first to record
+/// wins (the row lock orders them) and the other's are never served.
+pub async fn keep_issued_documents(
+    db: impl PgExecutor<'_>,
+    credential_id: Uuid,
+    pdf: &KeptFile,
+    vc: &KeptFile,
+) -> DbResult<()> {
+    sqlx::query(
+        "UPDATE credentials SET pdf_sha256 = $2, pdf_size = $3, vc_sha256 = $4, vc_size = $5 \
+         WHERE id = $1 AND pdf_sha256 IS NULL AND issued_at IS NOT NULL",
+    )
+    .bind(credential_id)
+    .bind(&pdf.sha256)
+    .bind(size_of(pdf)?)
+    .bind(&vc.sha256)
+    .bind(size_of(vc)?)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The revoked bits of a centre's status list `list` (`bits` indexes each), or None
+/// when the centre has given out no index in that list.
+pub async fn revoked_in_status_list(
+    db: &sqlx::PgPool,
+    centre_id: Uuid,
+    list: u64,
+    bits: u64,
+) -> DbResult<Option<Vec<u64>>> {
+    let first =
+        i64::try_from(list.saturating_mul(bits)).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    let end =
+        first.saturating_add(i64::try_from(bits).map_err(|e| DbError::Corrupt(e.to_string()))?);
+    let given: Option<i32> =
+        sqlx::query_scalar("SELECT next_status_list_index FROM centres WHERE id = $1")
+            .bind(centre_id)
+            .fetch_optional(db)
+            .await?;
+    match given {
+        Some(given) if i64::from(given) > first => {}
+        _ => return Ok(None),
+    }
+    // A credential cancelled before it was issued never reached anyone; its bit is
+    // set all the same, as every cancelled credential's is.
+    let revoked: Vec<i32> = sqlx::query_scalar(
+        "SELECT status_list_index FROM credentials WHERE centre_id = $1 AND cancelled_at IS NOT NULL \
+         AND status_list_index >= $2 AND status_list_index < $3 ORDER BY status_list_index",
+    )
+    .bind(centre_id)
+    .bind(first)
+    .bind(end)
+    .fetch_all(db)
+    .await?;
+    revoked
+        .into_iter()
+        .map(|i| u64::try_from(i64::from(i) - first).map_err(|e| DbError::Corrupt(e.to_string())))
+        .collect::<DbResult<Vec<u64>>>()
+        .map(Some)
 }

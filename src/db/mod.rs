@@ -197,9 +197,10 @@ fn from_constraint(name: &str, message: &str) -> DbError {
         "ticks_evidence_fkey" => DbError::EvidenceHasTicks,
         "credentials_one_live_per_enrolment" => DbError::LiveCredentialExists,
         "ticks_assessor_locked" => DbError::AssessorTicksLocked,
-        "activity_log_append_only" | "credentials_never_deleted" | "centre_keys_append_only" => {
-            DbError::AppendOnly
-        }
+        "activity_log_append_only"
+        | "credentials_never_deleted"
+        | "centre_keys_append_only"
+        | "credentials_documents_kept" => DbError::AppendOnly,
         _ => DbError::Constraint {
             constraint: name.to_string(),
             message: message.to_string(),

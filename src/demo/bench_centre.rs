@@ -307,12 +307,13 @@ async fn settle(pool: &PgPool, centre_id: Uuid, made: &[Uuid]) -> anyhow::Result
                          WHERE e.id = c.id RETURNING e.id) \
          INSERT INTO credentials (number, enrolment_id, centre_id, learner_name, qualification_code, \
                                   qualification_title, qualification_level, major_code, major_title, \
-                                  centre_name, requested_at, generated_at, issued_at) \
+                                  centre_name, requested_at, generated_at, issued_at, status_list_index) \
          SELECT $3[c.n], c.id, c.centre_id, l.display_name, q.code, v.title, \
                 v.level, m.code, m.title, ce.name, \
                 now() - make_interval(days => (c.n::int * 7) % 360 + 2), \
                 now() - make_interval(days => (c.n::int * 7) % 360 + 1), \
-                now() - make_interval(days => (c.n::int * 7) % 360) \
+                now() - make_interval(days => (c.n::int * 7) % 360), \
+                ce.next_status_list_index + c.n::int - 1 \
            FROM chosen c JOIN users l ON l.id = c.learner_id \
            JOIN qualification_versions v ON v.id = c.version_id \
            JOIN qualifications q ON q.id = v.qualification_id \
@@ -321,6 +322,15 @@ async fn settle(pool: &PgPool, centre_id: Uuid, made: &[Uuid]) -> anyhow::Result
     .bind(made)
     .bind(centre_id)
     .bind(&numbers)
+    .execute(&mut *tx)
+    .await?;
+    // What `credentials_status_list_index` would have given them, in one step.
+    sqlx::query(
+        "UPDATE centres SET next_status_list_index = \
+             (SELECT coalesce(max(status_list_index) + 1, 0) FROM credentials WHERE centre_id = $1) \
+         WHERE id = $1",
+    )
+    .bind(centre_id)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

@@ -73,3 +73,11 @@ mod tests {
         assert_eq!(achieved_units(&q, &confirmed), vec![0, 1, 2]);
     }
 }
+
+/// A document of the register as it was kept (issue 11 point 8): the SHA-256 of its
+/// bytes in lower-case hex, and its size. Served bytes must match both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptFile {
+    pub sha256: String,
+    pub size: u64,
+}

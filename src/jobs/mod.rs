@@ -12,11 +12,13 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use crate::credentials::store::{Document, DocumentStore};
 use crate::db::credentials::{self, Credential, Generated, GENERATE_JOB};
 use crate::db::jobs::{self, Job};
 use crate::db::DbError;
 use crate::db::{bulk_audit, version_cache};
 
+pub mod documents;
 mod render;
 pub use render::{certificate, renderer, renderer_with_fonts};
 
@@ -49,6 +51,8 @@ pub struct WorkerConfig {
     /// How long a change to confirmed criteria settles before its automatic audit
     /// (`bulk_audit::DUE_SETTLE`; tests shorten it).
     pub audit_settle: Duration,
+    /// Where the generated PDFs are kept (`<data>/credentials` when serving).
+    pub documents: DocumentStore,
 }
 
 impl Default for WorkerConfig {
@@ -60,6 +64,7 @@ impl Default for WorkerConfig {
             retry_after: Duration::from_secs(2),
             render_delay: Duration::ZERO,
             audit_settle: bulk_audit::DUE_SETTLE,
+            documents: documents::default_store(),
         }
     }
 }
@@ -191,17 +196,23 @@ impl Worker {
                     tokio::time::sleep(self.config.render_delay).await;
                 }
                 let render = Arc::clone(&self.render);
-                // Rendering is CPU work: keep it off the async threads.
-                tokio::task::spawn_blocking(move || render(&credential))
-                    .await
-                    .unwrap_or_else(|e| {
-                        Err(RenderError::Permanent(format!("rendering stopped: {e}")))
-                    })
+                let store = self.config.documents.clone();
+                // Rendering is CPU work and keeping is file I/O: both off the async
+                // threads. The PDF is kept under its own hash, so a worker that has
+                // lost the job meanwhile cannot replace what another one kept.
+                tokio::task::spawn_blocking(move || {
+                    let pdf = render(&credential)?;
+                    store
+                        .write(credential.id, Document::DraftPdf, &pdf)
+                        .map_err(|e| RenderError::Transient(e.to_string()))
+                })
+                .await
+                .unwrap_or_else(|e| Err(RenderError::Permanent(format!("rendering stopped: {e}"))))
             }
             Err(e) => Err(RenderError::Transient(e.to_string())),
         };
         let result = match &outcome {
-            Ok(_) => Generated::Succeeded,
+            Ok(pdf) => Generated::Succeeded { pdf: pdf.clone() },
             Err(RenderError::Transient(error)) if job.attempts < job.max_attempts => {
                 let doubling = 1u32 << (job.attempts - 1).clamp(0, 10);
                 let delay = self.config.retry_after.saturating_mul(doubling);

@@ -46,6 +46,9 @@ pub struct AppState {
     pub public_url: String,
     /// Renders a credential's PDF (shared with the background worker).
     pub render: crate::jobs::Renderer,
+    /// Where the register's documents are kept (`<data>/credentials` when serving):
+    /// made once, then served as kept.
+    pub documents: crate::credentials::store::DocumentStore,
     /// Qualification versions already loaded (they never change): the process's cache,
     /// which audits share.
     pub versions: &'static VersionCache,
@@ -74,6 +77,7 @@ impl AppState {
             mailer: crate::mail::Mailer::files_in(&std::env::temp_dir().join("attest-mail")),
             public_url: "http://localhost:3000".into(),
             render: crate::jobs::renderer("http://localhost:3000"),
+            documents: crate::jobs::documents::default_store(),
             versions: crate::db::version_cache::shared(),
             pages: std::sync::Arc::new(page_cache::PageCache::new(page_cache::DEFAULT_BUDGET)),
             ticks: crate::db::tick_writer::TickWriter::new(pool.clone()),
@@ -81,6 +85,18 @@ impl AppState {
             reads: crate::db::leased::Leased::new(pool.clone(), reads_size()),
             hashing: auth::password::Hashing::per_core(),
             pool,
+        }
+    }
+}
+
+impl AppState {
+    /// The register's documents, as this server makes and reads them.
+    pub fn documents(&self) -> crate::jobs::documents::Documents<'_> {
+        crate::jobs::documents::Documents {
+            pool: &self.pool,
+            render: &self.render,
+            public_url: &self.public_url,
+            store: &self.documents,
         }
     }
 }

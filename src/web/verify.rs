@@ -25,6 +25,10 @@ pub fn routes() -> Router<AppState> {
         .route("/verify/{number}", get(page))
         .route("/verify/{number}/status", get(status))
         .route("/.well-known/attest/centres/{centre}", get(centre_key))
+        .route(
+            "/.well-known/attest/centres/{centre}/revocation/{list}",
+            get(status_list),
+        )
 }
 
 /// What the page found.
@@ -159,4 +163,36 @@ pub async fn centre_key(
         StatusCode::OK,
         vc::controller_document(&issuer, &key.public_key()),
     ))
+}
+
+/// The centre's W3C Bitstring Status List credential (revocation): a withdrawn
+/// credential's bit is 1. Signed now, by the centre's key, like its credentials.
+pub async fn status_list(
+    State(state): State<AppState>,
+    Ids((centre, list)): Ids<(String, String)>,
+) -> Result<Response, AppError> {
+    let id: Uuid = centre.parse().map_err(|_| AppError::NotFound)?;
+    let list: u64 = list.parse().map_err(|_| AppError::NotFound)?;
+    // A centre that has issued nothing has no key and publishes no list.
+    let key = centre_keys::find(&state.pool, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let revoked = credentials::revoked_in_status_list(&state.pool, id, list, vc::STATUS_LIST_BITS)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let signed = vc::status_list_credential(
+        &state.public_url,
+        id,
+        list,
+        &revoked,
+        time::OffsetDateTime::now_utc(),
+        &key.signing_key,
+    )
+    .map_err(|e| AppError::Internal(e.into()))?;
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/vc+ld+json")],
+        signed.to_string(),
+    )
+        .into_response())
 }

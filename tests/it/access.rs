@@ -232,6 +232,8 @@ fn pages() -> Vec<Row> {
         // The centre's key exists once it has issued a credential; A's has not.
         get("/.well-known/attest/centres/{centre}", |w| format!("/.well-known/attest/centres/{}", w.a.centre_id),
                                                                    "404  404  404  404  404  404  404  404  404  404  404  404"),
+        get("/.well-known/attest/centres/{centre}/revocation/{list}", |w| format!("/.well-known/attest/centres/{}/revocation/0", w.a.centre_id),
+                                                                   "404  404  404  404  404  404  404  404  404  404  404  404"),
         get("/admin/settings", |_| "/admin/settings".into(),       "in   404  404  404  404  404  404  404  200  200  404  in"),
         // The reports of SPEC §3: each viewer's own enrolments, within their centre;
         // nobody else has the page. The CSV is the same rows.

@@ -77,6 +77,7 @@ pub(crate) fn fast() -> WorkerConfig {
         retry_after: Duration::from_millis(50),
         render_delay: Duration::ZERO,
         audit_settle: Duration::from_millis(50),
+        ..WorkerConfig::default()
     }
 }
 
@@ -401,7 +402,12 @@ async fn a_job_whose_worker_died_is_picked_up_again_and_the_dead_worker_cannot_f
         job.id,
         "dead-worker",
         credential.id,
-        credentials::Generated::Succeeded,
+        credentials::Generated::Succeeded {
+            pdf: attest::domain::credential::KeptFile {
+                sha256: "0".repeat(64),
+                size: 1,
+            },
+        },
     )
     .await
     .expect("no error");

@@ -73,12 +73,15 @@ async fn a_stored_key_signs_credentials_its_published_document_verifies() {
         major_title: "All units".into(),
         units: Vec::new(),
         issued_at: datetime!(2026-01-05 09:00 UTC),
+        status_list_index: 0,
     };
     let credential = vc::issue(base, &input, &key.signing_key).unwrap();
     // What the well-known address serves, read back from the database afresh.
     let stored = centre_keys::find(&pool, centre.id).await.unwrap().unwrap();
     let document = vc::controller_document(&vc::issuer_id(base, centre.id), &stored.public_key());
-    let method = credential["proof"]["verificationMethod"].as_str().unwrap();
+    let method = credential["proof"][0]["verificationMethod"]
+        .as_str()
+        .unwrap();
     let published = vc::key_from_controller_document(&document, method).unwrap();
     assert_eq!(vc::verify(&credential, &published), Ok(()));
 }

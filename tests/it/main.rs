@@ -40,6 +40,7 @@ mod people;
 mod people_email;
 mod pg_cluster;
 mod portfolio;
+mod register;
 mod reports;
 mod serve;
 mod serve_jobs;

@@ -8,12 +8,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use uuid::Uuid;
 
 use super::enrolment_for;
-use crate::credentials::vc::{self, AchievedUnit, CredentialInput};
+use crate::credentials::store::Document;
+use crate::db::activity;
 use crate::db::credential_emails::{self, CredentialEmail};
 use crate::db::credentials::{self, Credential};
 use crate::db::enrolments::Enrolment;
 use crate::db::users::{self, User};
-use crate::db::{activity, centre_keys};
 use crate::domain::access::Capacity;
 use crate::domain::credential_number::CredentialNumber;
 use crate::domain::status::{self as machine, Offer};
@@ -119,14 +119,21 @@ pub async fn page(
     })
 }
 
-/// The certificate as a PDF, rendered from the register entry (which never changes).
+/// The certificate as a PDF: before issue the one the worker generated, from issue on
+/// the issued one, each exactly as kept in the register.
 pub async fn pdf(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Ids(id): Ids<Uuid>,
 ) -> Result<Response, AppError> {
     let (_, _, credential) = visible(&state, &user, id).await?;
-    let bytes = render(&state, &credential).await?;
+    let documents = state.documents();
+    let bytes = if credential.issued_at.is_some() {
+        documents.issued(&credential, Document::IssuedPdf).await
+    } else {
+        documents.draft_pdf(&credential).await
+    }
+    .map_err(|e| AppError::Internal(e.into()))?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/pdf".to_string()),
@@ -152,48 +159,22 @@ async fn render(state: &AppState, credential: &Credential) -> Result<Vec<u8>, Ap
         .map_err(|e| AppError::Internal(anyhow::anyhow!("rendering the credential: {e}")))
 }
 
-/// What the signed credential says, from the register entry; only issued ones exist.
-fn vc_input(credential: &Credential) -> Result<CredentialInput, AppError> {
-    let number = CredentialNumber::parse(&credential.number)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("register number: {e}")))?;
-    let issued_at = credential.issued_at.ok_or(AppError::NotFound)?;
-    Ok(CredentialInput {
-        number,
-        centre_id: credential.centre_id,
-        centre_name: credential.centre_name.clone(),
-        learner_name: credential.learner_name.clone(),
-        qualification_code: credential.qualification_code.clone(),
-        qualification_title: credential.qualification_title.clone(),
-        qualification_level: i16::from(credential.qualification_level),
-        major_code: credential.major_code.clone(),
-        major_title: credential.major_title.clone(),
-        units: credential
-            .units
-            .iter()
-            .map(|u| AchievedUnit {
-                code: u.code.clone(),
-                title: u.title.clone(),
-                level: i16::from(u.level),
-                credits: i32::try_from(u.credits).unwrap_or(i32::MAX),
-            })
-            .collect(),
-        issued_at,
-    })
-}
-
-/// The signed Open Badges 3.0 credential. Signing is deterministic, so it is made on
-/// request from the register and the centre's key, identical every time.
+/// The signed Open Badges 3.0 credential, exactly as kept at its issue; only issued
+/// credentials have one.
 pub async fn open_badge(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Ids(id): Ids<Uuid>,
 ) -> Result<Response, AppError> {
     let (_, _, credential) = visible(&state, &user, id).await?;
-    let input = vc_input(&credential)?;
-    let key = centre_keys::get_or_create(&state.pool, credential.centre_id).await?;
-    let signed = vc::issue(&state.public_url, &input, &key.signing_key)
+    if credential.issued_at.is_none() {
+        return Err(AppError::NotFound);
+    }
+    let body = state
+        .documents()
+        .issued(&credential, Document::SignedJson)
+        .await
         .map_err(|e| AppError::Internal(e.into()))?;
-    let body = serde_json::to_vec_pretty(&signed).map_err(|e| AppError::Internal(e.into()))?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/vc+ld+json".to_string()),

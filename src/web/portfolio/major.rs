@@ -9,8 +9,8 @@ use axum::Form;
 use uuid::Uuid;
 
 use super::enrolment_for;
+use crate::db::audits;
 use crate::db::users::User;
-use crate::db::{activity, audits};
 use crate::domain::access::Capacity;
 use crate::domain::form::{message_for, FieldError};
 use crate::domain::status::{self as machine, Offer};
@@ -142,16 +142,7 @@ pub async fn switch(
         let page = page_for(&state, user, &enrolment, form.major, errors).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
-    let recorded = audits::switch_major(&state.pool, id, major, Some(user.id)).await?;
-    let detail = serde_json::json!({ "from": enrolment.major_id, "to": major, "outcome": recorded.report.outcome.key(), "status": recorded.status.key() });
-    activity::record(
-        &state.pool,
-        enrolment.centre_id,
-        Some(id),
-        Some(user.id),
-        "major switched",
-        detail,
-    )
-    .await?;
+    // The switch, its re-audit, history and activity entry commit together.
+    audits::switch_major(&state.pool, id, major, Some(user.id)).await?;
     Ok(Redirect::to(&format!("/enrolments/{id}/audit")).into_response())
 }

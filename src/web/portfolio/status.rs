@@ -124,25 +124,6 @@ fn back(id: Uuid) -> Response {
     Redirect::to(&format!("/enrolments/{id}#status-panel")).into_response()
 }
 
-async fn log(
-    state: &AppState,
-    enrolment: &Enrolment,
-    user: &User,
-    action: &str,
-    detail: serde_json::Value,
-) -> Result<(), AppError> {
-    activity::record(
-        &state.pool,
-        enrolment.centre_id,
-        Some(enrolment.id),
-        Some(user.id),
-        action,
-        detail,
-    )
-    .await?;
-    Ok(())
-}
-
 pub async fn audit(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -169,7 +150,7 @@ pub async fn request(
     CurrentUser(user): CurrentUser,
     Ids(id): Ids<Uuid>,
 ) -> Result<Response, AppError> {
-    let enrolment = allowed(&state, &user, id, Offer::RequestCredential).await?;
+    allowed(&state, &user, id, Offer::RequestCredential).await?;
     let number = fresh_number()
         .map_err(|e| {
             AppError::Internal(anyhow::anyhow!(
@@ -177,9 +158,7 @@ pub async fn request(
             ))
         })?
         .to_string();
-    let credential = credentials::request(&state.pool, id, user.id, &number).await?;
-    let detail = serde_json::json!({ "credential": credential.id, "number": credential.number });
-    log(&state, &enrolment, &user, "credential requested", detail).await?;
+    credentials::request(&state.pool, id, user.id, &number).await?;
     Ok(back(id))
 }
 
@@ -188,16 +167,8 @@ pub async fn retry(
     CurrentUser(user): CurrentUser,
     Ids(id): Ids<Uuid>,
 ) -> Result<Response, AppError> {
-    let enrolment = allowed(&state, &user, id, Offer::Retry).await?;
+    allowed(&state, &user, id, Offer::Retry).await?;
     credentials::retry(&state.pool, id, user.id).await?;
-    log(
-        &state,
-        &enrolment,
-        &user,
-        "credential retried",
-        serde_json::json!({}),
-    )
-    .await?;
     Ok(back(id))
 }
 
@@ -210,8 +181,12 @@ pub async fn issue(
     let credential = credentials::issue(&state.pool, id, user.id).await?;
     // The centre's signing key exists (and is published) from its first issue on.
     crate::db::centre_keys::get_or_create(&state.pool, enrolment.centre_id).await?;
-    let detail = serde_json::json!({ "credential": credential.id, "number": credential.number });
-    log(&state, &enrolment, &user, "credential issued", detail).await?;
+    // The issued PDF and the signed credential are made now, once, and kept. Should
+    // that fail, the credential is issued all the same and they are made on its
+    // first download.
+    if let Err(e) = state.documents().make_issued(&credential).await {
+        tracing::error!(credential = %credential.id, error = %e, "the issued documents were not made at issue");
+    }
     Ok(back(id))
 }
 
@@ -276,7 +251,5 @@ pub async fn cancel(
         }
     };
     credentials::cancel(&state.pool, id, user.id, reason).await?;
-    let detail = serde_json::json!({ "reason": reason });
-    log(&state, &enrolment, &user, "credential cancelled", detail).await?;
     Ok(back(id))
 }
