@@ -1,7 +1,9 @@
 //! A real SMTP server on loopback, small enough to read: it speaks the commands a client
 //! sends (RFC 5321: greeting, EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT), keeps each
 //! message it accepts byte for byte, and can be told to defer (4xx) or refuse (5xx)
-//! recipients.
+//! recipients. `Tarpit` is a mail server gone wrong: it accepts connections and never
+//! says a word.
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -162,4 +164,45 @@ fn angle(command: &str) -> String {
         .and_then(|(_, rest)| rest.split_once('>'))
         .map(|(address, _)| address.to_string())
         .unwrap_or_default()
+}
+
+/// Accepts every connection and never answers: no greeting, no replies. Each
+/// connection is held open until the tarpit is dropped.
+pub struct Tarpit {
+    /// `smtp://127.0.0.1:<port>`.
+    pub url: String,
+    connections: Arc<AtomicU32>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Tarpit {
+    pub async fn start() -> Tarpit {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let connections = Arc::new(AtomicU32::new(0));
+        let counted = connections.clone();
+        let task = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                held.push(stream);
+            }
+        });
+        Tarpit {
+            url: format!("smtp://127.0.0.1:{port}"),
+            connections,
+            task,
+        }
+    }
+
+    /// How many connections it has taken in.
+    pub fn connections(&self) -> u32 {
+        self.connections.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Tarpit {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
