@@ -95,14 +95,17 @@ pub async fn serve(
                 data_dir.join("files"),
                 max_upload_mb * 1024 * 1024,
             ),
-            mailer,
             render: render.clone(),
             public_url,
             ..AppState::new(database.pool.clone())
         });
-        // Credentials are generated in the background; any number of servers may share
-        // the queue (see src/jobs).
-        let worker = jobs::spawn(database.pool.clone(), render, worker_config);
+        // Credentials are generated and email is sent in the background; any number of
+        // servers may share the queue (see src/jobs).
+        let mail = jobs::MailSettings {
+            mailer,
+            ..jobs::MailSettings::default()
+        };
+        let worker = jobs::spawn_with_mail(database.pool.clone(), render, worker_config, mail);
         let cleanup = tokio::spawn(delete_expired_sessions(database.pool.clone()));
         web::listen::serve(listener, app, header_timeout, shutdown).await;
         cleanup.abort();

@@ -380,6 +380,8 @@ fn account_forms() -> Vec<Row> {
         post("/admin/people", |_| "/admin/people".into(),
             |_| form("display_name=Pat+New&email=pat%40new.test&kind=staff&role=assessor".into()),
                                                                    "in   404  404  404  404  404  404  404  201  201  404  in"),
+        post("/admin/people/{id}/password-link", |w| format!("/admin/people/{}/password-link", w.spare_learner),
+            |_| Payload::Empty,                                    "in   404  404  404  404  404  404  404  201  404  404  in"),
         post("/admin/enrolments", |_| "/admin/enrolments".into(),
             |w| form(format!("learner={}&major={}&assessor={}&trainee=&iqa={}",
                 w.spare_learner, w.major_a, w.ids[&Viewer::Assessor], w.ids[&Viewer::Iqa])),

@@ -1,5 +1,5 @@
 //! Pages for a centre's admins. Everyone else gets 404, as for any page they may not see.
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 
 use super::auth::CurrentUser;
@@ -16,6 +16,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/people", get(people::list).post(people::create))
         .route("/admin/people/new", get(people::new))
+        .route("/admin/people/{id}/password-link", post(people::send_link))
         .route(
             "/admin/enrolments",
             get(super::reports::centre).post(enrol::create),
