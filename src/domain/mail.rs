@@ -58,7 +58,7 @@ impl Delivery {
         match (f.job_state, f.last_at) {
             ("succeeded", Some(at)) => Delivery::Sent { at },
             ("succeeded", None) => Delivery::Sent { at: f.job_run_at },
-            ("failed", _) if f.attempts == 0 && f.job_error == Some(REPLACED) => Delivery::Replaced,
+            ("failed", _) if f.job_error == Some(REPLACED) => Delivery::Replaced,
             ("failed", _) => Delivery::GaveUp {
                 attempts: f.attempts,
                 error: error(),
@@ -194,6 +194,15 @@ mod tests {
             "Gave up after 1 attempt: 550 no such mailbox"
         );
         assert_eq!(facts("failed", 0, Some(REPLACED)), Delivery::Replaced);
+        let replaced_after_a_failure = Delivery::from_facts(&DeliveryFacts {
+            job_state: "failed",
+            job_run_at: datetime!(2026-12-02 12:10 UTC),
+            job_error: Some(REPLACED),
+            attempts: 1,
+            last_at: Some(datetime!(2026-12-02 12:03 UTC)),
+            last_error: Some("451 busy"),
+        });
+        assert_eq!(replaced_after_a_failure, Delivery::Replaced);
     }
 
     #[test]
