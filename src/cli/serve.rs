@@ -100,7 +100,6 @@ pub async fn serve(
         let state = AppState {
             secure_cookies,
             files,
-            mailer,
             render: render.clone(),
             documents: documents.clone(),
             public_url,
@@ -108,15 +107,20 @@ pub async fn serve(
         };
         let (reads, ticks) = (state.reads.clone(), state.ticks.clone());
         let app = web::router(state);
-        // Credentials are generated in the background; any number of servers may share
-        // the queue (see src/jobs).
-        let worker = jobs::spawn(
+        // Credentials are generated and email is sent in the background; any number of
+        // servers may share the queue (see src/jobs).
+        let mail = jobs::MailSettings {
+            mailer,
+            ..jobs::MailSettings::default()
+        };
+        let worker = jobs::spawn_with_mail(
             database.pool.clone(),
             render,
             jobs::WorkerConfig {
                 documents,
                 ..worker_config
             },
+            mail,
         );
         let cleanup = tokio::spawn(delete_expired_sessions(database.pool.clone()));
         web::listen::serve(listener, app, header_timeout, shutdown).await;

@@ -1,9 +1,51 @@
-//! Every sending of a credential by email, whether the server took it or not (SPEC §6).
-use sqlx::PgExecutor;
+//! Every sending of a credential by email, whether the server took it or not (SPEC §6),
+//! and the use case that queues one.
+use sqlx::{PgExecutor, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::DbResult;
+use super::credentials::Credential;
+use super::outbox::{self, MessageKind, NewMessage};
+use super::users::User;
+use super::{activity, DbResult};
+
+/// Queues the email of `credential` to its learner at `to`, with its activity entry,
+/// in one transaction; the worker sends it (with the PDF, rendered again from the
+/// register) and records how each attempt went. Returns the message's id.
+pub async fn queue(
+    pool: &PgPool,
+    admin: &User,
+    credential: &Credential,
+    learner_id: Uuid,
+    to: &str,
+    verify_url: &str,
+) -> DbResult<Uuid> {
+    let mut tx = pool.begin().await?;
+    let message = outbox::queue(
+        &mut tx,
+        &NewMessage {
+            centre_id: credential.centre_id,
+            kind: MessageKind::Credential,
+            user_id: learner_id,
+            to_address: to,
+            credential: Some((credential.id, credential.enrolment_id)),
+            requested_by: Some(admin.id),
+            link: verify_url,
+        },
+    )
+    .await?;
+    activity::record(
+        &mut *tx,
+        credential.centre_id,
+        Some(credential.enrolment_id),
+        Some(admin.id),
+        "credential email queued",
+        serde_json::json!({ "credential": credential.id, "to": to, "message": message }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(message)
+}
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct CredentialEmail {

@@ -16,11 +16,13 @@ pub mod credentials;
 pub mod enrolments;
 pub mod evidence;
 pub mod figures;
+pub mod invitations;
 pub mod iqa;
 pub mod jobs;
 pub mod leased;
 pub mod liveness;
 pub mod logins;
+pub mod outbox;
 pub mod password_tokens;
 mod qualification_items;
 pub mod qualifications;
@@ -95,6 +97,8 @@ pub enum DbError {
     Refused(#[from] Refusal),
     #[error(transparent)]
     TickRefused(#[from] crate::domain::ticks::TickRefusal),
+    #[error(transparent)]
+    LinkRefused(#[from] crate::domain::mail::LinkRefusal),
     #[error("a centre with this name or short name already exists")]
     DuplicateCentre,
     #[error("an account with this email address already exists in this centre")]

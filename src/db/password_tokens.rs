@@ -29,6 +29,18 @@ pub async fn create(db: impl PgExecutor<'_>, user_id: Uuid) -> DbResult<String> 
     Ok(token)
 }
 
+/// Makes every unused link of `user_id` unusable (marked used now): a new link
+/// replaces them.
+pub async fn revoke_all(db: impl PgExecutor<'_>, user_id: Uuid) -> DbResult<u64> {
+    Ok(sqlx::query(
+        "UPDATE password_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL",
+    )
+    .bind(user_id)
+    .execute(db)
+    .await?
+    .rows_affected())
+}
+
 /// The user a token is for, if it is unused and unexpired.
 pub async fn user_for(db: impl PgExecutor<'_>, token: &str) -> DbResult<Option<Uuid>> {
     Ok(sqlx::query_scalar(

@@ -10,6 +10,7 @@ pub mod form;
 pub mod import;
 pub mod iqa;
 pub(crate) mod log_filter;
+pub mod mail;
 pub mod outcome;
 pub mod people;
 pub mod progress;

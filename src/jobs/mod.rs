@@ -19,7 +19,9 @@ use crate::db::DbError;
 use crate::db::{bulk_audit, version_cache};
 
 pub mod documents;
+mod mail;
 mod render;
+pub use mail::MailSettings;
 pub use render::{certificate, renderer, renderer_with_fonts};
 
 /// Why rendering a credential failed. Transient errors are retried with a growing
@@ -88,9 +90,21 @@ struct Worker {
     name: String,
     config: WorkerConfig,
     render: Renderer,
+    mail: MailSettings,
 }
 
+/// A worker whose email goes to `MailSettings::default()` (.eml files).
 pub fn spawn(pool: PgPool, render: Renderer, config: WorkerConfig) -> WorkerHandle {
+    spawn_with_mail(pool, render, config, MailSettings::default())
+}
+
+/// A worker that also sends the queued email through `mail`.
+pub fn spawn_with_mail(
+    pool: PgPool,
+    render: Renderer,
+    config: WorkerConfig,
+    mail: MailSettings,
+) -> WorkerHandle {
     let name = format!(
         "{}-{}-{}",
         hostname(),
@@ -103,6 +117,7 @@ pub fn spawn(pool: PgPool, render: Renderer, config: WorkerConfig) -> WorkerHand
         name: name.clone(),
         config,
         render,
+        mail,
     });
     let task = tokio::spawn(async move {
         loop {
@@ -174,6 +189,7 @@ impl Worker {
     async fn run(&self, job: &Job) -> Result<(), DbError> {
         match job.kind.as_str() {
             GENERATE_JOB => self.generate(job).await,
+            crate::db::outbox::MAIL_JOB => self.send_mail(job).await,
             other => {
                 let mut conn = self.pool.acquire().await?;
                 let error = format!("unknown job kind {other:?}");

@@ -16,9 +16,14 @@ pub use message::{Attached, Outgoing};
 /// The sender when none is configured.
 pub const DEFAULT_FROM: &str = "attest <no-reply@localhost>";
 
-/// How long one SMTP exchange may take. A person may be waiting on the page that sends
-/// (adding a person), so a stuck server must not hold it for lettre's default minute.
+/// How long lettre waits for the TCP connection. Its timeout covers only connecting
+/// (not the greeting, the commands or the data), so `SEND_DEADLINE` bounds the rest.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How long one whole sending may take: connect, greeting, every command, the data.
+/// A server that accepts the connection and never answers fails the sending when this
+/// runs out (a transient error: the job tries again later).
+pub const SEND_DEADLINE: Duration = Duration::from_secs(60);
 
 /// Where mail goes, as chosen at start-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +65,7 @@ pub struct Mailer {
     transport: Transport,
     from: Mailbox,
     description: String,
+    deadline: Duration,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -168,6 +174,7 @@ impl Mailer {
             transport: Transport::Smtp(builder.build()),
             from: parse_from(from)?,
             description,
+            deadline: SEND_DEADLINE,
         })
     }
 
@@ -180,7 +187,14 @@ impl Mailer {
             },
             from: parse_from(from)?,
             description: format!("written as .eml files to {}", dir.display()),
+            deadline: SEND_DEADLINE,
         })
+    }
+
+    /// The same mailer with another deadline for one whole sending (tests shorten it).
+    pub fn with_deadline(mut self, deadline: Duration) -> Mailer {
+        self.deadline = deadline;
+        self
     }
 
     /// The development default: .eml files in `dir`, from `DEFAULT_FROM`.
@@ -203,10 +217,20 @@ impl Mailer {
     }
 
     /// Builds and sends one message; returns once the server accepted it (or the file
-    /// was written).
+    /// was written), or with `MailError::Unreachable` when the deadline runs out first.
     pub async fn send(&self, message: Outgoing) -> Result<(), MailError> {
         let readable = matches!(self.transport, Transport::Files { .. });
         let email = message.build(self.from.clone(), readable)?;
+        match tokio::time::timeout(self.deadline, self.deliver(email)).await {
+            Ok(sent) => sent,
+            Err(_) => Err(MailError::Unreachable(format!(
+                "connection timed out: no answer within {} s",
+                self.deadline.as_secs_f32()
+            ))),
+        }
+    }
+
+    async fn deliver(&self, email: lettre::Message) -> Result<(), MailError> {
         match &self.transport {
             Transport::Smtp(smtp) => {
                 smtp.send(email).await?;

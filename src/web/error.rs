@@ -31,9 +31,10 @@ impl From<DbError> for AppError {
         match e {
             DbError::NotFound => AppError::NotFound,
             // Invalid transitions and races answer 409 with the reason (SPEC §9).
-            DbError::Refused(_) | DbError::StatusChanged { .. } | DbError::LiveCredentialExists => {
-                AppError::Conflict(e.to_string())
-            }
+            DbError::Refused(_)
+            | DbError::StatusChanged { .. }
+            | DbError::LiveCredentialExists
+            | DbError::LinkRefused(_) => AppError::Conflict(e.to_string()),
             other if other.is_unavailable() => AppError::Unavailable,
             other => AppError::Db(other),
         }

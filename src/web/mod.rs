@@ -39,8 +39,6 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Where evidence files are kept, and the size limit per file.
     pub files: files::FileStore,
-    /// Sends email: SMTP when configured, else .eml files.
-    pub mailer: crate::mail::Mailer,
     /// The address people reach this site at, without a trailing slash: verification
     /// links, QR codes and credential ids are built on it.
     pub public_url: String,
@@ -65,8 +63,8 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Defaults for tests and tools: files in the system's temporary folder, 25 MB each;
-    /// email written as .eml files to a temporary folder.
+    /// Defaults for tests and tools: files in the system's temporary folder, 25 MB each.
+    /// (Email is sent by the job worker: see `jobs::MailSettings`.)
     pub fn new(pool: PgPool) -> Self {
         AppState {
             secure_cookies: false,
@@ -74,7 +72,6 @@ impl AppState {
                 std::env::temp_dir().join("attest-files"),
                 files::DEFAULT_MAX_BYTES,
             ),
-            mailer: crate::mail::Mailer::files_in(&std::env::temp_dir().join("attest-mail")),
             public_url: "http://localhost:3000".into(),
             render: crate::jobs::renderer("http://localhost:3000"),
             documents: crate::jobs::documents::default_store(),

@@ -385,6 +385,8 @@ fn account_forms() -> Vec<Row> {
         // Unlocking sign-in is for the person's own centre's admin.
         post("/admin/people/{id}/unlock", |w| format!("/admin/people/{}/unlock", w.ids[&Viewer::Learner]), |_| Payload::Empty,
                                                                    "in   404  404  404  404  404  404  404  303  404  404  in"),
+        post("/admin/people/{id}/password-link", |w| format!("/admin/people/{}/password-link", w.spare_learner),
+            |_| Payload::Empty,                                    "in   404  404  404  404  404  404  404  201  404  404  in"),
         post("/admin/enrolments", |_| "/admin/enrolments".into(),
             |w| form(format!("learner={}&major={}&assessor={}&trainee=&iqa={}",
                 w.spare_learner, w.major_a, w.ids[&Viewer::Assessor], w.ids[&Viewer::Iqa])),

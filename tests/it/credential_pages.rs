@@ -7,7 +7,7 @@ use attest::db::credential_emails;
 use attest::db::credentials::{self, Credential};
 use attest::domain::credential_number::CredentialNumber;
 use attest::domain::Status;
-use attest::jobs::{spawn, Renderer};
+use attest::jobs::{spawn, MailSettings, Renderer};
 use attest::mail::Mailer;
 use attest::web::AppState;
 use axum::http::StatusCode;
@@ -248,18 +248,47 @@ async fn emailing_sends_the_pdf_through_smtp_and_records_every_sending() {
     let c = demo_centre().await;
     let credential = issued(&c).await;
     let admin = as_(&c.pool, "admin").await;
-    let server = SmtpServer::start(Answer::Accept).await;
-    let with_smtp = AppState {
-        mailer: Mailer::smtp(&server.url, "attest <no-reply@attest.example.org>").expect("mailer"),
-        ..state(&c.pool)
-    };
     let uri = format!("/enrolments/{}/credential/email", c.zoe.id);
-    let r = send(with_smtp.clone(), form_post_as(&admin, &uri, "")).await;
+    // The worker sends what the page queues: first through a server that accepts it.
+    let sending = |url: String| {
+        let pool = c.pool.clone();
+        async move {
+            let mailer =
+                Mailer::smtp(&url, "attest <no-reply@attest.example.org>").expect("mailer");
+            attest::jobs::spawn_with_mail(
+                pool,
+                real_pdf(),
+                fast(),
+                MailSettings {
+                    mailer,
+                    retry_after: std::time::Duration::from_millis(10),
+                },
+            )
+        }
+    };
+    let sendings = |n: usize| {
+        let pool = c.pool.clone();
+        let id = credential.id;
+        async move {
+            crate::mail_queue::wait_until("the sendings on record", || async {
+                let list = credential_emails::list_for_credential(&pool, id)
+                    .await
+                    .expect("list");
+                (list.len() >= n).then_some(list)
+            })
+            .await
+        }
+    };
+    let server = SmtpServer::start(Answer::Accept).await;
+    let worker = sending(server.url.clone()).await;
+    let r = send(state(&c.pool), form_post_as(&admin, &uri, "")).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(r
         .location
         .as_deref()
-        .is_some_and(|l| l.ends_with("emailed=sent")));
+        .is_some_and(|l| l.ends_with("emailed=queued")));
+    sendings(1).await;
+    worker.shutdown().await;
     let got = server.received();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].rcpt_to, ["zoe@demo.attest.test"]);
@@ -271,34 +300,34 @@ async fn emailing_sends_the_pdf_through_smtp_and_records_every_sending() {
 
     // A refused sending is recorded too, and said on the page.
     let refusing = SmtpServer::start(Answer::Refuse).await;
-    let with_refusal = AppState {
-        mailer: Mailer::smtp(&refusing.url, "attest <no-reply@attest.example.org>")
-            .expect("mailer"),
-        ..state(&c.pool)
-    };
-    let r = send(with_refusal, form_post_as(&admin, &uri, "")).await;
-    assert!(r
-        .location
-        .as_deref()
-        .is_some_and(|l| l.ends_with("emailed=failed")));
-    let sendings = credential_emails::list_for_credential(&c.pool, credential.id)
-        .await
-        .expect("list");
-    assert_eq!(sendings.len(), 2);
-    assert!(sendings[0].was_sent() && !sendings[1].was_sent());
+    let worker = sending(refusing.url.clone()).await;
+    let r = send(state(&c.pool), form_post_as(&admin, &uri, "")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let list = sendings(2).await;
+    worker.shutdown().await;
+    assert!(list[0].was_sent() && !list[1].was_sent());
     let shown = page(
         &c.pool,
         Some(&admin),
-        &format!("/enrolments/{}/credential?emailed=failed", c.zoe.id),
+        &format!("/enrolments/{}/credential?emailed=queued", c.zoe.id),
     )
     .await;
-    assert!(shown.body.contains("The email was not sent"));
+    assert!(shown.body.contains("The email to the learner is queued"));
+    assert!(
+        shown.body.contains("Gave up after 1 attempt") && shown.body.contains("No such mailbox"),
+        "{}",
+        shown.body
+    );
 
     // Email is an action of Credential Issued only.
     credentials::cancel(&c.pool, c.zoe.id, c.admin, "error")
         .await
         .expect("cancel");
-    let r = send(with_smtp, form_post_as(&admin, &uri, "")).await;
+    let r = send(state(&c.pool), form_post_as(&admin, &uri, "")).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
-    assert_eq!(server.received().len(), 1);
+    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM mail_outbox")
+        .fetch_one(&c.pool)
+        .await
+        .expect("count");
+    assert_eq!(queued, 2, "nothing more was queued");
 }

@@ -10,7 +10,7 @@ use mail_parser::{Encoding, MessageParser, MimeHeaders};
 use uuid::Uuid;
 
 use crate::helpers::world;
-use crate::smtp::{Answer, SmtpServer};
+use crate::smtp::{Answer, SmtpServer, Tarpit};
 
 const FROM: &str = "Northgate College <no-reply@ngc.ac.uk>";
 const KHAI: &str = "Nguyễn Thị Minh Khai";
@@ -147,6 +147,28 @@ async fn a_server_that_is_not_listening_is_transient_and_a_bad_address_permanent
         .expect_err("bad address");
     assert!(matches!(err, MailError::BadAddress { .. }), "{err:?}");
     assert!(!err.is_transient());
+}
+
+/// Issue 11.5, finding 1: lettre's own timeout covers only connecting, so a server
+/// that accepts and never answers held a sending (and the page waiting on it) forever.
+#[tokio::test]
+async fn a_server_that_accepts_and_never_answers_fails_the_sending_at_its_deadline() {
+    let tarpit = Tarpit::start().await;
+    let mailer = Mailer::smtp(&tarpit.url, FROM)
+        .expect("mailer")
+        .with_deadline(std::time::Duration::from_millis(300));
+    // A hang detector, not a timing assertion: the old code never returned.
+    let sent = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        mailer.send(credential_message(&letter(), pdf_bytes())),
+    )
+    .await
+    .expect("the sending hung: it never returned");
+    let err = sent.expect_err("no answer is a failure");
+    assert!(matches!(err, MailError::Unreachable(_)), "{err:?}");
+    assert!(err.is_transient(), "tried again later");
+    assert!(err.to_string().contains("timed out"), "{err}");
+    assert!(tarpit.connections() >= 1);
 }
 
 fn fresh_dir() -> PathBuf {

@@ -34,6 +34,7 @@ mod kept_figures;
 mod leased;
 mod limits;
 mod mail;
+mod mail_queue;
 mod outage;
 mod page_cache;
 mod people;

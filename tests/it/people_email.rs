@@ -1,26 +1,17 @@
-//! A new person is emailed their one-time set-password link; the admin still sees it,
-//! and a failed email loses neither the person nor the link.
+//! A new person is emailed their one-time set-password link by the job worker; the
+//! admin still sees it, and a failed email loses neither the person nor the link.
 use attest::db::{activity, users};
-use attest::mail::Mailer;
 use attest::testing::test_pool;
 use attest::web::AppState;
 use axum::http::StatusCode;
 use mail_parser::MessageParser;
-use sqlx::PgPool;
 
 use crate::http::{enc, form_post, form_post_as, get, send, signed_in};
+use crate::mail_queue::{answered, app, wait_until, Mail, PUBLIC, QUICK};
 use crate::people::{admin_session, link_in};
 use crate::smtp::{Answer, SmtpServer};
 
 const KHAI: &str = "Nguyễn Thị Minh Khai";
-
-fn state(pool: &PgPool, server: &SmtpServer) -> AppState {
-    AppState {
-        mailer: Mailer::smtp(&server.url, "Northgate College <no-reply@ngc.ac.uk>")
-            .expect("mailer"),
-        ..AppState::new(pool.clone())
-    }
-}
 
 fn add_khai_form() -> String {
     format!(
@@ -34,20 +25,25 @@ async fn a_new_person_is_emailed_the_link_and_the_emailed_link_sets_their_passwo
     let pool = test_pool().await;
     let server = SmtpServer::start(Answer::Accept).await;
     let (centre, cookie) = admin_session(&pool).await;
-    let r = send(
-        state(&pool, &server),
+    let app = app(&pool, Mail::Smtp(server.url.clone()), QUICK).await;
+    let r = answered(send(
+        app.state.clone(),
         form_post_as(&cookie, "/admin/people", &add_khai_form()),
-    )
+    ))
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert!(
-        r.body.contains("We have emailed") && r.body.contains("khai@example.vn"),
+        r.body.contains("The set-password email is queued") && r.body.contains("khai@example.vn"),
         "{}",
         r.body
     );
     let shown = link_in(&r.body);
 
-    let received = server.received();
+    let received = wait_until("the email", || async {
+        let got = server.received();
+        (!got.is_empty()).then_some(got)
+    })
+    .await;
     assert_eq!(received.len(), 1, "one email");
     assert_eq!(received[0].rcpt_to, vec!["khai@example.vn".to_string()]);
     let parsed = MessageParser::default()
@@ -66,13 +62,13 @@ async fn a_new_person_is_emailed_the_link_and_the_emailed_link_sets_their_passwo
         .expect("the link is in the email")
         .to_string();
     assert!(
-        emailed.starts_with("http://localhost/set-password/"),
+        emailed.starts_with(&format!("{PUBLIC}/set-password/")),
         "{emailed}"
     );
     assert!(emailed.ends_with(&shown), "the same link as on the page");
 
     // The emailed link, followed: it greets her, takes a password and signs her in.
-    let path = emailed.trim_start_matches("http://localhost");
+    let path = emailed.trim_start_matches(PUBLIC);
     let page = send(AppState::new(pool.clone()), get(path, None)).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains(&format!("Welcome, {KHAI}")));
@@ -93,40 +89,52 @@ async fn a_new_person_is_emailed_the_link_and_the_emailed_link_sets_their_passwo
     )
     .await;
 
-    let log = activity::for_centre(&pool, centre, None, 10)
-        .await
-        .expect("log");
-    let entry = log
-        .iter()
-        .find(|e| e.action == "password link emailed")
-        .expect("the sending is in the activity log");
+    let entry = wait_until("the sending in the activity log", || async {
+        let log = activity::for_centre(&pool, centre, None, 10)
+            .await
+            .expect("log");
+        log.into_iter()
+            .find(|e| e.action == "password link emailed")
+    })
+    .await;
     assert_eq!(entry.detail["to"], "khai@example.vn");
     assert!(
         !entry.detail.to_string().contains(path),
         "the log never holds the link itself"
     );
+    let kept: Option<String> = sqlx::query_scalar("SELECT link FROM mail_outbox")
+        .fetch_one(&pool)
+        .await
+        .expect("the outbox");
+    assert_eq!(kept, None, "the sent link is forgotten");
+    app.stop().await;
 }
 
 #[tokio::test]
-async fn when_the_email_fails_the_person_and_the_link_are_kept_and_the_page_says_so() {
+async fn when_the_email_fails_the_person_and_the_link_are_kept_and_the_people_page_says_so() {
     let pool = test_pool().await;
     let server = SmtpServer::start(Answer::Refuse).await;
     let (centre, cookie) = admin_session(&pool).await;
-    let r = send(
-        state(&pool, &server),
+    let app = app(&pool, Mail::Smtp(server.url.clone()), QUICK).await;
+    let r = answered(send(
+        app.state.clone(),
         form_post_as(&cookie, "/admin/people", &add_khai_form()),
-    )
+    ))
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    assert!(
-        r.body
-            .contains("The email to khai@example.vn could not be sent"),
-        "{}",
-        r.body
-    );
-    assert!(r.body.contains("No such mailbox"), "the reason is given");
-    assert!(!r.body.contains("We have emailed"));
     let shown = link_in(&r.body);
+
+    let entry = wait_until("the failure in the activity log", || async {
+        let log = activity::for_centre(&pool, centre, None, 10)
+            .await
+            .expect("log");
+        log.into_iter()
+            .find(|e| e.action == "password link email failed")
+    })
+    .await;
+    assert!(entry.detail["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("550")));
 
     let khai = users::find_by_email(&pool, centre, "khai@example.vn")
         .await
@@ -134,16 +142,11 @@ async fn when_the_email_fails_the_person_and_the_link_are_kept_and_the_page_says
     assert!(khai.is_some(), "the person is kept");
     let page = send(AppState::new(pool.clone()), get(&shown, None)).await;
     assert_eq!(page.status, StatusCode::OK, "the shown link works");
-
-    let log = activity::for_centre(&pool, centre, None, 10)
-        .await
-        .expect("log");
-    let entry = log
-        .iter()
-        .find(|e| e.action == "password link email failed")
-        .expect("the failure is in the activity log");
-    assert!(entry.detail["error"]
-        .as_str()
-        .is_some_and(|e| e.contains("550")));
-    assert!(!log.iter().any(|e| e.action == "password link emailed"));
+    let people = send(app.state.clone(), get("/admin/people", Some(&cookie))).await;
+    assert!(
+        people.body.contains("Gave up after 1 attempt") && people.body.contains("No such mailbox"),
+        "{}",
+        people.body
+    );
+    app.stop().await;
 }

@@ -1,7 +1,9 @@
 //! A real SMTP server on loopback, small enough to read: it speaks the commands a client
 //! sends (RFC 5321: greeting, EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT), keeps each
 //! message it accepts byte for byte, and can be told to defer (4xx) or refuse (5xx)
-//! recipients.
+//! recipients, or defer the first few messages and accept the rest. `Tarpit` is a
+//! mail server gone wrong: it accepts connections and never says a word.
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -15,6 +17,8 @@ pub enum Answer {
     Defer,
     /// 550: no such mailbox.
     Refuse,
+    /// 451 to the first `n` RCPT TO commands the server receives, then accept.
+    DeferFirst(u32),
 }
 
 /// One message the server accepted.
@@ -39,9 +43,10 @@ impl SmtpServer {
         let port = listener.local_addr().expect("address").port();
         let received = Arc::new(Mutex::new(Vec::new()));
         let store = received.clone();
+        let deferred = Arc::new(AtomicU32::new(0));
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(session(stream, answer, store.clone()));
+                tokio::spawn(session(stream, answer, store.clone(), deferred.clone()));
             }
         });
         SmtpServer {
@@ -62,15 +67,21 @@ impl Drop for SmtpServer {
     }
 }
 
-async fn session(stream: TcpStream, answer: Answer, store: Arc<Mutex<Vec<Received>>>) {
+async fn session(
+    stream: TcpStream,
+    answer: Answer,
+    store: Arc<Mutex<Vec<Received>>>,
+    deferred: Arc<AtomicU32>,
+) {
     // A client that hangs up mid-way simply ends the session.
-    let _ = converse(stream, answer, store).await;
+    let _ = converse(stream, answer, store, deferred).await;
 }
 
 async fn converse(
     stream: TcpStream,
     answer: Answer,
     store: Arc<Mutex<Vec<Received>>>,
+    deferred: Arc<AtomicU32>,
 ) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
@@ -108,6 +119,14 @@ async fn converse(
                 }
                 Answer::Defer => b"451 4.3.0 Mailbox busy, try again later\r\n",
                 Answer::Refuse => b"550 5.1.1 No such mailbox here\r\n",
+                Answer::DeferFirst(n) => {
+                    if deferred.fetch_add(1, Ordering::SeqCst) < n {
+                        b"451 4.3.0 Mailbox busy, try again later\r\n"
+                    } else {
+                        rcpt_to.push(angle(&command));
+                        b"250 OK\r\n"
+                    }
+                }
             },
             "DATA" if rcpt_to.is_empty() => b"554 5.5.1 No valid recipients\r\n",
             "DATA" => {
@@ -162,4 +181,45 @@ fn angle(command: &str) -> String {
         .and_then(|(_, rest)| rest.split_once('>'))
         .map(|(address, _)| address.to_string())
         .unwrap_or_default()
+}
+
+/// Accepts every connection and never answers: no greeting, no replies. Each
+/// connection is held open until the tarpit is dropped.
+pub struct Tarpit {
+    /// `smtp://127.0.0.1:<port>`.
+    pub url: String,
+    connections: Arc<AtomicU32>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Tarpit {
+    pub async fn start() -> Tarpit {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let connections = Arc::new(AtomicU32::new(0));
+        let counted = connections.clone();
+        let task = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                held.push(stream);
+            }
+        });
+        Tarpit {
+            url: format!("smtp://127.0.0.1:{port}"),
+            connections,
+            task,
+        }
+    }
+
+    /// How many connections it has taken in.
+    pub fn connections(&self) -> u32 {
+        self.connections.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Tarpit {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }

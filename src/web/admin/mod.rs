@@ -17,6 +17,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/people", get(people::list).post(people::create))
         .route("/admin/people/new", get(people::new))
         .route("/admin/people/{id}/unlock", post(people::unlock))
+        .route("/admin/people/{id}/password-link", post(people::send_link))
         .route(
             "/admin/enrolments",
             get(super::reports::centre).post(enrol::create),

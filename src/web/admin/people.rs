@@ -4,16 +4,18 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::RawForm;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 use super::admin;
-use crate::db::users::{self, NewUser, Role, User};
-use crate::db::{activity, centres, logins, password_tokens, DbError};
+use crate::db::outbox::{self, Sending};
+use crate::db::users::{self, Role, User};
+use crate::db::{invitations, logins, password_tokens, DbError};
 use crate::domain::form::FieldError;
+use crate::domain::mail::may_send_password_link;
 use crate::domain::people::{validate_new_person, NewPerson};
-use crate::mail::password_link_message;
 use crate::web::auth::CurrentUser;
 use crate::web::ids::Ids;
 use crate::web::{AppError, AppState};
@@ -25,11 +27,20 @@ pub struct PeoplePage {
     people: Vec<User>,
     /// Those with failed sign-ins counted against them, whom the admin may unlock.
     failing: Vec<Uuid>,
+    /// The latest set-password email of each person who has one.
+    links: HashMap<Uuid, Sending>,
 }
 
 impl PeoplePage {
     fn is_failing(&self, id: &Uuid) -> bool {
         self.failing.contains(id)
+    }
+    /// Where the person's latest set-password email has got to, in words.
+    fn link_email(&self, id: &Uuid) -> Option<String> {
+        self.links.get(id).map(|s| s.delivery.describe())
+    }
+    fn may_send_link(&self, p: &User) -> bool {
+        may_send_password_link(p.active, p.password_hash.is_some()).is_ok()
     }
 }
 
@@ -40,10 +51,12 @@ pub async fn list(
     let user = admin(current)?;
     let people = users::list_for_centre(&state.pool, user.centre_id).await?;
     let failing = logins::with_failures(&state.pool, user.centre_id).await?;
+    let links = outbox::latest_password_links(&state.pool, user.centre_id).await?;
     Ok(PeoplePage {
         user,
         people,
         failing,
+        links,
     })
 }
 
@@ -120,14 +133,13 @@ pub struct PersonCreatedPage {
     person: User,
     link: String,
     valid_days: i32,
-    /// None when the link was emailed, else why it could not be.
-    email_failed: Option<String>,
+    /// A new link for someone added before, rather than a new person.
+    resent: bool,
 }
 
 pub async fn create(
     State(state): State<AppState>,
     current: CurrentUser,
-    headers: HeaderMap,
     RawForm(body): RawForm,
 ) -> Result<Response, AppError> {
     let user = admin(current)?;
@@ -145,111 +157,48 @@ pub async fn create(
         Ok(p) => p,
         Err(errors) => return again(user, typed, errors),
     };
-    let mut tx = state.pool.begin().await.map_err(DbError::from)?;
-    let new = NewUser {
-        centre_id: user.centre_id,
-        email: &person.email,
-        display_name: &person.display_name,
-        password_hash: None,
-        kind: person.kind,
-        roles: &person.roles,
-    };
-    let created = match users::create(&mut *tx, &new).await {
-        Ok(u) => u,
-        Err(DbError::DuplicateEmail) => {
-            let errors = vec![FieldError::new(
-                "email",
-                "Someone at this centre already has this email address",
-            )];
-            return again(user, typed, errors);
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let token = password_tokens::create(&mut *tx, created.id).await?;
-    let centre = centres::get(&mut *tx, user.centre_id).await?;
-    let roles: Vec<&str> = created.roles.iter().map(|r| r.key()).collect();
-    activity::record(
-        &mut *tx,
-        user.centre_id,
-        None,
-        Some(user.id),
-        "person added",
-        serde_json::json!({ "user": created.id, "email": created.email, "roles": roles }),
-    )
-    .await?;
-    tx.commit().await.map_err(DbError::from)?;
-    let link = format!(
-        "{}/set-password/{token}",
-        site_origin(&headers, state.secure_cookies)
-    );
-    // The person and the link are saved: a failed email is reported, never fatal.
-    let email_failed = email_link(&state, &user, &created, &centre.name, &link).await;
+    // The email is queued with the person; it never holds up this answer.
+    let invited =
+        match invitations::add_person(&state.pool, &user, &person, &state.public_url).await {
+            Ok(i) => i,
+            Err(DbError::DuplicateEmail) => {
+                let errors = vec![FieldError::new(
+                    "email",
+                    "Someone at this centre already has this email address",
+                )];
+                return again(user, typed, errors);
+            }
+            Err(e) => return Err(e.into()),
+        };
     Ok((
         StatusCode::CREATED,
         PersonCreatedPage {
             user,
-            person: created,
-            link,
+            person: invited.person,
+            link: invited.link,
             valid_days: password_tokens::VALID_DAYS,
-            email_failed,
+            resent: false,
         },
     )
         .into_response())
 }
 
-/// Emails the set-password link to the new person and logs the attempt either way;
-/// returns why it failed, if it did.
-async fn email_link(
-    state: &AppState,
-    admin: &User,
-    person: &User,
-    centre_name: &str,
-    link: &str,
-) -> Option<String> {
-    let message = password_link_message(
-        &person.display_name,
-        &person.email,
-        centre_name,
-        link,
-        password_tokens::VALID_DAYS,
-    );
-    let failed = state
-        .mailer
-        .send(message)
-        .await
-        .err()
-        .map(|e| e.to_string());
-    let (action, detail) = match &failed {
-        None => (
-            "password link emailed",
-            serde_json::json!({ "user": person.id, "to": person.email }),
-        ),
-        Some(error) => (
-            "password link email failed",
-            serde_json::json!({ "user": person.id, "to": person.email, "error": error }),
-        ),
+/// Sends a person who has not set a password yet a new set-password link (their
+/// earlier links stop working), and shows it to the admin as adding them did: 201, a
+/// new link was made.
+pub async fn send_link(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Ids(person): Ids<Uuid>,
+) -> Result<Response, AppError> {
+    let user = admin(current)?;
+    let invited = invitations::send_new_link(&state.pool, &user, person, &state.public_url).await?;
+    let page = PersonCreatedPage {
+        user,
+        person: invited.person,
+        link: invited.link,
+        valid_days: password_tokens::VALID_DAYS,
+        resent: true,
     };
-    // The admin still needs to see the link, so a log failure is reported, not returned.
-    if let Err(e) = activity::record(
-        &state.pool,
-        admin.centre_id,
-        None,
-        Some(admin.id),
-        action,
-        detail,
-    )
-    .await
-    {
-        tracing::error!("recording {action:?} for {}: {e}", person.id);
-    }
-    failed
-}
-
-/// This site's origin as the browser reached it, for links people are sent.
-fn site_origin(headers: &HeaderMap, https: bool) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    format!("{}://{host}", if https { "https" } else { "http" })
+    Ok((StatusCode::CREATED, page).into_response())
 }

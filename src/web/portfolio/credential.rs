@@ -9,16 +9,15 @@ use uuid::Uuid;
 
 use super::enrolment_for;
 use crate::credentials::store::Document;
-use crate::db::activity;
-use crate::db::credential_emails::{self, CredentialEmail};
+use crate::db::credential_emails;
 use crate::db::credentials::{self, Credential};
 use crate::db::enrolments::Enrolment;
+use crate::db::outbox::{self, Sending};
 use crate::db::users::{self, User};
 use crate::domain::access::Capacity;
 use crate::domain::credential_number::CredentialNumber;
 use crate::domain::status::{self as machine, Offer};
 use crate::domain::Status;
-use crate::mail::{credential_message, CredentialLetter};
 use crate::web::auth::CurrentUser;
 use crate::web::home::{day, moment};
 use crate::web::ids::Ids;
@@ -62,10 +61,10 @@ pub struct CredentialPage {
     credential: Credential,
     verify_url: String,
     admin: bool,
-    emails: Vec<CredentialEmail>,
-    /// "sent" or "failed" after an Email action.
+    /// Every emailing of the credential, with where it has got to.
+    emails: Vec<Sending>,
+    /// "queued" after an Email action.
     emailed: Option<String>,
-    email_error: Option<String>,
 }
 
 impl CredentialPage {
@@ -97,14 +96,10 @@ pub async fn page(
     let (enrolment, capacity, credential) = visible(&state, &user, id).await?;
     let admin = capacity == Capacity::Admin;
     let emails = if admin {
-        credential_emails::list_for_credential(&state.pool, credential.id).await?
+        outbox::for_credential(&state.pool, credential.id).await?
     } else {
         Vec::new()
     };
-    let email_error = emails
-        .last()
-        .filter(|_| emailed.emailed.as_deref() == Some("failed"))
-        .and_then(|e| e.error.clone());
     Ok(CredentialPage {
         header: super::header(&state, &enrolment).await?,
         enrolment_id: id,
@@ -114,7 +109,6 @@ pub async fn page(
         admin,
         emails,
         emailed: emailed.emailed,
-        email_error,
         user,
     })
 }
@@ -148,15 +142,6 @@ pub async fn pdf(
         bytes,
     )
         .into_response())
-}
-
-async fn render(state: &AppState, credential: &Credential) -> Result<Vec<u8>, AppError> {
-    let render = state.render.clone();
-    let credential = credential.clone();
-    tokio::task::spawn_blocking(move || render(&credential))
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("rendering the credential: {e}")))
 }
 
 /// The signed Open Badges 3.0 credential, exactly as kept at its issue; only issued
@@ -218,7 +203,8 @@ pub async fn print(
     })
 }
 
-/// Email the credential, PDF attached, to the learner; every attempt is recorded.
+/// Email the credential, PDF attached, to the learner: queued with its activity entry,
+/// so the answer comes at once; the worker sends it and records every attempt.
 pub async fn email(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -233,43 +219,15 @@ pub async fn email(
         .await?
         .ok_or(AppError::NotFound)?;
     let learner = users::get(&state.pool, enrolment.learner_id).await?;
-    let pdf = render(&state, &credential).await?;
     let url = verify_url(&state, &credential.number);
-    let qualification = format!(
-        "{} {}",
-        credential.qualification_code, credential.qualification_title
-    );
-    let letter = CredentialLetter {
-        learner_name: &credential.learner_name,
-        learner_email: &learner.email,
-        centre_name: &credential.centre_name,
-        qualification: &qualification,
-        number: &credential.number,
-        verify_url: &url,
-    };
-    let sent = state.mailer.send(credential_message(&letter, pdf)).await;
-    let error = sent.as_ref().err().map(|e| e.to_string());
-    credential_emails::record(
+    credential_emails::queue(
         &state.pool,
-        credential.id,
+        &user,
+        &credential,
+        learner.id,
         &learner.email,
-        Some(user.id),
-        error.as_deref().map_or(Ok(()), Err),
+        &url,
     )
     .await?;
-    activity::record(
-        &state.pool,
-        enrolment.centre_id,
-        Some(id),
-        Some(user.id),
-        if error.is_none() {
-            "credential emailed"
-        } else {
-            "credential email failed"
-        },
-        serde_json::json!({ "credential": credential.id, "to": learner.email, "error": error }),
-    )
-    .await?;
-    let result = if error.is_none() { "sent" } else { "failed" };
-    Ok(Redirect::to(&format!("/enrolments/{id}/credential?emailed={result}")).into_response())
+    Ok(Redirect::to(&format!("/enrolments/{id}/credential?emailed=queued")).into_response())
 }

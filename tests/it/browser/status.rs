@@ -90,7 +90,6 @@ async fn the_status_journey_from_enrolment_to_withdrawn_in_chromium() {
     let broken = attest::jobs::renderer_with_fonts(&base, "/nonexistent/fonts");
     let state = AppState {
         public_url: base.clone(),
-        mailer: Mailer::smtp(&smtp.url, "Acme Training <no-reply@acme.test>").expect("mailer"),
         render: attest::jobs::renderer(&base),
         ..AppState::new(pool.clone())
     };
@@ -174,7 +173,15 @@ async fn the_status_journey_from_enrolment_to_withdrawn_in_chromium() {
     failing.shutdown().await;
 
     // Retry with the fonts in place: Awaiting Issue within seconds, no reload.
-    let worker = spawn(pool.clone(), state.render.clone(), fast());
+    let worker = attest::jobs::spawn_with_mail(
+        pool.clone(),
+        state.render.clone(),
+        fast(),
+        attest::jobs::MailSettings {
+            mailer: Mailer::smtp(&smtp.url, "Acme Training <no-reply@acme.test>").expect("mailer"),
+            ..attest::jobs::MailSettings::default()
+        },
+    );
     b.click("#status-panel form[action$='/credential/retry'] button")
         .await;
     let took = wait_status(&b, "awaiting_issue", "Awaiting Issue").await;
@@ -205,8 +212,14 @@ async fn the_status_journey_from_enrolment_to_withdrawn_in_chromium() {
     assert!(head.starts_with("%PDF"), "{head:?}");
     b.click("#status-panel form[action$='/credential/email'] button")
         .await;
-    b.wait_for(".notice", "the page says it was emailed").await;
-    assert_eq!(smtp.received().len(), 1);
+    b.wait_for(".notice", "the page says the email is queued")
+        .await;
+    let received = crate::mail_queue::wait_until("the email", || async {
+        let got = smtp.received();
+        (!got.is_empty()).then_some(got)
+    })
+    .await;
+    assert_eq!(received.len(), 1);
     assert_eq!(smtp.received()[0].rcpt_to, [LEARNER]);
     b.check_accessibility().await;
 

@@ -1,0 +1,270 @@
+//! Email waiting to leave, and every attempt at sending it (issue 11, point 5). A use
+//! case that sends mail queues a message here, with its job, in its own transaction;
+//! the worker (`jobs::mail`) sends it and records each attempt. Admins read where each
+//! message has got to (`Delivery`).
+use std::collections::HashMap;
+
+use sqlx::{PgConnection, PgExecutor};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{jobs, DbResult};
+use crate::domain::mail::{Delivery, DeliveryFacts, REPLACED};
+
+/// The job kind that sends one message; its payload is `{"message": <id>}`.
+pub const MAIL_JOB: &str = "send mail";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    PasswordLink,
+    Credential,
+}
+
+impl MessageKind {
+    fn key(self) -> &'static str {
+        match self {
+            MessageKind::PasswordLink => "password_link",
+            MessageKind::Credential => "credential",
+        }
+    }
+}
+
+/// A message to queue.
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    pub centre_id: Uuid,
+    pub kind: MessageKind,
+    pub user_id: Uuid,
+    pub to_address: &'a str,
+    /// With its enrolment, for a credential.
+    pub credential: Option<(Uuid, Uuid)>,
+    pub requested_by: Option<Uuid>,
+    /// Built on `--public-url`.
+    pub link: &'a str,
+}
+
+/// Queues `message` and its job on `conn` (the caller's transaction); returns its id.
+pub async fn queue(conn: &mut PgConnection, message: &NewMessage<'_>) -> DbResult<Uuid> {
+    let id = Uuid::new_v4();
+    let key = format!("mail:{id}");
+    jobs::enqueue(
+        &mut *conn,
+        MAIL_JOB,
+        serde_json::json!({ "message": id }),
+        &key,
+    )
+    .await?;
+    sqlx::query(
+        "INSERT INTO mail_outbox (id, job_id, centre_id, kind, user_id, to_address, \
+                credential_id, enrolment_id, requested_by, link) \
+         SELECT $1, j.id, $3, $4, $5, $6, $7, $8, $9, $10 FROM jobs j WHERE j.idempotency_key = $2",
+    )
+    .bind(id)
+    .bind(&key)
+    .bind(message.centre_id)
+    .bind(message.kind.key())
+    .bind(message.user_id)
+    .bind(message.to_address)
+    .bind(message.credential.map(|(c, _)| c))
+    .bind(message.credential.map(|(_, e)| e))
+    .bind(message.requested_by)
+    .bind(message.link)
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// What the worker needs to send a message.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Message {
+    pub id: Uuid,
+    pub job_id: Uuid,
+    pub centre_id: Uuid,
+    pub centre_name: String,
+    kind: String,
+    pub user_id: Uuid,
+    pub to_name: String,
+    pub to_address: String,
+    pub credential_id: Option<Uuid>,
+    pub enrolment_id: Option<Uuid>,
+    pub requested_by: Option<Uuid>,
+    pub link: Option<String>,
+}
+
+impl Message {
+    pub fn kind(&self) -> MessageKind {
+        if self.kind == "credential" {
+            MessageKind::Credential
+        } else {
+            MessageKind::PasswordLink
+        }
+    }
+}
+
+pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<Message> {
+    Ok(sqlx::query_as(
+        "SELECT m.id, m.job_id, m.centre_id, c.name AS centre_name, m.kind, m.user_id, \
+                u.display_name AS to_name, m.to_address, m.credential_id, m.enrolment_id, \
+                m.requested_by, m.link \
+         FROM mail_outbox m JOIN users u ON u.id = m.user_id JOIN centres c ON c.id = m.centre_id \
+         WHERE m.id = $1",
+    )
+    .bind(id)
+    .fetch_one(db)
+    .await?)
+}
+
+/// How one attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempted<'a> {
+    Sent,
+    Retrying {
+        error: &'a str,
+        after: std::time::Duration,
+    },
+    Failed {
+        error: &'a str,
+    },
+}
+
+/// Records attempt number `attempt` of `message`, in the transaction that moves its job.
+pub async fn record_attempt(
+    conn: &mut PgConnection,
+    message: Uuid,
+    attempt: i32,
+    outcome: &Attempted<'_>,
+) -> DbResult<()> {
+    let (key, error, after) = match outcome {
+        Attempted::Sent => ("sent", None, None),
+        Attempted::Retrying { error, after } => ("retrying", Some(*error), Some(after)),
+        Attempted::Failed { error } => ("failed", Some(*error), None),
+    };
+    sqlx::query(
+        "INSERT INTO mail_attempts (message_id, attempt, outcome, error, retry_at) \
+         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))",
+    )
+    .bind(message)
+    .bind(attempt)
+    .bind(key)
+    .bind(error)
+    .bind(after.map(std::time::Duration::as_secs_f64))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Forgets the link a message carried (a set-password link is a secret).
+pub async fn erase_link(db: impl PgExecutor<'_>, message: Uuid) -> DbResult<()> {
+    sqlx::query("UPDATE mail_outbox SET link = NULL WHERE id = $1")
+        .bind(message)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Stops every set-password message to `user` still waiting in the queue, and forgets
+/// their links: a newer link replaces them. One being sent right now goes out, with a
+/// link that no longer works.
+pub async fn replace_password_links(conn: &mut PgConnection, user: Uuid) -> DbResult<()> {
+    sqlx::query(
+        "UPDATE jobs SET state = 'failed', finished_at = now(), last_error = $2 \
+         WHERE state = 'queued' AND id IN \
+               (SELECT job_id FROM mail_outbox WHERE user_id = $1 AND kind = 'password_link')",
+    )
+    .bind(user)
+    .bind(REPLACED)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE mail_outbox m SET link = NULL FROM jobs j \
+         WHERE j.id = m.job_id AND m.user_id = $1 AND m.kind = 'password_link' \
+           AND j.state IN ('failed', 'succeeded') AND m.link IS NOT NULL",
+    )
+    .bind(user)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct DeliveryRow {
+    id: Uuid,
+    user_id: Uuid,
+    to_address: String,
+    created_at: OffsetDateTime,
+    job_state: String,
+    job_run_at: OffsetDateTime,
+    job_error: Option<String>,
+    attempts: i64,
+    last_at: Option<OffsetDateTime>,
+    last_error: Option<String>,
+}
+
+impl DeliveryRow {
+    fn delivery(&self) -> Delivery {
+        Delivery::from_facts(&DeliveryFacts {
+            job_state: &self.job_state,
+            job_run_at: self.job_run_at,
+            job_error: self.job_error.as_deref(),
+            attempts: self.attempts,
+            last_at: self.last_at,
+            last_error: self.last_error.as_deref(),
+        })
+    }
+}
+
+/// The columns every delivery query shares; the caller adds WHERE and ORDER BY.
+const DELIVERY: &str = "SELECT m.id, m.user_id, m.to_address, m.created_at, \
+        j.state AS job_state, j.run_at AS job_run_at, j.last_error AS job_error, \
+        (SELECT count(*) FROM mail_attempts a WHERE a.message_id = m.id) AS attempts, \
+        l.at AS last_at, l.error AS last_error \
+    FROM mail_outbox m JOIN jobs j ON j.id = m.job_id \
+    LEFT JOIN LATERAL (SELECT at, error FROM mail_attempts a WHERE a.message_id = m.id \
+                       ORDER BY attempt DESC LIMIT 1) l ON true";
+
+/// One message as an admin sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sending {
+    pub id: Uuid,
+    pub to_address: String,
+    pub queued_at: OffsetDateTime,
+    pub delivery: Delivery,
+}
+
+impl From<DeliveryRow> for Sending {
+    fn from(r: DeliveryRow) -> Self {
+        Sending {
+            delivery: r.delivery(),
+            id: r.id,
+            to_address: r.to_address,
+            queued_at: r.created_at,
+        }
+    }
+}
+
+/// The latest set-password message of each person of `centre` who has one.
+pub async fn latest_password_links(
+    db: impl PgExecutor<'_>,
+    centre: Uuid,
+) -> DbResult<HashMap<Uuid, Sending>> {
+    let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
+        "SELECT DISTINCT ON (d.user_id) * FROM ({DELIVERY} \
+             WHERE m.centre_id = $1 AND m.kind = 'password_link') d \
+         ORDER BY d.user_id, d.created_at DESC, d.id"
+    ))
+    .bind(centre)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.user_id, r.into())).collect())
+}
+
+/// Every emailing of a credential, oldest first.
+pub async fn for_credential(db: impl PgExecutor<'_>, credential: Uuid) -> DbResult<Vec<Sending>> {
+    let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
+        "{DELIVERY} WHERE m.credential_id = $1 ORDER BY m.created_at, m.id"
+    ))
+    .bind(credential)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(Sending::from).collect())
+}

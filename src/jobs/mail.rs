@@ -1,0 +1,214 @@
+//! Sending the email the outbox holds (`db::outbox`). A job sends one message; a
+//! transient failure (no answer in time, a 4xx, a full mail folder) is tried again
+//! after a growing pause (`domain::mail::retry_pause`), a permanent one (a 5xx, a bad
+//! address) is given up at once, and so is the last attempt. Each attempt is recorded
+//! in the transaction that moves the job on, so the record and the queue agree.
+use std::sync::Arc;
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use super::{RenderError, Worker};
+use crate::credentials::store::Document;
+use crate::db::jobs::{self, Job};
+use crate::db::outbox::{self, Attempted, Message, MessageKind};
+use crate::db::{activity, credential_emails, credentials, password_tokens, DbError};
+use crate::domain::mail::retry_pause;
+use crate::mail::{credential_message, password_link_message, CredentialLetter, Mailer, Outgoing};
+
+/// How the worker sends mail.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    pub mailer: Mailer,
+    /// The pause after the first failed attempt; four times longer after each next one.
+    pub retry_after: Duration,
+}
+
+impl Default for MailSettings {
+    /// .eml files in the system's temporary folder (as `AppState::new`), retrying after
+    /// 1, 4, 16 and 64 minutes.
+    fn default() -> Self {
+        MailSettings {
+            mailer: Mailer::files_in(&std::env::temp_dir().join("attest-mail")),
+            retry_after: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Why a message could not be sent this time.
+enum Failure {
+    /// Trying again later may work.
+    Transient(String),
+    Permanent(String),
+}
+
+impl Worker {
+    pub(super) async fn send_mail(&self, job: &Job) -> Result<(), DbError> {
+        let message_id = job
+            .payload
+            .get("message")
+            .and_then(|v| v.as_str())
+            .and_then(|s| s.parse::<Uuid>().ok())
+            .ok_or_else(|| DbError::Corrupt(format!("job {} names no message", job.id)))?;
+        let message = outbox::get(&self.pool, message_id).await?;
+        let sent = match self.outgoing(&message).await {
+            Ok(outgoing) => self.mail.mailer.send(outgoing).await.map_err(|e| {
+                if e.is_transient() {
+                    Failure::Transient(e.to_string())
+                } else {
+                    Failure::Permanent(e.to_string())
+                }
+            }),
+            Err(failure) => Err(failure),
+        };
+        let outcome = match &sent {
+            Ok(()) => Attempted::Sent,
+            Err(Failure::Transient(error)) if job.attempts < job.max_attempts => {
+                Attempted::Retrying {
+                    error,
+                    after: retry_pause(self.mail.retry_after, job.attempts),
+                }
+            }
+            Err(Failure::Transient(error) | Failure::Permanent(error)) => {
+                Attempted::Failed { error }
+            }
+        };
+        let mut tx = self.pool.begin().await?;
+        let held = match &outcome {
+            Attempted::Retrying { error, after } => {
+                tracing::warn!(%error, attempt = job.attempts, "email will be retried");
+                jobs::retry_later(&mut *tx, job.id, &self.name, *after, error).await?
+            }
+            Attempted::Sent => jobs::finish(&mut tx, job.id, &self.name, true, None).await?,
+            Attempted::Failed { error } => {
+                tracing::warn!(%error, attempt = job.attempts, "email given up");
+                jobs::finish(&mut tx, job.id, &self.name, false, Some(error)).await?
+            }
+        };
+        if !held {
+            tracing::warn!(job = %job.id, "job was taken over by another worker; result dropped");
+            return Ok(());
+        }
+        outbox::record_attempt(&mut tx, message.id, job.attempts, &outcome).await?;
+        if !matches!(outcome, Attempted::Retrying { .. }) {
+            self.settle(&mut tx, &message, &outcome).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The message as it is sent: the set-password letter with its link, or the
+    /// credential with its issued PDF as the register keeps it.
+    async fn outgoing(&self, message: &Message) -> Result<Outgoing, Failure> {
+        let link = message.link.as_deref().ok_or_else(|| {
+            Failure::Permanent("the message's link was replaced by a newer one".into())
+        })?;
+        match message.kind() {
+            MessageKind::PasswordLink => Ok(password_link_message(
+                &message.to_name,
+                &message.to_address,
+                &message.centre_name,
+                link,
+                password_tokens::VALID_DAYS,
+            )),
+            MessageKind::Credential => {
+                let id = message
+                    .credential_id
+                    .ok_or_else(|| Failure::Permanent("the message names no credential".into()))?;
+                let credential = credentials::get(&self.pool, id)
+                    .await
+                    .map_err(|e| Failure::Transient(e.to_string()))?;
+                let pdf = self.issued_pdf(&credential).await?;
+                let qualification = format!(
+                    "{} {}",
+                    credential.qualification_code, credential.qualification_title
+                );
+                let letter = CredentialLetter {
+                    learner_name: &credential.learner_name,
+                    learner_email: &message.to_address,
+                    centre_name: &credential.centre_name,
+                    qualification: &qualification,
+                    number: &credential.number,
+                    verify_url: link,
+                };
+                Ok(credential_message(&letter, pdf))
+            }
+        }
+    }
+
+    /// The issued PDF as the register keeps it (the very bytes every download serves);
+    /// a credential issued before documents were kept has none, and is rendered.
+    async fn issued_pdf(&self, credential: &credentials::Credential) -> Result<Vec<u8>, Failure> {
+        if let Some(kept) = credential.pdf.clone() {
+            let (store, id) = (self.config.documents.clone(), credential.id);
+            return tokio::task::spawn_blocking(move || store.read(id, Document::IssuedPdf, &kept))
+                .await
+                .map_err(|e| Failure::Transient(format!("reading the PDF stopped: {e}")))?
+                .map_err(|e| Failure::Permanent(format!("the kept PDF: {e}")));
+        }
+        let render = Arc::clone(&self.render);
+        let copy = credential.clone();
+        tokio::task::spawn_blocking(move || render(&copy))
+            .await
+            .unwrap_or_else(|e| Err(RenderError::Permanent(format!("rendering stopped: {e}"))))
+            .map_err(|e| match e {
+                RenderError::Transient(e) => Failure::Transient(e),
+                RenderError::Permanent(e) => Failure::Permanent(e),
+            })
+    }
+
+    /// The last word on a message: the activity log, the credential's register of
+    /// sendings, and the set-password link forgotten.
+    async fn settle(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        message: &Message,
+        outcome: &Attempted<'_>,
+    ) -> Result<(), DbError> {
+        let error = match outcome {
+            Attempted::Failed { error } => Some(*error),
+            _ => None,
+        };
+        let action = match (message.kind(), error) {
+            (MessageKind::PasswordLink, None) => "password link emailed",
+            (MessageKind::PasswordLink, Some(_)) => "password link email failed",
+            (MessageKind::Credential, None) => "credential emailed",
+            (MessageKind::Credential, Some(_)) => "credential email failed",
+        };
+        let mut detail = serde_json::json!({
+            "user": message.user_id,
+            "to": message.to_address,
+            "message": message.id,
+            "requested_by": message.requested_by,
+        });
+        if let Some(error) = error {
+            detail["error"] = error.into();
+        }
+        match message.kind() {
+            MessageKind::PasswordLink => outbox::erase_link(&mut *tx, message.id).await?,
+            MessageKind::Credential => {
+                if let Some(credential) = message.credential_id {
+                    detail["credential"] = credential.to_string().into();
+                    credential_emails::record(
+                        &mut *tx,
+                        credential,
+                        &message.to_address,
+                        message.requested_by,
+                        error.map_or(Ok(()), Err),
+                    )
+                    .await?;
+                }
+            }
+        }
+        activity::record(
+            &mut *tx,
+            message.centre_id,
+            message.enrolment_id,
+            None,
+            action,
+            detail,
+        )
+        .await?;
+        Ok(())
+    }
+}
