@@ -21,10 +21,9 @@ pub struct Options {
     pub header_timeout: Duration,
 }
 
-/// The job worker's timing, with two knobs from the environment: how long a silent
-/// job waits before another worker takes it over (ATTEST_JOB_STALE_SECS), and a pause
-/// before each rendering that lets tests kill a server mid-generation
-/// (ATTEST_FAULT_RENDER_DELAY_MS, fault injection only).
+/// The job worker's timing, with one knob from the environment: how long a silent job
+/// waits before another worker takes it over (ATTEST_JOB_STALE_SECS). Nothing in the
+/// production configuration injects faults: tests hold real locks or kill processes.
 fn worker_config() -> anyhow::Result<WorkerConfig> {
     let number = |name: &str| -> anyhow::Result<Option<u64>> {
         std::env::var(name)
@@ -39,9 +38,6 @@ fn worker_config() -> anyhow::Result<WorkerConfig> {
     if let Some(secs) = number("ATTEST_JOB_STALE_SECS")? {
         config.stale_after = Duration::from_secs(secs.max(1));
         config.heartbeat = (config.stale_after / 4).max(Duration::from_millis(100));
-    }
-    if let Some(ms) = number("ATTEST_FAULT_RENDER_DELAY_MS")? {
-        config.render_delay = Duration::from_millis(ms);
     }
     Ok(config)
 }

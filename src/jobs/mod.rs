@@ -47,9 +47,6 @@ pub struct WorkerConfig {
     pub stale_after: Duration,
     /// The pause before the first retry; it doubles with each attempt.
     pub retry_after: Duration,
-    /// Fault injection for tests: a pause before rendering, so a test can kill the
-    /// process mid-generation. Zero in normal use.
-    pub render_delay: Duration,
     /// How long a change to confirmed criteria settles before its automatic audit
     /// (`bulk_audit::DUE_SETTLE`; tests shorten it).
     pub audit_settle: Duration,
@@ -64,7 +61,6 @@ impl Default for WorkerConfig {
             heartbeat: Duration::from_secs(2),
             stale_after: Duration::from_secs(15),
             retry_after: Duration::from_secs(2),
-            render_delay: Duration::ZERO,
             audit_settle: bulk_audit::DUE_SETTLE,
             documents: documents::default_store(),
         }
@@ -208,9 +204,6 @@ impl Worker {
             .ok_or_else(|| DbError::Corrupt(format!("job {} has no credential", job.id)))?;
         let outcome = match credentials::get(&self.pool, credential_id).await {
             Ok(credential) => {
-                if !self.config.render_delay.is_zero() {
-                    tokio::time::sleep(self.config.render_delay).await;
-                }
                 let render = Arc::clone(&self.render);
                 let store = self.config.documents.clone();
                 // Rendering is CPU work and keeping is file I/O: both off the async

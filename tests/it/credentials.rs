@@ -75,7 +75,6 @@ pub(crate) fn fast() -> WorkerConfig {
         heartbeat: Duration::from_millis(100),
         stale_after: Duration::from_secs(2),
         retry_after: Duration::from_millis(50),
-        render_delay: Duration::ZERO,
         audit_settle: Duration::from_millis(50),
         ..WorkerConfig::default()
     }

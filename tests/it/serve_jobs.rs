@@ -38,19 +38,19 @@ async fn a_server_killed_mid_generation_leaves_a_job_another_server_completes_on
         .await
         .expect("requested");
 
-    // Server A takes the job and dawdles (an injected pause before rendering).
+    // Server A takes the job and is held mid-way by a real lock: this test holds Zoë's
+    // enrolment row, which finishing a generation locks. No fault setting is involved.
+    let mut holder = c.pool.begin().await.expect("a transaction");
+    sqlx::query("SELECT 1 FROM enrolments WHERE id = $1 FOR UPDATE")
+        .bind(c.zoe.id)
+        .execute(&mut *holder)
+        .await
+        .expect("the enrolment locked");
     let a_url = url.clone();
-    let mut a = tokio::task::spawn_blocking(move || {
-        server(
-            &a_url,
-            &[
-                ("ATTEST_FAULT_RENDER_DELAY_MS", "60000"),
-                ("ATTEST_JOB_STALE_SECS", "2"),
-            ],
-        )
-    })
-    .await
-    .expect("join");
+    let mut a =
+        tokio::task::spawn_blocking(move || server(&a_url, &[("ATTEST_JOB_STALE_SECS", "2")]))
+            .await
+            .expect("join");
     let a_pid = a.id().to_string();
     let key = credential.id.to_string();
     let start = Instant::now();
@@ -61,18 +61,26 @@ async fn a_server_killed_mid_generation_leaves_a_job_another_server_completes_on
         let taken_by_a = job.first().is_some_and(|j| {
             j.state == "running" && j.locked_by.as_deref().is_some_and(|w| w.contains(&a_pid))
         });
-        if taken_by_a {
+        let waiting: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() \
+             AND wait_event_type = 'Lock' AND query LIKE '%FOR UPDATE%')",
+        )
+        .fetch_one(&c.pool)
+        .await
+        .expect("waiting?");
+        if taken_by_a && waiting {
             break;
         }
         assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "A never took the job: {job:?}"
+            start.elapsed() < Duration::from_secs(30),
+            "A never reached the lock with the job: {job:?}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // SIGKILL: no clean-up, no goodbye.
+    // SIGKILL: no clean-up, no goodbye. Then the lock goes, for whoever comes next.
     a.kill().expect("kill -9");
     a.wait().expect("reaped");
+    holder.commit().await.expect("released");
     assert_eq!(
         status(&c.pool, c.zoe.id).await,
         Status::GeneratingCredential
