@@ -33,9 +33,10 @@ pub struct AuditRecord {
     pub report: AuditReport,
 }
 
-/// Audit an enrolment from its confirmed criteria, store the result, and move its
-/// status as the audit decides, all in one transaction with the enrolment locked (so
-/// a tick or a transition cannot slip in between reading and deciding).
+/// Audit an enrolment from its confirmed criteria, store the result, move its status
+/// as the audit decides and write its activity entry, all in one transaction with the
+/// enrolment locked (so a tick or a transition cannot slip in between reading and
+/// deciding, and no audit stands without its entry).
 pub async fn audit_enrolment<'a>(
     db: impl Acquire<'a, Database = Postgres>,
     enrolment_id: Uuid,
@@ -43,22 +44,69 @@ pub async fn audit_enrolment<'a>(
 ) -> DbResult<AuditRecorded> {
     let mut tx = db.begin().await?;
     let enrolment = enrolments::lock(&mut tx, enrolment_id).await?;
-    let (audit_id, report) = record_locked(&mut tx, &enrolment, actor).await?;
+    let recorded = audit_locked(&mut tx, &enrolment, actor).await?;
+    tx.commit().await?;
+    Ok(recorded)
+}
+
+/// `audit_enrolment` inside the caller's transaction, the enrolment locked by it.
+pub async fn audit_locked(
+    conn: &mut PgConnection,
+    enrolment: &Enrolment,
+    actor: Option<Uuid>,
+) -> DbResult<AuditRecorded> {
+    let (audit_id, report) = record_locked(&mut *conn, enrolment, actor).await?;
     let decision = enrolments::apply_locked(
-        &mut tx,
-        &enrolment,
+        &mut *conn,
+        enrolment,
         &Action::Audit(report.outcome),
         actor,
         None,
     )
     .await?;
-    tx.commit().await?;
+    let status = decision.target(enrolment.status);
+    // Logged, but not activity on the portfolio: last activity stays where it was.
+    activity::append(
+        &mut *conn,
+        enrolment.centre_id,
+        Some(enrolment.id),
+        actor,
+        "audit",
+        serde_json::json!({ "audit": audit_id, "outcome": report.outcome.key(), "status": status.key() }),
+    )
+    .await?;
     Ok(AuditRecorded {
         audit_id,
-        status: decision.target(enrolment.status),
+        status,
         report,
         decision,
     })
+}
+
+/// Enrol a learner: the enrolment, its first status, its activity entry and its first
+/// audit, in one transaction.
+pub async fn enrol(
+    pool: &sqlx::PgPool,
+    new: &enrolments::NewEnrolment,
+    actor: Option<Uuid>,
+    detail: serde_json::Value,
+) -> DbResult<enrolments::Enrolment> {
+    let mut tx = pool.begin().await?;
+    let enrolment = enrolments::create(&mut *tx, new, actor).await?;
+    activity::record(
+        &mut *tx,
+        enrolment.centre_id,
+        Some(enrolment.id),
+        actor,
+        "enrolled",
+        detail,
+    )
+    .await?;
+    let locked = enrolments::lock(&mut tx, enrolment.id).await?;
+    audit_locked(&mut tx, &locked, actor).await?;
+    let enrolment = enrolments::get(&mut *tx, enrolment.id).await?;
+    tx.commit().await?;
+    Ok(enrolment)
 }
 
 /// Switch the assigned major (of the same version) and re-audit under it, with its

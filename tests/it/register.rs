@@ -594,3 +594,55 @@ async fn a_cancelled_credential_is_revoked_in_the_signed_bitstring_status_list()
         "only its bit"
     );
 }
+
+/// An audit asked for on the page writes its entry inside its own transaction: when the
+/// entry cannot be written, no audit is stored and the status does not move (today the
+/// entry came after the commit). Zoë's status is forced back so that the audit would move it.
+#[tokio::test]
+async fn an_audit_whose_activity_entry_cannot_be_written_changes_nothing() {
+    let c = demo_centre().await;
+    let admin = as_(&c.pool, "admin").await;
+    sqlx::query("UPDATE enrolments SET status = 'not_yet_achieved' WHERE id = $1")
+        .bind(c.zoe.id)
+        .execute(&c.pool)
+        .await
+        .expect("status");
+    let audits_before = attest::db::audits::audit_history(&c.pool, c.zoe.id)
+        .await
+        .expect("audits")
+        .len();
+    let (history, logged) = (
+        history_len(&c.pool, c.zoe.id).await,
+        entries(&c.pool, c.zoe.id, "audit").await,
+    );
+    refuse_activity(&c.pool, "audit").await;
+    let uri = format!("/enrolments/{}/audit", c.zoe.id);
+    let r = post(&c.pool, &admin, &uri, "").await;
+    assert!(r.status.is_server_error(), "{} {}", r.status, r.body);
+    assert_eq!(status(&c.pool, c.zoe.id).await, Status::NotYetAchieved);
+    assert_eq!(history_len(&c.pool, c.zoe.id).await, history);
+    assert_eq!(entries(&c.pool, c.zoe.id, "audit").await, logged);
+    sqlx::query("DROP TRIGGER test_refuse_activity ON activity_log")
+        .execute(&c.pool)
+        .await
+        .expect("drop");
+    assert_eq!(
+        attest::db::audits::audit_history(&c.pool, c.zoe.id)
+            .await
+            .expect("audits")
+            .len(),
+        audits_before,
+        "no audit stored"
+    );
+    // And once the entry can be written, one audit, one entry, the status moved.
+    let r = post(
+        &c.pool,
+        &admin,
+        &format!("/enrolments/{}/audit", c.zoe.id),
+        "",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(status(&c.pool, c.zoe.id).await, Status::ReadyToBeRequested);
+    assert_eq!(entries(&c.pool, c.zoe.id, "audit").await, logged + 1);
+}

@@ -149,7 +149,8 @@ pub async fn create(
         iqa_id: iqa,
     };
     // The database checks each person's centre and kind; a wrong pick is a form error.
-    let enrolment = match enrolments::create(&state.pool, &new, Some(user.id)).await {
+    let detail = serde_json::json!({ "major": choice.major_code, "qualification": choice.code, "version": choice.version });
+    let enrolment = match audits::enrol(&state.pool, &new, Some(user.id), detail).await {
         Ok(e) => e,
         Err(DbError::WrongPerson { .. }) => {
             let errors = vec![FieldError::new(
@@ -161,17 +162,6 @@ pub async fn create(
         }
         Err(e) => return Err(e.into()),
     };
-    let detail = serde_json::json!({ "major": choice.major_code, "qualification": choice.code, "version": choice.version });
-    activity::record(
-        &state.pool,
-        user.centre_id,
-        Some(enrolment.id),
-        Some(user.id),
-        "enrolled",
-        detail,
-    )
-    .await?;
-    audits::audit_enrolment(&state.pool, enrolment.id, Some(user.id)).await?;
     Ok(Redirect::to(&format!("/enrolments/{}", enrolment.id)).into_response())
 }
 

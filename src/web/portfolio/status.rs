@@ -10,10 +10,10 @@ use uuid::Uuid;
 
 use super::enrolment_for;
 use crate::credentials::fresh_number;
+use crate::db::audits;
 use crate::db::credentials::{self, Credential};
 use crate::db::enrolments::Enrolment;
 use crate::db::users::{self, User};
-use crate::db::{activity, audits};
 use crate::domain::access::Capacity;
 use crate::domain::form::{message_for, FieldError};
 use crate::domain::status::{self as machine, Offer};
@@ -129,19 +129,8 @@ pub async fn audit(
     CurrentUser(user): CurrentUser,
     Ids(id): Ids<Uuid>,
 ) -> Result<Response, AppError> {
-    let enrolment = allowed(&state, &user, id, Offer::Audit).await?;
-    let recorded = audits::audit_enrolment(&state.pool, id, Some(user.id)).await?;
-    let detail = serde_json::json!({ "audit": recorded.audit_id, "outcome": recorded.report.outcome.key(), "status": recorded.status.key() });
-    // Logged, but not activity on the portfolio: last activity stays where it was.
-    activity::append(
-        &state.pool,
-        enrolment.centre_id,
-        Some(enrolment.id),
-        Some(user.id),
-        "audit",
-        detail,
-    )
-    .await?;
+    allowed(&state, &user, id, Offer::Audit).await?;
+    audits::audit_enrolment(&state.pool, id, Some(user.id)).await?;
     Ok(Redirect::to(&format!("/enrolments/{id}/audit")).into_response())
 }
 
