@@ -63,6 +63,10 @@ pub async fn serve(
     prepare_storage(&files, &mail)?;
     let database = Database::open(data_dir).await?;
     let served = async {
+        // The centres' signing keys open with the key-encryption key, kept outside the
+        // database; keys an earlier version kept in the clear are sealed now, before
+        // anything is served or signed (issue 11 point 7).
+        let signing_kek = signing_kek(data_dir, &database.pool).await?;
         if demo {
             match load::load_if_empty(&database.pool).await? {
                 DemoState::Loaded => println!("Loaded the demo centre."),
@@ -98,6 +102,7 @@ pub async fn serve(
             files,
             render: render.clone(),
             documents: documents.clone(),
+            signing_kek,
             public_url,
             ..AppState::new(database.pool.clone())
         };
@@ -131,6 +136,26 @@ pub async fn serve(
     database.close().await;
     served?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The key-encryption key (ATTEST_SIGNING_KEK, or `<data>/keys/signing.key`, made on
+/// the first start), checked against the database's sealed keys, with any key still in
+/// the clear sealed. A missing or wrong key stops the start: a new key would leave
+/// every centre unable to sign.
+async fn signing_kek(
+    data_dir: &Path,
+    pool: &sqlx::PgPool,
+) -> anyhow::Result<crate::credentials::sealing::Kek> {
+    use crate::db::centre_keys;
+    let sealed = centre_keys::any_sealed(pool).await?;
+    let kek = crate::credentials::sealing::Kek::load(data_dir, !sealed)?;
+    let sealed_now = centre_keys::seal_clear_keys(pool, &kek)
+        .await
+        .context("opening the centres' signing keys")?;
+    if sealed_now > 0 {
+        tracing::info!(sealed_now, "sealed the signing keys kept in the clear");
+    }
+    Ok(kek)
 }
 
 /// The evidence folder and the stored emails' folder are the server's alone, and the

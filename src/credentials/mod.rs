@@ -11,6 +11,7 @@ pub mod multibase;
 pub mod pdf;
 mod qr;
 mod qr_svg;
+pub mod sealing;
 pub mod store;
 mod text;
 mod transcript;

@@ -12,8 +12,9 @@
 //!   `credentialStatus` points at its bit in this W3C Bitstring Status List
 //!   credential, [`status_list_credential`], signed like the credentials;
 //! - `{base}/.well-known/attest/centres/{centre_id}`: the issuer's `id`, which serves
-//!   the centre's [`controller_document`] listing its public key as `#key-1`, the
-//!   proof's `verificationMethod`. A verifier dereferences that URL, so the document
+//!   the centre's [`controller_document`] listing each of its public keys as
+//!   `#key-1`, `#key-2`, … (a rotated key stays published); a proof's
+//!   `verificationMethod` names the one that signed it. A verifier dereferences that URL, so the document
 //!   lives exactly there; see [`issuer_path`].
 //!
 //! Pure: the caller supplies the key, the time and the data. Signing is deterministic,
@@ -37,8 +38,9 @@ pub const CID_CONTEXT: &str = "https://www.w3.org/ns/cid/v1";
 pub const PROOF_TYPE: &str = "DataIntegrityProof";
 pub const CRYPTOSUITE: &str = "eddsa-jcs-2022";
 const PROOF_PURPOSE: &str = "assertionMethod";
-/// The centre's one key so far; a replacement would be published beside it as key-2.
-const KEY_FRAGMENT: &str = "key-1";
+/// The id of a centre's first key, which every credential signed before keys could
+/// be rotated names.
+pub const FIRST_KEY_ID: &str = "key-1";
 /// Open Badges 3.0's status method: the status URL returns a list of revoked credentials.
 pub const STATUS_TYPE: &str = "1EdTechRevocationList";
 /// W3C Bitstring Status List v1.0: the credential's status entry, and the list's types.
@@ -152,8 +154,16 @@ pub fn issuer_id(base_url: &str, centre_id: Uuid) -> String {
     )
 }
 
-pub fn verification_method(issuer_id: &str) -> String {
-    format!("{issuer_id}#{KEY_FRAGMENT}")
+/// The proof's `verificationMethod`: the issuer's document, and the key's id in it.
+pub fn verification_method(issuer_id: &str, key_id: &str) -> String {
+    format!("{issuer_id}#{key_id}")
+}
+
+/// A centre's signing key and its id in the centre's published document.
+#[derive(Clone, Copy)]
+pub struct IssuerKey<'a> {
+    pub id: &'a str,
+    pub key: &'a SigningKey,
 }
 
 /// The unsigned credential.
@@ -228,10 +238,11 @@ pub fn build(base_url: &str, input: &CredentialInput) -> Result<Value, VcError> 
 }
 
 /// The signed credential for `input`, by the centre's key, dated at its issue. Its
-/// `proof` is a set of one, as the Open Badges 3.0 JSON schema (2024) requires.
-pub fn issue(base_url: &str, input: &CredentialInput, key: &SigningKey) -> Result<Value, VcError> {
-    let method = verification_method(&issuer_id(base_url, input.centre_id));
-    let signed = sign(&build(base_url, input)?, key, &method, input.issued_at)?;
+/// `proof` is a set of one, as the Open Badges 3.0 JSON schema (2024) requires, and
+/// names the key that signed it.
+pub fn issue(base_url: &str, input: &CredentialInput, key: IssuerKey) -> Result<Value, VcError> {
+    let method = verification_method(&issuer_id(base_url, input.centre_id), key.id);
+    let signed = sign(&build(base_url, input)?, key.key, &method, input.issued_at)?;
     Ok(as_proof_set(signed))
 }
 
@@ -389,7 +400,7 @@ pub fn status_list_credential(
     list: u64,
     revoked: &[u64],
     at: OffsetDateTime,
-    key: &SigningKey,
+    key: IssuerKey,
 ) -> Result<Value, VcError> {
     let id = status_list_id(base_url, centre_id, list);
     let issuer = issuer_id(base_url, centre_id);
@@ -406,24 +417,40 @@ pub fn status_list_credential(
             "encodedList": encoded_list(revoked)?,
         },
     });
-    let signed = sign(&unsigned, key, &verification_method(&issuer), at)?;
+    let signed = sign(
+        &unsigned,
+        key.key,
+        &verification_method(&issuer, key.id),
+        at,
+    )?;
     Ok(as_proof_set(signed))
 }
 
 /// The centre's controller document (W3C Controlled Identifiers v1.0), served at its
-/// issuer id: one Ed25519 Multikey, usable for signing credentials.
-pub fn controller_document(issuer_id: &str, key: &VerifyingKey) -> Value {
-    let method = verification_method(issuer_id);
+/// issuer id: each of its keys, by id, as an Ed25519 Multikey usable for checking
+/// credentials. Retired keys stay listed: what they signed still verifies.
+pub fn controller_document(issuer_id: &str, keys: &[(String, VerifyingKey)]) -> Value {
+    let methods: Vec<String> = keys
+        .iter()
+        .map(|(id, _)| verification_method(issuer_id, id))
+        .collect();
+    let entries: Vec<Value> = keys
+        .iter()
+        .zip(&methods)
+        .map(|((_, key), method)| {
+            json!({
+                "id": method,
+                "type": "Multikey",
+                "controller": issuer_id,
+                "publicKeyMultibase": multibase::public_key_multibase(key),
+            })
+        })
+        .collect();
     json!({
         "@context": [CID_CONTEXT],
         "id": issuer_id,
-        "verificationMethod": [{
-            "id": method,
-            "type": "Multikey",
-            "controller": issuer_id,
-            "publicKeyMultibase": multibase::public_key_multibase(key),
-        }],
-        "assertionMethod": [method],
+        "verificationMethod": entries,
+        "assertionMethod": methods,
     })
 }
 

@@ -40,8 +40,16 @@ fn input(number: u64) -> CredentialInput {
     }
 }
 
+/// A centre's first key, as every credential signed before rotation names it.
+fn first(key: &SigningKey) -> IssuerKey<'_> {
+    IssuerKey {
+        id: FIRST_KEY_ID,
+        key,
+    }
+}
+
 fn signed() -> Value {
-    issue(BASE, &input(0x0123_4567_89ab_cdef), &key(1)).expect("signs")
+    issue(BASE, &input(0x0123_4567_89ab_cdef), first(&key(1))).expect("signs")
 }
 
 /// JSON pointers of every leaf (string, number, boolean, null) under `value`.
@@ -174,7 +182,7 @@ fn another_key_does_not_verify_it() {
         Err(VcError::BadSignature)
     );
     // Nor does signing with another key and claiming the centre's.
-    let forged = issue(BASE, &input(0x0123_4567_89ab_cdef), &key(2)).expect("signs");
+    let forged = issue(BASE, &input(0x0123_4567_89ab_cdef), first(&key(2))).expect("signs");
     assert_eq!(
         verify(&forged, &key(1).verifying_key()),
         Err(VcError::BadSignature)
@@ -304,7 +312,7 @@ fn the_credential_has_the_open_badges_shape() {
 #[test]
 fn a_number_ending_in_punctuation_is_percent_encoded_in_the_ids() {
     // 32 mod 37 = 32: the check symbol is '*'.
-    let c = issue(BASE, &input(32), &key(1)).expect("signs");
+    let c = issue(BASE, &input(32), first(&key(1))).expect("signs");
     assert_eq!(
         c["id"],
         json!("https://attest.example.org/verify/0000-0000-0010-%2A")
@@ -345,7 +353,7 @@ fn the_status_of_a_cancelled_credential_says_revoked() {
 fn the_published_controller_document_yields_the_key_that_verifies() {
     let i = input(0x0123_4567_89ab_cdef);
     let issuer = issuer_id(BASE, i.centre_id);
-    let document = controller_document(&issuer, &key(1).verifying_key());
+    let document = controller_document(&issuer, &[(FIRST_KEY_ID.into(), key(1).verifying_key())]);
     let credential = signed();
     let method = credential["proof"][0]["verificationMethod"]
         .as_str()
@@ -365,11 +373,56 @@ fn the_published_controller_document_yields_the_key_that_verifies() {
         key_from_controller_document(&not_for_signing, method),
         Err(VcError::KeyNotPublished)
     );
-    let other = controller_document("https://elsewhere.example/x", &key(1).verifying_key());
+    let other = controller_document(
+        "https://elsewhere.example/x",
+        &[(FIRST_KEY_ID.into(), key(1).verifying_key())],
+    );
     assert_eq!(
         key_from_controller_document(&other, method),
         Err(VcError::KeyNotPublished)
     );
+}
+
+#[test]
+fn after_rotation_the_document_lists_both_keys_and_each_credential_names_its_own() {
+    let i = input(0x0123_4567_89ab_cdef);
+    let issuer = issuer_id(BASE, i.centre_id);
+    let (old, new) = (key(1), key(2));
+    let document = controller_document(
+        &issuer,
+        &[
+            ("key-1".into(), old.verifying_key()),
+            ("key-2".into(), new.verifying_key()),
+        ],
+    );
+    let before = issue(BASE, &i, first(&old)).expect("signs");
+    let after = issue(
+        BASE,
+        &i,
+        IssuerKey {
+            id: "key-2",
+            key: &new,
+        },
+    )
+    .expect("signs");
+    let method = |c: &Value| {
+        c["proof"][0]["verificationMethod"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(method(&after), format!("{issuer}#key-2"));
+    assert_eq!(
+        document["assertionMethod"],
+        json!([format!("{issuer}#key-1"), format!("{issuer}#key-2")])
+    );
+    for c in [&before, &after] {
+        let published = key_from_controller_document(&document, &method(c)).expect("listed");
+        assert_eq!(verify(c, &published), Ok(()));
+    }
+    // Each names its own key: the new key does not pass for the old one's credential.
+    let wrong = key_from_controller_document(&document, &method(&after)).unwrap();
+    assert_eq!(verify(&before, &wrong), Err(VcError::BadSignature));
 }
 
 /// W3C vc-di-eddsa, test vectors for eddsa-jcs-2022 (TestVectors/keyPair.json and
@@ -468,7 +521,7 @@ fn the_status_list_sets_exactly_the_revoked_bits_and_is_signed_like_the_credenti
         1,
         &[0, 41, 131_071],
         i.issued_at,
-        &key(1),
+        first(&key(1)),
     )
     .expect("signs");
     assert_eq!(

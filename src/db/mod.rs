@@ -131,6 +131,9 @@ pub enum DbError {
     Corrupt(String),
     #[error("the operating system gave no randomness: {0}")]
     NoRandomness(String),
+    /// A sealed signing key does not open with the server's key-encryption key.
+    #[error("the signing key file does not open this database's keys")]
+    KeyWontOpen,
     #[error(transparent)]
     Sqlx(sqlx::Error),
 }

@@ -11,8 +11,9 @@
 use sqlx::PgPool;
 
 use super::{RenderError, Renderer};
+use crate::credentials::sealing::Kek;
 use crate::credentials::store::{Document, DocumentStore, StoreError};
-use crate::credentials::vc::{self, AchievedUnit, CredentialInput, VcError};
+use crate::credentials::vc::{self, AchievedUnit, CredentialInput, IssuerKey, VcError};
 use crate::db::credentials::{self, Credential};
 use crate::db::{centre_keys, DbError};
 use crate::domain::credential::KeptFile;
@@ -45,6 +46,8 @@ pub struct Documents<'a> {
     pub render: &'a Renderer,
     pub public_url: &'a str,
     pub store: &'a DocumentStore,
+    /// Opens the centre's sealed signing key.
+    pub kek: &'a Kek,
 }
 
 /// What the signed credential says, from the register entry; only issued ones exist.
@@ -116,8 +119,13 @@ impl Documents<'_> {
     /// already; returns the credential as the register now has it.
     pub async fn make_issued(&self, credential: &Credential) -> Result<Credential, DocumentError> {
         let input = vc_input(credential)?;
-        let key = centre_keys::get_or_create(self.pool, credential.centre_id).await?;
-        let signed = vc::issue(self.public_url, &input, &key.signing_key)?;
+        // Signed by the centre's current key, named in the proof.
+        let key = centre_keys::get_or_create(self.pool, self.kek, credential.centre_id).await?;
+        let signer = IssuerKey {
+            id: &key.key_id(),
+            key: &key.signing_key,
+        };
+        let signed = vc::issue(self.public_url, &input, signer)?;
         let json =
             serde_json::to_vec_pretty(&signed).map_err(|e| DocumentError::Making(e.to_string()))?;
         let (render, store, made) = (self.render.clone(), self.store.clone(), credential.clone());

@@ -47,6 +47,9 @@ pub struct AppState {
     /// Where the register's documents are kept (`<data>/credentials` when serving):
     /// made once, then served as kept.
     pub documents: crate::credentials::store::DocumentStore,
+    /// Opens the centres' sealed signing keys (the key file under the data folder, or
+    /// ATTEST_SIGNING_KEK, when serving; a fixed test key from `new`).
+    pub signing_kek: crate::credentials::sealing::Kek,
     /// Qualification versions already loaded (they never change): the process's cache,
     /// which audits share.
     pub versions: &'static VersionCache,
@@ -75,6 +78,7 @@ impl AppState {
             public_url: "http://localhost:3000".into(),
             render: crate::jobs::renderer("http://localhost:3000"),
             documents: crate::jobs::documents::default_store(),
+            signing_kek: crate::credentials::sealing::Kek::for_tests(),
             versions: crate::db::version_cache::shared(),
             pages: std::sync::Arc::new(page_cache::PageCache::new(page_cache::DEFAULT_BUDGET)),
             ticks: crate::db::tick_writer::TickWriter::new(pool.clone()),
@@ -94,6 +98,7 @@ impl AppState {
             render: &self.render,
             public_url: &self.public_url,
             store: &self.documents,
+            kek: &self.signing_kek,
         }
     }
 }

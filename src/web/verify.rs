@@ -148,20 +148,33 @@ pub async fn status(
     })
 }
 
-/// The centre's public key, where its credentials say their issuer is.
+/// The centre's public keys, where its credentials say their issuer is: every key it
+/// has had, current and retired, so that each credential finds the key that signed it.
 pub async fn centre_key(
     State(state): State<AppState>,
     Ids(centre): Ids<String>,
 ) -> Result<Response, AppError> {
     let id: Uuid = centre.parse().map_err(|_| AppError::NotFound)?;
     // Made when the centre issues its first credential; a GET never makes one.
-    let key = centre_keys::find(&state.pool, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let keys = centre_keys::published(&state.pool, id).await?;
+    if keys.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    let keys = keys
+        .iter()
+        .map(|k| {
+            let bytes: [u8; 32] = k.public_key.as_slice().try_into().map_err(|_| {
+                AppError::Internal(anyhow::anyhow!("a stored public key is not 32 bytes"))
+            })?;
+            let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+                .map_err(|e| AppError::Internal(e.into()))?;
+            Ok((k.key_id(), key))
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
     let issuer = vc::issuer_id(&state.public_url, id);
     Ok(json(
         StatusCode::OK,
-        vc::controller_document(&issuer, &key.public_key()),
+        vc::controller_document(&issuer, &keys),
     ))
 }
 
@@ -174,7 +187,7 @@ pub async fn status_list(
     let id: Uuid = centre.parse().map_err(|_| AppError::NotFound)?;
     let list: u64 = list.parse().map_err(|_| AppError::NotFound)?;
     // A centre that has issued nothing has no key and publishes no list.
-    let key = centre_keys::find(&state.pool, id)
+    let key = centre_keys::find(&state.pool, &state.signing_kek, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let revoked = credentials::revoked_in_status_list(&state.pool, id, list, vc::STATUS_LIST_BITS)
@@ -186,7 +199,10 @@ pub async fn status_list(
         list,
         &revoked,
         time::OffsetDateTime::now_utc(),
-        &key.signing_key,
+        vc::IssuerKey {
+            id: &key.key_id(),
+            key: &key.signing_key,
+        },
     )
     .map_err(|e| AppError::Internal(e.into()))?;
     Ok((

@@ -466,6 +466,8 @@ fn portfolio_forms() -> Vec<Row> {
                                                                    "in   404  404  404  404  404  404  404  422  422  404  in"),
         post("/admin/settings", |_| "/admin/settings".into(), |_| form("auto_audit=on".into()),
                                                                    "in   404  404  404  404  404  404  404  303  303  404  in"),
+        post("/admin/settings/rotate-key", |_| "/admin/settings/rotate-key".into(), |_| Payload::Empty,
+                                                                   "in   404  404  404  404  404  404  404  303  303  404  in"),
         // IQA: the IQA records and closes; the assessor (or trainee) marks addressed.
         post(IQA, |w| format!("/enrolments/{}/iqa", w.a.id),
             |w| form(format!("target=unit%3A{}&verdict=agreed&feedback=", w.unit_a)),

@@ -37,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/admin/qualifications/{id}", get(qualifications::show))
         .route("/admin/settings", get(settings::page).post(settings::save))
+        .route("/admin/settings/rotate-key", post(settings::rotate_key))
         .route("/admin/audits", get(audits::page).post(audits::start))
         .route("/admin/audits/{id}", get(audits::show))
         .route("/admin/audits/{id}/progress", get(audits::progress))

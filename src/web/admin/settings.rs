@@ -1,4 +1,5 @@
-//! The centre's settings: automatic audit (SPEC §4), on by default.
+//! The centre's settings: automatic audit (SPEC §4), on by default; and the centre's
+//! signing keys, which an admin may rotate (issue 11 point 7).
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
@@ -7,7 +8,7 @@ use axum::Form;
 
 use super::admin;
 use crate::db::users::User;
-use crate::db::{activity, centres};
+use crate::db::{activity, centre_keys, centres};
 use crate::web::auth::CurrentUser;
 use crate::web::{AppError, AppState};
 
@@ -17,6 +18,15 @@ pub struct SettingsPage {
     user: User,
     centre: centres::Centre,
     saved: bool,
+    /// The centre's signing keys, first first; the last not retired signs.
+    keys: Vec<centre_keys::PublishedKey>,
+    rotated: bool,
+}
+
+impl SettingsPage {
+    fn day(&self, at: &time::OffsetDateTime) -> String {
+        crate::web::home::day(at)
+    }
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -28,6 +38,7 @@ pub struct SettingsForm {
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct Saved {
     saved: Option<String>,
+    rotated: Option<String>,
 }
 
 pub async fn page(
@@ -39,6 +50,8 @@ pub async fn page(
     Ok(SettingsPage {
         centre: centres::get(&state.pool, user.centre_id).await?,
         saved: query.saved.is_some(),
+        keys: centre_keys::published(&state.pool, user.centre_id).await?,
+        rotated: query.rotated.is_some(),
         user,
     })
 }
@@ -61,4 +74,22 @@ pub async fn save(
     )
     .await?;
     Ok(Redirect::to("/admin/settings?saved=1").into_response())
+}
+
+/// A new signing key for the centre: it signs from now on, and the old one stays
+/// published so that what it signed still verifies. Recorded in the activity log in
+/// the same transaction.
+pub async fn rotate_key(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Response, AppError> {
+    let user = admin(user)?;
+    centre_keys::rotate(
+        &state.pool,
+        &state.signing_kek,
+        user.centre_id,
+        Some(user.id),
+    )
+    .await?;
+    Ok(Redirect::to("/admin/settings?rotated=1").into_response())
 }

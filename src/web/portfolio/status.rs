@@ -169,7 +169,8 @@ pub async fn issue(
     let enrolment = allowed(&state, &user, id, Offer::Issue).await?;
     let credential = credentials::issue(&state.pool, id, user.id).await?;
     // The centre's signing key exists (and is published) from its first issue on.
-    crate::db::centre_keys::get_or_create(&state.pool, enrolment.centre_id).await?;
+    crate::db::centre_keys::get_or_create(&state.pool, &state.signing_kek, enrolment.centre_id)
+        .await?;
     // The issued PDF and the signed credential are made now, once, and kept. Should
     // that fail, the credential is issued all the same and they are made on its
     // first download.
