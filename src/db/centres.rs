@@ -63,6 +63,29 @@ pub async fn set_auto_audit(db: impl PgExecutor<'_>, id: Uuid, on: bool) -> DbRe
     Ok(())
 }
 
+/// The centre's settings changed by an admin, with its activity entry, in one
+/// transaction.
+pub async fn change_settings(
+    pool: &sqlx::PgPool,
+    id: Uuid,
+    actor: Uuid,
+    auto_audit: bool,
+) -> DbResult<()> {
+    let mut tx = pool.begin().await?;
+    set_auto_audit(&mut *tx, id, auto_audit).await?;
+    super::activity::record(
+        &mut *tx,
+        id,
+        None,
+        Some(actor),
+        "centre settings changed",
+        serde_json::json!({ "auto_audit": auto_audit }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// The centre a command-line import goes to: the named one, else the only one, else a
 /// new "Default centre" when there is none.
 pub async fn resolve_for_import(db: &sqlx::PgPool, name: Option<&str>) -> anyhow::Result<Centre> {

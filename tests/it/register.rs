@@ -646,3 +646,29 @@ async fn an_audit_whose_activity_entry_cannot_be_written_changes_nothing() {
     assert_eq!(status(&c.pool, c.zoe.id).await, Status::ReadyToBeRequested);
     assert_eq!(entries(&c.pool, c.zoe.id, "audit").await, logged + 1);
 }
+
+/// A settings change and its activity entry commit together (they were two writes).
+#[tokio::test]
+async fn a_settings_change_whose_activity_entry_cannot_be_written_changes_nothing() {
+    let c = demo_centre().await;
+    let admin = as_(&c.pool, "admin").await;
+    let auto = || async {
+        sqlx::query_scalar::<_, bool>("SELECT auto_audit FROM centres WHERE slug = 'demo'")
+            .fetch_one(&c.pool)
+            .await
+            .expect("setting")
+    };
+    let before = auto().await;
+    let form = if before { "" } else { "auto_audit=on" };
+    refuse_activity(&c.pool, "centre settings changed").await;
+    let r = post(&c.pool, &admin, "/admin/settings", form).await;
+    assert!(r.status.is_server_error(), "{} {}", r.status, r.body);
+    assert_eq!(auto().await, before, "the setting did not change");
+    sqlx::query("DROP TRIGGER test_refuse_activity ON activity_log")
+        .execute(&c.pool)
+        .await
+        .expect("drop");
+    let r = post(&c.pool, &admin, "/admin/settings", form).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(auto().await, !before);
+}

@@ -8,7 +8,7 @@ use axum::Form;
 
 use super::admin;
 use crate::db::users::User;
-use crate::db::{activity, centre_keys, centres};
+use crate::db::{centre_keys, centres};
 use crate::web::auth::CurrentUser;
 use crate::web::{AppError, AppState};
 
@@ -63,16 +63,7 @@ pub async fn save(
 ) -> Result<Response, AppError> {
     let user = admin(user)?;
     let on = form.auto_audit.is_some();
-    centres::set_auto_audit(&state.pool, user.centre_id, on).await?;
-    activity::record(
-        &state.pool,
-        user.centre_id,
-        None,
-        Some(user.id),
-        "centre settings changed",
-        serde_json::json!({ "auto_audit": on }),
-    )
-    .await?;
+    centres::change_settings(&state.pool, user.centre_id, user.id, on).await?;
     Ok(Redirect::to("/admin/settings?saved=1").into_response())
 }
 
