@@ -176,13 +176,18 @@ fn prepare_storage(files: &crate::web::files::FileStore, mail: &MailConfig) -> a
     Ok(())
 }
 
-/// Expired sessions are removed hourly, so the table does not grow without end.
+/// Expired sessions and sign-in counters that no longer count are removed hourly, so
+/// neither table grows without end.
 async fn delete_expired_sessions(pool: sqlx::PgPool) {
     let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         every_hour.tick().await;
         if let Err(e) = crate::db::sessions::delete_expired(&pool).await {
             tracing::warn!("deleting expired sessions: {e}");
+        }
+        // Sign-in counters that no longer count, however many emails were invented.
+        if let Err(e) = crate::db::logins::forget_stale(&pool).await {
+            tracing::warn!("forgetting sign-in counters: {e}");
         }
     }
 }

@@ -65,6 +65,67 @@ impl From<&TallyRow> for Tally {
     }
 }
 
+/// Counters looked at by one `forget_stale` pass, at most.
+const FORGET_BATCH: i64 = 10_000;
+
+/// Deletes counters that no longer count (`signin::forgotten`), up to `FORGET_BATCH` of
+/// them per call, oldest first; returns how many. A counter changed meanwhile by an
+/// attempt is left (the delete names the state that was judged).
+pub async fn forget_stale(pool: &PgPool) -> DbResult<u64> {
+    #[derive(sqlx::FromRow)]
+    struct Stale {
+        scope: String,
+        email: String,
+        address: String,
+        failures: i32,
+        window_start: Option<OffsetDateTime>,
+        last_failure_at: Option<OffsetDateTime>,
+        succeeded_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    }
+    // Only a first narrowing: no counter touched in the last day can be forgotten.
+    let rows: Vec<Stale> = sqlx::query_as(
+        "SELECT scope, email, address, failures, window_start, last_failure_at, succeeded_at, \
+                now() AS now \
+         FROM login_throttles \
+         WHERE COALESCE(GREATEST(window_start, last_failure_at, succeeded_at), '-infinity') \
+               < now() - interval '1 day' \
+         ORDER BY COALESCE(GREATEST(window_start, last_failure_at, succeeded_at), '-infinity') \
+         LIMIT $1",
+    )
+    .bind(FORGET_BATCH)
+    .fetch_all(pool)
+    .await?;
+    let mut forgotten = 0;
+    for r in rows {
+        let tally = Tally {
+            failures: u32::try_from(r.failures).unwrap_or(0),
+            window_start: r.window_start,
+            last_failure_at: r.last_failure_at,
+            succeeded_at: r.succeeded_at,
+        };
+        if !signin::forgotten(&tally, r.now) {
+            continue;
+        }
+        forgotten += sqlx::query(
+            "DELETE FROM login_throttles WHERE scope = $1 AND email = $2 AND address = $3 \
+               AND failures = $4 AND window_start IS NOT DISTINCT FROM $5 \
+               AND last_failure_at IS NOT DISTINCT FROM $6 AND succeeded_at IS NOT DISTINCT FROM $7",
+        )
+        .bind(&r.scope)
+        .bind(&r.email)
+        .bind(&r.address)
+        .bind(r.failures)
+        .bind(r.window_start)
+        .bind(r.last_failure_at)
+        .bind(r.succeeded_at)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    }
+    Ok(forgotten)
+}
+
 /// The attempt's counters, made if new and locked until the transaction ends, and the
 /// database's time, in one statement. Rows are made and locked in `keys` order, so two
 /// attempts sharing a counter (one address, one email) cannot deadlock.

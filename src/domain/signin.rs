@@ -151,6 +151,14 @@ fn known(pair: &Tally, now: OffsetDateTime) -> bool {
     pair.succeeded_at.is_some_and(|s| now - s < KNOWN_FOR)
 }
 
+/// Whether a counter no longer counts at `now`, nor ever will again: no pair failure
+/// remembered, no window open, no success recent enough to make the pair known. Such a
+/// counter judges exactly as a counter never made, so it may be deleted (an attacker
+/// inventing emails would otherwise grow the table without end).
+pub fn forgotten(t: &Tally, now: OffsetDateTime) -> bool {
+    pair_failures(t, now) == 0 && window_failures(t, now) == 0 && !known(t, now)
+}
+
 /// Whether an attempt may be made at `now`.
 pub fn admit(now: OffsetDateTime, t: &Tallies) -> Result<(), Throttled> {
     let failures = pair_failures(&t.pair, now);

@@ -814,3 +814,85 @@ async fn a_made_up_or_used_set_password_link_is_refused_before_any_hashing() {
     assert_eq!(r.status, StatusCode::NOT_FOUND, "used");
     assert_eq!(server.hashing.runs(), 1, "no Argon2 run for a used link");
 }
+
+/// Counters that no longer count are forgotten (an attacker inventing emails would
+/// otherwise grow the table without end); counters that still judge an attempt stay.
+#[tokio::test]
+async fn sign_in_counters_that_no_longer_count_are_forgotten() {
+    let pool = attest::testing::test_pool().await;
+    let rows = [
+        // (scope, email, failures, window start, last failure, success), ages in hours.
+        ("pair", "invented-1@x.test", 9, None, Some(30), None, false),
+        (
+            "account",
+            "invented-1@x.test",
+            9,
+            Some(30),
+            Some(30),
+            None,
+            false,
+        ),
+        (
+            "pair",
+            "old-friend@x.test",
+            0,
+            None,
+            None,
+            Some(24 * 40),
+            false,
+        ),
+        (
+            "pair",
+            "recent-failure@x.test",
+            6,
+            None,
+            Some(20),
+            None,
+            true,
+        ),
+        ("pair", "known@x.test", 0, None, None, Some(24 * 20), true),
+        (
+            "account",
+            "window-open@x.test",
+            3,
+            Some(0),
+            Some(0),
+            None,
+            true,
+        ),
+    ];
+    for (scope, email, failures, window, last, success, _) in rows {
+        let ago = |h: Option<i32>| h.map(|h| format!("now() - interval '{h} hours'"));
+        sqlx::query(&format!(
+            "INSERT INTO login_throttles (scope, email, address, failures, window_start, \
+             last_failure_at, succeeded_at) VALUES ($1, $2, $3, $4, {}, {}, {})",
+            ago(window).unwrap_or("NULL".into()),
+            ago(last).unwrap_or("NULL".into()),
+            ago(success).unwrap_or("NULL".into()),
+        ))
+        .bind(scope)
+        .bind(if scope == "address" { "" } else { email })
+        .bind(if scope == "account" { "" } else { "10.0.0.1" })
+        .bind(failures)
+        .execute(&pool)
+        .await
+        .expect("counter");
+    }
+    let forgotten = attest::db::logins::forget_stale(&pool)
+        .await
+        .expect("forget");
+    assert_eq!(forgotten, 3);
+    let mut left: Vec<(String, String)> =
+        sqlx::query_as("SELECT scope, email FROM login_throttles")
+            .fetch_all(&pool)
+            .await
+            .expect("left");
+    left.sort();
+    let mut kept: Vec<(String, String)> = rows
+        .iter()
+        .filter(|r| r.6)
+        .map(|r| (r.0.to_string(), r.1.to_string()))
+        .collect();
+    kept.sort();
+    assert_eq!(left, kept);
+}

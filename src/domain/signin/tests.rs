@@ -276,3 +276,86 @@ proptest! {
         prop_assert_eq!(safe_next(Some(&path)), path.as_str());
     }
 }
+
+mod forgetting {
+    use super::super::*;
+    use proptest::prelude::*;
+    use time::{Duration, OffsetDateTime};
+
+    fn at(minutes_ago: Option<i64>, now: OffsetDateTime) -> Option<OffsetDateTime> {
+        minutes_ago.map(|m| now - Duration::minutes(m))
+    }
+
+    fn tally() -> impl Strategy<Value = (u32, Option<i64>, Option<i64>, Option<i64>)> {
+        let ago = proptest::option::of(0i64..(60 * 24 * 40));
+        (0u32..200, ago.clone(), ago.clone(), ago)
+    }
+
+    proptest! {
+        /// A forgotten counter judges every attempt, now and later, exactly as no
+        /// counter at all, in whichever place it stands.
+        #[test]
+        fn a_forgotten_counter_judges_as_none(
+            (failures, window, last, success) in tally(),
+            (o_failures, o_window, o_last, o_success) in tally(),
+            later in 0i64..(60 * 24 * 60),
+        ) {
+            let now = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
+            let t = Tally {
+                failures,
+                window_start: at(window, now),
+                last_failure_at: at(last, now),
+                succeeded_at: at(success, now),
+            };
+            let other = Tally {
+                failures: o_failures,
+                window_start: at(o_window, now),
+                last_failure_at: at(o_last, now),
+                succeeded_at: at(o_success, now),
+            };
+            prop_assume!(forgotten(&t, now));
+            let then = now + Duration::minutes(later);
+            prop_assert!(forgotten(&t, then), "forgotten stays forgotten");
+            let none = Tally::default();
+            for (with, without) in [
+                (Tallies { pair: t, account: other, address: Some(other) },
+                 Tallies { pair: none, account: other, address: Some(other) }),
+                (Tallies { pair: other, account: t, address: Some(other) },
+                 Tallies { pair: other, account: none, address: Some(other) }),
+                (Tallies { pair: other, account: other, address: Some(t) },
+                 Tallies { pair: other, account: other, address: Some(none) }),
+            ] {
+                prop_assert_eq!(admit(then, &with), admit(then, &without));
+            }
+        }
+    }
+
+    #[test]
+    fn recent_failures_windows_and_successes_are_remembered() {
+        let now = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
+        let failed = Tally {
+            failures: 3,
+            last_failure_at: Some(now - Duration::hours(23)),
+            ..Tally::default()
+        };
+        let window = Tally {
+            failures: 3,
+            window_start: Some(now - Duration::minutes(10)),
+            ..Tally::default()
+        };
+        let known_pair = Tally {
+            succeeded_at: Some(now - Duration::days(29)),
+            ..Tally::default()
+        };
+        for t in [failed, window, known_pair] {
+            assert!(!forgotten(&t, now), "{t:?}");
+        }
+        let old = Tally {
+            failures: 9,
+            window_start: Some(now - Duration::days(2)),
+            last_failure_at: Some(now - Duration::days(2)),
+            succeeded_at: Some(now - Duration::days(31)),
+        };
+        assert!(forgotten(&old, now));
+    }
+}
