@@ -33,34 +33,40 @@ pub fn failed() {
 
 /// Whether a connection given back `idle_for` ago should be checked before use.
 pub fn should_check(idle_for: Duration) -> bool {
-    if idle_for >= CHECK_AFTER_IDLE {
-        return true;
-    }
-    let failure = LAST_FAILURE.load(Ordering::Relaxed);
-    if failure == 0 {
-        return false;
-    }
-    let returned = Instant::now()
-        .checked_sub(idle_for)
-        .map_or(0, since_epoch)
-        .saturating_add(1);
-    returned <= failure
+    let returned = Instant::now().checked_sub(idle_for).map_or(0, since_epoch);
+    judged(idle_for, returned, LAST_FAILURE.load(Ordering::Relaxed))
+}
+
+/// The rule on given moments: a connection idle `idle_for`, given back at `returned`,
+/// with the last failure seen at `failure` (nanoseconds after `epoch`, plus one; zero:
+/// never).
+fn judged(idle_for: Duration, returned: u64, failure: u64) -> bool {
+    idle_for >= CHECK_AFTER_IDLE || (failure != 0 && returned.saturating_add(1) <= failure)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const SHORT: Duration = Duration::from_millis(1);
+
     #[test]
-    fn connections_idle_long_or_from_before_a_failure_are_checked() {
-        assert!(should_check(CHECK_AFTER_IDLE));
-        let before = Instant::now();
-        std::thread::sleep(Duration::from_millis(2));
-        failed();
-        // Given back before the failure: checked; after it: not.
-        assert!(should_check(before.elapsed()));
-        std::thread::sleep(Duration::from_millis(2));
-        let after = Instant::now();
-        assert!(!should_check(after.elapsed()));
+    fn a_connection_idle_long_is_checked_whatever_the_failures() {
+        assert!(judged(CHECK_AFTER_IDLE, 1_000, 0));
+        assert!(judged(CHECK_AFTER_IDLE * 3, 1_000, 0));
+        assert!(!judged(CHECK_AFTER_IDLE - SHORT, 1_000, 0));
+    }
+
+    #[test]
+    fn a_connection_from_before_the_last_failure_is_checked_and_one_from_after_is_not() {
+        // The failure was seen at 2,000 ns (stored as 2,001).
+        let failure = 2_001;
+        assert!(judged(SHORT, 1_000, failure), "given back before it");
+        assert!(
+            judged(SHORT, 2_000, failure),
+            "given back at the same moment"
+        );
+        assert!(!judged(SHORT, 2_001, failure), "given back after it");
+        assert!(!judged(SHORT, 1_000, 0), "no failure seen");
     }
 }

@@ -96,34 +96,45 @@ pub async fn forget_stale(pool: &PgPool) -> DbResult<u64> {
     .bind(FORGET_BATCH)
     .fetch_all(pool)
     .await?;
-    let mut forgotten = 0;
-    for r in rows {
-        let tally = Tally {
-            failures: u32::try_from(r.failures).unwrap_or(0),
-            window_start: r.window_start,
-            last_failure_at: r.last_failure_at,
-            succeeded_at: r.succeeded_at,
-        };
-        if !signin::forgotten(&tally, r.now) {
-            continue;
-        }
-        forgotten += sqlx::query(
-            "DELETE FROM login_throttles WHERE scope = $1 AND email = $2 AND address = $3 \
-               AND failures = $4 AND window_start IS NOT DISTINCT FROM $5 \
-               AND last_failure_at IS NOT DISTINCT FROM $6 AND succeeded_at IS NOT DISTINCT FROM $7",
-        )
-        .bind(&r.scope)
-        .bind(&r.email)
-        .bind(&r.address)
-        .bind(r.failures)
-        .bind(r.window_start)
-        .bind(r.last_failure_at)
-        .bind(r.succeeded_at)
-        .execute(pool)
-        .await?
-        .rows_affected();
+    let gone: Vec<&Stale> = rows
+        .iter()
+        .filter(|r| {
+            let tally = Tally {
+                failures: u32::try_from(r.failures).unwrap_or(0),
+                window_start: r.window_start,
+                last_failure_at: r.last_failure_at,
+                succeeded_at: r.succeeded_at,
+            };
+            signin::forgotten(&tally, r.now)
+        })
+        .collect();
+    if gone.is_empty() {
+        return Ok(0);
     }
-    Ok(forgotten)
+    let column = |f: fn(&Stale) -> Option<OffsetDateTime>| -> Vec<Option<OffsetDateTime>> {
+        gone.iter().map(|r| f(r)).collect()
+    };
+    // One statement for the batch; each row only as it was judged.
+    let r = sqlx::query(
+        "DELETE FROM login_throttles t USING \
+           unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], \
+                  $6::timestamptz[], $7::timestamptz[]) \
+             AS g(scope, email, address, failures, window_start, last_failure_at, succeeded_at) \
+         WHERE t.scope = g.scope AND t.email = g.email AND t.address = g.address \
+           AND t.failures = g.failures AND t.window_start IS NOT DISTINCT FROM g.window_start \
+           AND t.last_failure_at IS NOT DISTINCT FROM g.last_failure_at \
+           AND t.succeeded_at IS NOT DISTINCT FROM g.succeeded_at",
+    )
+    .bind(gone.iter().map(|r| r.scope.clone()).collect::<Vec<_>>())
+    .bind(gone.iter().map(|r| r.email.clone()).collect::<Vec<_>>())
+    .bind(gone.iter().map(|r| r.address.clone()).collect::<Vec<_>>())
+    .bind(gone.iter().map(|r| r.failures).collect::<Vec<_>>())
+    .bind(column(|r| r.window_start))
+    .bind(column(|r| r.last_failure_at))
+    .bind(column(|r| r.succeeded_at))
+    .execute(pool)
+    .await?;
+    Ok(r.rows_affected())
 }
 
 /// The attempt's counters, made if new and locked until the transaction ends, and the

@@ -99,9 +99,10 @@ pub fn is_storage_full(e: &std::io::Error) -> bool {
     )
 }
 
-/// A received file's temporary name: `upload-<random>.part`.
-const PARTIAL_PREFIX: &str = "upload-";
-const PARTIAL_SUFFIX: &str = ".part";
+/// The folder, under the store's, that received files wait in until kept: sweeping it
+/// at start reads only what a crash left, never the kept files beside it (a centre's
+/// evidence can be hundreds of thousands of files). Not hex, so never a storage key.
+const PARTIAL_DIR: &str = "partial";
 
 /// Makes `dir` if missing and leaves it readable by this user alone (0700): evidence and
 /// stored emails are personal data, and a folder closed to others closes its files too.
@@ -131,12 +132,15 @@ impl FileStore {
         self.max_bytes.div_ceil(1024 * 1024)
     }
 
-    /// The folder, made if missing, readable by the server alone.
+    /// The folder and its partial folder, made if missing, readable by the server alone.
     async fn folder(&self) -> std::io::Result<()> {
         let dir = self.dir.clone();
-        tokio::task::spawn_blocking(move || restrict_folder(&dir))
-            .await
-            .map_err(std::io::Error::other)?
+        tokio::task::spawn_blocking(move || {
+            restrict_folder(&dir)?;
+            restrict_folder(&dir.join(PARTIAL_DIR))
+        })
+        .await
+        .map_err(std::io::Error::other)?
     }
 
     /// Streams one multipart file field to a temporary file.
@@ -147,10 +151,10 @@ impl FileStore {
             .content_type()
             .unwrap_or("application/octet-stream")
             .to_string();
-        let temp = self.dir.join(format!(
-            "{PARTIAL_PREFIX}{}{PARTIAL_SUFFIX}",
-            Uuid::new_v4().simple()
-        ));
+        let temp = self
+            .dir
+            .join(PARTIAL_DIR)
+            .join(format!("upload-{}.part", Uuid::new_v4().simple()));
         let mut out = tokio::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -206,20 +210,15 @@ impl FileStore {
 
     /// Removes partial uploads a crash left behind (run at start, before serving).
     pub fn sweep_partials(&self) -> std::io::Result<usize> {
-        let entries = match std::fs::read_dir(&self.dir) {
+        let entries = match std::fs::read_dir(self.dir.join(PARTIAL_DIR)) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
             Err(e) => return Err(e),
         };
         let mut swept = 0;
         for entry in entries {
-            let entry = entry?;
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with(PARTIAL_PREFIX) && name.ends_with(PARTIAL_SUFFIX) {
-                std::fs::remove_file(entry.path())?;
-                swept += 1;
-            }
+            std::fs::remove_file(entry?.path())?;
+            swept += 1;
         }
         Ok(swept)
     }

@@ -31,19 +31,27 @@ async fn help_is_open_to_everyone_and_explains_the_journey() {
     assert!(!r.body.contains("Signed in as"), "nobody is signed in");
 }
 
+const PASSWORD: &str = "a long enough password";
+
+/// Lee, a learner of a new centre, with a password: their id.
+async fn lee(pool: &sqlx::PgPool) -> uuid::Uuid {
+    let centre = attest::db::centres::create(pool, "acme", "Acme Training")
+        .await
+        .expect("centre");
+    let lee = learner(pool, centre.id, "lee@acme.test").await;
+    let hash = password::hash(PASSWORD).expect("hash");
+    users::set_password_hash(pool, lee.id, &hash)
+        .await
+        .expect("password");
+    lee.id
+}
+
 #[tokio::test]
 async fn a_signed_in_visitor_sees_who_they_are_and_every_page_links_to_help() {
     let pool = test_pool().await;
-    let centre = attest::db::centres::create(&pool, "acme", "Acme Training")
-        .await
-        .expect("centre");
-    let lee = learner(&pool, centre.id, "lee@acme.test").await;
-    let hash = password::hash("a long enough password").expect("hash");
-    users::set_password_hash(&pool, lee.id, &hash)
-        .await
-        .expect("password");
+    lee(&pool).await;
     let state = AppState::new(pool);
-    let cookie = signed_in(state.clone(), "lee@acme.test", "a long enough password").await;
+    let cookie = signed_in(state.clone(), "lee@acme.test", PASSWORD).await;
     let r = send(state.clone(), get("/help", Some(&cookie))).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r
@@ -65,19 +73,12 @@ async fn a_signed_in_visitor_sees_who_they_are_and_every_page_links_to_help() {
 #[tokio::test]
 async fn help_reads_a_session_that_no_longer_stands_as_signed_out() {
     let pool = test_pool().await;
-    let centre = attest::db::centres::create(&pool, "acme", "Acme Training")
-        .await
-        .expect("centre");
-    let lee = learner(&pool, centre.id, "lee@acme.test").await;
-    let hash = password::hash("a long enough password").expect("hash");
-    users::set_password_hash(&pool, lee.id, &hash)
-        .await
-        .expect("password");
+    let lee = lee(&pool).await;
     let state = AppState::new(pool.clone());
     let signed_in_as = "Signed in as <strong>lee@acme.test</strong>";
 
-    let deactivated = signed_in(state.clone(), "lee@acme.test", "a long enough password").await;
-    let ended = signed_in(state.clone(), "lee@acme.test", "a long enough password").await;
+    let deactivated = signed_in(state.clone(), "lee@acme.test", PASSWORD).await;
+    let ended = signed_in(state.clone(), "lee@acme.test", PASSWORD).await;
     for cookie in [&deactivated, &ended] {
         let r = send(state.clone(), get("/help", Some(cookie))).await;
         assert!(
@@ -111,7 +112,7 @@ async fn help_reads_a_session_that_no_longer_stands_as_signed_out() {
 
     // The account is deactivated: its other session reads as signed out too.
     sqlx::query("UPDATE users SET active = false WHERE id = $1")
-        .bind(lee.id)
+        .bind(lee)
         .execute(&pool)
         .await
         .expect("deactivate");

@@ -22,17 +22,22 @@ use uuid::Uuid;
 
 use crate::http::{form_post_as, signed_in};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn many_assessor_ticks_and_unticks_at_once_on_one_enrolment_all_succeed_and_are_logged() {
-    let pool = test_pool_with(40).await;
-    let q = attest::domain::qualification::Qualification {
+/// Four units of ten criteria, one major of all four.
+fn four_units() -> attest::domain::qualification::Qualification {
+    attest::domain::qualification::Qualification {
         code: "Q/4".into(),
         title: "Four-unit certificate".into(),
         level: 2,
         awarding_body: "Test Body".into(),
         units: units(4, 10),
         majors: vec![major("ALL", vec![group("Core", vec![0, 1, 2, 3])])],
-    };
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_assessor_ticks_and_unticks_at_once_on_one_enrolment_all_succeed_and_are_logged() {
+    let pool = test_pool_with(40).await;
+    let q = four_units();
     let f = bench::load(&pool, &q, 2).await.expect("fixture");
     let state = AppState::new(pool.clone());
     let cookie = signed_in(state.clone(), "assessor@bench.attest.test", BENCH_PASSWORD).await;
@@ -209,14 +214,7 @@ struct Ticking {
 impl Ticking {
     async fn new() -> Ticking {
         let pool = test_pool_with(10).await;
-        let q = attest::domain::qualification::Qualification {
-            code: "Q/4".into(),
-            title: "Four-unit certificate".into(),
-            level: 2,
-            awarding_body: "Test Body".into(),
-            units: units(4, 10),
-            majors: vec![major("ALL", vec![group("Core", vec![0, 1, 2, 3])])],
-        };
+        let q = four_units();
         let f = bench::load(&pool, &q, 2).await.expect("fixture");
         assert!(f.free_criteria.len() >= 2, "two criteria free to tick");
         let assessor: Uuid =

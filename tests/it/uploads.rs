@@ -69,11 +69,20 @@ impl Drop for SmallDisk {
     }
 }
 
+/// The files in `dir` and in its folder of partial uploads (which is not listed).
 fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .expect("dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
+    let mut names = Vec::new();
+    for folder in [dir.to_path_buf(), dir.join("partial")] {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for e in entries {
+            let e = e.expect("entry");
+            if e.file_type().expect("type").is_file() {
+                names.push(e.file_name().to_string_lossy().into_owned());
+            }
+        }
+    }
     names.sort();
     names
 }
@@ -198,7 +207,12 @@ async fn starting_sweeps_partial_uploads_and_closes_the_folders() {
         std::fs::create_dir_all(dir).expect("dir");
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).expect("0755");
     }
-    std::fs::write(files.join("upload-0123abcd.part"), b"half a photo").expect("partial");
+    std::fs::create_dir_all(files.join("partial")).expect("partial folder");
+    std::fs::write(
+        files.join("partial").join("upload-0123abcd.part"),
+        b"half a photo",
+    )
+    .expect("partial");
     std::fs::write(files.join("0123456789abcdef"), b"a kept file").expect("kept");
 
     let url = database_url(&d.pool);
