@@ -40,9 +40,8 @@ pub fn key_id(number: i32) -> String {
 }
 
 /// A key as the centre publishes it: no secret.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishedKey {
-    #[sqlx(rename = "key_number")]
     pub number: i32,
     pub public_key: Vec<u8>,
     pub created_at: OffsetDateTime,
@@ -55,7 +54,6 @@ impl PublishedKey {
     }
 }
 
-#[derive(sqlx::FromRow)]
 struct Row {
     centre_id: Uuid,
     key_number: i32,
@@ -102,26 +100,27 @@ fn corrupt(centre_id: Uuid) -> DbError {
     DbError::Corrupt(format!("the signing key of centre {centre_id} is damaged"))
 }
 
-const COLUMNS: &str = "centre_id, key_number, public_key, private_key_sealed, created_at";
-
 /// The centre's current signing key (the one not retired), if it has one yet.
 pub async fn find(pool: &PgPool, kek: &Kek, centre_id: Uuid) -> DbResult<Option<CentreKey>> {
-    let sql =
-        format!("SELECT {COLUMNS} FROM centre_keys WHERE centre_id = $1 AND retired_at IS NULL");
-    let row: Option<Row> = sqlx::query_as(&sql)
-        .bind(centre_id)
-        .fetch_optional(pool)
-        .await?;
+    let row = sqlx::query_as!(
+        Row,
+        "SELECT centre_id, key_number, public_key, private_key_sealed, created_at \
+         FROM centre_keys WHERE centre_id = $1 AND retired_at IS NULL",
+        centre_id
+    )
+    .fetch_optional(pool)
+    .await?;
     row.map(|r| r.open(kek)).transpose()
 }
 
 /// Every key the centre has had, first first: what its document publishes.
 pub async fn published(pool: &PgPool, centre_id: Uuid) -> DbResult<Vec<PublishedKey>> {
-    Ok(sqlx::query_as(
-        "SELECT key_number, public_key, created_at, retired_at FROM centre_keys \
+    Ok(sqlx::query_as!(
+        PublishedKey,
+        "SELECT key_number AS number, public_key, created_at, retired_at FROM centre_keys \
          WHERE centre_id = $1 ORDER BY key_number",
+        centre_id
     )
-    .bind(centre_id)
     .fetch_all(pool)
     .await?)
 }
@@ -145,13 +144,13 @@ pub async fn get_or_create(pool: &PgPool, kek: &Kek, centre_id: Uuid) -> DbResul
     }
     // A centre's first key; every key is retired only as its successor is made.
     let (public, sealed) = fresh(kek, centre_id, 1)?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO centre_keys (centre_id, key_number, public_key, private_key_sealed) \
          VALUES ($1, 1, $2, $3) ON CONFLICT DO NOTHING",
+        centre_id,
+        public.as_bytes().as_slice(),
+        sealed
     )
-    .bind(centre_id)
-    .bind(public.as_bytes().as_slice())
-    .bind(sealed)
     .execute(pool)
     .await?;
     find(pool, kek, centre_id).await?.ok_or(DbError::NotFound)
@@ -168,32 +167,35 @@ pub async fn rotate(
 ) -> DbResult<CentreKey> {
     let mut tx = pool.begin().await?;
     // The centre's row lock puts two rotations at once one after the other.
-    sqlx::query("SELECT 1 FROM centres WHERE id = $1 FOR UPDATE")
-        .bind(centre_id)
-        .fetch_one(&mut *tx)
-        .await?;
-    let retired: Option<i32> = sqlx::query_scalar(
+    sqlx::query_scalar!(
+        "SELECT 1 AS \"locked!\" FROM centres WHERE id = $1 FOR UPDATE",
+        centre_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let retired: Option<i32> = sqlx::query_scalar!(
         "UPDATE centre_keys SET retired_at = greatest(now(), created_at) \
          WHERE centre_id = $1 AND retired_at IS NULL RETURNING key_number",
+        centre_id
     )
-    .bind(centre_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let number: i32 = sqlx::query_scalar(
-        "SELECT coalesce(max(key_number), 0) + 1 FROM centre_keys WHERE centre_id = $1",
+    let number: i32 = sqlx::query_scalar!(
+        "SELECT coalesce(max(key_number), 0) + 1 AS \"number!\" FROM centre_keys \
+         WHERE centre_id = $1",
+        centre_id
     )
-    .bind(centre_id)
     .fetch_one(&mut *tx)
     .await?;
     let (public, sealed) = fresh(kek, centre_id, number)?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO centre_keys (centre_id, key_number, public_key, private_key_sealed) \
          VALUES ($1, $2, $3, $4)",
+        centre_id,
+        number,
+        public.as_bytes().as_slice(),
+        sealed
     )
-    .bind(centre_id)
-    .bind(number)
-    .bind(public.as_bytes().as_slice())
-    .bind(sealed)
     .execute(&mut *tx)
     .await?;
     activity::record(
@@ -218,16 +220,16 @@ pub async fn rotate(
 /// wrong key file stops the start rather than leaving the centres unable to sign.
 /// Returns how many keys were sealed.
 pub async fn seal_clear_keys(pool: &PgPool, kek: &Kek) -> DbResult<u64> {
-    #[derive(sqlx::FromRow)]
     struct Clear {
         centre_id: Uuid,
         key_number: i32,
         public_key: Vec<u8>,
         private_key: Vec<u8>,
     }
-    let clear: Vec<Clear> = sqlx::query_as(
-        "SELECT centre_id, key_number, public_key, private_key FROM centre_keys \
-         WHERE private_key IS NOT NULL",
+    let clear = sqlx::query_as!(
+        Clear,
+        "SELECT centre_id, key_number, public_key, private_key AS \"private_key!\" \
+         FROM centre_keys WHERE private_key IS NOT NULL"
     )
     .fetch_all(pool)
     .await?;
@@ -248,13 +250,13 @@ pub async fn seal_clear_keys(pool: &PgPool, kek: &Kek) -> DbResult<u64> {
             return Err(corrupt(row.centre_id));
         }
         let sealed = kek.seal(row.centre_id, &key_id(row.key_number), &seed)?;
-        sealed_now += sqlx::query(
+        sealed_now += sqlx::query!(
             "UPDATE centre_keys SET private_key_sealed = $3, private_key = NULL \
              WHERE centre_id = $1 AND key_number = $2 AND private_key IS NOT NULL",
+            row.centre_id,
+            row.key_number,
+            sealed
         )
-        .bind(row.centre_id)
-        .bind(row.key_number)
-        .bind(sealed)
         .execute(pool)
         .await?
         .rows_affected();
@@ -266,8 +268,9 @@ pub async fn seal_clear_keys(pool: &PgPool, kek: &Kek) -> DbResult<u64> {
 /// Whether the database holds any sealed key (then a missing key file is an error,
 /// not a reason to make a new one).
 pub async fn any_sealed(pool: &PgPool) -> DbResult<bool> {
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM centre_keys WHERE private_key_sealed IS NOT NULL)",
+    Ok(sqlx::query_scalar!(
+        "SELECT EXISTS (SELECT 1 FROM centre_keys WHERE private_key_sealed IS NOT NULL) \
+         AS \"exists!\""
     )
     .fetch_one(pool)
     .await?)
@@ -275,8 +278,13 @@ pub async fn any_sealed(pool: &PgPool) -> DbResult<bool> {
 
 /// Every sealed key opens with `kek`, or [`DbError::KeyWontOpen`].
 pub async fn check_kek(pool: &PgPool, kek: &Kek) -> DbResult<()> {
-    let sql = format!("SELECT {COLUMNS} FROM centre_keys WHERE private_key_sealed IS NOT NULL");
-    let rows: Vec<Row> = sqlx::query_as(&sql).fetch_all(pool).await?;
+    let rows = sqlx::query_as!(
+        Row,
+        "SELECT centre_id, key_number, public_key, private_key_sealed, created_at \
+         FROM centre_keys WHERE private_key_sealed IS NOT NULL"
+    )
+    .fetch_all(pool)
+    .await?;
     for row in rows {
         row.open(kek)?;
     }

@@ -47,7 +47,7 @@ pub async fn queue(
     Ok(message)
 }
 
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CredentialEmail {
     pub id: Uuid,
     pub credential_id: Uuid,
@@ -77,16 +77,17 @@ pub async fn record(
     outcome: Result<(), &str>,
 ) -> DbResult<CredentialEmail> {
     let error = outcome.err();
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        CredentialEmail,
         // Wall-clock times, so attempts made in one transaction still list in order.
         "INSERT INTO credential_emails (credential_id, to_address, requested_by, requested_at, sent_at, error) \
          VALUES ($1, $2, $3, clock_timestamp(), CASE WHEN $4::text IS NULL THEN clock_timestamp() END, $4) \
          RETURNING id, credential_id, to_address, requested_by, requested_at, sent_at, error",
+        credential_id,
+        to,
+        sent_by,
+        error
     )
-    .bind(credential_id)
-    .bind(to)
-    .bind(sent_by)
-    .bind(error)
     .fetch_one(db)
     .await?)
 }
@@ -96,11 +97,12 @@ pub async fn list_for_credential(
     db: impl PgExecutor<'_>,
     credential_id: Uuid,
 ) -> DbResult<Vec<CredentialEmail>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        CredentialEmail,
         "SELECT id, credential_id, to_address, requested_by, requested_at, sent_at, error \
          FROM credential_emails WHERE credential_id = $1 ORDER BY requested_at, id",
+        credential_id
     )
-    .bind(credential_id)
     .fetch_all(db)
     .await?)
 }

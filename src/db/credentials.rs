@@ -62,7 +62,6 @@ impl Credential {
     }
 }
 
-#[derive(sqlx::FromRow)]
 struct Row {
     id: Uuid,
     number: String,
@@ -140,26 +139,35 @@ impl TryFrom<Row> for Credential {
     }
 }
 
-const SELECT: &str =
-    "SELECT id, number, enrolment_id, centre_id, learner_name, qualification_code, \
-    qualification_title, qualification_level, major_code, major_title, units, centre_name, \
-    requested_at, generated_at, generation_error, issued_at, cancelled_at, cancel_reason, \
-    draft_pdf_sha256, draft_pdf_size, pdf_sha256, pdf_size, vc_sha256, vc_size, status_list_index \
-    FROM credentials";
-
 pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<Credential> {
-    let row: Row = sqlx::query_as(&format!("{SELECT} WHERE id = $1"))
-        .bind(id)
-        .fetch_one(db)
-        .await?;
+    let row = sqlx::query_as!(
+        Row,
+        "SELECT id, number, enrolment_id, centre_id, learner_name, qualification_code, \
+         qualification_title, qualification_level, major_code, major_title, \
+         units AS \"units: Json<Vec<CredentialUnit>>\", centre_name, requested_at, generated_at, \
+         generation_error, issued_at, cancelled_at, cancel_reason, draft_pdf_sha256, \
+         draft_pdf_size, pdf_sha256, pdf_size, vc_sha256, vc_size, status_list_index \
+         FROM credentials WHERE id = $1",
+        id
+    )
+    .fetch_one(db)
+    .await?;
     row.try_into()
 }
 
 pub async fn find_by_number(db: impl PgExecutor<'_>, number: &str) -> DbResult<Option<Credential>> {
-    let row: Option<Row> = sqlx::query_as(&format!("{SELECT} WHERE number = $1"))
-        .bind(number)
-        .fetch_optional(db)
-        .await?;
+    let row = sqlx::query_as!(
+        Row,
+        "SELECT id, number, enrolment_id, centre_id, learner_name, qualification_code, \
+         qualification_title, qualification_level, major_code, major_title, \
+         units AS \"units: Json<Vec<CredentialUnit>>\", centre_name, requested_at, generated_at, \
+         generation_error, issued_at, cancelled_at, cancel_reason, draft_pdf_sha256, \
+         draft_pdf_size, pdf_sha256, pdf_size, vc_sha256, vc_size, status_list_index \
+         FROM credentials WHERE number = $1",
+        number
+    )
+    .fetch_optional(db)
+    .await?;
     row.map(Credential::try_from).transpose()
 }
 
@@ -169,10 +177,16 @@ pub async fn latest_for_enrolment(
     db: impl PgExecutor<'_>,
     enrolment_id: Uuid,
 ) -> DbResult<Option<Credential>> {
-    let row: Option<Row> = sqlx::query_as(&format!(
-        "{SELECT} WHERE enrolment_id = $1 ORDER BY requested_at DESC LIMIT 1"
-    ))
-    .bind(enrolment_id)
+    let row = sqlx::query_as!(
+        Row,
+        "SELECT id, number, enrolment_id, centre_id, learner_name, qualification_code, \
+         qualification_title, qualification_level, major_code, major_title, \
+         units AS \"units: Json<Vec<CredentialUnit>>\", centre_name, requested_at, generated_at, \
+         generation_error, issued_at, cancelled_at, cancel_reason, draft_pdf_sha256, \
+         draft_pdf_size, pdf_sha256, pdf_size, vc_sha256, vc_size, status_list_index \
+         FROM credentials WHERE enrolment_id = $1 ORDER BY requested_at DESC LIMIT 1",
+        enrolment_id
+    )
     .fetch_optional(db)
     .await?;
     row.map(Credential::try_from).transpose()
@@ -183,20 +197,32 @@ pub async fn list_for_enrolment(
     db: impl PgExecutor<'_>,
     enrolment_id: Uuid,
 ) -> DbResult<Vec<Credential>> {
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "{SELECT} WHERE enrolment_id = $1 ORDER BY requested_at DESC"
-    ))
-    .bind(enrolment_id)
+    let rows = sqlx::query_as!(
+        Row,
+        "SELECT id, number, enrolment_id, centre_id, learner_name, qualification_code, \
+         qualification_title, qualification_level, major_code, major_title, \
+         units AS \"units: Json<Vec<CredentialUnit>>\", centre_name, requested_at, generated_at, \
+         generation_error, issued_at, cancelled_at, cancel_reason, draft_pdf_sha256, \
+         draft_pdf_size, pdf_sha256, pdf_size, vc_sha256, vc_size, status_list_index \
+         FROM credentials WHERE enrolment_id = $1 ORDER BY requested_at DESC",
+        enrolment_id
+    )
     .fetch_all(db)
     .await?;
     rows.into_iter().map(Credential::try_from).collect()
 }
 
 async fn live_locked(conn: &mut PgConnection, enrolment_id: Uuid) -> DbResult<Credential> {
-    let row: Row = sqlx::query_as(&format!(
-        "{SELECT} WHERE enrolment_id = $1 AND cancelled_at IS NULL"
-    ))
-    .bind(enrolment_id)
+    let row = sqlx::query_as!(
+        Row,
+        "SELECT id, number, enrolment_id, centre_id, learner_name, qualification_code, \
+         qualification_title, qualification_level, major_code, major_title, \
+         units AS \"units: Json<Vec<CredentialUnit>>\", centre_name, requested_at, generated_at, \
+         generation_error, issued_at, cancelled_at, cancel_reason, draft_pdf_sha256, \
+         draft_pdf_size, pdf_sha256, pdf_size, vc_sha256, vc_size, status_list_index \
+         FROM credentials WHERE enrolment_id = $1 AND cancelled_at IS NULL",
+        enrolment_id
+    )
     .fetch_one(conn)
     .await
     .map_err(|e| match DbError::from(e) {
@@ -208,11 +234,11 @@ async fn live_locked(conn: &mut PgConnection, enrolment_id: Uuid) -> DbResult<Cr
 
 async fn queue_generation(conn: &mut PgConnection, credential_id: Uuid) -> DbResult<()> {
     // One job per request or retry: the key counts the credential's earlier jobs.
-    let earlier: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM jobs WHERE kind = $1 AND payload ->> 'credential' = $2",
+    let earlier: i64 = sqlx::query_scalar!(
+        "SELECT count(*) AS \"count!\" FROM jobs WHERE kind = $1 AND payload ->> 'credential' = $2",
+        GENERATE_JOB,
+        credential_id.to_string()
     )
-    .bind(GENERATE_JOB)
-    .bind(credential_id.to_string())
     .fetch_one(&mut *conn)
     .await?;
     jobs::enqueue(
@@ -265,27 +291,29 @@ pub async fn request<'a>(
         .map(|m| &q.majors[m])
         .ok_or_else(|| DbError::Corrupt("the assigned major is not in its version".into()))?;
     let learner = users::get(&mut *tx, enrolment.learner_id).await?;
-    let centre_name: String = sqlx::query_scalar("SELECT name FROM centres WHERE id = $1")
-        .bind(enrolment.centre_id)
-        .fetch_one(&mut *tx)
-        .await?;
-    let id: Uuid = sqlx::query_scalar(
+    let centre_name: String = sqlx::query_scalar!(
+        "SELECT name FROM centres WHERE id = $1",
+        enrolment.centre_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let id: Uuid = sqlx::query_scalar!(
         "INSERT INTO credentials (number, enrolment_id, centre_id, learner_name, qualification_code, \
              qualification_title, qualification_level, major_code, major_title, units, centre_name, requested_by) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+        number,
+        enrolment_id,
+        enrolment.centre_id,
+        &learner.display_name,
+        &q.code,
+        &q.title,
+        i16::from(q.level),
+        &major.code,
+        &major.title,
+        Json(&units) as _,
+        &centre_name,
+        actor
     )
-    .bind(number)
-    .bind(enrolment_id)
-    .bind(enrolment.centre_id)
-    .bind(&learner.display_name)
-    .bind(&q.code)
-    .bind(&q.title)
-    .bind(i16::from(q.level))
-    .bind(&major.code)
-    .bind(&major.title)
-    .bind(Json(&units))
-    .bind(&centre_name)
-    .bind(actor)
     .fetch_one(&mut *tx)
     .await?;
     queue_generation(&mut tx, id).await?;
@@ -313,10 +341,12 @@ pub async fn retry<'a>(
     let enrolment = enrolments::lock(&mut tx, enrolment_id).await?;
     enrolments::apply_locked(&mut tx, &enrolment, &Action::Retry, Some(actor), None).await?;
     let credential = live_locked(&mut tx, enrolment_id).await?;
-    sqlx::query("UPDATE credentials SET generation_error = NULL WHERE id = $1")
-        .bind(credential.id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "UPDATE credentials SET generation_error = NULL WHERE id = $1",
+        credential.id
+    )
+    .execute(&mut *tx)
+    .await?;
     queue_generation(&mut tx, credential.id).await?;
     activity::record(
         &mut *tx,
@@ -341,11 +371,11 @@ pub async fn issue<'a>(
     let enrolment = enrolments::lock(&mut tx, enrolment_id).await?;
     enrolments::apply_locked(&mut tx, &enrolment, &Action::Issue, Some(actor), None).await?;
     let credential = live_locked(&mut tx, enrolment_id).await?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE credentials SET issued_at = clock_timestamp(), issued_by = $2 WHERE id = $1",
+        credential.id,
+        actor
     )
-    .bind(credential.id)
-    .bind(actor)
     .execute(&mut *tx)
     .await?;
     let credential = get(&mut *tx, credential.id).await?;
@@ -377,13 +407,13 @@ pub async fn cancel<'a>(
     };
     enrolments::apply_locked(&mut tx, &enrolment, &action, Some(actor), None).await?;
     let credential = live_locked(&mut tx, enrolment_id).await?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE credentials SET cancelled_at = clock_timestamp(), cancelled_by = $2, cancel_reason = $3 \
          WHERE id = $1",
+        credential.id,
+        actor,
+        reason.trim()
     )
-    .bind(credential.id)
-    .bind(actor)
-    .bind(reason.trim())
     .execute(&mut *tx)
     .await?;
     activity::record(
@@ -438,14 +468,15 @@ pub async fn finish_generation<'a>(
         }
         Err(e) => return Err(e),
     }
-    sqlx::query(
-        "UPDATE credentials SET generated_at = CASE WHEN $2 IS NULL THEN clock_timestamp() END, \
+    sqlx::query!(
+        "UPDATE credentials \
+            SET generated_at = CASE WHEN $2::text IS NULL THEN clock_timestamp() END, \
                 generation_error = $2, draft_pdf_sha256 = $3, draft_pdf_size = $4 WHERE id = $1",
+        credential_id,
+        error,
+        pdf.as_ref().map(|p| p.sha256.as_str()),
+        pdf.as_ref().map(size_of).transpose()?
     )
-    .bind(credential_id)
-    .bind(error)
-    .bind(pdf.as_ref().map(|p| p.sha256.as_str()))
-    .bind(pdf.as_ref().map(size_of).transpose()?)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -460,13 +491,13 @@ pub async fn keep_draft_pdf(
     credential_id: Uuid,
     pdf: &KeptFile,
 ) -> DbResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE credentials SET draft_pdf_sha256 = $2, draft_pdf_size = $3 \
          WHERE id = $1 AND draft_pdf_sha256 IS NULL AND generated_at IS NOT NULL",
+        credential_id,
+        &pdf.sha256,
+        size_of(pdf)?
     )
-    .bind(credential_id)
-    .bind(&pdf.sha256)
-    .bind(size_of(pdf)?)
     .execute(db)
     .await?;
     Ok(())
@@ -481,15 +512,15 @@ pub async fn keep_issued_documents(
     pdf: &KeptFile,
     vc: &KeptFile,
 ) -> DbResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE credentials SET pdf_sha256 = $2, pdf_size = $3, vc_sha256 = $4, vc_size = $5 \
          WHERE id = $1 AND pdf_sha256 IS NULL AND issued_at IS NOT NULL",
+        credential_id,
+        &pdf.sha256,
+        size_of(pdf)?,
+        &vc.sha256,
+        size_of(vc)?
     )
-    .bind(credential_id)
-    .bind(&pdf.sha256)
-    .bind(size_of(pdf)?)
-    .bind(&vc.sha256)
-    .bind(size_of(vc)?)
     .execute(db)
     .await?;
     Ok(())
@@ -507,24 +538,26 @@ pub async fn revoked_in_status_list(
         i64::try_from(list.saturating_mul(bits)).map_err(|e| DbError::Corrupt(e.to_string()))?;
     let end =
         first.saturating_add(i64::try_from(bits).map_err(|e| DbError::Corrupt(e.to_string()))?);
-    let given: Option<i32> =
-        sqlx::query_scalar("SELECT next_status_list_index FROM centres WHERE id = $1")
-            .bind(centre_id)
-            .fetch_optional(db)
-            .await?;
+    let given: Option<i32> = sqlx::query_scalar!(
+        "SELECT next_status_list_index FROM centres WHERE id = $1",
+        centre_id
+    )
+    .fetch_optional(db)
+    .await?;
     match given {
         Some(given) if i64::from(given) > first => {}
         _ => return Ok(None),
     }
     // A credential cancelled before it was issued never reached anyone; its bit is
     // set all the same, as every cancelled credential's is.
-    let revoked: Vec<i32> = sqlx::query_scalar(
+    let revoked: Vec<i32> = sqlx::query_scalar!(
         "SELECT status_list_index FROM credentials WHERE centre_id = $1 AND cancelled_at IS NOT NULL \
-         AND status_list_index >= $2 AND status_list_index < $3 ORDER BY status_list_index",
+         AND status_list_index >= $2::bigint AND status_list_index < $3::bigint \
+         ORDER BY status_list_index",
+        centre_id,
+        first,
+        end
     )
-    .bind(centre_id)
-    .bind(first)
-    .bind(end)
     .fetch_all(db)
     .await?;
     revoked

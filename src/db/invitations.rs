@@ -99,12 +99,13 @@ pub async fn send_new_link(
 ) -> DbResult<Invited> {
     let mut tx = pool.begin().await?;
     // Locked, so that two admins clicking at once make one link after the other.
-    let locked: Option<Uuid> =
-        sqlx::query_scalar("SELECT id FROM users WHERE id = $1 AND centre_id = $2 FOR UPDATE")
-            .bind(person_id)
-            .bind(admin.centre_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let locked: Option<Uuid> = sqlx::query_scalar!(
+        "SELECT id FROM users WHERE id = $1 AND centre_id = $2 FOR UPDATE",
+        person_id,
+        admin.centre_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
     let Some(id) = locked else {
         return Err(super::DbError::NotFound);
     };

@@ -44,7 +44,6 @@ impl Attempt {
     }
 }
 
-#[derive(sqlx::FromRow)]
 struct TallyRow {
     scope: String,
     failures: i32,
@@ -72,7 +71,6 @@ const FORGET_BATCH: i64 = 10_000;
 /// them per call, oldest first; returns how many. A counter changed meanwhile by an
 /// attempt is left (the delete names the state that was judged).
 pub async fn forget_stale(pool: &PgPool) -> DbResult<u64> {
-    #[derive(sqlx::FromRow)]
     struct Stale {
         scope: String,
         email: String,
@@ -84,16 +82,17 @@ pub async fn forget_stale(pool: &PgPool) -> DbResult<u64> {
         now: OffsetDateTime,
     }
     // Only a first narrowing: no counter touched in the last day can be forgotten.
-    let rows: Vec<Stale> = sqlx::query_as(
+    let rows = sqlx::query_as!(
+        Stale,
         "SELECT scope, email, address, failures, window_start, last_failure_at, succeeded_at, \
-                now() AS now \
+                now() AS \"now!\" \
          FROM login_throttles \
          WHERE COALESCE(GREATEST(window_start, last_failure_at, succeeded_at), '-infinity') \
                < now() - interval '1 day' \
          ORDER BY COALESCE(GREATEST(window_start, last_failure_at, succeeded_at), '-infinity') \
          LIMIT $1",
+        FORGET_BATCH
     )
-    .bind(FORGET_BATCH)
     .fetch_all(pool)
     .await?;
     let gone: Vec<&Stale> = rows
@@ -115,7 +114,7 @@ pub async fn forget_stale(pool: &PgPool) -> DbResult<u64> {
         gone.iter().map(|r| f(r)).collect()
     };
     // One statement for the batch; each row only as it was judged.
-    let r = sqlx::query(
+    let r = sqlx::query!(
         "DELETE FROM login_throttles t USING \
            unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], \
                   $6::timestamptz[], $7::timestamptz[]) \
@@ -124,14 +123,14 @@ pub async fn forget_stale(pool: &PgPool) -> DbResult<u64> {
            AND t.failures = g.failures AND t.window_start IS NOT DISTINCT FROM g.window_start \
            AND t.last_failure_at IS NOT DISTINCT FROM g.last_failure_at \
            AND t.succeeded_at IS NOT DISTINCT FROM g.succeeded_at",
+        &gone.iter().map(|r| r.scope.clone()).collect::<Vec<_>>()[..],
+        &gone.iter().map(|r| r.email.clone()).collect::<Vec<_>>()[..],
+        &gone.iter().map(|r| r.address.clone()).collect::<Vec<_>>()[..],
+        &gone.iter().map(|r| r.failures).collect::<Vec<_>>()[..],
+        &column(|r| r.window_start) as &[Option<OffsetDateTime>],
+        &column(|r| r.last_failure_at) as &[Option<OffsetDateTime>],
+        &column(|r| r.succeeded_at) as &[Option<OffsetDateTime>]
     )
-    .bind(gone.iter().map(|r| r.scope.clone()).collect::<Vec<_>>())
-    .bind(gone.iter().map(|r| r.email.clone()).collect::<Vec<_>>())
-    .bind(gone.iter().map(|r| r.address.clone()).collect::<Vec<_>>())
-    .bind(gone.iter().map(|r| r.failures).collect::<Vec<_>>())
-    .bind(column(|r| r.window_start))
-    .bind(column(|r| r.last_failure_at))
-    .bind(column(|r| r.succeeded_at))
     .execute(pool)
     .await?;
     Ok(r.rows_affected())
@@ -142,16 +141,20 @@ pub async fn forget_stale(pool: &PgPool) -> DbResult<u64> {
 /// attempts sharing a counter (one address, one email) cannot deadlock.
 async fn lock(db: &mut PgConnection, attempt: &Attempt) -> DbResult<(OffsetDateTime, Tallies)> {
     let keys = attempt.keys();
-    let rows: Vec<TallyRow> = sqlx::query_as(
+    let scopes: Vec<&str> = keys.iter().map(|k| k.0.key()).collect();
+    let emails: Vec<&str> = keys.iter().map(|k| k.1.as_str()).collect();
+    let addresses: Vec<&str> = keys.iter().map(|k| k.2.as_str()).collect();
+    let rows = sqlx::query_as!(
+        TallyRow,
         "INSERT INTO login_throttles (scope, email, address) \
          SELECT scope, email, address FROM unnest($1::text[], $2::text[], $3::text[]) \
            WITH ORDINALITY AS k(scope, email, address, n) ORDER BY n \
          ON CONFLICT (scope, email, address) DO UPDATE SET failures = login_throttles.failures \
-         RETURNING scope, failures, window_start, last_failure_at, succeeded_at, now() AS now",
+         RETURNING scope, failures, window_start, last_failure_at, succeeded_at, now() AS \"now!\"",
+        &scopes as &[&str],
+        &emails as &[&str],
+        &addresses as &[&str]
     )
-    .bind(keys.iter().map(|k| k.0.key()).collect::<Vec<_>>())
-    .bind(keys.iter().map(|k| k.1.as_str()).collect::<Vec<_>>())
-    .bind(keys.iter().map(|k| k.2.as_str()).collect::<Vec<_>>())
     .fetch_all(&mut *db)
     .await?;
     let of = |scope: Scope| {
@@ -180,26 +183,31 @@ async fn write(db: &mut PgConnection, attempt: &Attempt, tallies: &Tallies) -> D
         Scope::Address => tallies.address.unwrap_or_default(),
     };
     let values: Vec<Tally> = keys.iter().map(|k| of(k.0)).collect();
-    sqlx::query(
+    let scopes: Vec<&str> = keys.iter().map(|k| k.0.key()).collect();
+    let emails: Vec<&str> = keys.iter().map(|k| k.1.as_str()).collect();
+    let addresses: Vec<&str> = keys.iter().map(|k| k.2.as_str()).collect();
+    let failures: Vec<i32> = values
+        .iter()
+        .map(|v| i32::try_from(v.failures).unwrap_or(i32::MAX))
+        .collect();
+    let column = |f: fn(&Tally) -> Option<OffsetDateTime>| -> Vec<Option<OffsetDateTime>> {
+        values.iter().map(f).collect()
+    };
+    sqlx::query!(
         "UPDATE login_throttles t SET failures = v.failures, window_start = v.window_start, \
            last_failure_at = v.last_failure_at, succeeded_at = v.succeeded_at \
          FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], \
                      $6::timestamptz[], $7::timestamptz[]) \
            AS v(scope, email, address, failures, window_start, last_failure_at, succeeded_at) \
          WHERE (t.scope, t.email, t.address) = (v.scope, v.email, v.address)",
+        &scopes as &[&str],
+        &emails as &[&str],
+        &addresses as &[&str],
+        &failures[..],
+        &column(|v| v.window_start) as &[Option<OffsetDateTime>],
+        &column(|v| v.last_failure_at) as &[Option<OffsetDateTime>],
+        &column(|v| v.succeeded_at) as &[Option<OffsetDateTime>]
     )
-    .bind(keys.iter().map(|k| k.0.key()).collect::<Vec<_>>())
-    .bind(keys.iter().map(|k| k.1.as_str()).collect::<Vec<_>>())
-    .bind(keys.iter().map(|k| k.2.as_str()).collect::<Vec<_>>())
-    .bind(
-        values
-            .iter()
-            .map(|v| i32::try_from(v.failures).unwrap_or(i32::MAX))
-            .collect::<Vec<_>>(),
-    )
-    .bind(values.iter().map(|v| v.window_start).collect::<Vec<_>>())
-    .bind(values.iter().map(|v| v.last_failure_at).collect::<Vec<_>>())
-    .bind(values.iter().map(|v| v.succeeded_at).collect::<Vec<_>>())
     .execute(&mut *db)
     .await?;
     Ok(())
@@ -242,24 +250,26 @@ pub async fn settle(pool: &PgPool, attempt: &Attempt, verdict: Verdict) -> DbRes
 
 /// A checked attempt, for the record.
 async fn record(db: impl PgExecutor<'_>, attempt: &Attempt, succeeded: bool) -> DbResult<()> {
-    sqlx::query("INSERT INTO login_attempts (email, address, succeeded) VALUES ($1, $2, $3)")
-        .bind(&attempt.email)
-        .bind(attempt.address.as_deref())
-        .bind(succeeded)
-        .execute(db)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO login_attempts (email, address, succeeded) VALUES ($1, $2, $3)",
+        &attempt.email,
+        attempt.address.as_deref(),
+        succeeded
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }
 
 /// The people of a centre whose sign-in is being held back or has failed recently:
 /// their email has failures counted, from some address or in all.
 pub async fn with_failures(db: impl PgExecutor<'_>, centre_id: Uuid) -> DbResult<Vec<Uuid>> {
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar!(
         "SELECT u.id FROM users u WHERE u.centre_id = $1 AND EXISTS ( \
            SELECT 1 FROM login_throttles t \
             WHERE t.scope IN ('pair', 'account') AND t.email = lower(u.email) AND t.failures > 0)",
+        centre_id
     )
-    .bind(centre_id)
     .fetch_all(db)
     .await?)
 }
@@ -270,19 +280,20 @@ pub async fn with_failures(db: impl PgExecutor<'_>, centre_id: Uuid) -> DbResult
 /// anyone not of the admin's centre.
 pub async fn unlock(pool: &PgPool, admin: &User, person_id: Uuid) -> DbResult<()> {
     let mut tx = pool.begin().await?;
-    let email: String =
-        sqlx::query_scalar("SELECT email FROM users WHERE id = $1 AND centre_id = $2")
-            .bind(person_id)
-            .bind(admin.centre_id)
-            .fetch_one(&mut *tx)
-            .await?;
+    let email: String = sqlx::query_scalar!(
+        "SELECT email FROM users WHERE id = $1 AND centre_id = $2",
+        person_id,
+        admin.centre_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     // Keyed as sign-in keys it: the email trimmed and lower-cased.
     let key = Attempt::new(&email, None).email;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE login_throttles SET failures = 0, last_failure_at = NULL, window_start = NULL \
           WHERE scope IN ('pair', 'account') AND email = $1",
+        &key
     )
-    .bind(&key)
     .execute(&mut *tx)
     .await?;
     activity::record(

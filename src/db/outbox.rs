@@ -54,28 +54,28 @@ pub async fn queue(conn: &mut PgConnection, message: &NewMessage<'_>) -> DbResul
         &key,
     )
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO mail_outbox (id, job_id, centre_id, kind, user_id, to_address, \
                 credential_id, enrolment_id, requested_by, link) \
          SELECT $1, j.id, $3, $4, $5, $6, $7, $8, $9, $10 FROM jobs j WHERE j.idempotency_key = $2",
+        id,
+        &key,
+        message.centre_id,
+        message.kind.key(),
+        message.user_id,
+        message.to_address,
+        message.credential.map(|(c, _)| c),
+        message.credential.map(|(_, e)| e),
+        message.requested_by,
+        message.link
     )
-    .bind(id)
-    .bind(&key)
-    .bind(message.centre_id)
-    .bind(message.kind.key())
-    .bind(message.user_id)
-    .bind(message.to_address)
-    .bind(message.credential.map(|(c, _)| c))
-    .bind(message.credential.map(|(_, e)| e))
-    .bind(message.requested_by)
-    .bind(message.link)
     .execute(&mut *conn)
     .await?;
     Ok(id)
 }
 
 /// What the worker needs to send a message.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     pub id: Uuid,
     pub job_id: Uuid,
@@ -102,14 +102,15 @@ impl Message {
 }
 
 pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<Message> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        Message,
         "SELECT m.id, m.job_id, m.centre_id, c.name AS centre_name, m.kind, m.user_id, \
                 u.display_name AS to_name, m.to_address, m.credential_id, m.enrolment_id, \
                 m.requested_by, m.link \
          FROM mail_outbox m JOIN users u ON u.id = m.user_id JOIN centres c ON c.id = m.centre_id \
          WHERE m.id = $1",
+        id
     )
-    .bind(id)
     .fetch_one(db)
     .await?)
 }
@@ -139,15 +140,15 @@ pub async fn record_attempt(
         Attempted::Retrying { error, after } => ("retrying", Some(*error), Some(after)),
         Attempted::Failed { error } => ("failed", Some(*error), None),
     };
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO mail_attempts (message_id, attempt, outcome, error, retry_at) \
          VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))",
+        message,
+        attempt,
+        key,
+        error,
+        after.map(std::time::Duration::as_secs_f64)
     )
-    .bind(message)
-    .bind(attempt)
-    .bind(key)
-    .bind(error)
-    .bind(after.map(std::time::Duration::as_secs_f64))
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -155,8 +156,7 @@ pub async fn record_attempt(
 
 /// Forgets the link a message carried (a set-password link is a secret).
 pub async fn erase_link(db: impl PgExecutor<'_>, message: Uuid) -> DbResult<()> {
-    sqlx::query("UPDATE mail_outbox SET link = NULL WHERE id = $1")
-        .bind(message)
+    sqlx::query!("UPDATE mail_outbox SET link = NULL WHERE id = $1", message)
         .execute(db)
         .await?;
     Ok(())
@@ -166,27 +166,26 @@ pub async fn erase_link(db: impl PgExecutor<'_>, message: Uuid) -> DbResult<()> 
 /// their links: a newer link replaces them. One being sent right now goes out, with a
 /// link that no longer works.
 pub async fn replace_password_links(conn: &mut PgConnection, user: Uuid) -> DbResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE jobs SET state = 'failed', finished_at = now(), last_error = $2 \
          WHERE state = 'queued' AND id IN \
                (SELECT job_id FROM mail_outbox WHERE user_id = $1 AND kind = 'password_link')",
+        user,
+        REPLACED
     )
-    .bind(user)
-    .bind(REPLACED)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE mail_outbox m SET link = NULL FROM jobs j \
          WHERE j.id = m.job_id AND m.user_id = $1 AND m.kind = 'password_link' \
            AND j.state IN ('failed', 'succeeded') AND m.link IS NOT NULL",
+        user
     )
-    .bind(user)
     .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-#[derive(sqlx::FromRow)]
 struct DeliveryRow {
     id: Uuid,
     user_id: Uuid,
@@ -213,15 +212,6 @@ impl DeliveryRow {
     }
 }
 
-/// The columns every delivery query shares; the caller adds WHERE and ORDER BY.
-const DELIVERY: &str = "SELECT m.id, m.user_id, m.to_address, m.created_at, \
-        j.state AS job_state, j.run_at AS job_run_at, j.last_error AS job_error, \
-        (SELECT count(*) FROM mail_attempts a WHERE a.message_id = m.id) AS attempts, \
-        l.at AS last_at, l.error AS last_error \
-    FROM mail_outbox m JOIN jobs j ON j.id = m.job_id \
-    LEFT JOIN LATERAL (SELECT at, error FROM mail_attempts a WHERE a.message_id = m.id \
-                       ORDER BY attempt DESC LIMIT 1) l ON true";
-
 /// One message as an admin sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sending {
@@ -247,12 +237,21 @@ pub async fn latest_password_links(
     db: impl PgExecutor<'_>,
     centre: Uuid,
 ) -> DbResult<HashMap<Uuid, Sending>> {
-    let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
-        "SELECT DISTINCT ON (d.user_id) * FROM ({DELIVERY} \
-             WHERE m.centre_id = $1 AND m.kind = 'password_link') d \
-         ORDER BY d.user_id, d.created_at DESC, d.id"
-    ))
-    .bind(centre)
+    let rows = sqlx::query_as!(
+        DeliveryRow,
+        "SELECT DISTINCT ON (d.user_id) * FROM (\
+             SELECT m.id, m.user_id, m.to_address, m.created_at, \
+                    j.state AS job_state, j.run_at AS job_run_at, j.last_error AS job_error, \
+                    (SELECT count(*) FROM mail_attempts a WHERE a.message_id = m.id) \
+                      AS \"attempts!\", \
+                    l.at AS \"last_at?\", l.error AS \"last_error?\" \
+               FROM mail_outbox m JOIN jobs j ON j.id = m.job_id \
+               LEFT JOIN LATERAL (SELECT at, error FROM mail_attempts a WHERE a.message_id = m.id \
+                                  ORDER BY attempt DESC LIMIT 1) l ON true \
+              WHERE m.centre_id = $1 AND m.kind = 'password_link') d \
+         ORDER BY d.user_id, d.created_at DESC, d.id",
+        centre
+    )
     .fetch_all(db)
     .await?;
     Ok(rows.into_iter().map(|r| (r.user_id, r.into())).collect())
@@ -260,10 +259,19 @@ pub async fn latest_password_links(
 
 /// Every emailing of a credential, oldest first.
 pub async fn for_credential(db: impl PgExecutor<'_>, credential: Uuid) -> DbResult<Vec<Sending>> {
-    let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
-        "{DELIVERY} WHERE m.credential_id = $1 ORDER BY m.created_at, m.id"
-    ))
-    .bind(credential)
+    let rows = sqlx::query_as!(
+        DeliveryRow,
+        "SELECT m.id, m.user_id, m.to_address, m.created_at, \
+                j.state AS job_state, j.run_at AS job_run_at, j.last_error AS job_error, \
+                (SELECT count(*) FROM mail_attempts a WHERE a.message_id = m.id) \
+                  AS \"attempts!\", \
+                l.at AS \"last_at?\", l.error AS \"last_error?\" \
+           FROM mail_outbox m JOIN jobs j ON j.id = m.job_id \
+           LEFT JOIN LATERAL (SELECT at, error FROM mail_attempts a WHERE a.message_id = m.id \
+                              ORDER BY attempt DESC LIMIT 1) l ON true \
+          WHERE m.credential_id = $1 ORDER BY m.created_at, m.id",
+        credential
+    )
     .fetch_all(db)
     .await?;
     Ok(rows.into_iter().map(Sending::from).collect())

@@ -17,13 +17,13 @@ fn digest(token: &str) -> Vec<u8> {
 /// expire); returns the token to put in the link. 244 random bits from two v4 UUIDs.
 pub async fn create(db: impl PgExecutor<'_>, user_id: Uuid) -> DbResult<String> {
     let token = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO password_tokens (token_hash, user_id, purpose, expires_at) \
          VALUES ($1, $2, 'set', now() + make_interval(days => $3))",
+        digest(&token),
+        user_id,
+        VALID_DAYS
     )
-    .bind(digest(&token))
-    .bind(user_id)
-    .bind(VALID_DAYS)
     .execute(db)
     .await?;
     Ok(token)
@@ -32,10 +32,10 @@ pub async fn create(db: impl PgExecutor<'_>, user_id: Uuid) -> DbResult<String> 
 /// Makes every unused link of `user_id` unusable (marked used now): a new link
 /// replaces them.
 pub async fn revoke_all(db: impl PgExecutor<'_>, user_id: Uuid) -> DbResult<u64> {
-    Ok(sqlx::query(
+    Ok(sqlx::query!(
         "UPDATE password_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL",
+        user_id
     )
-    .bind(user_id)
     .execute(db)
     .await?
     .rows_affected())
@@ -43,10 +43,10 @@ pub async fn revoke_all(db: impl PgExecutor<'_>, user_id: Uuid) -> DbResult<u64>
 
 /// The user a token is for, if it is unused and unexpired.
 pub async fn user_for(db: impl PgExecutor<'_>, token: &str) -> DbResult<Option<Uuid>> {
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar!(
         "SELECT user_id FROM password_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()",
+        digest(token)
     )
-    .bind(digest(token))
     .fetch_optional(db)
     .await?)
 }
@@ -59,19 +59,21 @@ pub async fn consume<'a>(
     password_hash: &str,
 ) -> DbResult<Option<Uuid>> {
     let mut tx = db.begin().await?;
-    let user: Option<Uuid> = sqlx::query_scalar(
+    let user: Option<Uuid> = sqlx::query_scalar!(
         "UPDATE password_tokens SET used_at = now() \
          WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now() RETURNING user_id",
+        digest(token)
     )
-    .bind(digest(token))
     .fetch_optional(&mut *tx)
     .await?;
     if let Some(id) = user {
-        sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-            .bind(id)
-            .bind(password_hash)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "UPDATE users SET password_hash = $2 WHERE id = $1",
+            id,
+            password_hash
+        )
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(user)
