@@ -4,6 +4,8 @@
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./
+COPY .cargo .cargo
+COPY .sqlx .sqlx
 COPY src src
 COPY templates templates
 COPY static static

@@ -24,7 +24,7 @@ pub async fn load(data_dir: &Path, evidence: usize, enrolments: usize) -> anyhow
             None
         };
         // As autovacuum would have by the time anyone looks: statistics and visibility.
-        sqlx::query("VACUUM ANALYZE")
+        sqlx::query!("VACUUM ANALYZE")
             .execute(&database.pool)
             .await?;
         anyhow::Ok((f, caseload, centre))

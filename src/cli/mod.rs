@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod keys;
 mod qualification;
 mod serve;
 
@@ -62,6 +63,11 @@ pub enum Command {
         #[command(subcommand)]
         command: QualificationCommand,
     },
+    /// Manage the centres' credential-signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Load the load-test centre (benches/load.sh) into an empty database and print
     /// what the load script needs as KEY=VALUE lines.
     #[command(hide = true)]
@@ -73,6 +79,17 @@ pub enum Command {
         /// assessors and 5 IQAs with copies of the first learner's portfolio.
         #[arg(long, default_value_t = 32)]
         enrolments: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Retire the centre's signing key and sign from now on with a new one; retired keys
+    /// stay published, so credentials they signed still verify.
+    Rotate {
+        /// The centre (short name or name); defaults to the only centre.
+        #[arg(long)]
+        centre: Option<String>,
     },
 }
 
@@ -133,6 +150,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             &file,
             centre.as_deref(),
         )),
+        Command::Keys {
+            command: KeysCommand::Rotate { centre },
+        } => runtime()?.block_on(keys::rotate(&cli.data_dir, centre.as_deref())),
         Command::BenchFixture {
             evidence,
             enrolments,

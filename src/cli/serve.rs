@@ -142,7 +142,7 @@ pub async fn serve(
 /// the first start), checked against the database's sealed keys, with any key still in
 /// the clear sealed. A missing or wrong key stops the start: a new key would leave
 /// every centre unable to sign.
-async fn signing_kek(
+pub(super) async fn signing_kek(
     data_dir: &Path,
     pool: &sqlx::PgPool,
 ) -> anyhow::Result<crate::credentials::sealing::Kek> {

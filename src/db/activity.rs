@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::DbResult;
 use crate::domain::log_filter::{Actions, Kind, LogView, Page, Who};
 
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ActivityEntry {
     pub id: i64,
     pub centre_id: Uuid,
@@ -20,14 +20,6 @@ pub struct ActivityEntry {
     pub at: OffsetDateTime,
     pub action: String,
     pub detail: serde_json::Value,
-}
-
-/// The entry's INSERT, which both kinds of entry share.
-macro_rules! insert_entry {
-    () => {
-        "INSERT INTO activity_log (centre_id, enrolment_id, actor_id, action, detail) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING id"
-    };
 }
 
 /// Append an entry; when it concerns an enrolment, that enrolment's last activity time
@@ -41,11 +33,18 @@ pub async fn record(
     action: &str,
     detail: serde_json::Value,
 ) -> DbResult<i64> {
-    const SQL: &str = concat!(
-        "WITH touched AS (UPDATE enrolments SET last_activity_at = clock_timestamp() WHERE id = $2) ",
-        insert_entry!()
-    );
-    insert(db, SQL, centre_id, enrolment_id, actor_id, action, detail).await
+    Ok(sqlx::query_scalar!(
+        "WITH touched AS (UPDATE enrolments SET last_activity_at = clock_timestamp() WHERE id = $2) \
+         INSERT INTO activity_log (centre_id, enrolment_id, actor_id, action, detail) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        centre_id,
+        enrolment_id,
+        actor_id,
+        action,
+        detail,
+    )
+    .fetch_one(db)
+    .await?)
 }
 
 /// Append an entry that is not activity on the portfolio: an audit reads the portfolio
@@ -59,51 +58,32 @@ pub async fn append(
     action: &str,
     detail: serde_json::Value,
 ) -> DbResult<i64> {
-    insert(
-        db,
-        insert_entry!(),
+    Ok(sqlx::query_scalar!(
+        "INSERT INTO activity_log (centre_id, enrolment_id, actor_id, action, detail) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
         centre_id,
         enrolment_id,
         actor_id,
         action,
         detail,
     )
-    .await
+    .fetch_one(db)
+    .await?)
 }
-
-async fn insert(
-    db: impl PgExecutor<'_>,
-    sql: &'static str,
-    centre_id: Uuid,
-    enrolment_id: Option<Uuid>,
-    actor_id: Option<Uuid>,
-    action: &str,
-    detail: serde_json::Value,
-) -> DbResult<i64> {
-    Ok(sqlx::query_scalar(sql)
-        .bind(centre_id)
-        .bind(enrolment_id)
-        .bind(actor_id)
-        .bind(action)
-        .bind(detail)
-        .fetch_one(db)
-        .await?)
-}
-
-const SELECT: &str =
-    "SELECT id, centre_id, enrolment_id, actor_id, at, action, detail FROM activity_log";
 
 /// An enrolment's log, oldest first.
 pub async fn for_enrolment(
     db: impl PgExecutor<'_>,
     enrolment_id: Uuid,
 ) -> DbResult<Vec<ActivityEntry>> {
-    Ok(
-        sqlx::query_as(&format!("{SELECT} WHERE enrolment_id = $1 ORDER BY id"))
-            .bind(enrolment_id)
-            .fetch_all(db)
-            .await?,
+    Ok(sqlx::query_as!(
+        ActivityEntry,
+        "SELECT id, centre_id, enrolment_id, actor_id, at, action, detail FROM activity_log \
+         WHERE enrolment_id = $1 ORDER BY id",
+        enrolment_id,
     )
+    .fetch_all(db)
+    .await?)
 }
 
 /// A centre's log, newest first, `limit` entries before `before` (an entry id) if given.
@@ -113,12 +93,14 @@ pub async fn for_centre(
     before: Option<i64>,
     limit: i64,
 ) -> DbResult<Vec<ActivityEntry>> {
-    Ok(sqlx::query_as(&format!(
-        "{SELECT} WHERE centre_id = $1 AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
-    ))
-    .bind(centre_id)
-    .bind(before)
-    .bind(limit)
+    Ok(sqlx::query_as!(
+        ActivityEntry,
+        "SELECT id, centre_id, enrolment_id, actor_id, at, action, detail FROM activity_log \
+         WHERE centre_id = $1 AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+        centre_id,
+        before,
+        limit,
+    )
     .fetch_all(db)
     .await?)
 }
@@ -247,6 +229,7 @@ impl Selection {
     }
 
     fn query(&self) -> QueryAs<'_, Postgres, LogLine, PgArguments> {
+        // Built at run time: the conditions and the order follow the view's filters and page.
         let mut q = sqlx::query_as(&self.sql).bind(self.enrolment_id);
         for b in &self.binds {
             q = match b {

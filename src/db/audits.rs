@@ -178,26 +178,26 @@ pub async fn record_locked(
     let confirmed_count =
         i32::try_from(confirmed.count()).map_err(|e| DbError::Corrupt(e.to_string()))?;
     // This audit is the automatic one a tick may have asked for: its mark goes.
-    sqlx::query(
+    // The report goes as text, which the server casts to json.
+    sqlx::query!(
         "WITH done AS (UPDATE enrolments SET audit_due_at = NULL WHERE id = $2 AND audit_due_at IS NOT NULL) \
          INSERT INTO audits (id, enrolment_id, version_id, actor_id, at, outcome, major_id, confirmed_criteria, report) \
-         VALUES ($1, $2, $3, $4, clock_timestamp(), $5, $6, $7, $8::json)",
+         VALUES ($1, $2, $3, $4, clock_timestamp(), $5, $6, $7, $8::text::json)",
+        audit_id,
+        enrolment.id,
+        enrolment.version_id,
+        actor,
+        report.outcome.key(),
+        enrolment.major_id,
+        confirmed_count,
+        serde_json::to_string(&report).map_err(|e| DbError::Corrupt(e.to_string()))?,
     )
-    .bind(audit_id)
-    .bind(enrolment.id)
-    .bind(enrolment.version_id)
-    .bind(actor)
-    .bind(report.outcome.key())
-    .bind(enrolment.major_id)
-    .bind(confirmed_count)
-    .bind(serde_json::to_string(&report).map_err(|e| DbError::Corrupt(e.to_string()))?)
     .execute(&mut *conn)
     .await?;
 
     Ok((audit_id, report))
 }
 
-#[derive(sqlx::FromRow)]
 struct Row {
     id: Uuid,
     enrolment_id: Uuid,
@@ -228,14 +228,15 @@ impl TryFrom<Row> for AuditRecord {
     }
 }
 
-const SELECT: &str =
-    "SELECT id, enrolment_id, version_id, actor_id, at, outcome, major_id, confirmed_criteria, report FROM audits";
-
 pub async fn get(db: impl PgExecutor<'_>, audit_id: Uuid) -> DbResult<AuditRecord> {
-    let row: Row = sqlx::query_as(&format!("{SELECT} WHERE id = $1"))
-        .bind(audit_id)
-        .fetch_one(db)
-        .await?;
+    let row = sqlx::query_as!(
+        Row,
+        "SELECT id, enrolment_id, version_id, actor_id, at, outcome, major_id, confirmed_criteria, \
+         report AS \"report: Json<AuditReport>\" FROM audits WHERE id = $1",
+        audit_id,
+    )
+    .fetch_one(db)
+    .await?;
     row.try_into()
 }
 
@@ -243,10 +244,13 @@ pub async fn latest_audit(
     db: impl PgExecutor<'_>,
     enrolment_id: Uuid,
 ) -> DbResult<Option<AuditRecord>> {
-    let row: Option<Row> = sqlx::query_as(&format!(
-        "{SELECT} WHERE enrolment_id = $1 ORDER BY at DESC, id DESC LIMIT 1"
-    ))
-    .bind(enrolment_id)
+    let row = sqlx::query_as!(
+        Row,
+        "SELECT id, enrolment_id, version_id, actor_id, at, outcome, major_id, confirmed_criteria, \
+         report AS \"report: Json<AuditReport>\" FROM audits \
+         WHERE enrolment_id = $1 ORDER BY at DESC, id DESC LIMIT 1",
+        enrolment_id,
+    )
     .fetch_optional(db)
     .await?;
     row.map(AuditRecord::try_from).transpose()
@@ -257,10 +261,13 @@ pub async fn audit_history(
     db: impl PgExecutor<'_>,
     enrolment_id: Uuid,
 ) -> DbResult<Vec<AuditRecord>> {
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "{SELECT} WHERE enrolment_id = $1 ORDER BY at DESC, id DESC"
-    ))
-    .bind(enrolment_id)
+    let rows = sqlx::query_as!(
+        Row,
+        "SELECT id, enrolment_id, version_id, actor_id, at, outcome, major_id, confirmed_criteria, \
+         report AS \"report: Json<AuditReport>\" FROM audits \
+         WHERE enrolment_id = $1 ORDER BY at DESC, id DESC",
+        enrolment_id,
+    )
     .fetch_all(db)
     .await?;
     rows.into_iter().map(AuditRecord::try_from).collect()
@@ -278,7 +285,6 @@ pub(crate) struct AuditListed {
     pub confirmed_criteria: i32,
 }
 
-#[derive(sqlx::FromRow)]
 struct ListedRow {
     id: Uuid,
     at: OffsetDateTime,
@@ -298,29 +304,39 @@ pub(crate) async fn audit_page(
     before: Option<Uuid>,
     size: usize,
 ) -> DbResult<(Vec<AuditListed>, bool)> {
-    const COLUMNS: &str = "SELECT a.id, a.at, a.actor_id, u.display_name AS actor_name, \
-         a.outcome, a.confirmed_criteria FROM audits a LEFT JOIN users u ON u.id = a.actor_id";
+    let limit = i64::try_from(size + 1).unwrap_or(i64::MAX);
     // `at <=` bounds the index scan; the rest of the row comparison only settles the
     // audits of that very moment. A cursor that is not this enrolment's audit finds none.
-    let sql = match before {
+    let rows = match before {
         None => {
-            format!("{COLUMNS} WHERE a.enrolment_id = $1 ORDER BY a.at DESC, a.id DESC LIMIT $2")
+            sqlx::query_as!(
+                ListedRow,
+                "SELECT a.id, a.at, a.actor_id, u.display_name AS \"actor_name?\", \
+                 a.outcome, a.confirmed_criteria FROM audits a LEFT JOIN users u ON u.id = a.actor_id \
+                 WHERE a.enrolment_id = $1 ORDER BY a.at DESC, a.id DESC LIMIT $2",
+                enrolment_id,
+                limit,
+            )
+            .fetch_all(db)
+            .await?
         }
-        Some(_) => format!(
-            "WITH c AS (SELECT at, id FROM audits WHERE id = $3 AND enrolment_id = $1) \
-             {COLUMNS} WHERE a.enrolment_id = $1 AND a.at <= (SELECT at FROM c) \
-             AND (a.at, a.id) < (SELECT at, id FROM c) \
-             ORDER BY a.at DESC, a.id DESC LIMIT $2"
-        ),
+        Some(id) => {
+            sqlx::query_as!(
+                ListedRow,
+                "WITH c AS (SELECT at, id FROM audits WHERE id = $3 AND enrolment_id = $1) \
+                 SELECT a.id, a.at, a.actor_id, u.display_name AS \"actor_name?\", \
+                 a.outcome, a.confirmed_criteria FROM audits a LEFT JOIN users u ON u.id = a.actor_id \
+                 WHERE a.enrolment_id = $1 AND a.at <= (SELECT at FROM c) \
+                 AND (a.at, a.id) < (SELECT at, id FROM c) \
+                 ORDER BY a.at DESC, a.id DESC LIMIT $2",
+                enrolment_id,
+                limit,
+                id,
+            )
+            .fetch_all(db)
+            .await?
+        }
     };
-    let limit = i64::try_from(size + 1).unwrap_or(i64::MAX);
-    let mut q = sqlx::query_as::<_, ListedRow>(&sql)
-        .bind(enrolment_id)
-        .bind(limit);
-    if let Some(id) = before {
-        q = q.bind(id);
-    }
-    let rows = q.fetch_all(db).await?;
     let (rows, more) = super::page_and_more(rows, size);
     let listed = rows
         .into_iter()

@@ -112,11 +112,12 @@ pub async fn audit_in_chunks(
 /// The versions of the enrolments, each loaded once for the whole run (from the
 /// process's cache when it holds them).
 async fn load_versions(pool: &PgPool, ids: &[Uuid]) -> DbResult<HashMap<Uuid, Arc<LoadedVersion>>> {
-    let version_ids: Vec<Uuid> =
-        sqlx::query_scalar("SELECT DISTINCT version_id FROM enrolments WHERE id = ANY($1)")
-            .bind(ids)
-            .fetch_all(pool)
-            .await?;
+    let version_ids = sqlx::query_scalar!(
+        "SELECT DISTINCT version_id FROM enrolments WHERE id = ANY($1)",
+        ids,
+    )
+    .fetch_all(pool)
+    .await?;
     let mut versions = HashMap::with_capacity(version_ids.len());
     for v in version_ids {
         versions.insert(v, version_cache::shared().load(pool, v).await?);
@@ -183,10 +184,10 @@ pub async fn audit_due(
     let ids: Vec<Uuid> = locked.iter().map(|e| e.id).collect();
     let audited = audit_locked(&mut tx, locked, None, &loaded, Kind::Automatic).await?;
     // Withdrawn enrolments are not audited; their marks go too.
-    sqlx::query(
+    sqlx::query!(
         "UPDATE enrolments SET audit_due_at = NULL WHERE id = ANY($1) AND audit_due_at IS NOT NULL",
+        &ids[..],
     )
-    .bind(&ids)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -264,15 +265,22 @@ async fn confirmed_criteria(
     conn: &mut PgConnection,
     ids: &[Uuid],
 ) -> DbResult<HashMap<Uuid, Vec<Uuid>>> {
-    let rows: Vec<(Uuid, Vec<Uuid>)> = sqlx::query_as(
-        "SELECT e.id, ARRAY(SELECT t.criterion_id FROM ticks t \
-                            WHERE t.enrolment_id = e.id AND t.layer = 'assessor') \
+    /// An enrolment's confirmed criteria.
+    struct ConfirmedRow {
+        id: Uuid,
+        criteria: Vec<Uuid>,
+    }
+    // The ids given are never null.
+    let rows = sqlx::query_as!(
+        ConfirmedRow,
+        "SELECT e.id AS \"id!\", ARRAY(SELECT t.criterion_id FROM ticks t \
+                                      WHERE t.enrolment_id = e.id AND t.layer = 'assessor') AS \"criteria!\" \
          FROM UNNEST($1::uuid[]) AS e(id)",
+        ids,
     )
-    .bind(ids)
     .fetch_all(conn)
     .await?;
-    Ok(rows.into_iter().collect())
+    Ok(rows.into_iter().map(|r| (r.id, r.criteria)).collect())
 }
 
 /// The audits and status decisions, from the pure domain: one plan per version.
@@ -336,20 +344,20 @@ async fn write_audits(
         a.confirmed.push(c.confirmed);
         a.report.push(to_json(&c.report)?);
     }
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO audits (id, enrolment_id, version_id, actor_id, at, outcome, major_id, confirmed_criteria, report) \
          SELECT a.id, a.enrolment_id, a.version_id, $8, clock_timestamp(), a.outcome, a.major_id, a.confirmed, a.report::json \
          FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::uuid[], $6::int4[], $7::text[]) \
               AS a(id, enrolment_id, version_id, outcome, major_id, confirmed, report)",
+        &a.id[..],
+        &a.enrolment[..],
+        &a.version[..],
+        &a.outcome as &[&str],
+        &a.major[..],
+        &a.confirmed[..],
+        &a.report[..],
+        actor,
     )
-    .bind(&a.id)
-    .bind(&a.enrolment)
-    .bind(&a.version)
-    .bind(&a.outcome)
-    .bind(&a.major)
-    .bind(&a.confirmed)
-    .bind(&a.report)
-    .bind(actor)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -420,40 +428,41 @@ async fn apply_decisions(
     // The rows are locked by this transaction, so the statuses read are still theirs.
     // Last activity stays: an audit is logged but is not activity (`activity::append`).
     // Any automatic audit that was due is done by this one.
-    sqlx::query(
+    sqlx::query!(
         "UPDATE enrolments e SET status = COALESCE(u.status, e.status), \
                 updated_at = CASE WHEN u.status IS NULL THEN e.updated_at ELSE now() END, \
                 audit_due_at = NULL \
          FROM UNNEST($1::uuid[], $2::text[]) AS u(id, status) WHERE e.id = u.id",
+        &ids[..],
+        &moves_to as &[Option<&str>],
     )
-    .bind(&ids)
-    .bind(&moves_to)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO enrolment_status_history (enrolment_id, from_status, to_status, actor_id, reason, at) \
          SELECT h.id, h.from_status, h.to_status, $4, h.reason, clock_timestamp() \
          FROM UNNEST($1::uuid[], $2::text[], $3::text[], $5::text[]) AS h(id, from_status, to_status, reason)",
+        &moved[..],
+        &from as &[&str],
+        &to as &[&str],
+        actor,
+        &reasons as &[Option<String>],
     )
-    .bind(&moved)
-    .bind(&from)
-    .bind(&to)
-    .bind(actor)
-    .bind(&reasons)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    // The detail is sent as text and made jsonb in the statement.
+    sqlx::query!(
         "INSERT INTO activity_log (centre_id, enrolment_id, actor_id, action, detail) \
          SELECT a.centre_id, a.id, $3, 'audit', \
-                jsonb_build_object('outcome', a.label, 'audit', a.audit_id) || $6::jsonb \
+                jsonb_build_object('outcome', a.label, 'audit', a.audit_id) || $6::text::jsonb \
          FROM UNNEST($1::uuid[], $2::uuid[], $4::uuid[], $5::text[]) AS a(id, centre_id, audit_id, label)",
+        &ids[..],
+        &centres[..],
+        actor,
+        &audit_ids[..],
+        &labels as &[&str],
+        kind.detail(),
     )
-    .bind(&ids)
-    .bind(&centres)
-    .bind(actor)
-    .bind(&audit_ids)
-    .bind(&labels)
-    .bind(kind.detail())
     .execute(&mut *conn)
     .await?;
     Ok(())

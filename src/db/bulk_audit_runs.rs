@@ -9,7 +9,7 @@ use super::{status_from_key, DbError, DbResult};
 use crate::domain::outcome::Outcome;
 use crate::domain::status::Status;
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BulkAuditRun {
     pub id: Uuid,
     pub centre_id: Uuid,
@@ -41,14 +41,14 @@ pub async fn create(
     total: usize,
 ) -> DbResult<Uuid> {
     let id = Uuid::now_v7();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO bulk_audits (id, centre_id, actor_id, qualification_id, total) VALUES ($1, $2, $3, $4, $5)",
+        id,
+        centre_id,
+        actor_id,
+        qualification_id,
+        count(total)?,
     )
-    .bind(id)
-    .bind(centre_id)
-    .bind(actor_id)
-    .bind(qualification_id)
-    .bind(count(total)?)
     .execute(db)
     .await?;
     Ok(id)
@@ -56,11 +56,13 @@ pub async fn create(
 
 /// Record how many enrolments have been audited so far.
 pub async fn set_done(db: impl PgExecutor<'_>, id: Uuid, done: usize) -> DbResult<()> {
-    sqlx::query("UPDATE bulk_audits SET done = $2, progressed_at = now() WHERE id = $1")
-        .bind(id)
-        .bind(count(done)?)
-        .execute(db)
-        .await?;
+    sqlx::query!(
+        "UPDATE bulk_audits SET done = $2, progressed_at = now() WHERE id = $1",
+        id,
+        count(done)?,
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }
 
@@ -75,23 +77,23 @@ pub async fn finish<'a>(
     let audits: Vec<Uuid> = audited.iter().map(|a| a.audit_id).collect();
     let before: Vec<&str> = audited.iter().map(|a| a.before.key()).collect();
     let after: Vec<&str> = audited.iter().map(|a| a.after.key()).collect();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO bulk_audit_items (bulk_audit_id, enrolment_id, audit_id, status_before, status_after) \
          SELECT $1, i.enrolment_id, i.audit_id, i.before, i.after \
          FROM UNNEST($2::uuid[], $3::uuid[], $4::text[], $5::text[]) AS i(enrolment_id, audit_id, before, after)",
+        id,
+        &enrolments[..],
+        &audits[..],
+        &before as &[&str],
+        &after as &[&str],
     )
-    .bind(id)
-    .bind(&enrolments)
-    .bind(&audits)
-    .bind(&before)
-    .bind(&after)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE bulk_audits SET done = $2, progressed_at = now(), finished_at = now() WHERE id = $1",
+        id,
+        count(audited.len())?,
     )
-    .bind(id)
-    .bind(count(audited.len())?)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -100,25 +102,28 @@ pub async fn finish<'a>(
 
 /// Record that the run stopped on an error (audits of chunks before it stay).
 pub async fn fail(db: impl PgExecutor<'_>, id: Uuid, error: &str) -> DbResult<()> {
-    sqlx::query("UPDATE bulk_audits SET finished_at = now(), error = $2 WHERE id = $1")
-        .bind(id)
-        .bind(error)
-        .execute(db)
-        .await?;
+    sqlx::query!(
+        "UPDATE bulk_audits SET finished_at = now(), error = $2 WHERE id = $1",
+        id,
+        error,
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }
 
-const SELECT: &str =
-    "SELECT b.id, b.centre_id, b.actor_id, b.qualification_id, q.code AS qualification_code, \
-     b.total, b.done, b.started_at, b.finished_at, b.error, \
-     (b.finished_at IS NULL AND b.progressed_at < now() - interval '1 minute') AS stalled \
-     FROM bulk_audits b LEFT JOIN qualifications q ON q.id = b.qualification_id";
-
 pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<BulkAuditRun> {
-    Ok(sqlx::query_as(&format!("{SELECT} WHERE b.id = $1"))
-        .bind(id)
-        .fetch_one(db)
-        .await?)
+    Ok(sqlx::query_as!(
+        BulkAuditRun,
+        "SELECT b.id, b.centre_id, b.actor_id, b.qualification_id, q.code AS \"qualification_code?\", \
+                b.total, b.done, b.started_at, b.finished_at, b.error, \
+                (b.finished_at IS NULL AND b.progressed_at < now() - interval '1 minute') AS \"stalled!\" \
+         FROM bulk_audits b LEFT JOIN qualifications q ON q.id = b.qualification_id \
+         WHERE b.id = $1",
+        id,
+    )
+    .fetch_one(db)
+    .await?)
 }
 
 /// A centre's latest runs, newest first.
@@ -127,11 +132,16 @@ pub async fn recent(
     centre_id: Uuid,
     limit: i64,
 ) -> DbResult<Vec<BulkAuditRun>> {
-    Ok(sqlx::query_as(&format!(
-        "{SELECT} WHERE b.centre_id = $1 ORDER BY b.started_at DESC, b.id DESC LIMIT $2"
-    ))
-    .bind(centre_id)
-    .bind(limit)
+    Ok(sqlx::query_as!(
+        BulkAuditRun,
+        "SELECT b.id, b.centre_id, b.actor_id, b.qualification_id, q.code AS \"qualification_code?\", \
+                b.total, b.done, b.started_at, b.finished_at, b.error, \
+                (b.finished_at IS NULL AND b.progressed_at < now() - interval '1 minute') AS \"stalled!\" \
+         FROM bulk_audits b LEFT JOIN qualifications q ON q.id = b.qualification_id \
+         WHERE b.centre_id = $1 ORDER BY b.started_at DESC, b.id DESC LIMIT $2",
+        centre_id,
+        limit,
+    )
     .fetch_all(db)
     .await?)
 }
@@ -150,8 +160,20 @@ pub struct Item {
 
 /// What a finished run did: status changes first, then by learner.
 pub async fn items(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<Vec<Item>> {
-    let rows: Vec<(Uuid, String, String, String, String, String, String)> = sqlx::query_as(
-        "SELECT i.enrolment_id, u.display_name, q.code, m.code, a.outcome, i.status_before, i.status_after \
+    /// An audited enrolment as stored, its outcome and statuses still keys.
+    struct ItemRow {
+        enrolment_id: Uuid,
+        learner: String,
+        qualification: String,
+        major: String,
+        outcome: String,
+        status_before: String,
+        status_after: String,
+    }
+    let rows = sqlx::query_as!(
+        ItemRow,
+        "SELECT i.enrolment_id, u.display_name AS learner, q.code AS qualification, m.code AS major, \
+                a.outcome, i.status_before, i.status_after \
          FROM bulk_audit_items i \
          JOIN audits a ON a.id = i.audit_id \
          JOIN enrolments e ON e.id = i.enrolment_id \
@@ -161,30 +183,28 @@ pub async fn items(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<Vec<Item>> {
          JOIN qualifications q ON q.id = v.qualification_id \
          WHERE i.bulk_audit_id = $1 \
          ORDER BY i.status_before = i.status_after, u.display_name, i.enrolment_id",
+        id,
     )
-    .bind(id)
     .fetch_all(db)
     .await?;
     rows.into_iter()
-        .map(
-            |(enrolment_id, learner, qualification, major, outcome, before, after)| {
-                Ok(Item {
-                    enrolment_id,
-                    learner,
-                    qualification,
-                    major,
-                    outcome: Outcome::from_key(&outcome)
-                        .ok_or_else(|| DbError::Corrupt(format!("audit outcome {outcome:?}")))?,
-                    before: status_from_key(&before)?,
-                    after: status_from_key(&after)?,
-                })
-            },
-        )
+        .map(|r| {
+            Ok(Item {
+                enrolment_id: r.enrolment_id,
+                learner: r.learner,
+                qualification: r.qualification,
+                major: r.major,
+                outcome: Outcome::from_key(&r.outcome)
+                    .ok_or_else(|| DbError::Corrupt(format!("audit outcome {:?}", r.outcome)))?,
+                before: status_from_key(&r.status_before)?,
+                after: status_from_key(&r.status_after)?,
+            })
+        })
         .collect()
 }
 
 /// A qualification of the centre, with how many enrolments (of any version) it has.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QualificationChoice {
     pub id: Uuid,
     pub code: String,
@@ -196,15 +216,18 @@ pub async fn qualification_choices(
     db: impl PgExecutor<'_>,
     centre_id: Uuid,
 ) -> DbResult<Vec<QualificationChoice>> {
-    Ok(sqlx::query_as(
+    // A qualification is stored together with its first version (`qualifications::import`),
+    // so it always has a title.
+    Ok(sqlx::query_as!(
+        QualificationChoice,
         "SELECT q.id, q.code, \
                 (SELECT v.title FROM qualification_versions v WHERE v.qualification_id = q.id \
-                  ORDER BY v.version DESC LIMIT 1) AS title, \
+                  ORDER BY v.version DESC LIMIT 1) AS \"title!\", \
                 (SELECT count(*) FROM enrolments e JOIN qualification_versions v ON v.id = e.version_id \
-                  WHERE v.qualification_id = q.id AND e.centre_id = q.centre_id) AS enrolments \
+                  WHERE v.qualification_id = q.id AND e.centre_id = q.centre_id) AS \"enrolments!\" \
          FROM qualifications q WHERE q.centre_id = $1 ORDER BY q.code",
+        centre_id,
     )
-    .bind(centre_id)
     .fetch_all(db)
     .await?)
 }
@@ -224,25 +247,35 @@ pub async fn enrolment_choices(
     db: impl PgExecutor<'_>,
     centre_id: Uuid,
 ) -> DbResult<Vec<EnrolmentChoice>> {
-    let rows: Vec<(Uuid, String, String, String, String)> = sqlx::query_as(
-        "SELECT e.id, u.display_name, q.code, m.code, e.status FROM enrolments e \
+    /// An enrolment as offered, its status still a key.
+    struct EnrolmentChoiceRow {
+        id: Uuid,
+        learner: String,
+        qualification: String,
+        major: String,
+        status: String,
+    }
+    let rows = sqlx::query_as!(
+        EnrolmentChoiceRow,
+        "SELECT e.id, u.display_name AS learner, q.code AS qualification, m.code AS major, e.status \
+         FROM enrolments e \
          JOIN users u ON u.id = e.learner_id \
          JOIN majors m ON m.id = e.major_id \
          JOIN qualification_versions v ON v.id = e.version_id \
          JOIN qualifications q ON q.id = v.qualification_id \
          WHERE e.centre_id = $1 ORDER BY u.display_name, q.code, e.id",
+        centre_id,
     )
-    .bind(centre_id)
     .fetch_all(db)
     .await?;
     rows.into_iter()
-        .map(|(id, learner, qualification, major, status)| {
+        .map(|r| {
             Ok(EnrolmentChoice {
-                id,
-                learner,
-                qualification,
-                major,
-                status: status_from_key(&status)?,
+                id: r.id,
+                learner: r.learner,
+                qualification: r.qualification,
+                major: r.major,
+                status: status_from_key(&r.status)?,
             })
         })
         .collect()
@@ -254,12 +287,12 @@ pub async fn enrolments_of_qualification(
     centre_id: Uuid,
     qualification_id: Uuid,
 ) -> DbResult<Vec<Uuid>> {
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar!(
         "SELECT e.id FROM enrolments e JOIN qualification_versions v ON v.id = e.version_id \
          WHERE e.centre_id = $1 AND v.qualification_id = $2 ORDER BY e.id",
+        centre_id,
+        qualification_id,
     )
-    .bind(centre_id)
-    .bind(qualification_id)
     .fetch_all(db)
     .await?)
 }
@@ -270,11 +303,11 @@ pub async fn own_enrolments(
     centre_id: Uuid,
     ids: &[Uuid],
 ) -> DbResult<Vec<Uuid>> {
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar!(
         "SELECT id FROM enrolments WHERE centre_id = $1 AND id = ANY($2) ORDER BY id",
+        centre_id,
+        ids,
     )
-    .bind(centre_id)
-    .bind(ids)
     .fetch_all(db)
     .await?)
 }
@@ -285,11 +318,11 @@ pub async fn qualification_of_centre(
     centre_id: Uuid,
     qualification_id: Uuid,
 ) -> DbResult<bool> {
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM qualifications WHERE id = $2 AND centre_id = $1)",
+    Ok(sqlx::query_scalar!(
+        "SELECT EXISTS (SELECT 1 FROM qualifications WHERE id = $2 AND centre_id = $1) AS \"exists!\"",
+        centre_id,
+        qualification_id,
     )
-    .bind(centre_id)
-    .bind(qualification_id)
     .fetch_one(db)
     .await?)
 }

@@ -42,7 +42,6 @@ impl CaseloadRow {
     }
 }
 
-#[derive(sqlx::FromRow)]
 struct Row {
     enrolment_id: Uuid,
     learner: String,
@@ -64,15 +63,16 @@ struct Row {
 
 /// The learner's enrolments, by qualification.
 pub async fn mine(db: impl PgExecutor<'_>, learner_id: Uuid) -> DbResult<Vec<CaseloadRow>> {
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows = sqlx::query_as!(
+        Row,
         "SELECT e.id AS enrolment_id, l.display_name AS learner, q.code AS qualification_code, \
                 v.title AS qualification_title, m.title AS major_title, e.status, \
-                v.criteria_count::int8 AS criteria, e.confirmed_criteria::int8 AS confirmed, \
-                v.unit_count::int8 AS units, e.units_achieved::int8 AS units_achieved, \
-                e.claims_to_review::int8 AS claims_to_review, \
-                e.awaiting_countersignature::int8 AS awaiting_countersignature, \
-                e.open_iqa_actions::int8 AS open_iqa_actions, e.latest_outcome, \
-                e.last_activity_at, e.last_activity_at < now() - interval '30 days' AS stale \
+                v.criteria_count::int8 AS \"criteria!\", e.confirmed_criteria::int8 AS \"confirmed!\", \
+                v.unit_count::int8 AS \"units!\", e.units_achieved::int8 AS \"units_achieved!\", \
+                e.claims_to_review::int8 AS \"claims_to_review!\", \
+                e.awaiting_countersignature::int8 AS \"awaiting_countersignature!\", \
+                e.open_iqa_actions::int8 AS \"open_iqa_actions!\", e.latest_outcome, \
+                e.last_activity_at, e.last_activity_at < now() - interval '30 days' AS \"stale!\" \
            FROM enrolments e \
            JOIN users l ON l.id = e.learner_id \
            JOIN qualification_versions v ON v.id = e.version_id \
@@ -80,8 +80,8 @@ pub async fn mine(db: impl PgExecutor<'_>, learner_id: Uuid) -> DbResult<Vec<Cas
            JOIN majors m ON m.id = e.major_id \
           WHERE e.learner_id = $1 \
           ORDER BY q.code, e.created_at, e.id",
+        learner_id,
     )
-    .bind(learner_id)
     .fetch_all(db)
     .await?;
     rows.into_iter()

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::DbResult;
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Centre {
     pub id: Uuid,
     pub slug: String,
@@ -14,47 +14,61 @@ pub struct Centre {
     pub created_at: OffsetDateTime,
 }
 
-const COLUMNS: &str = "id, slug, name, auto_audit, created_at";
-
 pub async fn create(db: impl PgExecutor<'_>, slug: &str, name: &str) -> DbResult<Centre> {
-    let sql =
-        format!("INSERT INTO centres (id, slug, name) VALUES ($1, $2, $3) RETURNING {COLUMNS}");
-    Ok(sqlx::query_as(&sql)
-        .bind(Uuid::now_v7())
-        .bind(slug)
-        .bind(name.trim())
-        .fetch_one(db)
-        .await?)
+    Ok(sqlx::query_as!(
+        Centre,
+        "INSERT INTO centres (id, slug, name) VALUES ($1, $2, $3) \
+         RETURNING id, slug, name, auto_audit, created_at",
+        Uuid::now_v7(),
+        slug,
+        name.trim(),
+    )
+    .fetch_one(db)
+    .await?)
 }
 
 pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<Centre> {
-    let sql = format!("SELECT {COLUMNS} FROM centres WHERE id = $1");
-    Ok(sqlx::query_as(&sql).bind(id).fetch_one(db).await?)
+    Ok(sqlx::query_as!(
+        Centre,
+        "SELECT id, slug, name, auto_audit, created_at FROM centres WHERE id = $1",
+        id
+    )
+    .fetch_one(db)
+    .await?)
 }
 
 pub async fn find_by_slug(db: impl PgExecutor<'_>, slug: &str) -> DbResult<Option<Centre>> {
-    let sql = format!("SELECT {COLUMNS} FROM centres WHERE slug = $1");
-    Ok(sqlx::query_as(&sql).bind(slug).fetch_optional(db).await?)
+    Ok(sqlx::query_as!(
+        Centre,
+        "SELECT id, slug, name, auto_audit, created_at FROM centres WHERE slug = $1",
+        slug
+    )
+    .fetch_optional(db)
+    .await?)
 }
 
 /// Names are unique regardless of case, so this finds "ACME Training" for "acme training".
 pub async fn find_by_name(db: impl PgExecutor<'_>, name: &str) -> DbResult<Option<Centre>> {
-    let sql = format!("SELECT {COLUMNS} FROM centres WHERE lower(name) = lower($1)");
-    Ok(sqlx::query_as(&sql)
-        .bind(name.trim())
-        .fetch_optional(db)
-        .await?)
+    Ok(sqlx::query_as!(
+        Centre,
+        "SELECT id, slug, name, auto_audit, created_at FROM centres WHERE lower(name) = lower($1)",
+        name.trim(),
+    )
+    .fetch_optional(db)
+    .await?)
 }
 
 pub async fn list(db: impl PgExecutor<'_>) -> DbResult<Vec<Centre>> {
-    let sql = format!("SELECT {COLUMNS} FROM centres ORDER BY name");
-    Ok(sqlx::query_as(&sql).fetch_all(db).await?)
+    Ok(sqlx::query_as!(
+        Centre,
+        "SELECT id, slug, name, auto_audit, created_at FROM centres ORDER BY name"
+    )
+    .fetch_all(db)
+    .await?)
 }
 
 pub async fn set_auto_audit(db: impl PgExecutor<'_>, id: Uuid, on: bool) -> DbResult<()> {
-    let r = sqlx::query("UPDATE centres SET auto_audit = $2 WHERE id = $1")
-        .bind(id)
-        .bind(on)
+    let r = sqlx::query!("UPDATE centres SET auto_audit = $2 WHERE id = $1", id, on)
         .execute(db)
         .await?;
     if r.rows_affected() == 0 {

@@ -50,7 +50,6 @@ pub struct HistoryEntry {
     pub reason: Option<String>,
 }
 
-#[derive(sqlx::FromRow)]
 struct Row {
     id: Uuid,
     centre_id: Uuid,
@@ -88,10 +87,7 @@ impl TryFrom<Row> for Enrolment {
     }
 }
 
-const SELECT: &str = "SELECT id, centre_id, learner_id, version_id, major_id, assessor_id, \
-     trainee_assessor_id, iqa_id, status, created_at, updated_at, last_activity_at, revision FROM enrolments";
-
-/// `SELECT`'s columns of an enrolment `e`, each named `e_<column>`, for queries that
+/// The columns of an enrolment `e`, each named `e_<column>`, for queries that
 /// read an enrolment beside other rows (`from_prefixed_row` reads them back).
 pub(crate) const PREFIXED_COLUMNS: &str = "e.id AS e_id, e.centre_id AS e_centre_id, \
      e.learner_id AS e_learner_id, e.version_id AS e_version_id, e.major_id AS e_major_id, \
@@ -134,19 +130,19 @@ pub async fn create<'a>(
 ) -> DbResult<Enrolment> {
     let mut tx = db.begin().await?;
     let id = Uuid::now_v7();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO enrolments (id, centre_id, learner_id, version_id, major_id, assessor_id, \
          trainee_assessor_id, iqa_id, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        id,
+        new.centre_id,
+        new.learner_id,
+        new.version_id,
+        new.major_id,
+        new.assessor_id,
+        new.trainee_assessor_id,
+        new.iqa_id,
+        Status::NotYetAchieved.key(),
     )
-    .bind(id)
-    .bind(new.centre_id)
-    .bind(new.learner_id)
-    .bind(new.version_id)
-    .bind(new.major_id)
-    .bind(new.assessor_id)
-    .bind(new.trainee_assessor_id)
-    .bind(new.iqa_id)
-    .bind(Status::NotYetAchieved.key())
     .execute(&mut *tx)
     .await?;
     insert_history(
@@ -164,29 +160,42 @@ pub async fn create<'a>(
 }
 
 pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<Enrolment> {
-    let row: Row = sqlx::query_as(&format!("{SELECT} WHERE id = $1"))
-        .bind(id)
-        .fetch_one(db)
-        .await?;
+    let row = sqlx::query_as!(
+        Row,
+        "SELECT id, centre_id, learner_id, version_id, major_id, assessor_id, \
+         trainee_assessor_id, iqa_id, status, created_at, updated_at, last_activity_at, revision \
+         FROM enrolments WHERE id = $1",
+        id,
+    )
+    .fetch_one(db)
+    .await?;
     row.try_into()
 }
 
 /// Read and lock the row until the caller's transaction ends.
 pub async fn lock(conn: &mut PgConnection, id: Uuid) -> DbResult<Enrolment> {
-    let row: Row = sqlx::query_as(&format!("{SELECT} WHERE id = $1 FOR UPDATE"))
-        .bind(id)
-        .fetch_one(conn)
-        .await?;
+    let row = sqlx::query_as!(
+        Row,
+        "SELECT id, centre_id, learner_id, version_id, major_id, assessor_id, \
+         trainee_assessor_id, iqa_id, status, created_at, updated_at, last_activity_at, revision \
+         FROM enrolments WHERE id = $1 FOR UPDATE",
+        id,
+    )
+    .fetch_one(conn)
+    .await?;
     row.try_into()
 }
 
 /// Read and lock many rows at once, in id order (the order every multi-row lock takes,
 /// so two such transactions cannot deadlock). Ids that do not exist are left out.
 pub async fn lock_many(conn: &mut PgConnection, ids: &[Uuid]) -> DbResult<Vec<Enrolment>> {
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "{SELECT} WHERE id = ANY($1) ORDER BY id FOR UPDATE"
-    ))
-    .bind(ids)
+    let rows = sqlx::query_as!(
+        Row,
+        "SELECT id, centre_id, learner_id, version_id, major_id, assessor_id, \
+         trainee_assessor_id, iqa_id, status, created_at, updated_at, last_activity_at, revision \
+         FROM enrolments WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
+        ids,
+    )
     .fetch_all(conn)
     .await?;
     rows.into_iter().map(Enrolment::try_from).collect()
@@ -199,12 +208,15 @@ pub async fn lock_due(
     limit: i64,
     settle: std::time::Duration,
 ) -> DbResult<Vec<Enrolment>> {
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "{SELECT} WHERE audit_due_at <= clock_timestamp() - make_interval(secs => $2) \
-         ORDER BY audit_due_at LIMIT $1 FOR UPDATE SKIP LOCKED"
-    ))
-    .bind(limit)
-    .bind(settle.as_secs_f64())
+    let rows = sqlx::query_as!(
+        Row,
+        "SELECT id, centre_id, learner_id, version_id, major_id, assessor_id, \
+         trainee_assessor_id, iqa_id, status, created_at, updated_at, last_activity_at, revision \
+         FROM enrolments WHERE audit_due_at <= clock_timestamp() - make_interval(secs => $2) \
+         ORDER BY audit_due_at LIMIT $1 FOR UPDATE SKIP LOCKED",
+        limit,
+        settle.as_secs_f64(),
+    )
     .fetch_all(conn)
     .await?;
     rows.into_iter().map(Enrolment::try_from).collect()
@@ -222,20 +234,19 @@ pub async fn transition<'a>(
     reason: Option<&str>,
 ) -> DbResult<()> {
     let mut tx = db.begin().await?;
-    let moved = sqlx::query(
+    let moved = sqlx::query!(
         "UPDATE enrolments SET status = $3, updated_at = now() WHERE id = $1 AND status = $2",
+        enrolment_id,
+        from.key(),
+        to.key(),
     )
-    .bind(enrolment_id)
-    .bind(from.key())
-    .bind(to.key())
     .execute(&mut *tx)
     .await?
     .rows_affected()
         == 1;
     if !moved {
-        let current: Option<String> =
-            sqlx::query_scalar("SELECT status FROM enrolments WHERE id = $1")
-                .bind(enrolment_id)
+        let current =
+            sqlx::query_scalar!("SELECT status FROM enrolments WHERE id = $1", enrolment_id)
                 .fetch_optional(&mut *tx)
                 .await?;
         return match current {
@@ -281,12 +292,12 @@ pub async fn apply_locked(
     if let Decision::Move { from, to } = decision {
         let default_reason = default_reason(action);
         let reason = reason.or(default_reason.as_deref());
-        sqlx::query(
+        sqlx::query!(
             "UPDATE enrolments SET status = $3, updated_at = now() WHERE id = $1 AND status = $2",
+            enrolment.id,
+            from.key(),
+            to.key(),
         )
-        .bind(enrolment.id)
-        .bind(from.key())
-        .bind(to.key())
         .execute(&mut *conn)
         .await?;
         insert_history(&mut *conn, enrolment.id, Some(from), to, actor, reason).await?;
@@ -311,15 +322,15 @@ async fn insert_history(
     actor: Option<Uuid>,
     reason: Option<&str>,
 ) -> DbResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO enrolment_status_history (enrolment_id, from_status, to_status, actor_id, reason, at) \
          VALUES ($1, $2, $3, $4, $5, clock_timestamp())",
+        enrolment_id,
+        from.map(Status::key),
+        to.key(),
+        actor,
+        reason,
     )
-    .bind(enrolment_id)
-    .bind(from.map(Status::key))
-    .bind(to.key())
-    .bind(actor)
-    .bind(reason)
     .execute(db)
     .await?;
     Ok(())
@@ -327,11 +338,12 @@ async fn insert_history(
 
 /// The enrolment's status changes, oldest first.
 pub async fn history(db: impl PgExecutor<'_>, enrolment_id: Uuid) -> DbResult<Vec<HistoryEntry>> {
-    let rows: Vec<HistoryRow> = sqlx::query_as(
+    let rows = sqlx::query_as!(
+        HistoryRow,
         "SELECT id, from_status, to_status, actor_id, at, reason FROM enrolment_status_history \
          WHERE enrolment_id = $1 ORDER BY id",
+        enrolment_id,
     )
-    .bind(enrolment_id)
     .fetch_all(db)
     .await?;
     rows.into_iter()
@@ -348,7 +360,6 @@ pub async fn history(db: impl PgExecutor<'_>, enrolment_id: Uuid) -> DbResult<Ve
         .collect()
 }
 
-#[derive(sqlx::FromRow)]
 struct HistoryRow {
     id: i64,
     from_status: Option<String>,
@@ -371,7 +382,6 @@ pub(crate) struct ChangeListed {
     pub reason: Option<String>,
 }
 
-#[derive(sqlx::FromRow)]
 struct ChangeRow {
     id: i64,
     from_status: Option<String>,
@@ -391,22 +401,25 @@ pub(crate) async fn history_page(
     before: Option<i64>,
     size: usize,
 ) -> DbResult<(Vec<ChangeListed>, bool)> {
+    let last = before.map_or(i64::MAX, |id| id.saturating_sub(1));
+    let limit = i64::try_from(size + 1).unwrap_or(i64::MAX);
     // One range on (enrolment_id, id) rather than `enrolment_id = $1` and an order by
     // id, for the reason `activity::Selection` gives: only the (enrolment_id, id) index
     // serves it, so the page reads its own changes and no other enrolment's.
-    let sql = "SELECT h.id, h.from_status, h.to_status, h.actor_id, \
-         u.display_name AS actor_name, h.at, h.reason \
+    let rows = sqlx::query_as!(
+        ChangeRow,
+        "SELECT h.id, h.from_status, h.to_status, h.actor_id, \
+         u.display_name AS \"actor_name?\", h.at, h.reason \
          FROM enrolment_status_history h LEFT JOIN users u ON u.id = h.actor_id \
          WHERE (h.enrolment_id, h.id) >= ($1, $2) AND (h.enrolment_id, h.id) <= ($1, $3) \
-         ORDER BY h.enrolment_id DESC, h.id DESC LIMIT $4";
-    let last = before.map_or(i64::MAX, |id| id.saturating_sub(1));
-    let limit = i64::try_from(size + 1).unwrap_or(i64::MAX);
-    let q = sqlx::query_as::<_, ChangeRow>(sql)
-        .bind(enrolment_id)
-        .bind(i64::MIN)
-        .bind(last)
-        .bind(limit);
-    let rows = q.fetch_all(db).await?;
+         ORDER BY h.enrolment_id DESC, h.id DESC LIMIT $4",
+        enrolment_id,
+        i64::MIN,
+        last,
+        limit,
+    )
+    .fetch_all(db)
+    .await?;
     let (rows, more) = super::page_and_more(rows, size);
     let listed = rows
         .into_iter()
@@ -431,11 +444,13 @@ pub async fn set_major(
     enrolment_id: Uuid,
     major_id: Uuid,
 ) -> DbResult<()> {
-    let r = sqlx::query("UPDATE enrolments SET major_id = $2, updated_at = now() WHERE id = $1")
-        .bind(enrolment_id)
-        .bind(major_id)
-        .execute(db)
-        .await?;
+    let r = sqlx::query!(
+        "UPDATE enrolments SET major_id = $2, updated_at = now() WHERE id = $1",
+        enrolment_id,
+        major_id,
+    )
+    .execute(db)
+    .await?;
     if r.rows_affected() == 0 {
         return Err(DbError::NotFound);
     }
@@ -444,10 +459,13 @@ pub async fn set_major(
 
 /// A centre's enrolments, most recently active first.
 pub async fn list_for_centre(db: impl PgExecutor<'_>, centre_id: Uuid) -> DbResult<Vec<Enrolment>> {
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "{SELECT} WHERE centre_id = $1 ORDER BY last_activity_at DESC, id"
-    ))
-    .bind(centre_id)
+    let rows = sqlx::query_as!(
+        Row,
+        "SELECT id, centre_id, learner_id, version_id, major_id, assessor_id, \
+         trainee_assessor_id, iqa_id, status, created_at, updated_at, last_activity_at, revision \
+         FROM enrolments WHERE centre_id = $1 ORDER BY last_activity_at DESC, id",
+        centre_id,
+    )
     .fetch_all(db)
     .await?;
     rows.into_iter().map(Enrolment::try_from).collect()
@@ -456,11 +474,11 @@ pub async fn list_for_centre(db: impl PgExecutor<'_>, centre_id: Uuid) -> DbResu
 /// IQA "action required" decisions not yet closed: a credential request is refused
 /// while any is open (SPEC §5).
 pub async fn open_iqa_actions(db: impl PgExecutor<'_>, enrolment_id: Uuid) -> DbResult<u32> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM iqa_decisions \
+    let n = sqlx::query_scalar!(
+        "SELECT count(*) AS \"count!\" FROM iqa_decisions \
          WHERE enrolment_id = $1 AND decision = 'action_required' AND closed_at IS NULL",
+        enrolment_id,
     )
-    .bind(enrolment_id)
     .fetch_one(db)
     .await?;
     u32::try_from(n).map_err(|_| DbError::Corrupt(format!("{n} open IQA actions")))
@@ -475,14 +493,14 @@ pub async fn set_assignments(
     trainee: Option<Uuid>,
     iqa: Option<Uuid>,
 ) -> DbResult<()> {
-    let r = sqlx::query(
+    let r = sqlx::query!(
         "UPDATE enrolments SET assessor_id = $2, trainee_assessor_id = $3, iqa_id = $4, updated_at = now() \
           WHERE id = $1",
+        enrolment_id,
+        assessor,
+        trainee,
+        iqa,
     )
-    .bind(enrolment_id)
-    .bind(assessor)
-    .bind(trainee)
-    .bind(iqa)
     .execute(db)
     .await?;
     if r.rows_affected() == 0 {

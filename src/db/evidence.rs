@@ -27,7 +27,6 @@ pub struct NewEvidence<'a> {
     pub added_by: Uuid,
 }
 
-#[derive(sqlx::FromRow)]
 struct Row {
     id: Uuid,
     enrolment_id: Uuid,
@@ -54,31 +53,34 @@ impl TryFrom<Row> for Evidence {
     }
 }
 
-const COLUMNS: &str = "id, enrolment_id, title, description, kind, added_by, added_at";
-
 /// Add an evidence item to an enrolment (`NotFound` if the enrolment does not exist).
 pub async fn add(db: impl PgExecutor<'_>, new: &NewEvidence<'_>) -> DbResult<Evidence> {
-    let row: Row = sqlx::query_as(&format!(
+    let row = sqlx::query_as!(
+        Row,
         "INSERT INTO evidence (id, enrolment_id, version_id, title, description, kind, added_by) \
          SELECT $1, e.id, e.version_id, $3, $4, $5, $6 FROM enrolments e WHERE e.id = $2 \
-         RETURNING {COLUMNS}"
-    ))
-    .bind(Uuid::now_v7())
-    .bind(new.enrolment_id)
-    .bind(new.title.trim())
-    .bind(new.description)
-    .bind(new.kind.key())
-    .bind(new.added_by)
+         RETURNING id, enrolment_id, title, description, kind, added_by, added_at",
+        Uuid::now_v7(),
+        new.enrolment_id,
+        new.title.trim(),
+        new.description,
+        new.kind.key(),
+        new.added_by,
+    )
     .fetch_one(db)
     .await?;
     row.try_into()
 }
 
 pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<Evidence> {
-    let row: Row = sqlx::query_as(&format!("SELECT {COLUMNS} FROM evidence WHERE id = $1"))
-        .bind(id)
-        .fetch_one(db)
-        .await?;
+    let row = sqlx::query_as!(
+        Row,
+        "SELECT id, enrolment_id, title, description, kind, added_by, added_at \
+         FROM evidence WHERE id = $1",
+        id,
+    )
+    .fetch_one(db)
+    .await?;
     row.try_into()
 }
 
@@ -87,10 +89,12 @@ pub async fn list_for_enrolment(
     db: impl PgExecutor<'_>,
     enrolment_id: Uuid,
 ) -> DbResult<Vec<Evidence>> {
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM evidence WHERE enrolment_id = $1 ORDER BY added_at, id"
-    ))
-    .bind(enrolment_id)
+    let rows = sqlx::query_as!(
+        Row,
+        "SELECT id, enrolment_id, title, description, kind, added_by, added_at \
+         FROM evidence WHERE enrolment_id = $1 ORDER BY added_at, id",
+        enrolment_id,
+    )
     .fetch_all(db)
     .await?;
     rows.into_iter().map(Evidence::try_from).collect()
@@ -99,8 +103,7 @@ pub async fn list_for_enrolment(
 /// Delete an item nobody has ticked (`EvidenceHasTicks` otherwise). Its file records go
 /// with it; removing the stored bytes is the caller's job.
 pub async fn delete(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<()> {
-    let r = sqlx::query("DELETE FROM evidence WHERE id = $1")
-        .bind(id)
+    let r = sqlx::query!("DELETE FROM evidence WHERE id = $1", id)
         .execute(db)
         .await?;
     if r.rows_affected() == 0 {
@@ -109,7 +112,7 @@ pub async fn delete(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<()> {
     Ok(())
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EvidenceFile {
     pub id: Uuid,
     pub evidence_id: Uuid,
@@ -133,31 +136,34 @@ pub struct NewFile<'a> {
     pub uploaded_by: Uuid,
 }
 
-const FILE_COLUMNS: &str =
-    "id, evidence_id, file_name, content_type, size_bytes, storage_key, sha256, uploaded_by, uploaded_at";
-
 pub async fn add_file(db: impl PgExecutor<'_>, f: &NewFile<'_>) -> DbResult<EvidenceFile> {
-    Ok(sqlx::query_as(&format!(
+    Ok(sqlx::query_as!(
+        EvidenceFile,
         "INSERT INTO evidence_files (id, evidence_id, file_name, content_type, size_bytes, storage_key, sha256, uploaded_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {FILE_COLUMNS}"
-    ))
-    .bind(Uuid::now_v7())
-    .bind(f.evidence_id)
-    .bind(f.file_name)
-    .bind(f.content_type)
-    .bind(f.size_bytes)
-    .bind(f.storage_key)
-    .bind(f.sha256)
-    .bind(f.uploaded_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         RETURNING id, evidence_id, file_name, content_type, size_bytes, storage_key, sha256, \
+         uploaded_by, uploaded_at",
+        Uuid::now_v7(),
+        f.evidence_id,
+        f.file_name,
+        f.content_type,
+        f.size_bytes,
+        f.storage_key,
+        f.sha256,
+        f.uploaded_by,
+    )
     .fetch_one(db)
     .await?)
 }
 
 pub async fn list_files(db: impl PgExecutor<'_>, evidence_id: Uuid) -> DbResult<Vec<EvidenceFile>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {FILE_COLUMNS} FROM evidence_files WHERE evidence_id = $1 ORDER BY uploaded_at, id"
-    ))
-    .bind(evidence_id)
+    Ok(sqlx::query_as!(
+        EvidenceFile,
+        "SELECT id, evidence_id, file_name, content_type, size_bytes, storage_key, sha256, \
+         uploaded_by, uploaded_at \
+         FROM evidence_files WHERE evidence_id = $1 ORDER BY uploaded_at, id",
+        evidence_id,
+    )
     .fetch_all(db)
     .await?)
 }

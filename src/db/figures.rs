@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::DbResult;
 
 /// Everything the database keeps about an enrolment for its lists.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeptFigures {
     pub confirmed_criteria: i32,
     pub awaiting_countersignature: i32,
@@ -21,13 +21,14 @@ pub struct KeptFigures {
 }
 
 pub async fn kept(db: impl PgExecutor<'_>, enrolment_id: Uuid) -> DbResult<KeptFigures> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        KeptFigures,
         "SELECT confirmed_criteria, awaiting_countersignature, claims_to_review, units_achieved, \
                 units_assessed, open_iqa_actions, units_sampled, latest_audit_id, latest_outcome, \
                 last_activity_at \
            FROM enrolments WHERE id = $1",
+        enrolment_id,
     )
-    .bind(enrolment_id)
     .fetch_one(db)
     .await?)
 }
@@ -36,9 +37,11 @@ pub async fn kept(db: impl PgExecutor<'_>, enrolment_id: Uuid) -> DbResult<KeptF
 /// and stores it: for a bulk load that bypassed the triggers (the benchmark centre),
 /// and for tests that compare the kept figures with a count from scratch.
 pub async fn recount(db: impl PgExecutor<'_>, enrolment_ids: &[Uuid]) -> DbResult<()> {
-    sqlx::query("SELECT enrolment_figures_recount($1)")
-        .bind(enrolment_ids)
-        .execute(db)
-        .await?;
+    sqlx::query!(
+        "SELECT enrolment_figures_recount($1::uuid[])",
+        enrolment_ids,
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }

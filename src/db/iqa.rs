@@ -18,7 +18,6 @@ pub struct DecisionRow {
     pub state: ActionState,
 }
 
-#[derive(sqlx::FromRow)]
 struct Row {
     id: Uuid,
     target: Option<String>,
@@ -35,17 +34,18 @@ pub async fn for_enrolment(
     db: impl PgExecutor<'_>,
     enrolment_id: Uuid,
 ) -> DbResult<Vec<DecisionRow>> {
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT d.id, COALESCE('Unit ' || u.code || ' ' || u.title, 'Evidence: ' || e.title) AS target, \
+    let rows = sqlx::query_as!(
+        Row,
+        "SELECT d.id, COALESCE('Unit ' || u.code || ' ' || u.title, 'Evidence: ' || e.title) AS \"target?\", \
                 d.decision, d.feedback, p.display_name AS iqa, d.decided_at, \
-                d.addressed_at IS NOT NULL AS addressed, d.closed_at IS NOT NULL AS closed \
+                d.addressed_at IS NOT NULL AS \"addressed!\", d.closed_at IS NOT NULL AS \"closed!\" \
            FROM iqa_decisions d \
            JOIN users p ON p.id = d.iqa_id \
            LEFT JOIN units u ON u.id = d.unit_id \
            LEFT JOIN evidence e ON e.id = d.evidence_id \
           WHERE d.enrolment_id = $1 ORDER BY d.decided_at DESC, d.id",
+        enrolment_id,
     )
-    .bind(enrolment_id)
     .fetch_all(db)
     .await?;
     rows.into_iter()
@@ -75,14 +75,14 @@ pub async fn assessor_tick_authors(
         Sampled::Unit(u) => (Some(u), None),
         Sampled::Evidence(e) => (None, Some(e)),
     };
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar!(
         "SELECT DISTINCT t.ticked_by FROM ticks t JOIN criteria c ON c.id = t.criterion_id \
           WHERE t.enrolment_id = $1 AND t.layer = 'assessor' \
             AND ($2::uuid IS NULL OR c.unit_id = $2) AND ($3::uuid IS NULL OR t.evidence_id = $3)",
+        enrolment_id,
+        unit,
+        evidence,
     )
-    .bind(enrolment_id)
-    .bind(unit)
-    .bind(evidence)
     .fetch_all(db)
     .await?)
 }
@@ -101,19 +101,26 @@ pub async fn record(
         Sampled::Unit(u) => (Some(u), None),
         Sampled::Evidence(e) => (None, Some(e)),
     };
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar!(
         "INSERT INTO iqa_decisions (enrolment_id, version_id, unit_id, evidence_id, iqa_id, decision, feedback) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        enrolment_id,
+        version_id,
+        unit,
+        evidence,
+        iqa,
+        verdict.key(),
+        feedback,
     )
-    .bind(enrolment_id)
-    .bind(version_id)
-    .bind(unit)
-    .bind(evidence)
-    .bind(iqa)
-    .bind(verdict.key())
-    .bind(feedback)
     .fetch_one(db)
     .await?)
+}
+
+/// A decision's verdict and how far its action went.
+struct StateRow {
+    decision: String,
+    addressed: bool,
+    closed: bool,
 }
 
 /// The state of one decision of an enrolment, if it exists there.
@@ -122,25 +129,28 @@ pub async fn state(
     enrolment_id: Uuid,
     id: Uuid,
 ) -> DbResult<Option<ActionState>> {
-    let row: Option<(String, bool, bool)> = sqlx::query_as(
-        "SELECT decision, addressed_at IS NOT NULL, closed_at IS NOT NULL FROM iqa_decisions \
-          WHERE id = $1 AND enrolment_id = $2",
+    let row = sqlx::query_as!(
+        StateRow,
+        "SELECT decision, addressed_at IS NOT NULL AS \"addressed!\", closed_at IS NOT NULL AS \"closed!\" \
+           FROM iqa_decisions WHERE id = $1 AND enrolment_id = $2",
+        id,
+        enrolment_id,
     )
-    .bind(id)
-    .bind(enrolment_id)
     .fetch_optional(db)
     .await?;
-    Ok(row.and_then(|(v, a, c)| Verdict::from_key(&v).map(|v| ActionState::of(v, a, c))))
+    Ok(row.and_then(|r| {
+        Verdict::from_key(&r.decision).map(|v| ActionState::of(v, r.addressed, r.closed))
+    }))
 }
 
 /// Marks an open action addressed; false when it no longer was open (someone was first).
 pub async fn address(db: impl PgExecutor<'_>, id: Uuid, by: Uuid) -> DbResult<bool> {
-    let r = sqlx::query(
+    let r = sqlx::query!(
         "UPDATE iqa_decisions SET addressed_at = now(), addressed_by = $2 \
           WHERE id = $1 AND decision = 'action_required' AND addressed_at IS NULL",
+        id,
+        by,
     )
-    .bind(id)
-    .bind(by)
     .execute(db)
     .await?;
     Ok(r.rows_affected() == 1)
@@ -148,19 +158,19 @@ pub async fn address(db: impl PgExecutor<'_>, id: Uuid, by: Uuid) -> DbResult<bo
 
 /// Closes an addressed action; false when it was not addressed or already closed.
 pub async fn close(db: impl PgExecutor<'_>, id: Uuid, by: Uuid) -> DbResult<bool> {
-    let r = sqlx::query(
+    let r = sqlx::query!(
         "UPDATE iqa_decisions SET closed_at = now(), closed_by = $2 \
           WHERE id = $1 AND addressed_at IS NOT NULL AND closed_at IS NULL",
+        id,
+        by,
     )
-    .bind(id)
-    .bind(by)
     .execute(db)
     .await?;
     Ok(r.rows_affected() == 1)
 }
 
 /// One assessor's line in an IQA's sampling report.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct CoverageRow {
     pub assessor: String,
     pub learners: i64,
@@ -179,17 +189,20 @@ pub async fn coverage(
     centre_id: Uuid,
     iqa_id: Uuid,
 ) -> DbResult<Vec<CoverageRow>> {
-    Ok(sqlx::query_as(
-        "SELECT a.display_name AS assessor, c.learners, c.units_assessed, c.units_sampled, c.open_actions \
+    Ok(sqlx::query_as!(
+        CoverageRow,
+        "SELECT a.display_name AS assessor, c.learners AS \"learners!\", \
+                c.units_assessed AS \"units_assessed!\", c.units_sampled AS \"units_sampled!\", \
+                c.open_actions AS \"open_actions!\" \
            FROM (SELECT assessor_id, count(DISTINCT learner_id) AS learners, \
                         sum(units_assessed)::int8 AS units_assessed, sum(units_sampled)::int8 AS units_sampled, \
                         sum(open_iqa_actions)::int8 AS open_actions \
                    FROM enrolments WHERE centre_id = $1 AND iqa_id = $2 GROUP BY assessor_id) c \
            JOIN users a ON a.id = c.assessor_id \
           ORDER BY lower(a.display_name), a.id",
+        centre_id,
+        iqa_id,
     )
-    .bind(centre_id)
-    .bind(iqa_id)
     .fetch_all(db)
     .await?)
 }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::DbResult;
 
 /// What a worker knows of a job it claimed.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
     pub id: Uuid,
     pub kind: String,
@@ -20,7 +20,7 @@ pub struct Job {
     pub max_attempts: i32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobState {
     pub id: Uuid,
     pub kind: String,
@@ -39,13 +39,13 @@ pub async fn enqueue(
     payload: serde_json::Value,
     idempotency_key: &str,
 ) -> DbResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO jobs (kind, payload, idempotency_key) VALUES ($1, $2, $3) \
          ON CONFLICT (idempotency_key) DO NOTHING",
+        kind,
+        payload,
+        idempotency_key,
     )
-    .bind(kind)
-    .bind(payload)
-    .bind(idempotency_key)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -53,14 +53,15 @@ pub async fn enqueue(
 
 /// Take the oldest job that is due, if any, marking it running for `worker`.
 pub async fn claim(db: impl PgExecutor<'_>, worker: &str) -> DbResult<Option<Job>> {
-    let job = sqlx::query_as(
+    let job = sqlx::query_as!(
+        Job,
         "UPDATE jobs SET state = 'running', locked_by = $1, heartbeat_at = now(), \
                 attempts = attempts + 1 \
          WHERE id = (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= now() \
                      ORDER BY run_at, created_at LIMIT 1 FOR UPDATE SKIP LOCKED) \
          RETURNING id, kind, payload, attempts, max_attempts",
+        worker,
     )
-    .bind(worker)
     .fetch_optional(db)
     .await?;
     Ok(job)
@@ -68,11 +69,11 @@ pub async fn claim(db: impl PgExecutor<'_>, worker: &str) -> DbResult<Option<Job
 
 /// Tell the queue `worker` is still on the job. False when the job is no longer its.
 pub async fn heartbeat(db: impl PgExecutor<'_>, id: Uuid, worker: &str) -> DbResult<bool> {
-    let n = sqlx::query(
+    let n = sqlx::query!(
         "UPDATE jobs SET heartbeat_at = now() WHERE id = $1 AND locked_by = $2 AND state = 'running'",
+        id,
+        worker,
     )
-    .bind(id)
-    .bind(worker)
     .execute(db)
     .await?
     .rows_affected();
@@ -85,12 +86,12 @@ pub async fn requeue_stale(
     db: impl PgExecutor<'_>,
     stale_after: std::time::Duration,
 ) -> DbResult<u64> {
-    let n = sqlx::query(
+    let n = sqlx::query!(
         "UPDATE jobs SET state = 'queued', locked_by = NULL, heartbeat_at = NULL, run_at = now(), \
                 last_error = 'the worker stopped answering; picked up again' \
          WHERE state = 'running' AND heartbeat_at < now() - make_interval(secs => $1)",
+        stale_after.as_secs_f64(),
     )
-    .bind(stale_after.as_secs_f64())
     .execute(db)
     .await?
     .rows_affected();
@@ -106,15 +107,15 @@ pub async fn finish(
     succeeded: bool,
     error: Option<&str>,
 ) -> DbResult<bool> {
-    let n = sqlx::query(
+    let n = sqlx::query!(
         "UPDATE jobs SET state = $3, finished_at = now(), last_error = $4, \
                 locked_by = NULL, heartbeat_at = NULL \
          WHERE id = $1 AND locked_by = $2 AND state = 'running'",
+        id,
+        worker,
+        if succeeded { "succeeded" } else { "failed" },
+        error,
     )
-    .bind(id)
-    .bind(worker)
-    .bind(if succeeded { "succeeded" } else { "failed" })
-    .bind(error)
     .execute(conn)
     .await?
     .rows_affected();
@@ -129,15 +130,15 @@ pub async fn retry_later(
     delay: std::time::Duration,
     error: &str,
 ) -> DbResult<bool> {
-    let n = sqlx::query(
+    let n = sqlx::query!(
         "UPDATE jobs SET state = 'queued', locked_by = NULL, heartbeat_at = NULL, last_error = $3, \
                 run_at = now() + make_interval(secs => $4) \
          WHERE id = $1 AND locked_by = $2 AND state = 'running'",
+        id,
+        worker,
+        error,
+        delay.as_secs_f64(),
     )
-    .bind(id)
-    .bind(worker)
-    .bind(error)
-    .bind(delay.as_secs_f64())
     .execute(db)
     .await?
     .rows_affected();
@@ -151,13 +152,14 @@ pub async fn for_payload(
     key: &str,
     value: &str,
 ) -> DbResult<Vec<JobState>> {
-    let rows = sqlx::query_as(
+    let rows = sqlx::query_as!(
+        JobState,
         "SELECT id, kind, state, attempts, last_error, locked_by, created_at, finished_at \
          FROM jobs WHERE kind = $1 AND payload ->> $2 = $3 ORDER BY created_at",
+        kind,
+        key,
+        value,
     )
-    .bind(kind)
-    .bind(key)
-    .bind(value)
     .fetch_all(db)
     .await?;
     Ok(rows)

@@ -1,6 +1,8 @@
-//! Database access, one module per aggregate. Queries are plain `sqlx::query` (no
-//! compile-time checking: there is no database at build time); the schema in
-//! `migrations/` refuses impossible states, and its constraint names map to `DbError`.
+//! Database access, one module per aggregate. Queries are sqlx's checked macros
+//! (`query!`, `query_as!`, `query_scalar!`): the compiler checks their SQL, parameters and
+//! columns against the migrated schema (a database at `DATABASE_URL`, or `.sqlx/` offline);
+//! the few whose text is built at run time say why. The schema in `migrations/` refuses
+//! impossible states, and its constraint names map to `DbError`.
 use crate::domain::audit::AuditError;
 use crate::domain::status::{Refusal, Status};
 
@@ -65,21 +67,22 @@ const EDITED_AFTER_RELEASE: &[(i64, &str)] = &[(
 /// Runs every migration not yet applied, first accepting the released texts of
 /// `EDITED_AFTER_RELEASE`.
 pub async fn migrate(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::migrate::MigrateError> {
-    let applied: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-        .fetch_one(&mut *conn)
-        .await?;
+    let applied =
+        sqlx::query_scalar!("SELECT to_regclass('_sqlx_migrations') IS NOT NULL AS \"applied!\"")
+            .fetch_one(&mut *conn)
+            .await?;
     if applied {
         for (version, released) in EDITED_AFTER_RELEASE {
             let Some(now) = MIGRATOR.iter().find(|m| m.version == *version) else {
                 continue;
             };
-            sqlx::query(
+            sqlx::query!(
                 "UPDATE _sqlx_migrations SET checksum = $1 \
                  WHERE version = $2 AND checksum = decode($3, 'hex')",
+                now.checksum.as_ref(),
+                version,
+                released,
             )
-            .bind(now.checksum.as_ref())
-            .bind(version)
-            .bind(released)
             .execute(&mut *conn)
             .await?;
         }

@@ -81,45 +81,45 @@ pub(super) async fn insert_items(
         }
     }
     let conn: &mut PgConnection = tx;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO units (id, version_id, ordinal, code, title, level, credits) \
          SELECT id, $1, ordinal, code, title, level, credits \
          FROM UNNEST($2::uuid[], $3::int4[], $4::text[], $5::text[], $6::int2[], $7::int4[]) \
            AS t(id, ordinal, code, title, level, credits)",
+        version_id,
+        &units.id[..],
+        &units.ordinal[..],
+        &units.code[..],
+        &units.title[..],
+        &units.level[..],
+        &units.credits[..],
     )
-    .bind(version_id)
-    .bind(&units.id)
-    .bind(&units.ordinal)
-    .bind(&units.code)
-    .bind(&units.title)
-    .bind(&units.level)
-    .bind(&units.credits)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO outcomes (id, unit_id, ordinal, number, title) \
          SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::int4[], $4::text[], $5::text[])",
+        &outcomes.id[..],
+        &outcomes.unit[..],
+        &outcomes.ordinal[..],
+        &outcomes.number[..],
+        &outcomes.title[..],
     )
-    .bind(&outcomes.id)
-    .bind(&outcomes.unit)
-    .bind(&outcomes.ordinal)
-    .bind(&outcomes.number)
-    .bind(&outcomes.title)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO criteria (id, version_id, unit_id, outcome_id, ordinal, number, text) \
          SELECT id, $1, unit_id, outcome_id, ordinal, number, text \
          FROM UNNEST($2::uuid[], $3::uuid[], $4::uuid[], $5::int4[], $6::text[], $7::text[]) \
            AS t(id, unit_id, outcome_id, ordinal, number, text)",
+        version_id,
+        &criteria.id[..],
+        &criteria.unit[..],
+        &criteria.outcome[..],
+        &criteria.ordinal[..],
+        &criteria.number[..],
+        &criteria.text[..],
     )
-    .bind(version_id)
-    .bind(&criteria.id)
-    .bind(&criteria.unit)
-    .bind(&criteria.outcome)
-    .bind(&criteria.ordinal)
-    .bind(&criteria.number)
-    .bind(&criteria.text)
     .execute(&mut *conn)
     .await?;
     insert_majors(conn, version_id, q, &units.id).await
@@ -229,92 +229,92 @@ async fn insert_majors(
     unit_ids: &[Uuid],
 ) -> DbResult<()> {
     let r = collect_rules(q, unit_ids)?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO majors (id, version_id, ordinal, code, title, implicit) \
          SELECT id, $1, ordinal, code, title, implicit \
          FROM UNNEST($2::uuid[], $3::int4[], $4::text[], $5::text[], $6::bool[]) AS t(id, ordinal, code, title, implicit)",
+        version_id,
+        &r.major_id[..],
+        &r.major_ordinal[..],
+        &r.major_code[..],
+        &r.major_title[..],
+        &r.major_implicit[..],
     )
-    .bind(version_id)
-    .bind(&r.major_id)
-    .bind(&r.major_ordinal)
-    .bind(&r.major_code)
-    .bind(&r.major_title)
-    .bind(&r.major_implicit)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO rule_sets (id, major_id, version_id, ordinal, title, min_credits) \
          SELECT id, major_id, $1, ordinal, title, min_credits \
          FROM UNNEST($2::uuid[], $3::uuid[], $4::int4[], $5::text[], $6::int4[]) AS t(id, major_id, ordinal, title, min_credits)",
+        version_id,
+        &r.rs_id[..],
+        &r.rs_major[..],
+        &r.rs_ordinal[..],
+        &r.rs_title[..],
+        &r.rs_min_credits as &[Option<i32>],
     )
-    .bind(version_id)
-    .bind(&r.rs_id)
-    .bind(&r.rs_major)
-    .bind(&r.rs_ordinal)
-    .bind(&r.rs_title)
-    .bind(&r.rs_min_credits)
     .execute(&mut *conn)
     .await?;
     if !r.lc_rule_set.is_empty() {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO rule_set_level_credits (rule_set_id, ordinal, level, credits) \
              SELECT * FROM UNNEST($1::uuid[], $2::int4[], $3::int2[], $4::int4[])",
+            &r.lc_rule_set[..],
+            &r.lc_ordinal[..],
+            &r.lc_level[..],
+            &r.lc_credits[..],
         )
-        .bind(&r.lc_rule_set)
-        .bind(&r.lc_ordinal)
-        .bind(&r.lc_level)
-        .bind(&r.lc_credits)
         .execute(&mut *conn)
         .await?;
     }
     if !r.bs_id.is_empty() {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO barred_sets (id, rule_set_id, version_id, ordinal) \
              SELECT id, rule_set_id, $1, ordinal FROM UNNEST($2::uuid[], $3::uuid[], $4::int4[]) AS t(id, rule_set_id, ordinal)",
+            version_id,
+            &r.bs_id[..],
+            &r.bs_rule_set[..],
+            &r.bs_ordinal[..],
         )
-        .bind(version_id)
-        .bind(&r.bs_id)
-        .bind(&r.bs_rule_set)
-        .bind(&r.bs_ordinal)
         .execute(&mut *conn)
         .await?;
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO barred_set_units (barred_set_id, unit_id, version_id) \
              SELECT set_id, unit_id, $1 FROM UNNEST($2::uuid[], $3::uuid[]) AS t(set_id, unit_id)",
+            version_id,
+            &r.bu_set[..],
+            &r.bu_unit[..],
         )
-        .bind(version_id)
-        .bind(&r.bu_set)
-        .bind(&r.bu_unit)
         .execute(&mut *conn)
         .await?;
     }
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO rule_groups (id, rule_set_id, version_id, ordinal, title, all_units, min_units, min_credits, max_credits) \
          SELECT id, rule_set_id, $1, ordinal, title, all_units, min_units, min_credits, max_credits \
          FROM UNNEST($2::uuid[], $3::uuid[], $4::int4[], $5::text[], $6::bool[], $7::int4[], $8::int4[], $9::int4[]) \
            AS t(id, rule_set_id, ordinal, title, all_units, min_units, min_credits, max_credits)",
+        version_id,
+        &r.g_id[..],
+        &r.g_rule_set[..],
+        &r.g_ordinal[..],
+        &r.g_title[..],
+        &r.g_all[..],
+        &r.g_min_units as &[Option<i32>],
+        &r.g_min_credits as &[Option<i32>],
+        &r.g_max_credits as &[Option<i32>],
     )
-    .bind(version_id)
-    .bind(&r.g_id)
-    .bind(&r.g_rule_set)
-    .bind(&r.g_ordinal)
-    .bind(&r.g_title)
-    .bind(&r.g_all)
-    .bind(&r.g_min_units)
-    .bind(&r.g_min_credits)
-    .bind(&r.g_max_credits)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO rule_group_units (group_id, rule_set_id, unit_id, version_id, ordinal) \
          SELECT group_id, rule_set_id, unit_id, $1, ordinal \
          FROM UNNEST($2::uuid[], $3::uuid[], $4::uuid[], $5::int4[]) AS t(group_id, rule_set_id, unit_id, ordinal)",
+        version_id,
+        &r.gu_group[..],
+        &r.gu_rule_set[..],
+        &r.gu_unit[..],
+        &r.gu_ordinal[..],
     )
-    .bind(version_id)
-    .bind(&r.gu_group)
-    .bind(&r.gu_rule_set)
-    .bind(&r.gu_unit)
-    .bind(&r.gu_ordinal)
     .execute(&mut *conn)
     .await?;
     Ok(())

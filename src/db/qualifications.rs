@@ -48,7 +48,7 @@ impl LoadedVersion {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VersionSummary {
     pub version_id: Uuid,
     pub qualification_id: Uuid,
@@ -74,24 +74,36 @@ pub async fn import<'a>(
     let mut tx = db.begin().await?;
     // DO UPDATE (not DO NOTHING) so that RETURNING always yields the id and the row
     // stays locked until commit.
-    let qualification_id: Uuid = sqlx::query_scalar(
+    let qualification_id = sqlx::query_scalar!(
         "INSERT INTO qualifications (id, centre_id, code) VALUES ($1, $2, $3) \
          ON CONFLICT (centre_id, code) DO UPDATE SET code = EXCLUDED.code RETURNING id",
+        Uuid::now_v7(),
+        centre_id,
+        &q.code,
     )
-    .bind(Uuid::now_v7())
-    .bind(centre_id)
-    .bind(&q.code)
     .fetch_one(&mut *tx)
     .await?;
-    let latest: Option<(Uuid, i32, bool)> = sqlx::query_as(
-        "SELECT id, version, definition = $2 FROM qualification_versions \
+    /// The newest stored version, and whether its content is the one imported.
+    struct LatestVersion {
+        id: Uuid,
+        version: i32,
+        same_content: bool,
+    }
+    let latest = sqlx::query_as!(
+        LatestVersion,
+        "SELECT id, version, definition = $2 AS \"same_content!\" FROM qualification_versions \
          WHERE qualification_id = $1 ORDER BY version DESC LIMIT 1",
+        qualification_id,
+        &definition,
     )
-    .bind(qualification_id)
-    .bind(Json(&definition))
     .fetch_optional(&mut *tx)
     .await?;
-    if let Some((version_id, version, true)) = latest {
+    if let Some(LatestVersion {
+        id: version_id,
+        version,
+        same_content: true,
+    }) = latest
+    {
         tx.rollback().await?;
         return Ok(ImportOutcome {
             qualification_id,
@@ -100,22 +112,22 @@ pub async fn import<'a>(
             created: false,
         });
     }
-    let version = latest.map_or(1, |(_, v, _)| v + 1);
+    let version = latest.map_or(1, |l| l.version + 1);
     let version_id = Uuid::now_v7();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO qualification_versions \
          (id, qualification_id, centre_id, version, title, level, awarding_body, definition, imported_by) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        version_id,
+        qualification_id,
+        centre_id,
+        version,
+        &q.title,
+        i16::from(q.level),
+        &q.awarding_body,
+        &definition,
+        imported_by,
     )
-    .bind(version_id)
-    .bind(qualification_id)
-    .bind(centre_id)
-    .bind(version)
-    .bind(&q.title)
-    .bind(i16::from(q.level))
-    .bind(&q.awarding_body)
-    .bind(Json(&definition))
-    .bind(imported_by)
     .execute(&mut *tx)
     .await?;
     super::qualification_items::insert_items(&mut tx, version_id, q).await?;
@@ -128,7 +140,7 @@ pub async fn import<'a>(
     })
 }
 
-#[derive(sqlx::FromRow)]
+/// A stored version with its items' ids, each list in the domain's order.
 struct LoadRow {
     qualification_id: Uuid,
     version: i32,
@@ -140,16 +152,17 @@ struct LoadRow {
 }
 
 pub async fn load_version(db: impl PgExecutor<'_>, version_id: Uuid) -> DbResult<LoadedVersion> {
-    let row: LoadRow = sqlx::query_as(
-        "SELECT v.qualification_id, v.version, v.definition, \
-           ARRAY(SELECT id FROM criteria WHERE version_id = v.id ORDER BY ordinal) AS criterion_ids, \
-           ARRAY(SELECT id FROM units WHERE version_id = v.id ORDER BY ordinal) AS unit_ids, \
-           ARRAY(SELECT id FROM majors WHERE version_id = v.id ORDER BY ordinal) AS major_ids, \
+    let row = sqlx::query_as!(
+        LoadRow,
+        "SELECT v.qualification_id, v.version, v.definition AS \"definition: Json<Qualification>\", \
+           ARRAY(SELECT id FROM criteria WHERE version_id = v.id ORDER BY ordinal) AS \"criterion_ids!\", \
+           ARRAY(SELECT id FROM units WHERE version_id = v.id ORDER BY ordinal) AS \"unit_ids!\", \
+           ARRAY(SELECT id FROM majors WHERE version_id = v.id ORDER BY ordinal) AS \"major_ids!\", \
            ARRAY(SELECT rs.id FROM rule_sets rs JOIN majors m ON m.id = rs.major_id \
-                 WHERE rs.version_id = v.id ORDER BY m.ordinal, rs.ordinal) AS rule_set_ids \
+                 WHERE rs.version_id = v.id ORDER BY m.ordinal, rs.ordinal) AS \"rule_set_ids!\" \
          FROM qualification_versions v WHERE v.id = $1",
+        version_id,
     )
-    .bind(version_id)
     .fetch_one(db)
     .await?;
     let q = row.definition.0;
@@ -191,22 +204,21 @@ pub async fn load_version(db: impl PgExecutor<'_>, version_id: Uuid) -> DbResult
     })
 }
 
-const SUMMARY: &str =
-    "SELECT v.id AS version_id, v.qualification_id, q.code, v.version, v.title, v.level, \
-     v.awarding_body, v.imported_at, v.imported_by \
-     FROM qualification_versions v JOIN qualifications q ON q.id = v.qualification_id";
-
 /// The newest version of `code` in a centre.
 pub async fn latest_version(
     db: impl PgExecutor<'_>,
     centre_id: Uuid,
     code: &str,
 ) -> DbResult<Option<VersionSummary>> {
-    Ok(sqlx::query_as(&format!(
-        "{SUMMARY} WHERE q.centre_id = $1 AND q.code = $2 ORDER BY v.version DESC LIMIT 1"
-    ))
-    .bind(centre_id)
-    .bind(code)
+    Ok(sqlx::query_as!(
+        VersionSummary,
+        "SELECT v.id AS version_id, v.qualification_id, q.code, v.version, v.title, v.level, \
+                v.awarding_body, v.imported_at, v.imported_by \
+         FROM qualification_versions v JOIN qualifications q ON q.id = v.qualification_id \
+         WHERE q.centre_id = $1 AND q.code = $2 ORDER BY v.version DESC LIMIT 1",
+        centre_id,
+        code,
+    )
     .fetch_optional(db)
     .await?)
 }
@@ -216,34 +228,44 @@ pub async fn list_versions(
     db: impl PgExecutor<'_>,
     centre_id: Uuid,
 ) -> DbResult<Vec<VersionSummary>> {
-    Ok(sqlx::query_as(&format!(
-        "{SUMMARY} WHERE q.centre_id = $1 ORDER BY q.code, v.version DESC"
-    ))
-    .bind(centre_id)
+    Ok(sqlx::query_as!(
+        VersionSummary,
+        "SELECT v.id AS version_id, v.qualification_id, q.code, v.version, v.title, v.level, \
+                v.awarding_body, v.imported_at, v.imported_by \
+         FROM qualification_versions v JOIN qualifications q ON q.id = v.qualification_id \
+         WHERE q.centre_id = $1 ORDER BY q.code, v.version DESC",
+        centre_id,
+    )
     .fetch_all(db)
     .await?)
 }
 
 pub async fn get_version(db: impl PgExecutor<'_>, version_id: Uuid) -> DbResult<VersionSummary> {
-    Ok(sqlx::query_as(&format!("{SUMMARY} WHERE v.id = $1"))
-        .bind(version_id)
-        .fetch_one(db)
-        .await?)
+    Ok(sqlx::query_as!(
+        VersionSummary,
+        "SELECT v.id AS version_id, v.qualification_id, q.code, v.version, v.title, v.level, \
+                v.awarding_body, v.imported_at, v.imported_by \
+         FROM qualification_versions v JOIN qualifications q ON q.id = v.qualification_id \
+         WHERE v.id = $1",
+        version_id,
+    )
+    .fetch_one(db)
+    .await?)
 }
 
 /// The id of a major of a version, by its code.
 pub async fn major_id(db: impl PgExecutor<'_>, version_id: Uuid, code: &str) -> DbResult<Uuid> {
-    Ok(
-        sqlx::query_scalar("SELECT id FROM majors WHERE version_id = $1 AND code = $2")
-            .bind(version_id)
-            .bind(code)
-            .fetch_one(db)
-            .await?,
+    Ok(sqlx::query_scalar!(
+        "SELECT id FROM majors WHERE version_id = $1 AND code = $2",
+        version_id,
+        code,
     )
+    .fetch_one(db)
+    .await?)
 }
 
 /// A major of the newest version of a qualification, as offered when enrolling.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct MajorChoice {
     pub major_id: Uuid,
     pub version_id: Uuid,
@@ -259,7 +281,8 @@ pub async fn majors_to_enrol(
     db: impl PgExecutor<'_>,
     centre_id: Uuid,
 ) -> DbResult<Vec<MajorChoice>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        MajorChoice,
         "SELECT m.id AS major_id, v.id AS version_id, q.code, v.version, v.title, m.code AS major_code, \
                 m.title AS major_title \
            FROM qualifications q \
@@ -267,8 +290,8 @@ pub async fn majors_to_enrol(
             AND v.version = (SELECT max(version) FROM qualification_versions w WHERE w.qualification_id = q.id) \
            JOIN majors m ON m.version_id = v.id \
           WHERE q.centre_id = $1 ORDER BY q.code, m.ordinal",
+        centre_id,
     )
-    .bind(centre_id)
     .fetch_all(db)
     .await?)
 }

@@ -42,35 +42,64 @@ pub enum ChangeOutcome {
 /// database moves the enrolment's last activity and, for an assessor tick, marks it for
 /// its automatic audit (migration 0010; `bulk_audit::audit_due` runs them).
 pub async fn change_logged(db: impl PgExecutor<'_>, c: &TickChange) -> DbResult<ChangeOutcome> {
-    let change = if c.adding {
-        "INSERT INTO ticks (evidence_id, criterion_id, layer, enrolment_id, version_id, ticked_by) \
-         SELECT ev.id, $4, $5, ev.enrolment_id, ev.version_id, $6 FROM ev \
-         ON CONFLICT (evidence_id, criterion_id, layer) DO NOTHING RETURNING ticks.enrolment_id"
+    // The two statements differ only in `changed`: the tick inserted, or deleted.
+    let answer = if c.adding {
+        sqlx::query_as!(
+            ChangeAnswer,
+            "WITH e AS (SELECT id, centre_id FROM enrolments WHERE id = $1 AND status = $2 FOR UPDATE), \
+             ev AS (SELECT ev.id, ev.enrolment_id, ev.version_id FROM evidence ev \
+                    WHERE ev.id = $3 AND ev.enrolment_id = (SELECT id FROM e)), \
+             changed AS (INSERT INTO ticks (evidence_id, criterion_id, layer, enrolment_id, version_id, ticked_by) \
+                         SELECT ev.id, $4, $5, ev.enrolment_id, ev.version_id, $6 FROM ev \
+                         ON CONFLICT (evidence_id, criterion_id, layer) DO NOTHING RETURNING ticks.enrolment_id), \
+             logged AS (INSERT INTO activity_log (centre_id, enrolment_id, actor_id, action, detail) \
+                        SELECT e.centre_id, e.id, $6, $7, $8 FROM e WHERE EXISTS (SELECT 1 FROM changed)) \
+             SELECT EXISTS (SELECT 1 FROM e) AS \"found!\", EXISTS (SELECT 1 FROM ev) AS \"item!\", \
+                    EXISTS (SELECT 1 FROM changed) AS \"changed!\"",
+            c.enrolment_id,
+            c.judged_in.key(),
+            c.evidence_id,
+            c.criterion_id,
+            c.layer.key(),
+            c.by,
+            "tick",
+            &c.detail,
+        )
+        .fetch_one(db)
+        .await?
     } else {
-        "DELETE FROM ticks t USING ev \
-         WHERE t.evidence_id = ev.id AND t.criterion_id = $4 AND t.layer = $5 \
-         RETURNING t.enrolment_id"
+        sqlx::query_as!(
+            ChangeAnswer,
+            "WITH e AS (SELECT id, centre_id FROM enrolments WHERE id = $1 AND status = $2 FOR UPDATE), \
+             ev AS (SELECT ev.id, ev.enrolment_id, ev.version_id FROM evidence ev \
+                    WHERE ev.id = $3 AND ev.enrolment_id = (SELECT id FROM e)), \
+             changed AS (DELETE FROM ticks t USING ev \
+                         WHERE t.evidence_id = ev.id AND t.criterion_id = $4 AND t.layer = $5 \
+                         RETURNING t.enrolment_id), \
+             logged AS (INSERT INTO activity_log (centre_id, enrolment_id, actor_id, action, detail) \
+                        SELECT e.centre_id, e.id, $6, $7, $8 FROM e WHERE EXISTS (SELECT 1 FROM changed)) \
+             SELECT EXISTS (SELECT 1 FROM e) AS \"found!\", EXISTS (SELECT 1 FROM ev) AS \"item!\", \
+                    EXISTS (SELECT 1 FROM changed) AS \"changed!\"",
+            c.enrolment_id,
+            c.judged_in.key(),
+            c.evidence_id,
+            c.criterion_id,
+            c.layer.key(),
+            c.by,
+            "untick",
+            &c.detail,
+        )
+        .fetch_one(db)
+        .await?
     };
-    let (found, item, changed): (bool, bool, bool) = sqlx::query_as(&format!(
-        "WITH e AS (SELECT id, centre_id FROM enrolments WHERE id = $1 AND status = $2 FOR UPDATE), \
-         ev AS (SELECT ev.id, ev.enrolment_id, ev.version_id FROM evidence ev \
-                WHERE ev.id = $3 AND ev.enrolment_id = (SELECT id FROM e)), \
-         changed AS ({change}), \
-         logged AS (INSERT INTO activity_log (centre_id, enrolment_id, actor_id, action, detail) \
-                    SELECT e.centre_id, e.id, $6, $7, $8 FROM e WHERE EXISTS (SELECT 1 FROM changed)) \
-         SELECT EXISTS (SELECT 1 FROM e), EXISTS (SELECT 1 FROM ev), EXISTS (SELECT 1 FROM changed)"
-    ))
-    .bind(c.enrolment_id)
-    .bind(c.judged_in.key())
-    .bind(c.evidence_id)
-    .bind(c.criterion_id)
-    .bind(c.layer.key())
-    .bind(c.by)
-    .bind(if c.adding { "tick" } else { "untick" })
-    .bind(&c.detail)
-    .fetch_one(db)
-    .await?;
-    Ok(outcome(found, item, changed))
+    Ok(outcome(answer.found, answer.item, answer.changed))
+}
+
+/// What a tick change found and did (see `outcome`).
+struct ChangeAnswer {
+    found: bool,
+    item: bool,
+    changed: bool,
 }
 
 /// `change_logged` for many changes, each to a different tick, in one statement (so one
@@ -102,7 +131,8 @@ pub async fn change_logged_many(
         detail.push(c.detail.clone());
     }
     // Enrolments are locked in id order, as every statement that locks several does.
-    let rows: Vec<(i64, bool, bool, bool)> = sqlx::query_as(
+    let rows = sqlx::query_as!(
+        ChangeAnswer,
         "WITH req AS (SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], \
                                            $6::uuid[], $7::bool[], $8::jsonb[]) WITH ORDINALITY \
                       AS r(enrolment_id, judged_in, evidence_id, criterion_id, layer, by_id, adding, detail, n)), \
@@ -124,18 +154,19 @@ pub async fn change_logged_many(
          logged AS (INSERT INTO activity_log (centre_id, enrolment_id, actor_id, action, detail) \
                     SELECT centre_id, enrolment_id, by_id, CASE WHEN adding THEN 'tick' ELSE 'untick' END, detail \
                     FROM changed ORDER BY n) \
-         SELECT r.n, EXISTS (SELECT 1 FROM e WHERE e.id = r.enrolment_id AND e.status = r.judged_in), \
-                EXISTS (SELECT 1 FROM ok WHERE ok.n = r.n), EXISTS (SELECT 1 FROM changed c WHERE c.n = r.n) \
+         SELECT EXISTS (SELECT 1 FROM e WHERE e.id = r.enrolment_id AND e.status = r.judged_in) AS \"found!\", \
+                EXISTS (SELECT 1 FROM ok WHERE ok.n = r.n) AS \"item!\", \
+                EXISTS (SELECT 1 FROM changed c WHERE c.n = r.n) AS \"changed!\" \
          FROM req r ORDER BY r.n",
+        &enrolment[..],
+        &judged as &[&str],
+        &evidence[..],
+        &criterion[..],
+        &layer as &[&str],
+        &by[..],
+        &adding[..],
+        &detail[..],
     )
-    .bind(&enrolment)
-    .bind(&judged)
-    .bind(&evidence)
-    .bind(&criterion)
-    .bind(&layer)
-    .bind(&by)
-    .bind(&adding)
-    .bind(&detail)
     .fetch_all(db)
     .await?;
     if rows.len() != changes.len() {
@@ -147,7 +178,7 @@ pub async fn change_logged_many(
     }
     Ok(rows
         .into_iter()
-        .map(|(_, found, item, changed)| outcome(found, item, changed))
+        .map(|a| outcome(a.found, a.item, a.changed))
         .collect())
 }
 
@@ -168,16 +199,16 @@ pub async fn tick_many(
     layer: Layer,
     by: Uuid,
 ) -> DbResult<u64> {
-    let r = sqlx::query(
+    let r = sqlx::query!(
         "INSERT INTO ticks (evidence_id, criterion_id, layer, enrolment_id, version_id, ticked_by) \
          SELECT e.id, c, $3, e.enrolment_id, e.version_id, $4 \
          FROM evidence e, UNNEST($2::uuid[]) AS c WHERE e.id = $1 \
          ON CONFLICT (evidence_id, criterion_id, layer) DO NOTHING",
+        evidence_id,
+        criterion_ids,
+        layer.key(),
+        by,
     )
-    .bind(evidence_id)
-    .bind(criterion_ids)
-    .bind(layer.key())
-    .bind(by)
     .execute(db)
     .await?;
     Ok(r.rows_affected())
@@ -237,11 +268,12 @@ pub async fn accept_all(pool: &PgPool, a: &AcceptAll) -> DbResult<u64> {
 
 /// Every tick on one evidence item, by criterion ordinal then layer.
 pub async fn list_for_evidence(db: impl PgExecutor<'_>, evidence_id: Uuid) -> DbResult<Vec<Tick>> {
-    let rows: Vec<(Uuid, String, Uuid, OffsetDateTime)> = sqlx::query_as(
+    let rows = sqlx::query_as!(
+        TickRow,
         "SELECT t.criterion_id, t.layer, t.ticked_by, t.ticked_at FROM ticks t \
          JOIN criteria c ON c.id = t.criterion_id WHERE t.evidence_id = $1 ORDER BY c.ordinal, array_position(ARRAY['learner', 'trainee_assessor', 'assessor'], t.layer)",
+        evidence_id,
     )
-    .bind(evidence_id)
     .fetch_all(db)
     .await?;
     rows.into_iter().map(to_tick).collect()
@@ -251,10 +283,11 @@ pub async fn list_for_evidence(db: impl PgExecutor<'_>, evidence_id: Uuid) -> Db
 /// criterion themselves (the evidence page), so the query reads only the primary key's
 /// range, without joining criteria to sort.
 pub async fn on_evidence(db: impl PgExecutor<'_>, evidence_id: Uuid) -> DbResult<Vec<Tick>> {
-    let rows: Vec<(Uuid, String, Uuid, OffsetDateTime)> = sqlx::query_as(
+    let rows = sqlx::query_as!(
+        TickRow,
         "SELECT criterion_id, layer, ticked_by, ticked_at FROM ticks WHERE evidence_id = $1",
+        evidence_id,
     )
-    .bind(evidence_id)
     .fetch_all(db)
     .await?;
     rows.into_iter().map(to_tick).collect()
@@ -270,26 +303,37 @@ pub async fn for_tick_answer(
     evidence_id: Uuid,
     criterion_id: Uuid,
 ) -> DbResult<(Vec<(Uuid, Layer)>, Vec<(Tick, String)>)> {
-    type Arrays = (
-        Option<Vec<Uuid>>,
-        Option<Vec<String>>,
-        Option<Vec<String>>,
-        Option<Vec<Uuid>>,
-        Option<Vec<OffsetDateTime>>,
-        Option<Vec<Option<String>>>,
-    );
+    // Each array is null when there is no tick to aggregate; a name is null for a tick
+    // whose user is missing.
+    struct TickAnswerArrays {
+        criteria: Option<Vec<Uuid>>,
+        layers: Option<Vec<String>>,
+        row_layers: Option<Vec<String>>,
+        row_by: Option<Vec<Uuid>>,
+        row_at: Option<Vec<OffsetDateTime>>,
+        row_names: Option<Vec<Option<String>>>,
+    }
     // The name is a lookup per tick of the row, at most three, however many users.
-    let (criteria, layers, row_layers, row_by, row_at, row_names): Arrays = sqlx::query_as(
-        "SELECT p.criteria, p.layers, r.layers, r.by, r.at, r.names \
+    let TickAnswerArrays {
+        criteria,
+        layers,
+        row_layers,
+        row_by,
+        row_at,
+        row_names,
+    } = sqlx::query_as!(
+        TickAnswerArrays,
+        "SELECT p.criteria AS \"criteria?\", p.layers AS \"layers?\", r.layers AS \"row_layers?\", \
+                r.by AS \"row_by?\", r.at AS \"row_at?\", r.names AS \"row_names?: Vec<Option<String>>\" \
          FROM (SELECT array_agg(criterion_id) AS criteria, array_agg(layer) AS layers \
                FROM ticks WHERE evidence_id = $1) p, \
               (SELECT array_agg(t.layer) AS layers, array_agg(t.ticked_by) AS by, \
                       array_agg(t.ticked_at) AS at, \
                       array_agg((SELECT u.display_name FROM users u WHERE u.id = t.ticked_by)) AS names \
                FROM ticks t WHERE t.evidence_id = $1 AND t.criterion_id = $2) r",
+        evidence_id,
+        criterion_id,
     )
-    .bind(evidence_id)
-    .bind(criterion_id)
     .fetch_one(db)
     .await?;
     let layer_of = |key: String| {
@@ -339,28 +383,43 @@ pub async fn placed_on_enrolment(
     db: impl PgExecutor<'_>,
     enrolment_id: Uuid,
 ) -> DbResult<Vec<(Uuid, Uuid, Layer)>> {
-    let rows: Vec<(Uuid, Uuid, String)> = sqlx::query_as(
+    /// Where a tick is.
+    struct PlacedTick {
+        evidence_id: Uuid,
+        criterion_id: Uuid,
+        layer: String,
+    }
+    let rows = sqlx::query_as!(
+        PlacedTick,
         "SELECT evidence_id, criterion_id, layer FROM ticks WHERE enrolment_id = $1",
+        enrolment_id,
     )
-    .bind(enrolment_id)
     .fetch_all(db)
     .await?;
     rows.into_iter()
-        .map(|(item, criterion, layer)| {
-            let layer = Layer::from_key(&layer)
-                .ok_or_else(|| DbError::Corrupt(format!("tick layer {layer:?}")))?;
-            Ok((item, criterion, layer))
+        .map(|r| {
+            let layer = Layer::from_key(&r.layer)
+                .ok_or_else(|| DbError::Corrupt(format!("tick layer {:?}", r.layer)))?;
+            Ok((r.evidence_id, r.criterion_id, layer))
         })
         .collect()
 }
 
-fn to_tick((criterion, layer, by, at): (Uuid, String, Uuid, OffsetDateTime)) -> DbResult<Tick> {
+/// A tick as stored.
+struct TickRow {
+    criterion_id: Uuid,
+    layer: String,
+    ticked_by: Uuid,
+    ticked_at: OffsetDateTime,
+}
+
+fn to_tick(row: TickRow) -> DbResult<Tick> {
     Ok(Tick {
-        criterion,
-        layer: Layer::from_key(&layer)
-            .ok_or_else(|| DbError::Corrupt(format!("tick layer {layer:?}")))?,
-        by,
-        at,
+        criterion: row.criterion_id,
+        layer: Layer::from_key(&row.layer)
+            .ok_or_else(|| DbError::Corrupt(format!("tick layer {:?}", row.layer)))?,
+        by: row.ticked_by,
+        at: row.ticked_at,
     })
 }
 
@@ -370,10 +429,10 @@ pub async fn confirmed_criteria(
     db: impl PgExecutor<'_>,
     enrolment_id: Uuid,
 ) -> DbResult<Vec<Uuid>> {
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar!(
         "SELECT DISTINCT criterion_id FROM ticks WHERE enrolment_id = $1 AND layer = 'assessor'",
+        enrolment_id,
     )
-    .bind(enrolment_id)
     .fetch_all(db)
     .await?)
 }
@@ -384,11 +443,11 @@ pub async fn confirmed_ordinals(
     db: impl PgExecutor<'_>,
     enrolment_id: Uuid,
 ) -> DbResult<Vec<usize>> {
-    let ords: Vec<i32> = sqlx::query_scalar(
+    let ords = sqlx::query_scalar!(
         "SELECT DISTINCT c.ordinal FROM ticks t JOIN criteria c ON c.id = t.criterion_id \
          WHERE t.enrolment_id = $1 AND t.layer = 'assessor' ORDER BY c.ordinal",
+        enrolment_id,
     )
-    .bind(enrolment_id)
     .fetch_all(db)
     .await?;
     ords.into_iter()

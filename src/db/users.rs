@@ -93,16 +93,16 @@ pub async fn create<'a>(
 ) -> DbResult<User> {
     let mut tx = db.begin().await?;
     let id = Uuid::now_v7();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO users (id, centre_id, email, display_name, password_hash, kind) \
          VALUES ($1, $2, $3, $4, $5, $6)",
+        id,
+        new.centre_id,
+        new.email.trim(),
+        new.display_name.trim(),
+        new.password_hash,
+        new.kind.key(),
     )
-    .bind(id)
-    .bind(new.centre_id)
-    .bind(new.email.trim())
-    .bind(new.display_name.trim())
-    .bind(new.password_hash)
-    .bind(new.kind.key())
     .execute(&mut *tx)
     .await?;
     insert_roles(&mut *tx, id, new.kind, new.roles).await?;
@@ -118,23 +118,28 @@ async fn insert_roles(
     roles: &[Role],
 ) -> DbResult<()> {
     let keys: Vec<&str> = roles.iter().map(|r| r.key()).collect();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO user_roles (user_id, kind, role) SELECT $1, $2, r FROM UNNEST($3::text[]) AS r \
          ON CONFLICT (user_id, role) DO NOTHING",
+        user,
+        kind.key(),
+        &keys as &[&str],
     )
-    .bind(user)
-    .bind(kind.key())
-    .bind(&keys)
     .execute(db)
     .await?;
     Ok(())
 }
 
 pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<User> {
-    let row: UserRow = sqlx::query_as(&format!("{SELECT} WHERE u.id = $1"))
-        .bind(id)
-        .fetch_one(db)
-        .await?;
+    let row = sqlx::query_as!(
+        UserRow,
+        "SELECT u.id, u.centre_id, u.email, u.display_name, u.password_hash, u.kind, \
+         u.active, u.created_at, ARRAY(SELECT role FROM user_roles WHERE user_id = u.id) AS \"roles!\" \
+         FROM users u WHERE u.id = $1",
+        id,
+    )
+    .fetch_one(db)
+    .await?;
     row.try_into()
 }
 
@@ -144,22 +149,27 @@ pub async fn find_by_email(
     centre_id: Uuid,
     email: &str,
 ) -> DbResult<Option<User>> {
-    let row: Option<UserRow> = sqlx::query_as(&format!(
-        "{SELECT} WHERE u.centre_id = $1 AND lower(u.email) = lower($2)"
-    ))
-    .bind(centre_id)
-    .bind(email.trim())
+    let row = sqlx::query_as!(
+        UserRow,
+        "SELECT u.id, u.centre_id, u.email, u.display_name, u.password_hash, u.kind, \
+         u.active, u.created_at, ARRAY(SELECT role FROM user_roles WHERE user_id = u.id) AS \"roles!\" \
+         FROM users u WHERE u.centre_id = $1 AND lower(u.email) = lower($2)",
+        centre_id,
+        email.trim(),
+    )
     .fetch_optional(db)
     .await?;
     row.map(User::try_from).transpose()
 }
 
 pub async fn set_password_hash(db: impl PgExecutor<'_>, id: Uuid, hash: &str) -> DbResult<()> {
-    let r = sqlx::query("UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1")
-        .bind(id)
-        .bind(hash)
-        .execute(db)
-        .await?;
+    let r = sqlx::query!(
+        "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1",
+        id,
+        hash,
+    )
+    .execute(db)
+    .await?;
     if r.rows_affected() == 0 {
         return Err(DbError::NotFound);
     }
@@ -168,12 +178,12 @@ pub async fn set_password_hash(db: impl PgExecutor<'_>, id: Uuid, hash: &str) ->
 
 /// Grant a role (idempotent). A learner-only or staff-only mismatch is `LearnerRoleMix`.
 pub async fn grant_role(db: impl PgExecutor<'_>, id: Uuid, role: Role) -> DbResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO user_roles (user_id, kind, role) SELECT id, kind, $2 FROM users WHERE id = $1 \
          ON CONFLICT (user_id, role) DO NOTHING",
+        id,
+        role.key(),
     )
-    .bind(id)
-    .bind(role.key())
     .execute(db)
     .await?;
     Ok(())
@@ -182,19 +192,27 @@ pub async fn grant_role(db: impl PgExecutor<'_>, id: Uuid, role: Role) -> DbResu
 /// Every account with this email address, in any centre (sign-in comes before a centre
 /// is known; each centre keeps its own emails unique).
 pub async fn find_all_by_email(db: impl PgExecutor<'_>, email: &str) -> DbResult<Vec<User>> {
-    let rows: Vec<UserRow> = sqlx::query_as(&format!("{SELECT} WHERE lower(u.email) = lower($1)"))
-        .bind(email.trim())
-        .fetch_all(db)
-        .await?;
+    let rows = sqlx::query_as!(
+        UserRow,
+        "SELECT u.id, u.centre_id, u.email, u.display_name, u.password_hash, u.kind, \
+         u.active, u.created_at, ARRAY(SELECT role FROM user_roles WHERE user_id = u.id) AS \"roles!\" \
+         FROM users u WHERE lower(u.email) = lower($1)",
+        email.trim(),
+    )
+    .fetch_all(db)
+    .await?;
     rows.into_iter().map(User::try_from).collect()
 }
 
 /// Everyone in a centre, by name.
 pub async fn list_for_centre(db: impl PgExecutor<'_>, centre_id: Uuid) -> DbResult<Vec<User>> {
-    let rows: Vec<UserRow> = sqlx::query_as(&format!(
-        "{SELECT} WHERE u.centre_id = $1 ORDER BY lower(u.display_name), u.id"
-    ))
-    .bind(centre_id)
+    let rows = sqlx::query_as!(
+        UserRow,
+        "SELECT u.id, u.centre_id, u.email, u.display_name, u.password_hash, u.kind, \
+         u.active, u.created_at, ARRAY(SELECT role FROM user_roles WHERE user_id = u.id) AS \"roles!\" \
+         FROM users u WHERE u.centre_id = $1 ORDER BY lower(u.display_name), u.id",
+        centre_id,
+    )
     .fetch_all(db)
     .await?;
     rows.into_iter().map(User::try_from).collect()
@@ -205,16 +223,24 @@ pub async fn names(
     db: impl PgExecutor<'_>,
     ids: &[Uuid],
 ) -> DbResult<std::collections::HashMap<Uuid, String>> {
-    let rows: Vec<(Uuid, String)> =
-        sqlx::query_as("SELECT id, display_name FROM users WHERE id = ANY($1)")
-            .bind(ids)
-            .fetch_all(db)
-            .await?;
-    Ok(rows.into_iter().collect())
+    let rows = sqlx::query_as!(
+        PersonName,
+        "SELECT id, display_name FROM users WHERE id = ANY($1::uuid[])",
+        ids,
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.display_name)).collect())
+}
+
+/// A person's display name, by id.
+struct PersonName {
+    id: Uuid,
+    display_name: String,
 }
 
 /// Someone whose changes an enrolment's log can hold.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Actor {
     pub id: Uuid,
     pub display_name: String,
@@ -228,14 +254,15 @@ pub(crate) async fn staff_and_learner(
     centre_id: Uuid,
     learner_id: Uuid,
 ) -> DbResult<Vec<Actor>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        Actor,
         "SELECT u.id, u.display_name, \
-                EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = 'admin') AS admin \
+                EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = 'admin') AS \"admin!\" \
          FROM users u WHERE u.centre_id = $1 AND (u.kind = 'staff' OR u.id = $2) \
          ORDER BY lower(u.display_name), u.id",
+        centre_id,
+        learner_id,
     )
-    .bind(centre_id)
-    .bind(learner_id)
     .fetch_all(db)
     .await?)
 }

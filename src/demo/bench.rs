@@ -196,38 +196,38 @@ pub async fn load_caseload(
         .await?
         .id;
         let mut tx = pool.begin().await?;
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO evidence (enrolment_id, version_id, title, description, kind, added_by, added_at) \
              SELECT $2, version_id, title, description, kind, \
                     CASE WHEN added_by = $3 THEN $4 ELSE added_by END, added_at \
              FROM evidence WHERE enrolment_id = $1",
+            main.id,
+            copy,
+            main.learner_id,
+            learner,
         )
-        .bind(main.id)
-        .bind(copy)
-        .bind(main.learner_id)
-        .bind(learner)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO ticks (evidence_id, criterion_id, layer, enrolment_id, version_id, ticked_by, ticked_at) \
              SELECT ne.id, t.criterion_id, t.layer, ne.enrolment_id, ne.version_id, \
                     CASE WHEN t.ticked_by = $3 THEN $4 ELSE t.ticked_by END, t.ticked_at \
              FROM ticks t JOIN evidence oe ON oe.id = t.evidence_id \
              JOIN evidence ne ON ne.enrolment_id = $2 AND ne.title = oe.title \
              WHERE t.enrolment_id = $1",
+            main.id,
+            copy,
+            main.learner_id,
+            learner,
         )
-        .bind(main.id)
-        .bind(copy)
-        .bind(main.learner_id)
-        .bind(learner)
         .execute(&mut *tx)
         .await?;
-        let item: Uuid = sqlx::query_scalar(
+        let item: Uuid = sqlx::query_scalar!(
             "SELECT ne.id FROM evidence ne JOIN evidence oe ON oe.title = ne.title \
              WHERE oe.id = $1 AND ne.enrolment_id = $2",
+            f.evidence_id,
+            copy,
         )
-        .bind(f.evidence_id)
-        .bind(copy)
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;

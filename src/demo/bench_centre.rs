@@ -54,17 +54,17 @@ pub async fn grow(pool: &PgPool, f: &BenchFixture, total: usize) -> anyhow::Resu
     let staff = |role: &'static str, n: usize| {
         let hash = hash.clone();
         async move {
-            let ids: Vec<Uuid> = sqlx::query_scalar(
+            let ids: Vec<Uuid> = sqlx::query_scalar!(
                 "WITH new AS (INSERT INTO users (centre_id, email, display_name, password_hash, kind) \
                    SELECT $1, $2 || g || '@bench.attest.test', initcap($2) || ' ' || g, $3, 'staff' \
                    FROM generate_series(2, $4 + 1) g ORDER BY g RETURNING id, kind) \
                  INSERT INTO user_roles (user_id, kind, role) SELECT id, kind, $5 FROM new RETURNING user_id",
+                f.centre_id,
+                role.replace("_assessor", ""),
+                &hash,
+                i32::try_from(n).unwrap_or(0),
+                role,
             )
-            .bind(f.centre_id)
-            .bind(role.replace("_assessor", ""))
-            .bind(&hash)
-            .bind(i32::try_from(n).unwrap_or(0))
-            .bind(role)
             .fetch_all(pool)
             .await?;
             anyhow::Ok(ids)
@@ -78,10 +78,12 @@ pub async fn grow(pool: &PgPool, f: &BenchFixture, total: usize) -> anyhow::Resu
     let mut iqas = vec![main.iqa_id.unwrap_or(main.assessor_id)];
     iqas.extend(staff("iqa", IQAS - 1).await?);
 
-    let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM enrolments WHERE centre_id = $1")
-        .bind(f.centre_id)
-        .fetch_one(pool)
-        .await?;
+    let existing = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM enrolments WHERE centre_id = $1"#,
+        f.centre_id
+    )
+    .fetch_one(pool)
+    .await?;
     let first = usize::try_from(existing).unwrap_or(0);
     let mut made: Vec<Uuid> = Vec::new();
     let mut n = first;
@@ -103,27 +105,39 @@ pub async fn grow(pool: &PgPool, f: &BenchFixture, total: usize) -> anyhow::Resu
     // Each enrolment row was written four times over by the passes above, which a
     // centre's rows never are (they are inserted once and updated in place): the copies
     // left behind would make every read of the table three times the size it is.
-    sqlx::query("VACUUM FULL enrolments").execute(pool).await?;
-    let big = |who: &'static str| async move {
-        let row: (String, i64) = sqlx::query_as(&format!(
-            "SELECT u.email, count(*) FROM enrolments e JOIN users u ON u.id = e.{who}_id \
-              WHERE e.centre_id = $1 AND u.email = '{who}2@bench.attest.test' \
-              GROUP BY u.email"
-        ))
-        .bind(f.centre_id)
-        .fetch_one(pool)
-        .await?;
-        anyhow::Ok(row)
-    };
-    let (big_assessor, big_assessor_learners) = big("assessor").await?;
-    let (big_iqa, big_iqa_enrolments) = big("iqa").await?;
+    sqlx::query!("VACUUM FULL enrolments").execute(pool).await?;
+    // The second account of each role carries the largest share of learners.
+    let assessor = sqlx::query_as!(
+        BusiestStaff,
+        r#"SELECT u.email, count(*) AS "caseload!" FROM enrolments e JOIN users u ON u.id = e.assessor_id
+            WHERE e.centre_id = $1 AND u.email = 'assessor2@bench.attest.test'
+            GROUP BY u.email"#,
+        f.centre_id
+    )
+    .fetch_one(pool)
+    .await?;
+    let iqa = sqlx::query_as!(
+        BusiestStaff,
+        r#"SELECT u.email, count(*) AS "caseload!" FROM enrolments e JOIN users u ON u.id = e.iqa_id
+            WHERE e.centre_id = $1 AND u.email = 'iqa2@bench.attest.test'
+            GROUP BY u.email"#,
+        f.centre_id
+    )
+    .fetch_one(pool)
+    .await?;
     Ok(CentreFixture {
         enrolments: total,
-        big_assessor,
-        big_assessor_learners,
-        big_iqa,
-        big_iqa_enrolments,
+        big_assessor: assessor.email,
+        big_assessor_learners: assessor.caseload,
+        big_iqa: iqa.email,
+        big_iqa_enrolments: iqa.caseload,
     })
+}
+
+/// A staff account and how many enrolments name it.
+struct BusiestStaff {
+    email: String,
+    caseload: i64,
 }
 
 /// `size` learners, numbered from `from`, each enrolled like the first learner and given
@@ -173,7 +187,7 @@ async fn copy_chunk(
     // Triggers (and foreign-key checks) off for the copy: the figures are recounted at
     // the end. Only a superuser may; elsewhere the triggers keep them, slower.
     triggers_off(&mut tx).await?;
-    let ids: Vec<Uuid> = sqlx::query_scalar(
+    let ids: Vec<Uuid> = sqlx::query_scalar!(
         "WITH spec AS (SELECT * FROM UNNEST($1::int4[], $2::text[], $3::uuid[], $4::uuid[], $5::uuid[]) \
                          AS s(n, name, assessor, trainee, iqa)), \
               learners AS (INSERT INTO users (centre_id, email, display_name, password_hash, kind) \
@@ -193,21 +207,21 @@ async fn copy_chunk(
               history AS (INSERT INTO enrolment_status_history (enrolment_id, to_status, reason) \
                           SELECT id, 'not_yet_achieved', 'enrolled' FROM made) \
          SELECT id FROM made",
+        &numbers,
+        &names,
+        &assessor,
+        &trainee as &[Option<Uuid>],
+        &iqa,
+        f.centre_id,
+        hash,
+        main.version_id,
+        main.major_id,
     )
-    .bind(&numbers)
-    .bind(&names)
-    .bind(&assessor)
-    .bind(&trainee)
-    .bind(&iqa)
-    .bind(f.centre_id)
-    .bind(hash)
-    .bind(main.version_id)
-    .bind(main.major_id)
     .fetch_all(&mut *tx)
     .await?;
     let learner_of_main = main.learner_id;
     // Each new enrolment's items: the first `items` of the main portfolio's, in order.
-    sqlx::query(
+    sqlx::query!(
         "WITH spec AS (SELECT * FROM UNNEST($1::uuid[], $2::int4[]) AS s(enrolment_id, items)), \
               source AS (SELECT ev.*, row_number() OVER (ORDER BY ev.added_at, ev.id) AS k \
                          FROM evidence ev WHERE ev.enrolment_id = $3) \
@@ -215,14 +229,14 @@ async fn copy_chunk(
          SELECT s.enrolment_id, src.version_id, src.title, src.description, src.kind, \
                 CASE WHEN src.added_by = $4 THEN e.learner_id ELSE src.added_by END, src.added_at \
          FROM spec s JOIN source src ON src.k <= s.items JOIN enrolments e ON e.id = s.enrolment_id",
+        &ids,
+        &items,
+        main.id,
+        learner_of_main,
     )
-    .bind(&ids)
-    .bind(&items)
-    .bind(main.id)
-    .bind(learner_of_main)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO ticks (evidence_id, criterion_id, layer, enrolment_id, version_id, ticked_by, ticked_at) \
          SELECT ne.id, t.criterion_id, t.layer, ne.enrolment_id, ne.version_id, \
                 CASE t.layer WHEN 'learner' THEN e.learner_id \
@@ -233,14 +247,14 @@ async fn copy_chunk(
          JOIN evidence oe ON oe.enrolment_id = $2 AND oe.title = ne.title \
          JOIN ticks t ON t.evidence_id = oe.id \
          WHERE ne.enrolment_id = ANY($1)",
+        &ids,
+        main.id,
     )
-    .bind(&ids)
-    .bind(main.id)
     .execute(&mut *tx)
     .await?;
     // One learner in ten has every criterion confirmed (on their first item): they
     // achieve their majors, and some are issued their credential (`settle`).
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO ticks (evidence_id, criterion_id, layer, enrolment_id, version_id, ticked_by, ticked_at) \
          SELECT first_item.id, c.id, 'assessor', e.id, e.version_id, e.assessor_id, now() \
          FROM enrolments e \
@@ -248,8 +262,8 @@ async fn copy_chunk(
          JOIN criteria c ON c.version_id = e.version_id \
          WHERE e.id = ANY($1) AND abs(hashtext(e.id::text || 'complete')) % 10 = 0 \
          ON CONFLICT (evidence_id, criterion_id, layer) DO NOTHING",
+        &ids,
     )
-    .bind(&ids)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -257,12 +271,13 @@ async fn copy_chunk(
 }
 
 async fn triggers_off(tx: &mut sqlx::PgConnection) -> anyhow::Result<()> {
-    let superuser: bool =
-        sqlx::query_scalar("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
-            .fetch_one(&mut *tx)
-            .await?;
+    let superuser = sqlx::query_scalar!(
+        r#"SELECT rolsuper AS "rolsuper!" FROM pg_roles WHERE rolname = current_user"#
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     if superuser {
-        sqlx::query("SET LOCAL session_replication_role = replica")
+        sqlx::query!("SET LOCAL session_replication_role = replica")
             .execute(&mut *tx)
             .await?;
     }
@@ -281,25 +296,25 @@ async fn settle(pool: &PgPool, centre_id: Uuid, made: &[Uuid]) -> anyhow::Result
         .collect();
     let mut tx = pool.begin().await?;
     triggers_off(&mut tx).await?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE enrolments SET last_activity_at = now() - make_interval(days => (abs(hashtext(id::text)) % 35)) \
           WHERE id = ANY($1)",
+        made,
     )
-    .bind(made)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO iqa_decisions (enrolment_id, version_id, unit_id, iqa_id, decision, feedback) \
          SELECT e.id, e.version_id, (SELECT u.id FROM units u WHERE u.version_id = e.version_id \
                                      ORDER BY u.ordinal LIMIT 1), e.iqa_id, 'action_required', \
                 'Check the witness statement covers 1.2' \
            FROM enrolments e WHERE e.id = ANY($1) AND e.iqa_id IS NOT NULL \
             AND abs(hashtext(e.id::text || 'iqa')) % 20 = 0",
+        made,
     )
-    .bind(made)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "WITH chosen AS (SELECT e.*, row_number() OVER (ORDER BY e.id) AS n FROM enrolments e \
                          WHERE e.id = ANY($1) AND e.status = 'ready_to_be_requested' \
                            AND abs(hashtext(e.id::text || 'credential')) % 2 = 0), \
@@ -308,7 +323,7 @@ async fn settle(pool: &PgPool, centre_id: Uuid, made: &[Uuid]) -> anyhow::Result
          INSERT INTO credentials (number, enrolment_id, centre_id, learner_name, qualification_code, \
                                   qualification_title, qualification_level, major_code, major_title, \
                                   centre_name, requested_at, generated_at, issued_at, status_list_index) \
-         SELECT $3[c.n], c.id, c.centre_id, l.display_name, q.code, v.title, \
+         SELECT ($3::text[])[c.n], c.id, c.centre_id, l.display_name, q.code, v.title, \
                 v.level, m.code, m.title, ce.name, \
                 now() - make_interval(days => (c.n::int * 7) % 360 + 2), \
                 now() - make_interval(days => (c.n::int * 7) % 360 + 1), \
@@ -318,19 +333,19 @@ async fn settle(pool: &PgPool, centre_id: Uuid, made: &[Uuid]) -> anyhow::Result
            JOIN qualification_versions v ON v.id = c.version_id \
            JOIN qualifications q ON q.id = v.qualification_id \
            JOIN majors m ON m.id = c.major_id JOIN centres ce ON ce.id = $2",
+        made,
+        centre_id,
+        &numbers,
     )
-    .bind(made)
-    .bind(centre_id)
-    .bind(&numbers)
     .execute(&mut *tx)
     .await?;
     // What `credentials_status_list_index` would have given them, in one step.
-    sqlx::query(
+    sqlx::query!(
         "UPDATE centres SET next_status_list_index = \
              (SELECT coalesce(max(status_list_index) + 1, 0) FROM credentials WHERE centre_id = $1) \
          WHERE id = $1",
+        centre_id,
     )
-    .bind(centre_id)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

@@ -298,3 +298,106 @@ async fn bench_fixture_loads_the_load_test_centre_once_and_prints_its_ids() {
         text(&again.stderr)
     );
 }
+
+/// `attest keys rotate` against a database whose keys are sealed with `kek_text`.
+fn rotate_keys(url: String, kek_text: &str, centre: &str) -> tokio::task::JoinHandle<Output> {
+    let kek_text = kek_text.to_string();
+    let centre = centre.to_string();
+    tokio::task::spawn_blocking(move || {
+        let data = std::env::temp_dir().join(format!("attest-keys-{}", uuid::Uuid::new_v4()));
+        Command::new(env!("CARGO_BIN_EXE_attest"))
+            .args(["keys", "rotate", "--centre", &centre])
+            .env("DATABASE_URL", url)
+            .env("ATTEST_DATA_DIR", data)
+            .env("ATTEST_SIGNING_KEK", kek_text)
+            .output()
+            .expect("run attest")
+    })
+}
+
+#[tokio::test]
+async fn keys_rotate_retires_the_signing_key_and_a_new_one_signs_from_then_on() {
+    use attest::credentials::sealing::Kek;
+    use attest::db::{centre_keys, centres};
+    let pool = test_pool().await;
+    let centre = centres::create(&pool, "ngc", "Northgate College")
+        .await
+        .expect("centre");
+    let kek = Kek::for_tests();
+    let first = centre_keys::get_or_create(&pool, &kek, centre.id)
+        .await
+        .expect("first key");
+    assert_eq!(first.key_id(), "key-1");
+
+    let out = rotate_keys(
+        database_url(&pool),
+        "attest test key-encryption key!!"
+            .bytes()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+            .as_str(),
+        "ngc",
+    )
+    .await
+    .expect("join");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("Northgate College: key-2 signs from now on"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let now = centre_keys::find(&pool, &kek, centre.id)
+        .await
+        .expect("find")
+        .expect("a signing key");
+    assert_eq!(now.key_id(), "key-2");
+    let published: Vec<String> = centre_keys::published(&pool, centre.id)
+        .await
+        .expect("published")
+        .iter()
+        .map(|k| k.key_id())
+        .collect();
+    assert_eq!(
+        published,
+        ["key-1", "key-2"],
+        "the retired key stays published"
+    );
+    let logged: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM activity_log \
+         WHERE action = 'signing key rotated' AND actor_id IS NULL AND centre_id = $1",
+    )
+    .bind(centre.id)
+    .fetch_one(&pool)
+    .await
+    .expect("count");
+    assert_eq!(logged, 1);
+}
+
+#[tokio::test]
+async fn keys_rotate_with_the_wrong_key_encryption_key_changes_nothing() {
+    use attest::credentials::sealing::Kek;
+    use attest::db::{centre_keys, centres};
+    let pool = test_pool().await;
+    let centre = centres::create(&pool, "ngc", "Northgate College")
+        .await
+        .expect("centre");
+    centre_keys::get_or_create(&pool, &Kek::for_tests(), centre.id)
+        .await
+        .expect("first key");
+
+    let out = rotate_keys(database_url(&pool), &"42".repeat(32), "ngc")
+        .await
+        .expect("join");
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("signing key"),
+        "{}",
+        text(&out.stderr)
+    );
+    let keys: i64 = sqlx::query_scalar("SELECT count(*) FROM centre_keys")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(keys, 1);
+}
