@@ -50,20 +50,21 @@ pub struct HistoryEntry {
     pub reason: Option<String>,
 }
 
-struct Row {
-    id: Uuid,
-    centre_id: Uuid,
-    learner_id: Uuid,
-    version_id: Uuid,
-    major_id: Uuid,
-    assessor_id: Uuid,
-    trainee_assessor_id: Option<Uuid>,
-    iqa_id: Option<Uuid>,
-    status: String,
-    created_at: OffsetDateTime,
-    updated_at: OffsetDateTime,
-    last_activity_at: OffsetDateTime,
-    revision: i64,
+/// An enrolment as its queries read it (`sessions` reads it beside the session too).
+pub(crate) struct Row {
+    pub(crate) id: Uuid,
+    pub(crate) centre_id: Uuid,
+    pub(crate) learner_id: Uuid,
+    pub(crate) version_id: Uuid,
+    pub(crate) major_id: Uuid,
+    pub(crate) assessor_id: Uuid,
+    pub(crate) trainee_assessor_id: Option<Uuid>,
+    pub(crate) iqa_id: Option<Uuid>,
+    pub(crate) status: String,
+    pub(crate) created_at: OffsetDateTime,
+    pub(crate) updated_at: OffsetDateTime,
+    pub(crate) last_activity_at: OffsetDateTime,
+    pub(crate) revision: i64,
 }
 
 impl TryFrom<Row> for Enrolment {
@@ -85,41 +86,6 @@ impl TryFrom<Row> for Enrolment {
             revision: r.revision,
         })
     }
-}
-
-/// The columns of an enrolment `e`, each named `e_<column>`, for queries that
-/// read an enrolment beside other rows (`from_prefixed_row` reads them back).
-pub(crate) const PREFIXED_COLUMNS: &str = "e.id AS e_id, e.centre_id AS e_centre_id, \
-     e.learner_id AS e_learner_id, e.version_id AS e_version_id, e.major_id AS e_major_id, \
-     e.assessor_id AS e_assessor_id, e.trainee_assessor_id AS e_trainee_assessor_id, \
-     e.iqa_id AS e_iqa_id, e.status AS e_status, e.created_at AS e_created_at, \
-     e.updated_at AS e_updated_at, e.last_activity_at AS e_last_activity_at, \
-     e.revision AS e_revision";
-
-/// The enrolment in `PREFIXED_COLUMNS` of `row`; None when they are NULL (an outer join
-/// that found none).
-pub(crate) fn from_prefixed_row(row: &sqlx::postgres::PgRow) -> DbResult<Option<Enrolment>> {
-    use sqlx::Row as _;
-    let Some(id) = row.try_get::<Option<Uuid>, _>("e_id")? else {
-        return Ok(None);
-    };
-    Row {
-        id,
-        centre_id: row.try_get("e_centre_id")?,
-        learner_id: row.try_get("e_learner_id")?,
-        version_id: row.try_get("e_version_id")?,
-        major_id: row.try_get("e_major_id")?,
-        assessor_id: row.try_get("e_assessor_id")?,
-        trainee_assessor_id: row.try_get("e_trainee_assessor_id")?,
-        iqa_id: row.try_get("e_iqa_id")?,
-        status: row.try_get("e_status")?,
-        created_at: row.try_get("e_created_at")?,
-        updated_at: row.try_get("e_updated_at")?,
-        last_activity_at: row.try_get("e_last_activity_at")?,
-        revision: row.try_get("e_revision")?,
-    }
-    .try_into()
-    .map(Some)
 }
 
 /// Enrol a learner: status Not Yet Achieved, recorded as the first history entry.

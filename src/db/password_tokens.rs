@@ -68,7 +68,7 @@ pub async fn consume<'a>(
     .await?;
     if let Some(id) = user {
         sqlx::query!(
-            "UPDATE users SET password_hash = $2 WHERE id = $1",
+            "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1",
             id,
             password_hash
         )

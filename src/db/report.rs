@@ -657,32 +657,32 @@ pub struct Choices {
 
 /// The centre's qualifications, majors and staff with their roles, in one statement.
 pub async fn choices(db: impl PgExecutor<'_>, centre_id: Uuid) -> DbResult<Choices> {
-    #[derive(sqlx::FromRow)]
     struct Listed {
         kind: String,
         id: Uuid,
         label: String,
         roles: Vec<String>,
     }
-    let listed: Vec<Listed> = sqlx::query_as(
-        "SELECT kind, id, label, roles FROM ( \
-           SELECT 'qualification' AS kind, q.id, \
-                  q.code || ' ' || (SELECT v.title FROM qualification_versions v \
-                     WHERE v.qualification_id = q.id ORDER BY v.version DESC LIMIT 1) AS label, \
-                  '{}'::text[] AS roles, q.code AS o1, 0 AS o2 \
-             FROM qualifications q WHERE q.centre_id = $1 \
-           UNION ALL \
-           SELECT 'major', m.id, m.title || ' (' || q.code || ' v' || v.version || ', ' || m.code || ')', \
-                  '{}'::text[], q.code, -v.version * 1000 + m.ordinal \
-             FROM majors m JOIN qualification_versions v ON v.id = m.version_id \
-             JOIN qualifications q ON q.id = v.qualification_id WHERE q.centre_id = $1 \
-           UNION ALL \
-           SELECT 'staff', u.id, u.display_name, \
-                  ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = u.id), lower(u.display_name), 0 \
-             FROM users u WHERE u.centre_id = $1 AND u.kind = 'staff' \
-         ) c ORDER BY kind, o1, o2, id",
+    let listed = sqlx::query_as!(
+        Listed,
+        r#"SELECT kind AS "kind!", id AS "id!", label AS "label!", roles AS "roles!" FROM (
+             SELECT 'qualification' AS kind, q.id,
+                    q.code || ' ' || (SELECT v.title FROM qualification_versions v
+                       WHERE v.qualification_id = q.id ORDER BY v.version DESC LIMIT 1) AS label,
+                    '{}'::text[] AS roles, q.code AS o1, 0 AS o2
+               FROM qualifications q WHERE q.centre_id = $1
+             UNION ALL
+             SELECT 'major', m.id, m.title || ' (' || q.code || ' v' || v.version || ', ' || m.code || ')',
+                    '{}'::text[], q.code, -v.version * 1000 + m.ordinal
+               FROM majors m JOIN qualification_versions v ON v.id = m.version_id
+               JOIN qualifications q ON q.id = v.qualification_id WHERE q.centre_id = $1
+             UNION ALL
+             SELECT 'staff', u.id, u.display_name,
+                    ARRAY(SELECT r.role FROM user_roles r WHERE r.user_id = u.id), lower(u.display_name), 0
+               FROM users u WHERE u.centre_id = $1 AND u.kind = 'staff'
+           ) c ORDER BY kind, o1, o2, id"#,
+        centre_id
     )
-    .bind(centre_id)
     .fetch_all(db)
     .await?;
     let mut out = Choices::default();

@@ -2,14 +2,13 @@
 //! loads that check a session is still live in the same round trip as they read who
 //! holds it (the store's records are kept in memory, `web::auth::memo`, so this is the
 //! one query that asks the database whether a session still stands).
-use sqlx::postgres::PgRow;
-use sqlx::{PgExecutor, Row};
+use sqlx::PgExecutor;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::enrolments::Enrolment;
-use super::users::User;
-use super::DbResult;
+use super::enrolments::{self, Enrolment};
+use super::users::{User, UserRow};
+use super::{DbError, DbResult};
 
 /// Removes expired sessions; returns how many.
 pub async fn delete_expired(db: impl PgExecutor<'_>) -> DbResult<u64> {
@@ -19,8 +18,54 @@ pub async fn delete_expired(db: impl PgExecutor<'_>) -> DbResult<u64> {
     Ok(r.rows_affected())
 }
 
-/// The live session `$2`: not signed out, not expired, on any server.
-const LIVE: &str = "JOIN tower_sessions.session s ON s.id = $2 AND s.expiry_date > now()";
+/// An account and when its live session ends.
+struct SignedIn {
+    id: Uuid,
+    centre_id: Uuid,
+    email: String,
+    display_name: String,
+    password_hash: Option<String>,
+    kind: String,
+    active: bool,
+    created_at: OffsetDateTime,
+    roles: Vec<String>,
+    session_ends: OffsetDateTime,
+}
+
+/// The `SignedIn` part of a wider row with the same fields.
+macro_rules! signed_in {
+    ($row:expr) => {
+        SignedIn {
+            id: $row.id,
+            centre_id: $row.centre_id,
+            email: $row.email,
+            display_name: $row.display_name,
+            password_hash: $row.password_hash,
+            kind: $row.kind,
+            active: $row.active,
+            created_at: $row.created_at,
+            roles: $row.roles,
+            session_ends: $row.session_ends,
+        }
+    };
+}
+
+impl SignedIn {
+    fn user(self) -> DbResult<(User, OffsetDateTime)> {
+        let user = UserRow {
+            id: self.id,
+            centre_id: self.centre_id,
+            email: self.email,
+            display_name: self.display_name,
+            password_hash: self.password_hash,
+            kind: self.kind,
+            active: self.active,
+            created_at: self.created_at,
+            roles: self.roles,
+        };
+        Ok((user.try_into()?, self.session_ends))
+    }
+}
 
 /// The account `user_id` and when its session `session_id` (the store's id text) ends,
 /// if that session is still live: not signed out, not expired, on any server. None
@@ -30,16 +75,81 @@ pub async fn signed_in(
     user_id: Uuid,
     session_id: &str,
 ) -> DbResult<Option<(User, OffsetDateTime)>> {
-    let row: Option<PgRow> = sqlx::query(&format!(
-        "SELECT u.*, s.expiry_date AS session_ends FROM ({} WHERE u.id = $1) u {LIVE}",
-        super::users::SELECT
-    ))
-    .bind(user_id)
-    .bind(session_id)
+    sqlx::query_as!(
+        SignedIn,
+        r#"SELECT u.id, u.centre_id, u.email, u.display_name, u.password_hash, u.kind, u.active,
+                  u.created_at, ARRAY(SELECT role FROM user_roles WHERE user_id = u.id) AS "roles!",
+                  s.expiry_date AS session_ends
+             FROM users u
+             JOIN tower_sessions.session s ON s.id = $2 AND s.expiry_date > now()
+            WHERE u.id = $1"#,
+        user_id,
+        session_id,
+    )
     .fetch_optional(db)
-    .await?;
-    row.map(|r| Ok((super::users::from_row(&r)?, r.try_get("session_ends")?)))
-        .transpose()
+    .await?
+    .map(SignedIn::user)
+    .transpose()
+}
+
+/// An account, its live session's end, and an enrolment if there is one.
+struct SignedInWithEnrolment {
+    id: Uuid,
+    centre_id: Uuid,
+    email: String,
+    display_name: String,
+    password_hash: Option<String>,
+    kind: String,
+    active: bool,
+    created_at: OffsetDateTime,
+    roles: Vec<String>,
+    session_ends: OffsetDateTime,
+    e_id: Option<Uuid>,
+    e_centre_id: Option<Uuid>,
+    e_learner_id: Option<Uuid>,
+    e_version_id: Option<Uuid>,
+    e_major_id: Option<Uuid>,
+    e_assessor_id: Option<Uuid>,
+    e_trainee_assessor_id: Option<Uuid>,
+    e_iqa_id: Option<Uuid>,
+    e_status: Option<String>,
+    e_created_at: Option<OffsetDateTime>,
+    e_updated_at: Option<OffsetDateTime>,
+    e_last_activity_at: Option<OffsetDateTime>,
+    e_revision: Option<i64>,
+}
+
+impl SignedInWithEnrolment {
+    fn enrolment(&mut self) -> DbResult<Option<Enrolment>> {
+        let Some(id) = self.e_id else {
+            return Ok(None);
+        };
+        // The outer join found the enrolment, so every NOT NULL column of it is there.
+        let missing = || DbError::Corrupt(format!("enrolment {id} read without its columns"));
+        enrolments::Row {
+            id,
+            centre_id: self.e_centre_id.ok_or_else(missing)?,
+            learner_id: self.e_learner_id.ok_or_else(missing)?,
+            version_id: self.e_version_id.ok_or_else(missing)?,
+            major_id: self.e_major_id.ok_or_else(missing)?,
+            assessor_id: self.e_assessor_id.ok_or_else(missing)?,
+            trainee_assessor_id: self.e_trainee_assessor_id,
+            iqa_id: self.e_iqa_id,
+            status: self.e_status.take().ok_or_else(missing)?,
+            created_at: self.e_created_at.ok_or_else(missing)?,
+            updated_at: self.e_updated_at.ok_or_else(missing)?,
+            last_activity_at: self.e_last_activity_at.ok_or_else(missing)?,
+            revision: self.e_revision.ok_or_else(missing)?,
+        }
+        .try_into()
+        .map(Some)
+    }
+
+    fn split(mut self) -> DbResult<(User, OffsetDateTime, Option<Enrolment>)> {
+        let enrolment = self.enrolment()?;
+        let (user, ends) = signed_in!(self).user()?;
+        Ok((user, ends, enrolment))
+    }
 }
 
 /// `signed_in` and the enrolment `enrolment_id` (None when there is none) in one round
@@ -50,23 +160,45 @@ pub async fn signed_in_with_enrolment(
     session_id: &str,
     enrolment_id: Uuid,
 ) -> DbResult<Option<(User, OffsetDateTime, Option<Enrolment>)>> {
-    let row: Option<PgRow> = sqlx::query(&format!(
-        "SELECT u.*, s.expiry_date AS session_ends, {} FROM ({} WHERE u.id = $1) u {LIVE} \
-         LEFT JOIN enrolments e ON e.id = $3",
-        super::enrolments::PREFIXED_COLUMNS,
-        super::users::SELECT
-    ))
-    .bind(user_id)
-    .bind(session_id)
-    .bind(enrolment_id)
+    sqlx::query_as!(
+        SignedInWithEnrolment,
+        r#"SELECT u.id, u.centre_id, u.email, u.display_name, u.password_hash, u.kind, u.active,
+                  u.created_at, ARRAY(SELECT role FROM user_roles WHERE user_id = u.id) AS "roles!",
+                  s.expiry_date AS session_ends,
+                  e.id AS "e_id?", e.centre_id AS "e_centre_id?", e.learner_id AS "e_learner_id?",
+                  e.version_id AS "e_version_id?", e.major_id AS "e_major_id?",
+                  e.assessor_id AS "e_assessor_id?",
+                  e.trainee_assessor_id AS "e_trainee_assessor_id?", e.iqa_id AS "e_iqa_id?",
+                  e.status AS "e_status?", e.created_at AS "e_created_at?",
+                  e.updated_at AS "e_updated_at?", e.last_activity_at AS "e_last_activity_at?",
+                  e.revision AS "e_revision?"
+             FROM users u
+             JOIN tower_sessions.session s ON s.id = $2 AND s.expiry_date > now()
+             LEFT JOIN enrolments e ON e.id = $3
+            WHERE u.id = $1"#,
+        user_id,
+        session_id,
+        enrolment_id,
+    )
     .fetch_optional(db)
-    .await?;
-    row.map(|r| {
-        let user = super::users::from_row(&r)?;
-        let enrolment = super::enrolments::from_prefixed_row(&r)?;
-        Ok((user, r.try_get("session_ends")?, enrolment))
-    })
+    .await?
+    .map(SignedInWithEnrolment::split)
     .transpose()
+}
+
+/// An account, its live session's end, and the fingerprint of its home page.
+struct SignedInWithHome {
+    id: Uuid,
+    centre_id: Uuid,
+    email: String,
+    display_name: String,
+    password_hash: Option<String>,
+    kind: String,
+    active: bool,
+    created_at: OffsetDateTime,
+    roles: Vec<String>,
+    session_ends: OffsetDateTime,
+    fingerprint: i64,
 }
 
 /// `signed_in`, and a fingerprint of everything a home page shows about the person's
@@ -83,36 +215,48 @@ pub async fn signed_in_with_home(
     user_id: Uuid,
     session_id: &str,
 ) -> DbResult<Option<(User, OffsetDateTime, i64)>> {
-    let part = |name: &str, column: &str, when: &str| {
-        format!(
-            "CROSS JOIN LATERAL (SELECT COALESCE(bit_xor(hashtextextended(e.id::text || ':' || e.revision, 0)), 0) AS x, \
-                    count(*) AS n, \
-                    min(e.last_activity_at) FILTER (WHERE e.last_activity_at >= now() - interval '30 days') AS m \
-               FROM enrolments e WHERE e.{column} = u.id AND {when}) {name} "
-        )
-    };
-    let staff = "(u.roles && ARRAY['assessor', 'trainee_assessor'])";
-    let row: Option<PgRow> = sqlx::query(&format!(
-        "SELECT u.*, s.expiry_date AS session_ends, \
-                l.x # a.x # t.x # i.x # (l.n + a.n + t.n + i.n) \
-                # COALESCE(hashtextextended(LEAST(l.m, a.m, t.m, i.m)::text, 1), 0) AS fingerprint \
-           FROM ({} WHERE u.id = $1) u {LIVE} {}{}{}{}",
-        super::users::SELECT,
-        part("l", "learner_id", "u.kind = 'learner'"),
-        part("a", "assessor_id", staff),
-        part("t", "trainee_assessor_id", staff),
-        part("i", "iqa_id", "'iqa' = ANY(u.roles)"),
-    ))
-    .bind(user_id)
-    .bind(session_id)
+    let row = sqlx::query_as!(
+        SignedInWithHome,
+        r#"SELECT u.id AS "id!", u.centre_id AS "centre_id!", u.email AS "email!",
+                  u.display_name AS "display_name!", u.password_hash, u.kind AS "kind!",
+                  u.active AS "active!", u.created_at AS "created_at!", u.roles AS "roles!",
+                  s.expiry_date AS session_ends,
+                  l.x # a.x # t.x # i.x # (l.n + a.n + t.n + i.n)
+                  # COALESCE(hashtextextended(LEAST(l.m, a.m, t.m, i.m)::text, 1), 0) AS "fingerprint!"
+             FROM (SELECT u.*, ARRAY(SELECT role FROM user_roles WHERE user_id = u.id) AS roles
+                     FROM users u WHERE u.id = $1) u
+             JOIN tower_sessions.session s ON s.id = $2 AND s.expiry_date > now()
+             CROSS JOIN LATERAL (
+                   SELECT COALESCE(bit_xor(hashtextextended(e.id::text || ':' || e.revision, 0)), 0) AS x,
+                          count(*) AS n,
+                          min(e.last_activity_at) FILTER (WHERE e.last_activity_at >= now() - interval '30 days') AS m
+                     FROM enrolments e WHERE e.learner_id = u.id AND u.kind = 'learner') l
+             CROSS JOIN LATERAL (
+                   SELECT COALESCE(bit_xor(hashtextextended(e.id::text || ':' || e.revision, 0)), 0) AS x,
+                          count(*) AS n,
+                          min(e.last_activity_at) FILTER (WHERE e.last_activity_at >= now() - interval '30 days') AS m
+                     FROM enrolments e
+                    WHERE e.assessor_id = u.id AND u.roles && ARRAY['assessor', 'trainee_assessor']) a
+             CROSS JOIN LATERAL (
+                   SELECT COALESCE(bit_xor(hashtextextended(e.id::text || ':' || e.revision, 0)), 0) AS x,
+                          count(*) AS n,
+                          min(e.last_activity_at) FILTER (WHERE e.last_activity_at >= now() - interval '30 days') AS m
+                     FROM enrolments e
+                    WHERE e.trainee_assessor_id = u.id AND u.roles && ARRAY['assessor', 'trainee_assessor']) t
+             CROSS JOIN LATERAL (
+                   SELECT COALESCE(bit_xor(hashtextextended(e.id::text || ':' || e.revision, 0)), 0) AS x,
+                          count(*) AS n,
+                          min(e.last_activity_at) FILTER (WHERE e.last_activity_at >= now() - interval '30 days') AS m
+                     FROM enrolments e WHERE e.iqa_id = u.id AND 'iqa' = ANY(u.roles)) i"#,
+        user_id,
+        session_id,
+    )
     .fetch_optional(db)
     .await?;
     row.map(|r| {
-        Ok((
-            super::users::from_row(&r)?,
-            r.try_get("session_ends")?,
-            r.try_get("fingerprint")?,
-        ))
+        let fingerprint = r.fingerprint;
+        let (user, ends) = signed_in!(r).user()?;
+        Ok((user, ends, fingerprint))
     })
     .transpose()
 }

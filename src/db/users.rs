@@ -37,17 +37,17 @@ pub struct NewUser<'a> {
     pub roles: &'a [Role],
 }
 
-#[derive(sqlx::FromRow)]
-struct UserRow {
-    id: Uuid,
-    centre_id: Uuid,
-    email: String,
-    display_name: String,
-    password_hash: Option<String>,
-    kind: String,
-    active: bool,
-    created_at: OffsetDateTime,
-    roles: Vec<String>,
+/// An account as its queries read it (`sessions` reads it beside the session too).
+pub(crate) struct UserRow {
+    pub(crate) id: Uuid,
+    pub(crate) centre_id: Uuid,
+    pub(crate) email: String,
+    pub(crate) display_name: String,
+    pub(crate) password_hash: Option<String>,
+    pub(crate) kind: String,
+    pub(crate) active: bool,
+    pub(crate) created_at: OffsetDateTime,
+    pub(crate) roles: Vec<String>,
 }
 
 impl TryFrom<UserRow> for User {
@@ -74,17 +74,6 @@ impl TryFrom<UserRow> for User {
         })
     }
 }
-
-/// An account read from any query whose row holds `SELECT`'s columns.
-pub(crate) fn from_row(row: &sqlx::postgres::PgRow) -> DbResult<User> {
-    use sqlx::FromRow;
-    UserRow::from_row(row)?.try_into()
-}
-
-pub(crate) const SELECT: &str =
-    "SELECT u.id, u.centre_id, u.email, u.display_name, u.password_hash, u.kind, \
-     u.active, u.created_at, ARRAY(SELECT role FROM user_roles WHERE user_id = u.id) AS roles \
-     FROM users u";
 
 /// Create an account with its roles, in one transaction.
 pub async fn create<'a>(
