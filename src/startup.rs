@@ -11,7 +11,7 @@ use sqlx::{Connection, PgPool};
 use crate::db::liveness;
 use crate::pg::{ClusterOptions, LocalCluster};
 
-pub const LOCAL_DATABASE: &str = "attest";
+pub(crate) const LOCAL_DATABASE: &str = "attest";
 /// The role the app connects to its own cluster as (not a superuser).
 pub const APP_ROLE: &str = "attest_app";
 
@@ -47,7 +47,7 @@ fn pool_size() -> u32 {
 
 /// How long a request waits for a connection before it answers 503: long enough to
 /// ride out a burst, short enough that an outage is reported rather than waited out.
-pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+pub(crate) const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The app's pool. sqlx pings every connection before lending it out unless told not
 /// to: a second round trip on every query. Instead a connection is pinged only when it

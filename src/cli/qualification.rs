@@ -40,7 +40,12 @@ pub fn check(file: &Path) -> anyhow::Result<ExitCode> {
     })
 }
 
-pub fn what_if(file: &Path, major: &str, units: &[String], json: bool) -> anyhow::Result<ExitCode> {
+pub(crate) fn what_if(
+    file: &Path,
+    major: &str,
+    units: &[String],
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let q = match load(file)? {
         Ok(q) => q,
         Err(code) => return Ok(code),

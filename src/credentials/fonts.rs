@@ -16,7 +16,7 @@ pub const FONT_DIR_ENV: &str = "ATTEST_FONT_DIR";
 
 /// Which of the four faces a piece of text is set in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Style {
+pub(crate) enum Style {
     Serif,
     SerifBold,
     Sans,

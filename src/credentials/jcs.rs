@@ -19,7 +19,7 @@ pub enum JcsError {
 
 /// The canonical text of `value`: no white space, object members sorted by the UTF-16
 /// code units of their names, strings escaped as ECMAScript's `JSON.stringify` does.
-pub fn canonicalize(value: &Value) -> Result<String, JcsError> {
+pub(crate) fn canonicalize(value: &Value) -> Result<String, JcsError> {
     let mut out = String::new();
     write_value(value, &mut out)?;
     Ok(out)

@@ -21,7 +21,7 @@ pub enum MultibaseError {
 
 /// Multibase base64url without padding (`u…`, RFC 4648 §5), the form a Bitstring
 /// Status List's `encodedList` takes.
-pub fn encode_base64url(bytes: &[u8]) -> String {
+pub(crate) fn encode_base64url(bytes: &[u8]) -> String {
     const URL_SAFE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::with_capacity(1 + bytes.len().div_ceil(3) * 4);
     out.push('u');
@@ -39,7 +39,7 @@ pub fn encode_base64url(bytes: &[u8]) -> String {
 
 /// Bitcoin's base58: each leading zero byte becomes a '1', the rest a big number in
 /// base 58. Quadratic, which is fine for the 34- and 64-byte values we encode.
-pub fn base58_encode(bytes: &[u8]) -> String {
+pub(crate) fn base58_encode(bytes: &[u8]) -> String {
     let zeros = bytes.iter().take_while(|&&b| b == 0).count();
     // Little-endian base-58 digits of the number.
     let mut digits: Vec<u8> = Vec::with_capacity(bytes.len() * 138 / 100 + 1);
@@ -65,7 +65,7 @@ pub fn base58_encode(bytes: &[u8]) -> String {
     .collect()
 }
 
-pub fn base58_decode(text: &str) -> Result<Vec<u8>, MultibaseError> {
+pub(crate) fn base58_decode(text: &str) -> Result<Vec<u8>, MultibaseError> {
     let ones = text.chars().take_while(|&c| c == '1').count();
     // Little-endian base-256 bytes of the number.
     let mut bytes: Vec<u8> = Vec::with_capacity(text.len());
@@ -91,7 +91,7 @@ pub fn base58_decode(text: &str) -> Result<Vec<u8>, MultibaseError> {
 }
 
 /// `z` + base58btc of `bytes`.
-pub fn encode(bytes: &[u8]) -> String {
+pub(crate) fn encode(bytes: &[u8]) -> String {
     format!("{BASE58BTC}{}", base58_encode(bytes))
 }
 
@@ -103,13 +103,13 @@ pub fn decode(text: &str) -> Result<Vec<u8>, MultibaseError> {
 }
 
 /// The Multikey `publicKeyMultibase` of an Ed25519 key: `z6Mk…`.
-pub fn public_key_multibase(key: &VerifyingKey) -> String {
+pub(crate) fn public_key_multibase(key: &VerifyingKey) -> String {
     let mut bytes = ED25519_PUB.to_vec();
     bytes.extend_from_slice(key.as_bytes());
     encode(&bytes)
 }
 
-pub fn decode_public_key(text: &str) -> Result<VerifyingKey, MultibaseError> {
+pub(crate) fn decode_public_key(text: &str) -> Result<VerifyingKey, MultibaseError> {
     let bytes = decode(text)?;
     let key: &[u8; 32] = bytes
         .strip_prefix(&ED25519_PUB[..])

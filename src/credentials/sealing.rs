@@ -18,11 +18,11 @@ use uuid::Uuid;
 use zeroize::{Zeroize, Zeroizing};
 
 /// The environment variable that holds the KEK; it wins over the key file.
-pub const KEK_ENV: &str = "ATTEST_SIGNING_KEK";
+pub(crate) const KEK_ENV: &str = "ATTEST_SIGNING_KEK";
 const NONCE_LEN: usize = 24;
 const TAG_LEN: usize = 16;
 /// A sealed Ed25519 seed: nonce, 32 bytes of ciphertext, tag.
-pub const SEALED_LEN: usize = NONCE_LEN + 32 + TAG_LEN;
+pub(crate) const SEALED_LEN: usize = NONCE_LEN + 32 + TAG_LEN;
 /// Names what the associated data is for, so a seal made for something else never
 /// passes as a signing key.
 const DOMAIN: &[u8] = b"attest centre signing key v1";
@@ -187,7 +187,7 @@ impl Kek {
 }
 
 /// Where the server keeps its KEK when the environment does not give one.
-pub fn key_file(data_dir: &Path) -> PathBuf {
+pub(crate) fn key_file(data_dir: &Path) -> PathBuf {
     data_dir.join("keys").join("signing.key")
 }
 

@@ -179,7 +179,7 @@ impl DocumentStore {
 
     /// Removes a document that was made but not kept (another process kept its own
     /// first). Best effort: a leftover file is never served.
-    pub fn discard(&self, credential: Uuid, document: Document, made: &KeptFile) {
+    pub(crate) fn discard(&self, credential: Uuid, document: Document, made: &KeptFile) {
         let _ = fs::remove_file(self.path(credential, document, &made.sha256));
     }
 }

@@ -31,24 +31,22 @@ use super::jcs::{self, JcsError};
 use super::multibase::{self, MultibaseError};
 use crate::domain::credential_number::CredentialNumber;
 
-pub const VC_CONTEXT: &str = "https://www.w3.org/ns/credentials/v2";
-pub const OB_CONTEXT: &str = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json";
+pub(crate) const VC_CONTEXT: &str = "https://www.w3.org/ns/credentials/v2";
+pub(crate) const OB_CONTEXT: &str = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json";
 /// W3C Controlled Identifiers v1.0, the context of the controller document.
-pub const CID_CONTEXT: &str = "https://www.w3.org/ns/cid/v1";
-pub const PROOF_TYPE: &str = "DataIntegrityProof";
-pub const CRYPTOSUITE: &str = "eddsa-jcs-2022";
+pub(crate) const CID_CONTEXT: &str = "https://www.w3.org/ns/cid/v1";
+pub(crate) const PROOF_TYPE: &str = "DataIntegrityProof";
+pub(crate) const CRYPTOSUITE: &str = "eddsa-jcs-2022";
 const PROOF_PURPOSE: &str = "assertionMethod";
 /// The id of a centre's first key, which every credential signed before keys could
 /// be rotated names.
 pub const FIRST_KEY_ID: &str = "key-1";
-/// Open Badges 3.0's status method: the status URL returns a list of revoked credentials.
-pub const STATUS_TYPE: &str = "1EdTechRevocationList";
 /// W3C Bitstring Status List v1.0: the credential's status entry, and the list's types.
-pub const STATUS_ENTRY_TYPE: &str = "BitstringStatusListEntry";
-pub const STATUS_LIST_CREDENTIAL_TYPE: &str = "BitstringStatusListCredential";
+pub(crate) const STATUS_ENTRY_TYPE: &str = "BitstringStatusListEntry";
+pub(crate) const STATUS_LIST_CREDENTIAL_TYPE: &str = "BitstringStatusListCredential";
 /// Bits in one status list: the specification's minimum (16 KB), so that one
 /// credential's bit hides among many.
-pub const STATUS_LIST_BITS: u64 = 131_072;
+pub(crate) const STATUS_LIST_BITS: u64 = 131_072;
 
 /// A unit in the transcript, as the credential register stores it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,7 +109,7 @@ pub enum VcError {
     Canonicalization(#[from] JcsError),
 }
 
-pub fn credential_id(base_url: &str, number: CredentialNumber) -> String {
+pub(crate) fn credential_id(base_url: &str, number: CredentialNumber) -> String {
     format!(
         "{}/verify/{}",
         base_url.trim_end_matches('/'),
@@ -119,17 +117,17 @@ pub fn credential_id(base_url: &str, number: CredentialNumber) -> String {
     )
 }
 
-pub fn status_id(base_url: &str, number: CredentialNumber) -> String {
+pub(crate) fn status_id(base_url: &str, number: CredentialNumber) -> String {
     format!("{}/status", credential_id(base_url, number))
 }
 
 /// The centre's status list `list` (its indexes `list × STATUS_LIST_BITS` onwards).
-pub fn status_list_id(base_url: &str, centre_id: Uuid, list: u64) -> String {
+pub(crate) fn status_list_id(base_url: &str, centre_id: Uuid, list: u64) -> String {
     format!("{}/revocation/{list}", issuer_id(base_url, centre_id))
 }
 
 /// The credential's entry in its centre's Bitstring Status List.
-pub fn status_list_entry(base_url: &str, centre_id: Uuid, index: u64) -> Value {
+pub(crate) fn status_list_entry(base_url: &str, centre_id: Uuid, index: u64) -> Value {
     let (list, bit) = (index / STATUS_LIST_BITS, index % STATUS_LIST_BITS);
     let list_id = status_list_id(base_url, centre_id, list);
     json!({
@@ -142,7 +140,7 @@ pub fn status_list_entry(base_url: &str, centre_id: Uuid, index: u64) -> Value {
 }
 
 /// The path of the centre's controller document, for the router.
-pub fn issuer_path(centre_id: Uuid) -> String {
+pub(crate) fn issuer_path(centre_id: Uuid) -> String {
     format!("/.well-known/attest/centres/{centre_id}")
 }
 
@@ -155,7 +153,7 @@ pub fn issuer_id(base_url: &str, centre_id: Uuid) -> String {
 }
 
 /// The proof's `verificationMethod`: the issuer's document, and the key's id in it.
-pub fn verification_method(issuer_id: &str, key_id: &str) -> String {
+pub(crate) fn verification_method(issuer_id: &str, key_id: &str) -> String {
     format!("{issuer_id}#{key_id}")
 }
 
@@ -248,7 +246,7 @@ pub fn issue(base_url: &str, input: &CredentialInput, key: IssuerKey) -> Result<
 
 /// The same signed document with its one proof written as a set (`"proof": [{…}]`).
 /// Data Integrity signs the document without `proof`, so the signature still holds.
-pub fn as_proof_set(mut signed: Value) -> Value {
+pub(crate) fn as_proof_set(mut signed: Value) -> Value {
     if let Some(doc) = signed.as_object_mut() {
         if let Some(proof @ Value::Object(_)) = doc.remove("proof") {
             doc.insert("proof".into(), Value::Array(vec![proof]));
@@ -351,7 +349,7 @@ fn hash_data(proof_config: &Map<String, Value>, document: &Value) -> Result<Vec<
 /// What `{base}/verify/{number}/status` returns: an Open Badges revocation list that
 /// lists this credential once it has been withdrawn, and a plain `revoked` flag. The
 /// cancellation reason stays private: it may name the learner's circumstances.
-pub fn status_document(
+pub(crate) fn status_document(
     base_url: &str,
     centre_id: Uuid,
     number: CredentialNumber,
@@ -375,7 +373,7 @@ pub fn status_document(
 /// The bitstring of a status list, `encodedList`: `STATUS_LIST_BITS` bits, bit 0 the
 /// most significant of the first byte, set for each of `revoked` (bits of this list),
 /// GZIP-compressed and written as multibase base64url.
-pub fn encoded_list(revoked: &[u64]) -> Result<String, VcError> {
+pub(crate) fn encoded_list(revoked: &[u64]) -> Result<String, VcError> {
     use std::io::Write;
     let mut bits = vec![0u8; (STATUS_LIST_BITS / 8) as usize];
     for &i in revoked.iter().filter(|&&i| i < STATUS_LIST_BITS) {
@@ -394,7 +392,7 @@ pub fn encoded_list(revoked: &[u64]) -> Result<String, VcError> {
 /// (revocation): `revoked` are the bits (within this list) of its withdrawn
 /// credentials, `at` when the list was made. Signed by the centre's key, with the
 /// same cryptosuite and proof set as its credentials.
-pub fn status_list_credential(
+pub(crate) fn status_list_credential(
     base_url: &str,
     centre_id: Uuid,
     list: u64,

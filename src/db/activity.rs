@@ -50,7 +50,7 @@ pub async fn record(
 /// Append an entry that is not activity on the portfolio: an audit reads the portfolio
 /// and changes nothing a learner or assessor did, so it leaves last activity (and the
 /// caseload's "30 days without activity") where it was.
-pub async fn append(
+pub(crate) async fn append(
     db: impl PgExecutor<'_>,
     centre_id: Uuid,
     enrolment_id: Option<Uuid>,

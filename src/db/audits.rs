@@ -50,7 +50,7 @@ pub async fn audit_enrolment<'a>(
 }
 
 /// `audit_enrolment` inside the caller's transaction, the enrolment locked by it.
-pub async fn audit_locked(
+pub(crate) async fn audit_locked(
     conn: &mut PgConnection,
     enrolment: &Enrolment,
     actor: Option<Uuid>,
@@ -149,7 +149,7 @@ pub async fn switch_major<'a>(
 /// Run and store an audit of an enrolment the caller has locked (see
 /// `enrolments::lock`) in its own transaction; changes no status. For flows such as
 /// requesting a credential, which re-audit first and then apply their own action.
-pub async fn record_locked(
+pub(crate) async fn record_locked(
     conn: &mut PgConnection,
     enrolment: &Enrolment,
     actor: Option<Uuid>,

@@ -21,7 +21,7 @@ use crate::domain::status::{decide, Action, Decision, Status};
 
 /// Enrolments per transaction: enough rows that each statement does real work, few
 /// enough that a single audit waiting on one of the locked rows waits well under a second.
-pub const CHUNK: usize = 500;
+pub(crate) const CHUNK: usize = 500;
 
 /// Chunks in flight at once.
 const IN_FLIGHT: usize = 3;
@@ -153,11 +153,11 @@ async fn audit_chunk(
 
 /// At most this many marked enrolments are audited in one automatic round (one
 /// transaction): their rows stay locked for it, so ticks on them wait that long.
-pub const DUE_ROUND: i64 = 2;
+pub(crate) const DUE_ROUND: i64 = 2;
 
 /// How long a mark waits before its audit: an assessor confirming an item ticks several
 /// criteria within a second or two, and they are audited once, not once per tick.
-pub const DUE_SETTLE: std::time::Duration = std::time::Duration::from_millis(750);
+pub(crate) const DUE_SETTLE: std::time::Duration = std::time::Duration::from_millis(750);
 
 /// The automatic audits due (SPEC §4; the ticks triggers of migration 0010 mark them): up to
 /// `DUE_ROUND` enrolments marked at least `settle` ago, oldest mark first, audited as

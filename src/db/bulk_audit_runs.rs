@@ -55,7 +55,7 @@ pub async fn create(
 }
 
 /// Record how many enrolments have been audited so far.
-pub async fn set_done(db: impl PgExecutor<'_>, id: Uuid, done: usize) -> DbResult<()> {
+pub(crate) async fn set_done(db: impl PgExecutor<'_>, id: Uuid, done: usize) -> DbResult<()> {
     sqlx::query!(
         "UPDATE bulk_audits SET done = $2, progressed_at = now() WHERE id = $1",
         id,
@@ -205,14 +205,14 @@ pub async fn items(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<Vec<Item>> {
 
 /// A qualification of the centre, with how many enrolments (of any version) it has.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QualificationChoice {
+pub(crate) struct QualificationChoice {
     pub id: Uuid,
     pub code: String,
     pub title: String,
     pub enrolments: i64,
 }
 
-pub async fn qualification_choices(
+pub(crate) async fn qualification_choices(
     db: impl PgExecutor<'_>,
     centre_id: Uuid,
 ) -> DbResult<Vec<QualificationChoice>> {
@@ -234,7 +234,7 @@ pub async fn qualification_choices(
 
 /// An enrolment of the centre as offered for choosing.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EnrolmentChoice {
+pub(crate) struct EnrolmentChoice {
     pub id: Uuid,
     pub learner: String,
     pub qualification: String,
@@ -243,7 +243,7 @@ pub struct EnrolmentChoice {
 }
 
 /// The centre's enrolments, by learner then qualification.
-pub async fn enrolment_choices(
+pub(crate) async fn enrolment_choices(
     db: impl PgExecutor<'_>,
     centre_id: Uuid,
 ) -> DbResult<Vec<EnrolmentChoice>> {
@@ -282,7 +282,7 @@ pub async fn enrolment_choices(
 }
 
 /// Every enrolment of the centre on any version of the qualification.
-pub async fn enrolments_of_qualification(
+pub(crate) async fn enrolments_of_qualification(
     db: impl PgExecutor<'_>,
     centre_id: Uuid,
     qualification_id: Uuid,
@@ -298,7 +298,7 @@ pub async fn enrolments_of_qualification(
 }
 
 /// Those of `ids` that are enrolments of the centre (any other id is dropped).
-pub async fn own_enrolments(
+pub(crate) async fn own_enrolments(
     db: impl PgExecutor<'_>,
     centre_id: Uuid,
     ids: &[Uuid],
@@ -313,7 +313,7 @@ pub async fn own_enrolments(
 }
 
 /// Whether the qualification is one of the centre's.
-pub async fn qualification_of_centre(
+pub(crate) async fn qualification_of_centre(
     db: impl PgExecutor<'_>,
     centre_id: Uuid,
     qualification_id: Uuid,

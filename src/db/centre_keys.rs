@@ -267,7 +267,7 @@ pub async fn seal_clear_keys(pool: &PgPool, kek: &Kek) -> DbResult<u64> {
 
 /// Whether the database holds any sealed key (then a missing key file is an error,
 /// not a reason to make a new one).
-pub async fn any_sealed(pool: &PgPool) -> DbResult<bool> {
+pub(crate) async fn any_sealed(pool: &PgPool) -> DbResult<bool> {
     Ok(sqlx::query_scalar!(
         "SELECT EXISTS (SELECT 1 FROM centre_keys WHERE private_key_sealed IS NOT NULL) \
          AS \"exists!\""
@@ -277,7 +277,7 @@ pub async fn any_sealed(pool: &PgPool) -> DbResult<bool> {
 }
 
 /// Every sealed key opens with `kek`, or [`DbError::KeyWontOpen`].
-pub async fn check_kek(pool: &PgPool, kek: &Kek) -> DbResult<()> {
+pub(crate) async fn check_kek(pool: &PgPool, kek: &Kek) -> DbResult<()> {
     let rows = sqlx::query_as!(
         Row,
         "SELECT centre_id, key_number, public_key, private_key_sealed, created_at \

@@ -79,7 +79,7 @@ pub async fn set_auto_audit(db: impl PgExecutor<'_>, id: Uuid, on: bool) -> DbRe
 
 /// The centre's settings changed by an admin, with its activity entry, in one
 /// transaction.
-pub async fn change_settings(
+pub(crate) async fn change_settings(
     pool: &sqlx::PgPool,
     id: Uuid,
     actor: Uuid,
@@ -102,7 +102,10 @@ pub async fn change_settings(
 
 /// The centre a command-line import goes to: the named one, else the only one, else a
 /// new "Default centre" when there is none.
-pub async fn resolve_for_import(db: &sqlx::PgPool, name: Option<&str>) -> anyhow::Result<Centre> {
+pub(crate) async fn resolve_for_import(
+    db: &sqlx::PgPool,
+    name: Option<&str>,
+) -> anyhow::Result<Centre> {
     let centres = list(db).await?;
     match name {
         Some(name) => centres

@@ -155,7 +155,10 @@ pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<Credential> {
     row.try_into()
 }
 
-pub async fn find_by_number(db: impl PgExecutor<'_>, number: &str) -> DbResult<Option<Credential>> {
+pub(crate) async fn find_by_number(
+    db: impl PgExecutor<'_>,
+    number: &str,
+) -> DbResult<Option<Credential>> {
     let row = sqlx::query_as!(
         Row,
         "SELECT id, number, enrolment_id, centre_id, learner_name, qualification_code, \
@@ -486,7 +489,7 @@ pub async fn finish_generation<'a>(
 /// Records the PDF generated for a credential that has none kept yet (one generated
 /// before documents were kept). The first to record wins: the credential as it now
 /// stands says which file is kept.
-pub async fn keep_draft_pdf(
+pub(crate) async fn keep_draft_pdf(
     db: impl PgExecutor<'_>,
     credential_id: Uuid,
     pdf: &KeptFile,
@@ -506,7 +509,7 @@ pub async fn keep_draft_pdf(
 /// Records the issued PDF and signed credential of an issued credential that has none
 /// kept yet. Made once: when two processes make them at once, the first to record
 /// wins (the row lock orders them) and the other's are never served.
-pub async fn keep_issued_documents(
+pub(crate) async fn keep_issued_documents(
     db: impl PgExecutor<'_>,
     credential_id: Uuid,
     pdf: &KeptFile,
@@ -528,7 +531,7 @@ pub async fn keep_issued_documents(
 
 /// The revoked bits of a centre's status list `list` (`bits` indexes each), or None
 /// when the centre has given out no index in that list.
-pub async fn revoked_in_status_list(
+pub(crate) async fn revoked_in_status_list(
     db: &sqlx::PgPool,
     centre_id: Uuid,
     list: u64,

@@ -154,7 +154,7 @@ pub async fn lock(conn: &mut PgConnection, id: Uuid) -> DbResult<Enrolment> {
 
 /// Read and lock many rows at once, in id order (the order every multi-row lock takes,
 /// so two such transactions cannot deadlock). Ids that do not exist are left out.
-pub async fn lock_many(conn: &mut PgConnection, ids: &[Uuid]) -> DbResult<Vec<Enrolment>> {
+pub(crate) async fn lock_many(conn: &mut PgConnection, ids: &[Uuid]) -> DbResult<Vec<Enrolment>> {
     let rows = sqlx::query_as!(
         Row,
         "SELECT id, centre_id, learner_id, version_id, major_id, assessor_id, \
@@ -169,7 +169,7 @@ pub async fn lock_many(conn: &mut PgConnection, ids: &[Uuid]) -> DbResult<Vec<En
 
 /// Lock up to `limit` enrolments marked for their automatic audit at least `settle`
 /// ago, oldest mark first, passing over rows another transaction holds.
-pub async fn lock_due(
+pub(crate) async fn lock_due(
     conn: &mut PgConnection,
     limit: i64,
     settle: std::time::Duration,
@@ -247,7 +247,7 @@ pub async fn apply_action<'a>(
 
 /// `apply_action` for a caller that already holds the row lock (see `lock`) inside its
 /// own transaction, e.g. to write a credential in the same transaction.
-pub async fn apply_locked(
+pub(crate) async fn apply_locked(
     conn: &mut PgConnection,
     enrolment: &Enrolment,
     action: &Action,
@@ -405,7 +405,7 @@ pub(crate) async fn history_page(
 }
 
 /// Change the assigned major without auditing; `audits::switch_major` also re-audits.
-pub async fn set_major(
+pub(crate) async fn set_major(
     db: impl PgExecutor<'_>,
     enrolment_id: Uuid,
     major_id: Uuid,
@@ -452,7 +452,7 @@ pub async fn open_iqa_actions(db: impl PgExecutor<'_>, enrolment_id: Uuid) -> Db
 
 /// Changes who assesses and quality-assures an enrolment; the schema refuses people of
 /// another centre, learners in staff places, and an IQA who is the assessor.
-pub async fn set_assignments(
+pub(crate) async fn set_assignments(
     db: impl PgExecutor<'_>,
     enrolment_id: Uuid,
     assessor: Uuid,

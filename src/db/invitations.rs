@@ -13,7 +13,7 @@ use crate::domain::people::ValidPerson;
 
 /// A person with a fresh set-password link, its email queued.
 #[derive(Debug, Clone)]
-pub struct Invited {
+pub(crate) struct Invited {
     pub person: User,
     /// The link, for the admin to copy; never stored whole except in the outbox until
     /// the email is sent.
@@ -49,7 +49,7 @@ async fn queue_link(
 
 /// Adds `person` to the admin's centre with a set-password link, and queues the email
 /// that carries it. `DbError::DuplicateEmail` when the centre has the address already.
-pub async fn add_person(
+pub(crate) async fn add_person(
     pool: &PgPool,
     admin: &User,
     person: &ValidPerson,
@@ -91,7 +91,7 @@ pub async fn add_person(
 /// their earlier links stop working, emails still waiting with them are dropped, and
 /// the new email is queued. This is what un-strands an account whose first email never
 /// arrived. `DbError::NotFound` for anyone outside the admin's centre.
-pub async fn send_new_link(
+pub(crate) async fn send_new_link(
     pool: &PgPool,
     admin: &User,
     person_id: Uuid,

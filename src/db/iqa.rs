@@ -66,7 +66,7 @@ pub async fn for_enrolment(
 }
 
 /// Who made the assessor ticks being sampled (to keep an IQA off their own work).
-pub async fn assessor_tick_authors(
+pub(crate) async fn assessor_tick_authors(
     db: impl PgExecutor<'_>,
     enrolment_id: Uuid,
     sampled: Sampled,

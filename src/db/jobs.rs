@@ -82,7 +82,7 @@ pub async fn heartbeat(db: impl PgExecutor<'_>, id: Uuid, worker: &str) -> DbRes
 
 /// Queue again every running job whose heartbeat is older than `stale_after`: its
 /// process died. Returns how many were picked up again.
-pub async fn requeue_stale(
+pub(crate) async fn requeue_stale(
     db: impl PgExecutor<'_>,
     stale_after: std::time::Duration,
 ) -> DbResult<u64> {
@@ -123,7 +123,7 @@ pub async fn finish(
 }
 
 /// Put the job back in the queue to try again after `delay` (a transient error).
-pub async fn retry_later(
+pub(crate) async fn retry_later(
     db: impl PgExecutor<'_>,
     id: Uuid,
     worker: &str,

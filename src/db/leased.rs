@@ -24,7 +24,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::{liveness, DbError, DbResult};
 
 /// How long a kept connection is used before it is closed and replaced.
-pub const LIFETIME: Duration = Duration::from_secs(30 * 60);
+pub(crate) const LIFETIME: Duration = Duration::from_secs(30 * 60);
 
 /// A kept connection: when it was opened, and when it was last given back.
 struct Kept {
@@ -204,6 +204,6 @@ impl DerefMut for Lease {
 }
 
 /// The connection itself failed (closed, reset, out of step), not the statement.
-pub fn is_broken(e: &DbError) -> bool {
+pub(crate) fn is_broken(e: &DbError) -> bool {
     matches!(e, DbError::Sqlx(e) if super::connection_broke(e))
 }

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// Idle at least this long, a connection is checked before use.
-pub const CHECK_AFTER_IDLE: Duration = Duration::from_millis(500);
+pub(crate) const CHECK_AFTER_IDLE: Duration = Duration::from_millis(500);
 
 fn epoch() -> Instant {
     static EPOCH: OnceLock<Instant> = OnceLock::new();
@@ -32,7 +32,7 @@ pub fn failed() {
 }
 
 /// Whether a connection given back `idle_for` ago should be checked before use.
-pub fn should_check(idle_for: Duration) -> bool {
+pub(crate) fn should_check(idle_for: Duration) -> bool {
     let returned = Instant::now().checked_sub(idle_for).map_or(0, since_epoch);
     judged(idle_for, returned, LAST_FAILURE.load(Ordering::Relaxed))
 }

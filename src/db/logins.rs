@@ -215,7 +215,7 @@ async fn write(db: &mut PgConnection, attempt: &Attempt, tallies: &Tallies) -> D
 
 /// Admits the attempt and counts it as a failure until it is settled, or says why it
 /// must wait (and counts nothing).
-pub async fn reserve(pool: &PgPool, attempt: &Attempt) -> DbResult<Result<(), Throttled>> {
+pub(crate) async fn reserve(pool: &PgPool, attempt: &Attempt) -> DbResult<Result<(), Throttled>> {
     let mut tx = pool.begin().await?;
     let (now, tallies) = lock(&mut tx, attempt).await?;
     match signin::reserve(now, &tallies) {
@@ -263,7 +263,7 @@ async fn record(db: impl PgExecutor<'_>, attempt: &Attempt, succeeded: bool) -> 
 
 /// The people of a centre whose sign-in is being held back or has failed recently:
 /// their email has failures counted, from some address or in all.
-pub async fn with_failures(db: impl PgExecutor<'_>, centre_id: Uuid) -> DbResult<Vec<Uuid>> {
+pub(crate) async fn with_failures(db: impl PgExecutor<'_>, centre_id: Uuid) -> DbResult<Vec<Uuid>> {
     Ok(sqlx::query_scalar!(
         "SELECT u.id FROM users u WHERE u.centre_id = $1 AND EXISTS ( \
            SELECT 1 FROM login_throttles t \

@@ -41,7 +41,7 @@ pub use sqlx::PgPool;
 /// are the same few hundred, each run thousands of times with different ids, and left
 /// to choose, PostgreSQL planned some of them (the session check on every page among
 /// them) afresh at each run, which cost as much as running them.
-pub fn tuned(options: sqlx::postgres::PgConnectOptions) -> sqlx::postgres::PgConnectOptions {
+pub(crate) fn tuned(options: sqlx::postgres::PgConnectOptions) -> sqlx::postgres::PgConnectOptions {
     options.options([("plan_cache_mode", "force_generic_plan")])
 }
 
@@ -159,7 +159,7 @@ pub fn unavailable(e: &sqlx::Error) -> bool {
 
 /// The connection itself failed (closed, reset, out of step, ended by the server),
 /// not the statement.
-pub fn connection_broke(e: &sqlx::Error) -> bool {
+pub(crate) fn connection_broke(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => true,
         sqlx::Error::Database(db) => db

@@ -12,7 +12,7 @@ use super::{jobs, DbResult};
 use crate::domain::mail::{Delivery, DeliveryFacts, REPLACED};
 
 /// The job kind that sends one message; its payload is `{"message": <id>}`.
-pub const MAIL_JOB: &str = "send mail";
+pub(crate) const MAIL_JOB: &str = "send mail";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageKind {
@@ -117,7 +117,7 @@ pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<Message> {
 
 /// How one attempt ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Attempted<'a> {
+pub(crate) enum Attempted<'a> {
     Sent,
     Retrying {
         error: &'a str,
@@ -129,7 +129,7 @@ pub enum Attempted<'a> {
 }
 
 /// Records attempt number `attempt` of `message`, in the transaction that moves its job.
-pub async fn record_attempt(
+pub(crate) async fn record_attempt(
     conn: &mut PgConnection,
     message: Uuid,
     attempt: i32,
@@ -155,7 +155,7 @@ pub async fn record_attempt(
 }
 
 /// Forgets the link a message carried (a set-password link is a secret).
-pub async fn erase_link(db: impl PgExecutor<'_>, message: Uuid) -> DbResult<()> {
+pub(crate) async fn erase_link(db: impl PgExecutor<'_>, message: Uuid) -> DbResult<()> {
     sqlx::query!("UPDATE mail_outbox SET link = NULL WHERE id = $1", message)
         .execute(db)
         .await?;
@@ -165,7 +165,7 @@ pub async fn erase_link(db: impl PgExecutor<'_>, message: Uuid) -> DbResult<()> 
 /// Stops every set-password message to `user` still waiting in the queue, and forgets
 /// their links: a newer link replaces them. One being sent right now goes out, with a
 /// link that no longer works.
-pub async fn replace_password_links(conn: &mut PgConnection, user: Uuid) -> DbResult<()> {
+pub(crate) async fn replace_password_links(conn: &mut PgConnection, user: Uuid) -> DbResult<()> {
     sqlx::query!(
         "UPDATE jobs SET state = 'failed', finished_at = now(), last_error = $2 \
          WHERE state = 'queued' AND id IN \
@@ -214,7 +214,7 @@ impl DeliveryRow {
 
 /// One message as an admin sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sending {
+pub(crate) struct Sending {
     pub id: Uuid,
     pub to_address: String,
     pub queued_at: OffsetDateTime,
@@ -233,7 +233,7 @@ impl From<DeliveryRow> for Sending {
 }
 
 /// The latest set-password message of each person of `centre` who has one.
-pub async fn latest_password_links(
+pub(crate) async fn latest_password_links(
     db: impl PgExecutor<'_>,
     centre: Uuid,
 ) -> DbResult<HashMap<Uuid, Sending>> {
@@ -258,7 +258,10 @@ pub async fn latest_password_links(
 }
 
 /// Every emailing of a credential, oldest first.
-pub async fn for_credential(db: impl PgExecutor<'_>, credential: Uuid) -> DbResult<Vec<Sending>> {
+pub(crate) async fn for_credential(
+    db: impl PgExecutor<'_>,
+    credential: Uuid,
+) -> DbResult<Vec<Sending>> {
     let rows = sqlx::query_as!(
         DeliveryRow,
         "SELECT m.id, m.user_id, m.to_address, m.created_at, \

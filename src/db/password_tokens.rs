@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::DbResult;
 
 /// How long a set-password link works.
-pub const VALID_DAYS: i32 = 7;
+pub(crate) const VALID_DAYS: i32 = 7;
 
 fn digest(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
@@ -31,7 +31,7 @@ pub async fn create(db: impl PgExecutor<'_>, user_id: Uuid) -> DbResult<String> 
 
 /// Makes every unused link of `user_id` unusable (marked used now): a new link
 /// replaces them.
-pub async fn revoke_all(db: impl PgExecutor<'_>, user_id: Uuid) -> DbResult<u64> {
+pub(crate) async fn revoke_all(db: impl PgExecutor<'_>, user_id: Uuid) -> DbResult<u64> {
     Ok(sqlx::query!(
         "UPDATE password_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL",
         user_id
@@ -42,7 +42,7 @@ pub async fn revoke_all(db: impl PgExecutor<'_>, user_id: Uuid) -> DbResult<u64>
 }
 
 /// The user a token is for, if it is unused and unexpired.
-pub async fn user_for(db: impl PgExecutor<'_>, token: &str) -> DbResult<Option<Uuid>> {
+pub(crate) async fn user_for(db: impl PgExecutor<'_>, token: &str) -> DbResult<Option<Uuid>> {
     Ok(sqlx::query_scalar!(
         "SELECT user_id FROM password_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()",
         digest(token)
@@ -53,7 +53,7 @@ pub async fn user_for(db: impl PgExecutor<'_>, token: &str) -> DbResult<Option<U
 
 /// Uses the token and sets the password in one transaction; `None` when the token
 /// was already used, expired or unknown (two tabs submitting at once: one wins).
-pub async fn consume<'a>(
+pub(crate) async fn consume<'a>(
     db: impl Acquire<'a, Database = Postgres>,
     token: &str,
     password_hash: &str,

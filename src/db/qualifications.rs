@@ -39,7 +39,7 @@ pub struct LoadedVersion {
 }
 
 impl LoadedVersion {
-    pub fn major_index(&self, major_id: Uuid) -> Option<usize> {
+    pub(crate) fn major_index(&self, major_id: Uuid) -> Option<usize> {
         self.major_ids.iter().position(|m| *m == major_id)
     }
 
@@ -240,7 +240,10 @@ pub async fn list_versions(
     .await?)
 }
 
-pub async fn get_version(db: impl PgExecutor<'_>, version_id: Uuid) -> DbResult<VersionSummary> {
+pub(crate) async fn get_version(
+    db: impl PgExecutor<'_>,
+    version_id: Uuid,
+) -> DbResult<VersionSummary> {
     Ok(sqlx::query_as!(
         VersionSummary,
         "SELECT v.id AS version_id, v.qualification_id, q.code, v.version, v.title, v.level, \
@@ -266,7 +269,7 @@ pub async fn major_id(db: impl PgExecutor<'_>, version_id: Uuid, code: &str) -> 
 
 /// A major of the newest version of a qualification, as offered when enrolling.
 #[derive(Debug, Clone)]
-pub struct MajorChoice {
+pub(crate) struct MajorChoice {
     pub major_id: Uuid,
     pub version_id: Uuid,
     pub code: String,
@@ -277,7 +280,7 @@ pub struct MajorChoice {
 }
 
 /// The majors of each qualification's newest version in a centre, in one statement.
-pub async fn majors_to_enrol(
+pub(crate) async fn majors_to_enrol(
     db: impl PgExecutor<'_>,
     centre_id: Uuid,
 ) -> DbResult<Vec<MajorChoice>> {

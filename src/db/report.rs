@@ -457,7 +457,12 @@ where
     b.push("SELECT (SELECT count(*) FROM f) AS total, ");
     push_page_ids(&mut b, q);
     b.push(" AS ids");
-    let (total, ids): (i64, Vec<Uuid>) = b.build_query_as().fetch_one(db).await?;
+    #[derive(sqlx::FromRow)]
+    struct PageIds {
+        total: i64,
+        ids: Vec<Uuid>,
+    }
+    let PageIds { total, ids } = b.build_query_as().fetch_one(db).await?;
     let mut b = QueryBuilder::new("");
     push_details_of(&mut b);
     b.push_bind(ids).push("::uuid[]");
@@ -472,7 +477,7 @@ where
 
 /// The statement for every row of the report, in its order (for the CSV export): built
 /// here so the export reads exactly what the page would.
-pub fn all_rows_query(
+pub(crate) fn all_rows_query(
     centre_id: Uuid,
     scope: Scope,
     q: &ReportQuery,
@@ -486,7 +491,7 @@ pub fn all_rows_query(
 }
 
 /// Reads one row of `all_rows_query`.
-pub fn read_row(row: &sqlx::postgres::PgRow) -> DbResult<ReportRow> {
+pub(crate) fn read_row(row: &sqlx::postgres::PgRow) -> DbResult<ReportRow> {
     use sqlx::FromRow;
     Row::from_row(row)?.try_into()
 }
@@ -552,7 +557,7 @@ pub async fn summary(db: impl PgExecutor<'_>, centre_id: Uuid, scope: Scope) -> 
 
 /// One assessor's enrolments in a report, for the dashboard.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct ByAssessor {
+pub(crate) struct ByAssessor {
     pub assessor_id: Uuid,
     pub assessor: String,
     pub enrolments: i64,
@@ -562,7 +567,7 @@ pub struct ByAssessor {
 }
 
 /// The report's enrolments per assessor, by name.
-pub async fn by_assessor(
+pub(crate) async fn by_assessor(
     db: impl PgExecutor<'_>,
     centre_id: Uuid,
     scope: Scope,
@@ -581,7 +586,7 @@ pub async fn by_assessor(
 
 /// How many of the report's enrolments are in each band of confirmed progress: 0–9 %
 /// … 90–99 %, then 100 % (`domain::report::Band::deciles`).
-pub async fn progress_bands(
+pub(crate) async fn progress_bands(
     db: impl PgExecutor<'_>,
     centre_id: Uuid,
     scope: Scope,
@@ -602,7 +607,7 @@ pub async fn progress_bands(
 
 /// Credentials of the report's enrolments requested, and issued, in each month from
 /// `since` (the first day of a month), as (month's first day, requested, issued).
-pub async fn credentials_by_month(
+pub(crate) async fn credentials_by_month(
     db: impl PgExecutor<'_>,
     centre_id: Uuid,
     scope: Scope,

@@ -11,7 +11,7 @@ use super::users::{User, UserRow};
 use super::{DbError, DbResult};
 
 /// Removes expired sessions; returns how many.
-pub async fn delete_expired(db: impl PgExecutor<'_>) -> DbResult<u64> {
+pub(crate) async fn delete_expired(db: impl PgExecutor<'_>) -> DbResult<u64> {
     let r = sqlx::query!("DELETE FROM tower_sessions.session WHERE expiry_date < now()")
         .execute(db)
         .await?;
@@ -154,7 +154,7 @@ impl SignedInWithEnrolment {
 
 /// `signed_in` and the enrolment `enrolment_id` (None when there is none) in one round
 /// trip: what every portfolio page needs before anything else.
-pub async fn signed_in_with_enrolment(
+pub(crate) async fn signed_in_with_enrolment(
     db: impl PgExecutor<'_>,
     user_id: Uuid,
     session_id: &str,
@@ -210,7 +210,7 @@ struct SignedInWithHome {
 /// skipped outright for a role the person does not hold: the plan is generic, and an IQA's
 /// column would otherwise be read as if everyone held 2,000 enrolments); no enrolment is
 /// on two of them for one person, so their parts combine.
-pub async fn signed_in_with_home(
+pub(crate) async fn signed_in_with_home(
     db: impl PgExecutor<'_>,
     user_id: Uuid,
     session_id: &str,

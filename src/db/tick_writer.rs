@@ -123,7 +123,7 @@ impl TickWriter {
 
 /// Statements in flight at once: the database works on two while their ticks wait for
 /// their commit. Each holds one of the writer's kept connections.
-pub const WRITERS: usize = 2;
+pub(crate) const WRITERS: usize = 2;
 
 /// What two changes must not share to go in one statement, or in two at once: the tick
 /// they change. Changes to different ticks commute, whatever their enrolment.

@@ -282,7 +282,7 @@ pub async fn list_for_evidence(db: impl PgExecutor<'_>, evidence_id: Uuid) -> Db
 /// Every tick on one evidence item, in no order: for callers that place ticks by
 /// criterion themselves (the evidence page), so the query reads only the primary key's
 /// range, without joining criteria to sort.
-pub async fn on_evidence(db: impl PgExecutor<'_>, evidence_id: Uuid) -> DbResult<Vec<Tick>> {
+pub(crate) async fn on_evidence(db: impl PgExecutor<'_>, evidence_id: Uuid) -> DbResult<Vec<Tick>> {
     let rows = sqlx::query_as!(
         TickRow,
         "SELECT criterion_id, layer, ticked_by, ticked_at FROM ticks WHERE evidence_id = $1",
@@ -298,7 +298,7 @@ pub async fn on_evidence(db: impl PgExecutor<'_>, evidence_id: Uuid) -> DbResult
 /// evidence item `evidence_id` is, (criterion, layer) in no order, which is all the
 /// accept-all counts need; and criterion `criterion_id`'s ticks on it (one per layer at
 /// most), each with the name of who ticked.
-pub async fn for_tick_answer(
+pub(crate) async fn for_tick_answer(
     db: impl PgExecutor<'_>,
     evidence_id: Uuid,
     criterion_id: Uuid,

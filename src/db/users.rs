@@ -22,7 +22,7 @@ pub struct User {
 }
 
 impl User {
-    pub fn has_role(&self, role: Role) -> bool {
+    pub(crate) fn has_role(&self, role: Role) -> bool {
         self.roles.contains(&role)
     }
 }
@@ -180,7 +180,7 @@ pub async fn grant_role(db: impl PgExecutor<'_>, id: Uuid, role: Role) -> DbResu
 
 /// Every account with this email address, in any centre (sign-in comes before a centre
 /// is known; each centre keeps its own emails unique).
-pub async fn find_all_by_email(db: impl PgExecutor<'_>, email: &str) -> DbResult<Vec<User>> {
+pub(crate) async fn find_all_by_email(db: impl PgExecutor<'_>, email: &str) -> DbResult<Vec<User>> {
     let rows = sqlx::query_as!(
         UserRow,
         "SELECT u.id, u.centre_id, u.email, u.display_name, u.password_hash, u.kind, \

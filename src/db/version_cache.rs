@@ -13,7 +13,7 @@ use super::qualifications::{load_version, LoadedVersion};
 use super::DbResult;
 
 /// How many versions are kept; a large version takes about a megabyte.
-pub const DEFAULT_CAPACITY: usize = 64;
+pub(crate) const DEFAULT_CAPACITY: usize = 64;
 
 #[derive(Clone)]
 pub struct VersionCache {

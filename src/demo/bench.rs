@@ -12,7 +12,7 @@ use crate::domain::qualification::Qualification;
 use crate::domain::ticks::Layer;
 use crate::web::auth::password;
 
-pub const BENCH_CENTRE_SLUG: &str = "bench";
+pub(crate) const BENCH_CENTRE_SLUG: &str = "bench";
 /// The benchmark centre holds no real data; one password for every account.
 pub const BENCH_PASSWORD: &str = "attest-bench-2026";
 

@@ -20,9 +20,9 @@ use crate::web::auth::password;
 
 /// Learners copied per statement.
 const CHUNK: usize = 500;
-pub const ASSESSORS: usize = 30;
-pub const TRAINEES: usize = 10;
-pub const IQAS: usize = 5;
+pub(crate) const ASSESSORS: usize = 30;
+pub(crate) const TRAINEES: usize = 10;
+pub(crate) const IQAS: usize = 5;
 
 /// Who a benchmark signs in as, at this size.
 #[derive(Debug, Clone)]

@@ -4,9 +4,9 @@
 use crate::domain::qualification::*;
 use crate::domain::ConfirmedCriteria;
 
-pub const UNITS: usize = 60;
-pub const OUTCOMES_PER_UNIT: usize = 5;
-pub const CRITERIA_PER_OUTCOME: usize = 5;
+pub(crate) const UNITS: usize = 60;
+pub(crate) const OUTCOMES_PER_UNIT: usize = 5;
+pub(crate) const CRITERIA_PER_OUTCOME: usize = 5;
 
 pub fn large_qualification(code: &str) -> Qualification {
     let units = (0..UNITS)

@@ -46,24 +46,24 @@ impl Capacity {
     }
 
     /// Learners add their own evidence; assessors and trainees add records too.
-    pub fn may_add_evidence(self) -> bool {
+    pub(crate) fn may_add_evidence(self) -> bool {
         self.layer().is_some()
     }
 
     /// Observation and professional-discussion records are the assessor's (SPEC §2).
-    pub fn may_add_assessor_records(self) -> bool {
+    pub(crate) fn may_add_assessor_records(self) -> bool {
         matches!(self, Capacity::Assessor | Capacity::TraineeAssessor)
     }
 
     /// IQA material (decisions, their feedback to the assessor, actions) is between the
     /// IQA and the assessors (SPEC §7): the learner's portfolio leaves it out.
-    pub fn may_read_iqa_material(self) -> bool {
+    pub(crate) fn may_read_iqa_material(self) -> bool {
         self != Capacity::Learner
     }
 
     /// A credential's number is the learner's once the credential is issued to them;
     /// staff see it from the request on.
-    pub fn may_read_credential_number(self, issued: bool) -> bool {
+    pub(crate) fn may_read_credential_number(self, issued: bool) -> bool {
         issued || self != Capacity::Learner
     }
 
@@ -71,7 +71,7 @@ impl Capacity {
     /// decision's verdict and feedback (the learner's log says a decision was made, by
     /// whom and when, not what it said), and credential numbers (a learner's log shows
     /// none, issued or not: their number is on the credential itself).
-    pub fn withheld_log_details(self) -> &'static [&'static str] {
+    pub(crate) fn withheld_log_details(self) -> &'static [&'static str] {
         match self {
             Capacity::Learner => &["feedback", "verdict", "number"],
             Capacity::TraineeAssessor | Capacity::Assessor | Capacity::Iqa | Capacity::Admin => &[],
@@ -82,7 +82,7 @@ impl Capacity {
 /// The capacity in which `viewer` sees the enrolment, or `None` (404). A person assigned
 /// to the enrolment acts in that assignment, provided they hold its role; an admin of the
 /// centre sees every enrolment of it.
-pub fn capacity(viewer: Viewer<'_>, e: &Assigned) -> Option<Capacity> {
+pub(crate) fn capacity(viewer: Viewer<'_>, e: &Assigned) -> Option<Capacity> {
     if viewer.centre != e.centre {
         return None;
     }

@@ -109,7 +109,7 @@ pub fn audit(
 }
 
 /// Audit from unit progress directly (the what-if planner treats chosen units as achieved).
-pub fn audit_units(
+pub(crate) fn audit_units(
     q: &Qualification,
     assigned_major: usize,
     units: Vec<UnitProgress>,
@@ -152,7 +152,7 @@ impl<'q> AuditPlan<'q> {
     }
 
     /// Confirmed criteria per unit, in unit order.
-    pub fn unit_progress(&self, confirmed: &ConfirmedCriteria) -> Vec<UnitProgress> {
+    pub(crate) fn unit_progress(&self, confirmed: &ConfirmedCriteria) -> Vec<UnitProgress> {
         self.rules
             .ranges
             .iter()
@@ -163,7 +163,11 @@ impl<'q> AuditPlan<'q> {
             .collect()
     }
 
-    pub fn audit_units(&self, assigned_major: usize, units: Vec<UnitProgress>) -> AuditReport {
+    pub(crate) fn audit_units(
+        &self,
+        assigned_major: usize,
+        units: Vec<UnitProgress>,
+    ) -> AuditReport {
         let q = self.q;
         let nearness = nearest::nearness_order(&self.rules, &units);
         let majors: Vec<MajorResult> = rules::with_workspace(q.units.len(), |workspace| {
@@ -183,7 +187,10 @@ impl<'q> AuditPlan<'q> {
 }
 
 /// Progress as if exactly the listed units were achieved (the what-if planner).
-pub fn progress_with_units_achieved(q: &Qualification, achieved: &[UnitIx]) -> Vec<UnitProgress> {
+pub(crate) fn progress_with_units_achieved(
+    q: &Qualification,
+    achieved: &[UnitIx],
+) -> Vec<UnitProgress> {
     q.units
         .iter()
         .enumerate()

@@ -6,7 +6,7 @@ use super::text;
 
 /// Units achieved: every one of their criteria confirmed (SPEC §1), in the
 /// qualification's order.
-pub fn achieved_units(q: &Qualification, confirmed: &ConfirmedCriteria) -> Vec<UnitIx> {
+pub(crate) fn achieved_units(q: &Qualification, confirmed: &ConfirmedCriteria) -> Vec<UnitIx> {
     q.unit_criterion_ranges()
         .into_iter()
         .enumerate()

@@ -20,11 +20,11 @@ const SYMBOLS: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// The check symbols for values 32..=36; they never appear among the data symbols.
 const CHECK_ONLY: &[u8; 5] = b"*~$=U";
 /// Data symbols in a number (5 bits each).
-pub const DATA_SYMBOLS: usize = 12;
+pub(crate) const DATA_SYMBOLS: usize = 12;
 /// Random bits in a number.
-pub const RANDOM_BITS: u32 = 5 * DATA_SYMBOLS as u32;
+pub(crate) const RANDOM_BITS: u32 = 5 * DATA_SYMBOLS as u32;
 /// Symbols a person types: the data symbols and the check symbol.
-pub const TYPED_SYMBOLS: usize = DATA_SYMBOLS + 1;
+pub(crate) const TYPED_SYMBOLS: usize = DATA_SYMBOLS + 1;
 const GROUP: usize = 4;
 
 /// A well-formed credential number whose check symbol matches. Displays in its one
@@ -48,7 +48,7 @@ pub enum NumberError {
 
 impl CredentialNumber {
     /// Random bytes a new number needs.
-    pub const RANDOM_BYTES: usize = 8;
+    pub(crate) const RANDOM_BYTES: usize = 8;
 
     /// A new number from the caller's random bytes (the top 60 bits are used), so the
     /// domain stays free of IO; the caller draws them from the operating system.
@@ -66,7 +66,7 @@ impl CredentialNumber {
     }
 
     /// Crockford's check symbol: the value modulo 37, with 32..=36 written `*~$=U`.
-    pub fn check_symbol(self) -> char {
+    pub(crate) fn check_symbol(self) -> char {
         symbol((self.0 % 37) as u8)
     }
 

@@ -4,7 +4,7 @@ use crate::domain::qualification::{Group, Major, Qualification, RuleSet, UnitIx}
 
 /// One line per rule. With several rule sets, each gets a heading line and its rules
 /// are indented beneath it.
-pub fn describe_major(q: &Qualification, major: &Major) -> Vec<String> {
+pub(crate) fn describe_major(q: &Qualification, major: &Major) -> Vec<String> {
     if let [only] = major.rule_sets.as_slice() {
         return describe_rule_set(q, only);
     }
@@ -89,7 +89,7 @@ fn plural(n: u32, noun: &str) -> String {
 }
 
 /// The report of `attest qualification check`: what was understood from the file.
-pub fn describe_qualification(q: &Qualification) -> String {
+pub(crate) fn describe_qualification(q: &Qualification) -> String {
     let credits: u32 = q.units.iter().map(|u| u.credits).sum();
     let mut out = format!(
         "Qualification {} \"{}\", level {}, awarding body {}: {}, {}, {}\n",

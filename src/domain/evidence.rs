@@ -69,7 +69,7 @@ pub struct NewEvidence {
 
 impl EvidenceKind {
     /// Observation and professional-discussion records are made by assessors.
-    pub fn assessor_record(self) -> bool {
+    pub(crate) fn assessor_record(self) -> bool {
         matches!(
             self,
             EvidenceKind::Observation | EvidenceKind::ProfessionalDiscussion
@@ -86,7 +86,7 @@ impl EvidenceKind {
     }
 }
 
-pub fn validate_new_evidence(
+pub(crate) fn validate_new_evidence(
     e: &NewEvidence,
     assessor: bool,
 ) -> Result<(String, String, EvidenceKind), Vec<FieldError>> {

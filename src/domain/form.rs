@@ -14,7 +14,7 @@ impl FieldError {
 }
 
 /// The message for a blank or malformed email address, if it is one.
-pub fn email_error(field: &'static str, email: &str) -> Option<FieldError> {
+pub(crate) fn email_error(field: &'static str, email: &str) -> Option<FieldError> {
     let email = email.trim();
     if email.is_empty() {
         Some(FieldError::new(field, "Enter an email address"))
@@ -45,7 +45,7 @@ fn looks_like_email(email: &str) -> bool {
 }
 
 /// The message for `field`, if it has one (pages show it beside the field).
-pub fn message_for(errors: &[FieldError], field: &str) -> Option<&'static str> {
+pub(crate) fn message_for(errors: &[FieldError], field: &str) -> Option<&'static str> {
     errors.iter().find(|e| e.field == field).map(|e| e.message)
 }
 

@@ -54,7 +54,7 @@ impl Sampled {
 }
 
 /// Checks a sampling decision as typed.
-pub fn validate(
+pub(crate) fn validate(
     target: &str,
     verdict: &str,
     feedback: &str,
@@ -90,7 +90,7 @@ pub fn validate(
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum IqaRefusal {
+pub(crate) enum IqaRefusal {
     #[error("you assessed this yourself: an IQA never samples their own assessment decisions")]
     OwnAssessment,
     #[error("only an open action can be marked addressed")]
@@ -100,7 +100,7 @@ pub enum IqaRefusal {
 }
 
 /// SPEC §7: the IQA may not have made any of the assessor ticks being sampled.
-pub fn may_sample(iqa: Uuid, assessor_tick_authors: &[Uuid]) -> Result<(), IqaRefusal> {
+pub(crate) fn may_sample(iqa: Uuid, assessor_tick_authors: &[Uuid]) -> Result<(), IqaRefusal> {
     if assessor_tick_authors.contains(&iqa) {
         Err(IqaRefusal::OwnAssessment)
     } else {
@@ -128,7 +128,7 @@ impl ActionState {
         }
     }
 
-    pub fn may_address(self) -> Result<(), IqaRefusal> {
+    pub(crate) fn may_address(self) -> Result<(), IqaRefusal> {
         if self == ActionState::Open {
             Ok(())
         } else {
@@ -136,7 +136,7 @@ impl ActionState {
         }
     }
 
-    pub fn may_close(self) -> Result<(), IqaRefusal> {
+    pub(crate) fn may_close(self) -> Result<(), IqaRefusal> {
         if self == ActionState::Addressed {
             Ok(())
         } else {

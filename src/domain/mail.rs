@@ -8,14 +8,14 @@ use time::OffsetDateTime;
 /// `base`, then four times longer each time. With the default base of one minute and
 /// five attempts: 1, 4, 16 and 64 minutes, so a mail server that is down for about an
 /// hour and a half still gets the message.
-pub fn retry_pause(base: Duration, attempt: i32) -> Duration {
+pub(crate) fn retry_pause(base: Duration, attempt: i32) -> Duration {
     let steps = u32::try_from(attempt.saturating_sub(1)).unwrap_or(0).min(8);
     base.saturating_mul(4u32.pow(steps))
 }
 
 /// Where a queued message has got to, as admins are shown it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Delivery {
+pub(crate) enum Delivery {
     /// Not tried yet: the worker takes it in a moment.
     Queued,
     /// The mail server took it.
@@ -34,7 +34,7 @@ pub enum Delivery {
 
 /// What the queue and the attempts table say of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeliveryFacts<'a> {
+pub(crate) struct DeliveryFacts<'a> {
     /// The job's state: queued, running, succeeded or failed.
     pub job_state: &'a str,
     pub job_run_at: OffsetDateTime,
@@ -45,10 +45,10 @@ pub struct DeliveryFacts<'a> {
 }
 
 /// The reason the queue gives a job it stopped because a newer link replaced it.
-pub const REPLACED: &str = "replaced by a newer set-password link";
+pub(crate) const REPLACED: &str = "replaced by a newer set-password link";
 
 impl Delivery {
-    pub fn from_facts(f: &DeliveryFacts<'_>) -> Delivery {
+    pub(crate) fn from_facts(f: &DeliveryFacts<'_>) -> Delivery {
         let error = || {
             f.last_error
                 .or(f.job_error)
@@ -74,7 +74,7 @@ impl Delivery {
 
     /// One line for a page: "Sent 12:03 UTC on 2 Dec", "Failed 3 times: connection
     /// timed out; retrying at 12:10 UTC", "Gave up after 5 attempts: …".
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Delivery::Queued => "Queued; it will be sent in a moment".to_string(),
             Delivery::Sent { at } => format!("Sent {}", clock(at)),
@@ -95,10 +95,6 @@ impl Delivery {
             ),
             Delivery::Replaced => "Not sent: replaced by a newer link".to_string(),
         }
-    }
-
-    pub fn is_sent(&self) -> bool {
-        matches!(self, Delivery::Sent { .. })
     }
 }
 
@@ -131,7 +127,7 @@ pub enum LinkRefusal {
 
 /// A new set-password link is for an active account still waiting for its password:
 /// the one whose first email never arrived, or whose link expired.
-pub fn may_send_password_link(active: bool, has_password: bool) -> Result<(), LinkRefusal> {
+pub(crate) fn may_send_password_link(active: bool, has_password: bool) -> Result<(), LinkRefusal> {
     if !active {
         Err(LinkRefusal::Deactivated)
     } else if has_password {

@@ -50,7 +50,7 @@ impl Outcome {
     }
 
     /// SPEC §4's table, from which majors are achieved.
-    pub fn from_results(assigned_achieved: bool, achieved: usize, majors: usize) -> Outcome {
+    pub(crate) fn from_results(assigned_achieved: bool, achieved: usize, majors: usize) -> Outcome {
         match (assigned_achieved, achieved) {
             (false, 0) => Outcome::NoMajorsAchieved,
             (false, _) => Outcome::OtherMajorsAchieved,
@@ -83,7 +83,7 @@ impl ConfirmedCriteria {
     }
 
     /// Ordinals outside `0..len` are an error: they name a criterion of another version.
-    pub fn from_ordinals(
+    pub(crate) fn from_ordinals(
         len: usize,
         ordinals: impl IntoIterator<Item = usize>,
     ) -> Result<Self, OrdinalOutOfRange> {

@@ -72,7 +72,7 @@ impl UserKind {
 
 /// What an admin typed to add a person.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NewPerson {
+pub(crate) struct NewPerson {
     pub display_name: String,
     pub email: String,
     /// "learner" or "staff", as the form sends it.
@@ -83,7 +83,7 @@ pub struct NewPerson {
 
 /// A new person, checked: the kind and roles an account may hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ValidPerson {
+pub(crate) struct ValidPerson {
     pub display_name: String,
     pub email: String,
     pub kind: UserKind,
@@ -91,7 +91,7 @@ pub struct ValidPerson {
 }
 
 /// Every problem with the form, each against its field.
-pub fn validate_new_person(p: &NewPerson) -> Result<ValidPerson, Vec<FieldError>> {
+pub(crate) fn validate_new_person(p: &NewPerson) -> Result<ValidPerson, Vec<FieldError>> {
     let mut errors = Vec::new();
     let display_name = p.display_name.trim();
     if display_name.is_empty() {
@@ -146,7 +146,7 @@ pub fn validate_new_person(p: &NewPerson) -> Result<ValidPerson, Vec<FieldError>
 }
 
 /// Checks an enrolment's assignments: who is picked where (SPEC §2, §7).
-pub fn validate_assignments(
+pub(crate) fn validate_assignments(
     learner: Option<uuid::Uuid>,
     major: Option<uuid::Uuid>,
     assessor: Option<uuid::Uuid>,
@@ -182,9 +182,9 @@ pub fn validate_assignments(
 }
 
 /// The shortest password accepted: length beats complexity rules (NCSC guidance).
-pub const MIN_PASSWORD_CHARS: usize = 10;
+pub(crate) const MIN_PASSWORD_CHARS: usize = 10;
 
-pub fn validate_new_password(password: &str, confirm: &str) -> Vec<FieldError> {
+pub(crate) fn validate_new_password(password: &str, confirm: &str) -> Vec<FieldError> {
     let mut errors = Vec::new();
     if password.is_empty() {
         errors.push(FieldError::new("password", "Enter a password"));

@@ -74,8 +74,8 @@ pub struct Group {
     pub max_credits: Option<u32>,
 }
 
-pub const CORE_MAJOR_CODE: &str = "CORE";
-pub const CORE_MAJOR_TITLE: &str = "Core";
+pub(crate) const CORE_MAJOR_CODE: &str = "CORE";
+pub(crate) const CORE_MAJOR_TITLE: &str = "Core";
 
 impl Qualification {
     /// Total number of assessment criteria; criteria are numbered 0.. in the order
@@ -85,7 +85,7 @@ impl Qualification {
     }
 
     /// The ordinal range of each unit's criteria, in unit order.
-    pub fn unit_criterion_ranges(&self) -> Vec<std::ops::Range<usize>> {
+    pub(crate) fn unit_criterion_ranges(&self) -> Vec<std::ops::Range<usize>> {
         let mut start = 0;
         self.units
             .iter()
@@ -101,7 +101,7 @@ impl Qualification {
         self.units.iter().position(|u| u.code == code)
     }
 
-    pub fn major_index(&self, code: &str) -> Option<usize> {
+    pub(crate) fn major_index(&self, code: &str) -> Option<usize> {
         self.majors.iter().position(|m| m.code == code)
     }
 

@@ -82,7 +82,7 @@ impl Column {
 
     /// Figures read best largest first; names, dates of old activity and the status
     /// pipeline from the start.
-    pub fn natural_direction(self) -> Direction {
+    pub(crate) fn natural_direction(self) -> Direction {
         match self {
             Column::Progress
             | Column::Units
@@ -94,7 +94,7 @@ impl Column {
         }
     }
 
-    pub fn is_number(self) -> bool {
+    pub(crate) fn is_number(self) -> bool {
         matches!(
             self,
             Column::Progress
@@ -120,7 +120,7 @@ impl Direction {
         }
     }
 
-    pub fn flip(self) -> Direction {
+    pub(crate) fn flip(self) -> Direction {
         match self {
             Direction::Ascending => Direction::Descending,
             Direction::Descending => Direction::Ascending,
@@ -152,8 +152,8 @@ impl Default for Sort {
 }
 
 /// The page sizes offered; 50 unless chosen.
-pub const PAGE_SIZES: [u32; 4] = [25, 50, 100, 200];
-pub const DEFAULT_PAGE_SIZE: u32 = 50;
+pub(crate) const PAGE_SIZES: [u32; 4] = [25, 50, 100, 200];
+pub(crate) const DEFAULT_PAGE_SIZE: u32 = 50;
 
 /// The latest audit outcome to filter by, or enrolments never audited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,7 +180,7 @@ pub struct Band {
 
 impl Band {
     /// The bands the dashboard draws: 0–9 … 90–99, and 100.
-    pub fn deciles() -> Vec<Band> {
+    pub(crate) fn deciles() -> Vec<Band> {
         (0..10)
             .map(|d| Band {
                 from: d * 10,
@@ -237,7 +237,7 @@ impl Month {
         }
     }
 
-    pub fn first_day(self) -> Date {
+    pub(crate) fn first_day(self) -> Date {
         Date::from_calendar_date(self.year, self.month, 1).unwrap_or(Date::MIN)
     }
 
@@ -258,7 +258,7 @@ impl Month {
         }
     }
 
-    pub fn previous(self) -> Month {
+    pub(crate) fn previous(self) -> Month {
         let month = self.month.previous();
         Month {
             year: if month == CalendarMonth::December {
@@ -283,7 +283,7 @@ impl Month {
     }
 
     /// "Nov 26", where there is little room.
-    pub fn short_label(self) -> String {
+    pub(crate) fn short_label(self) -> String {
         let long = self.label();
         format!("{} {:02}", &long[..3], self.year.rem_euclid(100))
     }
@@ -361,7 +361,7 @@ pub struct Problem {
 }
 
 /// The longest search the report takes; longer input is cut, and said so.
-pub const SEARCH_MAX_CHARS: usize = 100;
+pub(crate) const SEARCH_MAX_CHARS: usize = 100;
 
 impl ReportQuery {
     /// Reads a query string's pairs. Unknown names are ignored (a link may carry others);
@@ -485,7 +485,7 @@ impl ReportQuery {
 
     /// The query string that shows this view (without a leading `?`): only what differs
     /// from the defaults, in a fixed order, so equal views have equal addresses.
-    pub fn to_query_string(&self) -> String {
+    pub(crate) fn to_query_string(&self) -> String {
         let mut out = form_urlencoded::Serializer::new(String::new());
         let f = &self.filters;
         if let Some(s) = &f.search {
@@ -545,7 +545,7 @@ impl ReportQuery {
 
     /// The same view sorted by `column`: the other way if it is already sorted by it,
     /// else in the column's natural direction; back to the first page.
-    pub fn sorted_by(&self, column: Column) -> ReportQuery {
+    pub(crate) fn sorted_by(&self, column: Column) -> ReportQuery {
         let direction = if self.sort.column == column {
             self.sort.direction.flip()
         } else {
@@ -558,7 +558,7 @@ impl ReportQuery {
         }
     }
 
-    pub fn at_page(&self, page: u32) -> ReportQuery {
+    pub(crate) fn at_page(&self, page: u32) -> ReportQuery {
         ReportQuery {
             page,
             ..self.clone()
@@ -566,13 +566,13 @@ impl ReportQuery {
     }
 
     /// Rows to skip for this page.
-    pub fn offset(&self) -> u64 {
+    pub(crate) fn offset(&self) -> u64 {
         u64::from(self.page.saturating_sub(1)) * u64::from(self.size)
     }
 }
 
 /// The pages of a report of `total` rows, `size` a page.
-pub fn page_count(total: u64, size: u32) -> u32 {
+pub(crate) fn page_count(total: u64, size: u32) -> u32 {
     u32::try_from(total.div_ceil(u64::from(size.max(1))))
         .unwrap_or(u32::MAX)
         .max(1)
@@ -580,7 +580,7 @@ pub fn page_count(total: u64, size: u32) -> u32 {
 
 /// The page numbers to link to around `current`: the first, the last, and two either
 /// side, with `None` where numbers are left out.
-pub fn page_links(current: u32, pages: u32) -> Vec<Option<u32>> {
+pub(crate) fn page_links(current: u32, pages: u32) -> Vec<Option<u32>> {
     let mut out = Vec::new();
     let mut last = 0;
     for n in 1..=pages {

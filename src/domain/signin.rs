@@ -27,23 +27,23 @@ pub use super::form::FieldError;
 /// Failures of one pair (email, address) checked without waiting.
 pub const PAIR_FREE_FAILURES: u32 = 5;
 /// The wait after the last free failure; each further failure doubles it.
-pub const PAIR_FIRST_DELAY: Duration = Duration::minutes(1);
+pub(crate) const PAIR_FIRST_DELAY: Duration = Duration::minutes(1);
 /// The longest wait between two attempts of one pair.
-pub const PAIR_MAX_DELAY: Duration = Duration::hours(1);
+pub(crate) const PAIR_MAX_DELAY: Duration = Duration::hours(1);
 /// A pair's failures are forgotten this long after its last one.
-pub const PAIR_FORGET_AFTER: Duration = Duration::hours(24);
+pub(crate) const PAIR_FORGET_AFTER: Duration = Duration::hours(24);
 /// The account and address limits count failures over windows of this length.
-pub const WINDOW: Duration = Duration::minutes(15);
+pub(crate) const WINDOW: Duration = Duration::minutes(15);
 /// Failures for one account, from every address, in one window.
 pub const MAX_ACCOUNT_FAILURES: u32 = 50;
 /// Failures from one address, for every account, in one window.
 pub const MAX_ADDRESS_FAILURES: u32 = 100;
 /// A pair that signed in successfully this recently is not held back by the account
 /// or address limits.
-pub const KNOWN_FOR: Duration = Duration::days(30);
+pub(crate) const KNOWN_FOR: Duration = Duration::days(30);
 
 /// Plain-words checks before anything is looked up.
-pub fn validate(email: &str, password: &str) -> Vec<FieldError> {
+pub(crate) fn validate(email: &str, password: &str) -> Vec<FieldError> {
     let mut errors = Vec::new();
     if let Some(mut e) = super::form::email_error("email", email) {
         if email.trim().is_empty() {
@@ -99,7 +99,7 @@ pub struct Tallies {
 
 /// Why an attempt may not be made now, and for how long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum Throttled {
+pub(crate) enum Throttled {
     #[error("There have been too many failed attempts to sign in to this account from your network. Wait {} and try again, or ask your centre admin to unlock your account.", minutes(*wait))]
     Pair { wait: Duration },
     #[error("There have been too many failed attempts to sign in to this account. Wait {} and try again, or ask your centre admin to unlock your account.", minutes(*wait))]
@@ -120,7 +120,7 @@ fn minutes(wait: Duration) -> String {
 
 /// How long a pair with `failures` failures waits after the last one: nothing for the
 /// free ones, then 1, 2, 4, … minutes, at most `PAIR_MAX_DELAY`.
-pub fn pair_delay(failures: u32) -> Duration {
+pub(crate) fn pair_delay(failures: u32) -> Duration {
     if failures < PAIR_FREE_FAILURES {
         return Duration::ZERO;
     }
@@ -160,7 +160,7 @@ pub fn forgotten(t: &Tally, now: OffsetDateTime) -> bool {
 }
 
 /// Whether an attempt may be made at `now`.
-pub fn admit(now: OffsetDateTime, t: &Tallies) -> Result<(), Throttled> {
+pub(crate) fn admit(now: OffsetDateTime, t: &Tallies) -> Result<(), Throttled> {
     let failures = pair_failures(&t.pair, now);
     if let Some(last) = t
         .pair
@@ -204,7 +204,7 @@ fn count_in_window(t: Tally, now: OffsetDateTime) -> Tally {
 
 /// Admits an attempt at `now` and counts it as a failure until its password is
 /// checked (`settle`), or says why it must wait.
-pub fn reserve(now: OffsetDateTime, t: &Tallies) -> Result<Tallies, Throttled> {
+pub(crate) fn reserve(now: OffsetDateTime, t: &Tallies) -> Result<Tallies, Throttled> {
     admit(now, t)?;
     Ok(Tallies {
         pair: Tally {
@@ -260,7 +260,7 @@ pub fn settle(now: OffsetDateTime, t: &Tallies, verdict: Verdict) -> Tallies {
 /// backslash and no control character: browsers drop tabs and line breaks inside an
 /// address, so `/<tab>/evil.example` is `//evil.example`, and a line break cannot be
 /// put in a `Location` header at all.
-pub fn safe_next(next: Option<&str>) -> &str {
+pub(crate) fn safe_next(next: Option<&str>) -> &str {
     let Some(n) = next else { return "/" };
     let mut chars = n.chars();
     let starts_well = chars.next() == Some('/') && !matches!(chars.next(), Some('/' | '\\'));

@@ -57,7 +57,7 @@ impl Status {
     }
 
     /// From Generating Credential on, assessor ticks are locked (SPEC §2).
-    pub fn locks_assessor_ticks(self) -> bool {
+    pub(crate) fn locks_assessor_ticks(self) -> bool {
         !matches!(self, Status::NotYetAchieved | Status::ReadyToBeRequested)
     }
 }

@@ -63,7 +63,7 @@ pub fn qualification(units: Vec<Unit>, majors: Vec<Major>) -> Qualification {
 }
 
 /// A small deterministic PRNG so property tests can build whole qualifications from a seed.
-pub struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
     pub fn new(seed: u64) -> Self {
@@ -77,7 +77,7 @@ impl Rng {
         z ^ (z >> 31)
     }
     /// Uniform in lo..=hi.
-    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+    pub(crate) fn range(&mut self, lo: u64, hi: u64) -> u64 {
         lo + self.next() % (hi - lo + 1)
     }
     pub fn chance(&mut self, percent: u64) -> bool {
@@ -87,7 +87,7 @@ impl Rng {
 
 /// A random, valid, small qualification: every kind of group rule, caps, levels,
 /// barred sets and alternative rule sets appear across seeds.
-pub fn random_qualification(seed: u64) -> Qualification {
+pub(crate) fn random_qualification(seed: u64) -> Qualification {
     let mut r = Rng::new(seed);
     let n_units = r.range(2, 8) as usize;
     let units: Vec<Unit> = (0..n_units)

@@ -87,7 +87,7 @@ pub const ALL: [TextField; 7] = [
 
 /// A character that starts a new line: LF, CR, vertical tab, form feed, next line, and
 /// the line and paragraph separators.
-pub fn is_line_break(c: char) -> bool {
+pub(crate) fn is_line_break(c: char) -> bool {
     matches!(
         c,
         '\n' | '\r' | '\u{0B}' | '\u{0C}' | '\u{85}' | '\u{2028}' | '\u{2029}'
@@ -116,7 +116,7 @@ impl TextField {
 
 /// Whether `value` holds a control character text of these `lines` may not: any, in
 /// one line (line breaks included); any but tab, CR and LF, in several.
-pub fn has_refused_control(value: &str, lines: Lines) -> bool {
+pub(crate) fn has_refused_control(value: &str, lines: Lines) -> bool {
     value
         .chars()
         .any(|c| c.is_control() && !(lines == Lines::Many && matches!(c, '\t' | '\n' | '\r')))
@@ -125,7 +125,7 @@ pub fn has_refused_control(value: &str, lines: Lines) -> bool {
 /// A character that changes the direction text is shown in: the bidirectional marks,
 /// embeddings, overrides and isolates. In a file name they make `report{U+202E}fdp.exe`
 /// look like `reportexe.pdf`.
-pub fn is_bidi_control(c: char) -> bool {
+pub(crate) fn is_bidi_control(c: char) -> bool {
     matches!(
         c,
         '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
@@ -133,12 +133,12 @@ pub fn is_bidi_control(c: char) -> bool {
 }
 
 /// The longest file name kept, in characters.
-pub const FILE_NAME_MAX_CHARS: usize = 200;
+pub(crate) const FILE_NAME_MAX_CHARS: usize = 200;
 
 /// A file name fit to show and to offer back on download: no folders, no control or
 /// bidirectional characters, no quotes, at most 200 characters, never blank. Used when a
 /// file is kept and again when one is shown or served, for names kept before.
-pub fn clean_file_name(name: &str) -> String {
+pub(crate) fn clean_file_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
     let cleaned: String = base
         .chars()

@@ -50,7 +50,7 @@ pub struct Tick {
 
 /// Where a tick is on its item: all "Accept all" needs to know of it, so callers that
 /// only count may read no more than that.
-pub trait Placed {
+pub(crate) trait Placed {
     fn criterion(&self) -> Uuid;
     fn layer(&self) -> Layer;
 }
@@ -103,7 +103,7 @@ pub fn confirmed<'a>(ticks: impl IntoIterator<Item = &'a Tick>) -> BTreeSet<Uuid
 }
 
 /// Whether the actor, ticking in `actor`'s layer, may add a tick.
-pub fn may_tick(status: Status) -> Result<(), TickRefusal> {
+pub(crate) fn may_tick(status: Status) -> Result<(), TickRefusal> {
     if status == Status::Withdrawn {
         Err(TickRefusal::Withdrawn)
     } else {
@@ -115,7 +115,7 @@ pub fn may_tick(status: Status) -> Result<(), TickRefusal> {
 /// layer, on a tick in `target`'s: nobody changes another layer (a trainee never removes
 /// the assessor's tick, a learner never confirms), nothing changes on a withdrawn
 /// enrolment, and assessor ticks are not removed once a credential was requested.
-pub fn may_change(
+pub(crate) fn may_change(
     actor: Layer,
     target: Layer,
     adding: bool,
@@ -137,7 +137,7 @@ pub fn may_change(
 
 /// Anyone may remove a tick only from their own layer, and assessor ticks are locked
 /// from Generating Credential on.
-pub fn may_untick(actor: Layer, tick: Layer, status: Status) -> Result<(), TickRefusal> {
+pub(crate) fn may_untick(actor: Layer, tick: Layer, status: Status) -> Result<(), TickRefusal> {
     may_tick(status)?;
     if actor != tick {
         return Err(TickRefusal::NotYourLayer {
@@ -154,7 +154,7 @@ pub fn may_untick(actor: Layer, tick: Layer, status: Status) -> Result<(), TickR
 /// Criteria that "Accept all learner ticks" would tick in the actor's layer on one
 /// evidence item: those the learner claimed that the actor's layer lacks. Idempotent:
 /// once applied, it returns nothing.
-pub fn accept_all_learner_ticks<P: Placed>(
+pub(crate) fn accept_all_learner_ticks<P: Placed>(
     ticks_on_item: &[P],
     actor: Layer,
 ) -> Result<Vec<Uuid>, TickRefusal> {
@@ -165,7 +165,7 @@ pub fn accept_all_learner_ticks<P: Placed>(
 }
 
 /// Criteria that "Accept all trainee assessor ticks" would countersign on one item.
-pub fn accept_all_trainee_ticks<P: Placed>(
+pub(crate) fn accept_all_trainee_ticks<P: Placed>(
     ticks_on_item: &[P],
     actor: Layer,
 ) -> Result<Vec<Uuid>, TickRefusal> {
@@ -189,17 +189,6 @@ fn missing_in_layer<P: Placed>(ticks: &[P], from: Layer, to: Layer) -> Vec<Uuid>
     };
     let (have, wanted) = (in_layer(to), in_layer(from));
     wanted.difference(&have).copied().collect()
-}
-
-/// A trainee tick is countersigned when a qualified assessor ticked the same criterion
-/// on the same evidence item.
-pub fn is_countersigned(ticks_on_item: &[Tick], criterion: Uuid) -> bool {
-    let has = |layer| {
-        ticks_on_item
-            .iter()
-            .any(|t| t.criterion == criterion && t.layer == layer)
-    };
-    has(Layer::TraineeAssessor) && has(Layer::Assessor)
 }
 
 /// Where a criterion stands for an enrolment, for pages that must never show a claim

@@ -51,7 +51,7 @@ pub struct Documents<'a> {
 }
 
 /// What the signed credential says, from the register entry; only issued ones exist.
-pub fn vc_input(credential: &Credential) -> Result<CredentialInput, DocumentError> {
+pub(crate) fn vc_input(credential: &Credential) -> Result<CredentialInput, DocumentError> {
     let number = CredentialNumber::parse(&credential.number)
         .map_err(|e| DocumentError::Making(format!("register number: {e}")))?;
     let issued_at = credential
@@ -84,7 +84,10 @@ pub fn vc_input(credential: &Credential) -> Result<CredentialInput, DocumentErro
 
 impl Documents<'_> {
     /// The PDF shown before issue, as the worker kept it.
-    pub async fn draft_pdf(&self, credential: &Credential) -> Result<Vec<u8>, DocumentError> {
+    pub(crate) async fn draft_pdf(
+        &self,
+        credential: &Credential,
+    ) -> Result<Vec<u8>, DocumentError> {
         let credential = match credential.draft_pdf {
             Some(_) => credential.clone(),
             None => self.make_draft(credential).await?,

@@ -23,11 +23,11 @@ const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long one whole sending may take: connect, greeting, every command, the data.
 /// A server that accepts the connection and never answers fails the sending when this
 /// runs out (a transient error: the job tries again later).
-pub const SEND_DEADLINE: Duration = Duration::from_secs(60);
+pub(crate) const SEND_DEADLINE: Duration = Duration::from_secs(60);
 
 /// Where mail goes, as chosen at start-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MailConfig {
+pub(crate) struct MailConfig {
     /// `smtp://host:port`, `smtp://user:pass@host?tls=required`, `smtps://user:pass@host`;
     /// None writes .eml files into `file_dir` instead.
     pub smtp_url: Option<String>,
@@ -142,7 +142,7 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 impl Mailer {
     /// The mailer `config` describes; SMTP connections are made when the first message
     /// is sent, so a server that is down at start-up does not stop the app.
-    pub fn from_config(config: &MailConfig) -> Result<Mailer, MailError> {
+    pub(crate) fn from_config(config: &MailConfig) -> Result<Mailer, MailError> {
         match &config.smtp_url {
             Some(url) => Mailer::smtp(url, &config.from),
             None => Mailer::files(&config.file_dir, &config.from),
@@ -198,18 +198,19 @@ impl Mailer {
     }
 
     /// The development default: .eml files in `dir`, from `DEFAULT_FROM`.
-    pub fn files_in(dir: &Path) -> Mailer {
+    pub(crate) fn files_in(dir: &Path) -> Mailer {
         // DEFAULT_FROM is a constant that a unit test parses.
         Mailer::files(dir, DEFAULT_FROM).expect("DEFAULT_FROM is a valid mailbox")
     }
 
     /// Where messages go, for the start-up log (never shows a password).
-    pub fn describe(&self) -> &str {
+    pub(crate) fn describe(&self) -> &str {
         &self.description
     }
 
     /// The folder .eml files are written to, when not sending through SMTP.
-    pub fn file_dir(&self) -> Option<&Path> {
+    #[cfg(test)]
+    fn file_dir(&self) -> Option<&Path> {
         match &self.transport {
             Transport::Files { dir, .. } => Some(dir),
             Transport::Smtp(_) => None,

@@ -32,7 +32,8 @@ impl PgBinaries {
     }
 
     /// The directory `initdb` was found in.
-    pub fn bin_dir(&self) -> Option<&Path> {
+    #[cfg(test)]
+    fn bin_dir(&self) -> Option<&Path> {
         self.initdb.parent()
     }
 }

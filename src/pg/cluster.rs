@@ -144,7 +144,7 @@ impl LocalCluster {
         Ok(cluster)
     }
 
-    pub fn data_dir(&self) -> &Path {
+    pub(crate) fn data_dir(&self) -> &Path {
         &self.dir
     }
 
@@ -152,7 +152,7 @@ impl LocalCluster {
         &self.dir
     }
 
-    pub fn log_path(&self) -> PathBuf {
+    pub(crate) fn log_path(&self) -> PathBuf {
         self.dir.join("postgres.log")
     }
 

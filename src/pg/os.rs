@@ -15,7 +15,7 @@ pub enum RunAs {
 }
 
 impl RunAs {
-    pub fn detect() -> Result<RunAs, PgError> {
+    pub(crate) fn detect() -> Result<RunAs, PgError> {
         // SAFETY: geteuid has no preconditions.
         if unsafe { libc::geteuid() } != 0 {
             return Ok(RunAs::CurrentUser);
@@ -31,7 +31,7 @@ impl RunAs {
     }
 
     /// Give `dir` to the server's user and check it can reach it from `/`.
-    pub fn prepare_dir(&self, dir: &Path) -> Result<(), PgError> {
+    pub(crate) fn prepare_dir(&self, dir: &Path) -> Result<(), PgError> {
         let RunAs::Other { uid, gid, .. } = self else {
             return Ok(());
         };
@@ -39,7 +39,7 @@ impl RunAs {
         chown(dir, *uid, *gid)
     }
 
-    pub fn chown(&self, path: &Path) -> Result<(), PgError> {
+    pub(crate) fn chown(&self, path: &Path) -> Result<(), PgError> {
         match self {
             RunAs::CurrentUser => Ok(()),
             RunAs::Other { uid, gid, .. } => chown(path, *uid, *gid),
@@ -91,7 +91,7 @@ fn check_traversable(dir: &Path, uid: u32, gid: u32) -> Result<(), PgError> {
 
 /// Owner bits for the owner, group bits for the group, other bits for everyone else
 /// (supplementary groups are ignored: a false "no" only costs a clear error).
-pub fn can_enter(mode: u32, owner: u32, group: u32, uid: u32, gid: u32) -> bool {
+pub(crate) fn can_enter(mode: u32, owner: u32, group: u32, uid: u32, gid: u32) -> bool {
     if owner == uid {
         mode & 0o100 != 0
     } else if group == gid {
@@ -112,7 +112,7 @@ pub fn pid_alive(pid: i32) -> bool {
 }
 
 /// Whether `pid` is a PostgreSQL server whose command line names `data_dir`.
-pub fn is_postgres_on(pid: i32, data_dir: &Path) -> bool {
+pub(crate) fn is_postgres_on(pid: i32, data_dir: &Path) -> bool {
     let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
         return false;
     };

@@ -16,7 +16,7 @@ static SPAWNER: OnceLock<Option<mpsc::Sender<Request>>> = OnceLock::new();
 /// Spawn `cmd` so that it receives `signal` when this process dies.
 /// `uid`/`gid` set on `cmd` are applied by std before `pre_exec` hooks run, and the
 /// kernel clears the death signal on credential changes, so setting it here survives.
-pub fn spawn_tied(mut cmd: Command, signal: libc::c_int) -> io::Result<Child> {
+pub(crate) fn spawn_tied(mut cmd: Command, signal: libc::c_int) -> io::Result<Child> {
     let parent = std::process::id();
     // SAFETY: the closure only calls async-signal-safe functions (prctl, getppid).
     unsafe {

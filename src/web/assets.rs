@@ -46,7 +46,7 @@ fn gzipped() -> &'static [Vec<u8>] {
     })
 }
 
-pub async fn asset(
+pub(crate) async fn asset(
     Ids(file): Ids<String>,
     headers: HeaderMap,
 ) -> Result<impl IntoResponse, AppError> {

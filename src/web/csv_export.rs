@@ -13,13 +13,13 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
 /// The longest an export may run: a centre's whole log is well inside it.
-pub const DEADLINE: Duration = Duration::from_secs(120);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(120);
 
 /// Bytes gathered before a chunk is sent.
 const CHUNK: usize = 32 * 1024;
 
 /// Where a streaming export writes its rows; the response reads from it.
-pub struct CsvSink {
+pub(crate) struct CsvSink {
     send: mpsc::Sender<Result<Bytes, std::io::Error>>,
     out: Vec<u8>,
 }
@@ -100,7 +100,7 @@ impl CsvSink {
 
 /// A cell a spreadsheet would run as a formula (=, +, -, @, tab, CR) gets a leading
 /// apostrophe: names and titles are typed by users.
-pub fn neutralise(cell: &str) -> Cow<'_, str> {
+pub(crate) fn neutralise(cell: &str) -> Cow<'_, str> {
     match cell.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => Cow::Owned(format!("'{cell}")),
         _ => Cow::Borrowed(cell),
@@ -109,7 +109,7 @@ pub fn neutralise(cell: &str) -> Cow<'_, str> {
 
 /// Why an export stopped before its end.
 #[derive(Debug, thiserror::Error)]
-pub enum ExportError {
+pub(crate) enum ExportError {
     #[error(transparent)]
     Closed(#[from] Closed),
     #[error("reading the rows failed: {0}")]
@@ -149,7 +149,7 @@ where
 }
 
 /// A moment as ISO 8601 in UTC: "2026-11-24T14:05:09Z".
-pub fn iso(at: OffsetDateTime) -> String {
+pub(crate) fn iso(at: OffsetDateTime) -> String {
     let at = at.to_offset(time::UtcOffset::UTC);
     let format =
         time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");

@@ -135,7 +135,7 @@ impl IntoResponse for AppError {
 /// A refused action's page links back to the portfolio the action was on (every
 /// refusal happens at an address under `/enrolments/{id}`); the handler that refused
 /// knows the reason, the address knows the way back.
-pub async fn refusals_link_back(request: Request, next: Next) -> Response {
+pub(crate) async fn refusals_link_back(request: Request, next: Next) -> Response {
     let back = portfolio_of(request.uri().path());
     let response = next.run(request).await;
     match (back, response.extensions().get::<Refused>()) {
@@ -160,7 +160,7 @@ fn portfolio_of(path: &str) -> Option<String> {
         .map(|id| format!("/enrolments/{id}"))
 }
 
-pub async fn not_found() -> AppError {
+pub(crate) async fn not_found() -> AppError {
     AppError::NotFound
 }
 

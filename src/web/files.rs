@@ -46,7 +46,7 @@ impl Drop for Received {
 /// Files moved into place for a change not yet committed: removed when dropped, unless
 /// `committed` says the change that names them is in the database.
 #[derive(Debug, Default)]
-pub struct Placed {
+pub(crate) struct Placed {
     paths: Vec<PathBuf>,
     committed: bool,
 }
@@ -69,7 +69,7 @@ impl Drop for Placed {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum UploadError {
+pub(crate) enum UploadError {
     #[error("“{name}” is larger than the {limit_mb} MB limit")]
     TooBig { name: String, limit_mb: u64 },
     #[error("the upload was interrupted: {0}")]
@@ -92,7 +92,7 @@ impl From<std::io::Error> for UploadError {
 }
 
 /// No space left on the device, or over a disk quota.
-pub fn is_storage_full(e: &std::io::Error) -> bool {
+pub(crate) fn is_storage_full(e: &std::io::Error) -> bool {
     matches!(
         e.kind(),
         std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
@@ -106,7 +106,7 @@ const PARTIAL_DIR: &str = "partial";
 
 /// Makes `dir` if missing and leaves it readable by this user alone (0700): evidence and
 /// stored emails are personal data, and a folder closed to others closes its files too.
-pub fn restrict_folder(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn restrict_folder(dir: &Path) -> std::io::Result<()> {
     // Only the folder itself is closed: folders above it are made as usual (the data
     // folder must stay enterable by the `postgres` user when run as root).
     if let Some(parent) = dir.parent() {
@@ -128,7 +128,7 @@ impl FileStore {
         FileStore { dir, max_bytes }
     }
 
-    pub fn limit_mb(&self) -> u64 {
+    pub(crate) fn limit_mb(&self) -> u64 {
         self.max_bytes.div_ceil(1024 * 1024)
     }
 
@@ -144,7 +144,7 @@ impl FileStore {
     }
 
     /// Streams one multipart file field to a temporary file.
-    pub async fn receive(&self, mut field: Field<'_>) -> Result<Received, UploadError> {
+    pub(crate) async fn receive(&self, mut field: Field<'_>) -> Result<Received, UploadError> {
         self.folder().await?;
         let file_name = clean_file_name(field.file_name().unwrap_or("file"));
         let content_type = field
@@ -195,7 +195,10 @@ impl FileStore {
 
     /// Moves received files to their permanent places; returns their storage keys, in
     /// order, and the guard that removes them again unless the change commits.
-    pub async fn keep_all(&self, received: &[Received]) -> std::io::Result<(Vec<String>, Placed)> {
+    pub(crate) async fn keep_all(
+        &self,
+        received: &[Received],
+    ) -> std::io::Result<(Vec<String>, Placed)> {
         let mut placed = Placed::default();
         let mut keys = Vec::with_capacity(received.len());
         for r in received {
@@ -209,7 +212,7 @@ impl FileStore {
     }
 
     /// Removes partial uploads a crash left behind (run at start, before serving).
-    pub fn sweep_partials(&self) -> std::io::Result<usize> {
+    pub(crate) fn sweep_partials(&self) -> std::io::Result<usize> {
         let entries = match std::fs::read_dir(self.dir.join(PARTIAL_DIR)) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),

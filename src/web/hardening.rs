@@ -11,13 +11,13 @@ use axum::response::Response;
 /// tick). The pages hold no inline script, event attribute or style attribute
 /// (`tests/it/hardening.rs` checks the templates), and htmx is told not to inject its
 /// indicator `<style>` (`templates/layouts/base.html`).
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
      style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
 
 /// Browser features no page of ours uses, turned off for them and anything they might
 /// embed. The camera stays available to this site, for taking evidence photos.
-pub const PERMISSIONS_POLICY: &str = "camera=(self), microphone=(), geolocation=(), \
+pub(crate) const PERMISSIONS_POLICY: &str = "camera=(self), microphone=(), geolocation=(), \
      payment=(), usb=(), serial=(), hid=(), display-capture=(), browsing-topics=()";
 
 /// A year, sent only when the site is served over https (`AppState::secure_cookies`).
@@ -25,7 +25,7 @@ pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
 
 /// Whether to send HSTS: the app knows it is behind https only by this setting.
 #[derive(Clone, Copy)]
-pub struct Https(pub bool);
+pub(crate) struct Https(pub bool);
 
 pub async fn headers(State(Https(https)): State<Https>, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;

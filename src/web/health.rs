@@ -12,7 +12,7 @@ pub async fn healthz() -> &'static str {
 
 /// A load balancer's probe must learn of an outage in time to act on it: the check
 /// gives up after this, whatever the pool's own wait for a connection.
-pub const READY_TIMEOUT: Duration = Duration::from_secs(1);
+pub(crate) const READY_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The database answers.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {

@@ -9,7 +9,7 @@ use crate::db::users::User;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/help.html")]
-pub struct HelpPage {
+pub(crate) struct HelpPage {
     user: Option<User>,
 }
 

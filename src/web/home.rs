@@ -24,7 +24,7 @@ use crate::db::users::{Role, User};
 use crate::domain::report::{Column, Direction, ReportQuery, Sort};
 
 /// What the staff sections' short lists show.
-pub const ATTENTION_COLUMNS: [Column; 8] = [
+pub(crate) const ATTENTION_COLUMNS: [Column; 8] = [
     Column::Learner,
     Column::Qualification,
     Column::Major,
@@ -41,7 +41,7 @@ const ATTENTION_ROWS: u32 = 10;
 /// The enrolments a member of staff works with, at a glance: their summary, and the
 /// few that most need them (an assessor: most claims to review; an IQA: most open
 /// actions), most first.
-pub struct StaffSection {
+pub(crate) struct StaffSection {
     pub summary: Summary,
     pub attention: Vec<ReportRow>,
 }
@@ -70,7 +70,7 @@ impl StaffSection {
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/home.html")]
-pub struct HomePage {
+pub(crate) struct HomePage {
     user: User,
     /// The learner's own enrolments.
     mine: Vec<CaseloadRow>,
@@ -86,7 +86,7 @@ pub struct HomePage {
 
 /// The signed-in person and a fingerprint of everything their home page shows, read
 /// with the session's check in one round trip (`sessions::signed_in_with_home`).
-pub struct HomeViewer {
+pub(crate) struct HomeViewer {
     user: User,
     fingerprint: i64,
 }
@@ -190,7 +190,7 @@ pub fn day(at: &OffsetDateTime) -> String {
 }
 
 /// A day as ISO 8601, for file names: "2026-11-24".
-pub fn iso_day(at: OffsetDateTime) -> String {
+pub(crate) fn iso_day(at: OffsetDateTime) -> String {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     at.to_offset(time::UtcOffset::UTC)
         .format(&format)

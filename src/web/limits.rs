@@ -12,11 +12,11 @@ use axum::response::{IntoResponse, Response};
 use super::AppError;
 
 /// Any page or action: far beyond what any of them takes.
-pub const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
+pub(crate) const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
 
 /// A form with files: the body is read inside the handler, so the deadline covers the
 /// upload too; ten minutes moves a form at the body limit over a slow link.
-pub const UPLOAD_DEADLINE: Duration = Duration::from_secs(600);
+pub(crate) const UPLOAD_DEADLINE: Duration = Duration::from_secs(600);
 
 /// The deadline covers the time to the response's headers; a response that streams
 /// its body (a CSV export, a file) is not cut off once it has started.

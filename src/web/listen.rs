@@ -18,9 +18,6 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
-/// The default deadline for a request's headers, and for an idle connection.
-pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Serves `app` on `listener` until `shutdown` completes; then stops accepting, lets
 /// each connection finish the request it is on (idle ones close at once), and returns
 /// when all have closed. Handlers see the peer's address as `ConnectInfo<SocketAddr>`.

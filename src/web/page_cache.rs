@@ -23,7 +23,7 @@ use crate::web::{AppError, AppState};
 
 /// Renders `page` (into a buffer of about `size` bytes), keeps it as `key`'s page at
 /// `revision`, and answers the request with it.
-pub fn render_and_keep<T: Template>(
+pub(crate) fn render_and_keep<T: Template>(
     state: &AppState,
     key: Key,
     revision: i64,
@@ -101,7 +101,7 @@ impl Rendered {
     }
 
     /// The response for a request with these headers: gzip where the browser takes it.
-    pub fn respond(&self, request: &HeaderMap) -> Response {
+    pub(crate) fn respond(&self, request: &HeaderMap) -> Response {
         let gzip = accepts_gzip(request);
         let body = if gzip { &self.gzip } else { &self.html };
         let mut response = body.clone().into_response();
@@ -122,7 +122,7 @@ impl Rendered {
 }
 
 /// Whether `Accept-Encoding` allows gzip (`gzip` or `*`, with a q-value above zero).
-pub fn accepts_gzip(request: &HeaderMap) -> bool {
+pub(crate) fn accepts_gzip(request: &HeaderMap) -> bool {
     request
         .get_all(header::ACCEPT_ENCODING)
         .iter()
@@ -163,7 +163,7 @@ pub struct PageCache {
 
 /// 128 MB: about a hundred of the largest evidence pages (60 units, 1,500 criteria)
 /// or thousands of ordinary ones.
-pub const DEFAULT_BUDGET: usize = 128 << 20;
+pub(crate) const DEFAULT_BUDGET: usize = 128 << 20;
 
 impl PageCache {
     pub fn new(budget: usize) -> PageCache {
@@ -224,7 +224,7 @@ impl PageCache {
 
     /// Replaces `key`'s page with `page` if it is still the one of `revision` (a newer
     /// rendering, or none, is left as it is).
-    pub fn improve(&self, key: &Key, revision: i64, page: Arc<Rendered>) {
+    pub(crate) fn improve(&self, key: &Key, revision: i64, page: Arc<Rendered>) {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let Some(entry) = inner.entries.get_mut(key) else {
             return;

@@ -52,7 +52,7 @@ impl Finding {
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/verify.html")]
-pub struct VerifyPage {
+pub(crate) struct VerifyPage {
     typed: String,
     finding: Finding,
 }
@@ -150,7 +150,7 @@ pub async fn status(
 
 /// The centre's public keys, where its credentials say their issuer is: every key it
 /// has had, current and retired, so that each credential finds the key that signed it.
-pub async fn centre_key(
+pub(crate) async fn centre_key(
     State(state): State<AppState>,
     Ids(centre): Ids<String>,
 ) -> Result<Response, AppError> {

@@ -76,7 +76,7 @@ impl AuditSummary {
     }
 
     /// The audit for people: one line for the outcome, then each major.
-    pub fn to_text(&self) -> String {
+    pub(crate) fn to_text(&self) -> String {
         let mut out = format!(
             "Outcome: {} (assigned major {})\n",
             self.outcome, self.assigned_major

@@ -95,7 +95,7 @@ impl<'a> Fields<'a> {
         self.get(key).is_some()
     }
 
-    pub fn path_of(&self, key: &str) -> String {
+    pub(crate) fn path_of(&self, key: &str) -> String {
         join(&self.path, key)
     }
 
@@ -116,7 +116,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    pub fn opt<T>(
+    pub(crate) fn opt<T>(
         &self,
         key: &str,
         errs: &mut Errors,

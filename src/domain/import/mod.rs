@@ -26,7 +26,7 @@ pub enum Format {
 
 impl Format {
     /// TOML unless the name ends in `.json`, since TOML is the documented format.
-    pub fn from_path(path: &str) -> Format {
+    pub(crate) fn from_path(path: &str) -> Format {
         if path.to_ascii_lowercase().ends_with(".json") {
             Format::Json
         } else {

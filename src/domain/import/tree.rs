@@ -34,7 +34,7 @@ pub(super) struct Entry {
 
 impl Kind {
     /// How an error message names the type the file actually has.
-    pub fn describe(&self) -> &'static str {
+    pub(crate) fn describe(&self) -> &'static str {
         match self {
             Kind::Table(_) => "a table",
             Kind::Array(_) => "an array",

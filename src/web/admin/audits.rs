@@ -25,7 +25,7 @@ use crate::web::{AppError, AppState};
 
 /// The form as posted: `enrolment` repeats, once per ticked box.
 #[derive(Debug, Default)]
-pub struct Chosen {
+pub(crate) struct Chosen {
     scope: String,
     qualification: String,
     enrolments: Vec<String>,
@@ -46,7 +46,7 @@ fn read_chosen(body: &[u8]) -> Chosen {
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/admin/audits.html")]
-pub struct AuditsPage {
+pub(crate) struct AuditsPage {
     user: User,
     form: Chosen,
     errors: Vec<FieldError>,
@@ -230,7 +230,7 @@ async fn run(pool: PgPool, run_id: Uuid, ids: Vec<Uuid>, actor: Uuid) {
 }
 
 /// A run as its pages show it.
-pub struct RunView {
+pub(crate) struct RunView {
     id: Uuid,
     total: i32,
     done: i32,
@@ -290,7 +290,7 @@ pub struct Summary {
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/admin/audit_run.html")]
-pub struct RunPage {
+pub(crate) struct RunPage {
     user: User,
     run: RunView,
     summary: Option<Summary>,
@@ -300,7 +300,7 @@ pub struct RunPage {
 /// Just the progress (and, once finished, the summary): what htmx polls.
 #[derive(Template, WebTemplate)]
 #[template(path = "partials/bulk_progress.html")]
-pub struct ProgressFragment {
+pub(crate) struct ProgressFragment {
     run: RunView,
     summary: Option<Summary>,
 }

@@ -20,7 +20,7 @@ use crate::web::ids::Ids;
 use crate::web::{AppError, AppState};
 
 #[derive(Debug, Default, Deserialize)]
-pub struct EnrolForm {
+pub(crate) struct EnrolForm {
     #[serde(default)]
     learner: String,
     #[serde(default)]
@@ -35,7 +35,7 @@ pub struct EnrolForm {
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/admin/enrol.html")]
-pub struct EnrolPage {
+pub(crate) struct EnrolPage {
     user: User,
     form: EnrolForm,
     errors: Vec<FieldError>,
@@ -167,7 +167,7 @@ pub async fn create(
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/admin/assignments.html")]
-pub struct AssignmentsPage {
+pub(crate) struct AssignmentsPage {
     user: User,
     enrolment_id: Uuid,
     learner: String,
@@ -240,7 +240,7 @@ pub async fn assignments(
     assignments_page(&state, user, &e, form, Vec::new()).await
 }
 
-pub async fn change_assignments(
+pub(crate) async fn change_assignments(
     State(state): State<AppState>,
     current: CurrentUser,
     Ids(id): Ids<Uuid>,

@@ -22,7 +22,7 @@ use crate::web::{AppError, AppState};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/admin/people.html")]
-pub struct PeoplePage {
+pub(crate) struct PeoplePage {
     user: User,
     people: Vec<User>,
     /// Those with failed sign-ins counted against them, whom the admin may unlock.
@@ -82,7 +82,7 @@ const STAFF_ROLES: [Role; 4] = [
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/admin/person_new.html")]
-pub struct NewPersonPage {
+pub(crate) struct NewPersonPage {
     user: User,
     form: NewPerson,
     errors: Vec<FieldError>,
@@ -128,7 +128,7 @@ fn read_new_person(body: &[u8]) -> NewPerson {
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/admin/person_created.html")]
-pub struct PersonCreatedPage {
+pub(crate) struct PersonCreatedPage {
     user: User,
     person: User,
     link: String,
@@ -186,7 +186,7 @@ pub async fn create(
 /// Sends a person who has not set a password yet a new set-password link (their
 /// earlier links stop working), and shows it to the admin as adding them did: 201, a
 /// new link was made.
-pub async fn send_link(
+pub(crate) async fn send_link(
     State(state): State<AppState>,
     current: CurrentUser,
     Ids(person): Ids<Uuid>,

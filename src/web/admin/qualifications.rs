@@ -20,10 +20,10 @@ use crate::web::ids::Ids;
 use crate::web::{AppError, AppState};
 
 /// Qualification files are small; anything bigger is not one.
-pub const MAX_FILE_BYTES: usize = 2 * 1024 * 1024;
+pub(crate) const MAX_FILE_BYTES: usize = 2 * 1024 * 1024;
 
 /// The import form's body: the file at its limit, and room for the form around it.
-pub const MAX_BODY_BYTES: usize = MAX_FILE_BYTES + 64 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = MAX_FILE_BYTES + 64 * 1024;
 
 const TOO_BIG: &str =
     "The file is over the 2 MB limit for a qualification file. Nothing was imported";
@@ -69,7 +69,7 @@ async fn read_file(multipart: &mut Multipart) -> Result<Option<(String, Vec<u8>)
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/admin/qualifications.html")]
-pub struct QualificationsPage {
+pub(crate) struct QualificationsPage {
     user: User,
     versions: Vec<VersionSummary>,
     /// The file's name and every error in it, after a failed import.
@@ -173,7 +173,7 @@ pub async fn import(
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/admin/qualification.html")]
-pub struct QualificationPage {
+pub(crate) struct QualificationPage {
     user: User,
     summary: VersionSummary,
     q: Qualification,

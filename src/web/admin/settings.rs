@@ -14,7 +14,7 @@ use crate::web::{AppError, AppState};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/admin/settings.html")]
-pub struct SettingsPage {
+pub(crate) struct SettingsPage {
     user: User,
     centre: centres::Centre,
     saved: bool,
@@ -30,13 +30,13 @@ impl SettingsPage {
 }
 
 #[derive(Debug, serde::Deserialize)]
-pub struct SettingsForm {
+pub(crate) struct SettingsForm {
     /// A checkbox: present when ticked.
     auto_audit: Option<String>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
-pub struct Saved {
+pub(crate) struct Saved {
     saved: Option<String>,
     rotated: Option<String>,
 }
@@ -56,7 +56,7 @@ pub async fn page(
     })
 }
 
-pub async fn save(
+pub(crate) async fn save(
     State(state): State<AppState>,
     user: CurrentUser,
     Form(form): Form<SettingsForm>,
@@ -70,7 +70,7 @@ pub async fn save(
 /// A new signing key for the centre: it signs from now on, and the old one stays
 /// published so that what it signed still verifies. Recorded in the activity log in
 /// the same transaction.
-pub async fn rotate_key(
+pub(crate) async fn rotate_key(
     State(state): State<AppState>,
     user: CurrentUser,
 ) -> Result<Response, AppError> {

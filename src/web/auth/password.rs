@@ -28,7 +28,7 @@ pub fn verify(password: &str, phc: &str) -> bool {
 /// A hash made with the same parameters as every new hash, of a password nobody has:
 /// sign-ins for emails with no account verify against it, so that they cost what a
 /// real check costs. Made once per process (`cli::serve` makes it at start-up).
-pub fn dummy() -> Option<&'static str> {
+pub(crate) fn dummy() -> Option<&'static str> {
     static DUMMY: OnceLock<Option<String>> = OnceLock::new();
     DUMMY
         .get_or_init(|| hash("not a password anyone has").ok())
@@ -36,7 +36,7 @@ pub fn dummy() -> Option<&'static str> {
 }
 
 /// How long a request waits for its turn to hash before the server says it is busy.
-pub const BUSY_AFTER: Duration = Duration::from_secs(2);
+pub(crate) const BUSY_AFTER: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum HashingError {
@@ -71,7 +71,7 @@ impl Hashing {
     }
 
     /// One permit per core, waiting `BUSY_AFTER` for one.
-    pub fn per_core() -> Hashing {
+    pub(crate) fn per_core() -> Hashing {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Hashing::new(u32::try_from(cores).unwrap_or(u32::MAX), BUSY_AFTER)
     }
@@ -115,7 +115,7 @@ impl Hashing {
     /// The index of the first of `hashes` that `password` matches. Each hash costs one
     /// Argon2 run; no hashes at all (no such account) costs one run against `dummy`, so
     /// a known email with a wrong password and an unknown one cost the same.
-    pub async fn verify_any(
+    pub(crate) async fn verify_any(
         &self,
         password: String,
         hashes: Vec<String>,

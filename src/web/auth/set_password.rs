@@ -18,7 +18,7 @@ use crate::web::{AppError, AppState};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/set_password.html")]
-pub struct SetPasswordPage {
+pub(crate) struct SetPasswordPage {
     name: String,
     email: String,
     errors: Vec<FieldError>,
@@ -57,7 +57,7 @@ pub async fn page(
 }
 
 #[derive(Debug, Deserialize)]
-pub struct SetPasswordForm {
+pub(crate) struct SetPasswordForm {
     #[serde(default)]
     password: String,
     #[serde(default)]

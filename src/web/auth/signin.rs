@@ -18,7 +18,7 @@ use crate::web::{AppError, AppState};
 
 #[derive(Template, WebTemplate, Default)]
 #[template(path = "pages/login.html")]
-pub struct SignInPage {
+pub(crate) struct SignInPage {
     email: String,
     next: String,
     errors: Vec<FieldError>,
@@ -36,7 +36,7 @@ impl SignInPage {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct NextQuery {
+pub(crate) struct NextQuery {
     next: Option<String>,
 }
 
@@ -48,7 +48,7 @@ pub async fn page(Query(q): Query<NextQuery>) -> SignInPage {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct SignInForm {
+pub(crate) struct SignInForm {
     #[serde(default)]
     email: String,
     #[serde(default)]

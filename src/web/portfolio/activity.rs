@@ -62,7 +62,7 @@ type Choice = (String, String);
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/portfolio/activity.html")]
-pub struct ActivityPage {
+pub(crate) struct ActivityPage {
     header: super::Header,
     user: User,
     enrolment_id: Uuid,

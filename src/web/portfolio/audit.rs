@@ -20,7 +20,7 @@ use crate::web::home::moment;
 use crate::web::ids::Ids;
 use crate::web::{AppError, AppState};
 
-pub struct AuditRow {
+pub(crate) struct AuditRow {
     pub id: Uuid,
     pub at: String,
     pub by: String,
@@ -29,7 +29,7 @@ pub struct AuditRow {
 }
 
 /// One row of the status history as shown.
-pub struct HistoryRow {
+pub(crate) struct HistoryRow {
     pub id: i64,
     pub from: Option<Status>,
     pub to: Status,
@@ -49,7 +49,7 @@ fn by(actor_id: Option<Uuid>, name: Option<String>) -> String {
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/portfolio/audit.html")]
-pub struct AuditPage {
+pub(crate) struct AuditPage {
     header: super::Header,
     user: User,
     learner: String,

@@ -53,7 +53,7 @@ pub fn verify_url(state: &AppState, number: &str) -> String {
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/portfolio/credential.html")]
-pub struct CredentialPage {
+pub(crate) struct CredentialPage {
     header: super::Header,
     user: User,
     enrolment_id: Uuid,
@@ -83,7 +83,7 @@ impl CredentialPage {
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
-pub struct Emailed {
+pub(crate) struct Emailed {
     emailed: Option<String>,
 }
 
@@ -146,7 +146,7 @@ pub async fn pdf(
 
 /// The signed Open Badges 3.0 credential, exactly as kept at its issue; only issued
 /// credentials have one.
-pub async fn open_badge(
+pub(crate) async fn open_badge(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Ids(id): Ids<Uuid>,
@@ -178,7 +178,7 @@ pub async fn open_badge(
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/portfolio/credential_print.html")]
-pub struct PrintPage {
+pub(crate) struct PrintPage {
     credential: Credential,
     issued_on: String,
     verify_url: String,

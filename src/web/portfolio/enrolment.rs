@@ -18,7 +18,7 @@ use crate::web::{AppError, AppState};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/portfolio/enrolment.html")]
-pub struct EnrolmentPage {
+pub(crate) struct EnrolmentPage {
     user: User,
     enrolment_id: Uuid,
     learner: String,
@@ -45,7 +45,7 @@ impl EnrolmentPage {
 
 /// The IQA's sampling form as typed.
 #[derive(Debug, Default, serde::Deserialize)]
-pub struct IqaForm {
+pub(crate) struct IqaForm {
     #[serde(default)]
     pub target: String,
     #[serde(default)]

@@ -28,7 +28,7 @@ use crate::web::{AppError, AppState};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/portfolio/evidence_new.html")]
-pub struct NewEvidencePage {
+pub(crate) struct NewEvidencePage {
     header: super::Header,
     user: User,
     enrolment_id: Uuid,
@@ -69,7 +69,7 @@ pub async fn new(
 
 /// At most this many files on one piece of evidence (2,000 one-byte files were once
 /// accepted on one form).
-pub const MAX_FILES: usize = 20;
+pub(crate) const MAX_FILES: usize = 20;
 
 /// What was wrong with the form's files: the field's message, and the detail for the
 /// summary.
@@ -335,12 +335,12 @@ pub async fn download(
 }
 
 /// One tick as shown: who and when.
-pub struct TickView {
+pub(crate) struct TickView {
     pub by: String,
     pub at: String,
 }
 
-pub struct CriterionRow {
+pub(crate) struct CriterionRow {
     pub id: Uuid,
     pub number: String,
     pub text: String,
@@ -361,13 +361,13 @@ impl CriterionRow {
     }
 }
 
-pub struct OutcomeView {
+pub(crate) struct OutcomeView {
     pub number: String,
     pub title: String,
     pub criteria: Vec<CriterionRow>,
 }
 
-pub struct UnitView {
+pub(crate) struct UnitView {
     pub code: String,
     pub title: String,
     pub outcomes: Vec<OutcomeView>,
@@ -377,7 +377,7 @@ pub struct UnitView {
 // a third of the page.
 #[derive(Template)]
 #[template(path = "pages/portfolio/evidence.html", whitespace = "minimize")]
-pub struct EvidencePage {
+pub(crate) struct EvidencePage {
     header: super::Header,
     user: User,
     enrolment_id: Uuid,

@@ -18,7 +18,7 @@ use crate::web::auth::CurrentUser;
 use crate::web::ids::Ids;
 use crate::web::{AppError, AppState};
 
-pub struct MajorOption {
+pub(crate) struct MajorOption {
     pub id: Uuid,
     pub label: String,
     pub current: bool,
@@ -28,7 +28,7 @@ pub struct MajorOption {
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/portfolio/major.html")]
-pub struct MajorPage {
+pub(crate) struct MajorPage {
     header: super::Header,
     user: User,
     enrolment_id: Uuid,
@@ -44,7 +44,7 @@ impl MajorPage {
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
-pub struct MajorForm {
+pub(crate) struct MajorForm {
     #[serde(default)]
     major: String,
 }

@@ -46,7 +46,7 @@ pub enum Row {
 
 #[derive(Template)]
 #[template(path = "pages/portfolio/matrix.html", whitespace = "minimize")]
-pub struct MatrixPage {
+pub(crate) struct MatrixPage {
     header: super::Header,
     user: User,
     enrolment_id: Uuid,

@@ -88,7 +88,7 @@ pub fn routes(body_limit: usize) -> Router<AppState> {
 
 /// What every page about an enrolment shows at its top: whose portfolio, and its
 /// status tag (UX: every page says where the enrolment stands).
-pub struct Header {
+pub(crate) struct Header {
     pub enrolment_id: Uuid,
     pub learner: String,
     pub status: crate::domain::Status,

@@ -73,7 +73,7 @@ pub(super) async fn load(state: &AppState, enrolment: &Enrolment) -> Result<Load
 
 #[derive(Template)]
 #[template(path = "pages/portfolio/progress.html", whitespace = "minimize")]
-pub struct ProgressPage {
+pub(crate) struct ProgressPage {
     header: super::Header,
     user: User,
     enrolment_id: Uuid,

@@ -25,7 +25,7 @@ use crate::web::{AppError, AppState};
 
 /// What the viewer may do in this status: admins run the credential; the assigned
 /// assessor may audit; everyone else reads.
-pub fn offers_for(status: Status, capacity: Capacity) -> Vec<Offer> {
+pub(crate) fn offers_for(status: Status, capacity: Capacity) -> Vec<Offer> {
     machine::offers(status)
         .iter()
         .copied()
@@ -39,7 +39,7 @@ pub fn offers_for(status: Status, capacity: Capacity) -> Vec<Offer> {
 
 #[derive(Template, WebTemplate)]
 #[template(path = "partials/status_panel.html")]
-pub struct StatusPanel {
+pub(crate) struct StatusPanel {
     pub enrolment_id: Uuid,
     pub status: Status,
     pub offers: Vec<Offer>,
@@ -66,7 +66,7 @@ impl StatusPanel {
     }
 }
 
-pub async fn panel_for(
+pub(crate) async fn panel_for(
     state: &AppState,
     enrolment: &Enrolment,
     capacity: Capacity,
@@ -181,14 +181,14 @@ pub async fn issue(
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
-pub struct CancelForm {
+pub(crate) struct CancelForm {
     #[serde(default)]
     reason: String,
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/portfolio/cancel.html")]
-pub struct CancelPage {
+pub(crate) struct CancelPage {
     header: super::Header,
     user: User,
     enrolment_id: Uuid,
@@ -203,7 +203,7 @@ impl CancelPage {
     }
 }
 
-pub async fn confirm_cancel(
+pub(crate) async fn confirm_cancel(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Ids(id): Ids<Uuid>,

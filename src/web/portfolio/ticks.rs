@@ -24,7 +24,7 @@ use crate::web::ids::Ids;
 use crate::web::{AppError, AppState};
 
 #[derive(Debug, Deserialize)]
-pub struct TickForm {
+pub(crate) struct TickForm {
     criterion: Uuid,
     /// "tick" or "untick".
     action: String,
@@ -179,7 +179,7 @@ async fn apply_change(
 /// status line for screen readers.
 #[derive(Template, WebTemplate)]
 #[template(path = "partials/tick_fragment.html")]
-pub struct TickFragment {
+pub(crate) struct TickFragment {
     c: CriterionRow,
     enrolment_id: Uuid,
     evidence_id: Uuid,
@@ -201,7 +201,7 @@ impl TickFragment {
     source = r#"<p id="tick-problem" class="error-message" role="alert">{{ reason }}</p>"#,
     ext = "html"
 )]
-pub struct TickProblem {
+pub(crate) struct TickProblem {
     reason: String,
 }
 
@@ -273,7 +273,7 @@ async fn to_accept(
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/portfolio/accept.html")]
-pub struct AcceptPage {
+pub(crate) struct AcceptPage {
     header: super::Header,
     user: User,
     enrolment_id: Uuid,
@@ -283,7 +283,7 @@ pub struct AcceptPage {
     count: usize,
 }
 
-pub async fn confirm_accept(
+pub(crate) async fn confirm_accept(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Ids((id, evidence_id, from)): Ids<(Uuid, Uuid, String)>,

@@ -3,7 +3,7 @@
 //! from screen readers); the same numbers, with the same links, are a table under it.
 
 /// One bar, or one group of bars sharing a label (one bar per series).
-pub struct Bar {
+pub(crate) struct Bar {
     pub label: String,
     /// What the drawing writes under a column, where the full label has no room.
     pub short: String,
@@ -12,19 +12,19 @@ pub struct Bar {
 }
 
 /// A series: its name and the class its bars are drawn with.
-pub struct Series {
+pub(crate) struct Series {
     pub name: &'static str,
     pub class: &'static str,
 }
 
-pub enum Shape {
+pub(crate) enum Shape {
     /// Bars grow to the right, one row per label (few labels, long names).
     Rows,
     /// Bars grow upwards, one column per label (bands, months).
     Columns,
 }
 
-pub struct Chart {
+pub(crate) struct Chart {
     /// The id of the chart's heading, which names the figure and the table.
     pub id: &'static str,
     pub title: &'static str,
@@ -38,7 +38,7 @@ pub struct Chart {
 }
 
 /// A rectangle of the drawing with its link and its text.
-pub struct Rect {
+pub(crate) struct Rect {
     pub x: u32,
     pub y: u32,
     pub width: u32,
@@ -57,7 +57,7 @@ pub struct Text {
 }
 
 /// The drawing of a chart, in the units of its view box.
-pub struct Drawing {
+pub(crate) struct Drawing {
     pub width: u32,
     pub height: u32,
     pub rects: Vec<Rect>,
@@ -82,7 +82,7 @@ impl Chart {
         self.max() == 0
     }
 
-    pub fn draw(&self) -> Drawing {
+    pub(crate) fn draw(&self) -> Drawing {
         match self.shape {
             Shape::Rows => self.draw_rows(),
             Shape::Columns => self.draw_columns(),
@@ -181,7 +181,7 @@ impl Chart {
 
 /// `value` of `max` as a length of at most `full`; a value above 0 is never drawn
 /// thinner than 2, so that it can be seen.
-pub fn scale(value: i64, max: i64, full: u32) -> u32 {
+pub(crate) fn scale(value: i64, max: i64, full: u32) -> u32 {
     if value <= 0 || max <= 0 {
         return 0;
     }

@@ -21,7 +21,7 @@ const MONTHS: usize = 12;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/dashboard.html")]
-pub struct DashboardPage {
+pub(crate) struct DashboardPage {
     user: User,
     title: &'static str,
     report_title: &'static str,

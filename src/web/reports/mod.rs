@@ -47,7 +47,7 @@ pub fn routes() -> Router<AppState> {
 
 /// Which report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Caseload,
     Sample,
     Centre,
@@ -88,7 +88,7 @@ impl Kind {
     }
 
     /// The report of this kind for `user`, or none: it does not exist for them.
-    pub fn scope_for(self, user: &User) -> Result<Scope, AppError> {
+    pub(crate) fn scope_for(self, user: &User) -> Result<Scope, AppError> {
         let allowed = match self {
             Kind::Caseload => user.has_role(Role::Assessor) || user.has_role(Role::TraineeAssessor),
             Kind::Sample => user.has_role(Role::Iqa),
@@ -105,11 +105,11 @@ impl Kind {
     }
 
     /// Filters by person that make sense in this report.
-    pub fn offers_assessor(self) -> bool {
+    pub(crate) fn offers_assessor(self) -> bool {
         self != Kind::Caseload
     }
 
-    pub fn offers_iqa(self) -> bool {
+    pub(crate) fn offers_iqa(self) -> bool {
         self != Kind::Sample
     }
 }

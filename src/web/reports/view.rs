@@ -8,7 +8,7 @@ use crate::domain::status::Status;
 use super::Kind;
 
 /// A column heading: its label, the address that sorts by it, and how it sorts now.
-pub struct Heading {
+pub(crate) struct Heading {
     pub column: Column,
     pub label: &'static str,
     pub href: String,
@@ -18,14 +18,14 @@ pub struct Heading {
 }
 
 /// A link of the pager.
-pub struct PageLink {
+pub(crate) struct PageLink {
     pub number: u32,
     pub href: String,
     pub current: bool,
 }
 
 /// An option of a select: value, text, chosen.
-pub struct Opt {
+pub(crate) struct Opt {
     pub value: String,
     pub text: String,
     pub selected: bool,
@@ -49,7 +49,7 @@ pub struct Check {
 
 /// A filter that arrives only from a link (a dashboard's bar): shown so it can be
 /// seen and removed, and kept in the form as a hidden field.
-pub struct LinkedFilter {
+pub(crate) struct LinkedFilter {
     pub name: &'static str,
     pub value: String,
     pub text: String,
@@ -313,7 +313,7 @@ impl ReportView {
     }
 
     /// Where a problem's link in the error summary goes: its field in the form.
-    pub fn anchor(field: &str) -> &str {
+    pub(crate) fn anchor(field: &str) -> &str {
         match field {
             "sort" | "dir" => "report-table",
             "page" => "report-pager",
@@ -322,7 +322,7 @@ impl ReportView {
         }
     }
 
-    pub fn noun(&self) -> &'static str {
+    pub(crate) fn noun(&self) -> &'static str {
         if self.total == 1 {
             "enrolment"
         } else {
