@@ -51,13 +51,14 @@ pub(crate) async fn user_for(db: impl PgExecutor<'_>, token: &str) -> DbResult<O
     .await?)
 }
 
-/// Uses the token and sets the password in one transaction; `None` when the token
+/// Uses the token, sets the password and ends the account's sessions in one
+/// transaction; the account and its new session generation, or `None` when the token
 /// was already used, expired or unknown (two tabs submitting at once: one wins).
-pub(crate) async fn consume<'a>(
+pub async fn consume<'a>(
     db: impl Acquire<'a, Database = Postgres>,
     token: &str,
     password_hash: &str,
-) -> DbResult<Option<Uuid>> {
+) -> DbResult<Option<(Uuid, i32)>> {
     let mut tx = db.begin().await?;
     let user: Option<Uuid> = sqlx::query_scalar!(
         "UPDATE password_tokens SET used_at = now() \
@@ -66,15 +67,18 @@ pub(crate) async fn consume<'a>(
     )
     .fetch_optional(&mut *tx)
     .await?;
-    if let Some(id) = user {
-        sqlx::query!(
-            "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1",
-            id,
-            password_hash
-        )
-        .execute(&mut *tx)
-        .await?;
-    }
+    let Some(id) = user else {
+        return Ok(None);
+    };
+    let generation = sqlx::query_scalar!(
+        "UPDATE users SET password_hash = $2, updated_at = now(), \
+                session_generation = session_generation + 1 \
+          WHERE id = $1 RETURNING session_generation",
+        id,
+        password_hash
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     tx.commit().await?;
-    Ok(user)
+    Ok(Some((id, generation)))
 }

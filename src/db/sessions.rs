@@ -28,6 +28,7 @@ struct SignedIn {
     kind: String,
     active: bool,
     created_at: OffsetDateTime,
+    session_generation: i32,
     roles: Vec<String>,
     session_ends: OffsetDateTime,
 }
@@ -44,6 +45,7 @@ macro_rules! signed_in {
             kind: $row.kind,
             active: $row.active,
             created_at: $row.created_at,
+            session_generation: $row.session_generation,
             roles: $row.roles,
             session_ends: $row.session_ends,
         }
@@ -61,6 +63,7 @@ impl SignedIn {
             kind: self.kind,
             active: self.active,
             created_at: self.created_at,
+            session_generation: self.session_generation,
             roles: self.roles,
         };
         Ok((user.try_into()?, self.session_ends))
@@ -78,7 +81,7 @@ pub async fn signed_in(
     sqlx::query_as!(
         SignedIn,
         r#"SELECT u.id, u.centre_id, u.email, u.display_name, u.password_hash, u.kind, u.active,
-                  u.created_at, ARRAY(SELECT role FROM user_roles WHERE user_id = u.id) AS "roles!",
+                  u.created_at, u.session_generation, ARRAY(SELECT role FROM user_roles WHERE user_id = u.id) AS "roles!",
                   s.expiry_date AS session_ends
              FROM users u
              JOIN tower_sessions.session s ON s.id = $2 AND s.expiry_date > now()
@@ -102,6 +105,7 @@ struct SignedInWithEnrolment {
     kind: String,
     active: bool,
     created_at: OffsetDateTime,
+    session_generation: i32,
     roles: Vec<String>,
     session_ends: OffsetDateTime,
     e_id: Option<Uuid>,
@@ -163,7 +167,7 @@ pub(crate) async fn signed_in_with_enrolment(
     sqlx::query_as!(
         SignedInWithEnrolment,
         r#"SELECT u.id, u.centre_id, u.email, u.display_name, u.password_hash, u.kind, u.active,
-                  u.created_at, ARRAY(SELECT role FROM user_roles WHERE user_id = u.id) AS "roles!",
+                  u.created_at, u.session_generation, ARRAY(SELECT role FROM user_roles WHERE user_id = u.id) AS "roles!",
                   s.expiry_date AS session_ends,
                   e.id AS "e_id?", e.centre_id AS "e_centre_id?", e.learner_id AS "e_learner_id?",
                   e.version_id AS "e_version_id?", e.major_id AS "e_major_id?",
@@ -196,6 +200,7 @@ struct SignedInWithHome {
     kind: String,
     active: bool,
     created_at: OffsetDateTime,
+    session_generation: i32,
     roles: Vec<String>,
     session_ends: OffsetDateTime,
     fingerprint: i64,
@@ -219,7 +224,8 @@ pub(crate) async fn signed_in_with_home(
         SignedInWithHome,
         r#"SELECT u.id AS "id!", u.centre_id AS "centre_id!", u.email AS "email!",
                   u.display_name AS "display_name!", u.password_hash, u.kind AS "kind!",
-                  u.active AS "active!", u.created_at AS "created_at!", u.roles AS "roles!",
+                  u.active AS "active!", u.created_at AS "created_at!",
+                  u.session_generation AS "session_generation!", u.roles AS "roles!",
                   s.expiry_date AS session_ends,
                   l.x # a.x # t.x # i.x # (l.n + a.n + t.n + i.n)
                   # COALESCE(hashtextextended(LEAST(l.m, a.m, t.m, i.m)::text, 1), 0) AS "fingerprint!"

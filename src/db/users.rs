@@ -17,6 +17,8 @@ pub struct User {
     pub kind: UserKind,
     pub active: bool,
     pub created_at: OffsetDateTime,
+    /// Sessions signed in at an earlier generation no longer stand.
+    pub session_generation: i32,
     /// Sorted.
     pub roles: Vec<Role>,
 }
@@ -47,6 +49,7 @@ pub(crate) struct UserRow {
     pub(crate) kind: String,
     pub(crate) active: bool,
     pub(crate) created_at: OffsetDateTime,
+    pub(crate) session_generation: i32,
     pub(crate) roles: Vec<String>,
 }
 
@@ -70,6 +73,7 @@ impl TryFrom<UserRow> for User {
             kind,
             active: r.active,
             created_at: r.created_at,
+            session_generation: r.session_generation,
             roles,
         })
     }
@@ -123,7 +127,8 @@ pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<User> {
     let row = sqlx::query_as!(
         UserRow,
         "SELECT u.id, u.centre_id, u.email, u.display_name, u.password_hash, u.kind, \
-         u.active, u.created_at, ARRAY(SELECT role FROM user_roles WHERE user_id = u.id) AS \"roles!\" \
+         u.active, u.created_at, u.session_generation, \
+         ARRAY(SELECT role FROM user_roles WHERE user_id = u.id) AS \"roles!\" \
          FROM users u WHERE u.id = $1",
         id,
     )
@@ -141,7 +146,8 @@ pub async fn find_by_email(
     let row = sqlx::query_as!(
         UserRow,
         "SELECT u.id, u.centre_id, u.email, u.display_name, u.password_hash, u.kind, \
-         u.active, u.created_at, ARRAY(SELECT role FROM user_roles WHERE user_id = u.id) AS \"roles!\" \
+         u.active, u.created_at, u.session_generation, \
+         ARRAY(SELECT role FROM user_roles WHERE user_id = u.id) AS \"roles!\" \
          FROM users u WHERE u.centre_id = $1 AND lower(u.email) = lower($2)",
         centre_id,
         email.trim(),
@@ -165,6 +171,20 @@ pub async fn set_password_hash(db: impl PgExecutor<'_>, id: Uuid, hash: &str) ->
     Ok(())
 }
 
+/// Ends every session of the account at once, on every server: each carries the
+/// generation it signed in at, and from now on that is an older one. Returns the new
+/// generation.
+pub async fn end_sessions(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<i32> {
+    sqlx::query_scalar!(
+        "UPDATE users SET session_generation = session_generation + 1, updated_at = now() \
+          WHERE id = $1 RETURNING session_generation",
+        id
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or(DbError::NotFound)
+}
+
 /// Grant a role (idempotent). A learner-only or staff-only mismatch is `LearnerRoleMix`.
 pub async fn grant_role(db: impl PgExecutor<'_>, id: Uuid, role: Role) -> DbResult<()> {
     sqlx::query!(
@@ -184,7 +204,8 @@ pub(crate) async fn find_all_by_email(db: impl PgExecutor<'_>, email: &str) -> D
     let rows = sqlx::query_as!(
         UserRow,
         "SELECT u.id, u.centre_id, u.email, u.display_name, u.password_hash, u.kind, \
-         u.active, u.created_at, ARRAY(SELECT role FROM user_roles WHERE user_id = u.id) AS \"roles!\" \
+         u.active, u.created_at, u.session_generation, \
+         ARRAY(SELECT role FROM user_roles WHERE user_id = u.id) AS \"roles!\" \
          FROM users u WHERE lower(u.email) = lower($1)",
         email.trim(),
     )
@@ -198,7 +219,8 @@ pub async fn list_for_centre(db: impl PgExecutor<'_>, centre_id: Uuid) -> DbResu
     let rows = sqlx::query_as!(
         UserRow,
         "SELECT u.id, u.centre_id, u.email, u.display_name, u.password_hash, u.kind, \
-         u.active, u.created_at, ARRAY(SELECT role FROM user_roles WHERE user_id = u.id) AS \"roles!\" \
+         u.active, u.created_at, u.session_generation, \
+         ARRAY(SELECT role FROM user_roles WHERE user_id = u.id) AS \"roles!\" \
          FROM users u WHERE u.centre_id = $1 ORDER BY lower(u.display_name), u.id",
         centre_id,
     )

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod access;
+mod account_sessions;
 mod activity_log;
 mod admin;
 mod admin_audits;

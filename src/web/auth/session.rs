@@ -16,6 +16,8 @@ use crate::db::{sessions, DbResult};
 use crate::web::{AppError, AppState};
 
 pub const USER_ID_KEY: &str = "user_id";
+/// The account's session generation when this session signed in (absent: 0).
+const GENERATION_KEY: &str = "generation";
 
 /// A session ends after this long without a request.
 pub const IDLE: Duration = Duration::hours(8);
@@ -32,6 +34,7 @@ pub struct CurrentUser(pub User);
 pub(crate) struct SessionClaim {
     pub user_id: Uuid,
     pub session_id: String,
+    generation: i32,
     session: Session,
 }
 
@@ -51,14 +54,24 @@ impl SessionClaim {
         let id: Option<Uuid> = session.get(USER_ID_KEY).await.map_err(|e| {
             AppError::Internal(anyhow::anyhow!("reading the session: {e}")).into_response()
         })?;
+        let generation: Option<i32> = session.get(GENERATION_KEY).await.map_err(|e| {
+            AppError::Internal(anyhow::anyhow!("reading the session: {e}")).into_response()
+        })?;
         Ok(match (id, session.id()) {
             (Some(user_id), Some(session_id)) => Some(SessionClaim {
                 user_id,
                 session_id: session_id.to_string(),
+                generation: generation.unwrap_or(0),
                 session,
             }),
             _ => None,
         })
+    }
+
+    /// Whether the account read for this claim lets the session stand: active, and not
+    /// signed out everywhere since this session began.
+    fn stands(&self, user: &User) -> bool {
+        user.active && user.session_generation == self.generation
     }
 
     /// The database says the session stands until `ends`. When its end was last moved
@@ -100,11 +113,12 @@ where
         .read(|db| read(db, user_id, session_id.clone()))
         .await;
     match found {
-        Ok(Some((user, ends, more))) if user.active => {
+        Ok(Some((user, ends, more))) if claim.stands(&user) => {
             claim.in_use(ends);
             Ok((user, more))
         }
-        // A deactivated person cannot sign in, so neither may their old session.
+        // A deactivated person cannot sign in, so neither may their old session; nor may
+        // one from before their sessions were ended.
         Ok(_) => Err(claim.refused(parts).await),
         Err(e) => Err(AppError::from(e).into_response()),
     }
@@ -146,7 +160,7 @@ impl FromRequestParts<AppState> for MaybeUser {
             })
             .await;
         match found {
-            Ok(Some((user, ends))) if user.active => {
+            Ok(Some((user, ends))) if claim.stands(&user) => {
                 claim.in_use(ends);
                 Ok(MaybeUser(Some(user)))
             }
@@ -157,6 +171,24 @@ impl FromRequestParts<AppState> for MaybeUser {
             Err(e) => Err(AppError::from(e).into_response()),
         }
     }
+}
+
+/// Signs `user` in on `session`: a new session id (so an id planted before it is
+/// worthless) holding the account and its current session generation.
+pub(crate) async fn begin(
+    session: &Session,
+    user_id: Uuid,
+    generation: i32,
+) -> Result<(), AppError> {
+    let failed =
+        |e: tower_sessions::session::Error| AppError::Internal(anyhow::anyhow!("session: {e}"));
+    session.cycle_id().await.map_err(failed)?;
+    session.insert(USER_ID_KEY, user_id).await.map_err(failed)?;
+    session
+        .insert(GENERATION_KEY, generation)
+        .await
+        .map_err(failed)?;
+    Ok(())
 }
 
 /// The answer that sends the browser to sign in and come back here.

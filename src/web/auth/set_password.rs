@@ -10,7 +10,6 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::password::HashingError;
-use super::USER_ID_KEY;
 use crate::db::{password_tokens, users};
 use crate::domain::form::FieldError;
 use crate::domain::people::validate_new_password;
@@ -89,17 +88,11 @@ pub async fn submit(
         }
         Err(e) => return Err(AppError::Internal(e.into())),
     };
-    // Used by another tab meanwhile: one of them wins.
-    let user_id = password_tokens::consume(&state.pool, &token, &hash)
+    // Used by another tab meanwhile: one of them wins. Setting a password by link ends
+    // the account's other sessions (a reset is how a taken-over account is recovered).
+    let (user_id, generation) = password_tokens::consume(&state.pool, &token, &hash)
         .await?
         .ok_or(AppError::NotFound)?;
-    session
-        .cycle_id()
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
-    session
-        .insert(USER_ID_KEY, user_id)
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
+    super::session::begin(&session, user_id, generation).await?;
     Ok(Redirect::to("/").into_response())
 }

@@ -11,7 +11,6 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::password::HashingError;
-use super::USER_ID_KEY;
 use crate::db::{logins, users};
 use crate::domain::signin::{self, FieldError, Verdict};
 use crate::web::{AppError, AppState};
@@ -131,12 +130,7 @@ pub async fn submit(
             Some(WRONG_DETAILS.to_string()),
         );
     };
-    // A new session id at sign-in, so an id planted before it is worthless.
-    session.cycle_id().await.map_err(session_error)?;
-    session
-        .insert(USER_ID_KEY, user.id)
-        .await
-        .map_err(session_error)?;
+    super::session::begin(&session, user.id, user.session_generation).await?;
     Ok(Redirect::to(&next).into_response())
 }
 
