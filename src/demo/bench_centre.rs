@@ -284,10 +284,11 @@ async fn triggers_off(tx: &mut sqlx::PgConnection) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What makes a centre look lived in: last activity spread over about two months (one
-/// in seven quiet for over 30 days), IQA actions open on one in twenty, and on about a
-/// half of those Ready to be Requested a credential requested and issued in the last
-/// twelve months.
+/// What makes a centre look lived in, spread by each learner's place in `made` (so that
+/// every grown centre has some of each, never none by chance): last activity over the
+/// last five weeks (four in 35 quiet for over 30 days), IQA actions open on one in
+/// twenty, and on about a half of those Ready to be Requested a credential requested and
+/// issued in the last twelve months.
 async fn settle(pool: &PgPool, centre_id: Uuid, made: &[Uuid]) -> anyhow::Result<()> {
     // Credential numbers as the register writes them, from a range of their own.
     let numbers: Vec<String> = (0..made.len() as u64)
@@ -297,8 +298,8 @@ async fn settle(pool: &PgPool, centre_id: Uuid, made: &[Uuid]) -> anyhow::Result
     let mut tx = pool.begin().await?;
     triggers_off(&mut tx).await?;
     sqlx::query!(
-        "UPDATE enrolments SET last_activity_at = now() - make_interval(days => (abs(hashtext(id::text)) % 35)) \
-          WHERE id = ANY($1)",
+        "UPDATE enrolments e SET last_activity_at = now() - make_interval(days => (m.n::int * 11) % 35) \
+           FROM unnest($1::uuid[]) WITH ORDINALITY AS m(id, n) WHERE e.id = m.id",
         made,
     )
     .execute(&mut *tx)
@@ -308,8 +309,8 @@ async fn settle(pool: &PgPool, centre_id: Uuid, made: &[Uuid]) -> anyhow::Result
          SELECT e.id, e.version_id, (SELECT u.id FROM units u WHERE u.version_id = e.version_id \
                                      ORDER BY u.ordinal LIMIT 1), e.iqa_id, 'action_required', \
                 'Check the witness statement covers 1.2' \
-           FROM enrolments e WHERE e.id = ANY($1) AND e.iqa_id IS NOT NULL \
-            AND abs(hashtext(e.id::text || 'iqa')) % 20 = 0",
+           FROM unnest($1::uuid[]) WITH ORDINALITY AS m(id, n) JOIN enrolments e ON e.id = m.id \
+          WHERE e.iqa_id IS NOT NULL AND m.n % 20 = 1",
         made,
     )
     .execute(&mut *tx)
