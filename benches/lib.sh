@@ -21,8 +21,14 @@ bench_setup() {
   if ! command -v initdb >/dev/null 2>&1 && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
     need initdb postgresql
   fi
-  cargo build --release --quiet
-  BIN=${CARGO_TARGET_DIR:-target}/release/attest
+  # ATTEST_BENCH_BIN measures a binary built earlier (e.g. a copy of the release build
+  # before a change) instead of building this tree.
+  if [ -n "${ATTEST_BENCH_BIN:-}" ]; then
+    BIN=$ATTEST_BENCH_BIN
+  else
+    cargo build --release --quiet
+    BIN=${CARGO_TARGET_DIR:-target}/release/attest
+  fi
   WORK=$(mktemp -d "${TMPDIR:-/tmp}/attest-bench.XXXXXX")
   # When run as root the cluster runs as the postgres user, which must reach the folder.
   chmod 755 "$WORK"
