@@ -176,8 +176,8 @@ fn prepare_storage(files: &crate::web::files::FileStore, mail: &MailConfig) -> a
     Ok(())
 }
 
-/// Expired sessions and sign-in counters that no longer count are removed hourly, so
-/// neither table grows without end.
+/// Expired sessions, and sign-in and reset-request counters that no longer count, are
+/// removed hourly, so no such table grows without end.
 async fn delete_expired_sessions(pool: sqlx::PgPool) {
     let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
@@ -188,6 +188,10 @@ async fn delete_expired_sessions(pool: sqlx::PgPool) {
         // Sign-in counters that no longer count, however many emails were invented.
         if let Err(e) = crate::db::logins::forget_stale(&pool).await {
             tracing::warn!("forgetting sign-in counters: {e}");
+        }
+        // Reset-request counters whose hour has passed, likewise.
+        if let Err(e) = crate::db::password_reset::forget_stale(&pool).await {
+            tracing::warn!("forgetting password reset counters: {e}");
         }
     }
 }

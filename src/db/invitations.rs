@@ -22,7 +22,7 @@ pub(crate) struct Invited {
 
 /// `{public_url}/set-password/{token}`: links in email are built on the configured
 /// address, never on a request's Host header.
-fn link(public_url: &str, token: &str) -> String {
+pub(crate) fn link(public_url: &str, token: &str) -> String {
     format!("{}/set-password/{token}", public_url.trim_end_matches('/'))
 }
 

@@ -17,6 +17,8 @@ pub(crate) const MAIL_JOB: &str = "send mail";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageKind {
     PasswordLink,
+    /// A link to choose a new password, asked for on "Forgot your password?".
+    PasswordReset,
     Credential,
 }
 
@@ -24,6 +26,7 @@ impl MessageKind {
     fn key(self) -> &'static str {
         match self {
             MessageKind::PasswordLink => "password_link",
+            MessageKind::PasswordReset => "password_reset",
             MessageKind::Credential => "credential",
         }
     }
@@ -93,10 +96,10 @@ pub struct Message {
 
 impl Message {
     pub fn kind(&self) -> MessageKind {
-        if self.kind == "credential" {
-            MessageKind::Credential
-        } else {
-            MessageKind::PasswordLink
+        match self.kind.as_str() {
+            "credential" => MessageKind::Credential,
+            "password_reset" => MessageKind::PasswordReset,
+            _ => MessageKind::PasswordLink,
         }
     }
 }
@@ -162,14 +165,15 @@ pub(crate) async fn erase_link(db: impl PgExecutor<'_>, message: Uuid) -> DbResu
     Ok(())
 }
 
-/// Stops every set-password message to `user` still waiting in the queue, and forgets
-/// their links: a newer link replaces them. One being sent right now goes out, with a
-/// link that no longer works.
+/// Stops every set-password or reset message to `user` still waiting in the queue, and
+/// forgets their links: a newer link replaces them. One being sent right now goes out,
+/// with a link that no longer works.
 pub(crate) async fn replace_password_links(conn: &mut PgConnection, user: Uuid) -> DbResult<()> {
     sqlx::query!(
         "UPDATE jobs SET state = 'failed', finished_at = now(), last_error = $2 \
          WHERE state = 'queued' AND id IN \
-               (SELECT job_id FROM mail_outbox WHERE user_id = $1 AND kind = 'password_link')",
+               (SELECT job_id FROM mail_outbox \
+                 WHERE user_id = $1 AND kind IN ('password_link', 'password_reset'))",
         user,
         REPLACED
     )
@@ -177,7 +181,8 @@ pub(crate) async fn replace_password_links(conn: &mut PgConnection, user: Uuid) 
     .await?;
     sqlx::query!(
         "UPDATE mail_outbox m SET link = NULL FROM jobs j \
-         WHERE j.id = m.job_id AND m.user_id = $1 AND m.kind = 'password_link' \
+         WHERE j.id = m.job_id AND m.user_id = $1 \
+           AND m.kind IN ('password_link', 'password_reset') \
            AND j.state IN ('failed', 'succeeded') AND m.link IS NOT NULL",
         user
     )

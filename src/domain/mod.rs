@@ -12,6 +12,8 @@ pub mod iqa;
 pub(crate) mod log_filter;
 pub mod mail;
 pub mod outcome;
+pub(crate) mod password_reset;
+pub(crate) mod passwords;
 pub mod people;
 pub mod progress;
 pub mod qualification;

@@ -181,27 +181,6 @@ pub(crate) fn validate_assignments(
     errors
 }
 
-/// The shortest password accepted: length beats complexity rules (NCSC guidance).
-pub(crate) const MIN_PASSWORD_CHARS: usize = 10;
-
-pub(crate) fn validate_new_password(password: &str, confirm: &str) -> Vec<FieldError> {
-    let mut errors = Vec::new();
-    if password.is_empty() {
-        errors.push(FieldError::new("password", "Enter a password"));
-    } else if password.chars().count() < MIN_PASSWORD_CHARS {
-        errors.push(FieldError::new(
-            "password",
-            "Your password must be at least 10 characters",
-        ));
-    } else if let Err(e) = text::NEW_PASSWORD.check(password) {
-        errors.push(e);
-    }
-    if errors.is_empty() && password != confirm {
-        errors.push(FieldError::new("confirm", "The passwords do not match"));
-    }
-    errors
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,15 +245,5 @@ mod tests {
         assert_eq!(fields(validate_assignments(b, b, a, None, a)), ["iqa"]);
         assert_eq!(fields(validate_assignments(b, b, a, a, None)), ["trainee"]);
         assert!(validate_assignments(b, b, a, None, b).is_empty());
-    }
-
-    #[test]
-    fn passwords_are_long_enough_and_confirmed() {
-        assert_eq!(validate_new_password("short", "short")[0].field, "password");
-        assert_eq!(
-            validate_new_password("long enough pass", "long enough pasS")[0].field,
-            "confirm"
-        );
-        assert!(validate_new_password("long enough pass", "long enough pass").is_empty());
     }
 }

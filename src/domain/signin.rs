@@ -109,7 +109,7 @@ pub(crate) enum Throttled {
 }
 
 /// "1 minute", "15 minutes": a wait in whole minutes, rounded up.
-fn minutes(wait: Duration) -> String {
+pub(crate) fn minutes(wait: Duration) -> String {
     let n = (wait.whole_seconds() + 59).div_euclid(60).max(1);
     if n == 1 {
         "1 minute".to_string()

@@ -14,7 +14,11 @@ use crate::db::jobs::{self, Job};
 use crate::db::outbox::{self, Attempted, Message, MessageKind};
 use crate::db::{activity, credential_emails, credentials, password_tokens, DbError};
 use crate::domain::mail::retry_pause;
-use crate::mail::{credential_message, password_link_message, CredentialLetter, Mailer, Outgoing};
+use crate::domain::password_reset::{duration_words, LINK_VALID_MINUTES};
+use crate::mail::{
+    credential_message, password_link_message, password_reset_message, CredentialLetter, Mailer,
+    Outgoing,
+};
 
 /// How the worker sends mail.
 #[derive(Debug, Clone)]
@@ -97,7 +101,7 @@ impl Worker {
         Ok(())
     }
 
-    /// The message as it is sent: the set-password letter with its link, or the
+    /// The message as it is sent: the set-password or reset letter with its link, or the
     /// credential with its issued PDF as the register keeps it.
     async fn outgoing(&self, message: &Message) -> Result<Outgoing, Failure> {
         let link = message.link.as_deref().ok_or_else(|| {
@@ -110,6 +114,13 @@ impl Worker {
                 &message.centre_name,
                 link,
                 password_tokens::VALID_DAYS,
+            )),
+            MessageKind::PasswordReset => Ok(password_reset_message(
+                &message.to_name,
+                &message.to_address,
+                &message.centre_name,
+                link,
+                &duration_words(LINK_VALID_MINUTES),
             )),
             MessageKind::Credential => {
                 let id = message
@@ -172,6 +183,8 @@ impl Worker {
         let action = match (message.kind(), error) {
             (MessageKind::PasswordLink, None) => "password link emailed",
             (MessageKind::PasswordLink, Some(_)) => "password link email failed",
+            (MessageKind::PasswordReset, None) => "password reset emailed",
+            (MessageKind::PasswordReset, Some(_)) => "password reset email failed",
             (MessageKind::Credential, None) => "credential emailed",
             (MessageKind::Credential, Some(_)) => "credential email failed",
         };
@@ -185,7 +198,9 @@ impl Worker {
             detail["error"] = error.into();
         }
         match message.kind() {
-            MessageKind::PasswordLink => outbox::erase_link(&mut *tx, message.id).await?,
+            MessageKind::PasswordLink | MessageKind::PasswordReset => {
+                outbox::erase_link(&mut *tx, message.id).await?
+            }
             MessageKind::Credential => {
                 if let Some(credential) = message.credential_id {
                     detail["credential"] = credential.to_string().into();

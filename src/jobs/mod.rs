@@ -20,6 +20,7 @@ use crate::db::{bulk_audit, version_cache};
 
 pub mod documents;
 mod mail;
+mod password_reset;
 mod render;
 pub use mail::MailSettings;
 pub use render::{certificate, renderer, renderer_with_fonts};
@@ -186,6 +187,7 @@ impl Worker {
         match job.kind.as_str() {
             GENERATE_JOB => self.generate(job).await,
             crate::db::outbox::MAIL_JOB => self.send_mail(job).await,
+            crate::db::password_reset::RESET_JOB => self.send_reset_links(job).await,
             other => {
                 let mut conn = self.pool.acquire().await?;
                 let error = format!("unknown job kind {other:?}");

@@ -79,6 +79,37 @@ pub fn password_link_message(
     }
 }
 
+/// The one-time link a person asked for on "Forgot your password?". Sent whoever asked,
+/// so it says what to do if it was not them, and that nothing has changed yet.
+pub fn password_reset_message(
+    name: &str,
+    email: &str,
+    centre_name: &str,
+    link: &str,
+    valid_for: &str,
+) -> Outgoing {
+    Outgoing {
+        to_name: name.to_string(),
+        to_email: email.to_string(),
+        subject: format!("Choose a new password for {centre_name}"),
+        text_body: format!(
+            "Hello {name},\n\
+             \n\
+             Someone asked for a link to choose a new password for {email}\n\
+             at {centre_name}. If it was you, choose your new password here:\n\
+             {link}\n\
+             \n\
+             The link works once, for {valid_for}. Saving the new password signs your\n\
+             account out everywhere else.\n\
+             \n\
+             If it was not you, you can ignore this email: your password has not changed.\n\
+             \n\
+             {centre_name}\n"
+        ),
+        attachment: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +155,24 @@ mod tests {
             .text_body
             .contains("\nhttps://attest.example/set-password/abc\n"));
         assert!(m.text_body.contains("works once, for 7 days"));
+        assert!(m.attachment.is_none());
+    }
+
+    #[test]
+    fn the_reset_email_gives_the_link_how_long_it_works_and_what_if_it_was_not_you() {
+        let m = password_reset_message(
+            "Zoë",
+            "zoe@example.ac.nz",
+            "Northgate College",
+            "https://attest.example/set-password/abc",
+            "1 hour",
+        );
+        assert_eq!(m.subject, "Choose a new password for Northgate College");
+        assert!(m
+            .text_body
+            .contains("\nhttps://attest.example/set-password/abc\n"));
+        assert!(m.text_body.contains("works once, for 1 hour"));
+        assert!(m.text_body.contains("your password has not changed"));
         assert!(m.attachment.is_none());
     }
 }

@@ -10,7 +10,9 @@ use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Tokio1Execu
 mod letters;
 mod message;
 
-pub use letters::{credential_message, password_link_message, CredentialLetter};
+pub use letters::{
+    credential_message, password_link_message, password_reset_message, CredentialLetter,
+};
 pub use message::{Attached, Outgoing};
 
 /// The sender when none is configured.

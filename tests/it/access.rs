@@ -178,6 +178,11 @@ fn pages() -> Vec<Row> {
         get("/help", |_| "/help".into(),                           "200  200  200  200  200  200  200  200  200  200  200  200"),
         get("/set-password/{token}", |w| format!("/set-password/{}", w.token),
                                                                    "200  200  200  200  200  200  200  200  200  200  200  200"),
+        get("/forgot-password", |_| "/forgot-password".into(),     "200  200  200  200  200  200  200  200  200  200  200  200"),
+        get("/forgot-password/sent", |_| "/forgot-password/sent".into(),
+                                                                   "200  200  200  200  200  200  200  200  200  200  200  200"),
+        // Everyone signed in changes their own password here.
+        get("/account/password", |_| "/account/password".into(), "in   200  200  200  200  200  200  200  200  200  200  in"),
         // Admin pages: each admin sees their own centre.
         get("/admin/people", |_| "/admin/people".into(),           "in   404  404  404  404  404  404  404  200  200  404  in"),
         get("/admin/people/new", |_| "/admin/people/new".into(),   "in   404  404  404  404  404  404  404  200  200  404  in"),
@@ -378,6 +383,20 @@ fn account_forms() -> Vec<Row> {
         post("/set-password/{token}", |w| format!("/set-password/{}", w.token),
             |_| form("password=a-long-new-password&confirm=a-long-new-password".into()),
                                                                    "303  303  303  303  303  303  303  303  303  303  303  303"),
+        // Anyone may ask for a reset link, for any email: the same answer whatever it is.
+        post("/forgot-password", |_| "/forgot-password".into(), |w| form(format!("email={}", crate::http::enc(&w.learner_email))),
+                                                                   "303  303  303  303  303  303  303  303  303  303  303  303"),
+        post("/forgot-password", |_| "/forgot-password".into(), |_| form("email=not-an-email".into()),
+                                                                   "422  422  422  422  422  422  422  422  422  422  422  422")
+            .note("a malformed email"),
+        // Each signed-in person changes their own, with their current password.
+        post("/account/password", |_| "/account/password".into(),
+            |_| form(format!("current={PASSWORD}&password=a-long-new-password&confirm=a-long-new-password")),
+                                                                   "in   303  303  303  303  303  303  303  303  303  303  in"),
+        post("/account/password", |_| "/account/password".into(),
+            |_| form("current=not-the-password&password=a-long-new-password&confirm=a-long-new-password".into()),
+                                                                   "in   422  422  422  422  422  422  422  422  422  422  in")
+            .note("a wrong current password"),
         // Admins act in their own centre; another centre's people are a form error.
         post("/admin/people", |_| "/admin/people".into(),
             |_| form("display_name=Pat+New&email=pat%40new.test&kind=staff&role=assessor".into()),

@@ -38,6 +38,7 @@ mod mail;
 mod mail_queue;
 mod outage;
 mod page_cache;
+mod passwords;
 mod people;
 mod people_email;
 mod pg_cluster;

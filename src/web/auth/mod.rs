@@ -2,6 +2,8 @@
 use axum::routing::{get, post};
 use axum::Router;
 
+mod change_password;
+mod forgot_password;
 pub mod memo;
 pub mod password;
 mod session;
@@ -20,5 +22,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/set-password/{token}",
             get(set_password::page).post(set_password::submit),
+        )
+        .route(
+            "/forgot-password",
+            get(forgot_password::page).post(forgot_password::submit),
+        )
+        .route("/forgot-password/sent", get(forgot_password::sent))
+        .route(
+            "/account/password",
+            get(change_password::page).post(change_password::submit),
         )
 }

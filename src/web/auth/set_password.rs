@@ -1,5 +1,6 @@
-//! A new person's first visit: the one-time link from their admin, where they choose
-//! a password and are signed in.
+//! The one-time link from an email, where a person chooses a password and is signed
+//! in: a new person's first visit (the link from their admin), or a new password after
+//! "Forgot your password?".
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
@@ -12,12 +13,14 @@ use tower_sessions::Session;
 use super::password::HashingError;
 use crate::db::{password_tokens, users};
 use crate::domain::form::FieldError;
-use crate::domain::people::validate_new_password;
+use crate::domain::passwords::validate_new_password;
 use crate::web::{AppError, AppState};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/set_password.html")]
 pub(crate) struct SetPasswordPage {
+    /// A reset: the person had a password and forgot it.
+    reset: bool,
     name: String,
     email: String,
     errors: Vec<FieldError>,
@@ -36,11 +39,12 @@ impl SetPasswordPage {
 
 /// A used, expired or unknown link is simply not there (404).
 async fn page_for(state: &AppState, token: &str) -> Result<SetPasswordPage, AppError> {
-    let user_id = password_tokens::user_for(&state.pool, token)
+    let holder = password_tokens::user_for(&state.pool, token)
         .await?
         .ok_or(AppError::NotFound)?;
-    let user = users::get(&state.pool, user_id).await?;
+    let user = users::get(&state.pool, holder.user_id).await?;
     Ok(SetPasswordPage {
+        reset: holder.reset,
         name: user.display_name,
         email: user.email,
         errors: Vec::new(),
