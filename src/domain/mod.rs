@@ -15,6 +15,7 @@ pub mod outcome;
 pub mod people;
 pub mod progress;
 pub mod qualification;
+pub mod reassign;
 pub mod report;
 pub mod signin;
 pub mod status;

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::helpers::{group, learner, major, new_enrolment, staff, units};
 
 mod driver;
+mod reassign;
 mod reports;
 mod status;
 
