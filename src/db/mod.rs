@@ -30,6 +30,7 @@ pub mod password_tokens;
 pub(crate) mod passwords;
 mod qualification_items;
 pub mod qualifications;
+pub mod reassign;
 pub mod report;
 pub mod sessions;
 pub mod tick_writer;
@@ -104,6 +105,8 @@ pub enum DbError {
     TickRefused(#[from] crate::domain::ticks::TickRefusal),
     #[error(transparent)]
     LinkRefused(#[from] crate::domain::mail::LinkRefusal),
+    #[error(transparent)]
+    ReassignRefused(#[from] crate::domain::reassign::ReassignRefusal),
     #[error("a centre with this name or short name already exists")]
     DuplicateCentre,
     #[error("an account with this email address already exists in this centre")]

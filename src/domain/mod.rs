@@ -17,6 +17,7 @@ pub(crate) mod passwords;
 pub mod people;
 pub mod progress;
 pub mod qualification;
+pub mod reassign;
 pub mod report;
 pub mod signin;
 pub mod status;

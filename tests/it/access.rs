@@ -164,6 +164,8 @@ const ADDRESSED: &str = "/enrolments/{id}/iqa/{decision}/addressed";
 const CLOSED: &str = "/enrolments/{id}/iqa/{decision}/closed";
 const ASSIGNMENTS: &str = "/admin/enrolments/{id}/assignments";
 const QUALIFICATION: &str = "/admin/qualifications/{id}";
+const REASSIGN: &str = "/admin/people/{id}/reassign";
+const REASSIGN_CONFIRM: &str = "/admin/people/{id}/reassign/confirm";
 
 /// Every GET. All run in one copy of the world, and none may change it.
 #[rustfmt::skip]
@@ -194,6 +196,18 @@ fn pages() -> Vec<Row> {
                                                                    "in   404  404  404  404  404  404  404  200  404  404  in"),
         get(QUALIFICATION, |w| format!("/admin/qualifications/{}", w.a.version_id),
                                                                    "in   404  404  404  404  404  404  404  200  404  404  in"),
+        // A member of staff's caseload, for their own centre's admin; a learner holds none.
+        get(REASSIGN, |w| format!("/admin/people/{}/reassign", w.ids[&Viewer::Assessor]),
+                                                                   "in   404  404  404  404  404  404  404  200  404  404  in"),
+        get(REASSIGN, |w| format!("/admin/people/{}/reassign?role=iqa&page=2", w.ids[&Viewer::Iqa]),
+                                                                   "in   404  404  404  404  404  404  404  200  404  404  in")
+            .note("an IQA's, a page past the end"),
+        get(REASSIGN, |w| format!("/admin/people/{}/reassign", w.ids[&Viewer::Learner]),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+            .note("a learner"),
+        get(REASSIGN, |w| format!("/admin/people/{}/reassign", w.foreign_assessor),
+                                                                   "in   404  404  404  404  404  404  404  404  200  404  in")
+            .note("another centre's assessor"),
         // The portfolio: the enrolment's people and the centre's admin.
         get(ENROLMENT, |w| format!("/enrolments/{}", w.a.id),     "in   200  404  200  404  200  200  404  200  404  404  in"),
         get("/enrolments/{id}/progress", |w| format!("/enrolments/{}/progress", w.a.id),
@@ -419,6 +433,22 @@ fn account_forms() -> Vec<Row> {
         post("/admin/qualifications", |_| "/admin/qualifications".into(),
             |_| Payload::Multipart(vec![], vec![("new.toml".into(), QUALIFICATION_FILE.as_bytes().to_vec())]),
                                                                    "in   404  404  404  404  404  404  404  303  303  404  in"),
+        // Reassigning a caseload: the confirmation step changes nothing; the move is
+        // the admin's of the person's centre; a refused move changes nothing.
+        post(REASSIGN, |w| format!("/admin/people/{}/reassign", w.ids[&Viewer::Assessor]),
+            |w| form(format!("role=assessor&which=all&to={}", w.ids[&Viewer::OtherAssessor])),
+                                                                   "in   404  404  404  404  404  404  404  200  404  404  in"),
+        post(REASSIGN, |w| format!("/admin/people/{}/reassign", w.ids[&Viewer::Assessor]),
+            |w| form(format!("role=assessor&which=all&to={}", w.ids[&Viewer::Deactivated])),
+                                                                   "in   404  404  404  404  404  404  404  422  404  404  in")
+            .note("to a deactivated account"),
+        post(REASSIGN_CONFIRM, |w| format!("/admin/people/{}/reassign/confirm", w.ids[&Viewer::Assessor]),
+            |w| form(format!("role=assessor&which=chosen&enrolment={}&enrolment={}&to={}", w.a.id, w.a2.id, w.ids[&Viewer::OtherAssessor])),
+                                                                   "in   404  404  404  404  404  404  404  303  404  404  in"),
+        post(REASSIGN_CONFIRM, |w| format!("/admin/people/{}/reassign/confirm", w.ids[&Viewer::Iqa]),
+            |w| form(format!("role=iqa&which=all&digest=0000&to={}", w.ids[&Viewer::OtherIqa])),
+                                                                   "in   404  404  404  404  404  404  404  409  404  404  in")
+            .note("the caseload changed since the confirmation"),
     ]
 }
 

@@ -18,6 +18,7 @@ use crate::helpers::{group, learner, major, new_enrolment, staff, units};
 
 mod driver;
 mod passwords;
+mod reassign;
 mod reports;
 mod status;
 

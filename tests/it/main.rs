@@ -43,6 +43,7 @@ mod people;
 mod people_email;
 mod pg_cluster;
 mod portfolio;
+mod reassign;
 mod register;
 mod reports;
 mod serve;

@@ -10,6 +10,7 @@ mod audits;
 mod enrol;
 mod people;
 mod qualifications;
+mod reassign;
 mod settings;
 
 pub fn routes() -> Router<AppState> {
@@ -18,6 +19,14 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/people/new", get(people::new))
         .route("/admin/people/{id}/unlock", post(people::unlock))
         .route("/admin/people/{id}/password-link", post(people::send_link))
+        .route(
+            "/admin/people/{id}/reassign",
+            get(reassign::page).post(reassign::check),
+        )
+        .route(
+            "/admin/people/{id}/reassign/confirm",
+            post(reassign::confirm),
+        )
         .route(
             "/admin/enrolments",
             get(super::reports::centre).post(enrol::create),
