@@ -129,6 +129,20 @@ impl Database {
         Ok(Database { pool, cluster })
     }
 
+    /// A pool connected as the local cluster's superuser, or None when the database is
+    /// DATABASE_URL's: for tools that load in bulk with triggers off (the bench
+    /// fixture), which only a superuser may do. Never for serving.
+    pub async fn superuser_pool(&self) -> anyhow::Result<Option<PgPool>> {
+        let Some(cluster) = &self.cluster else {
+            return Ok(None);
+        };
+        let pool = pool_options()
+            .connect_with(crate::db::tuned(cluster.connect_options(LOCAL_DATABASE)))
+            .await
+            .context("connecting to PostgreSQL as its superuser")?;
+        Ok(Some(pool))
+    }
+
     /// Closes the pool, then stops the cluster this process started.
     pub async fn close(self) {
         self.pool.close().await;

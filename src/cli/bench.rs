@@ -19,7 +19,15 @@ pub async fn load(data_dir: &Path, evidence: usize, enrolments: usize) -> anyhow
         let f = bench::load(&database.pool, &large_qualification("BENCH/60"), evidence).await?;
         let caseload = bench::load_caseload(&database.pool, &f, CASELOAD - 1).await?;
         let centre = if enrolments > CASELOAD {
-            Some(bench_centre::grow(&database.pool, &f, enrolments).await?)
+            // Growing copies millions of ticks: with the triggers on (as the app's own
+            // role must) it takes hours, so the local cluster's superuser does it.
+            let loader = database.superuser_pool().await?;
+            let pool = loader.as_ref().unwrap_or(&database.pool);
+            let grown = bench_centre::grow(pool, &f, enrolments).await;
+            if let Some(loader) = loader {
+                loader.close().await;
+            }
+            Some(grown?)
         } else {
             None
         };
