@@ -34,7 +34,8 @@ impl From<DbError> for AppError {
             DbError::Refused(_)
             | DbError::StatusChanged { .. }
             | DbError::LiveCredentialExists
-            | DbError::LinkRefused(_) => AppError::Conflict(e.to_string()),
+            | DbError::LinkRefused(_)
+            | DbError::AccountRefused(_) => AppError::Conflict(e.to_string()),
             other if other.is_unavailable() => AppError::Unavailable,
             other => AppError::Db(other),
         }

@@ -40,6 +40,7 @@ mod outage;
 mod page_cache;
 mod people;
 mod people_email;
+mod person;
 mod pg_cluster;
 mod portfolio;
 mod register;
