@@ -6,6 +6,8 @@
 use crate::domain::audit::AuditError;
 use crate::domain::status::{Refusal, Status};
 
+pub(crate) mod account_view;
+pub(crate) mod accounts;
 pub mod activity;
 pub mod audits;
 pub mod bulk_audit;
@@ -107,6 +109,8 @@ pub enum DbError {
     LinkRefused(#[from] crate::domain::mail::LinkRefusal),
     #[error(transparent)]
     ReassignRefused(#[from] crate::domain::reassign::ReassignRefusal),
+    #[error(transparent)]
+    AccountRefused(#[from] crate::domain::accounts::AccountRefusal),
     #[error("a centre with this name or short name already exists")]
     DuplicateCentre,
     #[error("an account with this email address already exists in this centre")]

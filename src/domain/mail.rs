@@ -30,6 +30,9 @@ pub(crate) enum Delivery {
     GaveUp { attempts: i64, error: String },
     /// Never sent: a newer set-password link took its place.
     Replaced,
+    /// Never sent: its link was revoked (the account was deactivated or its email
+    /// address changed).
+    Revoked,
 }
 
 /// What the queue and the attempts table say of one message.
@@ -46,6 +49,8 @@ pub(crate) struct DeliveryFacts<'a> {
 
 /// The reason the queue gives a job it stopped because a newer link replaced it.
 pub(crate) const REPLACED: &str = "replaced by a newer set-password link";
+/// The reason the queue gives a job it stopped because its link was revoked.
+pub(crate) const REVOKED: &str = "its set-password link was revoked";
 
 impl Delivery {
     pub(crate) fn from_facts(f: &DeliveryFacts<'_>) -> Delivery {
@@ -59,6 +64,7 @@ impl Delivery {
             ("succeeded", Some(at)) => Delivery::Sent { at },
             ("succeeded", None) => Delivery::Sent { at: f.job_run_at },
             ("failed", _) if f.job_error == Some(REPLACED) => Delivery::Replaced,
+            ("failed", _) if f.job_error == Some(REVOKED) => Delivery::Revoked,
             ("failed", _) => Delivery::GaveUp {
                 attempts: f.attempts,
                 error: error(),
@@ -94,6 +100,7 @@ impl Delivery {
                 if *attempts == 1 { "" } else { "s" }
             ),
             Delivery::Replaced => "Not sent: replaced by a newer link".to_string(),
+            Delivery::Revoked => "Not sent: the link was revoked".to_string(),
         }
     }
 }
@@ -199,6 +206,11 @@ mod tests {
             last_error: Some("451 busy"),
         });
         assert_eq!(replaced_after_a_failure, Delivery::Replaced);
+        assert_eq!(facts("failed", 0, Some(REVOKED)), Delivery::Revoked);
+        assert_eq!(
+            facts("failed", 0, Some(REVOKED)).describe(),
+            "Not sent: the link was revoked"
+        );
     }
 
     #[test]

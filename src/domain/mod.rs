@@ -1,5 +1,6 @@
 //! Business rules, pure: no database, web, IO, environment or clock.
 pub mod access;
+pub mod accounts;
 pub mod audit;
 pub mod credential;
 pub mod credential_number;

@@ -35,7 +35,8 @@ impl From<DbError> for AppError {
             | DbError::StatusChanged { .. }
             | DbError::LiveCredentialExists
             | DbError::LinkRefused(_)
-            | DbError::ReassignRefused(_) => AppError::Conflict(e.to_string()),
+            | DbError::ReassignRefused(_)
+            | DbError::AccountRefused(_) => AppError::Conflict(e.to_string()),
             other if other.is_unavailable() => AppError::Unavailable,
             other => AppError::Db(other),
         }

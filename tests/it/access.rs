@@ -166,6 +166,10 @@ const ASSIGNMENTS: &str = "/admin/enrolments/{id}/assignments";
 const QUALIFICATION: &str = "/admin/qualifications/{id}";
 const REASSIGN: &str = "/admin/people/{id}/reassign";
 const REASSIGN_CONFIRM: &str = "/admin/people/{id}/reassign/confirm";
+const PERSON: &str = "/admin/people/{id}";
+const DEACTIVATE: &str = "/admin/people/{id}/deactivate";
+const REACTIVATE: &str = "/admin/people/{id}/reactivate";
+const END_SESSIONS: &str = "/admin/people/{id}/end-sessions";
 
 /// Every GET. All run in one copy of the world, and none may change it.
 #[rustfmt::skip]
@@ -188,6 +192,12 @@ fn pages() -> Vec<Row> {
         // Admin pages: each admin sees their own centre.
         get("/admin/people", |_| "/admin/people".into(),           "in   404  404  404  404  404  404  404  200  200  404  in"),
         get("/admin/people/new", |_| "/admin/people/new".into(),   "in   404  404  404  404  404  404  404  200  200  404  in"),
+        // A person's page: their own centre's admins only.
+        get(PERSON, |w| format!("/admin/people/{}", w.ids[&Viewer::Learner]),
+                                                                   "in   404  404  404  404  404  404  404  200  404  404  in"),
+        get(PERSON, |w| format!("/admin/people/{}", w.ids[&Viewer::ForeignLearner]),
+                                                                   "in   404  404  404  404  404  404  404  404  200  404  in")
+            .note("another centre's person"),
         get("/admin/enrolments/new", |_| "/admin/enrolments/new".into(),
                                                                    "in   404  404  404  404  404  404  404  200  200  404  in"),
         get("/admin/qualifications", |_| "/admin/qualifications".into(),
@@ -420,6 +430,40 @@ fn account_forms() -> Vec<Row> {
                                                                    "in   404  404  404  404  404  404  404  303  404  404  in"),
         post("/admin/people/{id}/password-link", |w| format!("/admin/people/{}/password-link", w.spare_learner),
             |_| Payload::Empty,                                    "in   404  404  404  404  404  404  404  201  404  404  in"),
+        // A person's account: their own centre's admins act; a move that makes no
+        // sense is refused with its reason.
+        post(PERSON, |w| format!("/admin/people/{}", w.ids[&Viewer::Learner]),
+            |_| form("display_name=Lena+Renamed&email=lena%40acme.test".into()),
+                                                                   "in   404  404  404  404  404  404  404  303  404  404  in"),
+        post(PERSON, |w| format!("/admin/people/{}", w.ids[&Viewer::Learner]),
+            |_| form("display_name=Lena+Renamed&email=lena%40acme.test&role=assessor".into()),
+                                                                   "in   404  404  404  404  404  404  404  422  404  404  in")
+            .note("a staff role for a learner"),
+        post(PERSON, |w| format!("/admin/people/{}", w.ids[&Viewer::ForeignLearner]),
+            |_| form("display_name=Ben+Renamed&email=ben%40bravo.test".into()),
+                                                                   "in   404  404  404  404  404  404  404  404  303  404  in")
+            .note("another centre's person"),
+        post(DEACTIVATE, |w| format!("/admin/people/{}/deactivate", w.ids[&Viewer::OtherAssessor]), |_| Payload::Empty,
+                                                                   "in   404  404  404  404  404  404  404  303  404  404  in"),
+        post(DEACTIVATE, |w| format!("/admin/people/{}/deactivate", w.ids[&Viewer::Deactivated]), |_| Payload::Empty,
+                                                                   "in   404  404  404  404  404  404  404  409  404  404  in")
+            .note("already deactivated"),
+        post(DEACTIVATE, |w| format!("/admin/people/{}/deactivate", w.ids[&Viewer::Admin]), |_| Payload::Empty,
+                                                                   "in   404  404  404  404  404  404  404  409  404  404  in")
+            .note("the admin's own account"),
+        post(DEACTIVATE, |w| format!("/admin/people/{}/deactivate", w.ids[&Viewer::ForeignLearner]), |_| Payload::Empty,
+                                                                   "in   404  404  404  404  404  404  404  404  303  404  in")
+            .note("another centre's person"),
+        post(REACTIVATE, |w| format!("/admin/people/{}/reactivate", w.ids[&Viewer::Deactivated]), |_| Payload::Empty,
+                                                                   "in   404  404  404  404  404  404  404  303  404  404  in"),
+        post(REACTIVATE, |w| format!("/admin/people/{}/reactivate", w.ids[&Viewer::Learner]), |_| Payload::Empty,
+                                                                   "in   404  404  404  404  404  404  404  409  404  404  in")
+            .note("an active account"),
+        post(END_SESSIONS, |w| format!("/admin/people/{}/end-sessions", w.ids[&Viewer::Learner]), |_| Payload::Empty,
+                                                                   "in   404  404  404  404  404  404  404  303  404  404  in"),
+        post(END_SESSIONS, |w| format!("/admin/people/{}/end-sessions", w.ids[&Viewer::Deactivated]), |_| Payload::Empty,
+                                                                   "in   404  404  404  404  404  404  404  409  404  404  in")
+            .note("a deactivated account"),
         post("/admin/enrolments", |_| "/admin/enrolments".into(),
             |w| form(format!("learner={}&major={}&assessor={}&trainee=&iqa={}",
                 w.spare_learner, w.major_a, w.ids[&Viewer::Assessor], w.ids[&Viewer::Iqa])),

@@ -41,6 +41,7 @@ mod page_cache;
 mod passwords;
 mod people;
 mod people_email;
+mod person;
 mod pg_cluster;
 mod portfolio;
 mod reassign;

@@ -9,6 +9,7 @@ use crate::db::users::{Role, User};
 mod audits;
 mod enrol;
 mod people;
+mod person;
 mod qualifications;
 mod reassign;
 mod settings;
@@ -19,6 +20,13 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/people/new", get(people::new))
         .route("/admin/people/{id}/unlock", post(people::unlock))
         .route("/admin/people/{id}/password-link", post(people::send_link))
+        .route("/admin/people/{id}", get(person::show).post(person::edit))
+        .route("/admin/people/{id}/deactivate", post(person::deactivate))
+        .route("/admin/people/{id}/reactivate", post(person::reactivate))
+        .route(
+            "/admin/people/{id}/end-sessions",
+            post(person::end_sessions),
+        )
         .route(
             "/admin/people/{id}/reassign",
             get(reassign::page).post(reassign::check),

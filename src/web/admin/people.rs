@@ -60,15 +60,27 @@ pub async fn list(
     })
 }
 
+/// Where an unlock came from: `?back=person` when from the person's own page.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct UnlockFrom {
+    back: Option<String>,
+}
+
 /// Clears the failed sign-ins counted against a person of the admin's centre, so
 /// that they can sign in again at once (an attacker's guesses had made them wait).
 pub async fn unlock(
     State(state): State<AppState>,
     current: CurrentUser,
     Ids(person): Ids<Uuid>,
+    axum::extract::Query(from): axum::extract::Query<UnlockFrom>,
 ) -> Result<Redirect, AppError> {
     let user = admin(current)?;
     logins::unlock(&state.pool, &user, person).await?;
+    if from.back.as_deref() == Some("person") {
+        return Ok(Redirect::to(&format!(
+            "/admin/people/{person}?done=unlocked"
+        )));
+    }
     Ok(Redirect::to("/admin/people"))
 }
 

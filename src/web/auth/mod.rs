@@ -10,6 +10,7 @@ mod session;
 mod set_password;
 mod signin;
 
+pub(crate) use session::begin as begin_session;
 pub(crate) use session::signed_in_with;
 pub use session::{CurrentUser, MaybeUser, IDLE as SESSION_IDLE, USER_ID_KEY};
 

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::password::HashingError;
-use crate::db::{logins, users};
+use crate::db::{accounts, logins, users};
 use crate::domain::signin::{self, FieldError, Verdict};
 use crate::web::{AppError, AppState};
 
@@ -56,6 +56,8 @@ pub(crate) struct SignInForm {
 }
 
 const WRONG_DETAILS: &str = "The email address or password is not right. Check them and try again.";
+/// Only ever shown after the right password, so it tells nothing to someone guessing.
+const DEACTIVATED: &str = "This account has been deactivated. Ask your centre's administrator.";
 
 pub async fn submit(
     State(state): State<AppState>,
@@ -88,15 +90,15 @@ pub async fn submit(
             Some(throttled.to_string()),
         );
     }
-    // A deactivated account cannot sign in, whatever the password.
-    let candidates: Vec<_> = users::find_all_by_email(&state.pool, form.email.trim())
+    // Deactivated accounts are checked too, so that the right password can be told
+    // the account is deactivated (a wrong one learns nothing more than anywhere else);
+    // active ones first, so that an active account with the password signs in.
+    let mut candidates: Vec<_> = users::find_all_by_email(&state.pool, form.email.trim())
         .await?
         .into_iter()
-        .filter_map(|u| match (u.active, u.password_hash.clone()) {
-            (true, Some(hash)) => Some((u, hash)),
-            _ => None,
-        })
+        .filter_map(|u| u.password_hash.clone().map(|hash| (u, hash)))
         .collect();
+    candidates.sort_by_key(|(u, _)| !u.active);
     let hashes = candidates.iter().map(|(_, h)| h.clone()).collect();
     // One Argon2 run per account with this email, and one when there is none, so
     // response times do not tell which emails exist.
@@ -117,20 +119,31 @@ pub async fn submit(
         Err(e) => return Err(AppError::Internal(e.into())),
     };
     let user = matched.and_then(|i| candidates.into_iter().nth(i).map(|(u, _)| u));
-    let verdict = if user.is_some() {
-        Verdict::Right
-    } else {
-        Verdict::Wrong
+    // A deactivated account's right password signs nobody in: it counts as a failure.
+    let verdict = match &user {
+        Some(u) if u.active => Verdict::Right,
+        _ => Verdict::Wrong,
     };
     logins::settle(&state.pool, &attempt, verdict).await?;
-    let Some(user) = user else {
-        return again(
-            StatusCode::UNAUTHORIZED,
-            Vec::new(),
-            Some(WRONG_DETAILS.to_string()),
-        );
+    let user = match user {
+        None => {
+            return again(
+                StatusCode::UNAUTHORIZED,
+                Vec::new(),
+                Some(WRONG_DETAILS.to_string()),
+            )
+        }
+        Some(u) if !u.active => {
+            return again(
+                StatusCode::FORBIDDEN,
+                Vec::new(),
+                Some(DEACTIVATED.to_string()),
+            )
+        }
+        Some(u) => u,
     };
     super::session::begin(&session, user.id, user.session_generation).await?;
+    accounts::record_sign_in(&state.pool, user.id).await?;
     Ok(Redirect::to(&next).into_response())
 }
 
