@@ -1,13 +1,16 @@
 //! An admin deactivates an assessor who is signed in in another browser (issue 12): on
 //! the person's page, after a refused edit, the admin deactivates; the assessor's next
 //! page sends them to sign in, where the right password is told plainly the account is
-//! deactivated. axe-core checks every page on the way.
+//! deactivated; then the admin moves the caseload, from the person's page, to another
+//! assessor. axe-core checks every page on the way.
+use attest::db::enrolments::{self, NewEnrolment};
+use attest::db::qualifications;
 use attest::db::users::Role;
 use attest::testing::test_pool;
 use attest::web::auth::password;
 
 use super::driver::Chromedriver;
-use crate::helpers::person;
+use crate::helpers::{learner, person, tiny};
 
 const PASSWORD: &str = "deactivation journey 2026";
 const ADMIN: &str = "ada@acme.test";
@@ -30,6 +33,39 @@ async fn an_admin_deactivates_an_assessor_signed_in_elsewhere_in_chromium() {
         &hash,
     )
     .await;
+    let abe = person(
+        &pool,
+        centre.id,
+        "abe@acme.test",
+        "Abe Assessor",
+        &[Role::Assessor],
+        &hash,
+    )
+    .await;
+    let version = qualifications::import(&pool, centre.id, &tiny("TINY/1"), None)
+        .await
+        .expect("import");
+    let major = qualifications::major_id(&pool, version.version_id, "ALL")
+        .await
+        .expect("major");
+    for email in ["lena@acme.test", "leo@acme.test"] {
+        let l = learner(&pool, centre.id, email).await;
+        enrolments::create(
+            &pool,
+            &NewEnrolment {
+                centre_id: centre.id,
+                learner_id: l.id,
+                version_id: version.version_id,
+                major_id: major,
+                assessor_id: ann,
+                trainee_assessor_id: None,
+                iqa_id: None,
+            },
+            None,
+        )
+        .await
+        .expect("enrolment");
+    }
     let (base, server) = super::serve(pool.clone()).await;
     // Two people, two browsers: a driver each, since one Chromium profile is one browser.
     let (theirs, ours) = (Chromedriver::start(), Chromedriver::start());
@@ -82,6 +118,33 @@ async fn an_admin_deactivates_an_assessor_signed_in_elsewhere_in_chromium() {
         .contains("This account has been deactivated. Ask your centre's administrator."));
     assessor.arrive("Sign in").await;
     assessor.check_accessibility().await;
+
+    // Ann's learners still name her: the admin moves them to Abe from her page.
+    admin.goto(&format!("/admin/people/{ann}")).await;
+    admin.arrive("Ann Assessor").await;
+    admin
+        .click(&format!("a[href='/admin/people/{ann}/reassign']"))
+        .await;
+    let heading = "Reassign Ann Assessor’s caseload";
+    admin.arrive(heading).await;
+    admin.select("#to", &abe.to_string()).await;
+    admin.click("main form button[type=submit]").await;
+    admin
+        .arrive("Move 2 enrolments from Ann Assessor to Abe Assessor as assessor?")
+        .await;
+    admin.check_accessibility().await;
+    admin.click("main form button[type=submit]").await;
+    admin.arrive(heading).await;
+    assert!(admin
+        .text(".notice")
+        .await
+        .contains("Moved 2 enrolments to Abe Assessor as assessor."));
+    let moved: i64 = sqlx::query_scalar("SELECT count(*) FROM enrolments WHERE assessor_id = $1")
+        .bind(abe)
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(moved, 2);
 
     admin.assert_accessible();
     assessor.assert_accessible();
