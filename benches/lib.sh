@@ -34,6 +34,7 @@ bench_setup() {
   chmod 755 "$WORK"
   SERVER=
   FAILED=0
+  LAST_RPS=0
   REPORT=()
   trap bench_stop EXIT
   trap 'exit 130' INT TERM
