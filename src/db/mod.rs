@@ -26,6 +26,7 @@ pub mod liveness;
 pub mod logins;
 pub mod outbox;
 pub mod password_tokens;
+pub(crate) mod people_list;
 mod qualification_items;
 pub mod qualifications;
 pub mod report;

@@ -1,6 +1,7 @@
 //! Business rules, pure: no database, web, IO, environment or clock.
 pub mod access;
 pub mod audit;
+pub(crate) mod centre_log;
 pub mod credential;
 pub mod credential_number;
 pub mod describe;
@@ -13,6 +14,7 @@ pub(crate) mod log_filter;
 pub mod mail;
 pub mod outcome;
 pub mod people;
+pub(crate) mod people_list;
 pub mod progress;
 pub mod qualification;
 pub mod report;
