@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::DbResult;
-use crate::domain::log_filter::{Actions, Kind, LogView, Page, Who};
+use crate::domain::log_filter::{Actions, LogKind, LogView, Page, Who};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActivityEntry {
@@ -105,8 +105,9 @@ pub async fn for_centre(
     .await?)
 }
 
-/// An entry as the log page and its export show it, with its actor's name read in the
-/// same statement (None for attest's own entries).
+/// An entry as the log pages and their exports show it, with its actor's name read in
+/// the same statement (None for attest's own entries), and in the centre's log the
+/// person it is about (its detail's `user`, when of the centre).
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub(crate) struct LogLine {
     pub id: i64,
@@ -115,6 +116,55 @@ pub(crate) struct LogLine {
     pub actor_name: Option<String>,
     pub action: String,
     pub detail: serde_json::Value,
+    pub subject_id: Option<Uuid>,
+    pub subject_name: Option<String>,
+}
+
+/// Whose log: an enrolment's entries, or the centre's own (those about no enrolment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Log {
+    Enrolment(Uuid),
+    Centre(Uuid),
+}
+
+impl Log {
+    /// The entries' columns, with the actor's name and (for the centre) the subject's.
+    fn select(self) -> &'static str {
+        match self {
+            Log::Enrolment(_) => {
+                "SELECT a.id, a.at, a.actor_id, u.display_name AS actor_name, a.action, a.detail, \
+                        NULL::uuid AS subject_id, NULL::text AS subject_name \
+                 FROM activity_log a LEFT JOIN users u ON u.id = a.actor_id \
+                 WHERE a.enrolment_id IS NOT NULL"
+            }
+            // The detail's `user` is a uuid as every writer writes it; anything else
+            // names nobody rather than failing the page.
+            Log::Centre(_) => {
+                "SELECT a.id, a.at, a.actor_id, u.display_name AS actor_name, a.action, a.detail, \
+                        s.id AS subject_id, s.display_name AS subject_name \
+                 FROM activity_log a LEFT JOIN users u ON u.id = a.actor_id \
+                 LEFT JOIN users s ON s.id = CASE WHEN a.detail->>'user' ~* \
+                      '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' \
+                      THEN (a.detail->>'user')::uuid END AND s.centre_id = a.centre_id \
+                 WHERE a.enrolment_id IS NULL"
+            }
+        }
+    }
+
+    /// The column the log's index leads with (the enrolment's, or the partial index of
+    /// the centre's own entries, migration 0026), then the entry's id.
+    fn column(self) -> &'static str {
+        match self {
+            Log::Enrolment(_) => "a.enrolment_id",
+            Log::Centre(_) => "a.centre_id",
+        }
+    }
+
+    fn id(self) -> Uuid {
+        match self {
+            Log::Enrolment(id) | Log::Centre(id) => id,
+        }
+    }
 }
 
 /// A page of an enrolment's log, newest first.
@@ -139,9 +189,12 @@ pub(crate) struct LogPage {
 /// learner whose log went quiet would have every later entry of the centre read to
 /// show their newest page. Only the (enrolment_id, id) index serves these conditions
 /// and this order, so a page reads its own entries and no others.
+///
+/// The centre's log is read the same way, on (centre_id, id) among the entries about no
+/// enrolment (a partial index of those alone): a page never passes over the ticks.
 struct Selection {
     sql: String,
-    enrolment_id: Uuid,
+    log: Log,
     binds: Vec<Bound>,
 }
 
@@ -160,27 +213,23 @@ enum Order {
 }
 
 impl Selection {
-    /// The entries of `enrolment_id` that `view`'s filters match, from `start` (an
-    /// entry id, exclusive) on in `order`, at most `limit` of them.
-    fn new(
-        enrolment_id: Uuid,
-        view: &LogView,
+    /// The entries of `log` that `view`'s filters match, from `start` (an entry id,
+    /// exclusive) on in `order`, at most `limit` of them.
+    fn new<K: LogKind>(
+        log: Log,
+        view: &LogView<K>,
         start: Option<i64>,
         order: Order,
         limit: i64,
     ) -> Selection {
-        let mut sql = String::from(
-            "SELECT a.id, a.at, a.actor_id, u.display_name AS actor_name, a.action, a.detail \
-             FROM activity_log a LEFT JOIN users u ON u.id = a.actor_id \
-             WHERE a.enrolment_id IS NOT NULL",
-        );
+        let mut sql = String::from(log.select());
         let mut binds = Vec::new();
         let mut condition = |sql: &mut String, text: &str, bound: Option<Bound>| {
             sql.push_str(" AND ");
             match bound {
                 Some(b) => {
                     binds.push(b);
-                    // $1 is the enrolment.
+                    // $1 is the enrolment or the centre.
                     sql.push_str(&text.replace('?', &format!("${}", binds.len() + 1)));
                 }
                 None => sql.push_str(text),
@@ -192,10 +241,10 @@ impl Selection {
             (Some(id), Order::OldestFirst) => ((">", id), ("<=", i64::MAX)),
         };
         for (op, id) in [from, to] {
-            let text = format!("(a.enrolment_id, a.id) {op} ($1, ?)");
+            let text = format!("({}, a.id) {op} ($1, ?)", log.column());
             condition(&mut sql, &text, Some(Bound::Entry(id)));
         }
-        match view.kind.map(Kind::actions) {
+        match view.kind.map(K::actions) {
             None => {}
             Some(Actions::AnyOf(a)) => {
                 condition(&mut sql, "a.action = ANY(?)", Some(Bound::Actions(a)))
@@ -215,22 +264,18 @@ impl Selection {
         if let Some(at) = view.until() {
             condition(&mut sql, "a.at < ?", Some(Bound::At(at)));
         }
-        sql.push_str(match order {
-            Order::NewestFirst => " ORDER BY a.enrolment_id DESC, a.id DESC",
-            Order::OldestFirst => " ORDER BY a.enrolment_id, a.id",
+        sql.push_str(&match order {
+            Order::NewestFirst => format!(" ORDER BY {} DESC, a.id DESC", log.column()),
+            Order::OldestFirst => format!(" ORDER BY {}, a.id", log.column()),
         });
         binds.push(Bound::Limit(limit));
         sql.push_str(&format!(" LIMIT ${}", binds.len() + 1));
-        Selection {
-            sql,
-            enrolment_id,
-            binds,
-        }
+        Selection { sql, log, binds }
     }
 
     fn query(&self) -> QueryAs<'_, Postgres, LogLine, PgArguments> {
         // Built at run time: the conditions and the order follow the view's filters and page.
-        let mut q = sqlx::query_as(&self.sql).bind(self.enrolment_id);
+        let mut q = sqlx::query_as(&self.sql).bind(self.log.id());
         for b in &self.binds {
             q = match b {
                 Bound::Actions(a) => q.bind(*a),
@@ -243,14 +288,14 @@ impl Selection {
     }
 }
 
-/// The page of an enrolment's log that `view` asks for, `size` entries at most. Reads
-/// one more entry than it shows, to know whether there are more beyond; the page starts
-/// at its entry in the index on (enrolment, id), so an old page costs what the newest
-/// costs.
-pub(crate) async fn page(
+/// The page of a log (an enrolment's or the centre's) that `view` asks for, `size`
+/// entries at most. Reads one more entry than it shows, to know whether there are more
+/// beyond; the page starts at its entry in the index on (enrolment or centre, id), so
+/// an old page costs what the newest costs.
+pub(crate) async fn page<K: LogKind>(
     db: impl PgExecutor<'_>,
-    enrolment_id: Uuid,
-    view: &LogView,
+    log: Log,
+    view: &LogView<K>,
     size: usize,
 ) -> DbResult<LogPage> {
     let (start, order) = match view.page {
@@ -259,7 +304,7 @@ pub(crate) async fn page(
         Page::After(id) => (Some(id), Order::OldestFirst),
     };
     let limit = i64::try_from(size + 1).unwrap_or(i64::MAX);
-    let selection = Selection::new(enrolment_id, view, start, order, limit);
+    let selection = Selection::new(log, view, start, order, limit);
     let lines = selection.query().fetch_all(db).await?;
     let (mut lines, more) = super::page_and_more(lines, size);
     Ok(match view.page {
@@ -285,19 +330,19 @@ pub(crate) async fn page(
     })
 }
 
-/// Every entry of an enrolment that `view`'s filters match (wherever its page is),
-/// oldest first, to read as a stream: rows come as PostgreSQL sends them, so memory
-/// stays flat however long the log.
+/// Every entry of a log that `view`'s filters match (wherever its page is), oldest
+/// first, to read as a stream: rows come as PostgreSQL sends them, so memory stays flat
+/// however long the log.
 pub(crate) struct Export(Selection);
 
 impl Export {
-    pub(crate) fn new(enrolment_id: Uuid, view: &LogView) -> Export {
+    pub(crate) fn new<K: LogKind>(log: Log, view: &LogView<K>) -> Export {
         // A limit no log reaches, yet one the (generic) plan cannot see through: planned
         // for a part of the rows, the export reads the index in order and sends the first
         // row at once. Without it, PostgreSQL sorts every matching entry first (on disk,
         // for a long log), and nothing is sent until the sort ends.
         Export(Selection::new(
-            enrolment_id,
+            log,
             view,
             None,
             Order::OldestFirst,

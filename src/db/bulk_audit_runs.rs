@@ -32,25 +32,38 @@ impl BulkAuditRun {
     }
 }
 
-/// Record a run about to start with `total` enrolments.
-pub async fn create(
-    db: impl PgExecutor<'_>,
+/// Record a run about to start with `total` enrolments, and its entry in the centre's
+/// log, together.
+pub async fn create<'a>(
+    db: impl Acquire<'a, Database = Postgres>,
     centre_id: Uuid,
     actor_id: Option<Uuid>,
     qualification_id: Option<Uuid>,
     total: usize,
 ) -> DbResult<Uuid> {
+    let mut tx = db.begin().await?;
     let id = Uuid::now_v7();
-    sqlx::query!(
-        "INSERT INTO bulk_audits (id, centre_id, actor_id, qualification_id, total) VALUES ($1, $2, $3, $4, $5)",
+    let code = sqlx::query_scalar!(
+        "INSERT INTO bulk_audits (id, centre_id, actor_id, qualification_id, total) VALUES ($1, $2, $3, $4, $5) \
+         RETURNING (SELECT q.code FROM qualifications q WHERE q.id = qualification_id)",
         id,
         centre_id,
         actor_id,
         qualification_id,
         count(total)?,
     )
-    .execute(db)
+    .fetch_one(&mut *tx)
     .await?;
+    super::activity::record(
+        &mut *tx,
+        centre_id,
+        None,
+        actor_id,
+        "bulk audit started",
+        serde_json::json!({ "bulk_audit": id, "total": total, "qualification": code }),
+    )
+    .await?;
+    tx.commit().await?;
     Ok(id)
 }
 
@@ -89,26 +102,53 @@ pub async fn finish<'a>(
     )
     .execute(&mut *tx)
     .await?;
-    sqlx::query!(
-        "UPDATE bulk_audits SET done = $2, progressed_at = now(), finished_at = now() WHERE id = $1",
+    let centre_id = sqlx::query_scalar!(
+        "UPDATE bulk_audits SET done = $2, progressed_at = now(), finished_at = now() WHERE id = $1 \
+         RETURNING centre_id",
         id,
         count(audited.len())?,
     )
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
+    .await?;
+    super::activity::record(
+        &mut *tx,
+        centre_id,
+        None,
+        None,
+        "bulk audit finished",
+        serde_json::json!({ "bulk_audit": id, "audited": audited.len() }),
+    )
     .await?;
     tx.commit().await?;
     Ok(())
 }
 
-/// Record that the run stopped on an error (audits of chunks before it stay).
-pub async fn fail(db: impl PgExecutor<'_>, id: Uuid, error: &str) -> DbResult<()> {
-    sqlx::query!(
-        "UPDATE bulk_audits SET finished_at = now(), error = $2 WHERE id = $1",
+/// Record that the run stopped on an error (audits of chunks before it stay), and its
+/// entry in the centre's log, together.
+pub async fn fail<'a>(
+    db: impl Acquire<'a, Database = Postgres>,
+    id: Uuid,
+    error: &str,
+) -> DbResult<()> {
+    let mut tx = db.begin().await?;
+    let run = sqlx::query!(
+        "UPDATE bulk_audits SET finished_at = now(), error = $2 WHERE id = $1 \
+         RETURNING centre_id, done, total",
         id,
         error,
     )
-    .execute(db)
+    .fetch_one(&mut *tx)
     .await?;
+    super::activity::record(
+        &mut *tx,
+        run.centre_id,
+        None,
+        None,
+        "bulk audit stopped",
+        serde_json::json!({ "bulk_audit": id, "done": run.done, "total": run.total, "error": error }),
+    )
+    .await?;
+    tx.commit().await?;
     Ok(())
 }
 

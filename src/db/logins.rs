@@ -261,19 +261,6 @@ async fn record(db: impl PgExecutor<'_>, attempt: &Attempt, succeeded: bool) -> 
     Ok(())
 }
 
-/// The people of a centre whose sign-in is being held back or has failed recently:
-/// their email has failures counted, from some address or in all.
-pub(crate) async fn with_failures(db: impl PgExecutor<'_>, centre_id: Uuid) -> DbResult<Vec<Uuid>> {
-    Ok(sqlx::query_scalar!(
-        "SELECT u.id FROM users u WHERE u.centre_id = $1 AND EXISTS ( \
-           SELECT 1 FROM login_throttles t \
-            WHERE t.scope IN ('pair', 'account') AND t.email = lower(u.email) AND t.failures > 0)",
-        centre_id
-    )
-    .fetch_all(db)
-    .await?)
-}
-
 /// An admin unlocks a person of their centre: every failure counted against the
 /// person's email, from any address, is cleared (what an address did to other accounts
 /// stands), and the activity log says who did it, in one transaction. `NotFound` for

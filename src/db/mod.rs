@@ -30,6 +30,7 @@ pub mod outbox;
 pub mod password_reset;
 pub mod password_tokens;
 pub(crate) mod passwords;
+pub(crate) mod people_list;
 mod qualification_items;
 pub mod qualifications;
 pub mod reassign;

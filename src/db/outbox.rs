@@ -237,10 +237,12 @@ impl From<DeliveryRow> for Sending {
     }
 }
 
-/// The latest set-password message of each person of `centre` who has one.
+/// The latest set-password message of each of `people` (of `centre`) who has one: a
+/// page of the people list asks for its own people only.
 pub(crate) async fn latest_password_links(
     db: impl PgExecutor<'_>,
     centre: Uuid,
+    people: &[Uuid],
 ) -> DbResult<HashMap<Uuid, Sending>> {
     let rows = sqlx::query_as!(
         DeliveryRow,
@@ -253,9 +255,11 @@ pub(crate) async fn latest_password_links(
                FROM mail_outbox m JOIN jobs j ON j.id = m.job_id \
                LEFT JOIN LATERAL (SELECT at, error FROM mail_attempts a WHERE a.message_id = m.id \
                                   ORDER BY attempt DESC LIMIT 1) l ON true \
-              WHERE m.centre_id = $1 AND m.kind = 'password_link') d \
+              WHERE m.user_id = ANY($2::uuid[]) AND m.centre_id = $1 \
+                AND m.kind = 'password_link') d \
          ORDER BY d.user_id, d.created_at DESC, d.id",
-        centre
+        centre,
+        people
     )
     .fetch_all(db)
     .await?;

@@ -273,7 +273,7 @@ fn push_order(b: &mut QueryBuilder<'_, Postgres>, q: &ReportQuery, centre_id: Uu
 }
 
 /// `%`, `_` and `\` are taken as themselves in a search.
-fn like_pattern(text: &str) -> String {
+pub(crate) fn like_pattern(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('%');
     for c in text.chars() {

@@ -81,6 +81,34 @@ pub(crate) enum Actions {
     NoneOf(&'static [&'static str]),
 }
 
+/// The kinds of change a log is filtered by: an enrolment's (`Kind`), the centre's
+/// (`centre_log::CentreKind`).
+pub(crate) trait LogKind: Copy + PartialEq + std::fmt::Debug + 'static {
+    /// Every kind, in the order the filter lists them.
+    fn all() -> &'static [Self];
+    fn key(self) -> &'static str;
+    fn label(self) -> &'static str;
+    fn actions(self) -> Actions;
+    fn from_key(key: &str) -> Option<Self> {
+        Self::all().iter().copied().find(|k| k.key() == key)
+    }
+}
+
+impl LogKind for Kind {
+    fn all() -> &'static [Kind] {
+        &Kind::ALL
+    }
+    fn key(self) -> &'static str {
+        Kind::key(self)
+    }
+    fn label(self) -> &'static str {
+        Kind::label(self)
+    }
+    fn actions(self) -> Actions {
+        Kind::actions(self)
+    }
+}
+
 impl Kind {
     pub(crate) const ALL: [Kind; 10] = [
         Kind::Tick,
@@ -108,10 +136,6 @@ impl Kind {
             Kind::Enrolment => "enrolment",
             Kind::Other => "other",
         }
-    }
-
-    pub(crate) fn from_key(key: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.key() == key)
     }
 
     pub(crate) fn label(self) -> &'static str {
@@ -175,16 +199,29 @@ pub(crate) enum Page {
     After(i64),
 }
 
-/// One view of an enrolment's activity log: its filters and its page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct LogView {
-    pub kind: Option<Kind>,
+/// One view of an activity log (an enrolment's, or the centre's with `CentreKind`):
+/// its filters and its page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LogView<K = Kind> {
+    pub kind: Option<K>,
     pub who: Option<Who>,
     /// The first UTC day shown, inclusive.
     pub from: Option<Date>,
     /// The last UTC day shown, inclusive.
     pub to: Option<Date>,
     pub page: Page,
+}
+
+impl<K> Default for LogView<K> {
+    fn default() -> Self {
+        LogView {
+            kind: None,
+            who: None,
+            from: None,
+            to: None,
+            page: Page::Newest,
+        }
+    }
 }
 
 /// What was typed into each date, to show back beside its message (the other filters
@@ -202,13 +239,13 @@ const TYPED_MAX_CHARS: usize = 40;
 /// links' region, where the summary's link leads).
 pub(crate) const PAGE_FIELD: &str = "page";
 
-impl LogView {
+impl<K: LogKind> LogView<K> {
     /// Reads a query string's pairs. Unknown names are ignored (a link may carry
     /// others); a known name with a value that cannot be used is left out and reported.
     /// A name given twice takes its last value, as a form's last field would.
     pub(crate) fn parse<'a>(
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) -> (LogView, Typed, Vec<FieldError>) {
+    ) -> (LogView<K>, Typed, Vec<FieldError>) {
         let mut typed = Typed::default();
         let (mut kind, mut who) = (String::new(), String::new());
         let (mut before, mut after) = (None, None);
@@ -228,7 +265,7 @@ impl LogView {
         let mut view = LogView::default();
         let mut errors = Vec::new();
         if !kind.is_empty() {
-            view.kind = Kind::from_key(&kind);
+            view.kind = K::from_key(&kind);
             if view.kind.is_none() {
                 errors.push(FieldError::new(
                     "kind",
@@ -322,7 +359,7 @@ impl LogView {
     }
 
     /// The same filters at another page.
-    pub(crate) fn at(&self, page: Page) -> LogView {
+    pub(crate) fn at(&self, page: Page) -> LogView<K> {
         LogView { page, ..*self }
     }
 

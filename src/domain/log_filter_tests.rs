@@ -141,7 +141,7 @@ fn days_are_whole_utc_days_with_the_to_day_included() {
         None,
         "nothing comes after the calendar's last day"
     );
-    assert_eq!(LogView::default().since(), None);
+    assert_eq!(LogView::<Kind>::default().since(), None);
 }
 
 #[test]
@@ -180,19 +180,19 @@ fn long_values_are_shown_back_cut_short() {
 #[test]
 fn a_person_not_offered_is_refused_once_the_people_are_known() {
     let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
-    let mut view = LogView {
+    let mut view: LogView = LogView {
         who: Some(Who::Person(b)),
         ..LogView::default()
     };
     let error = view.keep_person_among(&[a]).expect("refused");
     assert_eq!(error.field, "who");
     assert_eq!(view.who, None);
-    let mut offered = LogView {
+    let mut offered: LogView = LogView {
         who: Some(Who::Person(a)),
         ..LogView::default()
     };
     assert_eq!(offered.keep_person_among(&[a]), None);
-    let mut system = LogView {
+    let mut system: LogView = LogView {
         who: Some(Who::System),
         ..LogView::default()
     };

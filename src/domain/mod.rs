@@ -2,6 +2,7 @@
 pub mod access;
 pub mod accounts;
 pub mod audit;
+pub(crate) mod centre_log;
 pub mod credential;
 pub mod credential_number;
 pub mod describe;
@@ -16,6 +17,7 @@ pub mod outcome;
 pub(crate) mod password_reset;
 pub(crate) mod passwords;
 pub mod people;
+pub(crate) mod people_list;
 pub mod progress;
 pub mod qualification;
 pub mod reassign;

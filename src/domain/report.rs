@@ -136,18 +136,64 @@ impl Direction {
     }
 }
 
+/// A column a sortable list can be ordered by: the enrolment report's, the people
+/// list's. Each list reads and writes its order and page the same way (`ListReader`).
+pub trait SortColumn: Copy + PartialEq + 'static {
+    /// The list's columns, in the table's order.
+    const ALL: &'static [Self];
+    /// The order of a list nobody has sorted.
+    const DEFAULT: Self;
+    fn key(self) -> &'static str;
+    fn label(self) -> &'static str;
+    fn natural_direction(self) -> Direction;
+    fn is_number(self) -> bool;
+    fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|c| c.key() == key)
+    }
+}
+
+impl SortColumn for Column {
+    const ALL: &'static [Column] = &Column::ALL;
+    const DEFAULT: Column = Column::Learner;
+    fn key(self) -> &'static str {
+        Column::key(self)
+    }
+    fn label(self) -> &'static str {
+        Column::label(self)
+    }
+    fn natural_direction(self) -> Direction {
+        Column::natural_direction(self)
+    }
+    fn is_number(self) -> bool {
+        Column::is_number(self)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Sort {
-    pub column: Column,
+pub struct Sort<C = Column> {
+    pub column: C,
     pub direction: Direction,
 }
 
-impl Default for Sort {
+impl<C: SortColumn> Default for Sort<C> {
     fn default() -> Self {
         Sort {
-            column: Column::Learner,
+            column: C::DEFAULT,
             direction: Direction::Ascending,
         }
+    }
+}
+
+impl<C: SortColumn> Sort<C> {
+    /// Sorted by `column`: the other way if already sorted by it, else in the column's
+    /// natural direction.
+    pub(crate) fn by(self, column: C) -> Sort<C> {
+        let direction = if self.column == column {
+            self.direction.flip()
+        } else {
+            column.natural_direction()
+        };
+        Sort { column, direction }
     }
 }
 
@@ -374,24 +420,13 @@ impl ReportQuery {
         let mut problem = |field: &'static str, message: String| {
             problems.push(Problem { field, message });
         };
-        let mut direction = None;
+        let mut list = ListReader::<Column>::default();
         for (name, value) in pairs {
             let value = value.trim();
             let f = &mut q.filters;
             match name {
-                "q" if !value.is_empty() => {
-                    // Control characters (a NUL among them) are no part of a name.
-                    let typed: String = value.chars().filter(|c| !c.is_control()).collect();
-                    let typed = typed.trim();
-                    let mut text: String = typed.chars().take(SEARCH_MAX_CHARS).collect();
-                    if text.len() < typed.len() {
-                        problem(
-                            "q",
-                            format!("Search uses the first {SEARCH_MAX_CHARS} characters."),
-                        );
-                        text = text.trim().to_string();
-                    }
-                    if !text.is_empty() {
+                "q" => {
+                    if let Some(text) = read_search(value, &mut problem) {
                         f.search = Some(text);
                     }
                 }
@@ -445,41 +480,12 @@ impl ReportQuery {
                         "A month is written as year and month, such as 2026-11.".into(),
                     ),
                 },
-                "sort" if !value.is_empty() => match Column::from_key(value) {
-                    Some(c) => q.sort.column = c,
-                    None => problem(
-                        "sort",
-                        format!(
-                            "There is no column “{}” to sort by; sorted by learner instead.",
-                            shorten(value)
-                        ),
-                    ),
-                },
-                "dir" if !value.is_empty() => match value {
-                    "asc" => direction = Some(Direction::Ascending),
-                    "desc" => direction = Some(Direction::Descending),
-                    _ => problem("dir", "The order is asc or desc.".into()),
-                },
-                "page" if !value.is_empty() => match value.parse::<u32>() {
-                    Ok(n) if n >= 1 => q.page = n,
-                    _ => problem(
-                        "page",
-                        "The page is a whole number from 1; showing page 1.".into(),
-                    ),
-                },
-                "size" if !value.is_empty() => match value.parse::<u32>() {
-                    Ok(n) if PAGE_SIZES.contains(&n) => q.size = n,
-                    _ => problem(
-                        "size",
-                        format!(
-                            "Rows per page are 25, 50, 100 or 200; showing {DEFAULT_PAGE_SIZE}."
-                        ),
-                    ),
-                },
-                _ => {}
+                _ => {
+                    list.read(name, value, &mut problem);
+                }
             }
         }
-        q.sort.direction = direction.unwrap_or(q.sort.column.natural_direction());
+        (q.sort, q.page, q.size) = list.finish();
         (q, problems)
     }
 
@@ -528,31 +534,15 @@ impl ReportQuery {
         if let Some(m) = f.issued {
             out.append_pair("issued", &m.key());
         }
-        if self.sort != Sort::default() {
-            out.append_pair("sort", self.sort.column.key());
-        }
-        if self.sort.direction != self.sort.column.natural_direction() {
-            out.append_pair("dir", self.sort.direction.key());
-        }
-        if self.size != DEFAULT_PAGE_SIZE {
-            out.append_pair("size", &self.size.to_string());
-        }
-        if self.page != 1 {
-            out.append_pair("page", &self.page.to_string());
-        }
+        append_order_and_page(&mut out, self.sort, self.page, self.size);
         out.finish()
     }
 
     /// The same view sorted by `column`: the other way if it is already sorted by it,
     /// else in the column's natural direction; back to the first page.
     pub(crate) fn sorted_by(&self, column: Column) -> ReportQuery {
-        let direction = if self.sort.column == column {
-            self.sort.direction.flip()
-        } else {
-            column.natural_direction()
-        };
         ReportQuery {
-            sort: Sort { column, direction },
+            sort: self.sort.by(column),
             page: 1,
             ..self.clone()
         }
@@ -567,8 +557,130 @@ impl ReportQuery {
 
     /// Rows to skip for this page.
     pub(crate) fn offset(&self) -> u64 {
-        u64::from(self.page.saturating_sub(1)) * u64::from(self.size)
+        offset(self.page, self.size)
     }
+}
+
+/// Rows to skip for page `page` (1-based) of `size` rows.
+pub(crate) fn offset(page: u32, size: u32) -> u64 {
+    u64::from(page.saturating_sub(1)) * u64::from(size)
+}
+
+/// The order and page every sortable, paged list reads from its address beside its own
+/// filters (`sort`, `dir`, `page`, `size`), leniently: a value that cannot be used is
+/// reported and the default kept.
+pub(crate) struct ListReader<C> {
+    column: C,
+    direction: Option<Direction>,
+    page: u32,
+    size: u32,
+}
+
+impl<C: SortColumn> Default for ListReader<C> {
+    fn default() -> Self {
+        ListReader {
+            column: C::DEFAULT,
+            direction: None,
+            page: 1,
+            size: DEFAULT_PAGE_SIZE,
+        }
+    }
+}
+
+impl<C: SortColumn> ListReader<C> {
+    /// Reads the pair if its name is one of the four; any other is left alone.
+    pub(crate) fn read(
+        &mut self,
+        name: &str,
+        value: &str,
+        problem: &mut impl FnMut(&'static str, String),
+    ) {
+        if value.is_empty() {
+            return;
+        }
+        match name {
+            "sort" => match C::from_key(value) {
+                Some(c) => self.column = c,
+                None => problem(
+                    "sort",
+                    format!(
+                        "There is no column “{}” to sort by; sorted by {} instead.",
+                        shorten(value),
+                        C::DEFAULT.label().to_lowercase()
+                    ),
+                ),
+            },
+            "dir" => match value {
+                "asc" => self.direction = Some(Direction::Ascending),
+                "desc" => self.direction = Some(Direction::Descending),
+                _ => problem("dir", "The order is asc or desc.".into()),
+            },
+            "page" => match value.parse::<u32>() {
+                Ok(n) if n >= 1 => self.page = n,
+                _ => problem(
+                    "page",
+                    "The page is a whole number from 1; showing page 1.".into(),
+                ),
+            },
+            "size" => match value.parse::<u32>() {
+                Ok(n) if PAGE_SIZES.contains(&n) => self.size = n,
+                _ => problem(
+                    "size",
+                    format!("Rows per page are 25, 50, 100 or 200; showing {DEFAULT_PAGE_SIZE}."),
+                ),
+            },
+            _ => {}
+        }
+    }
+
+    /// The order (the column's natural direction unless one was given), page and size.
+    pub(crate) fn finish(self) -> (Sort<C>, u32, u32) {
+        let sort = Sort {
+            column: self.column,
+            direction: self.direction.unwrap_or(self.column.natural_direction()),
+        };
+        (sort, self.page, self.size)
+    }
+}
+
+/// Writes the order and page back, only where they differ from the defaults.
+pub(crate) fn append_order_and_page<C: SortColumn>(
+    out: &mut form_urlencoded::Serializer<'_, String>,
+    sort: Sort<C>,
+    page: u32,
+    size: u32,
+) {
+    if sort != Sort::default() {
+        out.append_pair("sort", sort.column.key());
+    }
+    if sort.direction != sort.column.natural_direction() {
+        out.append_pair("dir", sort.direction.key());
+    }
+    if size != DEFAULT_PAGE_SIZE {
+        out.append_pair("size", &size.to_string());
+    }
+    if page != 1 {
+        out.append_pair("page", &page.to_string());
+    }
+}
+
+/// A search as typed: control characters (a NUL among them) dropped, cut at
+/// `SEARCH_MAX_CHARS` (and said so); None when nothing is left.
+pub(crate) fn read_search(
+    value: &str,
+    problem: &mut impl FnMut(&'static str, String),
+) -> Option<String> {
+    let typed: String = value.chars().filter(|c| !c.is_control()).collect();
+    let typed = typed.trim();
+    let mut text: String = typed.chars().take(SEARCH_MAX_CHARS).collect();
+    if text.len() < typed.len() {
+        problem(
+            "q",
+            format!("Search uses the first {SEARCH_MAX_CHARS} characters."),
+        );
+        text = text.trim().to_string();
+    }
+    (!text.is_empty()).then_some(text)
 }
 
 /// The pages of a report of `total` rows, `size` a page.
@@ -628,7 +740,7 @@ fn yes(value: &str, field: &'static str, problem: &mut impl FnMut(&'static str, 
 }
 
 /// A user's text quoted back in a message, cut short.
-fn shorten(value: &str) -> String {
+pub(crate) fn shorten(value: &str) -> String {
     let cut: String = value.chars().take(40).collect();
     if cut.len() < value.len() {
         format!("{cut}…")

@@ -191,6 +191,24 @@ fn pages() -> Vec<Row> {
         get("/account/password", |_| "/account/password".into(), "in   200  200  200  200  200  200  200  200  200  200  in"),
         // Admin pages: each admin sees their own centre.
         get("/admin/people", |_| "/admin/people".into(),           "in   404  404  404  404  404  404  404  200  200  404  in"),
+        get("/admin/people.csv", |_| "/admin/people.csv".into(),   "in   404  404  404  404  404  404  404  200  200  404  in"),
+        // Forged filters and searches narrow within the viewer's centre: another centre's
+        // admin searching for A's learner, or filtering its log by A's people, is shown
+        // none of A (the matrix checks no outsider is shown A's learner).
+        get("/admin/people", |_| "/admin/people?q=Quill&role=learner&status=active&sort=roles".into(),
+                                                                   "in   404  404  404  404  404  404  404  200  200  404  in")
+            .note("A's learner's name searched"),
+        get("/admin/people.csv", |_| "/admin/people.csv?q=Quill".into(),
+                                                                   "in   404  404  404  404  404  404  404  200  200  404  in")
+            .note("A's learner's name searched"),
+        get("/admin/log", |_| "/admin/log".into(),                 "in   404  404  404  404  404  404  404  200  200  404  in"),
+        get("/admin/log.csv", |_| "/admin/log.csv".into(),         "in   404  404  404  404  404  404  404  200  200  404  in"),
+        get("/admin/log", |w| format!("/admin/log?who={}&kind=people", w.ids[&Viewer::Admin]),
+                                                                   "in   404  404  404  404  404  404  404  200  200  404  in")
+            .note("filtered by A's admin"),
+        get("/admin/log.csv", |w| format!("/admin/log.csv?who={}", w.ids[&Viewer::Learner]),
+                                                                   "in   404  404  404  404  404  404  404  200  200  404  in")
+            .note("filtered by A's learner"),
         get("/admin/people/new", |_| "/admin/people/new".into(),   "in   404  404  404  404  404  404  404  200  200  404  in"),
         // A person's page: their own centre's admins only.
         get(PERSON, |w| format!("/admin/people/{}", w.ids[&Viewer::Learner]),

@@ -191,6 +191,26 @@ impl Portfolio {
             ),
             ("centre CSV", "admin", "/admin/enrolments.csv"),
             ("centre dashboard", "admin", "/admin/dashboard"),
+            // The people list and the centre's log, plain, filtered and as CSV: the
+            // same statements for 3 people as for 31.
+            ("people", "admin", "/admin/people"),
+            (
+                "people filtered",
+                "admin",
+                "/admin/people?q=bench&role=learner&status=active&sort=roles&size=25&page=2",
+            ),
+            (
+                "people CSV",
+                "admin",
+                "/admin/people.csv?sort=added&dir=asc",
+            ),
+            ("centre log", "admin", "/admin/log"),
+            (
+                "centre log filtered",
+                "admin",
+                "/admin/log?kind=people&who=attest&from=2026-01-01&before=999999999",
+            ),
+            ("centre log CSV", "admin", "/admin/log.csv?kind=other"),
         ] {
             out.push((
                 format!("{name} as {role}"),

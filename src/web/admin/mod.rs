@@ -8,7 +8,9 @@ use crate::db::users::{Role, User};
 
 mod audits;
 mod enrol;
+mod log;
 mod people;
+mod people_list;
 mod person;
 mod qualifications;
 mod reassign;
@@ -16,7 +18,8 @@ mod settings;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/admin/people", get(people::list).post(people::create))
+        .route("/admin/people", get(people_list::page).post(people::create))
+        .route("/admin/people.csv", get(people_list::csv))
         .route("/admin/people/new", get(people::new))
         .route("/admin/people/{id}/unlock", post(people::unlock))
         .route("/admin/people/{id}/password-link", post(people::send_link))
@@ -53,6 +56,8 @@ pub fn routes() -> Router<AppState> {
                 )),
         )
         .route("/admin/qualifications/{id}", get(qualifications::show))
+        .route("/admin/log", get(log::page))
+        .route("/admin/log.csv", get(log::csv))
         .route("/admin/settings", get(settings::page).post(settings::save))
         .route("/admin/settings/rotate-key", post(settings::rotate_key))
         .route("/admin/audits", get(audits::page).post(audits::start))

@@ -6,59 +6,16 @@ use axum::extract::RawForm;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use std::collections::HashMap;
 use uuid::Uuid;
 
 use super::admin;
-use crate::db::outbox::{self, Sending};
-use crate::db::users::{self, Role, User};
+use crate::db::users::{Role, User};
 use crate::db::{invitations, logins, password_tokens, DbError};
 use crate::domain::form::FieldError;
-use crate::domain::mail::may_send_password_link;
 use crate::domain::people::{validate_new_person, NewPerson};
 use crate::web::auth::CurrentUser;
 use crate::web::ids::Ids;
 use crate::web::{AppError, AppState};
-
-#[derive(Template, WebTemplate)]
-#[template(path = "pages/admin/people.html")]
-pub(crate) struct PeoplePage {
-    user: User,
-    people: Vec<User>,
-    /// Those with failed sign-ins counted against them, whom the admin may unlock.
-    failing: Vec<Uuid>,
-    /// The latest set-password email of each person who has one.
-    links: HashMap<Uuid, Sending>,
-}
-
-impl PeoplePage {
-    fn is_failing(&self, id: &Uuid) -> bool {
-        self.failing.contains(id)
-    }
-    /// Where the person's latest set-password email has got to, in words.
-    fn link_email(&self, id: &Uuid) -> Option<String> {
-        self.links.get(id).map(|s| s.delivery.describe())
-    }
-    fn may_send_link(&self, p: &User) -> bool {
-        may_send_password_link(p.active, p.password_hash.is_some()).is_ok()
-    }
-}
-
-pub async fn list(
-    State(state): State<AppState>,
-    current: CurrentUser,
-) -> Result<PeoplePage, AppError> {
-    let user = admin(current)?;
-    let people = users::list_for_centre(&state.pool, user.centre_id).await?;
-    let failing = logins::with_failures(&state.pool, user.centre_id).await?;
-    let links = outbox::latest_password_links(&state.pool, user.centre_id).await?;
-    Ok(PeoplePage {
-        user,
-        people,
-        failing,
-        links,
-    })
-}
 
 /// Where an unlock came from: `?back=person` when from the person's own page.
 #[derive(Debug, serde::Deserialize)]

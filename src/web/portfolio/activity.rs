@@ -8,12 +8,12 @@ use futures_util::TryStreamExt;
 use uuid::Uuid;
 
 use super::{enrolment_for, query_pairs};
-use crate::db::activity::{self, LogLine, LogPage};
+use crate::db::activity::{self, Log, LogLine, LogPage};
 use crate::db::enrolments::Enrolment;
 use crate::db::users::{self, Actor, User};
 use crate::domain::access::Capacity;
 use crate::domain::form::{message_for, FieldError};
-use crate::domain::log_filter::{Kind, LogView, Page, Who, PAGE_SIZE, SYSTEM_KEY};
+use crate::domain::log_filter::{Kind, LogKind, LogView, Page, Who, PAGE_SIZE, SYSTEM_KEY};
 use crate::web::auth::CurrentUser;
 use crate::web::csv_export;
 use crate::web::home::moment;
@@ -31,8 +31,8 @@ pub(crate) struct Line {
     detail: String,
 }
 
-/// Who made the change, as the page and the CSV name them.
-fn actor(line: &LogLine) -> String {
+/// Who made the change, as the log pages and their CSVs name them.
+pub(crate) fn actor(line: &LogLine) -> String {
     match (line.actor_id, &line.actor_name) {
         (None, _) => "attest (automatic)".to_string(),
         (Some(_), Some(name)) => name.clone(),
@@ -58,21 +58,21 @@ fn detail(line: &LogLine, capacity: Capacity) -> String {
 }
 
 /// A choice in the "Who" list: (query value, text).
-type Choice = (String, String);
+pub(crate) type Choice = (String, String);
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/portfolio/activity.html")]
 pub(crate) struct ActivityPage {
     header: super::Header,
     user: User,
-    enrolment_id: Uuid,
     learner: String,
     errors: Vec<FieldError>,
     kinds: Vec<(&'static str, &'static str)>,
     kind: &'static str,
     who: String,
-    on_enrolment: Vec<Choice>,
-    other_staff: Vec<Choice>,
+    log_path: String,
+    /// The people to filter by, in labelled groups.
+    who_groups: Vec<(&'static str, Vec<Choice>)>,
     /// A date as the date field takes it: the day read, or what was typed if it was not
     /// a day (the field is then a text field, which keeps any text).
     from: String,
@@ -140,7 +140,7 @@ fn address(enrolment_id: Uuid, view: &LogView) -> String {
 
 /// What the table shows, as its caption says it. No total: counting a long log on
 /// every view would cost what paging saves.
-fn summary(view: &LogView, page: &LogPage) -> String {
+pub(crate) fn summary<K: LogKind>(view: &LogView<K>, page: &LogPage) -> String {
     let matching = if view.is_filtered() {
         " that match"
     } else {
@@ -172,7 +172,7 @@ pub async fn page(
     let (enrolment, capacity) = enrolment_for(&state, &user, id).await?;
     let pairs = query_pairs(query.as_deref());
     let (mut view, typed, mut errors) =
-        LogView::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        LogView::<Kind>::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let actors =
         users::staff_and_learner(&state.pool, enrolment.centre_id, enrolment.learner_id).await?;
     let (on_enrolment, other_staff) = choices(&enrolment, capacity, &actors);
@@ -182,7 +182,7 @@ pub async fn page(
         .filter_map(|(value, _)| Uuid::parse_str(value).ok())
         .collect();
     errors.extend(view.keep_person_among(&offered));
-    let page = activity::page(&state.pool, id, &view, PAGE_SIZE).await?;
+    let page = activity::page(&state.pool, Log::Enrolment(id), &view, PAGE_SIZE).await?;
 
     let learner = actors
         .iter()
@@ -225,15 +225,17 @@ pub async fn page(
             status: enrolment.status,
         },
         user,
-        enrolment_id: id,
         learner,
         summary: summary(&view, &page),
         filtered: view.is_filtered(),
         kinds: Kind::ALL.iter().map(|k| (k.key(), k.label())).collect(),
         kind: view.kind.map_or("", Kind::key),
         who,
-        on_enrolment,
-        other_staff,
+        log_path: format!("/enrolments/{id}/activity"),
+        who_groups: vec![
+            ("On this enrolment", on_enrolment),
+            ("Other staff", other_staff),
+        ],
         from,
         to,
         lines: page
@@ -267,8 +269,8 @@ pub async fn csv(
 ) -> Result<Response, AppError> {
     let (_, capacity) = enrolment_for(&state, &user, id).await?;
     let pairs = query_pairs(query.as_deref());
-    let (view, _, _) = LogView::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    let export = activity::Export::new(id, &view);
+    let (view, _, _) = LogView::<Kind>::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let export = activity::Export::new(Log::Enrolment(id), &view);
     let pool = state.pool.clone();
     let (sink, response) = csv_export::download(&format!("activity-{id}.csv"));
     csv_export::spawn(sink, move |sink| {

@@ -15,7 +15,7 @@ use crate::db::sessions;
 use crate::db::users::User;
 use crate::domain::access::{self, Assigned, Capacity, Viewer};
 
-mod activity;
+pub(crate) mod activity;
 mod audit;
 mod credential;
 mod enrolment;

@@ -24,6 +24,7 @@ pub(crate) mod dashboard;
 mod view;
 
 pub use view::ReportView;
+pub(crate) use view::{anchor, message, FormFields, ListQuery, ListView, ListWords, Opt, Select};
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -1,18 +1,21 @@
 //! What a report page shows, ready for its template: headings that sort, the filter
 //! form's choices with what is chosen, the pager, and the problems beside their fields.
+//! The parts every sortable, paged list shares (`ListView`) serve the enrolment reports
+//! and the people list alike, with the same templates (`partials/report_*.html`).
 use crate::db::report::{Choice, Choices, ReportPage, ReportRow};
 use crate::domain::outcome::Outcome;
-use crate::domain::report::{self, Column, Problem, ReportQuery, PAGE_SIZES};
+use crate::domain::report::{self, Column, Problem, ReportQuery, Sort, SortColumn, PAGE_SIZES};
 use crate::domain::status::Status;
 
 use super::Kind;
 
 /// A column heading: its label, the address that sorts by it, and how it sorts now.
-pub(crate) struct Heading {
-    pub column: Column,
+pub(crate) struct Heading<C = Column> {
+    pub column: C,
+    pub key: &'static str,
     pub label: &'static str,
     pub href: String,
-    /// `aria-sort` when the report is sorted by this column.
+    /// `aria-sort` when the list is sorted by this column.
     pub sorted: Option<&'static str>,
     pub number: bool,
 }
@@ -56,25 +59,104 @@ pub(crate) struct LinkedFilter {
     pub remove_href: String,
 }
 
-pub struct ReportView {
-    pub kind: Kind,
+/// A view of a sortable, paged list as its address holds it: what `ListView` needs to
+/// draw the headings, the pager, the filter form's common fields and the CSV link.
+pub(crate) trait ListQuery: Sized {
+    type Column: SortColumn;
+    fn sort(&self) -> Sort<Self::Column>;
+    fn page(&self) -> u32;
+    fn size(&self) -> u32;
+    fn search(&self) -> Option<&str>;
+    fn is_filtered(&self) -> bool;
+    fn sorted_by(&self, column: Self::Column) -> Self;
+    fn at_page(&self, page: u32) -> Self;
+    fn with_size(&self, size: u32) -> Self;
+    fn to_query_string(&self) -> String;
+}
+
+impl ListQuery for ReportQuery {
+    type Column = Column;
+    fn sort(&self) -> Sort<Column> {
+        self.sort
+    }
+    fn page(&self) -> u32 {
+        self.page
+    }
+    fn size(&self) -> u32 {
+        self.size
+    }
+    fn search(&self) -> Option<&str> {
+        self.filters.search.as_deref()
+    }
+    fn is_filtered(&self) -> bool {
+        !self.filters.is_empty()
+    }
+    fn sorted_by(&self, column: Column) -> Self {
+        ReportQuery::sorted_by(self, column)
+    }
+    fn at_page(&self, page: u32) -> Self {
+        ReportQuery::at_page(self, page)
+    }
+    fn with_size(&self, size: u32) -> Self {
+        ReportQuery {
+            size,
+            ..self.clone()
+        }
+    }
+    fn to_query_string(&self) -> String {
+        ReportQuery::to_query_string(self)
+    }
+}
+
+/// What a list is called and how its form reads.
+pub(crate) struct ListWords {
     pub title: &'static str,
     pub path: &'static str,
-    pub query: ReportQuery,
-    pub rows: Vec<ReportRow>,
-    pub total: i64,
-    /// "1–50" of the total, or empty when the page has no rows.
-    pub showing: String,
-    pub headings: Vec<Heading>,
+    /// One row, and many: "enrolment", "enrolments".
+    pub noun: (&'static str, &'static str),
+    pub search_label: &'static str,
+    pub search_hint: &'static str,
+    /// The legend over the checkboxes, when the list has any.
+    pub checks_legend: &'static str,
+}
+
+/// The filter form's own fields, beside the search and the page size every list has.
+#[derive(Default)]
+pub(crate) struct FormFields {
+    pub selects: Vec<Select>,
+    pub checks: Vec<Check>,
+    pub linked: Vec<LinkedFilter>,
+}
+
+/// The pager of a list.
+pub(crate) struct Pager {
     pub pages: Vec<Option<PageLink>>,
     pub previous: Option<String>,
     pub next: Option<String>,
     pub page_count: u32,
+    /// "1–50" of the total, or empty when the page has no rows.
+    pub showing: String,
+}
+
+/// Everything a sortable, paged list shows beside its rows: the filter form's common
+/// fields, the headings, the pager, the problems and the CSV link.
+pub(crate) struct ListView<C> {
+    pub title: &'static str,
+    pub path: &'static str,
+    pub noun: (&'static str, &'static str),
+    pub total: i64,
+    pub headings: Vec<Heading<C>>,
+    pub pager: Pager,
+    /// The order as hidden fields of the filter form, when it is not the default.
+    pub order: Option<(&'static str, &'static str)>,
+    pub search: String,
+    pub search_label: &'static str,
+    pub search_hint: &'static str,
+    pub search_error: Option<String>,
     pub selects: Vec<Select>,
     pub checks: Vec<Check>,
+    pub checks_legend: &'static str,
     pub linked: Vec<LinkedFilter>,
-    pub search: String,
-    pub search_error: Option<String>,
     pub size_options: Vec<Opt>,
     pub size_error: Option<String>,
     pub page_error: Option<String>,
@@ -84,69 +166,155 @@ pub struct ReportView {
     pub filtered: bool,
 }
 
-impl ReportView {
-    pub fn new(
-        kind: Kind,
-        query: ReportQuery,
+/// The message of the problem with `field`, if there is one.
+pub(crate) fn message(problems: &[Problem], field: &str) -> Option<String> {
+    problems
+        .iter()
+        .find(|p| p.field == field)
+        .map(|p| p.message.clone())
+}
+
+/// Where a problem's link in the error summary goes: its field in the form.
+pub(crate) fn anchor(field: &str) -> &str {
+    match field {
+        "sort" | "dir" => "report-table",
+        "page" => "report-pager",
+        "progress" | "requested" | "issued" => "report-linked",
+        other => other,
+    }
+}
+
+/// `path`, with the query string if there is one.
+fn address(path: &str, query: String) -> String {
+    if query.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
+impl<C: SortColumn> ListView<C> {
+    /// The list's common parts for `query`, whose page shows `rows` of `total`; the
+    /// filter form's own fields are the caller's.
+    pub(crate) fn new<Q: ListQuery<Column = C>>(
+        words: ListWords,
+        query: &Q,
+        columns: &[C],
+        (total, rows): (i64, usize),
         mut problems: Vec<Problem>,
-        page: ReportPage,
-        choices: Choices,
-    ) -> ReportView {
-        let path = kind.path();
-        let href = |q: &ReportQuery| {
-            let s = q.to_query_string();
-            if s.is_empty() {
-                path.to_string()
-            } else {
-                format!("{path}?{s}")
-            }
-        };
-        let total = u64::try_from(page.total).unwrap_or(0);
-        let page_count = report::page_count(total, query.size);
-        if query.page > page_count && total > 0 {
+        fields: FormFields,
+    ) -> ListView<C> {
+        let path = words.path;
+        let href = |q: &Q| address(path, q.to_query_string());
+        let (page, size, sort) = (query.page(), query.size(), query.sort());
+        let page_count = report::page_count(u64::try_from(total).unwrap_or(0), size);
+        if page > page_count && total > 0 {
             problems.push(Problem {
                 field: "page",
-                message: format!(
-                    "There is no page {}: the report has {page_count} page{}.",
-                    query.page,
-                    if page_count == 1 { "" } else { "s" }
-                ),
+                message: if page_count == 1 {
+                    format!("There is no page {page}: there is only one.")
+                } else {
+                    format!("There is no page {page}: there are {page_count} pages.")
+                },
             });
         }
-        let message = |field: &str| {
-            problems
-                .iter()
-                .find(|p| p.field == field)
-                .map(|p| p.message.clone())
-        };
-        let headings = kind
-            .columns()
-            .into_iter()
-            .map(|column| Heading {
+        let headings = columns
+            .iter()
+            .map(|&column| Heading {
                 column,
+                key: column.key(),
                 label: column.label(),
                 href: href(&query.sorted_by(column)),
-                sorted: (query.sort.column == column).then(|| query.sort.direction.aria()),
+                sorted: (sort.column == column).then(|| sort.direction.aria()),
                 number: column.is_number(),
             })
             .collect();
-        let pages = report::page_links(query.page.min(page_count), page_count)
+        let pages = report::page_links(page.min(page_count), page_count)
             .into_iter()
             .map(|n| {
                 n.map(|number| PageLink {
                     number,
                     href: href(&query.at_page(number)),
-                    current: number == query.page,
+                    current: number == page,
                 })
             })
             .collect();
-        let first = query.offset() + 1;
-        let last = query.offset() + page.rows.len() as u64;
-        let showing = if page.rows.is_empty() {
-            String::new()
-        } else {
-            format!("{first}–{last}")
+        let first = report::offset(page, size) + 1;
+        let last = report::offset(page, size) + rows as u64;
+        let pager = Pager {
+            pages,
+            previous: (page > 1 && page <= page_count).then(|| href(&query.at_page(page - 1))),
+            next: (page < page_count).then(|| href(&query.at_page(page + 1))),
+            page_count,
+            showing: if rows == 0 {
+                String::new()
+            } else {
+                format!("{first}–{last}")
+            },
         };
+        let size_options = PAGE_SIZES
+            .iter()
+            .map(|&n| Opt {
+                value: n.to_string(),
+                text: n.to_string(),
+                selected: n == size,
+            })
+            .collect();
+        // Every page of the view, whatever page the link was on.
+        let every_page = query.at_page(1).with_size(report::DEFAULT_PAGE_SIZE);
+        ListView {
+            title: words.title,
+            path,
+            noun: words.noun,
+            total,
+            headings,
+            pager,
+            order: (sort != Sort::default()).then(|| (sort.column.key(), sort.direction.key())),
+            search: query.search().unwrap_or_default().to_string(),
+            search_label: words.search_label,
+            search_hint: words.search_hint,
+            search_error: message(&problems, "q"),
+            selects: fields.selects,
+            checks: fields.checks,
+            checks_legend: words.checks_legend,
+            linked: fields.linked,
+            size_options,
+            size_error: message(&problems, "size"),
+            page_error: message(&problems, "page"),
+            sort_error: message(&problems, "sort").or_else(|| message(&problems, "dir")),
+            csv_href: address(&format!("{path}.csv"), every_page.to_query_string()),
+            filtered: query.is_filtered(),
+            problems,
+        }
+    }
+
+    /// The rows' noun for the total: "1 enrolment", "3 enrolments".
+    pub(crate) fn noun(&self) -> &'static str {
+        if self.total == 1 {
+            self.noun.0
+        } else {
+            self.noun.1
+        }
+    }
+}
+
+pub struct ReportView {
+    pub kind: Kind,
+    pub rows: Vec<ReportRow>,
+    pub list: ListView<Column>,
+}
+
+impl ReportView {
+    pub fn new(
+        kind: Kind,
+        query: ReportQuery,
+        problems: Vec<Problem>,
+        page: ReportPage,
+        choices: Choices,
+    ) -> ReportView {
+        let path = kind.path();
+        let href = |q: &ReportQuery| address(path, q.to_query_string());
+        let message = |field: &str| message(&problems, field);
         let f = &query.filters;
         let choice_select = |name, label, list: &[Choice], chosen: Option<uuid::Uuid>| Select {
             name,
@@ -262,71 +430,31 @@ impl ReportView {
                 remove_href: without(&|q| q.filters.issued = None),
             });
         }
-        let size_options = PAGE_SIZES
-            .iter()
-            .map(|&n| Opt {
-                value: n.to_string(),
-                text: n.to_string(),
-                selected: n == query.size,
-            })
-            .collect();
-        let csv_href = {
-            let mut q = query.at_page(1);
-            q.size = report::DEFAULT_PAGE_SIZE;
-            let s = q.to_query_string();
-            let csv_path = format!("{path}.csv");
-            if s.is_empty() {
-                csv_path
-            } else {
-                format!("{csv_path}?{s}")
-            }
-        };
-        let previous = (query.page > 1 && query.page <= page_count)
-            .then(|| href(&query.at_page(query.page - 1)));
-        let next = (query.page < page_count).then(|| href(&query.at_page(query.page + 1)));
-        ReportView {
-            kind,
+        let words = ListWords {
             title: kind.title(),
             path,
-            search: f.search.clone().unwrap_or_default(),
-            search_error: message("q"),
-            size_error: message("size"),
-            page_error: message("page"),
-            sort_error: message("sort").or_else(|| message("dir")),
-            filtered: !f.is_empty(),
-            rows: page.rows,
-            total: page.total,
-            showing,
-            headings,
-            pages,
-            previous,
-            next,
-            page_count,
+            noun: ("enrolment", "enrolments"),
+            search_label: "Search learners",
+            search_hint: "Part of a name or email address",
+            checks_legend: "Show only enrolments that",
+        };
+        let fields = FormFields {
             selects,
             checks,
             linked,
-            size_options,
-            csv_href,
+        };
+        let list = ListView::new(
+            words,
+            &query,
+            &kind.columns(),
+            (page.total, page.rows.len()),
             problems,
-            query,
-        }
-    }
-
-    /// Where a problem's link in the error summary goes: its field in the form.
-    pub(crate) fn anchor(field: &str) -> &str {
-        match field {
-            "sort" | "dir" => "report-table",
-            "page" => "report-pager",
-            "progress" | "requested" | "issued" => "report-linked",
-            other => other,
-        }
-    }
-
-    pub(crate) fn noun(&self) -> &'static str {
-        if self.total == 1 {
-            "enrolment"
-        } else {
-            "enrolments"
+            fields,
+        );
+        ReportView {
+            kind,
+            rows: page.rows,
+            list,
         }
     }
 }
