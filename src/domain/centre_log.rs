@@ -23,7 +23,19 @@ pub(crate) enum CentreKind {
 
 /// Every action a centre-level entry is written with (the writers are in `src/db` and
 /// `src/jobs`), by kind. Each appears once.
-const PEOPLE: &[&str] = &["person added", "password link resent"];
+const PEOPLE: &[&str] = &[
+    "person added",
+    "password link resent",
+    "person changed",
+    "person deactivated",
+    "person reactivated",
+    "sessions ended",
+    "password set",
+    "password reset",
+    "password reset requested",
+    "password changed",
+    "caseload reassigned",
+];
 const EMAILS: &[&str] = &["password link emailed", "password link email failed"];
 const SIGN_IN: &[&str] = &["sign-in unlocked"];
 const SETTINGS: &[&str] = &["centre settings changed"];
@@ -38,6 +50,15 @@ const BULK_AUDITS: &[&str] = &[
 const NAMED: &[&str] = &[
     "person added",
     "password link resent",
+    "person changed",
+    "person deactivated",
+    "person reactivated",
+    "sessions ended",
+    "password set",
+    "password reset",
+    "password reset requested",
+    "password changed",
+    "caseload reassigned",
     "password link emailed",
     "password link email failed",
     "sign-in unlocked",
@@ -180,6 +201,16 @@ pub(crate) fn describe(action: &str, detail: &Value, subject: Option<&str>) -> S
             None => format!("Could not email {whom} their set-password link"),
         },
         "sign-in unlocked" => format!("Cleared the failed sign-ins counted against {whom}"),
+        "person deactivated" => format!("Deactivated {whom}: signed out everywhere"),
+        "person reactivated" => format!("Reactivated {whom}"),
+        "sessions ended" => format!("Ended every session of {whom}"),
+        "password set" => format!("{} set their password from their link", capitalised(&whom)),
+        "password reset" => format!(
+            "{} chose a new password from a reset link",
+            capitalised(&whom)
+        ),
+        "password reset requested" => format!("A password reset link was asked for {whom}"),
+        "password changed" => format!("{} changed their password", capitalised(&whom)),
         "centre settings changed" => match detail.get("auto_audit").and_then(Value::as_bool) {
             Some(true) => "Turned automatic audits on".to_string(),
             Some(false) => "Turned automatic audits off".to_string(),
@@ -283,6 +314,26 @@ mod tests {
     }
 
     #[test]
+    fn account_entries_read_as_sentences_and_file_under_people() {
+        let ann = json!({ "user": "0190", "email": "ann@example.com" });
+        assert_eq!(
+            describe("person deactivated", &ann, Some("Ann Lee")),
+            "Deactivated Ann Lee (ann@example.com): signed out everywhere"
+        );
+        assert_eq!(
+            describe("password changed", &ann, Some("Ann Lee")),
+            "Ann Lee (ann@example.com) changed their password"
+        );
+        for action in [
+            "person changed",
+            "caseload reassigned",
+            "password reset requested",
+        ] {
+            assert!(PEOPLE.contains(&action), "{action}");
+        }
+    }
+
+    #[test]
     fn known_entries_read_as_sentences() {
         let added = json!({ "user": "0190", "email": "ann@example.com", "roles": ["assessor", "iqa"], "message": "x" });
         assert_eq!(
@@ -343,11 +394,11 @@ mod tests {
     fn an_unknown_action_still_reads_as_words() {
         assert_eq!(
             describe(
-                "person deactivated",
+                "person archived",
                 &json!({ "user": "1", "reason": "left", "sessions_ended": true }),
                 Some("Tom")
             ),
-            "Person deactivated: Tom (reason: left; sessions ended: yes)"
+            "Person archived: Tom (reason: left; sessions ended: yes)"
         );
         assert_eq!(describe("something new", &json!({}), None), "Something new");
         assert_eq!(describe("x", &Value::Null, None), "X");
