@@ -13,6 +13,7 @@ pub mod import;
 pub mod iqa;
 pub(crate) mod log_filter;
 pub mod mail;
+pub mod onboarding;
 pub mod outcome;
 pub(crate) mod password_reset;
 pub(crate) mod passwords;

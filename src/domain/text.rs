@@ -151,6 +151,22 @@ pub(crate) fn clean_file_name(name: &str) -> String {
     }
 }
 
+/// "10,000": counts as people write them.
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,23 +245,11 @@ mod tests {
                 .expect_err("too long");
             assert_eq!(e.message, field.too_long);
             assert!(
-                field.too_long.contains(&thousands(field.max_chars)),
+                field.too_long.contains(&thousands(field.max_chars as i64)),
                 "{} names its limit",
                 field.too_long
             );
         }
-    }
-
-    fn thousands(n: usize) -> String {
-        let digits = n.to_string();
-        let mut out = String::new();
-        for (i, d) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
-                out.push(',');
-            }
-            out.push(d);
-        }
-        out
     }
 
     #[test]

@@ -18,6 +18,7 @@ use crate::db::bulk_audit_runs::{self as runs, BulkAuditRun, EnrolmentChoice, It
 use crate::db::users::{self, User};
 use crate::domain::form::{message_for, FieldError};
 use crate::domain::outcome::Outcome;
+use crate::domain::text::thousands;
 use crate::web::auth::CurrentUser;
 use crate::web::home::day;
 use crate::web::ids::Ids;
@@ -367,22 +368,6 @@ pub async fn progress(
         run: RunView::new(&run),
         summary,
     })
-}
-
-/// "10,000": counts as people write them.
-fn thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
-    if n < 0 {
-        out.push('-');
-    }
-    for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(d);
-    }
-    out
 }
 
 #[cfg(test)]
