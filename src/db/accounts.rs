@@ -191,7 +191,11 @@ pub(crate) async fn edit(
 }
 
 /// The person's roles become `roles` (of their kind, checked by `validate_edit`).
-async fn set_roles(conn: &mut PgConnection, person: &User, roles: &[Role]) -> DbResult<()> {
+pub(crate) async fn set_roles(
+    conn: &mut PgConnection,
+    person: &User,
+    roles: &[Role],
+) -> DbResult<()> {
     let keys: Vec<&str> = roles.iter().map(|r| r.key()).collect();
     sqlx::query!(
         "DELETE FROM user_roles WHERE user_id = $1 AND role <> ALL($2::text[])",

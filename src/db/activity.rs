@@ -47,6 +47,35 @@ pub async fn record(
     .await?)
 }
 
+/// `record` for many entries of one action at once: (enrolment, detail) each; the
+/// enrolments named move their last activity.
+pub(crate) async fn record_many(
+    conn: &mut sqlx::PgConnection,
+    centre_id: Uuid,
+    actor_id: Option<Uuid>,
+    action: &str,
+    entries: &[(Option<Uuid>, serde_json::Value)],
+) -> DbResult<()> {
+    let enrolments: Vec<Option<Uuid>> = entries.iter().map(|e| e.0).collect();
+    let details: Vec<serde_json::Value> = entries.iter().map(|e| e.1.clone()).collect();
+    sqlx::query!(
+        "WITH touched AS (UPDATE enrolments SET last_activity_at = clock_timestamp() \
+                           WHERE id = ANY($4::uuid[])) \
+         INSERT INTO activity_log (centre_id, enrolment_id, actor_id, action, detail) \
+         SELECT $1, e.enrolment_id, $2, $3, e.detail \
+           FROM UNNEST($4::uuid[], $5::jsonb[]) WITH ORDINALITY AS e(enrolment_id, detail, n) \
+          ORDER BY e.n",
+        centre_id,
+        actor_id,
+        action,
+        &enrolments as &[Option<Uuid>],
+        &details
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Append an entry that is not activity on the portfolio: an audit reads the portfolio
 /// and changes nothing a learner or assessor did, so it leaves last activity (and the
 /// caseload's "30 days without activity") where it was.

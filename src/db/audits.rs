@@ -92,9 +92,21 @@ pub async fn enrol(
     detail: serde_json::Value,
 ) -> DbResult<enrolments::Enrolment> {
     let mut tx = pool.begin().await?;
-    let enrolment = enrolments::create(&mut *tx, new, actor).await?;
+    let enrolment = enrol_in(&mut tx, new, actor, detail).await?;
+    tx.commit().await?;
+    Ok(enrolment)
+}
+
+/// `enrol` inside the caller's transaction (an import enrols many in one).
+pub(crate) async fn enrol_in(
+    conn: &mut PgConnection,
+    new: &enrolments::NewEnrolment,
+    actor: Option<Uuid>,
+    detail: serde_json::Value,
+) -> DbResult<enrolments::Enrolment> {
+    let enrolment = enrolments::create(&mut *conn, new, actor).await?;
     activity::record(
-        &mut *tx,
+        &mut *conn,
         enrolment.centre_id,
         Some(enrolment.id),
         actor,
@@ -102,11 +114,9 @@ pub async fn enrol(
         detail,
     )
     .await?;
-    let locked = enrolments::lock(&mut tx, enrolment.id).await?;
-    audit_locked(&mut tx, &locked, actor).await?;
-    let enrolment = enrolments::get(&mut *tx, enrolment.id).await?;
-    tx.commit().await?;
-    Ok(enrolment)
+    let locked = enrolments::lock(&mut *conn, enrolment.id).await?;
+    audit_locked(&mut *conn, &locked, actor).await?;
+    enrolments::get(&mut *conn, enrolment.id).await
 }
 
 /// Switch the assigned major (of the same version) and re-audit under it, with its

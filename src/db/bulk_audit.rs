@@ -201,6 +201,8 @@ enum Kind {
     Bulk,
     /// The automatic audit after confirmed criteria changed.
     Automatic,
+    /// The first audit of enrolments an import made.
+    Import,
 }
 
 impl Kind {
@@ -208,8 +210,27 @@ impl Kind {
         match self {
             Kind::Bulk => r#"{"bulk": true}"#,
             Kind::Automatic => r#"{"automatic": true}"#,
+            Kind::Import => r#"{"import": true}"#,
         }
     }
+}
+
+/// The first audit of enrolments just made in the caller's transaction (an import
+/// enrols many in one), as `audits::enrol` gives each, written set-based.
+pub(crate) async fn audit_new(
+    tx: &mut PgConnection,
+    ids: &[Uuid],
+    actor: Option<Uuid>,
+) -> DbResult<()> {
+    let locked = enrolments::lock_many(&mut *tx, ids).await?;
+    let mut versions = HashMap::new();
+    for e in &locked {
+        if let std::collections::hash_map::Entry::Vacant(slot) = versions.entry(e.version_id) {
+            slot.insert(version_cache::shared().load(&mut *tx, e.version_id).await?);
+        }
+    }
+    audit_locked(tx, locked, actor, &versions, Kind::Import).await?;
+    Ok(())
 }
 
 /// Audits enrolments the caller has locked in its transaction `tx`, and applies the

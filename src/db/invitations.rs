@@ -26,7 +26,7 @@ pub(crate) fn link(public_url: &str, token: &str) -> String {
     format!("{}/set-password/{token}", public_url.trim_end_matches('/'))
 }
 
-async fn queue_link(
+pub(crate) async fn queue_link(
     conn: &mut sqlx::PgConnection,
     admin: &User,
     person: &User,

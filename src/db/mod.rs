@@ -26,6 +26,7 @@ pub mod jobs;
 pub mod leased;
 pub mod liveness;
 pub mod logins;
+pub mod onboarding;
 pub mod outbox;
 pub mod password_reset;
 pub mod password_tokens;

@@ -77,6 +77,44 @@ pub async fn queue(conn: &mut PgConnection, message: &NewMessage<'_>) -> DbResul
     Ok(id)
 }
 
+/// Queues a set-password message, with its job, to each of `to` (person, address, link)
+/// at once, as `queue` would one by one; returns the messages' ids, in order.
+pub(crate) async fn queue_password_links(
+    conn: &mut PgConnection,
+    centre_id: Uuid,
+    requested_by: Uuid,
+    to: &[(Uuid, String, String)],
+) -> DbResult<Vec<Uuid>> {
+    let ids: Vec<Uuid> = to.iter().map(|_| Uuid::new_v4()).collect();
+    let users: Vec<Uuid> = to.iter().map(|t| t.0).collect();
+    let addresses: Vec<&str> = to.iter().map(|t| t.1.as_str()).collect();
+    let links: Vec<&str> = to.iter().map(|t| t.2.as_str()).collect();
+    // The payload and key are those `queue` gives one message.
+    sqlx::query!(
+        "INSERT INTO jobs (kind, payload, idempotency_key) \
+         SELECT $1, jsonb_build_object('message', m), 'mail:' || m FROM UNNEST($2::uuid[]) AS m",
+        MAIL_JOB,
+        &ids
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO mail_outbox (id, job_id, centre_id, kind, user_id, to_address, requested_by, link) \
+         SELECT m.id, j.id, $1, 'password_link', m.user_id, m.address, $2, m.link \
+           FROM UNNEST($3::uuid[], $4::uuid[], $5::text[], $6::text[]) AS m(id, user_id, address, link) \
+           JOIN jobs j ON j.idempotency_key = 'mail:' || m.id",
+        centre_id,
+        requested_by,
+        &ids,
+        &users,
+        &addresses as &[&str],
+        &links as &[&str]
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(ids)
+}
+
 /// What the worker needs to send a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {

@@ -19,6 +19,27 @@ fn new_token() -> String {
     format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
 }
 
+/// Makes a new link for each of `users` at once (an import adds many people); returns
+/// each one's token, in order.
+pub(crate) async fn create_many(
+    conn: &mut sqlx::PgConnection,
+    users: &[Uuid],
+) -> DbResult<Vec<String>> {
+    let tokens: Vec<String> = users.iter().map(|_| new_token()).collect();
+    let hashes: Vec<Vec<u8>> = tokens.iter().map(|t| digest(t)).collect();
+    sqlx::query!(
+        "INSERT INTO password_tokens (token_hash, user_id, purpose, expires_at) \
+         SELECT h, u, 'set', now() + make_interval(days => $3) \
+           FROM UNNEST($1::bytea[], $2::uuid[]) AS t(h, u)",
+        &hashes,
+        users,
+        VALID_DAYS
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(tokens)
+}
+
 /// Who a working link is for, and whether it is a reset (the person forgot their
 /// password) or the first password of a new account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -45,10 +45,15 @@ pub struct ReportRow {
     pub status: Status,
     pub assessor_id: Uuid,
     pub assessor: String,
+    pub assessor_email: String,
     pub trainee_id: Option<Uuid>,
     pub trainee: Option<String>,
+    pub trainee_email: Option<String>,
     pub iqa_id: Option<Uuid>,
     pub iqa: Option<String>,
+    pub iqa_email: Option<String>,
+    pub start_date: Option<time::Date>,
+    pub planned_end_date: Option<time::Date>,
     pub criteria_total: i32,
     pub confirmed: i32,
     /// Whole percent confirmed, rounded down.
@@ -81,10 +86,15 @@ struct Row {
     status: String,
     assessor_id: Uuid,
     assessor: String,
+    assessor_email: String,
     trainee_id: Option<Uuid>,
     trainee: Option<String>,
+    trainee_email: Option<String>,
     iqa_id: Option<Uuid>,
     iqa: Option<String>,
+    iqa_email: Option<String>,
+    start_date: Option<time::Date>,
+    planned_end_date: Option<time::Date>,
     criteria_total: i32,
     confirmed: i32,
     progress: i32,
@@ -126,10 +136,15 @@ impl TryFrom<Row> for ReportRow {
             status,
             assessor_id: r.assessor_id,
             assessor: r.assessor,
+            assessor_email: r.assessor_email,
             trainee_id: r.trainee_id,
             trainee: r.trainee,
+            trainee_email: r.trainee_email,
             iqa_id: r.iqa_id,
             iqa: r.iqa,
+            iqa_email: r.iqa_email,
+            start_date: r.start_date,
+            planned_end_date: r.planned_end_date,
             criteria_total: r.criteria_total,
             confirmed: r.confirmed,
             progress: r.progress,
@@ -163,8 +178,9 @@ const DETAILS: &str = "SELECT e.id AS enrolment_id, e.learner_id, l.display_name
      l.email AS learner_email, v.qualification_id, q.code AS qualification_code, \
      v.title AS qualification_title, v.version, e.major_id, m.code AS major_code, \
      m.title AS major_title, e.status, e.assessor_id, a.display_name AS assessor, \
-     e.trainee_assessor_id AS trainee_id, t.display_name AS trainee, e.iqa_id, \
-     i.display_name AS iqa, e.criteria_total, e.confirmed_criteria AS confirmed, e.progress, \
+     a.email AS assessor_email, e.trainee_assessor_id AS trainee_id, t.display_name AS trainee, \
+     t.email AS trainee_email, e.iqa_id, i.display_name AS iqa, i.email AS iqa_email, \
+     e.start_date, e.planned_end_date, e.criteria_total, e.confirmed_criteria AS confirmed, e.progress, \
      e.unit_total, e.units_achieved, e.claims_to_review, e.awaiting_countersignature, \
      e.open_iqa_actions, e.latest_outcome, e.latest_audit_at, e.last_activity_at, \
      e.last_activity_at < now() - interval '30 days' AS stale";

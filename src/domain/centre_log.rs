@@ -40,7 +40,7 @@ const EMAILS: &[&str] = &["password link emailed", "password link email failed"]
 const SIGN_IN: &[&str] = &["sign-in unlocked"];
 const SETTINGS: &[&str] = &["centre settings changed"];
 const KEYS: &[&str] = &["signing key rotated"];
-const IMPORTS: &[&str] = &["qualification imported"];
+const IMPORTS: &[&str] = &["qualification imported", "people imported"];
 const BULK_AUDITS: &[&str] = &[
     "bulk audit started",
     "bulk audit finished",
@@ -65,6 +65,7 @@ const NAMED: &[&str] = &[
     "centre settings changed",
     "signing key rotated",
     "qualification imported",
+    "people imported",
     "bulk audit started",
     "bulk audit finished",
     "bulk audit stopped",
@@ -232,6 +233,23 @@ pub(crate) fn describe(action: &str, detail: &Value, subject: Option<&str>) -> S
                 None => format!("Imported qualification {code}"),
             }
         }
+        "people imported" => {
+            let file = text(detail, "file").unwrap_or("a file");
+            let c = |key: &str| {
+                detail
+                    .get("counts")
+                    .and_then(|c| c.get(key))
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0)
+            };
+            format!(
+                "Imported {file}: {} new people, {} updated; {} new enrolments, {} updated",
+                c("new_people"),
+                c("updated_people"),
+                c("new_enrolments"),
+                c("updated_enrolments")
+            )
+        }
         "bulk audit started" => {
             let total = count("total");
             let of = if total == 1 {
@@ -388,6 +406,17 @@ mod tests {
             ),
             "Started a bulk audit of the 1 enrolment on 601/1"
         );
+    }
+
+    #[test]
+    fn an_import_of_people_reads_as_what_it_did_and_files_under_imports() {
+        let detail = json!({ "import": "0190", "file": "mis.csv",
+            "counts": { "new_people": 1000, "updated_people": 2, "new_enrolments": 999, "updated_enrolments": 0 } });
+        assert_eq!(
+            describe("people imported", &detail, None),
+            "Imported mis.csv: 1000 new people, 2 updated; 999 new enrolments, 0 updated"
+        );
+        assert!(IMPORTS.contains(&"people imported"));
     }
 
     #[test]

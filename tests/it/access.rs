@@ -167,6 +167,11 @@ const QUALIFICATION: &str = "/admin/qualifications/{id}";
 const REASSIGN: &str = "/admin/people/{id}/reassign";
 const REASSIGN_CONFIRM: &str = "/admin/people/{id}/reassign/confirm";
 const PERSON: &str = "/admin/people/{id}";
+const IMPORT: &str = "/admin/import/{id}";
+const IMPORT_EMAILS: &str = "/admin/import/{id}/emails";
+const IMPORT_RESEND: &str = "/admin/import/{id}/resend";
+const IMPORT_COUNTS: &str =
+    "rows=1&new_people=1&updated_people=0&new_enrolments=0&updated_enrolments=0&unchanged_rows=0";
 const DEACTIVATE: &str = "/admin/people/{id}/deactivate";
 const REACTIVATE: &str = "/admin/people/{id}/reactivate";
 const END_SESSIONS: &str = "/admin/people/{id}/end-sessions";
@@ -209,6 +214,16 @@ fn pages() -> Vec<Row> {
         get("/admin/log.csv", |w| format!("/admin/log.csv?who={}", w.ids[&Viewer::Learner]),
                                                                    "in   404  404  404  404  404  404  404  200  200  404  in")
             .note("filtered by A's learner"),
+        // Bulk onboarding: an upload is its own centre's.
+        get("/admin/import", |_| "/admin/import".into(),           "in   404  404  404  404  404  404  404  200  200  404  in"),
+        get("/admin/import/template.csv", |_| "/admin/import/template.csv".into(),
+                                                                   "in   404  404  404  404  404  404  404  200  200  404  in"),
+        get(IMPORT, |w| format!("/admin/import/{}", w.import_a),  "in   404  404  404  404  404  404  404  200  404  404  in"),
+        get(IMPORT, |w| format!("/admin/import/{}?show=all&page=9", w.import_a),
+                                                                   "in   404  404  404  404  404  404  404  200  404  404  in")
+            .note("a page past the end"),
+        get(IMPORT_EMAILS, |w| format!("/admin/import/{}/emails", w.import_a),
+                                                                   "in   404  404  404  404  404  404  404  200  404  404  in"),
         get("/admin/people/new", |_| "/admin/people/new".into(),   "in   404  404  404  404  404  404  404  200  200  404  in"),
         // A person's page: their own centre's admins only.
         get(PERSON, |w| format!("/admin/people/{}", w.ids[&Viewer::Learner]),
@@ -495,6 +510,18 @@ fn account_forms() -> Vec<Row> {
         post("/admin/qualifications", |_| "/admin/qualifications".into(),
             |_| Payload::Multipart(vec![], vec![("new.toml".into(), QUALIFICATION_FILE.as_bytes().to_vec())]),
                                                                    "in   404  404  404  404  404  404  404  303  303  404  in"),
+        // Bulk onboarding: any admin uploads to their own centre; an upload is imported,
+        // and its emails sent again, by its own centre's admins only.
+        post("/admin/import", |_| "/admin/import".into(),
+            |_| Payload::Multipart(vec![], vec![("people.csv".into(), world::IMPORT_FILE.as_bytes().to_vec())]),
+                                                                   "in   404  404  404  404  404  404  404  303  303  404  in"),
+        post(IMPORT, |w| format!("/admin/import/{}", w.import_a), |_| form(IMPORT_COUNTS.into()),
+                                                                   "in   404  404  404  404  404  404  404  303  404  404  in"),
+        post(IMPORT, |w| format!("/admin/import/{}", w.import_a), |_| form(IMPORT_COUNTS.replace("new_people=1", "new_people=2")),
+                                                                   "in   404  404  404  404  404  404  404  409  404  404  in")
+            .note("figures other than the preview's"),
+        post(IMPORT_RESEND, |w| format!("/admin/import/{}/resend", w.import_a), |_| Payload::Empty,
+                                                                   "in   404  404  404  404  404  404  404  303  404  404  in"),
         // Reassigning a caseload: the confirmation step changes nothing; the move is
         // the admin's of the person's centre; a refused move changes nothing.
         post(REASSIGN, |w| format!("/admin/people/{}/reassign", w.ids[&Viewer::Assessor]),

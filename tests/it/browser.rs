@@ -18,6 +18,7 @@ use crate::helpers::{group, learner, major, new_enrolment, staff, units};
 
 mod deactivate;
 mod driver;
+mod import;
 mod passwords;
 mod reassign;
 mod reports;

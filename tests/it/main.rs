@@ -37,6 +37,7 @@ mod leased;
 mod limits;
 mod mail;
 mod mail_queue;
+mod onboarding;
 mod outage;
 mod page_cache;
 mod passwords;

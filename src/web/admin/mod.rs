@@ -9,6 +9,7 @@ use crate::db::users::{Role, User};
 mod audits;
 mod enrol;
 mod log;
+mod onboarding;
 mod people;
 mod people_list;
 mod person;
@@ -56,6 +57,19 @@ pub fn routes() -> Router<AppState> {
                 )),
         )
         .route("/admin/qualifications/{id}", get(qualifications::show))
+        .route(
+            "/admin/import",
+            get(onboarding::page).post(onboarding::upload).layer(
+                axum::extract::DefaultBodyLimit::max(onboarding::MAX_BODY_BYTES),
+            ),
+        )
+        .route("/admin/import/template.csv", get(onboarding::template))
+        .route(
+            "/admin/import/{id}",
+            get(onboarding::show).post(onboarding::confirm),
+        )
+        .route("/admin/import/{id}/emails", get(onboarding::email_progress))
+        .route("/admin/import/{id}/resend", post(onboarding::resend))
         .route("/admin/log", get(log::page))
         .route("/admin/log.csv", get(log::csv))
         .route("/admin/settings", get(settings::page).post(settings::save))

@@ -28,7 +28,7 @@ pub(crate) const MAX_BODY_BYTES: usize = MAX_FILE_BYTES + 64 * 1024;
 const TOO_BIG: &str =
     "The file is over the 2 MB limit for a qualification file. Nothing was imported";
 
-enum FileProblem {
+pub(super) enum FileProblem {
     /// The file, or the form, went over its limit.
     TooBig,
     /// The body ended before the form did, or was not a form.
@@ -36,7 +36,10 @@ enum FileProblem {
 }
 
 /// The form's `file` field, whole: its name and bytes (none if the form had no file).
-async fn read_file(multipart: &mut Multipart) -> Result<Option<(String, Vec<u8>)>, FileProblem> {
+pub(super) async fn read_file(
+    multipart: &mut Multipart,
+    max_bytes: usize,
+) -> Result<Option<(String, Vec<u8>)>, FileProblem> {
     let problem = |e: axum::extract::multipart::MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             FileProblem::TooBig
@@ -58,7 +61,7 @@ async fn read_file(multipart: &mut Multipart) -> Result<Option<(String, Vec<u8>)
         let mut bytes = Vec::new();
         while let Some(chunk) = field.chunk().await.map_err(problem)? {
             bytes.extend_from_slice(&chunk);
-            if bytes.len() > MAX_FILE_BYTES {
+            if bytes.len() > max_bytes {
                 return Err(FileProblem::TooBig);
             }
         }
@@ -101,7 +104,7 @@ pub async fn import(
     let user = admin(current)?;
     // Read whole or not at all: a body cut short at a limit must never be taken for
     // the file (a 3 MB file once imported 17 of its 30 units).
-    let (file, problem) = match read_file(&mut multipart).await {
+    let (file, problem) = match read_file(&mut multipart, MAX_FILE_BYTES).await {
         Ok(file) => (file, None),
         Err(problem) => (None, Some(problem)),
     };

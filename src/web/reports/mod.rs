@@ -224,7 +224,7 @@ async fn show(
 }
 
 /// The CSV's columns: every column of the table, and the ids to match rows back.
-const CSV_HEADER: [&str; 31] = [
+const CSV_HEADER: [&str; 36] = [
     "enrolment_id",
     "learner_id",
     "learner",
@@ -239,10 +239,15 @@ const CSV_HEADER: [&str; 31] = [
     "status",
     "assessor_id",
     "assessor",
+    "assessor_email",
     "trainee_assessor_id",
     "trainee_assessor",
+    "trainee_assessor_email",
     "iqa_id",
     "iqa",
+    "iqa_email",
+    "start_date",
+    "planned_end_date",
     "criteria_confirmed",
     "criteria_total",
     "confirmed_progress_percent",
@@ -258,7 +263,7 @@ const CSV_HEADER: [&str; 31] = [
     "status_key",
 ];
 
-fn csv_cells(r: &ReportRow) -> [String; 31] {
+fn csv_cells(r: &ReportRow) -> [String; 36] {
     let id = |v: Option<uuid::Uuid>| v.map(|v| v.to_string()).unwrap_or_default();
     [
         r.enrolment_id.to_string(),
@@ -275,10 +280,17 @@ fn csv_cells(r: &ReportRow) -> [String; 31] {
         r.status.label().to_string(),
         r.assessor_id.to_string(),
         r.assessor.clone(),
+        r.assessor_email.clone(),
         id(r.trainee_id),
         r.trainee.clone().unwrap_or_default(),
+        r.trainee_email.clone().unwrap_or_default(),
         id(r.iqa_id),
         r.iqa.clone().unwrap_or_default(),
+        r.iqa_email.clone().unwrap_or_default(),
+        r.start_date.map(|d| d.to_string()).unwrap_or_default(),
+        r.planned_end_date
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
         r.confirmed.to_string(),
         r.criteria_total.to_string(),
         r.progress.to_string(),

@@ -32,6 +32,9 @@ pub const SECRET: &str = "Quillfeather";
 /// another learner's enrolment in the same centre and version (its assessor is A's
 /// assessor too, so mixed ids are tried by someone with rights on both); "B" is in
 /// another centre.
+/// The file uploaded for import at centre A: one new learner.
+pub const IMPORT_FILE: &str = "name,email,roles\nImogen Ported,imogen@acme.test,learner\n";
+
 pub struct World {
     /// The saved database each case copies.
     template: String,
@@ -63,6 +66,8 @@ pub struct World {
     /// B's assessor.
     pub foreign_assessor: Uuid,
     pub ids: HashMap<Viewer, Uuid>,
+    /// A file uploaded for import at centre A, not yet imported.
+    pub import_a: Uuid,
     /// An unused set-password link of a new member of staff.
     pub token: String,
     pub learner_email: String,
@@ -419,6 +424,15 @@ async fn build() -> World {
     let open_a2 = action(&a2, id(Viewer::OtherIqa), false).await;
     let addressed_a2 = action(&a2, id(Viewer::OtherIqa), true).await;
 
+    let import_a = attest::db::onboarding::store(
+        &pool,
+        &people[&Viewer::Admin],
+        "new-learner.csv",
+        IMPORT_FILE.as_bytes(),
+        1,
+    )
+    .await
+    .expect("an upload");
     let ids = people.iter().map(|(v, u)| (*v, u.id)).collect();
     let learner_email = people[&Viewer::Learner].email.clone();
     // Copying refuses while anyone is connected to the source database.
@@ -443,6 +457,7 @@ async fn build() -> World {
         open_a2,
         addressed_a2,
         spare_learner: spare.id,
+        import_a,
         foreign_assessor: bob.id,
         ids,
         token,

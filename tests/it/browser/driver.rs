@@ -302,6 +302,15 @@ impl Browser {
         field.send_keys(value).await.expect("typing");
     }
 
+    /// Chooses the file at `path` in the file input `css`.
+    pub async fn attach(&self, css: &str, path: &std::path::Path) {
+        let input = self.wait_for(css, "a file input").await;
+        input
+            .send_keys(&path.display().to_string())
+            .await
+            .unwrap_or_else(|e| panic!("choosing {} in `{css}`: {e}", path.display()));
+    }
+
     pub async fn select(&self, css: &str, value: &str) {
         self.wait_for(css, "a select")
             .await
