@@ -9,6 +9,7 @@ use crate::domain::status::{Refusal, Status};
 pub(crate) mod account_view;
 pub(crate) mod accounts;
 pub mod activity;
+pub(crate) mod assignments;
 pub mod audits;
 pub mod bulk_audit;
 pub mod bulk_audit_runs;

@@ -320,3 +320,148 @@ async fn an_admin_changes_who_assesses_and_quality_assures() {
     let r = send(AppState::new(pool), form_post_as(&tom, &uri, &ok)).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+/// Regression (found in issue 12's review): the assignments form trusted its select
+/// lists, so a forged POST could make a deactivated person, or someone without the role,
+/// the assessor; and an IQA could be given an enrolment they had assessed.
+#[tokio::test]
+async fn a_forged_assignment_naming_someone_out_of_the_role_changes_nothing() {
+    let pool = test_pool().await;
+    let cookie = admin(&pool).await;
+    let centre = centres::find_by_slug(&pool, DEMO_CENTRE_SLUG)
+        .await
+        .expect("q")
+        .expect("centre");
+    let person = |email: &'static str| {
+        let pool = pool.clone();
+        async move {
+            users::find_by_email(&pool, centre.id, email)
+                .await
+                .expect("q")
+                .expect("a demo person")
+        }
+    };
+    let (tom, lena, margaret) = (
+        person("assessor@demo.attest.test").await,
+        person("trainee@demo.attest.test").await,
+        person("iqa@demo.attest.test").await,
+    );
+    let ben = person("ben@demo.attest.test").await;
+    let e = enrolments::list_for_centre(&pool, centre.id)
+        .await
+        .expect("list")
+        .into_iter()
+        .find(|e| e.learner_id == ben.id)
+        .expect("Ben's enrolment, ticked by Tom");
+    // A second assessor who leaves, and Tom made an IQA too.
+    let gone = attest::db::users::create(
+        &pool,
+        &users::NewUser {
+            centre_id: centre.id,
+            email: "gone@demo.attest.test",
+            display_name: "Gone Assessor",
+            password_hash: None,
+            kind: users::UserKind::Staff,
+            roles: &[users::Role::Assessor],
+        },
+    )
+    .await
+    .expect("assessor");
+    let deactivated = send(
+        AppState::new(pool.clone()),
+        form_post_as(
+            &cookie,
+            &format!("/admin/people/{}/deactivate", gone.id),
+            "",
+        ),
+    )
+    .await;
+    assert_eq!(deactivated.status, StatusCode::SEE_OTHER);
+    users::grant_role(&pool, tom.id, users::Role::Iqa)
+        .await
+        .expect("role");
+    let uri = format!("/admin/enrolments/{}/assignments", e.id);
+    let log = |pool: PgPool| async move {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM activity_log")
+            .fetch_one(&pool)
+            .await
+            .expect("count")
+    };
+    let before = log(pool.clone()).await;
+    for (form, field, says) in [
+        (
+            format!("assessor={}&trainee=&iqa={}", gone.id, margaret.id),
+            "assessor",
+            "Select an active assessor of your centre",
+        ),
+        (
+            format!("assessor={}&trainee=&iqa={}", lena.id, margaret.id),
+            "assessor",
+            "Select an active assessor of your centre",
+        ),
+        (
+            format!("assessor={}&trainee={}&iqa=", tom.id, margaret.id),
+            "trainee",
+            "Select an active trainee assessor of your centre",
+        ),
+        (
+            format!("assessor={}&trainee=&iqa={}", gone.id, tom.id),
+            "assessor",
+            "Select an active assessor of your centre",
+        ),
+        (
+            format!("assessor={}&trainee=&iqa=", lena.id),
+            "assessor",
+            "Select an active assessor of your centre",
+        ),
+    ] {
+        let r = send(
+            AppState::new(pool.clone()),
+            form_post_as(&cookie, &uri, &form),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{form}");
+        assert!(r.body.contains(says), "{form}: {says:?}");
+        assert!(
+            r.body.contains(&format!("id=\"{field}-error\"")),
+            "{form}: beside {field}"
+        );
+    }
+    // Tom assessed Ben: he may not become Ben's IQA, whoever assesses now.
+    let oscar = attest::db::users::create(
+        &pool,
+        &users::NewUser {
+            centre_id: centre.id,
+            email: "oscar@demo.attest.test",
+            display_name: "Oscar Assessor",
+            password_hash: None,
+            kind: users::UserKind::Staff,
+            roles: &[users::Role::Assessor],
+        },
+    )
+    .await
+    .expect("assessor");
+    let r = send(
+        AppState::new(pool.clone()),
+        form_post_as(
+            &cookie,
+            &uri,
+            &format!("assessor={}&trainee=&iqa={}", oscar.id, tom.id),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body
+            .contains("made assessment decisions on this enrolment"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("id=\"iqa-error\""));
+    assert_eq!(
+        enrolments::get(&pool, e.id).await.expect("enrolment"),
+        e,
+        "nothing changed"
+    );
+    assert_eq!(log(pool.clone()).await, before, "nothing logged");
+}

@@ -9,10 +9,11 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::admin;
+use crate::db::assignments::{self, Changed};
 use crate::db::enrolments::{self, NewEnrolment};
 use crate::db::qualifications::{self, MajorChoice};
 use crate::db::users::{self, Role, User};
-use crate::db::{activity, audits, DbError};
+use crate::db::{audits, DbError};
 use crate::domain::form::{message_for, FieldError};
 use crate::domain::people::validate_assignments;
 use crate::web::auth::CurrentUser;
@@ -258,27 +259,12 @@ pub(crate) async fn change_assignments(
         let page = assignments_page(&state, user, &e, form, errors).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
-    match enrolments::set_assignments(&state.pool, id, assessor, trainee, iqa).await {
-        Ok(()) => {}
-        Err(DbError::WrongPerson { .. } | DbError::SameAssessorAndIqa) => {
-            let errors = vec![FieldError::new(
-                "assessor",
-                "Select people of your centre in their roles",
-            )];
+    match assignments::change(&state.pool, &user, id, assessor, trainee, iqa).await? {
+        Changed::Saved => {}
+        Changed::Refused(errors) => {
             let page = assignments_page(&state, user, &e, form, errors).await?;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
-        Err(err) => return Err(err.into()),
     }
-    let detail = serde_json::json!({ "assessor": assessor, "trainee": trainee, "iqa": iqa });
-    activity::record(
-        &state.pool,
-        user.centre_id,
-        Some(id),
-        Some(user.id),
-        "assignments changed",
-        detail,
-    )
-    .await?;
     Ok(Redirect::to(&format!("/enrolments/{id}")).into_response())
 }
