@@ -391,19 +391,22 @@ pub struct ReportPage {
 }
 
 /// The report's rows filtered once (`f`: each row's id and sort keys). Ordered by
-/// learner, `f` is left for PostgreSQL to fold into each use, so the page reads the
-/// (centre, learner) index for its rows alone and the total is counted apart; ordered
-/// by a figure a tick moves (unindexed, to keep ticks cheap), every row has to be read
-/// to sort, and `f` is read once for both.
+/// learner, or over the whole centre unfiltered, `f` is left for PostgreSQL to fold into
+/// each use: the total is counted from the (centre, learner) index alone and the page
+/// is the top of one pass over the rows (ordered by progress at 10,000 enrolments, 3.3
+/// ms against 5.5 materialized: issue 10). Filtered and ordered by a figure a tick moves
+/// (unindexed, to keep ticks cheap), every row has to be read both to count and to
+/// sort, and `f` is read once for both.
 fn push_filtered(
     b: &mut QueryBuilder<'static, Postgres>,
     centre_id: Uuid,
     scope: Scope,
     q: &ReportQuery,
 ) {
-    let by_learner = q.sort.column == Column::Learner;
+    let by_index = q.sort.column == Column::Learner
+        || (scope == Scope::Centre && q.filters.is_empty());
     b.push("WITH f AS ");
-    b.push(if by_learner {
+    b.push(if by_index {
         "NOT MATERIALIZED"
     } else {
         "MATERIALIZED"
