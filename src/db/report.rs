@@ -403,8 +403,8 @@ fn push_filtered(
     scope: Scope,
     q: &ReportQuery,
 ) {
-    let by_index = q.sort.column == Column::Learner
-        || (scope == Scope::Centre && q.filters.is_empty());
+    let by_index =
+        q.sort.column == Column::Learner || (scope == Scope::Centre && q.filters.is_empty());
     b.push("WITH f AS ");
     b.push(if by_index {
         "NOT MATERIALIZED"

@@ -441,3 +441,21 @@ async fn an_upload_id_not_of_the_centre_is_404() {
     assert_eq!(other.status, StatusCode::NOT_FOUND);
     assert!(preview.starts_with("/admin/import/"));
 }
+
+#[tokio::test]
+async fn the_template_downloaded_from_the_page_imports_as_it_stands() {
+    let a = admin().await;
+    let page = a.get("/admin/import").await;
+    assert!(page.body.contains("href=\"/admin/import/template.csv\""));
+    let template = a.get("/admin/import/template.csv").await;
+    assert_eq!(template.status, StatusCode::OK);
+    assert!(
+        template.body.contains(",ATT/CS2/1,"),
+        "the centre's own qualification: {}",
+        template.body
+    );
+    let preview = a.uploaded(template.body.as_bytes()).await;
+    let p = a.get(&preview).await;
+    assert!(p.body.contains("Import 3 rows"), "{}", p.body);
+    assert_eq!(a.confirm(&preview).await.status, StatusCode::SEE_OTHER);
+}

@@ -273,8 +273,10 @@ pub fn plan(sheet: &Sheet, dir: &Directory) -> Plan {
     planner.finish()
 }
 
-/// The template offered for download: every column, and rows that show each kind.
-pub fn template() -> String {
+/// The template offered for download: every column, and rows that show each kind; the
+/// enrolment on `qualification` and `major` (the centre's own codes, so that the
+/// example imports as it stands once its people are real).
+pub fn template(qualification: &str, major: &str) -> String {
     let header: Vec<&str> = [
         Col::Name,
         Col::Email,
@@ -294,13 +296,27 @@ pub fn template() -> String {
     .collect();
     let mut out = header.join(",");
     out.push_str("\r\n");
+    let learner = format!(
+        "Lee Learner,lee.learner@example.ac.uk,learner,lee.learner@example.ac.uk,{},,{},sam.assessor@example.ac.uk,,ira.quality@example.ac.uk,2026-09-01,2027-07-31",
+        csv_cell(qualification),
+        csv_cell(major)
+    );
     for row in [
         "Sam Assessor,sam.assessor@example.ac.uk,assessor,,,,,,,,,",
         "Ira Quality,ira.quality@example.ac.uk,iqa,,,,,,,,,",
-        "Lee Learner,lee.learner@example.ac.uk,learner,lee.learner@example.ac.uk,CSC2,,CS-GEN,sam.assessor@example.ac.uk,,ira.quality@example.ac.uk,2026-09-01,2027-07-31",
+        learner.as_str(),
     ] {
         out.push_str(row);
         out.push_str("\r\n");
     }
     out
+}
+
+/// A cell as CSV writes it: quoted when it holds a separator, quote or line break.
+fn csv_cell(value: &str) -> String {
+    if value.contains([',', ';', '"', '\n', '\r', '\t']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_string()
+    }
 }

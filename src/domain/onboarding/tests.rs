@@ -393,15 +393,18 @@ lee.learner@c.ac.uk,CSC2,GEN,ann.assessor@c.ac.uk,2027-01-01,2026-01-01\n";
 
 #[test]
 fn the_template_is_a_file_the_importer_reads_and_plans() {
-    let mut dir = centre();
-    dir.versions[1].majors[0].code = "CS-GEN".into();
     let p = plan(
-        &read(template().as_bytes()).expect("the template reads"),
-        &dir,
+        &read(template("CSC2", "GEN").as_bytes()).expect("the template reads"),
+        &centre(),
     );
     assert_eq!(problems(&p), vec![]);
     assert_eq!(p.counts().new_people, 3);
     assert_eq!(p.counts().new_enrolments, 1);
+    // A code with a comma is quoted, and reads back as itself.
+    let odd = template("A,B", "M\"1");
+    let sheet = read(odd.as_bytes()).expect("reads");
+    assert_eq!(sheet.cell(&sheet.rows[2], Col::QualificationCode), "A,B");
+    assert_eq!(sheet.cell(&sheet.rows[2], Col::MajorCode), "M\"1");
 }
 
 #[test]

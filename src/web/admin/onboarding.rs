@@ -81,9 +81,20 @@ pub(crate) async fn page(
     import_page(&state, user, page_number(&paging) as i64, None).await
 }
 
-/// GET /admin/import/template.csv
-pub(crate) async fn template(current: CurrentUser) -> Result<Response, AppError> {
-    admin(current)?;
+/// GET /admin/import/template.csv: the example enrolment is on the centre's first
+/// qualification and major, when it has one.
+pub(crate) async fn template(
+    State(state): State<AppState>,
+    current: CurrentUser,
+) -> Result<Response, AppError> {
+    let user = admin(current)?;
+    let first = crate::db::qualifications::majors_to_enrol(&state.pool, user.centre_id)
+        .await?
+        .into_iter()
+        .next();
+    let (code, major) = first.map_or(("QUAL/1".to_string(), "MAJOR".to_string()), |m| {
+        (m.code, m.major_code)
+    });
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -92,7 +103,7 @@ pub(crate) async fn template(current: CurrentUser) -> Result<Response, AppError>
                 "attachment; filename=\"attest-import-template.csv\"",
             ),
         ],
-        plan::template(),
+        plan::template(&code, &major),
     )
         .into_response())
 }
