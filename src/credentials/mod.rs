@@ -5,7 +5,6 @@ use crate::domain::credential_number::CredentialNumber;
 mod draw;
 pub mod fonts;
 mod front;
-pub mod jcs;
 mod layout;
 pub mod multibase;
 pub mod pdf;

@@ -27,9 +27,9 @@ use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
-use super::jcs::{self, JcsError};
 use super::multibase::{self, MultibaseError};
 use crate::domain::credential_number::CredentialNumber;
+use crate::domain::jcs::{self, JcsError};
 
 pub(crate) const VC_CONTEXT: &str = "https://www.w3.org/ns/credentials/v2";
 pub(crate) const OB_CONTEXT: &str = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json";

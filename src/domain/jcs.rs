@@ -1,4 +1,5 @@
-//! JSON Canonicalization Scheme (RFC 8785), the canonical form `eddsa-jcs-2022` signs.
+//! JSON Canonicalization Scheme (RFC 8785): the canonical form `eddsa-jcs-2022` signs
+//! (credentials) and the form a signature's digest is taken of (`signature`).
 //!
 //! Our credentials hold only strings, integers, booleans, null, arrays and objects, so
 //! this covers exactly those: numbers with a fraction or beyond ±2^53 (where
