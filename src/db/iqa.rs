@@ -65,8 +65,9 @@ pub async fn for_enrolment(
         .collect()
 }
 
-/// Who made the assessor ticks being sampled (to keep an IQA off their own work).
-pub(crate) async fn assessor_tick_authors(
+/// Who made the assessment decisions being sampled, as assessor or as trainee assessor
+/// (to keep an IQA off their own work, SPEC §7).
+pub(crate) async fn assessment_authors(
     db: impl PgExecutor<'_>,
     enrolment_id: Uuid,
     sampled: Sampled,
@@ -77,7 +78,7 @@ pub(crate) async fn assessor_tick_authors(
     };
     Ok(sqlx::query_scalar!(
         "SELECT DISTINCT t.ticked_by FROM ticks t JOIN criteria c ON c.id = t.criterion_id \
-          WHERE t.enrolment_id = $1 AND t.layer = 'assessor' \
+          WHERE t.enrolment_id = $1 AND t.layer IN ('assessor', 'trainee_assessor') \
             AND ($2::uuid IS NULL OR c.unit_id = $2) AND ($3::uuid IS NULL OR t.evidence_id = $3)",
         enrolment_id,
         unit,

@@ -99,9 +99,10 @@ pub(crate) enum IqaRefusal {
     NotAddressed,
 }
 
-/// SPEC §7: the IQA may not have made any of the assessor ticks being sampled.
-pub(crate) fn may_sample(iqa: Uuid, assessor_tick_authors: &[Uuid]) -> Result<(), IqaRefusal> {
-    if assessor_tick_authors.contains(&iqa) {
+/// SPEC §7: the IQA may not have made any of the assessment decisions (assessor or
+/// trainee assessor ticks) being sampled.
+pub(crate) fn may_sample(iqa: Uuid, assessment_authors: &[Uuid]) -> Result<(), IqaRefusal> {
+    if assessment_authors.contains(&iqa) {
         Err(IqaRefusal::OwnAssessment)
     } else {
         Ok(())

@@ -38,7 +38,7 @@ pub async fn record(
                 return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
             }
         };
-    let authors = iqa::assessor_tick_authors(&state.pool, id, sampled).await?;
+    let authors = iqa::assessment_authors(&state.pool, id, sampled).await?;
     rules::may_sample(user.id, &authors).map_err(conflict)?;
     let decision = match iqa::record(
         &state.pool,
