@@ -18,6 +18,7 @@ pub mod centre_keys;
 pub mod centres;
 pub mod credential_emails;
 pub mod credentials;
+pub(crate) mod employers;
 pub mod enrolments;
 pub mod evidence;
 pub mod figures;
@@ -118,6 +119,8 @@ pub enum DbError {
     DuplicateCentre,
     #[error("an account with this email address already exists in this centre")]
     DuplicateEmail,
+    #[error("an employer of this name already exists in this centre")]
+    DuplicateEmployer,
     #[error("a learner account holds only the learner role, and a staff account never holds it")]
     LearnerRoleMix,
     #[error("this person is not a {expected} of this centre")]
@@ -201,6 +204,7 @@ fn from_constraint(name: &str, message: &str) -> DbError {
     match name {
         "centres_slug_key" | "centres_name_key" => DbError::DuplicateCentre,
         "users_centre_email_key" => DbError::DuplicateEmail,
+        "employers_centre_name_key" => DbError::DuplicateEmployer,
         "user_roles_learner_only_for_learners" => DbError::LearnerRoleMix,
         "enrolments_learner_fkey" => DbError::WrongPerson {
             expected: "learner",

@@ -35,6 +35,8 @@ const PEOPLE: &[&str] = &[
     "password reset requested",
     "password changed",
     "caseload reassigned",
+    "employer added",
+    "employer changed",
 ];
 const EMAILS: &[&str] = &["password link emailed", "password link email failed"];
 const SIGN_IN: &[&str] = &["sign-in unlocked"];
@@ -59,6 +61,8 @@ const NAMED: &[&str] = &[
     "password reset requested",
     "password changed",
     "caseload reassigned",
+    "employer added",
+    "employer changed",
     "password link emailed",
     "password link email failed",
     "sign-in unlocked",
@@ -233,6 +237,17 @@ pub(crate) fn describe(action: &str, detail: &Value, subject: Option<&str>) -> S
                 None => format!("Imported qualification {code}"),
             }
         }
+        "employer added" => format!(
+            "Added the employer {}",
+            text(detail, "name").unwrap_or("(no name)")
+        ),
+        "employer changed" => match (text(detail, "was"), text(detail, "name")) {
+            (Some(was), Some(name)) if was != name => {
+                format!("Changed the employer {was}, now named {name}")
+            }
+            (_, Some(name)) => format!("Changed the employer {name}'s details"),
+            _ => "Changed an employer's details".to_string(),
+        },
         "people imported" => {
             let file = text(detail, "file").unwrap_or("a file");
             let c = |key: &str| {
@@ -417,6 +432,26 @@ mod tests {
             "Imported mis.csv: 1000 new people, 2 updated; 999 new enrolments, 0 updated"
         );
         assert!(IMPORTS.contains(&"people imported"));
+    }
+
+    #[test]
+    fn employer_entries_read_as_sentences_and_file_under_people() {
+        let added = json!({ "employer": "0190", "name": "Northwind Care" });
+        assert_eq!(
+            describe("employer added", &added, None),
+            "Added the employer Northwind Care"
+        );
+        let renamed = json!({ "employer": "0190", "name": "Northwind", "was": "Northwind Care" });
+        assert_eq!(
+            describe("employer changed", &renamed, None),
+            "Changed the employer Northwind Care, now named Northwind"
+        );
+        let same = json!({ "employer": "0190", "name": "Northwind", "was": "Northwind" });
+        assert_eq!(
+            describe("employer changed", &same, None),
+            "Changed the employer Northwind's details"
+        );
+        assert!(PEOPLE.contains(&"employer added") && PEOPLE.contains(&"employer changed"));
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub(crate) mod centre_log;
 pub mod credential;
 pub mod credential_number;
 pub mod describe;
+pub mod employers;
 pub mod evidence;
 pub mod figures;
 pub mod form;

@@ -74,8 +74,21 @@ text_field!(
     CANCEL_REASON: "reason", "The reason", Many, 5_000, "5,000"
 );
 
+text_field!(
+    /// An employer organisation's name.
+    EMPLOYER_NAME: "name", "The employer's name", One, 200, "200"
+);
+text_field!(
+    /// The name of the person to contact at an employer.
+    CONTACT_NAME: "contact_name", "The contact's name", One, 200, "200"
+);
+text_field!(
+    /// A contact's telephone number, as people write them.
+    CONTACT_PHONE: "contact_phone", "The phone number", One, 40, "40"
+);
+
 /// Every text field the forms take.
-pub const ALL: [TextField; 7] = [
+pub const ALL: [TextField; 10] = [
     PERSON_NAME,
     EMAIL,
     NEW_PASSWORD,
@@ -83,6 +96,9 @@ pub const ALL: [TextField; 7] = [
     EVIDENCE_DESCRIPTION,
     IQA_FEEDBACK,
     CANCEL_REASON,
+    EMPLOYER_NAME,
+    CONTACT_NAME,
+    CONTACT_PHONE,
 ];
 
 /// A character that starts a new line: LF, CR, vertical tab, form feed, next line, and

@@ -168,6 +168,7 @@ const REASSIGN: &str = "/admin/people/{id}/reassign";
 const REASSIGN_CONFIRM: &str = "/admin/people/{id}/reassign/confirm";
 const PERSON: &str = "/admin/people/{id}";
 const IMPORT: &str = "/admin/import/{id}";
+const EMPLOYER: &str = "/admin/employers/{id}";
 const IMPORT_EMAILS: &str = "/admin/import/{id}/emails";
 const IMPORT_RESEND: &str = "/admin/import/{id}/resend";
 const IMPORT_COUNTS: &str =
@@ -223,6 +224,12 @@ fn pages() -> Vec<Row> {
                                                                    "in   404  404  404  404  404  404  404  200  404  404  in")
             .note("a page past the end"),
         get(IMPORT_EMAILS, |w| format!("/admin/import/{}/emails", w.import_a),
+                                                                   "in   404  404  404  404  404  404  404  200  404  404  in"),
+        // Employers: each centre's admins see their own.
+        get("/admin/employers", |_| "/admin/employers".into(),     "in   404  404  404  404  404  404  404  200  200  404  in"),
+        get("/admin/employers/new", |_| "/admin/employers/new".into(),
+                                                                   "in   404  404  404  404  404  404  404  200  200  404  in"),
+        get(EMPLOYER, |w| format!("/admin/employers/{}", w.employer_a),
                                                                    "in   404  404  404  404  404  404  404  200  404  404  in"),
         get("/admin/people/new", |_| "/admin/people/new".into(),   "in   404  404  404  404  404  404  404  200  200  404  in"),
         // A person's page: their own centre's admins only.
@@ -510,6 +517,15 @@ fn account_forms() -> Vec<Row> {
         post("/admin/qualifications", |_| "/admin/qualifications".into(),
             |_| Payload::Multipart(vec![], vec![("new.toml".into(), QUALIFICATION_FILE.as_bytes().to_vec())]),
                                                                    "in   404  404  404  404  404  404  404  303  303  404  in"),
+        // Employers: any admin adds to their own centre; an employer is changed by its
+        // own centre's admins only.
+        post("/admin/employers", |_| "/admin/employers".into(), |_| form("name=Matrix+Employer".into()),
+                                                                   "in   404  404  404  404  404  404  404  303  303  404  in"),
+        post(EMPLOYER, |w| format!("/admin/employers/{}", w.employer_a), |_| form("name=Northwind+Care+Group".into()),
+                                                                   "in   404  404  404  404  404  404  404  303  404  404  in"),
+        post(EMPLOYER, |w| format!("/admin/employers/{}", w.employer_a), |_| form("name=".into()),
+                                                                   "in   404  404  404  404  404  404  404  422  404  404  in")
+            .note("no name"),
         // Bulk onboarding: any admin uploads to their own centre; an upload is imported,
         // and its emails sent again, by its own centre's admins only.
         post("/admin/import", |_| "/admin/import".into(),

@@ -26,6 +26,7 @@ mod db_import;
 mod db_schema;
 mod db_ticks;
 mod demo;
+mod employers;
 mod hardening;
 mod help;
 mod home;

@@ -7,6 +7,7 @@ use super::{AppError, AppState};
 use crate::db::users::{Role, User};
 
 mod audits;
+mod employers;
 mod enrol;
 mod log;
 mod onboarding;
@@ -70,6 +71,15 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/admin/import/{id}/emails", get(onboarding::email_progress))
         .route("/admin/import/{id}/resend", post(onboarding::resend))
+        .route(
+            "/admin/employers",
+            get(employers::list).post(employers::add),
+        )
+        .route("/admin/employers/new", get(employers::new))
+        .route(
+            "/admin/employers/{id}",
+            get(employers::show).post(employers::change),
+        )
         .route("/admin/log", get(log::page))
         .route("/admin/log.csv", get(log::csv))
         .route("/admin/settings", get(settings::page).post(settings::save))

@@ -68,6 +68,8 @@ pub struct World {
     pub ids: HashMap<Viewer, Uuid>,
     /// A file uploaded for import at centre A, not yet imported.
     pub import_a: Uuid,
+    /// An employer of centre A.
+    pub employer_a: Uuid,
     /// An unused set-password link of a new member of staff.
     pub token: String,
     pub learner_email: String,
@@ -433,6 +435,13 @@ async fn build() -> World {
     )
     .await
     .expect("an upload");
+    let employer_a = Uuid::new_v4();
+    sqlx::query("INSERT INTO employers (id, centre_id, name) VALUES ($1, $2, 'Northwind Care')")
+        .bind(employer_a)
+        .bind(a.centre_id)
+        .execute(&pool)
+        .await
+        .expect("an employer");
     let ids = people.iter().map(|(v, u)| (*v, u.id)).collect();
     let learner_email = people[&Viewer::Learner].email.clone();
     // Copying refuses while anyone is connected to the source database.
@@ -458,6 +467,7 @@ async fn build() -> World {
         addressed_a2,
         spare_learner: spare.id,
         import_a,
+        employer_a,
         foreign_assessor: bob.id,
         ids,
         token,

@@ -1,0 +1,147 @@
+//! A centre's employers (issue 13 point 1, the admin's part): add, change, list in
+//! pages; bad input kept beside its field with nothing changed; each change logged.
+use attest::demo::load::{load_if_empty, DEMO_PASSWORD};
+use attest::testing::test_pool;
+use attest::web::AppState;
+use axum::http::StatusCode;
+use sqlx::PgPool;
+
+use crate::http::{form_post_as, get, send, signed_in, Reply};
+
+async fn admin() -> (PgPool, AppState, String) {
+    let pool = test_pool().await;
+    load_if_empty(&pool).await.expect("demo");
+    let state = AppState::new(pool.clone());
+    let cookie = signed_in(state.clone(), "admin@demo.attest.test", DEMO_PASSWORD).await;
+    (pool, state, cookie)
+}
+
+async fn count(pool: &PgPool, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(pool)
+        .await
+        .expect("count")
+}
+
+#[tokio::test]
+async fn an_admin_adds_and_changes_an_employer_and_each_is_logged() {
+    let (pool, state, cookie) = admin().await;
+    let post = |uri: &str, form: &str| send(state.clone(), form_post_as(&cookie, uri, form));
+    let r: Reply = post(
+        "/admin/employers",
+        "name=Northwind+Care+Ltd&contact_name=Pat+Mentor&contact_email=pat%40northwind.example&contact_phone=0161+496+0000",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let list = send(state.clone(), get("/admin/employers", Some(&cookie))).await;
+    assert!(list.body.contains("Northwind Care Ltd"), "{}", list.body);
+    assert!(list.body.contains("pat@northwind.example"));
+    let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM employers")
+        .fetch_one(&pool)
+        .await
+        .expect("employer");
+    let page = send(
+        state.clone(),
+        get(&format!("/admin/employers/{id}"), Some(&cookie)),
+    )
+    .await;
+    assert!(
+        page.body.contains("value=\"Pat Mentor\""),
+        "the form holds the details"
+    );
+    let r = post(
+        &format!("/admin/employers/{id}"),
+        "name=Northwind+Care&contact_name=Pat+Mentor",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let name: String = sqlx::query_scalar("SELECT name FROM employers")
+        .fetch_one(&pool)
+        .await
+        .expect("name");
+    assert_eq!(name, "Northwind Care");
+    let log = send(state.clone(), get("/admin/log?kind=people", Some(&cookie))).await;
+    assert!(
+        log.body.contains("Added the employer Northwind Care Ltd"),
+        "{}",
+        log.body
+    );
+    assert!(log
+        .body
+        .contains("Changed the employer Northwind Care Ltd, now named Northwind Care"));
+}
+
+#[tokio::test]
+async fn bad_input_is_kept_beside_its_field_and_changes_nothing() {
+    let (pool, state, cookie) = admin().await;
+    let post = |uri: &str, form: &str| send(state.clone(), form_post_as(&cookie, uri, form));
+    assert_eq!(
+        post("/admin/employers", "name=Northwind").await.status,
+        StatusCode::SEE_OTHER
+    );
+    let before = count(&pool, "SELECT count(*) FROM activity_log").await;
+    for (form, field, says) in [
+        (
+            "name=&contact_name=Pat",
+            "name",
+            "Enter the employer&#39;s name",
+        ),
+        (
+            "name=NORTHWIND",
+            "name",
+            "Your centre has an employer of this name already",
+        ),
+        (
+            "name=Acme&contact_email=pat%40",
+            "contact_email",
+            "Enter an email address in the correct format",
+        ),
+        (
+            "name=Acme&contact_phone=ring+me",
+            "contact_phone",
+            "Enter a phone number in digits",
+        ),
+    ] {
+        let r = post("/admin/employers", form).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{form}");
+        assert!(r.body.contains(says), "{form}: {says:?} in {}", r.body);
+        assert!(
+            r.body.contains(&format!("id=\"{field}-error\"")),
+            "{form}: beside {field}"
+        );
+    }
+    let r = post("/admin/employers", "name=Acme&contact_phone=ring+me").await;
+    assert!(
+        r.body.contains("value=\"ring me\""),
+        "what was typed is kept"
+    );
+    assert_eq!(count(&pool, "SELECT count(*) FROM employers").await, 1);
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM activity_log").await,
+        before
+    );
+}
+
+#[tokio::test]
+async fn the_list_is_paged_by_name() {
+    let (pool, state, cookie) = admin().await;
+    let centre: uuid::Uuid = sqlx::query_scalar("SELECT id FROM centres LIMIT 1")
+        .fetch_one(&pool)
+        .await
+        .expect("centre");
+    sqlx::query(
+        "INSERT INTO employers (id, centre_id, name) \
+         SELECT gen_random_uuid(), $1, 'Employer ' || lpad(i::text, 3, '0') FROM generate_series(1, 120) AS i",
+    )
+    .bind(centre)
+    .execute(&pool)
+    .await
+    .expect("employers");
+    let first = send(state.clone(), get("/admin/employers", Some(&cookie))).await;
+    assert!(first.body.contains("Employer 001") && first.body.contains("Employer 050"));
+    assert!(!first.body.contains("Employer 051"));
+    assert!(first.body.contains("href=\"/admin/employers?page=2\""));
+    let third = send(state.clone(), get("/admin/employers?page=3", Some(&cookie))).await;
+    assert!(third.body.contains("Employer 120") && !third.body.contains("Employer 100<"));
+    assert!(!third.body.contains("page=4"));
+}
