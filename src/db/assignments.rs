@@ -1,4 +1,5 @@
-//! An admin changes who works on one enrolment (its assignments page). One transaction:
+//! An admin changes who works on one enrolment, and its learner's employer (its
+//! assignments page). One transaction:
 //! the enrolment locked, each person named checked to be active in the role at the
 //! admin's centre (and held so while the change commits), an IQA never given an
 //! enrolment they assessed (SPEC §7), the change and its activity entry.
@@ -50,14 +51,27 @@ async fn holds(conn: &mut PgConnection, person: Uuid, centre: Uuid, role: Role) 
     .is_some())
 }
 
+/// Who works on an enrolment, and where its learner works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Assigned {
+    pub assessor: Uuid,
+    pub trainee: Option<Uuid>,
+    pub iqa: Option<Uuid>,
+    pub employer: Option<Uuid>,
+}
+
 pub(crate) async fn change(
     pool: &PgPool,
     admin: &User,
     enrolment_id: Uuid,
-    assessor: Uuid,
-    trainee: Option<Uuid>,
-    iqa: Option<Uuid>,
+    to: Assigned,
 ) -> DbResult<Changed> {
+    let Assigned {
+        assessor,
+        trainee,
+        iqa,
+        employer,
+    } = to;
     let mut tx = pool.begin().await?;
     let e = enrolments::lock(&mut tx, enrolment_id).await?;
     if e.centre_id != admin.centre_id {
@@ -84,10 +98,28 @@ pub(crate) async fn change(
             errors.push(FieldError::new("iqa", OWN_DECISIONS));
         }
     }
+    if let Some(employer) = employer {
+        let ours = sqlx::query_scalar!(
+            "SELECT EXISTS (SELECT 1 FROM employers WHERE id = $1 AND centre_id = $2) AS \"ours!\"",
+            employer,
+            admin.centre_id
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if !ours {
+            errors.push(FieldError::new(
+                "employer",
+                "Select an employer of your centre",
+            ));
+        }
+    }
     if !errors.is_empty() {
         return Ok(Changed::Refused(errors));
     }
-    if (assessor, trainee, iqa) == (e.assessor_id, e.trainee_assessor_id, e.iqa_id) {
+    let was_employer = super::employers::of_enrolment(&mut *tx, e.id).await?;
+    if (assessor, trainee, iqa, employer)
+        == (e.assessor_id, e.trainee_assessor_id, e.iqa_id, was_employer)
+    {
         return Ok(Changed::Saved);
     }
     match enrolments::set_assignments(&mut *tx, e.id, assessor, trainee, iqa).await {
@@ -99,13 +131,20 @@ pub(crate) async fn change(
         }
         Err(other) => return Err(other),
     }
+    sqlx::query!(
+        "UPDATE enrolments SET employer_id = $2 WHERE id = $1 AND employer_id IS DISTINCT FROM $2",
+        e.id,
+        employer
+    )
+    .execute(&mut *tx)
+    .await?;
     activity::record(
         &mut *tx,
         admin.centre_id,
         Some(e.id),
         Some(admin.id),
         "assignments changed",
-        serde_json::json!({ "assessor": assessor, "trainee": trainee, "iqa": iqa }),
+        serde_json::json!({ "assessor": assessor, "trainee": trainee, "iqa": iqa, "employer": employer }),
     )
     .await?;
     tx.commit().await?;

@@ -134,3 +134,33 @@ pub(crate) async fn change(
     tx.commit().await?;
     Ok(true)
 }
+
+/// The centre's employers by name, as (id, name) for a form's choices.
+pub(crate) async fn choices(
+    db: impl PgExecutor<'_>,
+    centre_id: Uuid,
+) -> DbResult<Vec<(Uuid, String)>> {
+    Ok(sqlx::query!(
+        "SELECT id, name FROM employers WHERE centre_id = $1 ORDER BY lower(name)",
+        centre_id
+    )
+    .fetch_all(db)
+    .await?
+    .into_iter()
+    .map(|r| (r.id, r.name))
+    .collect())
+}
+
+/// The employer an enrolment names, if any.
+pub(crate) async fn of_enrolment(
+    db: impl PgExecutor<'_>,
+    enrolment_id: Uuid,
+) -> DbResult<Option<Uuid>> {
+    Ok(sqlx::query_scalar!(
+        "SELECT employer_id FROM enrolments WHERE id = $1",
+        enrolment_id
+    )
+    .fetch_optional(db)
+    .await?
+    .flatten())
+}

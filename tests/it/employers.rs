@@ -145,3 +145,66 @@ async fn the_list_is_paged_by_name() {
     assert!(third.body.contains("Employer 120") && !third.body.contains("Employer 100<"));
     assert!(!third.body.contains("page=4"));
 }
+
+#[tokio::test]
+async fn an_enrolment_names_its_learners_employer_of_the_same_centre_only() {
+    let (pool, state, cookie) = admin().await;
+    let post = |uri: String, form: String| send(state.clone(), form_post_as(&cookie, &uri, &form));
+    assert_eq!(
+        post("/admin/employers".into(), "name=Northwind".into())
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let ours: uuid::Uuid = sqlx::query_scalar("SELECT id FROM employers")
+        .fetch_one(&pool)
+        .await
+        .expect("employer");
+    let other = attest::db::centres::create(&pool, "other", "Other College")
+        .await
+        .expect("centre");
+    let theirs = uuid::Uuid::new_v4();
+    sqlx::query("INSERT INTO employers (id, centre_id, name) VALUES ($1, $2, 'Theirs')")
+        .bind(theirs)
+        .bind(other.id)
+        .execute(&pool)
+        .await
+        .expect("their employer");
+    let (enrolment, assessor, iqa): (uuid::Uuid, uuid::Uuid, Option<uuid::Uuid>) =
+        sqlx::query_as("SELECT id, assessor_id, iqa_id FROM enrolments ORDER BY id LIMIT 1")
+            .fetch_one(&pool)
+            .await
+            .expect("an enrolment");
+    let uri = format!("/admin/enrolments/{enrolment}/assignments");
+    let iqa = iqa.map(|i| i.to_string()).unwrap_or_default();
+    let forged = post(
+        uri.clone(),
+        format!("assessor={assessor}&trainee=&iqa={iqa}&employer={theirs}"),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(forged.body.contains("Select an employer of your centre"));
+    assert!(forged.body.contains("id=\"employer-error\""));
+    let linked = post(
+        uri.clone(),
+        format!("assessor={assessor}&trainee=&iqa={iqa}&employer={ours}"),
+    )
+    .await;
+    assert_eq!(linked.status, StatusCode::SEE_OTHER);
+    let stored: Option<uuid::Uuid> =
+        sqlx::query_scalar("SELECT employer_id FROM enrolments WHERE id = $1")
+            .bind(enrolment)
+            .fetch_one(&pool)
+            .await
+            .expect("employer");
+    assert_eq!(stored, Some(ours));
+    let page = send(state.clone(), get(&uri, Some(&cookie))).await;
+    assert!(
+        page.body
+            .contains(&format!("<option value=\"{ours}\" selected>")),
+        "{}",
+        page.body
+    );
+    let logged = count(&pool, "SELECT count(*) FROM activity_log WHERE action = 'assignments changed' AND detail ->> 'employer' IS NOT NULL").await;
+    assert_eq!(logged, 1);
+}

@@ -9,7 +9,8 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::admin;
-use crate::db::assignments::{self, Changed};
+use crate::db::assignments::{self, Assigned, Changed};
+use crate::db::employers;
 use crate::db::enrolments::{self, NewEnrolment};
 use crate::db::qualifications::{self, MajorChoice};
 use crate::db::users::{self, Role, User};
@@ -32,6 +33,8 @@ pub(crate) struct EnrolForm {
     trainee: String,
     #[serde(default)]
     iqa: String,
+    #[serde(default)]
+    employer: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -177,6 +180,7 @@ pub(crate) struct AssignmentsPage {
     assessors: Vec<(String, String)>,
     trainees: Vec<(String, String)>,
     iqas: Vec<(String, String)>,
+    employers: Vec<(String, String)>,
 }
 
 impl AssignmentsPage {
@@ -196,7 +200,13 @@ async fn assignments_page(
     let learner = users::get(&state.pool, enrolment.learner_id)
         .await?
         .display_name;
+    let employers = employers::choices(&state.pool, enrolment.centre_id)
+        .await?
+        .into_iter()
+        .map(|(id, name)| (id.to_string(), name))
+        .collect();
     Ok(AssignmentsPage {
+        employers,
         user: p.user,
         enrolment_id: enrolment.id,
         learner,
@@ -236,6 +246,10 @@ pub async fn assignments(
             .map(|t| t.to_string())
             .unwrap_or_default(),
         iqa: e.iqa_id.map(|t| t.to_string()).unwrap_or_default(),
+        employer: employers::of_enrolment(&state.pool, e.id)
+            .await?
+            .map(|t| t.to_string())
+            .unwrap_or_default(),
         ..EnrolForm::default()
     };
     assignments_page(&state, user, &e, form, Vec::new()).await
@@ -259,7 +273,13 @@ pub(crate) async fn change_assignments(
         let page = assignments_page(&state, user, &e, form, errors).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
-    match assignments::change(&state.pool, &user, id, assessor, trainee, iqa).await? {
+    let to = Assigned {
+        assessor,
+        trainee,
+        iqa,
+        employer: self::id(&form.employer),
+    };
+    match assignments::change(&state.pool, &user, id, to).await? {
         Changed::Saved => {}
         Changed::Refused(errors) => {
             let page = assignments_page(&state, user, &e, form, errors).await?;
