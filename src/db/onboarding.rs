@@ -11,8 +11,8 @@ use uuid::Uuid;
 use super::users::{self, User};
 use super::{accounts, activity, invitations, outbox, password_tokens, DbError, DbResult};
 use crate::domain::onboarding::{
-    self, Assignment, Counts, Directory, EnrolmentStep, KnownEnrolment, KnownMajor, KnownPerson,
-    KnownVersion, PersonStep, Plan, Sheet, Who,
+    self, Assignment, Counts, Directory, EnrolmentStep, KnownEmployer, KnownEnrolment, KnownMajor,
+    KnownPerson, KnownVersion, PersonStep, Plan, Sheet, Who,
 };
 use crate::domain::people::{Role, UserKind};
 use crate::domain::Status;
@@ -45,6 +45,7 @@ struct EnrolmentRow {
     withdrawn: bool,
     start_date: Option<Date>,
     planned_end_date: Option<Date>,
+    employer_id: Option<Uuid>,
 }
 
 /// The admin's centre as the planner reads it: its people, qualification versions with
@@ -110,7 +111,7 @@ pub(crate) async fn directory(conn: &mut PgConnection, admin: &User) -> DbResult
     let enrolments = sqlx::query_as!(
         EnrolmentRow,
         "SELECT id, learner_id, version_id, major_id, assessor_id, trainee_assessor_id, iqa_id, \
-                status = 'withdrawn' AS \"withdrawn!\", start_date, planned_end_date \
+                status = 'withdrawn' AS \"withdrawn!\", start_date, planned_end_date, employer_id \
            FROM enrolments WHERE centre_id = $1",
         admin.centre_id
     )
@@ -128,6 +129,19 @@ pub(crate) async fn directory(conn: &mut PgConnection, admin: &User) -> DbResult
         withdrawn: e.withdrawn,
         start: e.start_date,
         planned_end: e.planned_end_date,
+        employer: e.employer_id,
+    })
+    .collect();
+    let employers = sqlx::query!(
+        "SELECT id, name FROM employers WHERE centre_id = $1",
+        admin.centre_id
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|r| KnownEmployer {
+        id: r.id,
+        name: r.name,
     })
     .collect();
     Ok(Directory {
@@ -135,6 +149,7 @@ pub(crate) async fn directory(conn: &mut PgConnection, admin: &User) -> DbResult
         people,
         versions,
         enrolments,
+        employers,
     })
 }
 
@@ -422,6 +437,7 @@ async fn write(
                 iqa: assignment.iqa.as_ref().map(id_of).transpose()?,
                 start: assignment.start,
                 planned_end: assignment.planned_end,
+                employer: assignment.employer,
             }),
             Some(EnrolmentStep::Updated { id, assignment, .. }) => {
                 let (assessor, trainee, iqa) = (
@@ -545,6 +561,7 @@ struct NewRow {
     iqa: Option<Uuid>,
     start: Option<Date>,
     planned_end: Option<Date>,
+    employer: Option<Uuid>,
 }
 
 /// The new enrolments, as `audits::enrol` makes each: Not Yet Achieved with its first
@@ -564,11 +581,12 @@ async fn enrol(
     let ids = col(|r| r.id);
     sqlx::query!(
         "INSERT INTO enrolments (id, centre_id, learner_id, version_id, major_id, assessor_id, \
-                trainee_assessor_id, iqa_id, status, start_date, planned_end_date) \
-         SELECT e.id, $1, e.learner, e.version, e.major, e.assessor, e.trainee, e.iqa, $2, e.start, e.planned_end \
+                trainee_assessor_id, iqa_id, status, start_date, planned_end_date, employer_id) \
+         SELECT e.id, $1, e.learner, e.version, e.major, e.assessor, e.trainee, e.iqa, $2, e.start, \
+                e.planned_end, e.employer \
            FROM UNNEST($3::uuid[], $4::uuid[], $5::uuid[], $6::uuid[], $7::uuid[], $8::uuid[], $9::uuid[], \
-                       $10::date[], $11::date[]) \
-                AS e(id, learner, version, major, assessor, trainee, iqa, start, planned_end)",
+                       $10::date[], $11::date[], $12::uuid[]) \
+                AS e(id, learner, version, major, assessor, trainee, iqa, start, planned_end, employer)",
         admin.centre_id,
         Status::NotYetAchieved.key(),
         &ids,
@@ -579,7 +597,8 @@ async fn enrol(
         &opt(|r| r.trainee) as &[Option<Uuid>],
         &opt(|r| r.iqa) as &[Option<Uuid>],
         &day(|r| r.start) as &[Option<Date>],
-        &day(|r| r.planned_end) as &[Option<Date>]
+        &day(|r| r.planned_end) as &[Option<Date>],
+        &opt(|r| r.employer) as &[Option<Uuid>]
     )
     .execute(&mut *conn)
     .await?;
@@ -604,13 +623,15 @@ async fn enrol(
     super::bulk_audit::audit_new(conn, &ids, Some(admin.id)).await
 }
 
+/// An enrolment's programme dates and employer, as the file gives them.
 async fn set_dates(conn: &mut PgConnection, enrolment: Uuid, a: &Assignment) -> DbResult<()> {
     sqlx::query!(
-        "UPDATE enrolments SET start_date = $2, planned_end_date = $3 WHERE id = $1 \
-           AND (start_date, planned_end_date) IS DISTINCT FROM ($2, $3)",
+        "UPDATE enrolments SET start_date = $2, planned_end_date = $3, employer_id = $4 WHERE id = $1 \
+           AND (start_date, planned_end_date, employer_id) IS DISTINCT FROM ($2, $3, $4)",
         enrolment,
         a.start,
-        a.planned_end
+        a.planned_end,
+        a.employer
     )
     .execute(&mut *conn)
     .await?;

@@ -459,3 +459,51 @@ async fn the_template_downloaded_from_the_page_imports_as_it_stands() {
     assert!(p.body.contains("Import 3 rows"), "{}", p.body);
     assert_eq!(a.confirm(&preview).await.status, StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn an_employer_column_links_enrolments_to_the_centres_employers() {
+    let a = admin().await;
+    assert_eq!(
+        a.post("/admin/employers", "name=Northwind+Care")
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let file = "name,email,roles,qualification_code,major_code,assessor_email,employer\n\
+Nia Learner,nia@demo.attest.test,learner,ATT/CS2/1,GEN,assessor@demo.attest.test,northwind care\n\
+Ned Learner,ned@demo.attest.test,learner,ATT/CS2/1,GEN,assessor@demo.attest.test,Southwind\n";
+    let preview = a.uploaded(file.as_bytes()).await;
+    let page = a.get(&preview).await;
+    assert!(
+        page.body
+            .contains("<strong>employer</strong>: No employer at your centre is named Southwind"),
+        "{}",
+        page.body
+    );
+    let fixed = a.uploaded(file.replace("Southwind", "").as_bytes()).await;
+    let page = a.get(&fixed).await;
+    assert!(
+        page.body.contains("employer Northwind Care"),
+        "{}",
+        page.body
+    );
+    assert_eq!(a.confirm(&fixed).await.status, StatusCode::SEE_OTHER);
+    let employers: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT l.email, w.name FROM enrolments e JOIN users l ON l.id = e.learner_id \
+           LEFT JOIN employers w ON w.id = e.employer_id \
+          WHERE l.email IN ('nia@demo.attest.test', 'ned@demo.attest.test') ORDER BY l.email",
+    )
+    .fetch_all(&a.pool)
+    .await
+    .expect("enrolments");
+    assert_eq!(
+        employers,
+        vec![
+            ("ned@demo.attest.test".to_string(), None),
+            (
+                "nia@demo.attest.test".to_string(),
+                Some("Northwind Care".to_string())
+            ),
+        ]
+    );
+}

@@ -11,7 +11,7 @@ use super::values;
 use super::{Assignment, EnrolmentStep, KnownEnrolment, KnownVersion, Problem, Who};
 use crate::domain::people::{Role, UserKind};
 
-const ENROLMENT_COLUMNS: [Col; 13] = [
+const ENROLMENT_COLUMNS: [Col; 14] = [
     Col::EnrolmentId,
     Col::LearnerEmail,
     Col::QualificationCode,
@@ -25,6 +25,7 @@ const ENROLMENT_COLUMNS: [Col; 13] = [
     Col::IqaId,
     Col::StartDate,
     Col::PlannedEndDate,
+    Col::Employer,
 ];
 
 /// Whether the row says anything about an enrolment (a staff member's row of a
@@ -384,6 +385,7 @@ impl Planner<'_> {
             iqa: e.iqa.map(Who::Known),
             start: e.start,
             planned_end: e.planned_end,
+            employer: e.employer,
         };
         let Some(assignment) = self.assignment(record, Some(&was), out) else {
             return;
@@ -475,6 +477,7 @@ impl Planner<'_> {
                 );
             }
         }
+        let employer = self.employer(record, was.and_then(|w| w.employer), out);
         if out.problems.len() > before {
             return None;
         }
@@ -484,7 +487,43 @@ impl Planner<'_> {
             iqa,
             start,
             planned_end,
+            employer,
         })
+    }
+
+    /// The employer the row names, by name; the file must not name one the centre lacks
+    /// (employers are added on their own page, where their contact is kept).
+    fn employer(&self, record: &Record, was: Option<Uuid>, out: &mut Outcome) -> Option<Uuid> {
+        if !self.sheet.has(Col::Employer) {
+            return was;
+        }
+        let cell = self.sheet.cell(record, Col::Employer);
+        if cell.is_empty() {
+            return None;
+        }
+        let folded = |s: &str| {
+            s.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase()
+        };
+        let found = self
+            .dir
+            .employers
+            .iter()
+            .find(|e| folded(&e.name) == folded(cell));
+        if found.is_none() {
+            out.problem(
+                self.sheet.header(Col::Employer),
+                format!("No employer at your centre is named {cell}: add it on the employers page first"),
+            );
+        }
+        found.map(|e| e.id)
+    }
+
+    fn employer_name(&self, id: Option<Uuid>) -> String {
+        id.and_then(|id| self.dir.employers.iter().find(|e| e.id == id))
+            .map_or_else(|| "none".to_string(), |e| e.name.clone())
     }
 
     fn date(
@@ -598,6 +637,9 @@ impl Planner<'_> {
         if let Some(d) = a.planned_end {
             s.push_str(&format!("; planned end {d}"));
         }
+        if a.employer.is_some() {
+            s.push_str(&format!("; employer {}", self.employer_name(a.employer)));
+        }
         s
     }
 
@@ -637,6 +679,13 @@ impl Planner<'_> {
                 " planned end {} → {};",
                 day(&was.planned_end),
                 day(&now.planned_end)
+            ));
+        }
+        if was.employer != now.employer {
+            s.push_str(&format!(
+                " employer {} → {};",
+                self.employer_name(was.employer),
+                self.employer_name(now.employer)
             ));
         }
         s.trim_end_matches(';').to_string()

@@ -61,6 +61,13 @@ pub struct KnownEnrolment {
     pub withdrawn: bool,
     pub start: Option<Date>,
     pub planned_end: Option<Date>,
+    pub employer: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownEmployer {
+    pub id: Uuid,
+    pub name: String,
 }
 
 /// The centre as it stands, and who is importing.
@@ -70,6 +77,7 @@ pub struct Directory {
     pub people: Vec<KnownPerson>,
     pub versions: Vec<KnownVersion>,
     pub enrolments: Vec<KnownEnrolment>,
+    pub employers: Vec<KnownEmployer>,
 }
 
 /// A person named by a row: one of the centre's, or one this file adds (by lower-case
@@ -108,7 +116,7 @@ pub enum PersonStep {
     },
 }
 
-/// Who works on an enrolment, and its dates.
+/// Who works on an enrolment, its dates, and where its learner works.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Assignment {
     pub assessor: Who,
@@ -116,6 +124,7 @@ pub struct Assignment {
     pub iqa: Option<Who>,
     pub start: Option<Date>,
     pub planned_end: Option<Date>,
+    pub employer: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

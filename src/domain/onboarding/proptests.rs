@@ -70,6 +70,7 @@ fn apply(dir: &Directory, plan: &Plan) -> Directory {
                     withdrawn: false,
                     start: assignment.start,
                     planned_end: assignment.planned_end,
+                    employer: assignment.employer,
                 });
             }
             Some(EnrolmentStep::Updated { id, assignment, .. }) => {
@@ -83,6 +84,7 @@ fn apply(dir: &Directory, plan: &Plan) -> Directory {
                 e.iqa = assignment.iqa.as_ref().map(id_of);
                 e.start = assignment.start;
                 e.planned_end = assignment.planned_end;
+                e.employer = assignment.employer;
             }
             _ => {}
         }
@@ -110,6 +112,7 @@ const ROLES: [&str; 6] = [
 ];
 const MAJORS: [&str; 3] = ["GEN", "RET", "NOPE"];
 const DATES: [&str; 4] = ["", "2026-09-01", "01/08/2027", "2026-13-01"];
+const EMPLOYERS: [&str; 3] = ["", "Northwind Care", "Nowhere Ltd"];
 
 fn row() -> impl Strategy<Value = String> {
     (
@@ -120,10 +123,15 @@ fn row() -> impl Strategy<Value = String> {
             0..EMAILS.len(),
             prop::option::of(0..EMAILS.len()),
         ),
-        (0..DATES.len(), 0..DATES.len(), prop::bool::ANY),
+        (
+            0..DATES.len(),
+            0..DATES.len(),
+            prop::bool::ANY,
+            0..EMPLOYERS.len(),
+        ),
     )
         .prop_map(
-            |((e, r, with_person), (l, m, a, q), (s, d, with_enrolment))| {
+            |((e, r, with_person), (l, m, a, q), (s, d, with_enrolment, w))| {
                 let person = if with_person {
                     format!("Name {},{},{}", e % 4, EMAILS[e], ROLES[r])
                 } else {
@@ -131,16 +139,17 @@ fn row() -> impl Strategy<Value = String> {
                 };
                 let enrolment = if with_enrolment {
                     format!(
-                        "{},CSC2,{},{},{},{},{}",
+                        "{},CSC2,{},{},{},{},{},{}",
                         EMAILS[l],
                         MAJORS[m],
                         EMAILS[a],
                         q.map_or("", |q| EMAILS[q]),
                         DATES[s],
-                        DATES[d]
+                        DATES[d],
+                        EMPLOYERS[w]
                     )
                 } else {
-                    ",,,,,,".to_string()
+                    ",,,,,,,".to_string()
                 };
                 format!("{person},{enrolment}")
             },
@@ -150,7 +159,7 @@ fn row() -> impl Strategy<Value = String> {
 fn file() -> impl Strategy<Value = String> {
     prop::collection::vec(row(), 1..8).prop_map(|rows| {
         let mut f = String::from(
-            "name,email,roles,learner_email,qualification_code,major_code,assessor_email,iqa_email,start_date,planned_end_date\n",
+            "name,email,roles,learner_email,qualification_code,major_code,assessor_email,iqa_email,start_date,planned_end_date,employer\n",
         );
         for r in rows {
             f.push_str(&r);

@@ -31,10 +31,11 @@ pub enum Col {
     IqaId,
     StartDate,
     PlannedEndDate,
+    Employer,
 }
 
 impl Col {
-    pub const ALL: [Col; 19] = [
+    pub const ALL: [Col; 20] = [
         Col::PersonId,
         Col::Name,
         Col::Email,
@@ -54,6 +55,7 @@ impl Col {
         Col::IqaId,
         Col::StartDate,
         Col::PlannedEndDate,
+        Col::Employer,
     ];
 
     /// The header the template and the messages use.
@@ -85,6 +87,7 @@ impl Col {
             Col::IqaId => &["iqa_id"],
             Col::StartDate => &["start_date", "start"],
             Col::PlannedEndDate => &["planned_end_date", "end_date", "planned_end"],
+            Col::Employer => &["employer", "employer_name"],
         }
     }
 

@@ -80,6 +80,11 @@ pub(super) fn centre() -> Directory {
             withdrawn: false,
             start: None,
             planned_end: None,
+            employer: None,
+        }],
+        employers: vec![KnownEmployer {
+            id: uuid(300),
+            name: "Northwind Care".into(),
         }],
     }
 }
@@ -426,4 +431,28 @@ fn rows_are_numbered_as_a_spreadsheet_numbers_them_whatever_the_line_endings() {
             .collect();
         assert_eq!(lines, vec![2, 4, 5], "{ending:?}");
     }
+}
+
+#[test]
+fn an_employer_is_named_by_name_and_must_be_the_centres() {
+    let file = "learner_email,qualification_code,major_code,assessor_email,employer\n\
+lee.learner@c.ac.uk,CSC2,GEN,ann.assessor@c.ac.uk,northwind  care\n";
+    let p = plan_of(file, &centre());
+    assert_eq!(problems(&p), vec![]);
+    let Some(EnrolmentStep::Updated { assignment, .. }) = &p.rows[0].enrolment else {
+        panic!("updated: {:?}", p.rows[0]);
+    };
+    assert_eq!(assignment.employer, Some(uuid(300)));
+    assert!(
+        p.rows[0].said[0].contains("employer none → Northwind Care"),
+        "{:?}",
+        p.rows[0].said
+    );
+    let file = "learner_email,qualification_code,major_code,assessor_email,employer\n\
+lee.learner@c.ac.uk,CSC2,GEN,ann.assessor@c.ac.uk,Southwind\n";
+    let found = problems(&plan_of(file, &centre()));
+    assert_eq!(found[0].1, "employer");
+    assert!(found[0]
+        .2
+        .starts_with("No employer at your centre is named Southwind"));
 }
