@@ -54,6 +54,7 @@ pub struct ReportRow {
     pub iqa_email: Option<String>,
     pub start_date: Option<time::Date>,
     pub planned_end_date: Option<time::Date>,
+    pub employer: Option<String>,
     pub criteria_total: i32,
     pub confirmed: i32,
     /// Whole percent confirmed, rounded down.
@@ -95,6 +96,7 @@ struct Row {
     iqa_email: Option<String>,
     start_date: Option<time::Date>,
     planned_end_date: Option<time::Date>,
+    employer: Option<String>,
     criteria_total: i32,
     confirmed: i32,
     progress: i32,
@@ -145,6 +147,7 @@ impl TryFrom<Row> for ReportRow {
             iqa_email: r.iqa_email,
             start_date: r.start_date,
             planned_end_date: r.planned_end_date,
+            employer: r.employer,
             criteria_total: r.criteria_total,
             confirmed: r.confirmed,
             progress: r.progress,
@@ -180,14 +183,15 @@ const DETAILS: &str = "SELECT e.id AS enrolment_id, e.learner_id, l.display_name
      m.title AS major_title, e.status, e.assessor_id, a.display_name AS assessor, \
      a.email AS assessor_email, e.trainee_assessor_id AS trainee_id, t.display_name AS trainee, \
      t.email AS trainee_email, e.iqa_id, i.display_name AS iqa, i.email AS iqa_email, \
-     e.start_date, e.planned_end_date, e.criteria_total, e.confirmed_criteria AS confirmed, e.progress, \
+     e.start_date, e.planned_end_date, w.name AS employer, e.criteria_total, e.confirmed_criteria AS confirmed, e.progress, \
      e.unit_total, e.units_achieved, e.claims_to_review, e.awaiting_countersignature, \
      e.open_iqa_actions, e.latest_outcome, e.latest_audit_at, e.last_activity_at, \
      e.last_activity_at < now() - interval '30 days' AS stale";
 
 const DETAIL_JOINS: &str = " LEFT JOIN users l ON l.id = e.learner_id \
      LEFT JOIN users t ON t.id = e.trainee_assessor_id \
-     LEFT JOIN users i ON i.id = e.iqa_id";
+     LEFT JOIN users i ON i.id = e.iqa_id \
+     LEFT JOIN employers w ON w.id = e.employer_id";
 
 /// The centre's qualifications (versions), majors or staff in a column's order: the
 /// ids, for an array, with the centre bound between the two parts.

@@ -224,7 +224,7 @@ async fn show(
 }
 
 /// The CSV's columns: every column of the table, and the ids to match rows back.
-const CSV_HEADER: [&str; 36] = [
+const CSV_HEADER: [&str; 37] = [
     "enrolment_id",
     "learner_id",
     "learner",
@@ -248,6 +248,7 @@ const CSV_HEADER: [&str; 36] = [
     "iqa_email",
     "start_date",
     "planned_end_date",
+    "employer",
     "criteria_confirmed",
     "criteria_total",
     "confirmed_progress_percent",
@@ -263,7 +264,7 @@ const CSV_HEADER: [&str; 36] = [
     "status_key",
 ];
 
-fn csv_cells(r: &ReportRow) -> [String; 36] {
+fn csv_cells(r: &ReportRow) -> [String; 37] {
     let id = |v: Option<uuid::Uuid>| v.map(|v| v.to_string()).unwrap_or_default();
     [
         r.enrolment_id.to_string(),
@@ -291,6 +292,7 @@ fn csv_cells(r: &ReportRow) -> [String; 36] {
         r.planned_end_date
             .map(|d| d.to_string())
             .unwrap_or_default(),
+        r.employer.clone().unwrap_or_default(),
         r.confirmed.to_string(),
         r.criteria_total.to_string(),
         r.progress.to_string(),
