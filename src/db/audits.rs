@@ -97,6 +97,30 @@ pub async fn enrol(
     Ok(enrolment)
 }
 
+/// `enrol`, the enrolment naming its learner's employer (of the same centre: the
+/// foreign key refuses another's), in the same transaction.
+pub(crate) async fn enrol_with_employer(
+    pool: &sqlx::PgPool,
+    new: &enrolments::NewEnrolment,
+    employer: Option<Uuid>,
+    actor: Option<Uuid>,
+    detail: serde_json::Value,
+) -> DbResult<enrolments::Enrolment> {
+    let mut tx = pool.begin().await?;
+    let enrolment = enrol_in(&mut tx, new, actor, detail).await?;
+    if let Some(employer) = employer {
+        sqlx::query!(
+            "UPDATE enrolments SET employer_id = $2 WHERE id = $1",
+            enrolment.id,
+            employer
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(enrolment)
+}
+
 /// `enrol` inside the caller's transaction (an import enrols many in one).
 pub(crate) async fn enrol_in(
     conn: &mut PgConnection,

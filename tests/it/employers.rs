@@ -208,3 +208,58 @@ async fn an_enrolment_names_its_learners_employer_of_the_same_centre_only() {
     let logged = count(&pool, "SELECT count(*) FROM activity_log WHERE action = 'assignments changed' AND detail ->> 'employer' IS NOT NULL").await;
     assert_eq!(logged, 1);
 }
+
+#[tokio::test]
+async fn a_learner_is_enrolled_naming_their_employer_of_the_same_centre_only() {
+    let (pool, state, cookie) = admin().await;
+    let post = |uri: String, form: String| send(state.clone(), form_post_as(&cookie, &uri, &form));
+    assert_eq!(
+        post("/admin/employers".into(), "name=Northwind".into())
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let ours: uuid::Uuid = sqlx::query_scalar("SELECT id FROM employers")
+        .fetch_one(&pool)
+        .await
+        .expect("employer");
+    let id_of = |sql: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, uuid::Uuid>(sql)
+                .fetch_one(&pool)
+                .await
+                .expect(sql)
+        }
+    };
+    let learner = id_of("SELECT id FROM users WHERE email = 'amira@demo.attest.test'").await;
+    let assessor = id_of("SELECT id FROM users WHERE email = 'assessor@demo.attest.test'").await;
+    let major = id_of("SELECT id FROM majors WHERE code = 'TEAM'").await;
+    let page = send(state.clone(), get("/admin/enrolments/new", Some(&cookie))).await;
+    assert!(
+        page.body.contains(&format!("<option value=\"{ours}\"")),
+        "the employer is offered"
+    );
+    let form = |employer: uuid::Uuid| {
+        format!(
+            "learner={learner}&major={major}&assessor={assessor}&trainee=&iqa=&employer={employer}"
+        )
+    };
+    let before = count(&pool, "SELECT count(*) FROM enrolments").await;
+    let forged = post("/admin/enrolments".into(), form(uuid::Uuid::new_v4())).await;
+    assert_eq!(forged.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(forged.body.contains("Select an employer of your centre"));
+    assert!(forged.body.contains("id=\"employer-error\""));
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM enrolments").await,
+        before
+    );
+    let enrolled = post("/admin/enrolments".into(), form(ours)).await;
+    assert_eq!(enrolled.status, StatusCode::SEE_OTHER, "{}", enrolled.body);
+    let named = count(
+        &pool,
+        "SELECT count(*) FROM enrolments e JOIN employers w ON w.id = e.employer_id WHERE w.name = 'Northwind'",
+    )
+    .await;
+    assert_eq!(named, 1);
+}

@@ -49,6 +49,7 @@ pub(crate) struct EnrolPage {
     assessors: Vec<(String, String)>,
     trainees: Vec<(String, String)>,
     iqas: Vec<(String, String)>,
+    employers: Vec<(String, String)>,
 }
 
 impl EnrolPage {
@@ -78,7 +79,13 @@ async fn page(
             .collect::<Vec<_>>()
     };
     let majors = qualifications::majors_to_enrol(&state.pool, user.centre_id).await?;
+    let employers = employers::choices(&state.pool, user.centre_id)
+        .await?
+        .into_iter()
+        .map(|(id, name)| (id.to_string(), name))
+        .collect();
     Ok(EnrolPage {
+        employers,
         learners: with(Role::Learner),
         assessors: with(Role::Assessor),
         trainees: with(Role::TraineeAssessor),
@@ -137,6 +144,17 @@ pub async fn create(
             "Select the qualification and major",
         ));
     }
+    let employer = id(&form.employer);
+    if let Some(e) = employer {
+        match employers::get(&state.pool, user.centre_id, e).await {
+            Ok(_) => {}
+            Err(DbError::NotFound) => errors.push(FieldError::new(
+                "employer",
+                "Select an employer of your centre",
+            )),
+            Err(other) => return Err(other.into()),
+        }
+    }
     let (Some(learner), Some(choice), Some(assessor), true) =
         (learner, choice, assessor, errors.is_empty())
     else {
@@ -153,19 +171,21 @@ pub async fn create(
         iqa_id: iqa,
     };
     // The database checks each person's centre and kind; a wrong pick is a form error.
-    let detail = serde_json::json!({ "major": choice.major_code, "qualification": choice.code, "version": choice.version });
-    let enrolment = match audits::enrol(&state.pool, &new, Some(user.id), detail).await {
-        Ok(e) => e,
-        Err(DbError::WrongPerson { .. }) => {
-            let errors = vec![FieldError::new(
-                "learner",
-                "Select people of your centre in their roles",
-            )];
-            let page = page(&state, user, form, errors).await?;
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let detail = serde_json::json!({ "major": choice.major_code, "qualification": choice.code, "version": choice.version, "employer": employer });
+    let enrolment =
+        match audits::enrol_with_employer(&state.pool, &new, employer, Some(user.id), detail).await
+        {
+            Ok(e) => e,
+            Err(DbError::WrongPerson { .. }) => {
+                let errors = vec![FieldError::new(
+                    "learner",
+                    "Select people of your centre in their roles",
+                )];
+                let page = page(&state, user, form, errors).await?;
+                return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+            }
+            Err(e) => return Err(e.into()),
+        };
     Ok(Redirect::to(&format!("/enrolments/{}", enrolment.id)).into_response())
 }
 
