@@ -142,8 +142,9 @@ async fn a_decision_without_what_it_needs_is_refused_beside_the_field() {
     assert!(s.decisions().await.is_empty());
 }
 
-#[tokio::test]
-async fn an_iqa_never_samples_their_own_assessment() {
+/// Margaret, Ben's IQA, once ticked a criterion of unit 203 in `layer`: sampling that
+/// unit is refused and no decision is written.
+async fn refused_on_own_judgement(layer: Layer) {
     let s = setup().await;
     let centre = centres::find_by_slug(&s.pool, DEMO_CENTRE_SLUG)
         .await
@@ -153,7 +154,6 @@ async fn an_iqa_never_samples_their_own_assessment() {
         .await
         .expect("q")
         .expect("iqa");
-    // Margaret once ticked a criterion of unit 203 in the assessor layer.
     let v = qualifications::load_version(&s.pool, s.ben.version_id)
         .await
         .expect("v");
@@ -165,66 +165,29 @@ async fn an_iqa_never_samples_their_own_assessment() {
         .await
         .expect("list")[0]
         .id;
-    crate::ticking::tick(
-        &s.pool,
-        item,
-        v.criterion_ids[ordinal],
-        Layer::Assessor,
-        margaret.id,
-    )
-    .await
-    .expect("tick");
+    crate::ticking::tick(&s.pool, item, v.criterion_ids[ordinal], layer, margaret.id)
+        .await
+        .expect("tick");
     let cookie = s.as_("iqa").await;
     let form = format!("target=unit%3A{}&verdict=agreed&feedback=", s.unit_203);
     let r = s
         .post(&cookie, &format!("/enrolments/{}/iqa", s.ben.id), &form)
         .await;
-    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(r.status, StatusCode::CONFLICT, "{layer:?}");
     assert!(r.body.contains("never samples their own assessment"));
     assert!(s.decisions().await.is_empty());
+}
+
+#[tokio::test]
+async fn an_iqa_never_samples_their_own_assessment() {
+    refused_on_own_judgement(Layer::Assessor).await;
 }
 
 /// Regression: the check read the assessor layer only, so an IQA who had judged a unit
 /// as trainee assessor (countersigned or not) could sample their own judgement.
 #[tokio::test]
 async fn an_iqa_never_samples_what_they_judged_as_trainee_assessor() {
-    let s = setup().await;
-    let centre = centres::find_by_slug(&s.pool, DEMO_CENTRE_SLUG)
-        .await
-        .expect("q")
-        .expect("centre");
-    let margaret = users::find_by_email(&s.pool, centre.id, "iqa@demo.attest.test")
-        .await
-        .expect("q")
-        .expect("iqa");
-    let v = qualifications::load_version(&s.pool, s.ben.version_id)
-        .await
-        .expect("v");
-    let ordinal: usize = v.qualification.units[..v.qualification.unit_index("203").expect("unit")]
-        .iter()
-        .map(|u| u.criterion_count())
-        .sum();
-    let item = evidence::list_for_enrolment(&s.pool, s.ben.id)
-        .await
-        .expect("list")[0]
-        .id;
-    crate::ticking::tick(
-        &s.pool,
-        item,
-        v.criterion_ids[ordinal + 1],
-        Layer::TraineeAssessor,
-        margaret.id,
-    )
-    .await
-    .expect("tick");
-    let cookie = s.as_("iqa").await;
-    let form = format!("target=unit%3A{}&verdict=agreed&feedback=", s.unit_203);
-    let r = s
-        .post(&cookie, &format!("/enrolments/{}/iqa", s.ben.id), &form)
-        .await;
-    assert_eq!(r.status, StatusCode::CONFLICT);
-    assert!(r.body.contains("never samples their own assessment"));
-    assert!(s.decisions().await.is_empty());
+    refused_on_own_judgement(Layer::TraineeAssessor).await;
 }
 
 #[tokio::test]
