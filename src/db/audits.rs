@@ -83,23 +83,10 @@ pub(crate) async fn audit_locked(
     })
 }
 
-/// Enrol a learner: the enrolment, its first status, its activity entry and its first
-/// audit, in one transaction.
-pub async fn enrol(
-    pool: &sqlx::PgPool,
-    new: &enrolments::NewEnrolment,
-    actor: Option<Uuid>,
-    detail: serde_json::Value,
-) -> DbResult<enrolments::Enrolment> {
-    let mut tx = pool.begin().await?;
-    let enrolment = enrol_in(&mut tx, new, actor, detail).await?;
-    tx.commit().await?;
-    Ok(enrolment)
-}
-
-/// `enrol`, the enrolment naming its learner's employer (of the same centre: the
-/// foreign key refuses another's), in the same transaction.
-pub(crate) async fn enrol_with_employer(
+/// Enrol a learner: the enrolment, its first status, its activity entry, its first
+/// audit and the learner's employer (of the same centre: the foreign key refuses
+/// another's), in one transaction.
+pub(crate) async fn enrol(
     pool: &sqlx::PgPool,
     new: &enrolments::NewEnrolment,
     employer: Option<Uuid>,
@@ -121,7 +108,8 @@ pub(crate) async fn enrol_with_employer(
     Ok(enrolment)
 }
 
-/// `enrol` inside the caller's transaction (an import enrols many in one).
+/// The enrolment, its first status, activity entry and audit, inside the caller's
+/// transaction.
 pub(crate) async fn enrol_in(
     conn: &mut PgConnection,
     new: &enrolments::NewEnrolment,

@@ -172,20 +172,18 @@ pub async fn create(
     };
     // The database checks each person's centre and kind; a wrong pick is a form error.
     let detail = serde_json::json!({ "major": choice.major_code, "qualification": choice.code, "version": choice.version, "employer": employer });
-    let enrolment =
-        match audits::enrol_with_employer(&state.pool, &new, employer, Some(user.id), detail).await
-        {
-            Ok(e) => e,
-            Err(DbError::WrongPerson { .. }) => {
-                let errors = vec![FieldError::new(
-                    "learner",
-                    "Select people of your centre in their roles",
-                )];
-                let page = page(&state, user, form, errors).await?;
-                return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-            }
-            Err(e) => return Err(e.into()),
-        };
+    let enrolment = match audits::enrol(&state.pool, &new, employer, Some(user.id), detail).await {
+        Ok(e) => e,
+        Err(DbError::WrongPerson { .. }) => {
+            let errors = vec![FieldError::new(
+                "learner",
+                "Select people of your centre in their roles",
+            )];
+            let page = page(&state, user, form, errors).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+        Err(e) => return Err(e.into()),
+    };
     Ok(Redirect::to(&format!("/enrolments/{}", enrolment.id)).into_response())
 }
 
