@@ -60,11 +60,18 @@ pub(crate) struct Assigned {
     pub employer: Option<Uuid>,
 }
 
+/// The employer's people who follow the enrolment: of `Assigned::employer` only.
+/// People of another employer are dropped when the employer changes (the form listed
+/// the old employer's people); anyone who is not an active employer's person of the
+/// centre is refused.
+const NOT_EMPLOYER_PEOPLE: &str = "Select people of this learner's employer";
+
 pub(crate) async fn change(
     pool: &PgPool,
     admin: &User,
     enrolment_id: Uuid,
     to: Assigned,
+    employer_people: &[Uuid],
 ) -> DbResult<Changed> {
     let Assigned {
         assessor,
@@ -113,12 +120,42 @@ pub(crate) async fn change(
             ));
         }
     }
+    // Each person named, with the employer they work for, held while this commits.
+    let named = sqlx::query!(
+        "SELECT u.id, u.employer_id AS \"employer_id!\" FROM users u \
+          WHERE u.id = ANY($1) AND u.centre_id = $2 AND u.kind = 'employer' AND u.active \
+          ORDER BY u.id FOR SHARE",
+        employer_people,
+        admin.centre_id
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut people: Vec<Uuid> = named
+        .iter()
+        .filter(|p| Some(p.employer_id) == employer)
+        .map(|p| p.id)
+        .collect();
+    people.sort();
+    people.dedup();
+    let mut wanted = employer_people.to_vec();
+    wanted.sort();
+    wanted.dedup();
+    if named.len() != wanted.len() {
+        errors.push(FieldError::new("employer_people", NOT_EMPLOYER_PEOPLE));
+    }
     if !errors.is_empty() {
         return Ok(Changed::Refused(errors));
     }
     let was_employer = super::employers::of_enrolment(&mut *tx, e.id).await?;
-    if (assessor, trainee, iqa, employer)
-        == (e.assessor_id, e.trainee_assessor_id, e.iqa_id, was_employer)
+    let was_people = super::employer_people::of_enrolment(&mut *tx, e.id).await?;
+    if (assessor, trainee, iqa, employer, &people)
+        == (
+            e.assessor_id,
+            e.trainee_assessor_id,
+            e.iqa_id,
+            was_employer,
+            &was_people,
+        )
     {
         return Ok(Changed::Saved);
     }
@@ -131,6 +168,8 @@ pub(crate) async fn change(
         }
         Err(other) => return Err(other),
     }
+    // The links go first: they name the old employer, which the enrolment then leaves.
+    super::employer_people::unlink_all(&mut *tx, e.id).await?;
     sqlx::query!(
         "UPDATE enrolments SET employer_id = $2 WHERE id = $1 AND employer_id IS DISTINCT FROM $2",
         e.id,
@@ -138,13 +177,16 @@ pub(crate) async fn change(
     )
     .execute(&mut *tx)
     .await?;
+    if let Some(employer) = employer {
+        super::employer_people::link(&mut *tx, e.id, employer, &people).await?;
+    }
     activity::record(
         &mut *tx,
         admin.centre_id,
         Some(e.id),
         Some(admin.id),
         "assignments changed",
-        serde_json::json!({ "assessor": assessor, "trainee": trainee, "iqa": iqa, "employer": employer }),
+        serde_json::json!({ "assessor": assessor, "trainee": trainee, "iqa": iqa, "employer": employer, "employer_people": people }),
     )
     .await?;
     tx.commit().await?;

@@ -84,6 +84,45 @@ pub async fn mine(db: impl PgExecutor<'_>, learner_id: Uuid) -> DbResult<Vec<Cas
     )
     .fetch_all(db)
     .await?;
+    from_rows(rows)
+}
+
+/// A page of the enrolments an employer's person follows, by learner: `per_page + 1`
+/// read, so the caller knows whether there is a next page.
+pub(crate) async fn followed(
+    db: impl PgExecutor<'_>,
+    person: Uuid,
+    page: i64,
+    per_page: i64,
+) -> DbResult<Vec<CaseloadRow>> {
+    let rows = sqlx::query_as!(
+        Row,
+        "SELECT e.id AS enrolment_id, l.display_name AS learner, q.code AS qualification_code, \
+                v.title AS qualification_title, m.title AS major_title, e.status, \
+                v.criteria_count::int8 AS \"criteria!\", e.confirmed_criteria::int8 AS \"confirmed!\", \
+                v.unit_count::int8 AS \"units!\", e.units_achieved::int8 AS \"units_achieved!\", \
+                e.claims_to_review::int8 AS \"claims_to_review!\", \
+                e.awaiting_countersignature::int8 AS \"awaiting_countersignature!\", \
+                e.open_iqa_actions::int8 AS \"open_iqa_actions!\", e.latest_outcome, \
+                e.last_activity_at, e.last_activity_at < now() - interval '30 days' AS \"stale!\" \
+           FROM enrolment_employer_people f \
+           JOIN enrolments e ON e.id = f.enrolment_id \
+           JOIN users l ON l.id = e.learner_id \
+           JOIN qualification_versions v ON v.id = e.version_id \
+           JOIN qualifications q ON q.id = v.qualification_id \
+           JOIN majors m ON m.id = e.major_id \
+          WHERE f.user_id = $1 \
+          ORDER BY e.learner_sort, e.id LIMIT $2 OFFSET $3",
+        person,
+        per_page + 1,
+        page.saturating_mul(per_page)
+    )
+    .fetch_all(db)
+    .await?;
+    from_rows(rows)
+}
+
+fn from_rows(rows: Vec<Row>) -> DbResult<Vec<CaseloadRow>> {
     rows.into_iter()
         .map(|r| {
             let status = Status::from_key(&r.status)

@@ -100,6 +100,27 @@ pub async fn list_for_enrolment(
     rows.into_iter().map(Evidence::try_from).collect()
 }
 
+/// A page of an enrolment's evidence, newest first: `per_page + 1` read, so the
+/// caller knows whether there is a next page.
+pub(crate) async fn page_for_enrolment(
+    db: impl PgExecutor<'_>,
+    enrolment_id: Uuid,
+    page: i64,
+    per_page: i64,
+) -> DbResult<Vec<Evidence>> {
+    let rows = sqlx::query_as!(
+        Row,
+        "SELECT id, enrolment_id, title, description, kind, added_by, added_at \
+         FROM evidence WHERE enrolment_id = $1 ORDER BY added_at DESC, id LIMIT $2 OFFSET $3",
+        enrolment_id,
+        per_page + 1,
+        page.saturating_mul(per_page)
+    )
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(Evidence::try_from).collect()
+}
+
 /// Delete an item nobody has ticked (`EvidenceHasTicks` otherwise). Its file records go
 /// with it; removing the stored bytes is the caller's job.
 pub async fn delete(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<()> {

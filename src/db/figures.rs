@@ -45,3 +45,19 @@ pub async fn recount(db: impl PgExecutor<'_>, enrolment_ids: &[Uuid]) -> DbResul
     .await?;
     Ok(())
 }
+
+/// Confirmed criteria per unit of an enrolment, as kept (units with none are absent).
+pub(crate) async fn confirmed_per_unit(
+    db: impl PgExecutor<'_>,
+    enrolment_id: Uuid,
+) -> DbResult<std::collections::HashMap<Uuid, i32>> {
+    Ok(sqlx::query!(
+        "SELECT unit_id, confirmed FROM enrolment_units WHERE enrolment_id = $1",
+        enrolment_id
+    )
+    .fetch_all(db)
+    .await?
+    .into_iter()
+    .map(|r| (r.unit_id, r.confirmed))
+    .collect())
+}

@@ -63,6 +63,7 @@ pub(crate) async fn add_person(
         password_hash: None,
         kind: person.kind,
         roles: &person.roles,
+        employer_id: person.employer,
     };
     let created = users::create(&mut *tx, &new).await?;
     let token = password_tokens::create(&mut *tx, created.id).await?;

@@ -18,6 +18,7 @@ pub mod centre_keys;
 pub mod centres;
 pub mod credential_emails;
 pub mod credentials;
+pub(crate) mod employer_people;
 pub(crate) mod employers;
 pub mod enrolments;
 pub mod evidence;
@@ -39,10 +40,12 @@ pub mod qualifications;
 pub mod reassign;
 pub mod report;
 pub mod sessions;
+pub(crate) mod signatures;
 pub mod tick_writer;
 pub mod ticks;
 pub mod users;
 pub mod version_cache;
+pub(crate) mod witness;
 
 pub use sqlx::PgPool;
 

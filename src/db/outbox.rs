@@ -20,6 +20,9 @@ pub enum MessageKind {
     /// A link to choose a new password, asked for on "Forgot your password?".
     PasswordReset,
     Credential,
+    /// A request for a witness testimony, with its one-time link (or, to an employer's
+    /// person, the address of the request to sign in to).
+    WitnessRequest,
 }
 
 impl MessageKind {
@@ -28,6 +31,7 @@ impl MessageKind {
             MessageKind::PasswordLink => "password_link",
             MessageKind::PasswordReset => "password_reset",
             MessageKind::Credential => "credential",
+            MessageKind::WitnessRequest => "witness_request",
         }
     }
 }
@@ -77,6 +81,66 @@ pub async fn queue(conn: &mut PgConnection, message: &NewMessage<'_>) -> DbResul
     Ok(id)
 }
 
+/// Who a witness request's email goes to.
+pub(crate) struct WitnessLetterTo<'a> {
+    pub centre_id: Uuid,
+    pub enrolment_id: Uuid,
+    pub request_id: Uuid,
+    /// The employer's person asked, if the witness has an account.
+    pub user_id: Option<Uuid>,
+    pub name: &'a str,
+    pub address: &'a str,
+    pub requested_by: Uuid,
+    pub link: &'a str,
+}
+
+/// Queues a witness request's email and its job, in the request's transaction.
+pub(crate) async fn queue_witness_request(
+    conn: &mut PgConnection,
+    to: &WitnessLetterTo<'_>,
+) -> DbResult<Uuid> {
+    let id = Uuid::new_v4();
+    let key = format!("mail:{id}");
+    jobs::enqueue(
+        &mut *conn,
+        MAIL_JOB,
+        serde_json::json!({ "message": id }),
+        &key,
+    )
+    .await?;
+    sqlx::query!(
+        "INSERT INTO mail_outbox (id, job_id, centre_id, kind, user_id, to_name, to_address, \
+                enrolment_id, requested_by, link, witness_request_id) \
+         SELECT $1, j.id, $3, 'witness_request', $4, $5, $6, $7, $8, $9, $10 \
+           FROM jobs j WHERE j.idempotency_key = $2",
+        id,
+        &key,
+        to.centre_id,
+        to.user_id,
+        to.name,
+        to.address,
+        to.enrolment_id,
+        to.requested_by,
+        to.link,
+        to.request_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// Forgets the links of a witness request's earlier emails not yet sent: a new link
+/// replaces them (and a revoked request sends none).
+pub(crate) async fn replace_witness_links(conn: &mut PgConnection, request: Uuid) -> DbResult<()> {
+    sqlx::query!(
+        "UPDATE mail_outbox SET link = NULL WHERE witness_request_id = $1 AND link IS NOT NULL",
+        request
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Queues a set-password message, with its job, to each of `to` (person, address, link)
 /// at once, as `queue` would one by one; returns the messages' ids, in order.
 pub(crate) async fn queue_password_links(
@@ -123,13 +187,15 @@ pub struct Message {
     pub centre_id: Uuid,
     pub centre_name: String,
     kind: String,
-    pub user_id: Uuid,
+    /// None for a witness without an account.
+    pub user_id: Option<Uuid>,
     pub to_name: String,
     pub to_address: String,
     pub credential_id: Option<Uuid>,
     pub enrolment_id: Option<Uuid>,
     pub requested_by: Option<Uuid>,
     pub link: Option<String>,
+    pub witness_request_id: Option<Uuid>,
 }
 
 impl Message {
@@ -137,6 +203,7 @@ impl Message {
         match self.kind.as_str() {
             "credential" => MessageKind::Credential,
             "password_reset" => MessageKind::PasswordReset,
+            "witness_request" => MessageKind::WitnessRequest,
             _ => MessageKind::PasswordLink,
         }
     }
@@ -146,9 +213,9 @@ pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<Message> {
     Ok(sqlx::query_as!(
         Message,
         "SELECT m.id, m.job_id, m.centre_id, c.name AS centre_name, m.kind, m.user_id, \
-                u.display_name AS to_name, m.to_address, m.credential_id, m.enrolment_id, \
-                m.requested_by, m.link \
-         FROM mail_outbox m JOIN users u ON u.id = m.user_id JOIN centres c ON c.id = m.centre_id \
+                COALESCE(u.display_name, m.to_name) AS \"to_name!\", m.to_address, m.credential_id, \
+                m.enrolment_id, m.requested_by, m.link, m.witness_request_id \
+         FROM mail_outbox m LEFT JOIN users u ON u.id = m.user_id JOIN centres c ON c.id = m.centre_id \
          WHERE m.id = $1",
         id
     )
@@ -284,8 +351,8 @@ pub(crate) async fn latest_password_links(
 ) -> DbResult<HashMap<Uuid, Sending>> {
     let rows = sqlx::query_as!(
         DeliveryRow,
-        "SELECT DISTINCT ON (d.user_id) * FROM (\
-             SELECT m.id, m.user_id, m.to_address, m.created_at, \
+        "SELECT DISTINCT ON (d.\"user_id!\") * FROM (\
+             SELECT m.id, m.user_id AS \"user_id!\", m.to_address, m.created_at, \
                     j.state AS job_state, j.run_at AS job_run_at, j.last_error AS job_error, \
                     (SELECT count(*) FROM mail_attempts a WHERE a.message_id = m.id) \
                       AS \"attempts!\", \
@@ -295,7 +362,7 @@ pub(crate) async fn latest_password_links(
                                   ORDER BY attempt DESC LIMIT 1) l ON true \
               WHERE m.user_id = ANY($2::uuid[]) AND m.centre_id = $1 \
                 AND m.kind = 'password_link') d \
-         ORDER BY d.user_id, d.created_at DESC, d.id",
+         ORDER BY d.\"user_id!\", d.created_at DESC, d.id",
         centre,
         people
     )
@@ -311,7 +378,7 @@ pub(crate) async fn for_credential(
 ) -> DbResult<Vec<Sending>> {
     let rows = sqlx::query_as!(
         DeliveryRow,
-        "SELECT m.id, m.user_id, m.to_address, m.created_at, \
+        "SELECT m.id, m.user_id AS \"user_id!\", m.to_address, m.created_at, \
                 j.state AS job_state, j.run_at AS job_run_at, j.last_error AS job_error, \
                 (SELECT count(*) FROM mail_attempts a WHERE a.message_id = m.id) \
                   AS \"attempts!\", \

@@ -37,6 +37,9 @@ pub struct NewUser<'a> {
     pub password_hash: Option<&'a str>,
     pub kind: UserKind,
     pub roles: &'a [Role],
+    /// The employer an employer's person belongs to (only theirs; the database refuses
+    /// it on anyone else's account, and refuses an employer's person without one).
+    pub employer_id: Option<Uuid>,
 }
 
 /// An account as its queries read it (`sessions` reads it beside the session too).
@@ -87,14 +90,15 @@ pub async fn create<'a>(
     let mut tx = db.begin().await?;
     let id = Uuid::now_v7();
     sqlx::query!(
-        "INSERT INTO users (id, centre_id, email, display_name, password_hash, kind) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO users (id, centre_id, email, display_name, password_hash, kind, employer_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
         id,
         new.centre_id,
         new.email.trim(),
         new.display_name.trim(),
         new.password_hash,
         new.kind.key(),
+        new.employer_id,
     )
     .execute(&mut *tx)
     .await?;

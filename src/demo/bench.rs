@@ -68,6 +68,7 @@ pub async fn load(pool: &PgPool, q: &Qualification, items: usize) -> anyhow::Res
             password_hash: Some(&hash),
             kind,
             roles,
+            employer_id: None,
         };
         ids.push(users::create(pool, &new).await?.id);
     }
@@ -176,6 +177,7 @@ pub async fn load_caseload(
                 password_hash: Some(&hash),
                 kind: UserKind::Learner,
                 roles: &[Role::Learner],
+                employer_id: None,
             },
         )
         .await?

@@ -124,6 +124,7 @@ async fn load(pool: &PgPool) -> anyhow::Result<()> {
             password_hash: Some(&hash),
             kind: UserKind::Staff,
             roles,
+            employer_id: None,
         };
         staff.push(users::create(pool, &new).await?.id);
     }
@@ -137,6 +138,7 @@ async fn load(pool: &PgPool) -> anyhow::Result<()> {
             password_hash: Some(&hash),
             kind: UserKind::Learner,
             roles: &[Role::Learner],
+            employer_id: None,
         };
         learners.push(users::create(pool, &new).await?.id);
     }

@@ -102,6 +102,12 @@ pub(crate) fn capacity(viewer: Viewer<'_>, e: &Assigned) -> Option<Capacity> {
     }
 }
 
+/// An employer's person sees, read-only, the enrolments they are linked to (SPEC §10),
+/// of their own centre; they never act on the portfolio (`capacity` gives them none).
+pub(crate) fn employer_follows(viewer: Viewer<'_>, centre: Uuid, linked: bool) -> bool {
+    viewer.centre == centre && viewer.roles.contains(&Role::Employer) && linked
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,6 +204,31 @@ mod tests {
             capacity(other_centre, &enrolment()),
             None,
             "a user of another centre"
+        );
+    }
+
+    #[test]
+    fn an_employers_person_sees_only_what_they_are_linked_to_and_never_the_portfolio() {
+        let mentor = Viewer {
+            id: id(50),
+            centre: id(CENTRE),
+            roles: &[Role::Employer],
+        };
+        assert!(employer_follows(mentor, id(CENTRE), true));
+        assert!(!employer_follows(mentor, id(CENTRE), false), "not linked");
+        assert!(!employer_follows(mentor, id(999), true), "another centre");
+        let staff = Viewer {
+            roles: &[Role::Admin],
+            ..mentor
+        };
+        assert!(
+            !employer_follows(staff, id(CENTRE), true),
+            "no employer role"
+        );
+        assert_eq!(
+            capacity(mentor, &enrolment()),
+            None,
+            "no portfolio capacity"
         );
     }
 

@@ -51,6 +51,8 @@ pub(crate) const LEARNER_ONLY: &str =
     "A learner's account holds the learner role only: a member of staff needs an account of their own";
 pub(crate) const STAFF_NOT_LEARNER: &str =
     "A member of staff's account cannot hold the learner role: a learner needs an account of their own";
+pub(crate) const EMPLOYER_ONLY: &str =
+    "An employer's person's account holds the employer role only: someone who also works for the centre needs an account of their own";
 const NO_STAFF_ROLE: &str = "Select at least one staff role";
 const ASSESSOR_AND_TRAINEE: &str = "Select assessor or trainee assessor, not both";
 pub(crate) const OWN_ADMIN_ROLE: &str =
@@ -67,7 +69,7 @@ fn still_assigned(role: Role) -> &'static str {
         Role::Iqa => {
             "This person is the IQA of enrolments: reassign them before removing the IQA role"
         }
-        Role::Learner | Role::Admin => "This role is still in use",
+        Role::Learner | Role::Admin | Role::Employer => "This role is still in use",
     }
 }
 
@@ -115,6 +117,12 @@ pub(crate) fn validate_edit(
             }
             roles
         }
+        UserKind::Employer => {
+            if roles.iter().any(|r| *r != Role::Employer) {
+                errors.push(FieldError::new("roles", EMPLOYER_ONLY));
+            }
+            vec![Role::Employer]
+        }
     };
     if !errors.is_empty() {
         return Err(errors);
@@ -131,6 +139,9 @@ fn staff_roles_error(actor: Uuid, account: &Account<'_>, roles: &[Role]) -> Opti
     let holds = |r: Role| roles.contains(&r);
     if holds(Role::Learner) {
         return Some(STAFF_NOT_LEARNER);
+    }
+    if holds(Role::Employer) {
+        return Some(EMPLOYER_ONLY);
     }
     if roles.is_empty() {
         return Some(NO_STAFF_ROLE);

@@ -30,6 +30,7 @@ pub mod signin;
 pub mod status;
 pub mod text;
 pub mod ticks;
+pub mod witness;
 
 #[cfg(test)]
 pub(crate) mod testkit;

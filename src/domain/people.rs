@@ -9,15 +9,19 @@ pub enum Role {
     Assessor,
     Iqa,
     Admin,
+    /// A workplace mentor or line manager of an employer (SPEC §10); an employer
+    /// account holds this role and no other.
+    Employer,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Role::Learner,
         Role::TraineeAssessor,
         Role::Assessor,
         Role::Iqa,
         Role::Admin,
+        Role::Employer,
     ];
 
     /// The key stored in `user_roles.role`.
@@ -28,6 +32,7 @@ impl Role {
             Role::Assessor => "assessor",
             Role::Iqa => "iqa",
             Role::Admin => "admin",
+            Role::Employer => "employer",
         }
     }
 
@@ -42,15 +47,18 @@ impl Role {
             Role::Assessor => "Assessor",
             Role::Iqa => "IQA",
             Role::Admin => "Admin",
+            Role::Employer => "Employer",
         }
     }
 }
 
-/// A learner's account or a member of staff's: never both (SPEC §8).
+/// A learner's account, a member of staff's, or an employer's person's: never two of
+/// them (SPEC §8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UserKind {
     Learner,
     Staff,
+    Employer,
 }
 
 impl UserKind {
@@ -58,6 +66,7 @@ impl UserKind {
         match self {
             UserKind::Learner => "learner",
             UserKind::Staff => "staff",
+            UserKind::Employer => "employer",
         }
     }
 
@@ -65,6 +74,7 @@ impl UserKind {
         match key {
             "learner" => Some(UserKind::Learner),
             "staff" => Some(UserKind::Staff),
+            "employer" => Some(UserKind::Employer),
             _ => None,
         }
     }
@@ -79,6 +89,8 @@ pub(crate) struct NewPerson {
     pub kind: String,
     /// Role keys, as the form sends them.
     pub roles: Vec<String>,
+    /// For an employer's person: the employer's id, as the form sends it.
+    pub employer: String,
 }
 
 /// A new person, checked: the kind and roles an account may hold.
@@ -88,6 +100,8 @@ pub(crate) struct ValidPerson {
     pub email: String,
     pub kind: UserKind,
     pub roles: Vec<Role>,
+    /// The employer an employer's person belongs to; `None` for everyone else.
+    pub employer: Option<uuid::Uuid>,
 }
 
 /// Every problem with the form, each against its field.
@@ -113,7 +127,12 @@ pub(crate) fn validate_new_person(p: &NewPerson) -> Result<ValidPerson, Vec<Fiel
             "kind",
             "Select whether this is a learner or a member of staff",
         )),
-        Some(UserKind::Staff) if roles.is_empty() || roles.contains(&Role::Learner) => {
+        Some(UserKind::Staff)
+            if roles.is_empty()
+                || roles
+                    .iter()
+                    .any(|r| matches!(r, Role::Learner | Role::Employer)) =>
+        {
             errors.push(FieldError::new("roles", "Select at least one staff role"))
         }
         Some(UserKind::Staff)
@@ -126,15 +145,25 @@ pub(crate) fn validate_new_person(p: &NewPerson) -> Result<ValidPerson, Vec<Fiel
         }
         _ => {}
     }
+    let employer = uuid::Uuid::parse_str(p.employer.trim()).ok();
+    if kind == Some(UserKind::Employer) && employer.is_none() {
+        errors.push(FieldError::new(
+            "employer",
+            "Select the employer this person works for",
+        ));
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
     let kind = kind.unwrap_or(UserKind::Learner);
     let mut roles = match kind {
-        // A learner account holds the learner role and nothing else.
+        // A learner account holds the learner role and nothing else, and so does an
+        // employer's person the employer role.
         UserKind::Learner => vec![Role::Learner],
         UserKind::Staff => roles,
+        UserKind::Employer => vec![Role::Employer],
     };
+    let employer = employer.filter(|_| kind == UserKind::Employer);
     roles.sort();
     roles.dedup();
     Ok(ValidPerson {
@@ -142,6 +171,7 @@ pub(crate) fn validate_new_person(p: &NewPerson) -> Result<ValidPerson, Vec<Fiel
         email: email.to_string(),
         kind,
         roles,
+        employer,
     })
 }
 
@@ -191,6 +221,7 @@ mod tests {
             email: "zoe@example.ac.nz".into(),
             kind: kind.into(),
             roles: roles.iter().map(|r| r.to_string()).collect(),
+            employer: String::new(),
         }
     }
 
@@ -212,12 +243,35 @@ mod tests {
         };
         assert_eq!(fields(&person("staff", &[])), ["roles"]);
         assert_eq!(fields(&person("staff", &["learner"])), ["roles"]);
+        assert_eq!(fields(&person("staff", &["employer"])), ["roles"]);
         assert_eq!(
             fields(&person("staff", &["assessor", "trainee_assessor"])),
             ["roles"]
         );
         let p = validate_new_person(&person("staff", &["iqa", "assessor"])).expect("valid");
         assert_eq!(p.roles, vec![Role::Assessor, Role::Iqa]);
+    }
+
+    #[test]
+    fn an_employers_person_belongs_to_an_employer_and_holds_only_the_employer_role() {
+        let e = validate_new_person(&person("employer", &["admin"])).expect_err("no employer");
+        assert_eq!(e.iter().map(|e| e.field).collect::<Vec<_>>(), ["employer"]);
+        let employer = uuid::Uuid::from_u128(7);
+        let p = validate_new_person(&NewPerson {
+            employer: employer.to_string(),
+            ..person("employer", &["admin", "assessor"])
+        })
+        .expect("valid");
+        assert_eq!(
+            (p.kind, p.roles, p.employer),
+            (UserKind::Employer, vec![Role::Employer], Some(employer))
+        );
+        let staff = validate_new_person(&NewPerson {
+            employer: employer.to_string(),
+            ..person("staff", &["iqa"])
+        })
+        .expect("valid");
+        assert_eq!(staff.employer, None, "only an employer's person has one");
     }
 
     #[test]

@@ -84,6 +84,21 @@ impl Qualification {
         self.units.iter().map(Unit::criterion_count).sum()
     }
 
+    /// Each criterion as a witness or a signed record names it, by ordinal:
+    /// "Unit 201 · 1.1 Describe the duty of care".
+    pub fn criterion_labels(&self) -> Vec<String> {
+        self.units
+            .iter()
+            .flat_map(|u| {
+                u.outcomes.iter().flat_map(move |o| {
+                    o.criteria
+                        .iter()
+                        .map(move |c| format!("Unit {} · {} {}", u.code, c.number, c.text))
+                })
+            })
+            .collect()
+    }
+
     /// The ordinal range of each unit's criteria, in unit order.
     pub(crate) fn unit_criterion_ranges(&self) -> Vec<std::ops::Range<usize>> {
         let mut start = 0;

@@ -73,6 +73,24 @@ pub enum SignedKind {
 }
 
 impl SignedKind {
+    pub const ALL: [SignedKind; 3] = [
+        SignedKind::WitnessTestimony,
+        SignedKind::LearnerDeclaration,
+        SignedKind::ObservationRecord,
+    ];
+
+    pub fn from_key(key: &str) -> Option<SignedKind> {
+        SignedKind::ALL.into_iter().find(|k| k.key() == key)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SignedKind::WitnessTestimony => "Witness testimony",
+            SignedKind::LearnerDeclaration => "Learner's declaration",
+            SignedKind::ObservationRecord => "Observation record",
+        }
+    }
+
     pub fn key(self) -> &'static str {
         match self {
             SignedKind::WitnessTestimony => "witness_testimony",
@@ -203,6 +221,19 @@ fn folded(name: &str) -> String {
         .to_lowercase()
 }
 
+/// Whether `typed` is the signer's name as they are known (`NoName` or `NameDiffers`
+/// otherwise): what a form checks before it does anything else.
+pub fn name_matches(known_as: &str, typed: &str) -> Result<(), SignError> {
+    let typed = typed.trim();
+    if typed.is_empty() {
+        Err(SignError::NoName)
+    } else if folded(typed) != folded(known_as) {
+        Err(SignError::NameDiffers)
+    } else {
+        Ok(())
+    }
+}
+
 /// Signs `item` as `who`, after the rules: the capacity is one the item's kind needs and
 /// not yet signed in for this version, and the typed name is the signer's name.
 pub fn sign(
@@ -220,13 +251,8 @@ pub fn sign(
     {
         return Err(SignError::AlreadySigned(who.capacity.label()));
     }
+    name_matches(who.known_as, who.typed_name)?;
     let typed = who.typed_name.trim();
-    if typed.is_empty() {
-        return Err(SignError::NoName);
-    }
-    if folded(typed) != folded(who.known_as) {
-        return Err(SignError::NameDiffers);
-    }
     Ok(Signature {
         signer: who.signer,
         capacity: who.capacity,
@@ -288,6 +314,26 @@ pub fn standing(item: &Signable, signatures: &[Signature]) -> Result<Standing, S
     } else {
         Standing::AwaitingSignatures { missing }
     })
+}
+
+/// The standing of an item of `kind` from a summary: the capacities that signed its
+/// current version, and whether any earlier version was signed. What a list shows for
+/// many items at once, by the same rule as `standing`.
+pub fn standing_of(kind: SignedKind, current: &[Capacity], earlier_signed: bool) -> Standing {
+    let mut missing: Vec<Capacity> = kind
+        .needs()
+        .iter()
+        .copied()
+        .filter(|c| !current.contains(c))
+        .collect();
+    missing.sort();
+    if missing.is_empty() {
+        Standing::Signed
+    } else if earlier_signed {
+        Standing::ChangedSinceSigned { missing }
+    } else {
+        Standing::AwaitingSignatures { missing }
+    }
 }
 
 /// A signed version is locked: content changes only as a new version. Err when `item`

@@ -210,3 +210,22 @@ proptest! {
         prop_assert_eq!(standing(&item, &all), expected);
     }
 }
+
+#[test]
+fn a_summary_stands_as_the_signatures_it_sums() {
+    use super::{standing_of, Capacity, SignedKind, Standing};
+    let k = SignedKind::WitnessTestimony;
+    assert_eq!(standing_of(k, &[Capacity::Witness], true), Standing::Signed);
+    assert_eq!(
+        standing_of(k, &[Capacity::Learner], false),
+        Standing::AwaitingSignatures {
+            missing: vec![Capacity::Witness]
+        }
+    );
+    assert_eq!(
+        standing_of(k, &[], true),
+        Standing::ChangedSinceSigned {
+            missing: vec![Capacity::Witness]
+        }
+    );
+}

@@ -87,8 +87,33 @@ text_field!(
     CONTACT_PHONE: "contact_phone", "The phone number", One, 40, "40"
 );
 
+text_field!(
+    /// A witness's name, as the person asking for their testimony gives it.
+    WITNESS_NAME: "witness_name", "The witness's name", One, 200, "200"
+);
+text_field!(
+    /// What the occasion was, as the person asking for a testimony describes it.
+    OCCASION: "occasion", "The occasion", Many, 2_000, "2,000"
+);
+text_field!(
+    /// A witness's account of what they saw.
+    TESTIMONY: "account", "Your account", Many, 10_000, "10,000"
+);
+text_field!(
+    /// The witness's job role.
+    WITNESS_ROLE: "role", "Your role", One, 200, "200"
+);
+text_field!(
+    /// How the witness knows the learner.
+    RELATIONSHIP: "relationship", "Your relationship to the learner", One, 200, "200"
+);
+text_field!(
+    /// The full name typed to sign.
+    SIGNED_NAME: "signed_name", "The name", One, 200, "200"
+);
+
 /// Every text field the forms take.
-pub const ALL: [TextField; 10] = [
+pub const ALL: [TextField; 16] = [
     PERSON_NAME,
     EMAIL,
     NEW_PASSWORD,
@@ -99,6 +124,12 @@ pub const ALL: [TextField; 10] = [
     EMPLOYER_NAME,
     CONTACT_NAME,
     CONTACT_PHONE,
+    WITNESS_NAME,
+    OCCASION,
+    TESTIMONY,
+    WITNESS_ROLE,
+    RELATIONSHIP,
+    SIGNED_NAME,
 ];
 
 /// A character that starts a new line: LF, CR, vertical tab, form feed, next line, and

@@ -12,12 +12,12 @@ use super::{RenderError, Worker};
 use crate::credentials::store::Document;
 use crate::db::jobs::{self, Job};
 use crate::db::outbox::{self, Attempted, Message, MessageKind};
-use crate::db::{activity, credential_emails, credentials, password_tokens, DbError};
+use crate::db::{activity, credential_emails, credentials, password_tokens, witness, DbError};
 use crate::domain::mail::retry_pause;
 use crate::domain::password_reset::{duration_words, LINK_VALID_MINUTES};
 use crate::mail::{
-    credential_message, password_link_message, password_reset_message, CredentialLetter, Mailer,
-    Outgoing,
+    credential_message, password_link_message, password_reset_message, witness_request_message,
+    CredentialLetter, Mailer, Outgoing, WitnessLetter,
 };
 
 /// How the worker sends mail.
@@ -122,6 +122,24 @@ impl Worker {
                 link,
                 &duration_words(LINK_VALID_MINUTES),
             )),
+            MessageKind::WitnessRequest => {
+                let request = message.witness_request_id.ok_or_else(|| {
+                    Failure::Permanent("the message names no witness request".into())
+                })?;
+                let (learner, asker) = witness::letter_names(&self.pool, request)
+                    .await
+                    .map_err(|e| Failure::Transient(e.to_string()))?;
+                Ok(witness_request_message(&WitnessLetter {
+                    witness_name: &message.to_name,
+                    witness_email: &message.to_address,
+                    centre_name: &message.centre_name,
+                    learner_name: &learner,
+                    asked_by: &asker,
+                    link,
+                    one_time: message.user_id.is_none(),
+                    valid_days: crate::domain::witness::VALID_DAYS,
+                }))
+            }
             MessageKind::Credential => {
                 let id = message
                     .credential_id
@@ -187,6 +205,8 @@ impl Worker {
             (MessageKind::PasswordReset, Some(_)) => "password reset email failed",
             (MessageKind::Credential, None) => "credential emailed",
             (MessageKind::Credential, Some(_)) => "credential email failed",
+            (MessageKind::WitnessRequest, None) => "witness request emailed",
+            (MessageKind::WitnessRequest, Some(_)) => "witness request email failed",
         };
         let mut detail = serde_json::json!({
             "user": message.user_id,
@@ -198,9 +218,9 @@ impl Worker {
             detail["error"] = error.into();
         }
         match message.kind() {
-            MessageKind::PasswordLink | MessageKind::PasswordReset => {
-                outbox::erase_link(&mut *tx, message.id).await?
-            }
+            MessageKind::PasswordLink
+            | MessageKind::PasswordReset
+            | MessageKind::WitnessRequest => outbox::erase_link(&mut *tx, message.id).await?,
             MessageKind::Credential => {
                 if let Some(credential) = message.credential_id {
                     detail["credential"] = credential.to_string().into();

@@ -79,6 +79,57 @@ pub fn password_link_message(
     }
 }
 
+/// What a witness request's letter says: who asks, about whom.
+pub struct WitnessLetter<'a> {
+    pub witness_name: &'a str,
+    pub witness_email: &'a str,
+    pub centre_name: &'a str,
+    pub learner_name: &'a str,
+    pub asked_by: &'a str,
+    pub link: &'a str,
+    /// An employer's person signs in to answer; anyone else has a one-time link.
+    pub one_time: bool,
+    pub valid_days: i64,
+}
+
+/// Asks a witness to write and sign what they saw the learner do.
+pub fn witness_request_message(l: &WitnessLetter<'_>) -> Outgoing {
+    let how = if l.one_time {
+        format!(
+            "The link works once, for {} days, and needs no account. If it has\n\
+             expired, ask {} for a new one.",
+            l.valid_days, l.asked_by
+        )
+    } else {
+        "Sign in with your account to answer; the request also waits on your home page.".to_string()
+    };
+    Outgoing {
+        to_name: l.witness_name.to_string(),
+        to_email: l.witness_email.to_string(),
+        subject: format!("Please confirm what you saw {} do", l.learner_name),
+        text_body: format!(
+            "Hello {witness},\n\
+             \n\
+             {asker} at {centre} asks you to write a short witness testimony of\n\
+             what you saw {learner} do at work, and to sign it. The page shows the\n\
+             standards it concerns:\n\
+             {link}\n\
+             \n\
+             {how}\n\
+             \n\
+             If you were not expecting this email, you can ignore it.\n\
+             \n\
+             {centre}\n",
+            witness = l.witness_name,
+            asker = l.asked_by,
+            centre = l.centre_name,
+            learner = l.learner_name,
+            link = l.link,
+        ),
+        attachment: None,
+    }
+}
+
 /// The one-time link a person asked for on "Forgot your password?". Sent whoever asked,
 /// so it says what to do if it was not them, and that nothing has changed yet.
 pub fn password_reset_message(

@@ -11,7 +11,8 @@ mod letters;
 mod message;
 
 pub use letters::{
-    credential_message, password_link_message, password_reset_message, CredentialLetter,
+    credential_message, password_link_message, password_reset_message, witness_request_message,
+    CredentialLetter, WitnessLetter,
 };
 pub use message::{Attached, Outgoing};
 

@@ -82,6 +82,8 @@ pub(crate) struct HomePage {
     /// Admins: the centre at a glance, and its name.
     centre: Option<Summary>,
     centre_name: String,
+    /// An employer's person: their learners and what awaits their signature.
+    employer: Option<super::employer::EmployerSection>,
 }
 
 /// The signed-in person and a fingerprint of everything their home page shows, read
@@ -108,7 +110,9 @@ impl FromRequestParts<AppState> for HomeViewer {
 /// Not an admin's: theirs sums the whole centre, which costs what keeping would save.
 fn kept_as(viewer: &HomeViewer) -> Option<(page_cache::Key, i64)> {
     let user = &viewer.user;
-    if user.has_role(Role::Admin) {
+    // An employer's person's home lists requests that expire with time, not with a
+    // change to their enrolments: it is rendered each time (it reads a few rows).
+    if user.has_role(Role::Admin) || user.has_role(Role::Employer) {
         return None;
     }
     let mut hasher = std::hash::DefaultHasher::new();
@@ -172,7 +176,13 @@ async fn home_page(state: &AppState, user: User) -> Result<HomePage, AppError> {
     } else {
         (None, String::new())
     };
+    let employer = if user.has_role(Role::Employer) {
+        Some(super::employer::section(state, &user).await?)
+    } else {
+        None
+    };
     Ok(HomePage {
+        employer,
         user,
         mine,
         caseload,

@@ -14,6 +14,7 @@ mod assets;
 pub mod auth;
 mod compression;
 pub(crate) mod csv_export;
+pub(crate) mod employer;
 mod error;
 pub mod files;
 mod hardening;
@@ -26,7 +27,9 @@ pub mod listen;
 pub mod page_cache;
 mod portfolio;
 pub(crate) mod reports;
+mod signed;
 mod verify;
+mod witness;
 
 pub use error::AppError;
 
@@ -155,6 +158,10 @@ pub fn router(state: AppState) -> Router {
         .merge(portfolio::routes(evidence_body_limit(&state)))
         .merge(reports::routes())
         .merge(verify::routes())
+        .merge(witness::routes(evidence_body_limit(&state)))
+        .route("/signatures/{id}", get(signed::check))
+        .route("/employer/learners", get(employer::learners))
+        .route("/employer/learners/{id}", get(employer::learner))
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn(error::refusals_link_back))
         .layer(sessions)

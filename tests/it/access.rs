@@ -44,10 +44,14 @@ pub enum Viewer {
     /// An admin of the centre whose account was deactivated after signing in: their
     /// session must open nothing.
     Deactivated,
+    /// A person of A's learner's employer, linked to A.
+    Employer,
+    /// Another person of the same employer, not linked to A.
+    OtherEmployer,
 }
 
 /// The matrix's columns, in order.
-pub const VIEWERS: [Viewer; 12] = [
+pub const VIEWERS: [Viewer; 14] = [
     Viewer::Anonymous,
     Viewer::Learner,
     Viewer::OtherLearner,
@@ -60,6 +64,8 @@ pub const VIEWERS: [Viewer; 12] = [
     Viewer::ForeignAdmin,
     Viewer::ForeignLearner,
     Viewer::Deactivated,
+    Viewer::Employer,
+    Viewer::OtherEmployer,
 ];
 
 impl Viewer {
@@ -77,6 +83,8 @@ impl Viewer {
             Viewer::ForeignAdmin => "xadm",
             Viewer::ForeignLearner => "xlrn",
             Viewer::Deactivated => "gone",
+            Viewer::Employer => "emp",
+            Viewer::OtherEmployer => "emp2",
         }
     }
 
@@ -91,6 +99,7 @@ impl Viewer {
                 | Viewer::ForeignAdmin
                 | Viewer::ForeignLearner
                 | Viewer::Deactivated
+                | Viewer::OtherEmployer
         )
     }
 }
@@ -104,6 +113,9 @@ pub struct Row {
     pub uri: fn(&World) -> String,
     pub payload: fn(&World) -> Payload,
     expect: &'static str,
+    /// The page is for whoever holds a one-time link (a witness): it names the learner
+    /// to them, whoever they are.
+    pub for_link_holders: bool,
 }
 
 impl Row {
@@ -124,6 +136,13 @@ impl Row {
     fn note(self, note: &'static str) -> Row {
         Row { note, ..self }
     }
+
+    fn link_holders(self) -> Row {
+        Row {
+            for_link_holders: true,
+            ..self
+        }
+    }
 }
 
 fn get(route: &'static str, uri: fn(&World) -> String, expect: &'static str) -> Row {
@@ -134,6 +153,7 @@ fn get(route: &'static str, uri: fn(&World) -> String, expect: &'static str) -> 
         uri,
         payload: |_| Payload::Empty,
         expect,
+        for_link_holders: false,
     }
 }
 
@@ -150,6 +170,7 @@ fn post(
         uri,
         payload,
         expect,
+        for_link_holders: false,
     }
 }
 
@@ -181,221 +202,250 @@ const END_SESSIONS: &str = "/admin/people/{id}/end-sessions";
 #[rustfmt::skip]
 fn pages() -> Vec<Row> {
     vec![
-        //                                                          anon lrn  lrn2 ass  ass2 trn  iqa  iqa2 adm  xadm xlrn gone
-        get("/", |_| "/".into(),                                   "in   200  200  200  200  200  200  200  200  200  200  in"),
-        get("/healthz", |_| "/healthz".into(),                     "200  200  200  200  200  200  200  200  200  200  200  200"),
-        get("/readyz", |_| "/readyz".into(),                       "200  200  200  200  200  200  200  200  200  200  200  200"),
-        get("/static/{file}", |_| "/static/attest.css".into(),     "200  200  200  200  200  200  200  200  200  200  200  200"),
-        get("/login", |_| "/login".into(),                         "200  200  200  200  200  200  200  200  200  200  200  200"),
-        get("/help", |_| "/help".into(),                           "200  200  200  200  200  200  200  200  200  200  200  200"),
+        //                                                          anon lrn  lrn2 ass  ass2 trn  iqa  iqa2 adm  xadm xlrn gone emp  emp2
+        get("/", |_| "/".into(),                                   "in   200  200  200  200  200  200  200  200  200  200  in   200  200"),
+        get("/healthz", |_| "/healthz".into(),                     "200  200  200  200  200  200  200  200  200  200  200  200  200  200"),
+        get("/readyz", |_| "/readyz".into(),                       "200  200  200  200  200  200  200  200  200  200  200  200  200  200"),
+        get("/static/{file}", |_| "/static/attest.css".into(),     "200  200  200  200  200  200  200  200  200  200  200  200  200  200"),
+        get("/login", |_| "/login".into(),                         "200  200  200  200  200  200  200  200  200  200  200  200  200  200"),
+        get("/help", |_| "/help".into(),                           "200  200  200  200  200  200  200  200  200  200  200  200  200  200"),
         get("/set-password/{token}", |w| format!("/set-password/{}", w.token),
-                                                                   "200  200  200  200  200  200  200  200  200  200  200  200"),
-        get("/forgot-password", |_| "/forgot-password".into(),     "200  200  200  200  200  200  200  200  200  200  200  200"),
+                                                                   "200  200  200  200  200  200  200  200  200  200  200  200  200  200"),
+        get("/forgot-password", |_| "/forgot-password".into(),     "200  200  200  200  200  200  200  200  200  200  200  200  200  200"),
         get("/forgot-password/sent", |_| "/forgot-password/sent".into(),
-                                                                   "200  200  200  200  200  200  200  200  200  200  200  200"),
+                                                                   "200  200  200  200  200  200  200  200  200  200  200  200  200  200"),
         // Everyone signed in changes their own password here.
-        get("/account/password", |_| "/account/password".into(), "in   200  200  200  200  200  200  200  200  200  200  in"),
+        get("/account/password", |_| "/account/password".into(), "in   200  200  200  200  200  200  200  200  200  200  in   200  200"),
         // Admin pages: each admin sees their own centre.
-        get("/admin/people", |_| "/admin/people".into(),           "in   404  404  404  404  404  404  404  200  200  404  in"),
-        get("/admin/people.csv", |_| "/admin/people.csv".into(),   "in   404  404  404  404  404  404  404  200  200  404  in"),
+        get("/admin/people", |_| "/admin/people".into(),           "in   404  404  404  404  404  404  404  200  200  404  in   404  404"),
+        get("/admin/people.csv", |_| "/admin/people.csv".into(),   "in   404  404  404  404  404  404  404  200  200  404  in   404  404"),
         // Forged filters and searches narrow within the viewer's centre: another centre's
         // admin searching for A's learner, or filtering its log by A's people, is shown
         // none of A (the matrix checks no outsider is shown A's learner).
         get("/admin/people", |_| "/admin/people?q=Quill&role=learner&status=active&sort=roles".into(),
-                                                                   "in   404  404  404  404  404  404  404  200  200  404  in")
+                                                                   "in   404  404  404  404  404  404  404  200  200  404  in   404  404")
             .note("A's learner's name searched"),
         get("/admin/people.csv", |_| "/admin/people.csv?q=Quill".into(),
-                                                                   "in   404  404  404  404  404  404  404  200  200  404  in")
+                                                                   "in   404  404  404  404  404  404  404  200  200  404  in   404  404")
             .note("A's learner's name searched"),
-        get("/admin/log", |_| "/admin/log".into(),                 "in   404  404  404  404  404  404  404  200  200  404  in"),
-        get("/admin/log.csv", |_| "/admin/log.csv".into(),         "in   404  404  404  404  404  404  404  200  200  404  in"),
+        get("/admin/log", |_| "/admin/log".into(),                 "in   404  404  404  404  404  404  404  200  200  404  in   404  404"),
+        get("/admin/log.csv", |_| "/admin/log.csv".into(),         "in   404  404  404  404  404  404  404  200  200  404  in   404  404"),
         get("/admin/log", |w| format!("/admin/log?who={}&kind=people", w.ids[&Viewer::Admin]),
-                                                                   "in   404  404  404  404  404  404  404  200  200  404  in")
+                                                                   "in   404  404  404  404  404  404  404  200  200  404  in   404  404")
             .note("filtered by A's admin"),
         get("/admin/log.csv", |w| format!("/admin/log.csv?who={}", w.ids[&Viewer::Learner]),
-                                                                   "in   404  404  404  404  404  404  404  200  200  404  in")
+                                                                   "in   404  404  404  404  404  404  404  200  200  404  in   404  404")
             .note("filtered by A's learner"),
         // Bulk onboarding: an upload is its own centre's.
-        get("/admin/import", |_| "/admin/import".into(),           "in   404  404  404  404  404  404  404  200  200  404  in"),
+        get("/admin/import", |_| "/admin/import".into(),           "in   404  404  404  404  404  404  404  200  200  404  in   404  404"),
         get("/admin/import/template.csv", |_| "/admin/import/template.csv".into(),
-                                                                   "in   404  404  404  404  404  404  404  200  200  404  in"),
-        get(IMPORT, |w| format!("/admin/import/{}", w.import_a),  "in   404  404  404  404  404  404  404  200  404  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  200  200  404  in   404  404"),
+        get(IMPORT, |w| format!("/admin/import/{}", w.import_a),  "in   404  404  404  404  404  404  404  200  404  404  in   404  404"),
         get(IMPORT, |w| format!("/admin/import/{}?show=all&page=9", w.import_a),
-                                                                   "in   404  404  404  404  404  404  404  200  404  404  in")
+                                                                   "in   404  404  404  404  404  404  404  200  404  404  in   404  404")
             .note("a page past the end"),
         get(IMPORT_EMAILS, |w| format!("/admin/import/{}/emails", w.import_a),
-                                                                   "in   404  404  404  404  404  404  404  200  404  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  200  404  404  in   404  404"),
         // Employers: each centre's admins see their own.
-        get("/admin/employers", |_| "/admin/employers".into(),     "in   404  404  404  404  404  404  404  200  200  404  in"),
+        get("/admin/employers", |_| "/admin/employers".into(),     "in   404  404  404  404  404  404  404  200  200  404  in   404  404"),
         get("/admin/employers/new", |_| "/admin/employers/new".into(),
-                                                                   "in   404  404  404  404  404  404  404  200  200  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  200  200  404  in   404  404"),
         get(EMPLOYER, |w| format!("/admin/employers/{}", w.employer_a),
-                                                                   "in   404  404  404  404  404  404  404  200  404  404  in"),
-        get("/admin/people/new", |_| "/admin/people/new".into(),   "in   404  404  404  404  404  404  404  200  200  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  200  404  404  in   404  404"),
+        get("/admin/people/new", |_| "/admin/people/new".into(),   "in   404  404  404  404  404  404  404  200  200  404  in   404  404"),
         // A person's page: their own centre's admins only.
         get(PERSON, |w| format!("/admin/people/{}", w.ids[&Viewer::Learner]),
-                                                                   "in   404  404  404  404  404  404  404  200  404  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  200  404  404  in   404  404"),
         get(PERSON, |w| format!("/admin/people/{}", w.ids[&Viewer::ForeignLearner]),
-                                                                   "in   404  404  404  404  404  404  404  404  200  404  in")
+                                                                   "in   404  404  404  404  404  404  404  404  200  404  in   404  404")
             .note("another centre's person"),
         get("/admin/enrolments/new", |_| "/admin/enrolments/new".into(),
-                                                                   "in   404  404  404  404  404  404  404  200  200  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  200  200  404  in   404  404"),
         get("/admin/qualifications", |_| "/admin/qualifications".into(),
-                                                                   "in   404  404  404  404  404  404  404  200  200  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  200  200  404  in   404  404"),
         get(ASSIGNMENTS, |w| format!("/admin/enrolments/{}/assignments", w.a.id),
-                                                                   "in   404  404  404  404  404  404  404  200  404  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  200  404  404  in   404  404"),
         get(QUALIFICATION, |w| format!("/admin/qualifications/{}", w.a.version_id),
-                                                                   "in   404  404  404  404  404  404  404  200  404  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  200  404  404  in   404  404"),
         // A member of staff's caseload, for their own centre's admin; a learner holds none.
         get(REASSIGN, |w| format!("/admin/people/{}/reassign", w.ids[&Viewer::Assessor]),
-                                                                   "in   404  404  404  404  404  404  404  200  404  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  200  404  404  in   404  404"),
         get(REASSIGN, |w| format!("/admin/people/{}/reassign?role=iqa&page=2", w.ids[&Viewer::Iqa]),
-                                                                   "in   404  404  404  404  404  404  404  200  404  404  in")
+                                                                   "in   404  404  404  404  404  404  404  200  404  404  in   404  404")
             .note("an IQA's, a page past the end"),
         get(REASSIGN, |w| format!("/admin/people/{}/reassign", w.ids[&Viewer::Learner]),
-                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404")
             .note("a learner"),
         get(REASSIGN, |w| format!("/admin/people/{}/reassign", w.foreign_assessor),
-                                                                   "in   404  404  404  404  404  404  404  404  200  404  in")
+                                                                   "in   404  404  404  404  404  404  404  404  200  404  in   404  404")
             .note("another centre's assessor"),
         // The portfolio: the enrolment's people and the centre's admin.
-        get(ENROLMENT, |w| format!("/enrolments/{}", w.a.id),     "in   200  404  200  404  200  200  404  200  404  404  in"),
+        get(ENROLMENT, |w| format!("/enrolments/{}", w.a.id),     "in   200  404  200  404  200  200  404  200  404  404  in   404  404"),
         get("/enrolments/{id}/progress", |w| format!("/enrolments/{}/progress", w.a.id),
-                                                                   "in   200  404  200  404  200  200  404  200  404  404  in"),
+                                                                   "in   200  404  200  404  200  200  404  200  404  404  in   404  404"),
         get("/enrolments/{id}/matrix", |w| format!("/enrolments/{}/matrix", w.a.id),
-                                                                   "in   200  404  200  404  200  200  404  200  404  404  in"),
+                                                                   "in   200  404  200  404  200  200  404  200  404  404  in   404  404"),
         get("/enrolments/{id}/activity", |w| format!("/enrolments/{}/activity", w.a.id),
-                                                                   "in   200  404  200  404  200  200  404  200  404  404  in"),
+                                                                   "in   200  404  200  404  200  200  404  200  404  404  in   404  404"),
         get("/enrolments/{id}/activity.csv", |w| format!("/enrolments/{}/activity.csv", w.a.id),
-                                                                   "in   200  404  200  404  200  200  404  200  404  404  in"),
+                                                                   "in   200  404  200  404  200  200  404  200  404  404  in   404  404"),
         get(ITEM, |w| format!("/enrolments/{}/evidence/{}", w.a.id, w.evidence_a),
-                                                                   "in   200  404  200  404  200  200  404  200  404  404  in"),
+                                                                   "in   200  404  200  404  200  200  404  200  404  404  in   404  404"),
         get(FILE, |w| format!("/enrolments/{}/evidence/{}/files/{}", w.a.id, w.evidence_a, w.file_a),
-                                                                   "in   200  404  200  404  200  200  404  200  404  404  in"),
+                                                                   "in   200  404  200  404  200  200  404  200  404  404  in   404  404"),
         // Status, audits and history: everyone on the enrolment reads them.
         get("/enrolments/{id}/status", |w| format!("/enrolments/{}/status", w.a.id),
-                                                                   "in   200  404  200  404  200  200  404  200  404  404  in"),
+                                                                   "in   200  404  200  404  200  200  404  200  404  404  in   404  404"),
         get("/enrolments/{id}/audit", |w| format!("/enrolments/{}/audit", w.a.id),
-                                                                   "in   200  404  200  404  200  200  404  200  404  404  in"),
+                                                                   "in   200  404  200  404  200  200  404  200  404  404  in   404  404"),
         // Switching major and cancelling are the admin's; A is Not Yet Achieved, so
         // there is no credential to cancel.
         get("/enrolments/{id}/major", |w| format!("/enrolments/{}/major", w.a.id),
-                                                                   "in   404  404  404  404  404  404  404  200  404  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  200  404  404  in   404  404"),
         get("/enrolments/{id}/credential/cancel", |w| format!("/enrolments/{}/credential/cancel", w.a.id),
-                                                                   "in   404  404  404  404  404  404  404  409  404  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  409  404  404  in   404  404"),
         // A has no credential yet: nothing to show anyone.
         get("/enrolments/{id}/credential", |w| format!("/enrolments/{}/credential", w.a.id),
-                                                                   "in   404  404  404  404  404  404  404  404  404  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404"),
         get("/enrolments/{id}/credential.pdf", |w| format!("/enrolments/{}/credential.pdf", w.a.id),
-                                                                   "in   404  404  404  404  404  404  404  404  404  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404"),
         get("/enrolments/{id}/credential.json", |w| format!("/enrolments/{}/credential.json", w.a.id),
-                                                                   "in   404  404  404  404  404  404  404  404  404  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404"),
         get("/enrolments/{id}/credential/print", |w| format!("/enrolments/{}/credential/print", w.a.id),
-                                                                   "in   404  404  404  404  404  404  404  404  404  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404"),
         // Verification is public; an unknown number is 404 for everyone.
-        get("/verify", |_| "/verify".into(),                       "200  200  200  200  200  200  200  200  200  200  200  200"),
+        get("/verify", |_| "/verify".into(),                       "200  200  200  200  200  200  200  200  200  200  200  200  200  200"),
         get("/verify/{number}", |_| "/verify/0000-0000-0001-1".into(),
-                                                                   "404  404  404  404  404  404  404  404  404  404  404  404"),
+                                                                   "404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
         get("/verify/{number}/status", |_| "/verify/0000-0000-0001-1/status".into(),
-                                                                   "404  404  404  404  404  404  404  404  404  404  404  404"),
+                                                                   "404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
         // The centre's key exists once it has issued a credential; A's has not.
         get("/.well-known/attest/centres/{centre}", |w| format!("/.well-known/attest/centres/{}", w.a.centre_id),
-                                                                   "404  404  404  404  404  404  404  404  404  404  404  404"),
+                                                                   "404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
         get("/.well-known/attest/centres/{centre}/revocation/{list}", |w| format!("/.well-known/attest/centres/{}/revocation/0", w.a.centre_id),
-                                                                   "404  404  404  404  404  404  404  404  404  404  404  404"),
-        get("/admin/settings", |_| "/admin/settings".into(),       "in   404  404  404  404  404  404  404  200  200  404  in"),
+                                                                   "404  404  404  404  404  404  404  404  404  404  404  404  404  404"),
+        // Witness testimony: the learner, the assessor and the trainee ask and follow
+        // requests. The witness's page opens for whoever holds its link; a request to an
+        // employer's person opens for that person only.
+        get("/enrolments/{id}/witness", |w| format!("/enrolments/{}/witness", w.a.id),
+                                                                   "in   200  404  200  404  200  404  404  404  404  404  in   404  404"),
+        get("/witness/{token}", |w| format!("/witness/{}", w.witness_token),
+                                                                   "200  200  200  200  200  200  200  200  200  200  200  200  200  200")
+            .link_holders(),
+        get("/witness/{token}", |w| format!("/witness/{}", w.used_token),
+                                                                   "200  200  200  200  200  200  200  200  200  200  200  200  200  200")
+            .note("a used link says it was signed"),
+        get("/witness/{token}", |_| format!("/witness/{}", "0".repeat(64)),
+                                                                   "404  404  404  404  404  404  404  404  404  404  404  404  404  404")
+            .note("a link never made"),
+        get("/witness-requests/{id}", |w| format!("/witness-requests/{}", w.employer_request_a),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   200  404"),
+        get("/witness-requests/{id}", |w| format!("/witness-requests/{}", w.request_a),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404")
+            .note("asked by email, so no account's"),
+        // An employer's person: the learners they are linked to, read-only.
+        get("/employer/learners", |_| "/employer/learners".into(), "in   404  404  404  404  404  404  404  404  404  404  in   200  200"),
+        get("/employer/learners/{id}", |w| format!("/employer/learners/{}", w.a.id),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   200  404"),
+        get("/employer/learners/{id}", |w| format!("/employer/learners/{}?page=3", w.a2.id),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404")
+            .note("a learner of no employer"),
+        // A signature's check is public: it shows the signature, never the content.
+        get("/signatures/{id}", |w| format!("/signatures/{}", w.signature_a),
+                                                                   "200  200  200  200  200  200  200  200  200  200  200  200  200  200"),
+        get("/admin/settings", |_| "/admin/settings".into(),       "in   404  404  404  404  404  404  404  200  200  404  in   404  404"),
         // The reports of SPEC §3: each viewer's own enrolments, within their centre;
         // nobody else has the page. The CSV is the same rows.
-        get("/caseload", |_| "/caseload".into(),                   "in   404  404  200  200  200  404  404  404  404  404  in"),
-        get("/caseload.csv", |_| "/caseload.csv".into(),           "in   404  404  200  200  200  404  404  404  404  404  in"),
-        get("/sample", |_| "/sample".into(),                       "in   404  404  404  404  404  200  200  404  404  404  in"),
-        get("/sample.csv", |_| "/sample.csv".into(),               "in   404  404  404  404  404  200  200  404  404  404  in"),
-        get("/sample/dashboard", |_| "/sample/dashboard".into(),   "in   404  404  404  404  404  200  200  404  404  404  in"),
-        get("/admin/enrolments", |_| "/admin/enrolments".into(),   "in   404  404  404  404  404  404  404  200  200  404  in"),
+        get("/caseload", |_| "/caseload".into(),                   "in   404  404  200  200  200  404  404  404  404  404  in   404  404"),
+        get("/caseload.csv", |_| "/caseload.csv".into(),           "in   404  404  200  200  200  404  404  404  404  404  in   404  404"),
+        get("/sample", |_| "/sample".into(),                       "in   404  404  404  404  404  200  200  404  404  404  in   404  404"),
+        get("/sample.csv", |_| "/sample.csv".into(),               "in   404  404  404  404  404  200  200  404  404  404  in   404  404"),
+        get("/sample/dashboard", |_| "/sample/dashboard".into(),   "in   404  404  404  404  404  200  200  404  404  404  in   404  404"),
+        get("/admin/enrolments", |_| "/admin/enrolments".into(),   "in   404  404  404  404  404  404  404  200  200  404  in   404  404"),
         get("/admin/enrolments.csv", |_| "/admin/enrolments.csv".into(),
-                                                                   "in   404  404  404  404  404  404  404  200  200  404  in"),
-        get("/admin/dashboard", |_| "/admin/dashboard".into(),     "in   404  404  404  404  404  404  404  200  200  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  200  200  404  in   404  404"),
+        get("/admin/dashboard", |_| "/admin/dashboard".into(),     "in   404  404  404  404  404  404  404  200  200  404  in   404  404"),
         // Forged filters name people of A: they narrow, never widen, so outsiders are
         // shown none of A (the matrix checks no outsider is shown A's learner).
         get("/caseload", |w| format!("/caseload?trainee={}&iqa={}", w.ids[&Viewer::Trainee], w.ids[&Viewer::Iqa]),
-                                                                   "in   404  404  200  200  200  404  404  404  404  404  in")
+                                                                   "in   404  404  200  200  200  404  404  404  404  404  in   404  404")
             .note("filtered by A's people"),
         get("/caseload.csv", |w| format!("/caseload.csv?trainee={}", w.ids[&Viewer::Trainee]),
-                                                                   "in   404  404  200  200  200  404  404  404  404  404  in")
+                                                                   "in   404  404  200  200  200  404  404  404  404  404  in   404  404")
             .note("filtered by A's trainee"),
         get("/sample.csv", |w| format!("/sample.csv?assessor={}", w.ids[&Viewer::Assessor]),
-                                                                   "in   404  404  404  404  404  200  200  404  404  404  in")
+                                                                   "in   404  404  404  404  404  200  200  404  404  404  in   404  404")
             .note("filtered by A's assessor"),
         get("/admin/enrolments", |w| format!("/admin/enrolments?assessor={}&q=Quill", w.ids[&Viewer::Assessor]),
-                                                                   "in   404  404  404  404  404  404  404  200  200  404  in")
+                                                                   "in   404  404  404  404  404  404  404  200  200  404  in   404  404")
             .note("another centre's assessor and A's learner's name"),
         get("/admin/enrolments.csv", |w| format!("/admin/enrolments.csv?assessor={}&q=Quill", w.ids[&Viewer::Assessor]),
-                                                                   "in   404  404  404  404  404  404  404  200  200  404  in")
+                                                                   "in   404  404  404  404  404  404  404  200  200  404  in   404  404")
             .note("another centre's assessor and A's learner's name"),
-        get("/admin/audits", |_| "/admin/audits".into(),           "in   404  404  404  404  404  404  404  200  200  404  in"),
+        get("/admin/audits", |_| "/admin/audits".into(),           "in   404  404  404  404  404  404  404  200  200  404  in   404  404"),
         // A run is its centre's: an id that is not one of yours does not exist for you
         // (tests/it/admin_audits.rs shows another centre's run is 404 too).
         get("/admin/audits/{id}", |_| format!("/admin/audits/{}", Uuid::new_v4()),
-                                                                   "in   404  404  404  404  404  404  404  404  404  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404"),
         get("/admin/audits/{id}/progress", |_| format!("/admin/audits/{}/progress", Uuid::new_v4()),
-                                                                   "in   404  404  404  404  404  404  404  404  404  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404"),
         // Only those who tick add evidence; IQAs and admins read.
         get("/enrolments/{id}/evidence/new", |w| format!("/enrolments/{}/evidence/new", w.a.id),
-                                                                   "in   200  404  200  404  200  404  404  404  404  404  in"),
+                                                                   "in   200  404  200  404  200  404  404  404  404  404  in   404  404"),
         // Accepting is for assessors; the learner is told why not.
         get(ACCEPT, |w| format!("/enrolments/{}/evidence/{}/accept/learner", w.a.id, w.evidence_a),
-                                                                   "in   409  404  200  404  200  404  404  404  404  404  in"),
+                                                                   "in   409  404  200  404  200  404  404  404  404  404  in   404  404"),
         get(ACCEPT, |w| format!("/enrolments/{}/evidence/{}/accept/trainee", w.a.id, w.evidence_a),
-                                                                   "in   409  404  200  404  409  404  404  404  404  404  in")
+                                                                   "in   409  404  200  404  409  404  404  404  404  404  in   404  404")
             .note("trainee ticks"),
         // Unknown, unparsable and mixed ids: 404 for everyone, rights elsewhere or not.
-        get(ENROLMENT, |w| format!("/enrolments/{}", w.b.id),     "in   404  404  404  404  404  404  404  404  200  200  in")
+        get(ENROLMENT, |w| format!("/enrolments/{}", w.b.id),     "in   404  404  404  404  404  404  404  404  200  200  in   404  404")
             .note("another centre's enrolment"),
         get(ENROLMENT, |_| format!("/enrolments/{}", Uuid::new_v4()),
-                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404")
             .note("unknown id"),
-        get(ENROLMENT, |_| "/enrolments/not-an-id".into(),        "in   404  404  404  404  404  404  404  404  404  404  in")
+        get(ENROLMENT, |_| "/enrolments/not-an-id".into(),        "in   404  404  404  404  404  404  404  404  404  404  in   404  404")
             .note("id that does not parse"),
         get(ITEM, |w| format!("/enrolments/{}/evidence/{}", w.a.id, w.evidence_a2),
-                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404")
             .note("A2's item under A"),
         get(ITEM, |w| format!("/enrolments/{}/evidence/{}", w.a2.id, w.evidence_a),
-                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404")
             .note("A's item under A2"),
         get(ITEM, |w| format!("/enrolments/{}/evidence/{}", w.a.id, w.evidence_b),
-                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404")
             .note("another centre's item under A"),
         get(FILE, |w| format!("/enrolments/{}/evidence/{}/files/{}", w.a.id, w.evidence_a, w.file_a2),
-                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404")
             .note("another item's file"),
         get(FILE, |w| format!("/enrolments/{}/evidence/{}/files/{}", w.a.id, w.evidence_a2, w.file_a2),
-                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404")
             .note("A2's item and file under A"),
         get(FILE, |w| format!("/enrolments/{}/evidence/{}/files/{}", w.a2.id, w.evidence_a, w.file_a),
-                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404")
             .note("A's item and file under A2"),
         get(FILE, |w| format!("/enrolments/{}/evidence/{}/files/{}", w.a.id, w.evidence_a, Uuid::new_v4()),
-                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404")
             .note("unknown file"),
         get(ACCEPT, |w| format!("/enrolments/{}/evidence/{}/accept/learner", w.a.id, w.evidence_a2),
-                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404")
             .note("A2's item under A"),
         get(ACCEPT, |w| format!("/enrolments/{}/evidence/{}/accept/everyone", w.a.id, w.evidence_a),
-                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404")
             .note("no such layer"),
         get(ASSIGNMENTS, |w| format!("/admin/enrolments/{}/assignments", w.b.id),
-                                                                   "in   404  404  404  404  404  404  404  404  200  404  in")
+                                                                   "in   404  404  404  404  404  404  404  404  200  404  in   404  404")
             .note("another centre's enrolment"),
         get(QUALIFICATION, |w| format!("/admin/qualifications/{}", w.b.version_id),
-                                                                   "in   404  404  404  404  404  404  404  404  200  404  in")
+                                                                   "in   404  404  404  404  404  404  404  404  200  404  in   404  404")
             .note("another centre's version"),
         get(QUALIFICATION, |w| format!("/admin/qualifications/{}", w.a.id),
-                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404")
             .note("an enrolment's id"),
-        get("/static/{file}", |_| "/static/nothing.css".into(),    "404  404  404  404  404  404  404  404  404  404  404  404")
+        get("/static/{file}", |_| "/static/nothing.css".into(),    "404  404  404  404  404  404  404  404  404  404  404  404  404  404")
             .note("unknown file"),
         get("/set-password/{token}", |_| "/set-password/0123456789abcdef".into(),
-                                                                   "404  404  404  404  404  404  404  404  404  404  404  404")
+                                                                   "404  404  404  404  404  404  404  404  404  404  404  404  404  404")
             .note("unknown link"),
     ]
 }
@@ -404,12 +454,28 @@ fn form(s: String) -> Payload {
     Payload::Form(s)
 }
 
-fn evidence(kind: &str) -> Payload {
+fn testimony(name: &str) -> Payload {
+    Payload::Multipart(
+        vec![
+            ("account", "I saw it.".into()),
+            ("role", "Supervisor".into()),
+            ("relationship", "Line manager".into()),
+            ("agreed", "yes".into()),
+            ("signed_name", name.into()),
+        ],
+        vec![],
+    )
+}
+
+/// An evidence form, signed (declared, or an observation record) in `name`.
+fn evidence(kind: &str, name: &str) -> Payload {
     Payload::Multipart(
         vec![
             ("title", "Matrix evidence".into()),
             ("description", String::new()),
             ("kind", kind.into()),
+            ("declared", "yes".into()),
+            ("signed_name", name.into()),
         ],
         vec![("note.txt".into(), b"a note".to_vec())],
     )
@@ -440,119 +506,119 @@ credits = 1
 #[rustfmt::skip]
 fn account_forms() -> Vec<Row> {
     vec![
-        //                                                          anon lrn  lrn2 ass  ass2 trn  iqa  iqa2 adm  xadm xlrn gone
+        //                                                          anon lrn  lrn2 ass  ass2 trn  iqa  iqa2 adm  xadm xlrn gone emp  emp2
         post("/login", |_| "/login".into(), |w| form(format!("email={}&password={PASSWORD}", crate::http::enc(&w.learner_email))),
-                                                                   "303  303  303  303  303  303  303  303  303  303  303  303"),
-        post("/logout", |_| "/logout".into(), |_| Payload::Empty,  "in   in   in   in   in   in   in   in   in   in   in   in"),
+                                                                   "303  303  303  303  303  303  303  303  303  303  303  303  303  303"),
+        post("/logout", |_| "/logout".into(), |_| Payload::Empty,  "in   in   in   in   in   in   in   in   in   in   in   in   in   in"),
         post("/set-password/{token}", |w| format!("/set-password/{}", w.token),
             |_| form("password=a-long-new-password&confirm=a-long-new-password".into()),
-                                                                   "303  303  303  303  303  303  303  303  303  303  303  303"),
+                                                                   "303  303  303  303  303  303  303  303  303  303  303  303  303  303"),
         // Anyone may ask for a reset link, for any email: the same answer whatever it is.
         post("/forgot-password", |_| "/forgot-password".into(), |w| form(format!("email={}", crate::http::enc(&w.learner_email))),
-                                                                   "303  303  303  303  303  303  303  303  303  303  303  303"),
+                                                                   "303  303  303  303  303  303  303  303  303  303  303  303  303  303"),
         post("/forgot-password", |_| "/forgot-password".into(), |_| form("email=not-an-email".into()),
-                                                                   "422  422  422  422  422  422  422  422  422  422  422  422")
+                                                                   "422  422  422  422  422  422  422  422  422  422  422  422  422  422")
             .note("a malformed email"),
         // Each signed-in person changes their own, with their current password.
         post("/account/password", |_| "/account/password".into(),
             |_| form(format!("current={PASSWORD}&password=a-long-new-password&confirm=a-long-new-password")),
-                                                                   "in   303  303  303  303  303  303  303  303  303  303  in"),
+                                                                   "in   303  303  303  303  303  303  303  303  303  303  in   303  303"),
         post("/account/password", |_| "/account/password".into(),
             |_| form("current=not-the-password&password=a-long-new-password&confirm=a-long-new-password".into()),
-                                                                   "in   422  422  422  422  422  422  422  422  422  422  in")
+                                                                   "in   422  422  422  422  422  422  422  422  422  422  in   422  422")
             .note("a wrong current password"),
         // Admins act in their own centre; another centre's people are a form error.
         post("/admin/people", |_| "/admin/people".into(),
             |_| form("display_name=Pat+New&email=pat%40new.test&kind=staff&role=assessor".into()),
-                                                                   "in   404  404  404  404  404  404  404  201  201  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  201  201  404  in   404  404"),
         // Unlocking sign-in is for the person's own centre's admin.
         post("/admin/people/{id}/unlock", |w| format!("/admin/people/{}/unlock", w.ids[&Viewer::Learner]), |_| Payload::Empty,
-                                                                   "in   404  404  404  404  404  404  404  303  404  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  303  404  404  in   404  404"),
         post("/admin/people/{id}/password-link", |w| format!("/admin/people/{}/password-link", w.spare_learner),
-            |_| Payload::Empty,                                    "in   404  404  404  404  404  404  404  201  404  404  in"),
+            |_| Payload::Empty,                                    "in   404  404  404  404  404  404  404  201  404  404  in   404  404"),
         // A person's account: their own centre's admins act; a move that makes no
         // sense is refused with its reason.
         post(PERSON, |w| format!("/admin/people/{}", w.ids[&Viewer::Learner]),
             |_| form("display_name=Lena+Renamed&email=lena%40acme.test".into()),
-                                                                   "in   404  404  404  404  404  404  404  303  404  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  303  404  404  in   404  404"),
         post(PERSON, |w| format!("/admin/people/{}", w.ids[&Viewer::Learner]),
             |_| form("display_name=Lena+Renamed&email=lena%40acme.test&role=assessor".into()),
-                                                                   "in   404  404  404  404  404  404  404  422  404  404  in")
+                                                                   "in   404  404  404  404  404  404  404  422  404  404  in   404  404")
             .note("a staff role for a learner"),
         post(PERSON, |w| format!("/admin/people/{}", w.ids[&Viewer::ForeignLearner]),
             |_| form("display_name=Ben+Renamed&email=ben%40bravo.test".into()),
-                                                                   "in   404  404  404  404  404  404  404  404  303  404  in")
+                                                                   "in   404  404  404  404  404  404  404  404  303  404  in   404  404")
             .note("another centre's person"),
         post(DEACTIVATE, |w| format!("/admin/people/{}/deactivate", w.ids[&Viewer::OtherAssessor]), |_| Payload::Empty,
-                                                                   "in   404  404  404  404  404  404  404  303  404  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  303  404  404  in   404  404"),
         post(DEACTIVATE, |w| format!("/admin/people/{}/deactivate", w.ids[&Viewer::Deactivated]), |_| Payload::Empty,
-                                                                   "in   404  404  404  404  404  404  404  409  404  404  in")
+                                                                   "in   404  404  404  404  404  404  404  409  404  404  in   404  404")
             .note("already deactivated"),
         post(DEACTIVATE, |w| format!("/admin/people/{}/deactivate", w.ids[&Viewer::Admin]), |_| Payload::Empty,
-                                                                   "in   404  404  404  404  404  404  404  409  404  404  in")
+                                                                   "in   404  404  404  404  404  404  404  409  404  404  in   404  404")
             .note("the admin's own account"),
         post(DEACTIVATE, |w| format!("/admin/people/{}/deactivate", w.ids[&Viewer::ForeignLearner]), |_| Payload::Empty,
-                                                                   "in   404  404  404  404  404  404  404  404  303  404  in")
+                                                                   "in   404  404  404  404  404  404  404  404  303  404  in   404  404")
             .note("another centre's person"),
         post(REACTIVATE, |w| format!("/admin/people/{}/reactivate", w.ids[&Viewer::Deactivated]), |_| Payload::Empty,
-                                                                   "in   404  404  404  404  404  404  404  303  404  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  303  404  404  in   404  404"),
         post(REACTIVATE, |w| format!("/admin/people/{}/reactivate", w.ids[&Viewer::Learner]), |_| Payload::Empty,
-                                                                   "in   404  404  404  404  404  404  404  409  404  404  in")
+                                                                   "in   404  404  404  404  404  404  404  409  404  404  in   404  404")
             .note("an active account"),
         post(END_SESSIONS, |w| format!("/admin/people/{}/end-sessions", w.ids[&Viewer::Learner]), |_| Payload::Empty,
-                                                                   "in   404  404  404  404  404  404  404  303  404  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  303  404  404  in   404  404"),
         post(END_SESSIONS, |w| format!("/admin/people/{}/end-sessions", w.ids[&Viewer::Deactivated]), |_| Payload::Empty,
-                                                                   "in   404  404  404  404  404  404  404  409  404  404  in")
+                                                                   "in   404  404  404  404  404  404  404  409  404  404  in   404  404")
             .note("a deactivated account"),
         post("/admin/enrolments", |_| "/admin/enrolments".into(),
             |w| form(format!("learner={}&major={}&assessor={}&trainee=&iqa={}",
                 w.spare_learner, w.major_a, w.ids[&Viewer::Assessor], w.ids[&Viewer::Iqa])),
-                                                                   "in   404  404  404  404  404  404  404  303  422  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  303  422  404  in   404  404"),
         post(ASSIGNMENTS, |w| format!("/admin/enrolments/{}/assignments", w.a.id), reassign_a,
-                                                                   "in   404  404  404  404  404  404  404  303  404  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  303  404  404  in   404  404"),
         post(ASSIGNMENTS, |w| format!("/admin/enrolments/{}/assignments", w.b.id),
             |w| form(format!("assessor={}&trainee=&iqa=", w.foreign_assessor)),
-                                                                   "in   404  404  404  404  404  404  404  404  303  404  in")
+                                                                   "in   404  404  404  404  404  404  404  404  303  404  in   404  404")
             .note("another centre's enrolment"),
         post("/admin/qualifications", |_| "/admin/qualifications".into(),
             |_| Payload::Multipart(vec![], vec![("new.toml".into(), QUALIFICATION_FILE.as_bytes().to_vec())]),
-                                                                   "in   404  404  404  404  404  404  404  303  303  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  303  303  404  in   404  404"),
         // Employers: any admin adds to their own centre; an employer is changed by its
         // own centre's admins only.
         post("/admin/employers", |_| "/admin/employers".into(), |_| form("name=Matrix+Employer".into()),
-                                                                   "in   404  404  404  404  404  404  404  303  303  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  303  303  404  in   404  404"),
         post(EMPLOYER, |w| format!("/admin/employers/{}", w.employer_a), |_| form("name=Northwind+Care+Group".into()),
-                                                                   "in   404  404  404  404  404  404  404  303  404  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  303  404  404  in   404  404"),
         post(EMPLOYER, |w| format!("/admin/employers/{}", w.employer_a), |_| form("name=".into()),
-                                                                   "in   404  404  404  404  404  404  404  422  404  404  in")
+                                                                   "in   404  404  404  404  404  404  404  422  404  404  in   404  404")
             .note("no name"),
         // Bulk onboarding: any admin uploads to their own centre; an upload is imported,
         // and its emails sent again, by its own centre's admins only.
         post("/admin/import", |_| "/admin/import".into(),
             |_| Payload::Multipart(vec![], vec![("people.csv".into(), world::IMPORT_FILE.as_bytes().to_vec())]),
-                                                                   "in   404  404  404  404  404  404  404  303  303  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  303  303  404  in   404  404"),
         post(IMPORT, |w| format!("/admin/import/{}", w.import_a), |_| form(IMPORT_COUNTS.into()),
-                                                                   "in   404  404  404  404  404  404  404  303  404  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  303  404  404  in   404  404"),
         post(IMPORT, |w| format!("/admin/import/{}", w.import_a), |_| form(IMPORT_COUNTS.replace("new_people=1", "new_people=2")),
-                                                                   "in   404  404  404  404  404  404  404  409  404  404  in")
+                                                                   "in   404  404  404  404  404  404  404  409  404  404  in   404  404")
             .note("figures other than the preview's"),
         post(IMPORT_RESEND, |w| format!("/admin/import/{}/resend", w.import_a), |_| Payload::Empty,
-                                                                   "in   404  404  404  404  404  404  404  303  404  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  303  404  404  in   404  404"),
         // Reassigning a caseload: the confirmation step changes nothing; the move is
         // the admin's of the person's centre; a refused move changes nothing.
         post(REASSIGN, |w| format!("/admin/people/{}/reassign", w.ids[&Viewer::Assessor]),
             |w| form(format!("role=assessor&which=all&to={}", w.ids[&Viewer::OtherAssessor])),
-                                                                   "in   404  404  404  404  404  404  404  200  404  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  200  404  404  in   404  404"),
         post(REASSIGN, |w| format!("/admin/people/{}/reassign", w.ids[&Viewer::Assessor]),
             |w| form(format!("role=assessor&which=all&to={}", w.ids[&Viewer::Deactivated])),
-                                                                   "in   404  404  404  404  404  404  404  422  404  404  in")
+                                                                   "in   404  404  404  404  404  404  404  422  404  404  in   404  404")
             .note("to a deactivated account"),
         post(REASSIGN_CONFIRM, |w| format!("/admin/people/{}/reassign/confirm", w.ids[&Viewer::Assessor]),
             |w| form(format!("role=assessor&which=chosen&enrolment={}&enrolment={}&to={}", w.a.id, w.a2.id, w.ids[&Viewer::OtherAssessor])),
-                                                                   "in   404  404  404  404  404  404  404  303  404  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  303  404  404  in   404  404"),
         post(REASSIGN_CONFIRM, |w| format!("/admin/people/{}/reassign/confirm", w.ids[&Viewer::Iqa]),
             |w| form(format!("role=iqa&which=all&digest=0000&to={}", w.ids[&Viewer::OtherIqa])),
-                                                                   "in   404  404  404  404  404  404  404  409  404  404  in")
+                                                                   "in   404  404  404  404  404  404  404  409  404  404  in   404  404")
             .note("the caseload changed since the confirmation"),
     ]
 }
@@ -561,94 +627,140 @@ fn account_forms() -> Vec<Row> {
 #[rustfmt::skip]
 fn portfolio_forms() -> Vec<Row> {
     vec![
-        //                                                          anon lrn  lrn2 ass  ass2 trn  iqa  iqa2 adm  xadm xlrn gone
+        //                                                          anon lrn  lrn2 ass  ass2 trn  iqa  iqa2 adm  xadm xlrn gone emp  emp2
         // Evidence: learners add theirs; assessors and trainees only their records of
         // an observation or a professional discussion.
-        post(EVIDENCE, |w| format!("/enrolments/{}/evidence", w.a.id), |_| evidence("document"),
-                                                                   "in   303  404  422  404  422  404  404  404  404  404  in"),
-        post(EVIDENCE, |w| format!("/enrolments/{}/evidence", w.a.id), |_| evidence("observation"),
-                                                                   "in   422  404  303  404  303  404  404  404  404  404  in")
-            .note("an observation record"),
-        post(EVIDENCE, |w| format!("/enrolments/{}/evidence", w.b.id), |_| evidence("document"),
-                                                                   "in   404  404  404  404  404  404  404  404  404  303  in")
+        // Each signs in their own name: the form names the signer, so a row signs as one.
+        post(EVIDENCE, |w| format!("/enrolments/{}/evidence", w.a.id), |_| evidence("document", "Lena Quillfeather"),
+                                                                   "in   303  404  422  404  422  404  404  404  404  404  in   404  404"),
+        post(EVIDENCE, |w| format!("/enrolments/{}/evidence", w.a.id), |_| evidence("document", "Ann Assessor"),
+                                                                   "in   422  404  422  404  422  404  404  404  404  404  in   404  404")
+            .note("declared in another's name"),
+        post(EVIDENCE, |w| format!("/enrolments/{}/evidence", w.a.id), |_| evidence("observation", "Ann Assessor"),
+                                                                   "in   422  404  303  404  422  404  404  404  404  404  in   404  404")
+            .note("an observation record, signed by the assessor"),
+        post(EVIDENCE, |w| format!("/enrolments/{}/evidence", w.a.id), |_| evidence("observation", "Tom Trainee"),
+                                                                   "in   422  404  422  404  303  404  404  404  404  404  in   404  404")
+            .note("an observation record, signed by the trainee"),
+        post(EVIDENCE, |w| format!("/enrolments/{}/evidence", w.b.id), |_| evidence("document", "Ben Bravolearner"),
+                                                                   "in   404  404  404  404  404  404  404  404  404  303  in   404  404")
             .note("another centre's enrolment"),
+        // Witness requests: asked and followed by the learner, assessor and trainee.
+        post("/enrolments/{id}/witness", |w| format!("/enrolments/{}/witness", w.a.id),
+            |w| form(format!("to=email&witness_name=Wes&witness_email=wes%40example.test&criterion={}", w.claimed)),
+                                                                   "in   303  404  303  404  303  404  404  404  404  404  in   404  404"),
+        post("/enrolments/{id}/witness", |w| format!("/enrolments/{}/witness", w.a.id),
+            |w| form(format!("to=email&witness_name=Wes&witness_email=wes%40example.test&criterion={}", w.criterion_b)),
+                                                                   "in   422  404  422  404  422  404  404  404  404  404  in   404  404")
+            .note("another centre's criterion"),
+        post("/enrolments/{id}/witness/{request}/withdraw", |w| format!("/enrolments/{}/witness/{}/withdraw", w.a.id, w.request_a), |_| Payload::Empty,
+                                                                   "in   303  404  303  404  303  404  404  404  404  404  in   404  404"),
+        post("/enrolments/{id}/witness/{request}/withdraw", |w| format!("/enrolments/{}/witness/{}/withdraw", w.a2.id, w.request_a), |_| Payload::Empty,
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404")
+            .note("A's request under A2"),
+        post("/enrolments/{id}/witness/{request}/resend", |w| format!("/enrolments/{}/witness/{}/resend", w.a.id, w.request_a), |_| Payload::Empty,
+                                                                   "in   303  404  303  404  303  404  404  404  404  404  in   404  404"),
+        // A signed testimony: its assessor corrects it (a new version); asking the
+        // witness to sign the signed version again is refused.
+        post("/enrolments/{id}/evidence/{evidence}/testimony", |w| format!("/enrolments/{}/evidence/{}/testimony", w.a.id, w.testimony_a),
+            |_| form("version=1&account=Corrected".into()),
+                                                                   "in   404  404  303  404  404  404  404  404  404  404  in   404  404"),
+        post("/enrolments/{id}/evidence/{evidence}/testimony", |w| format!("/enrolments/{}/evidence/{}/testimony", w.a.id, w.testimony_a),
+            |_| form("version=7&account=Corrected".into()),
+                                                                   "in   404  404  409  404  404  404  404  404  404  404  in   404  404")
+            .note("from a version that is not the current one"),
+        post("/enrolments/{id}/evidence/{evidence}/testimony/ask", |w| format!("/enrolments/{}/evidence/{}/testimony/ask", w.a.id, w.testimony_a), |_| Payload::Empty,
+                                                                   "in   404  404  409  404  404  404  404  404  404  404  in   404  404"),
+        // The witness signs through the link, signed in or not; a used link is closed.
+        post("/witness/{token}", |w| format!("/witness/{}", w.witness_token), |_| testimony("Wendy"),
+                                                                   "303  303  303  303  303  303  303  303  303  303  303  303  303  303"),
+        post("/witness/{token}", |w| format!("/witness/{}", w.witness_token), |_| testimony("Someone Else"),
+                                                                   "422  422  422  422  422  422  422  422  422  422  422  422  422  422")
+            .note("signed in another's name").link_holders(),
+        post("/witness/{token}", |w| format!("/witness/{}", w.used_token), |_| testimony("Walter"),
+                                                                   "410  410  410  410  410  410  410  410  410  410  410  410  410  410")
+            .note("a used link"),
+        post("/witness-requests/{id}", |w| format!("/witness-requests/{}", w.employer_request_a), |_| testimony("Erin Mentor"),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   303  404"),
+        post("/witness-requests/{id}", |w| format!("/witness-requests/{}", w.request_a), |_| testimony("Wendy"),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404"),
         // Ticks: each in their own layer; IQAs and admins tick nothing.
         post(TICKS, |w| format!("/enrolments/{}/evidence/{}/ticks", w.a.id, w.evidence_a),
             |w| form(format!("criterion={}&action=tick", w.untouched)),
-                                                                   "in   303  404  303  404  303  404  404  404  404  404  in"),
+                                                                   "in   303  404  303  404  303  404  404  404  404  404  in   404  404"),
         post(TICKS, |w| format!("/enrolments/{}/evidence/{}/ticks", w.a.id, w.evidence_a),
             |w| form(format!("criterion={}&action=untick", w.claimed)),
-                                                                   "in   303  404  303  404  303  404  404  404  404  404  in")
+                                                                   "in   303  404  303  404  303  404  404  404  404  404  in   404  404")
             .note("untick"),
         post(TICKS, |w| format!("/enrolments/{}/evidence/{}/ticks", w.a.id, w.evidence_a2),
             |w| form(format!("criterion={}&action=tick", w.untouched)),
-                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404")
             .note("A2's item under A"),
         post(TICKS, |w| format!("/enrolments/{}/evidence/{}/ticks", w.a.id, w.evidence_a),
             |w| form(format!("criterion={}&action=tick", w.criterion_b)),
-                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404")
             .note("another centre's criterion"),
         post(ACCEPT, |w| format!("/enrolments/{}/evidence/{}/accept/learner", w.a.id, w.evidence_a), |_| Payload::Empty,
-                                                                   "in   409  404  303  404  303  404  404  404  404  404  in"),
+                                                                   "in   409  404  303  404  303  404  404  404  404  404  in   404  404"),
         post(ACCEPT, |w| format!("/enrolments/{}/evidence/{}/accept/trainee", w.a.id, w.evidence_a), |_| Payload::Empty,
-                                                                   "in   409  404  303  404  409  404  404  404  404  404  in")
+                                                                   "in   409  404  303  404  409  404  404  404  404  404  in   404  404")
             .note("trainee ticks"),
         post(ACCEPT, |w| format!("/enrolments/{}/evidence/{}/accept/learner", w.a.id, w.evidence_a2), |_| Payload::Empty,
-                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404")
             .note("A2's item under A"),
         // Audit: the admin and the assigned assessor; the credential: the admin, and
         // A (Not Yet Achieved) allows none of it yet.
         post("/enrolments/{id}/audit", |w| format!("/enrolments/{}/audit", w.a.id), |_| Payload::Empty,
-                                                                   "in   404  404  303  404  404  404  404  303  404  404  in"),
+                                                                   "in   404  404  303  404  404  404  404  303  404  404  in   404  404"),
         post("/enrolments/{id}/major", |w| format!("/enrolments/{}/major", w.a.id), |_| form("major=".into()),
-                                                                   "in   404  404  404  404  404  404  404  422  404  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  422  404  404  in   404  404"),
         post("/enrolments/{id}/credential/request", |w| format!("/enrolments/{}/credential/request", w.a.id), |_| Payload::Empty,
-                                                                   "in   404  404  404  404  404  404  404  409  404  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  409  404  404  in   404  404"),
         post("/enrolments/{id}/credential/retry", |w| format!("/enrolments/{}/credential/retry", w.a.id), |_| Payload::Empty,
-                                                                   "in   404  404  404  404  404  404  404  409  404  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  409  404  404  in   404  404"),
         post("/enrolments/{id}/credential/issue", |w| format!("/enrolments/{}/credential/issue", w.a.id), |_| Payload::Empty,
-                                                                   "in   404  404  404  404  404  404  404  409  404  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  409  404  404  in   404  404"),
         post("/enrolments/{id}/credential/cancel", |w| format!("/enrolments/{}/credential/cancel", w.a.id), |_| form("reason=mistake".into()),
-                                                                   "in   404  404  404  404  404  404  404  409  404  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  409  404  404  in   404  404"),
         post("/enrolments/{id}/credential/request", |w| format!("/enrolments/{}/credential/request", w.b.id), |_| Payload::Empty,
-                                                                   "in   404  404  404  404  404  404  404  404  409  404  in")
+                                                                   "in   404  404  404  404  404  404  404  404  409  404  in   404  404")
             .note("another centre's enrolment"),
         post("/enrolments/{id}/credential/email", |w| format!("/enrolments/{}/credential/email", w.a.id), |_| Payload::Empty,
-                                                                   "in   404  404  404  404  404  404  404  409  404  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  409  404  404  in   404  404"),
         // Nothing chosen: the form says so and starts nothing.
         post("/admin/audits", |_| "/admin/audits".into(), |_| form("scope=chosen".into()),
-                                                                   "in   404  404  404  404  404  404  404  422  422  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  422  422  404  in   404  404"),
         post("/admin/settings", |_| "/admin/settings".into(), |_| form("auto_audit=on".into()),
-                                                                   "in   404  404  404  404  404  404  404  303  303  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  303  303  404  in   404  404"),
         post("/admin/settings/rotate-key", |_| "/admin/settings/rotate-key".into(), |_| Payload::Empty,
-                                                                   "in   404  404  404  404  404  404  404  303  303  404  in"),
+                                                                   "in   404  404  404  404  404  404  404  303  303  404  in   404  404"),
         // IQA: the IQA records and closes; the assessor (or trainee) marks addressed.
         post(IQA, |w| format!("/enrolments/{}/iqa", w.a.id),
             |w| form(format!("target=unit%3A{}&verdict=agreed&feedback=", w.unit_a)),
-                                                                   "in   404  404  404  404  404  303  404  404  404  404  in"),
+                                                                   "in   404  404  404  404  404  303  404  404  404  404  in   404  404"),
         post(IQA, |w| format!("/enrolments/{}/iqa", w.a.id),
             |w| form(format!("target=evidence%3A{}&verdict=agreed&feedback=", w.evidence_a2)),
-                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404")
             .note("A2's item"),
         post(IQA, |w| format!("/enrolments/{}/iqa", w.a.id),
             |w| form(format!("target=unit%3A{}&verdict=agreed&feedback=", w.unit_b)),
-                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404")
             .note("another centre's unit"),
         post(ADDRESSED, |w| format!("/enrolments/{}/iqa/{}/addressed", w.a.id, w.open_a), |_| Payload::Empty,
-                                                                   "in   404  404  303  404  303  404  404  404  404  404  in"),
+                                                                   "in   404  404  303  404  303  404  404  404  404  404  in   404  404"),
         post(ADDRESSED, |w| format!("/enrolments/{}/iqa/{}/addressed", w.a.id, w.addressed_a), |_| Payload::Empty,
-                                                                   "in   404  404  409  404  409  404  404  404  404  404  in")
+                                                                   "in   404  404  409  404  409  404  404  404  404  404  in   404  404")
             .note("already addressed"),
         post(ADDRESSED, |w| format!("/enrolments/{}/iqa/{}/addressed", w.a.id, w.open_a2), |_| Payload::Empty,
-                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404")
             .note("A2's action under A"),
         post(CLOSED, |w| format!("/enrolments/{}/iqa/{}/closed", w.a.id, w.addressed_a), |_| Payload::Empty,
-                                                                   "in   404  404  404  404  404  303  404  404  404  404  in"),
+                                                                   "in   404  404  404  404  404  303  404  404  404  404  in   404  404"),
         post(CLOSED, |w| format!("/enrolments/{}/iqa/{}/closed", w.a.id, w.open_a), |_| Payload::Empty,
-                                                                   "in   404  404  404  404  404  409  404  404  404  404  in")
+                                                                   "in   404  404  404  404  404  409  404  404  404  404  in   404  404")
             .note("not addressed yet"),
         post(CLOSED, |w| format!("/enrolments/{}/iqa/{}/closed", w.a.id, w.addressed_a2), |_| Payload::Empty,
-                                                                   "in   404  404  404  404  404  404  404  404  404  404  in")
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404")
             .note("A2's action under A"),
     ]
 }

@@ -248,6 +248,7 @@ async fn admin_pages_are_404_for_everyone_else() {
         password_hash: Some(&hash),
         kind: users::UserKind::Staff,
         roles: &[users::Role::Admin],
+        employer_id: None,
     };
     users::create(&pool, &new).await.expect("user");
     let theirs = signed_in(
@@ -363,6 +364,7 @@ async fn a_forged_assignment_naming_someone_out_of_the_role_changes_nothing() {
             password_hash: None,
             kind: users::UserKind::Staff,
             roles: &[users::Role::Assessor],
+            employer_id: None,
         },
     )
     .await
@@ -437,6 +439,7 @@ async fn a_forged_assignment_naming_someone_out_of_the_role_changes_nothing() {
             password_hash: None,
             kind: users::UserKind::Staff,
             roles: &[users::Role::Assessor],
+            employer_id: None,
         },
     )
     .await

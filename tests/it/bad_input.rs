@@ -194,6 +194,8 @@ async fn add_evidence(d: &Demo, cookie: &str, title: &str, description: &str) ->
         ("title", title),
         ("description", description),
         ("kind", "document"),
+        ("declared", "yes"),
+        ("signed_name", "Ben Carter"),
     ];
     send(state(&d.pool), multipart_as(cookie, &uri, &fields, &[])).await
 }
@@ -542,7 +544,12 @@ async fn download_names_drop_direction_and_control_characters() {
     let base = format!("/enrolments/{}/evidence", d.ben.id);
 
     // Uploaded now: the name is cleaned as it is kept.
-    let fields = [("title", "Report"), ("kind", "document")];
+    let fields = [
+        ("title", "Report"),
+        ("kind", "document"),
+        ("declared", "yes"),
+        ("signed_name", "Ben Carter"),
+    ];
     let files: [(&str, &[u8]); 1] = [(REVERSED, b"MZ")];
     let r = send(state(&d.pool), multipart_as(&ben, &base, &fields, &files)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);

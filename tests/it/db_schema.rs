@@ -149,6 +149,7 @@ async fn learner_and_staff_roles_never_mix_in_one_account() {
         password_hash: None,
         kind: UserKind::Learner,
         roles: &[Role::Learner, Role::Assessor],
+        employer_id: None,
     };
     let err = users::create(&w.pool, &mixed).await.unwrap_err();
     assert!(matches!(err, DbError::LearnerRoleMix), "{err:?}");
@@ -190,6 +191,7 @@ async fn emails_are_unique_per_centre_regardless_of_case() {
         password_hash: None,
         kind: UserKind::Staff,
         roles: &[Role::Admin],
+        employer_id: None,
     };
     assert!(matches!(
         users::create(&w.pool, &dup).await,

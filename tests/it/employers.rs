@@ -263,3 +263,188 @@ async fn a_learner_is_enrolled_naming_their_employer_of_the_same_centre_only() {
     .await;
     assert_eq!(named, 1);
 }
+
+/// An admin adds a person at an employer from its page, links them to one learner's
+/// enrolment; the person sets a password from their link and sees exactly that learner,
+/// read-only: their confirmed progress and evidence, never the portfolio or anyone else.
+#[tokio::test]
+async fn an_employers_person_is_added_linked_and_sees_exactly_their_learners() {
+    let (pool, state, cookie) = admin().await;
+    let post = |uri: String, form: String| send(state.clone(), form_post_as(&cookie, &uri, &form));
+    assert_eq!(
+        post("/admin/employers".into(), "name=Northwind".into())
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let employer: uuid::Uuid = sqlx::query_scalar("SELECT id FROM employers")
+        .fetch_one(&pool)
+        .await
+        .expect("employer");
+    let form = send(
+        state.clone(),
+        get(
+            &format!("/admin/people/new?employer={employer}"),
+            Some(&cookie),
+        ),
+    )
+    .await;
+    assert!(
+        form.body.contains(
+            "id=\"kind-employer\" name=\"kind\" type=\"radio\" value=\"employer\" checked"
+        ),
+        "{}",
+        form.body
+    );
+    let missing = post(
+        "/admin/people".into(),
+        "display_name=Erin+Mentor&email=erin%40northwind.test&kind=employer&employer=".into(),
+    )
+    .await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(missing
+        .body
+        .contains("Select the employer this person works for"));
+    let added = post(
+        "/admin/people".into(),
+        format!("display_name=Erin+Mentor&email=erin%40northwind.test&kind=employer&employer={employer}&role=admin"),
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    let roles: Vec<String> = sqlx::query_scalar(
+        "SELECT r.role FROM user_roles r JOIN users u ON u.id = r.user_id WHERE u.email = 'erin@northwind.test'",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("roles");
+    assert_eq!(
+        roles,
+        ["employer"],
+        "an employer's person holds that role only"
+    );
+    let erin: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = 'erin@northwind.test'")
+            .fetch_one(&pool)
+            .await
+            .expect("Erin");
+    let page = send(
+        state.clone(),
+        get(&format!("/admin/employers/{employer}"), Some(&cookie)),
+    )
+    .await;
+    assert!(
+        page.body.contains("Erin Mentor"),
+        "the employer's page lists its people"
+    );
+
+    // Erin sets her password from the link and signs in.
+    let link = crate::people::link_in(&added.body);
+    let set = send(
+        state.clone(),
+        crate::http::form_post(
+            &link,
+            "password=a-long-new-password&confirm=a-long-new-password",
+            "192.0.2.9",
+        ),
+    )
+    .await;
+    assert_eq!(set.status, StatusCode::SEE_OTHER, "{}", set.body);
+    let erin_cookie = signed_in(state.clone(), "erin@northwind.test", "a-long-new-password").await;
+
+    // Two enrolments: Erin is linked to the first only.
+    let rows: Vec<(uuid::Uuid, uuid::Uuid, Option<uuid::Uuid>, String)> = sqlx::query_as(
+        "SELECT e.id, e.assessor_id, e.iqa_id, u.display_name FROM enrolments e JOIN users u ON u.id = e.learner_id \
+          ORDER BY e.id LIMIT 2",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("enrolments");
+    let (first, assessor, iqa, learner) = rows[0].clone();
+    let (second, _, _, other) = rows[1].clone();
+    let uri = format!("/admin/enrolments/{first}/assignments");
+    let iqa = iqa.map(|i| i.to_string()).unwrap_or_default();
+    // The employer first; then its people are offered.
+    assert_eq!(
+        post(
+            uri.clone(),
+            format!("assessor={assessor}&trainee=&iqa={iqa}&employer={employer}")
+        )
+        .await
+        .status,
+        StatusCode::SEE_OTHER
+    );
+    let offered = send(state.clone(), get(&uri, Some(&cookie))).await;
+    assert!(
+        offered.body.contains(&format!("value=\"{erin}\"")),
+        "{}",
+        offered.body
+    );
+    let forged = post(
+        uri.clone(),
+        format!(
+            "assessor={assessor}&trainee=&iqa={iqa}&employer={employer}&employer_person={assessor}"
+        ),
+    )
+    .await;
+    assert_eq!(
+        forged.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "staff are no employer's people"
+    );
+    assert!(
+        forged
+            .body
+            .contains("Select people of this learner&#39;s employer"),
+        "{}",
+        forged.body
+    );
+    assert_eq!(
+        post(
+            uri.clone(),
+            format!(
+                "assessor={assessor}&trainee=&iqa={iqa}&employer={employer}&employer_person={erin}"
+            )
+        )
+        .await
+        .status,
+        StatusCode::SEE_OTHER
+    );
+
+    let home = send(state.clone(), get("/", Some(&erin_cookie))).await;
+    assert!(home.body.contains(&learner), "{}", home.body);
+    assert!(!home.body.contains(&other), "only her own learners");
+    let theirs = send(
+        state.clone(),
+        get(&format!("/employer/learners/{first}"), Some(&erin_cookie)),
+    )
+    .await;
+    assert_eq!(theirs.status, StatusCode::OK);
+    assert!(theirs.body.contains("Progress confirmed by the assessor"));
+    for refused in [
+        format!("/employer/learners/{second}"),
+        format!("/enrolments/{first}"),
+        format!("/enrolments/{first}/activity"),
+        "/caseload".to_string(),
+        "/admin/people".to_string(),
+    ] {
+        let r = send(state.clone(), get(&refused, Some(&erin_cookie))).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{refused}");
+    }
+
+    // Moving the learner to no employer unlinks her people in the same change.
+    assert_eq!(
+        post(
+            uri.clone(),
+            format!("assessor={assessor}&trainee=&iqa={iqa}&employer=&employer_person={erin}")
+        )
+        .await
+        .status,
+        StatusCode::SEE_OTHER
+    );
+    let gone = send(
+        state.clone(),
+        get(&format!("/employer/learners/{first}"), Some(&erin_cookie)),
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+}

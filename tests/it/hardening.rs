@@ -92,6 +92,8 @@ async fn every_kind_of_response_carries_the_hardening_headers_and_signed_in_ones
         ("title", "Signed statement"),
         ("description", ""),
         ("kind", "document"),
+        ("declared", "yes"),
+        ("signed_name", "Ben Carter"),
     ];
     let r = send(
         state(),

@@ -133,6 +133,7 @@ pub async fn staff(pool: &PgPool, centre: Uuid, email: &str, roles: &[Role]) -> 
             password_hash: None,
             kind: UserKind::Staff,
             roles,
+            employer_id: None,
         },
     )
     .await
@@ -149,6 +150,7 @@ pub async fn learner(pool: &PgPool, centre: Uuid, email: &str) -> User {
             password_hash: None,
             kind: UserKind::Learner,
             roles: &[Role::Learner],
+            employer_id: None,
         },
     )
     .await
@@ -284,6 +286,7 @@ pub async fn person(
             password_hash: Some(hash),
             kind,
             roles,
+            employer_id: None,
         },
     )
     .await

@@ -164,6 +164,7 @@ async fn another_assessor_or_centre_sees_none_of_them() {
             password_hash: Some(&hash),
             kind: UserKind::Staff,
             roles: &[Role::Assessor, Role::Iqa],
+            employer_id: None,
         };
         users::create(&pool, &new).await.expect("user");
         let body = home_of(&pool, email, "a long password").await;

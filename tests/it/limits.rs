@@ -215,6 +215,8 @@ async fn an_evidence_form_with_too_many_files_is_refused_keeping_the_text() {
         ("title", "Two thousand receipts"),
         ("description", "One per sale"),
         ("kind", "document"),
+        ("declared", "yes"),
+        ("signed_name", "Ben Carter"),
     ];
     let before = evidence::list_for_enrolment(&d.pool, d.ben.id)
         .await

@@ -27,6 +27,7 @@ async fn person(
         password_hash: Some(&hash),
         kind,
         roles,
+        employer_id: None,
     };
     users::create(pool, &new).await.expect("user")
 }

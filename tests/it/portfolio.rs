@@ -118,7 +118,13 @@ async fn learner_claims_assessor_confirms_accepts_and_trainee_ticks_are_counters
         .await
         .expect("list")
         .len();
-    let fields = [("title", ""), ("description", "Kept text"), ("kind", "")];
+    let fields = [
+        ("title", ""),
+        ("description", "Kept text"),
+        ("kind", ""),
+        ("declared", "yes"),
+        ("signed_name", "Ben Carter"),
+    ];
     let r = send(
         AppState::new(d.pool.clone()),
         multipart_as(&ben, &format!("{base}/evidence"), &fields, &[]),
@@ -139,6 +145,8 @@ async fn learner_claims_assessor_confirms_accepts_and_trainee_ticks_are_counters
         ("title", "Complaint log"),
         ("description", ""),
         ("kind", "document"),
+        ("declared", "yes"),
+        ("signed_name", "Ben Carter"),
     ];
     let r = send(
         AppState::new(d.pool.clone()),
@@ -501,6 +509,8 @@ async fn files_are_stored_downloadable_by_the_enrolments_people_and_refused_abov
         ("title", "Witness statement"),
         ("description", ""),
         ("kind", "witness_testimony"),
+        ("declared", "yes"),
+        ("signed_name", "Ben Carter"),
     ];
     let content = "Ben handled the complaint calmly. — Ms Ōtaki".as_bytes();
     let r = send(

@@ -80,6 +80,7 @@ impl Centre {
                 password_hash: Some(&self.hash),
                 kind,
                 roles,
+                employer_id: None,
             },
         )
         .await
@@ -925,6 +926,7 @@ async fn learners_and_other_centres_people_have_no_caseload_to_reassign() {
             password_hash: None,
             kind: UserKind::Staff,
             roles: &[Role::Assessor],
+            employer_id: None,
         },
     )
     .await
@@ -962,6 +964,7 @@ async fn learners_and_other_centres_people_have_no_caseload_to_reassign() {
             password_hash: None,
             kind: UserKind::Learner,
             roles: &[Role::Learner],
+            employer_id: None,
         },
     )
     .await

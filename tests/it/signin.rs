@@ -27,6 +27,7 @@ async fn learner(pool: &PgPool) -> users::User {
         password_hash: Some(&hash),
         kind: UserKind::Learner,
         roles: &[Role::Learner],
+        employer_id: None,
     };
     users::create(pool, &new).await.expect("user")
 }
@@ -719,6 +720,7 @@ async fn newcomer(pool: &PgPool) -> String {
         password_hash: None,
         kind: UserKind::Staff,
         roles: &[Role::Assessor],
+        employer_id: None,
     };
     let person = users::create(pool, &new).await.expect("user");
     password_tokens::create(pool, person.id)

@@ -107,6 +107,8 @@ async fn on_a_full_disk_the_user_is_told_the_storage_is_full_and_nothing_is_left
         ("title", "Site photos, week 3"),
         ("description", "The finished stud wall"),
         ("kind", "photo"),
+        ("declared", "yes"),
+        ("signed_name", "Ben Carter"),
     ];
     let uri = format!("/enrolments/{}/evidence", d.ben.id);
     let r = send(
@@ -184,6 +186,8 @@ async fn files_of_a_change_that_does_not_commit_are_removed() {
         ("title", "Receipts"),
         ("description", ""),
         ("kind", "document"),
+        ("declared", "yes"),
+        ("signed_name", "Ben Carter"),
     ];
     let r = send(
         state,

@@ -395,6 +395,10 @@ fn existing_person(
                 "a member of staff's account",
                 "a learner needs an account of their own",
             ),
+            UserKind::Employer => (
+                "an employer's person's account",
+                "learners and staff need accounts of their own",
+            ),
         };
         row.problem(
             kind_column,
@@ -452,6 +456,7 @@ fn new_person(
         email: email.to_string(),
         kind: kind.map(|k| k.key().to_string()).unwrap_or_default(),
         roles: roles.iter().map(|r| r.key().to_string()).collect(),
+        employer: String::new(),
     };
     match validate_new_person(&typed) {
         Ok(p) if row.problems.is_empty() => Some(PersonStep::New {

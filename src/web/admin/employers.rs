@@ -8,6 +8,7 @@ use axum::Form;
 use uuid::Uuid;
 
 use super::admin;
+use crate::db::employer_people::{self, EmployerPerson};
 use crate::db::employers::{self, Employer};
 use crate::db::users::User;
 use crate::db::DbError;
@@ -76,6 +77,8 @@ pub(crate) struct EmployerPage {
     id: Option<Uuid>,
     form: EmployerForm,
     errors: Vec<FieldError>,
+    /// The employer's people with accounts (an existing employer's page only).
+    people: Vec<EmployerPerson>,
 }
 
 impl EmployerPage {
@@ -90,6 +93,7 @@ fn again(user: User, id: Option<Uuid>, form: EmployerForm, errors: Vec<FieldErro
         id,
         form,
         errors,
+        people: Vec::new(),
     };
     (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
 }
@@ -101,6 +105,7 @@ pub(crate) async fn new(current: CurrentUser) -> Result<EmployerPage, AppError> 
         id: None,
         form: EmployerForm::default(),
         errors: Vec::new(),
+        people: Vec::new(),
     })
 }
 
@@ -135,7 +140,9 @@ pub(crate) async fn show(
 ) -> Result<EmployerPage, AppError> {
     let user = admin(current)?;
     let e = employers::get(&state.pool, user.centre_id, id).await?;
+    let people = employer_people::of_employer(&state.pool, user.centre_id, id).await?;
     Ok(EmployerPage {
+        people,
         user,
         id: Some(id),
         form: EmployerForm {

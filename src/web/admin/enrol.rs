@@ -1,7 +1,7 @@
 //! Enrolling a learner: qualification version and major, assessor, trainee assessor, IQA.
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::State;
+use axum::extract::{RawForm, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::admin;
 use crate::db::assignments::{self, Assigned, Changed};
+use crate::db::employer_people::{self, EmployerPerson};
 use crate::db::employers;
 use crate::db::enrolments::{self, NewEnrolment};
 use crate::db::qualifications::{self, MajorChoice};
@@ -35,6 +36,34 @@ pub(crate) struct EnrolForm {
     iqa: String,
     #[serde(default)]
     employer: String,
+    /// The employer's people who follow the learner (the assignments page only; the
+    /// box repeats, so that form is read pair by pair).
+    #[serde(skip)]
+    employer_people: Vec<String>,
+}
+
+impl EnrolForm {
+    /// The assignments form, whose `employer_person` repeats once per ticked box.
+    fn assignments(body: &[u8]) -> EnrolForm {
+        let mut f = EnrolForm::default();
+        for (key, value) in form_urlencoded::parse(body) {
+            let value = value.into_owned();
+            match &*key {
+                "assessor" => f.assessor = value,
+                "trainee" => f.trainee = value,
+                "iqa" => f.iqa = value,
+                "employer" => f.employer = value,
+                "employer_person" => f.employer_people.push(value),
+                _ => {}
+            }
+        }
+        f
+    }
+
+    fn follows(&self, person: &Uuid) -> bool {
+        let person = person.to_string();
+        self.employer_people.contains(&person)
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -199,6 +228,8 @@ pub(crate) struct AssignmentsPage {
     trainees: Vec<(String, String)>,
     iqas: Vec<(String, String)>,
     employers: Vec<(String, String)>,
+    /// The people of the enrolment's saved employer, to tick those who follow it.
+    employer_people: Vec<EmployerPerson>,
 }
 
 impl AssignmentsPage {
@@ -223,8 +254,15 @@ async fn assignments_page(
         .into_iter()
         .map(|(id, name)| (id.to_string(), name))
         .collect();
+    let employer_people = match employers::of_enrolment(&state.pool, enrolment.id).await? {
+        Some(employer) => {
+            employer_people::of_employer(&state.pool, enrolment.centre_id, employer).await?
+        }
+        None => Vec::new(),
+    };
     Ok(AssignmentsPage {
         employers,
+        employer_people,
         user: p.user,
         enrolment_id: enrolment.id,
         learner,
@@ -268,6 +306,11 @@ pub async fn assignments(
             .await?
             .map(|t| t.to_string())
             .unwrap_or_default(),
+        employer_people: employer_people::of_enrolment(&state.pool, e.id)
+            .await?
+            .iter()
+            .map(Uuid::to_string)
+            .collect(),
         ..EnrolForm::default()
     };
     assignments_page(&state, user, &e, form, Vec::new()).await
@@ -277,10 +320,11 @@ pub(crate) async fn change_assignments(
     State(state): State<AppState>,
     current: CurrentUser,
     Ids(id): Ids<Uuid>,
-    Form(form): Form<EnrolForm>,
+    RawForm(body): RawForm,
 ) -> Result<Response, AppError> {
     let user = admin(current)?;
     let e = own_enrolment(&state, &user, id).await?;
+    let form = EnrolForm::assignments(&body);
     let (assessor, trainee, iqa) = (
         self::id(&form.assessor),
         self::id(&form.trainee),
@@ -297,7 +341,13 @@ pub(crate) async fn change_assignments(
         iqa,
         employer: self::id(&form.employer),
     };
-    match assignments::change(&state.pool, &user, id, to).await? {
+    // A value that is no id is no one of this centre: refused like a forged one.
+    let people: Vec<Uuid> = form
+        .employer_people
+        .iter()
+        .map(|p| Uuid::parse_str(p).unwrap_or(Uuid::nil()))
+        .collect();
+    match assignments::change(&state.pool, &user, id, to, &people).await? {
         Changed::Saved => {}
         Changed::Refused(errors) => {
             let page = assignments_page(&state, user, &e, form, errors).await?;

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::admin;
 use crate::db::users::{Role, User};
-use crate::db::{invitations, logins, password_tokens, DbError};
+use crate::db::{employers, invitations, logins, password_tokens, DbError};
 use crate::domain::form::FieldError;
 use crate::domain::people::{validate_new_person, NewPerson};
 use crate::web::auth::CurrentUser;
@@ -56,6 +56,8 @@ pub(crate) struct NewPersonPage {
     form: NewPerson,
     errors: Vec<FieldError>,
     staff_roles: [Role; 4],
+    /// (id, name) of the centre's employers, for an employer's person.
+    employers: Vec<(String, String)>,
 }
 
 impl NewPersonPage {
@@ -70,13 +72,46 @@ impl NewPersonPage {
     }
 }
 
-pub async fn new(current: CurrentUser) -> Result<NewPersonPage, AppError> {
+/// `?employer=` comes from an employer's page: the form opens on that employer.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct NewPersonQuery {
+    #[serde(default)]
+    employer: Option<String>,
+}
+
+pub async fn new(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    axum::extract::Query(q): axum::extract::Query<NewPersonQuery>,
+) -> Result<NewPersonPage, AppError> {
+    let user = admin(current)?;
+    let employers = employer_choices(&state, &user).await?;
+    let form = match q.employer {
+        Some(e) if employers.iter().any(|(id, _)| *id == e) => NewPerson {
+            kind: "employer".into(),
+            employer: e,
+            ..NewPerson::default()
+        },
+        _ => NewPerson::default(),
+    };
     Ok(NewPersonPage {
-        user: admin(current)?,
-        form: NewPerson::default(),
+        user,
+        form,
         errors: Vec::new(),
         staff_roles: STAFF_ROLES,
+        employers,
     })
+}
+
+async fn employer_choices(
+    state: &AppState,
+    user: &User,
+) -> Result<Vec<(String, String)>, AppError> {
+    Ok(employers::choices(&state.pool, user.centre_id)
+        .await?
+        .into_iter()
+        .map(|(id, name)| (id.to_string(), name))
+        .collect())
 }
 
 /// The form as posted; `role` repeats, once per ticked box, which serde's urlencoded
@@ -88,6 +123,7 @@ fn read_new_person(body: &[u8]) -> NewPerson {
             "display_name" => p.display_name = value.into_owned(),
             "email" => p.email = value.into_owned(),
             "kind" => p.kind = value.into_owned(),
+            "employer" => p.employer = value.into_owned(),
             "role" => p.roles.push(value.into_owned()),
             _ => {}
         }
@@ -113,16 +149,30 @@ pub async fn create(
 ) -> Result<Response, AppError> {
     let user = admin(current)?;
     let typed = read_new_person(&body);
+    let employers = employer_choices(&state, &user).await?;
+    let checked = validate_new_person(&typed);
+    let foreign_employer = checked.as_ref().is_ok_and(|p| {
+        p.employer
+            .is_some_and(|e| !employers.iter().any(|(id, _)| *id == e.to_string()))
+    });
     let again = |user: User, typed: NewPerson, errors: Vec<FieldError>| {
         let page = NewPersonPage {
             user,
             form: typed,
             errors,
             staff_roles: STAFF_ROLES,
+            employers,
         };
         Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
     };
-    let person = match validate_new_person(&typed) {
+    let person = match checked {
+        Ok(_) if foreign_employer => {
+            let errors = vec![FieldError::new(
+                "employer",
+                "Select an employer of your centre",
+            )];
+            return again(user, typed, errors);
+        }
         Ok(p) => p,
         Err(errors) => return again(user, typed, errors),
     };

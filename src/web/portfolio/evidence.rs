@@ -12,9 +12,10 @@ use uuid::Uuid;
 use super::{enrolment_for, Asked, Portfolio};
 use crate::db::evidence::{self as db_evidence, EvidenceKind};
 use crate::db::users::{self, User};
-use crate::db::{activity, qualifications, ticks as db_ticks};
+use crate::db::{activity, qualifications, signatures, ticks as db_ticks};
 use crate::domain::evidence::{validate_new_evidence, NewEvidence};
 use crate::domain::form::{message_for, FieldError};
+use crate::domain::signature::{Capacity as SignCapacity, SignedKind, Signer, Signing};
 use crate::domain::text::clean_file_name;
 use crate::domain::ticks::{
     accept_all_learner_ticks, accept_all_trainee_ticks, Layer, Placed, Tick,
@@ -38,11 +39,19 @@ pub(crate) struct NewEvidencePage {
     /// A file over the limit, named, for the summary.
     file_problem: Option<String>,
     limit_mb: u64,
+    /// An assessor's (or trainee's) form: they sign observation records only.
+    assessor: bool,
+    /// The statement signed with the item, word for word.
+    statement: &'static str,
 }
 
 impl NewEvidencePage {
     fn error_for(&self, field: &str) -> Option<&'static str> {
         message_for(&self.errors, field)
+    }
+
+    fn name_hint(&self) -> String {
+        format!("As your account shows it: {}.", self.user.display_name)
     }
 }
 
@@ -155,6 +164,8 @@ async fn read_form(
                     "title" => typed.title = value,
                     "description" => typed.description = value,
                     "kind" => typed.kind = value,
+                    "declared" => typed.declared = value == "yes",
+                    "signed_name" => typed.signed_name = value,
                     _ => {}
                 }
             }
@@ -167,6 +178,8 @@ pub async fn create(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Ids(id): Ids<Uuid>,
+    connect: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    headers: HeaderMap,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
     let (enrolment, capacity) = enrolment_for(&state, &user, id).await?;
@@ -175,8 +188,8 @@ pub async fn create(
     }
     let (typed, files, problem) = read_form(&state, multipart).await;
     let assessor = capacity.may_add_assessor_records();
-    let checked = validate_new_evidence(&typed, assessor);
-    let (title, description, kind) = match (checked, problem) {
+    let checked = validate_new_evidence(&typed, assessor, &user.display_name);
+    let valid = match (checked, problem) {
         (Ok(valid), None) => valid,
         (checked, problem) => {
             // The files received are removed as they drop.
@@ -217,11 +230,12 @@ pub async fn create(
                 .into_response());
         }
     };
+    let (title, description, kind) = (&valid.title, &valid.description, valid.kind);
     let mut tx = state.pool.begin().await.map_err(crate::db::DbError::from)?;
     let new = db_evidence::NewEvidence {
         enrolment_id: id,
-        title: &title,
-        description: &description,
+        title,
+        description,
         kind,
         added_by: user.id,
     };
@@ -244,13 +258,59 @@ pub async fn create(
         };
         db_evidence::add_file(&mut *tx, &file).await?;
     }
+    // The declaration (or the observation record's signature) signs exactly this item:
+    // its text and each file by its digest.
+    let signature = match valid.signs {
+        Some(signs) => {
+            let content = serde_json::json!({
+                "enrolment": id.to_string(),
+                "evidence": added.id.to_string(),
+                "title": title,
+                "description": description,
+                "kind": kind.key(),
+                "files": files.iter().map(|f| serde_json::json!({
+                    "name": f.file_name, "sha256": f.sha256, "size": f.size,
+                })).collect::<Vec<_>>(),
+            });
+            let item = signatures::SignedItem {
+                id: Uuid::now_v7(),
+                centre_id: enrolment.centre_id,
+                enrolment_id: id,
+                evidence_id: added.id,
+                kind: signs,
+                current_version: 1,
+            };
+            let capacity = match signs {
+                SignedKind::LearnerDeclaration => SignCapacity::Learner,
+                _ => SignCapacity::Assessor,
+            };
+            let who = Signing {
+                signer: Signer::Account(user.id),
+                capacity,
+                known_as: &user.display_name,
+                typed_name: &valid.signed_name,
+                at: time::OffsetDateTime::now_utc(),
+                address: connect.map(|c| c.0 .0.ip().to_string()),
+                user_agent: headers
+                    .get(header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok())
+                    .map(|v| v.chars().take(500).collect()),
+            };
+            let signed = signatures::create_signed(&mut tx, &item, content, who)
+                .await?
+                // Checked on the form above: a refusal here is a bug, not bad input.
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("signing evidence: {e}")))?;
+            Some(signed)
+        }
+        None => None,
+    };
     activity::record(
         &mut *tx,
         enrolment.centre_id,
         Some(id),
         Some(user.id),
         "evidence added",
-        serde_json::json!({ "evidence": added.id, "title": title, "kind": kind.key(), "files": files.len() }),
+        serde_json::json!({ "evidence": added.id, "title": title, "kind": kind.key(), "files": files.len(), "signature": signature }),
     )
     .await?;
     tx.commit().await.map_err(crate::db::DbError::from)?;
@@ -278,6 +338,12 @@ fn again(
         errors,
         file_problem,
         limit_mb: state.files.limit_mb(),
+        assessor,
+        statement: if assessor {
+            SignedKind::ObservationRecord.statement()
+        } else {
+            SignedKind::LearnerDeclaration.statement()
+        },
     }
 }
 
@@ -390,6 +456,10 @@ pub(crate) struct EvidencePage {
     layer: Option<Layer>,
     learner_acceptable: usize,
     trainee_acceptable: usize,
+    /// The item's signed records: a declaration, a record, a testimony.
+    signed: Vec<crate::web::signed::SignedView>,
+    /// The assessor may correct a testimony (a new version to sign again).
+    may_correct: bool,
 }
 
 impl EvidencePage {
@@ -448,7 +518,10 @@ pub async fn page(
     }
     let layer = capacity.layer();
     let (learner_acceptable, trainee_acceptable) = acceptable(&ticks, layer);
+    let signed = crate::web::signed::of_evidence(&state, evidence_id).await?;
     let page = EvidencePage {
+        signed,
+        may_correct: capacity == crate::domain::access::Capacity::Assessor,
         header: super::Header {
             enrolment_id: id,
             learner: names

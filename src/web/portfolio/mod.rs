@@ -26,6 +26,7 @@ mod matrix;
 mod progress;
 pub(crate) mod status;
 mod ticks;
+mod witness;
 
 /// `body_limit` bounds one evidence form, files and all.
 pub fn routes(body_limit: usize) -> Router<AppState> {
@@ -83,6 +84,26 @@ pub fn routes(body_limit: usize) -> Router<AppState> {
         .route(
             "/enrolments/{id}/evidence/{evidence}/accept/{from}",
             get(ticks::confirm_accept).post(ticks::accept),
+        )
+        .route(
+            "/enrolments/{id}/witness",
+            get(witness::list).post(witness::ask),
+        )
+        .route(
+            "/enrolments/{id}/witness/{request}/withdraw",
+            post(witness::withdraw),
+        )
+        .route(
+            "/enrolments/{id}/witness/{request}/resend",
+            post(witness::resend),
+        )
+        .route(
+            "/enrolments/{id}/evidence/{evidence}/testimony",
+            post(witness::correct),
+        )
+        .route(
+            "/enrolments/{id}/evidence/{evidence}/testimony/ask",
+            post(witness::ask_to_sign),
         )
 }
 

@@ -70,6 +70,16 @@ pub struct World {
     pub import_a: Uuid,
     /// An employer of centre A.
     pub employer_a: Uuid,
+    /// A witness request on A, by email, still open, and its link's token.
+    pub request_a: Uuid,
+    pub witness_token: String,
+    /// A's testimony, signed through its link, its evidence item and its signature;
+    /// the used link's token.
+    pub testimony_a: Uuid,
+    pub signature_a: Uuid,
+    pub used_token: String,
+    /// A witness request on A to Erin, A's employer's person.
+    pub employer_request_a: Uuid,
     /// An unused set-password link of a new member of staff.
     pub token: String,
     pub learner_email: String,
@@ -123,7 +133,7 @@ impl World {
 
 /// Who each signed-in viewer is: (viewer, centre 'a' (Acme, A's) or 'b' (Bravo, B's), email,
 /// display name, roles).
-const PEOPLE: [(Viewer, char, &str, &str, &[Role]); 11] = [
+const PEOPLE: [(Viewer, char, &str, &str, &[Role]); 13] = [
     (
         Viewer::Learner,
         'a',
@@ -195,6 +205,20 @@ const PEOPLE: [(Viewer, char, &str, &str, &[Role]); 11] = [
         "Ben Bravolearner",
         &[Role::Learner],
     ),
+    (
+        Viewer::Employer,
+        'a',
+        "erin@northwind.test",
+        "Erin Mentor",
+        &[Role::Employer],
+    ),
+    (
+        Viewer::OtherEmployer,
+        'a',
+        "eddie@northwind.test",
+        "Eddie Manager",
+        &[Role::Employer],
+    ),
 ];
 
 async fn build() -> World {
@@ -213,6 +237,15 @@ async fn build() -> World {
         .expect("centre");
     let hash = attest::web::auth::password::hash(PASSWORD).expect("hash");
 
+    // An employer of centre A, whose two people are viewers: one linked to A, one not.
+    let employer_a = Uuid::new_v4();
+    sqlx::query("INSERT INTO employers (id, centre_id, name) VALUES ($1, $2, 'Northwind Care')")
+        .bind(employer_a)
+        .bind(centre_a.id)
+        .execute(&pool)
+        .await
+        .expect("an employer");
+
     let mut people: HashMap<Viewer, User> = HashMap::new();
     for (viewer, centre, email, name, roles) in PEOPLE {
         let centre = if centre == 'a' {
@@ -222,9 +255,12 @@ async fn build() -> World {
         };
         let kind = if roles == [Role::Learner] {
             users::UserKind::Learner
+        } else if roles == [Role::Employer] {
+            users::UserKind::Employer
         } else {
             users::UserKind::Staff
         };
+        let employer_id = (kind == users::UserKind::Employer).then_some(employer_a);
         let user = users::create(
             &pool,
             &users::NewUser {
@@ -234,6 +270,7 @@ async fn build() -> World {
                 password_hash: Some(&hash),
                 kind,
                 roles,
+                employer_id,
             },
         )
         .await
@@ -340,11 +377,18 @@ async fn build() -> World {
     let upload = |viewer: Viewer, enrolment: Uuid, title: &'static str| {
         let state = state.clone();
         let cookie = cookies[&viewer].clone();
+        let name = people[&viewer].display_name.clone();
         async move {
             let request = multipart_as(
                 &cookie,
                 &format!("/enrolments/{enrolment}/evidence"),
-                &[("title", title), ("description", ""), ("kind", "document")],
+                &[
+                    ("title", title),
+                    ("description", ""),
+                    ("kind", "document"),
+                    ("declared", "yes"),
+                    ("signed_name", &name),
+                ],
                 &[(&format!("{title}.txt"), title.as_bytes())],
             );
             let reply = send(state.clone(), request).await;
@@ -435,13 +479,110 @@ async fn build() -> World {
     )
     .await
     .expect("an upload");
-    let employer_a = Uuid::new_v4();
-    sqlx::query("INSERT INTO employers (id, centre_id, name) VALUES ($1, $2, 'Northwind Care')")
+    // A's learner works at Northwind; its Erin follows A (and Eddie, of the same
+    // employer, does not).
+    sqlx::query("UPDATE enrolments SET employer_id = $2 WHERE id = $1")
+        .bind(a.id)
         .bind(employer_a)
-        .bind(a.centre_id)
         .execute(&pool)
         .await
-        .expect("an employer");
+        .expect("A's employer");
+    sqlx::query("INSERT INTO enrolment_employer_people (enrolment_id, employer_id, user_id) VALUES ($1, $2, $3)")
+        .bind(a.id)
+        .bind(employer_a)
+        .bind(people[&Viewer::Employer].id)
+        .execute(&pool)
+        .await
+        .expect("Erin follows A");
+    // Two witness requests on A, asked by its learner through the app; the second is
+    // answered and signed by its witness, signed out.
+    let ask = |name: &'static str| {
+        let state = state.clone();
+        let cookie = cookies[&Viewer::Learner].clone();
+        let (a, criterion) = (a.id, criteria[0]);
+        async move {
+            let reply = send(
+                state.clone(),
+                crate::http::form_post_as(
+                    &cookie,
+                    &format!("/enrolments/{a}/witness"),
+                    &format!("to=email&witness_name={name}&witness_email={name}%40northwind.test&criterion={criterion}"),
+                ),
+            )
+            .await;
+            assert_eq!(
+                reply.status,
+                StatusCode::SEE_OTHER,
+                "asking: {}",
+                reply.body
+            );
+            let (id, link): (Uuid, String) = sqlx::query_as(
+                "SELECT r.id, m.link FROM witness_requests r JOIN mail_outbox m ON m.witness_request_id = r.id \
+                  WHERE r.witness_name = $1",
+            )
+            .bind(name)
+            .fetch_one(&state.pool)
+            .await
+            .expect("the request and its email");
+            let token = link.rsplit('/').next().expect("a token").to_string();
+            (id, token)
+        }
+    };
+    let (request_a, witness_token) = ask("Wendy").await;
+    let (_, used_token) = ask("Walter").await;
+    let signed = send(
+        state.clone(),
+        crate::http::multipart_as(
+            "",
+            &format!("/witness/{used_token}"),
+            &[
+                ("account", "I saw Lena do it well."),
+                ("role", "Supervisor"),
+                ("relationship", "Her line manager"),
+                ("agreed", "yes"),
+                ("signed_name", "Walter"),
+            ],
+            &[],
+        ),
+    )
+    .await;
+    assert_eq!(
+        signed.status,
+        StatusCode::SEE_OTHER,
+        "signing: {}",
+        signed.body
+    );
+    // And one to Erin, who answers signed in.
+    let to_erin = send(
+        state.clone(),
+        crate::http::form_post_as(
+            &cookies[&Viewer::Learner],
+            &format!("/enrolments/{}/witness", a.id),
+            &format!(
+                "to=employer&employer_person={}&criterion={}",
+                people[&Viewer::Employer].id,
+                criteria[0]
+            ),
+        ),
+    )
+    .await;
+    assert_eq!(
+        to_erin.status,
+        StatusCode::SEE_OTHER,
+        "asking Erin: {}",
+        to_erin.body
+    );
+    let employer_request_a: Uuid =
+        sqlx::query_scalar("SELECT id FROM witness_requests WHERE witness_user_id IS NOT NULL")
+            .fetch_one(&pool)
+            .await
+            .expect("Erin's request");
+    let (testimony_a, signature_a): (Uuid, Uuid) = sqlx::query_as(
+        "SELECT i.evidence_id, s.id FROM signatures s JOIN signed_items i ON i.id = s.item_id",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("the signed testimony");
     let ids = people.iter().map(|(v, u)| (*v, u.id)).collect();
     let learner_email = people[&Viewer::Learner].email.clone();
     // Copying refuses while anyone is connected to the source database.
@@ -468,6 +609,12 @@ async fn build() -> World {
         spare_learner: spare.id,
         import_a,
         employer_a,
+        request_a,
+        witness_token,
+        testimony_a,
+        signature_a,
+        used_token,
+        employer_request_a,
         foreign_assessor: bob.id,
         ids,
         token,
