@@ -10,6 +10,7 @@ pub mod multibase;
 pub mod pdf;
 mod qr;
 mod qr_svg;
+pub mod record;
 pub mod sealing;
 pub mod store;
 mod text;

@@ -50,6 +50,15 @@ impl Capacity {
         self.layer().is_some()
     }
 
+    /// The learner asks a witness for their own evidence; the assessor and trainee for
+    /// the learner's (issue 13, point 3).
+    pub(crate) fn may_ask_witness(self) -> bool {
+        matches!(
+            self,
+            Capacity::Learner | Capacity::Assessor | Capacity::TraineeAssessor
+        )
+    }
+
     /// Observation and professional-discussion records are the assessor's (SPEC §2).
     pub(crate) fn may_add_assessor_records(self) -> bool {
         matches!(self, Capacity::Assessor | Capacity::TraineeAssessor)
@@ -241,5 +250,8 @@ mod tests {
         );
         assert!(Capacity::TraineeAssessor.may_add_assessor_records());
         assert!(!Capacity::Iqa.may_add_evidence());
+        for c in ALL {
+            assert_eq!(c.may_ask_witness(), c.layer().is_some(), "{c:?}");
+        }
     }
 }

@@ -23,7 +23,7 @@ mod mail;
 mod password_reset;
 mod render;
 pub use mail::MailSettings;
-pub use render::{certificate, renderer, renderer_with_fonts};
+pub use render::{certificate, record_fonts, renderer, renderer_with_fonts};
 
 /// Why rendering a credential failed. Transient errors are retried with a growing
 /// pause; permanent ones (a missing font, a character no font has) fail at once.

@@ -76,3 +76,17 @@ fn with_fonts(
             .map_err(|e| RenderError::Permanent(e.to_string()))
     })
 }
+
+/// The fonts signed records are printed with, loaded on first use and kept; looked for
+/// again after a failure (as the credential renderer does), so installing them works
+/// without a restart.
+pub fn record_fonts() -> Result<Arc<Fonts>, PdfError> {
+    static LOADED: std::sync::Mutex<Option<Arc<Fonts>>> = std::sync::Mutex::new(None);
+    let mut slot = LOADED.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(f) = slot.as_ref() {
+        return Ok(Arc::clone(f));
+    }
+    let fonts = Arc::new(Fonts::from_env()?);
+    *slot = Some(Arc::clone(&fonts));
+    Ok(fonts)
+}

@@ -25,7 +25,7 @@ pub(crate) mod ids;
 mod limits;
 pub mod listen;
 pub mod page_cache;
-mod portfolio;
+pub(crate) mod portfolio;
 pub(crate) mod reports;
 mod signed;
 mod verify;
@@ -160,6 +160,11 @@ pub fn router(state: AppState) -> Router {
         .merge(verify::routes())
         .merge(witness::routes(evidence_body_limit(&state)))
         .route("/signatures/{id}", get(signed::check))
+        .route("/signed/{id}", get(signed::record_check))
+        .route(
+            "/enrolments/{id}/evidence/{evidence}/record.pdf",
+            get(signed::record_pdf),
+        )
         .route("/employer/learners", get(employer::learners))
         .route("/employer/learners/{id}", get(employer::learner))
         .fallback(error::not_found)

@@ -36,6 +36,8 @@ pub(crate) struct SignedView {
     pub witness: String,
     pub criteria: Vec<String>,
     pub testimony: bool,
+    /// A testimony or an observation record prints (a declaration is shown with its item).
+    pub printable: bool,
 }
 
 fn missing_words(missing: &[signature::Capacity]) -> String {
@@ -122,6 +124,7 @@ pub(crate) fn view(whole: &Whole) -> SignedView {
         witness,
         criteria,
         testimony,
+        printable: whole.item.kind != signature::SignedKind::LearnerDeclaration,
     }
 }
 
@@ -168,5 +171,181 @@ pub(crate) async fn check(
         kind: v.kind,
         signature,
         superseded,
+    })
+}
+
+/// What the printout of a signed record says, from the record as stored.
+fn printout(
+    whole: &Whole,
+    v: &SignedView,
+    learner: &str,
+    qualification: &str,
+    centre: &str,
+    title: &str,
+    public_url: &str,
+) -> crate::credentials::record::SignedRecord {
+    use crate::credentials::record::{RecordSignature, SignedRecord};
+    let base = public_url.trim_end_matches('/');
+    let content = whole.current().map(|c| &c.content);
+    let text = |k: &str| {
+        content
+            .and_then(|c| c.get(k))
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let files: Vec<String> = content
+        .and_then(|c| c.get("files"))
+        .and_then(|f| f.as_array())
+        .map(|a| {
+            a.iter()
+                .map(|f| {
+                    format!(
+                        "{} (SHA-256 {})",
+                        f.get("name").and_then(|n| n.as_str()).unwrap_or_default(),
+                        f.get("sha256").and_then(|n| n.as_str()).unwrap_or_default()
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut sections = Vec::new();
+    if v.testimony {
+        sections.push(("The witness".to_string(), v.witness.clone()));
+        let occasion = text("occasion");
+        if !occasion.is_empty() {
+            sections.push(("What the witness was asked about".to_string(), occasion));
+        }
+        sections.push((
+            "The criteria the witness was shown".to_string(),
+            v.criteria.join("\n"),
+        ));
+        sections.push(("What the witness saw".to_string(), v.account.clone()));
+    } else {
+        sections.push(("The record".to_string(), text("description")));
+    }
+    if !files.is_empty() {
+        sections.push(("Files, by their fingerprints".to_string(), files.join("\n")));
+    }
+    SignedRecord {
+        kind: v.kind.to_string(),
+        centre_name: centre.to_string(),
+        learner_name: learner.to_string(),
+        qualification: qualification.to_string(),
+        title: title.to_string(),
+        version: whole.item.current_version.max(1) as u32,
+        standing: v.standing.clone(),
+        sections,
+        signatures: v
+            .signatures
+            .iter()
+            .filter(|s| s.of_current)
+            .map(|s| RecordSignature {
+                typed_name: s.typed_name.clone(),
+                capacity: s.capacity.to_string(),
+                at: s.at.clone(),
+                statement: s.statement.clone(),
+                digest: s.digest.clone(),
+                check_url: format!("{base}/signatures/{}", s.id),
+            })
+            .collect(),
+        verify_url: format!("{base}/signed/{}", whole.item.id),
+    }
+}
+
+/// GET /enrolments/{id}/evidence/{evidence}/record.pdf: a witness testimony or an
+/// observation record, printed with its signatures and where to check it.
+pub(crate) async fn record_pdf(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    super::auth::CurrentUser(user): super::auth::CurrentUser,
+    super::ids::Ids((id, evidence)): super::ids::Ids<(Uuid, Uuid)>,
+) -> Result<axum::response::Response, super::AppError> {
+    use axum::response::IntoResponse;
+    let (enrolment, _) = super::portfolio::enrolment_for(&state, &user, id).await?;
+    let item = crate::db::evidence::get(&state.pool, evidence).await?;
+    if item.enrolment_id != id {
+        return Err(super::AppError::NotFound);
+    }
+    let signed = signatures::of_evidence(&state.pool, evidence)
+        .await?
+        .into_iter()
+        .find(|s| s.kind != signature::SignedKind::LearnerDeclaration)
+        .ok_or(super::AppError::NotFound)?;
+    let whole = signatures::whole(&state.pool, signed).await?;
+    let v = view(&whole);
+    let version = state
+        .versions
+        .load(&state.pool, enrolment.version_id)
+        .await?;
+    let learner = crate::db::users::names(&state.pool, &[enrolment.learner_id])
+        .await?
+        .remove(&enrolment.learner_id)
+        .unwrap_or_default();
+    let centre = crate::db::centres::get(&state.pool, enrolment.centre_id)
+        .await?
+        .name;
+    let qualification = format!(
+        "{} {}",
+        version.qualification.code, version.qualification.title
+    );
+    let record = printout(
+        &whole,
+        &v,
+        &learner,
+        &qualification,
+        &centre,
+        &item.title,
+        &state.public_url,
+    );
+    let bytes = tokio::task::spawn_blocking(move || {
+        let fonts = crate::jobs::record_fonts()?;
+        crate::credentials::record::render_record(&record, &fonts)
+    })
+    .await
+    .map_err(|e| super::AppError::Internal(anyhow::anyhow!("printing stopped: {e}")))?
+    .map_err(|e| super::AppError::Internal(anyhow::anyhow!("printing a signed record: {e}")))?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/pdf".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"{}-v{}.pdf\"",
+                    whole.item.kind.key().replace('_', "-"),
+                    whole.item.current_version
+                ),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// The public check of a whole signed record: the address its printout carries.
+#[derive(askama::Template, askama_web::WebTemplate)]
+#[template(path = "pages/signed_check.html")]
+pub(crate) struct RecordCheckPage {
+    kind: &'static str,
+    version: i32,
+    standing: String,
+    signatures: Vec<SignatureView>,
+}
+
+/// GET /signed/{item}
+pub(crate) async fn record_check(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    super::ids::Ids(id): super::ids::Ids<Uuid>,
+) -> Result<RecordCheckPage, super::AppError> {
+    let item = signatures::get(&state.pool, id).await?;
+    let whole = signatures::whole(&state.pool, item).await?;
+    let v = view(&whole);
+    Ok(RecordCheckPage {
+        kind: v.kind,
+        version: v.version,
+        standing: v.standing,
+        signatures: v.signatures,
     })
 }

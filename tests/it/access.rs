@@ -350,9 +350,21 @@ fn pages() -> Vec<Row> {
         get("/employer/learners/{id}", |w| format!("/employer/learners/{}?page=3", w.a2.id),
                                                                    "in   404  404  404  404  404  404  404  404  404  404  in   404  404")
             .note("a learner of no employer"),
-        // A signature's check is public: it shows the signature, never the content.
+        // A signature's check is public: it shows the signature, never the content; so
+        // is a record's, the address its printout carries.
         get("/signatures/{id}", |w| format!("/signatures/{}", w.signature_a),
                                                                    "200  200  200  200  200  200  200  200  200  200  200  200  200  200"),
+        get("/signed/{id}", |w| format!("/signed/{}", w.testimony_item_a),
+                                                                   "200  200  200  200  200  200  200  200  200  200  200  200  200  200"),
+        get("/signed/{id}", |w| format!("/signed/{}", w.a.id),
+                                                                   "404  404  404  404  404  404  404  404  404  404  404  404  404  404")
+            .note("no signed record"),
+        // The printout: whoever sees the portfolio.
+        get("/enrolments/{id}/evidence/{evidence}/record.pdf", |w| format!("/enrolments/{}/evidence/{}/record.pdf", w.a.id, w.testimony_a),
+                                                                   "in   200  404  200  404  200  200  404  200  404  404  in   404  404"),
+        get("/enrolments/{id}/evidence/{evidence}/record.pdf", |w| format!("/enrolments/{}/evidence/{}/record.pdf", w.a.id, w.evidence_a),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404")
+            .note("an item with only its declaration"),
         get("/admin/settings", |_| "/admin/settings".into(),       "in   404  404  404  404  404  404  404  200  200  404  in   404  404"),
         // The reports of SPEC §3: each viewer's own enrolments, within their centre;
         // nobody else has the page. The CSV is the same rows.

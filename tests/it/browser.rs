@@ -23,6 +23,7 @@ mod passwords;
 mod reassign;
 mod reports;
 mod status;
+mod witness;
 
 use driver::{Browser, Chromedriver};
 
@@ -243,13 +244,16 @@ async fn back_to_portfolio(b: &mut Browser, j: &Journey) {
 }
 
 /// Adds an evidence item from the portfolio page; answers its id.
-async fn add_evidence(b: &mut Browser, title: &str) -> Uuid {
+async fn add_evidence(b: &mut Browser, title: &str, signer: &str) -> Uuid {
     b.click("main a.button[href$='/evidence/new']").await;
     b.arrive("Add evidence").await;
     b.fill("#title", title).await;
     b.fill("#description", "What happened and when, in my words.")
         .await;
     b.click("#kind-document").await;
+    // The learner declares it their own work, signing with their name.
+    b.click("#declared-yes").await;
+    b.fill("#signed_name", signer).await;
     b.click("main form button[type=submit]").await;
     b.arrive(title).await;
     let path = b.path().await;
@@ -317,7 +321,7 @@ async fn the_help_page_journey_in_chromium_with_no_serious_accessibility_violati
     // The learner adds evidence and claims 1.1, 1.3 and 1.5: nothing is confirmed yet.
     sign_in(&mut b, LEARNER).await;
     open_portfolio(&mut b, &j).await;
-    let item_a = add_evidence(&mut b, feedback_log).await;
+    let item_a = add_evidence(&mut b, feedback_log, &j.learner.display_name).await;
     for n in ["1.1", "1.3", "1.5"] {
         tick(&mut b, c(n), Column::Learner).await;
     }
@@ -325,7 +329,7 @@ async fn the_help_page_journey_in_chromium_with_no_serious_accessibility_violati
     assert_eq!(read_progress(&mut b, &j).await, progress(0, 3, 0));
     // A second item claims 1.3 and 1.5 again: still three criteria claimed.
     back_to_portfolio(&mut b, &j).await;
-    let item_b = add_evidence(&mut b, phone_notes).await;
+    let item_b = add_evidence(&mut b, phone_notes, &j.learner.display_name).await;
     for n in ["1.3", "1.5"] {
         tick(&mut b, c(n), Column::Learner).await;
     }

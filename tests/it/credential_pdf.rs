@@ -15,16 +15,16 @@ fn fonts() -> &'static Fonts {
     FONTS.get_or_init(|| Fonts::from_env().expect("credential fonts installed (scripts/test)"))
 }
 
-struct Scratch(PathBuf);
+pub(crate) struct Scratch(pub(crate) PathBuf);
 
 impl Scratch {
-    fn new() -> Scratch {
+    pub(crate) fn new() -> Scratch {
         let dir = std::env::temp_dir().join(format!("attest-pdf-{}", Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("scratch dir");
         Scratch(dir)
     }
 
-    fn write_pdf(&self, pdf: &[u8]) -> PathBuf {
+    pub(crate) fn write_pdf(&self, pdf: &[u8]) -> PathBuf {
         let path = self.0.join("credential.pdf");
         std::fs::write(&path, pdf).expect("write pdf");
         // Kept for a look when ATTEST_KEEP_PDF names a folder.
@@ -42,7 +42,7 @@ impl Drop for Scratch {
     }
 }
 
-fn run(cmd: &mut Command) -> String {
+pub(crate) fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
     assert!(
         out.status.success(),
@@ -53,7 +53,7 @@ fn run(cmd: &mut Command) -> String {
 }
 
 /// The text of each page, as pdftotext reads it.
-fn pages_text(pdf: &[u8]) -> Vec<String> {
+pub(crate) fn pages_text(pdf: &[u8]) -> Vec<String> {
     let scratch = Scratch::new();
     let path = scratch.write_pdf(pdf);
     let text = run(Command::new("pdftotext")
@@ -70,7 +70,7 @@ fn pages_text(pdf: &[u8]) -> Vec<String> {
 }
 
 /// Text with every run of whitespace made one space: a wrapped field reads as one line.
-fn one_line(text: &str) -> String {
+pub(crate) fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

@@ -50,6 +50,7 @@ mod person;
 mod pg_cluster;
 mod portfolio;
 mod reassign;
+mod record_pdf;
 mod register;
 mod reports;
 mod serve;

@@ -27,12 +27,8 @@ use crate::web::home::day;
 use crate::web::ids::Ids;
 use crate::web::{AppError, AppState};
 
-/// Learners ask for their own evidence; assessors and trainees for the learner's.
 fn may_ask(c: Capacity) -> bool {
-    matches!(
-        c,
-        Capacity::Learner | Capacity::Assessor | Capacity::TraineeAssessor
-    )
+    c.may_ask_witness()
 }
 
 pub(crate) struct UnitChoices {

@@ -77,6 +77,7 @@ pub struct World {
     /// the used link's token.
     pub testimony_a: Uuid,
     pub signature_a: Uuid,
+    pub testimony_item_a: Uuid,
     pub used_token: String,
     /// A witness request on A to Erin, A's employer's person.
     pub employer_request_a: Uuid,
@@ -577,8 +578,9 @@ async fn build() -> World {
             .fetch_one(&pool)
             .await
             .expect("Erin's request");
-    let (testimony_a, signature_a): (Uuid, Uuid) = sqlx::query_as(
-        "SELECT i.evidence_id, s.id FROM signatures s JOIN signed_items i ON i.id = s.item_id",
+    let (testimony_a, signature_a, testimony_item_a): (Uuid, Uuid, Uuid) = sqlx::query_as(
+        "SELECT i.evidence_id, s.id, i.id FROM signatures s JOIN signed_items i ON i.id = s.item_id \
+          WHERE i.kind = 'witness_testimony'",
     )
     .fetch_one(&pool)
     .await
@@ -613,6 +615,7 @@ async fn build() -> World {
         witness_token,
         testimony_a,
         signature_a,
+        testimony_item_a,
         used_token,
         employer_request_a,
         foreign_assessor: bob.id,
