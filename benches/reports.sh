@@ -12,6 +12,8 @@
 #   assessor home, 32 learners           at 64 connections, ≥ 30 % of the evidence page's req/s
 #   CSV of every enrolment               ≤ 2 s, server memory growth ≤ 20 MB while it streams
 #   tick POST (and in place, htmx)       p99 ≤ 20 ms at 32 connections, with the kept figures
+#   employer's home, learners, learner   p50 ≤ 30 ms at 1 connection (~500 learners followed)
+#   a learner's witness requests         p50 ≤ 30 ms at 1 connection
 #
 # and reports the dashboard and the report's page bytes (which must not grow with the
 # centre). Loading 10,000 learners takes several minutes: REPORTS_DATA=/some/folder keeps
@@ -120,6 +122,21 @@ measure assessor-home-330 / 20 - -H "Cookie: $BIG_ASSESSOR" -H "$GZIP"
 measure iqa-home-2000 / 30 - -H "Cookie: $BIG_IQA" -H "$GZIP"
 measure caseload-330 "/caseload?sort=claims" 30 - -H "Cookie: $BIG_ASSESSOR" -H "$GZIP"
 measure sample-2000 "/sample?sort=actions" 30 - -H "Cookie: $BIG_IQA" -H "$GZIP"
+# An employer's person following one learner in twenty (issue 13): their home, their
+# learners (a deep page) and one learner's page; and a learner's witness requests.
+if [ -n "${F[big_employer]:-}" ]; then
+  BIG_EMPLOYER=$(sign_in "${F[big_employer]}")
+  FOLLOWED=$(curl -sS -H "Cookie: $BIG_EMPLOYER" "$BASE/employer/learners" |
+    sed -n 's/.*href="\/employer\/learners\/\([0-9a-f-]*\)".*/\1/p' | head -1)
+  check_page / "$BIG_EMPLOYER" 'Your learners'
+  check_page "/employer/learners?page=5" "$BIG_EMPLOYER" 'Your learners'
+  check_page "/employer/learners/$FOLLOWED" "$BIG_EMPLOYER" 'Progress confirmed'
+  measure "employer-home-${F[big_employer_learners]}" / 30 - -H "Cookie: $BIG_EMPLOYER" -H "$GZIP"
+  measure employer-learners "/employer/learners?page=5" 30 - -H "Cookie: $BIG_EMPLOYER" -H "$GZIP"
+  measure employer-learner "/employer/learners/$FOLLOWED" 30 - -H "Cookie: $BIG_EMPLOYER" -H "$GZIP"
+fi
+check_page "/enrolments/${F[enrolment]}/witness" "$LEARNER" 'Ask for a testimony'
+measure witness-requests "/enrolments/${F[enrolment]}/witness" 30 - -H "Cookie: $LEARNER" -H "$GZIP"
 # Reported, not judged (the issue sets no goal): the admin's home sums the centre.
 measure admin-home / - - -H "Cookie: $ADMIN" -H "$GZIP"
 measure dashboard /admin/dashboard - - -H "Cookie: $ADMIN" -H "$GZIP"

@@ -46,6 +46,8 @@ pub async fn load(data_dir: &Path, evidence: usize, enrolments: usize) -> anyhow
         println!("big_assessor_learners={}", c.big_assessor_learners);
         println!("big_iqa={}", c.big_iqa);
         println!("big_iqa_enrolments={}", c.big_iqa_enrolments);
+        println!("big_employer={}", c.big_employer);
+        println!("big_employer_learners={}", c.big_employer_learners);
     }
     println!("password={BENCH_PASSWORD}");
     for (role, email) in ACCOUNTS {

@@ -35,6 +35,9 @@ pub struct CentreFixture {
     /// An IQA with about N / 5 enrolments.
     pub big_iqa: String,
     pub big_iqa_enrolments: i64,
+    /// An employer's person following about N / 20 learners.
+    pub big_employer: String,
+    pub big_employer_learners: i64,
 }
 
 const FIRST_NAMES: [&str; 16] = [
@@ -105,6 +108,7 @@ pub async fn grow(pool: &PgPool, f: &BenchFixture, total: usize) -> anyhow::Resu
     // Each enrolment row was written four times over by the passes above, which a
     // centre's rows never are (they are inserted once and updated in place): the copies
     // left behind would make every read of the table three times the size it is.
+    let big_employer_learners = employer(pool, f.centre_id, &hash).await?;
     sqlx::query!("VACUUM FULL enrolments").execute(pool).await?;
     // The second account of each role carries the largest share of learners.
     let assessor = sqlx::query_as!(
@@ -131,7 +135,56 @@ pub async fn grow(pool: &PgPool, f: &BenchFixture, total: usize) -> anyhow::Resu
         big_assessor_learners: assessor.caseload,
         big_iqa: iqa.email,
         big_iqa_enrolments: iqa.caseload,
+        big_employer: EMPLOYER_EMAIL.to_string(),
+        big_employer_learners,
     })
+}
+
+const EMPLOYER_EMAIL: &str = "employer1@bench.attest.test";
+
+/// An employer whose workplace mentor follows one learner in twenty (issue 13): what
+/// their home and learner pages are measured with. Returns how many they follow.
+async fn employer(pool: &PgPool, centre_id: Uuid, hash: &str) -> anyhow::Result<i64> {
+    let mut tx = pool.begin().await?;
+    let employer = Uuid::now_v7();
+    sqlx::query!(
+        "INSERT INTO employers (id, centre_id, name, contact_name) \
+         VALUES ($1, $2, 'Bench Care Ltd', 'Employer 1')",
+        employer,
+        centre_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    let person = sqlx::query_scalar!(
+        "WITH new AS (INSERT INTO users (centre_id, email, display_name, password_hash, kind, employer_id) \
+                      VALUES ($1, $2, 'Employer 1', $3, 'employer', $4) RETURNING id, kind) \
+         INSERT INTO user_roles (user_id, kind, role) SELECT id, kind, 'employer' FROM new RETURNING user_id",
+        centre_id,
+        EMPLOYER_EMAIL,
+        hash,
+        employer
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "UPDATE enrolments SET employer_id = $2 WHERE centre_id = $1 \
+            AND abs(hashtext(id::text || 'employer')) % 20 = 0",
+        centre_id,
+        employer
+    )
+    .execute(&mut *tx)
+    .await?;
+    let followed = sqlx::query!(
+        "INSERT INTO enrolment_employer_people (enrolment_id, employer_id, user_id) \
+         SELECT id, employer_id, $2 FROM enrolments WHERE employer_id = $1",
+        employer,
+        person
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(i64::try_from(followed).unwrap_or(i64::MAX))
 }
 
 /// A staff account and how many enrolments name it.

@@ -58,6 +58,9 @@ impl PersonPage {
     fn is_learner(&self) -> bool {
         self.person().kind == UserKind::Learner
     }
+    fn is_employer_person(&self) -> bool {
+        self.person().kind == UserKind::Employer
+    }
     fn is_self(&self) -> bool {
         self.user.id == self.person().id
     }

@@ -6,7 +6,7 @@
 //! learner. axe checks every page on the way.
 use attest::db::enrolments::{self, NewEnrolment};
 use attest::db::qualifications;
-use attest::db::users::{self, NewUser, Role, UserKind};
+use attest::db::users::{self, Role};
 use attest::testing::test_pool;
 use attest::web::auth::password;
 use uuid::Uuid;
@@ -19,6 +19,15 @@ const PASSWORD: &str = "witness journey 2026";
 const ASSESSOR: &str = "ann@acme.test";
 const LEARNER: &str = "lee@acme.test";
 const ERIN: &str = "erin@northwind.test";
+const ADMIN: &str = "ada@acme.test";
+
+async fn erin_id(pool: &sqlx::PgPool) -> Uuid {
+    sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+        .bind(ERIN)
+        .fetch_one(pool)
+        .await
+        .expect("Erin")
+}
 
 /// The newest witness link waiting in the outbox, as the path the witness opens.
 async fn emailed_link(pool: &sqlx::PgPool) -> String {
@@ -48,22 +57,9 @@ async fn a_witness_signs_through_the_link_and_the_employer_sees_their_learner_in
         .execute(&pool)
         .await
         .expect("employer");
+    let ada = staff(&pool, centre.id, ADMIN, &[Role::Admin]).await;
     let hash = password::hash(PASSWORD).expect("hash");
-    let erin = users::create(
-        &pool,
-        &NewUser {
-            centre_id: centre.id,
-            email: ERIN,
-            display_name: "Erin Mentor",
-            password_hash: Some(&hash),
-            kind: UserKind::Employer,
-            roles: &[Role::Employer],
-            employer_id: Some(employer),
-        },
-    )
-    .await
-    .expect("Erin");
-    for u in [&ann, &lee] {
+    for u in [&ann, &lee, &ada] {
         users::set_password_hash(&pool, u.id, &hash)
             .await
             .expect("password");
@@ -89,27 +85,54 @@ async fn a_witness_signs_through_the_link_and_the_employer_sees_their_learner_in
     enrolments::create(&pool, &enrol(other.id), None)
         .await
         .expect("Otto's enrolment");
-    sqlx::query("UPDATE enrolments SET employer_id = $2 WHERE id = $1")
-        .bind(e.id)
-        .bind(employer)
-        .execute(&pool)
-        .await
-        .expect("Lee's employer");
-    sqlx::query(
-        "INSERT INTO enrolment_employer_people (enrolment_id, employer_id, user_id) VALUES ($1, $2, $3)",
-    )
-    .bind(e.id)
-    .bind(employer)
-    .bind(erin.id)
-    .execute(&pool)
-    .await
-    .expect("Erin follows Lee");
     let criterion = loaded.criterion_ids[0];
     let portfolio = format!("/enrolments/{}", e.id);
 
     let (base, server) = super::serve(pool.clone()).await;
     let driver = Chromedriver::start();
     let mut b = driver.browser(base).await;
+
+    // The admin adds Erin, Lee's workplace mentor, at Northwind, and links her to Lee.
+    sign_in_as(&mut b, ADMIN, PASSWORD, ADMIN).await;
+    b.goto(&format!("/admin/employers/{employer}")).await;
+    b.arrive("Change an employer").await;
+    b.click(&format!(
+        "main a[href='/admin/people/new?employer={employer}']"
+    ))
+    .await;
+    b.arrive("Add a person").await;
+    assert!(
+        b.attribute("#kind-employer", "checked").await.is_some(),
+        "opens on the employer"
+    );
+    b.fill("#display_name", "Erin Mentor").await;
+    b.fill("#email", ERIN).await;
+    b.click("main form button[type=submit]").await;
+    b.arrive("Erin Mentor added").await;
+    let set_password = b.attribute("#link", "value").await.expect("the link");
+    let set_password = format!(
+        "/set-password/{}",
+        set_password.rsplit('/').next().expect("token")
+    );
+    let assignments = format!("/admin/enrolments/{}/assignments", e.id);
+    b.goto(&assignments).await;
+    b.arrive("Change assessor or IQA").await;
+    b.select("#employer", &employer.to_string()).await;
+    b.click("main form button[type=submit]").await;
+    b.arrive(LEARNER).await;
+    b.goto(&assignments).await;
+    b.arrive("Change assessor or IQA").await;
+    b.click("input[name=employer_person]").await;
+    b.click("main form button[type=submit]").await;
+    b.arrive(LEARNER).await;
+    sign_out(&mut b).await;
+    b.goto(&set_password).await;
+    b.arrive("Create your password").await;
+    b.fill("#password", PASSWORD).await;
+    b.fill("#confirm", PASSWORD).await;
+    b.click("main form button[type=submit]").await;
+    b.arrive("Welcome, Erin Mentor").await;
+    sign_out(&mut b).await;
 
     // The assessor asks Wendy, by email.
     sign_in_as(&mut b, ASSESSOR, PASSWORD, ASSESSOR).await;
@@ -171,6 +194,16 @@ async fn a_witness_signs_through_the_link_and_the_employer_sees_their_learner_in
         .await
         .contains("Signed by Wendy Witness (witness)"));
     tick(&mut b, criterion, Column::Learner).await;
+    // And asks Erin, who has an account, for a testimony of her own.
+    b.goto(&format!("{portfolio}/witness")).await;
+    b.arrive("Witness testimony").await;
+    b.click("#to-employer").await;
+    b.select("#employer_person", &erin_id(&pool).await.to_string())
+        .await;
+    b.click(&format!("#criterion-{criterion}")).await;
+    b.click("form[action$='/witness'] button[type=submit]")
+        .await;
+    b.arrive("Witness testimony").await;
     sign_out(&mut b).await;
 
     // The assessor confirms it, then corrects the statement: a new version, unsigned.
@@ -207,7 +240,7 @@ async fn a_witness_signs_through_the_link_and_the_employer_sees_their_learner_in
     b.arrive("Witness testimony").await;
     let second = emailed_link(&pool).await;
     assert_ne!(second, link);
-    sqlx::query("UPDATE witness_requests SET expires_at = asked_at WHERE used_at IS NULL")
+    sqlx::query("UPDATE witness_requests SET expires_at = asked_at WHERE used_at IS NULL AND witness_user_id IS NULL")
         .execute(&pool)
         .await
         .expect("expiring");
@@ -216,9 +249,13 @@ async fn a_witness_signs_through_the_link_and_the_employer_sees_their_learner_in
     b.arrive("This link no longer works").await;
     assert!(b.text("main").await.contains("has expired"));
 
-    // Erin, Lee's workplace mentor, sees Lee and nobody else.
+    // Erin, Lee's workplace mentor, sees Lee and nobody else, and what awaits her.
     sign_in_as(&mut b, ERIN, PASSWORD, "Erin Mentor").await;
     let home = b.text("main").await;
+    assert!(
+        home.contains("Witness testimony for lee@acme.test"),
+        "{home}"
+    );
     assert!(home.contains(LEARNER), "{home}");
     assert!(!home.contains("otto@acme.test"), "{home}");
     b.click(&format!("main a[href='/employer/learners/{}']", e.id))
@@ -232,6 +269,37 @@ async fn a_witness_signs_through_the_link_and_the_employer_sees_their_learner_in
     );
     let (portfolio_status, _, _) = b.fetch(&portfolio).await;
     assert_eq!(portfolio_status, 404, "never the portfolio itself");
+    b.goto("/employer/learners").await;
+    b.arrive("Your learners at Northwind Care").await;
+    // She signs the testimony asked of her, signed in.
+    b.goto("/").await;
+    b.arrive("Welcome, Erin Mentor").await;
+    b.click("main a[href^='/witness-requests/']").await;
+    b.arrive(&format!("Witness testimony for {LEARNER}")).await;
+    b.fill("#account", "Lee greets every resident by name.")
+        .await;
+    b.fill("#role", "Care home manager").await;
+    b.fill("#relationship", "Lee's line manager").await;
+    b.click("#agreed").await;
+    b.fill("#signed_name", "Erin Mentor").await;
+    b.click("main form button[type=submit]").await;
+    b.arrive("Testimony signed").await;
+    sign_out(&mut b).await;
+
+    // Anyone holding a printout checks it, signed out.
+    let (signature, item_id): (Uuid, Uuid) = sqlx::query_as(
+        "SELECT s.id, s.item_id FROM signatures s JOIN signed_items i ON i.id = s.item_id \
+          WHERE i.evidence_id = $1 ORDER BY s.signed_at LIMIT 1",
+    )
+    .bind(evidence)
+    .fetch_one(&pool)
+    .await
+    .expect("Wendy's signature");
+    b.goto(&format!("/signatures/{signature}")).await;
+    b.arrive("Check a signature").await;
+    assert!(b.text("main").await.contains("Valid."));
+    b.goto(&format!("/signed/{item_id}")).await;
+    b.arrive("Check a signed record").await;
 
     b.assert_accessible();
     b.close().await;
