@@ -16,9 +16,8 @@ use crate::db::enrolments::{self, Enrolment};
 use crate::db::evidence as db_evidence;
 use crate::db::users::{self, Role, User};
 use crate::db::witness::{self, Request};
-use crate::db::{employer_people, figures, signatures};
+use crate::db::{employer_people, figures};
 use crate::domain::access::{self, Viewer};
-use crate::domain::signature::Standing;
 use crate::domain::Status;
 
 const PER_PAGE: i64 = 50;
@@ -91,8 +90,8 @@ pub(crate) struct EvidenceRow {
     pub title: String,
     pub kind: &'static str,
     pub added: String,
-    /// "Signed", "Changed since it was signed", … for signed records.
-    pub signed: Vec<String>,
+    /// "Witness testimony: signed", … for its signed records.
+    pub signed: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -132,14 +131,6 @@ async fn followed(state: &AppState, user: &User, id: Uuid) -> Result<Enrolment, 
     }
 }
 
-fn standing_words(s: &Standing) -> &'static str {
-    match s {
-        Standing::Signed => "signed",
-        Standing::AwaitingSignatures { .. } => "awaiting signature",
-        Standing::ChangedSinceSigned { .. } => "changed since it was signed",
-    }
-}
-
 /// GET /employer/learners/{id}
 pub(crate) async fn learner(
     State(state): State<AppState>,
@@ -170,18 +161,14 @@ pub(crate) async fn learner(
     let more = items.len() as i64 > PER_PAGE;
     items.truncate(PER_PAGE as usize);
     let ids: Vec<Uuid> = items.iter().map(|e| e.id).collect();
-    let standings = signatures::standings(db, &ids).await?;
+    let mut standings = super::signed::standings_in_words(&state, &ids).await?;
     let evidence = items
         .iter()
         .map(|e| EvidenceRow {
             title: e.title.clone(),
             kind: e.kind.label(),
             added: day(&e.added_at),
-            signed: standings
-                .iter()
-                .filter(|(ev, _, _)| *ev == e.id)
-                .map(|(_, kind, s)| format!("{}: {}", kind.label(), standing_words(s)))
-                .collect(),
+            signed: standings.remove(&e.id).unwrap_or_default(),
         })
         .collect();
     let awaiting = witness::awaiting(db, user.id)

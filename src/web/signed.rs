@@ -48,6 +48,28 @@ fn missing_words(missing: &[signature::Capacity]) -> String {
         .join(" and ")
 }
 
+/// How each signed record of each of `evidence` stands, in a few words, for a list:
+/// "Learner's declaration: signed", "Witness testimony: changed since it was signed".
+pub(crate) async fn standings_in_words(
+    state: &AppState,
+    evidence: &[Uuid],
+) -> DbResult<std::collections::HashMap<Uuid, String>> {
+    let mut out: std::collections::HashMap<Uuid, String> = std::collections::HashMap::new();
+    for (item, kind, standing) in signatures::standings(&state.pool, evidence).await? {
+        let words = match standing {
+            Standing::Signed => "signed",
+            Standing::AwaitingSignatures { .. } => "awaiting signature",
+            Standing::ChangedSinceSigned { .. } => "changed since it was signed",
+        };
+        let entry = out.entry(item).or_default();
+        if !entry.is_empty() {
+            entry.push_str("; ");
+        }
+        entry.push_str(&format!("{}: {words}", kind.label()));
+    }
+    Ok(out)
+}
+
 pub(crate) fn view(whole: &Whole) -> SignedView {
     let checks = whole.checks();
     let signatures: Vec<SignatureView> = checks

@@ -377,3 +377,66 @@ async fn a_tampered_record_shows_as_changed_on_the_check_page() {
     assert_eq!(check.status, StatusCode::OK);
     assert!(check.body.contains("Changed."), "{}", check.body);
 }
+
+/// A 60-unit qualification (1,500 criteria) lists its units first: only the criteria of
+/// the units chosen are on the page, and a refused form keeps them shown.
+#[tokio::test]
+async fn a_big_qualification_shows_the_criteria_of_the_units_chosen() {
+    let w = crate::helpers::world_with(&crate::helpers::big("BIG/1")).await;
+    let hash = attest::web::auth::password::hash("a-long-witness-pass").expect("hash");
+    attest::db::users::set_password_hash(&w.pool, w.learner.id, &hash)
+        .await
+        .expect("password");
+    let state = AppState::new(w.pool.clone());
+    let cookie = signed_in(state.clone(), &w.learner.email, "a-long-witness-pass").await;
+    let loaded = attest::db::qualifications::load_version(&w.pool, w.version.version_id)
+        .await
+        .expect("version");
+    let uri = format!("/enrolments/{}/witness", w.enrolment.id);
+    let first = send(state.clone(), get(&uri, Some(&cookie))).await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert!(first.body.contains("Which units did the witness see?"));
+    assert_eq!(
+        first.body.matches("name=\"criterion\"").count(),
+        0,
+        "no criteria yet"
+    );
+    assert!(
+        first.body.len() < 60_000,
+        "a page of units: {} bytes",
+        first.body.len()
+    );
+
+    let (unit, other) = (loaded.unit_ids[3], loaded.unit_ids[4]);
+    let chosen = send(
+        state.clone(),
+        get(&format!("{uri}?unit={unit}"), Some(&cookie)),
+    )
+    .await;
+    assert_eq!(
+        chosen.body.matches("name=\"criterion\"").count(),
+        25,
+        "one unit's criteria"
+    );
+    assert!(chosen.body.contains(&format!(
+        "id=\"unit-{unit}\" name=\"unit\" type=\"checkbox\" value=\"{unit}\" checked"
+    )));
+    assert!(!chosen.body.contains(&format!("value=\"{other}\" checked")));
+
+    // Refused for want of a witness: the unit stays shown with its tick kept.
+    let criterion = loaded.criterion_ids[3 * 25];
+    let refused = send(
+        state.clone(),
+        form_post_as(
+            &cookie,
+            &uri,
+            &format!("to=&unit={unit}&criterion={criterion}"),
+        ),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.body.matches("name=\"criterion\"").count(), 25);
+    assert!(refused
+        .body
+        .contains(&format!("value=\"{criterion}\" checked")));
+}

@@ -26,7 +26,8 @@ pub(crate) struct EnrolmentPage {
     major: String,
     status: Status,
     capacity: Capacity,
-    evidence: Vec<(Evidence, String)>,
+    /// Each item, who added it, and how its signed records stand.
+    evidence: Vec<(Evidence, String, String)>,
     confirmed: usize,
     criteria: usize,
     decisions: Vec<DecisionRow>,
@@ -106,6 +107,8 @@ pub async fn build(
         .map(|m| q.majors[m].title.clone())
         .unwrap_or_default();
     let panel = panel_for(state, &enrolment, capacity).await?;
+    let ids: Vec<Uuid> = items.iter().map(|e| e.id).collect();
+    let mut signed = crate::web::signed::standings_in_words(state, &ids).await?;
     Ok(EnrolmentPage {
         panel,
         enrolment_id: id,
@@ -121,7 +124,8 @@ pub async fn build(
             .into_iter()
             .map(|e| {
                 let by = names.get(&e.added_by).cloned().unwrap_or_default();
-                (e, by)
+                let standing = signed.remove(&e.id).unwrap_or_default();
+                (e, by, standing)
             })
             .collect(),
         confirmed,

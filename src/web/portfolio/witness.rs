@@ -5,7 +5,7 @@
 //! let them sign in the witness's name.
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Query, RawForm, State};
+use axum::extract::{RawForm, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use time::OffsetDateTime;
@@ -32,10 +32,17 @@ fn may_ask(c: Capacity) -> bool {
 }
 
 pub(crate) struct UnitChoices {
+    pub id: String,
     pub title: String,
-    /// (criterion id, label).
+    /// Its criteria are on the form.
+    pub shown: bool,
+    /// (criterion id, "1.1 text").
     pub criteria: Vec<(String, String)>,
 }
+
+/// A qualification with more criteria than this shows them by unit, chosen first: a
+/// page of every criterion of a 60-unit qualification weighed 460 KB.
+const ALL_CRITERIA_UP_TO: usize = 150;
 
 pub(crate) struct RequestView {
     pub id: Uuid,
@@ -57,6 +64,8 @@ pub(crate) struct WitnessRequestsPage {
     enrolment_id: Uuid,
     requests: Vec<RequestView>,
     units: Vec<UnitChoices>,
+    /// The units are chosen before their criteria (a big qualification).
+    by_unit: bool,
     /// (id, name) of the employer's people who follow the learner.
     employer_people: Vec<(String, String)>,
     form: RequestForm,
@@ -71,12 +80,6 @@ impl WitnessRequestsPage {
     fn chosen(&self, id: &str) -> bool {
         self.form.criteria.iter().any(|c| c == id)
     }
-}
-
-#[derive(Debug, Default, serde::Deserialize)]
-pub(crate) struct Done {
-    #[serde(default)]
-    done: Option<String>,
 }
 
 async fn views(state: &AppState, enrolment: Uuid) -> Result<Vec<RequestView>, AppError> {
@@ -111,11 +114,13 @@ async fn views(state: &AppState, enrolment: Uuid) -> Result<Vec<RequestView>, Ap
     Ok(out)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn page(
     state: &AppState,
     user: User,
     enrolment: &Enrolment,
     form: RequestForm,
+    chosen_units: &[String],
     errors: Vec<FieldError>,
     done: Option<&'static str>,
 ) -> Result<WitnessRequestsPage, AppError> {
@@ -123,21 +128,38 @@ async fn page(
         .versions
         .load(&state.pool, enrolment.version_id)
         .await?;
-    let labels = version.qualification.criterion_labels();
+    let q = &version.qualification;
+    let by_unit = q.criterion_count() > ALL_CRITERIA_UP_TO;
     let mut ordinal = 0;
-    let units = version
-        .qualification
+    let units = q
         .units
         .iter()
-        .map(|u| {
+        .zip(&version.unit_ids)
+        .map(|(u, uid)| {
             let n = u.criterion_count();
-            let criteria = (ordinal..ordinal + n)
-                .map(|o| (version.criterion_ids[o].to_string(), labels[o].clone()))
+            let ids: Vec<String> = version.criterion_ids[ordinal..ordinal + n]
+                .iter()
+                .map(Uuid::to_string)
                 .collect();
             ordinal += n;
+            let id = uid.to_string();
+            let shown = !by_unit
+                || chosen_units.contains(&id)
+                || ids.iter().any(|c| form.criteria.contains(c));
+            let texts = u.outcomes.iter().flat_map(|o| {
+                o.criteria
+                    .iter()
+                    .map(|c| format!("{} {}", c.number, c.text))
+            });
             UnitChoices {
+                id,
                 title: format!("Unit {} {}", u.code, u.title),
-                criteria,
+                shown,
+                criteria: if shown {
+                    ids.into_iter().zip(texts).collect()
+                } else {
+                    Vec::new()
+                },
             }
         })
         .collect();
@@ -153,6 +175,7 @@ async fn page(
         enrolment_id: enrolment.id,
         requests: views(state, enrolment.id).await?,
         units,
+        by_unit,
         employer_people,
         form,
         errors,
@@ -165,13 +188,23 @@ pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Ids(id): Ids<Uuid>,
-    Query(q): Query<Done>,
+    RawQuery(query): RawQuery,
 ) -> Result<WitnessRequestsPage, AppError> {
     let (enrolment, capacity) = enrolment_for(&state, &user, id).await?;
     if !may_ask(capacity) {
         return Err(AppError::NotFound);
     }
-    let done = match q.done.as_deref() {
+    let pairs = super::query_pairs(query.as_deref());
+    let units: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "unit")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let done_key = pairs
+        .iter()
+        .find(|(k, _)| k == "done")
+        .map(|(_, v)| v.as_str());
+    let done = match done_key {
         Some("asked") => {
             Some("The witness has been emailed a link to write and sign their testimony.")
         }
@@ -186,17 +219,21 @@ pub async fn list(
         user,
         &enrolment,
         RequestForm::default(),
+        &units,
         Vec::new(),
         done,
     )
     .await
 }
 
-fn read_request(body: &[u8]) -> RequestForm {
+/// The form, and the units whose criteria it showed.
+fn read_request(body: &[u8]) -> (RequestForm, Vec<String>) {
     let mut f = RequestForm::default();
+    let mut units = Vec::new();
     for (k, v) in form_urlencoded::parse(body) {
         let v = v.into_owned();
         match &*k {
+            "unit" => units.push(v),
             "to" => f.to = v,
             "witness_name" => f.witness_name = v,
             "witness_email" => f.witness_email = v,
@@ -206,7 +243,7 @@ fn read_request(body: &[u8]) -> RequestForm {
             _ => {}
         }
     }
-    f
+    (f, units)
 }
 
 /// POST /enrolments/{id}/witness
@@ -220,7 +257,7 @@ pub async fn ask(
     if !may_ask(capacity) {
         return Err(AppError::NotFound);
     }
-    let form = read_request(&body);
+    let (form, units) = read_request(&body);
     let version = state
         .versions
         .load(&state.pool, enrolment.version_id)
@@ -230,7 +267,7 @@ pub async fn ask(
     let valid: ValidRequest = match validate_request(&form, &known, &followers) {
         Ok(v) => v,
         Err(errors) => {
-            let page = page(&state, user, &enrolment, form, errors, None).await?;
+            let page = page(&state, user, &enrolment, form, &units, errors, None).await?;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
