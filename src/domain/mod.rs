@@ -1,6 +1,7 @@
 //! Business rules, pure: no database, web, IO, environment or clock.
 pub mod access;
 pub mod accounts;
+pub mod apprenticeship;
 pub mod audit;
 pub(crate) mod centre_log;
 pub mod credential;
@@ -25,6 +26,7 @@ pub mod progress;
 pub mod qualification;
 pub mod reassign;
 pub mod report;
+pub mod reviews;
 pub mod signature;
 pub mod signin;
 pub mod status;

@@ -1,0 +1,196 @@
+use proptest::prelude::*;
+use time::macros::date;
+use time::{Date, Duration};
+
+use super::*;
+
+fn day(start: Date, n: i64) -> Date {
+    start + Duration::days(n)
+}
+
+fn plan(start: Date, days: i64, planned: Minutes, breaks: Vec<Break>) -> Plan {
+    Plan {
+        start,
+        planned_end: day(start, days),
+        planned,
+        breaks,
+    }
+}
+
+#[test]
+fn the_default_plan_is_the_rule_over_the_working_weeks() {
+    let start = date!(2026 - 09 - 01);
+    let a_year = date!(2027 - 09 - 01);
+    // 52.1 weeks less 5.6 of leave: 46.5 working weeks.
+    assert_eq!(working_week_tenths(start, a_year), 465);
+    // 20 % of 37.5 hours is 7.5 hours a week: 348.75 hours.
+    let planned = default_planned(
+        OtjRule::PercentOfContracted(20),
+        37 * 60 + 30,
+        start,
+        a_year,
+    );
+    assert_eq!(planned, 450 * 465 / 10);
+    assert_eq!(
+        default_planned(OtjRule::MinutesPerWeek(6 * 60), 0, start, a_year),
+        360 * 465 / 10
+    );
+}
+
+#[test]
+fn a_break_pauses_the_clock_and_pushes_the_end_out() {
+    let start = date!(2026 - 01 - 05);
+    let p = plan(
+        start,
+        100,
+        100 * 60,
+        vec![Break {
+            from: day(start, 10),
+            to: day(start, 19),
+        }],
+    );
+    assert_eq!(p.elapsed_days(day(start, 10)), 10);
+    assert_eq!(
+        p.elapsed_days(day(start, 20)),
+        10,
+        "paused through the break"
+    );
+    assert_eq!(p.elapsed_days(day(start, 30)), 20);
+    assert_eq!(p.adjusted_end(), day(start, 110));
+    assert_eq!(p.target_on(day(start, 30)), 20 * 60);
+    assert_eq!(p.target_on(p.adjusted_end()), p.planned);
+    assert_eq!(
+        p.target_on(day(start, 500)),
+        p.planned,
+        "never past the plan"
+    );
+    assert_eq!(
+        p.forecast(day(start, 30), 10 * 60),
+        50 * 60,
+        "half the rate, half the plan"
+    );
+}
+
+#[test]
+fn entries_in_the_future_in_a_break_or_over_a_day_are_refused() {
+    let start = date!(2026 - 01 - 05);
+    let today = day(start, 40);
+    let p = plan(
+        start,
+        100,
+        6000,
+        vec![Break {
+            from: day(start, 10),
+            to: day(start, 19),
+        }],
+    );
+    let on = |d| Entry {
+        day: d,
+        minutes: 20 * 60,
+        state: EntryState::Pending,
+    };
+    assert_eq!(
+        check_entry(&p, today, day(start, 41), 60, &[]),
+        Err(EntryRefusal::InTheFuture)
+    );
+    assert_eq!(
+        check_entry(&p, today, day(start, 12), 60, &[]),
+        Err(EntryRefusal::InBreak)
+    );
+    assert_eq!(
+        check_entry(&p, today, day(start, -1), 60, &[]),
+        Err(EntryRefusal::BeforeStart)
+    );
+    assert_eq!(
+        check_entry(&p, today, today, 0, &[]),
+        Err(EntryRefusal::NoTime)
+    );
+    let same = [on(today)];
+    assert_eq!(check_entry(&p, today, today, 4 * 60, &same), Ok(()));
+    assert_eq!(
+        check_entry(&p, today, today, 4 * 60 + 1, &same),
+        Err(EntryRefusal::OverADay)
+    );
+    let rejected = [Entry {
+        state: EntryState::Rejected,
+        ..on(today)
+    }];
+    assert_eq!(
+        check_entry(&p, today, today, 24 * 60, &rejected),
+        Ok(()),
+        "rejected ones never count"
+    );
+}
+
+/// A plan with up to three breaks inside it, none overlapping.
+fn plans() -> impl Strategy<Value = Plan> {
+    (
+        0i64..2000,
+        30i64..1500,
+        0i64..200_000,
+        prop::collection::vec((0i64..200, 1i64..120), 0..3),
+    )
+        .prop_map(|(offset, days, planned, gaps)| {
+            let start = day(date!(2024 - 01 - 01), offset);
+            let mut at = 0;
+            let mut breaks = Vec::new();
+            for (gap, len) in gaps {
+                let from = at + gap;
+                let to = from + len - 1;
+                if to >= days {
+                    break;
+                }
+                breaks.push(Break {
+                    from: day(start, from),
+                    to: day(start, to),
+                });
+                at = to + 1;
+            }
+            plan(start, days, planned, breaks)
+        })
+}
+
+proptest! {
+    /// A break only ever holds the to-date target back.
+    #[test]
+    fn a_break_never_raises_the_to_date_target(p in plans(), from in 0i64..1600, len in 1i64..200, on in -10i64..2000) {
+        let b = Break { from: day(p.start, from), to: day(p.start, from + len - 1) };
+        prop_assume!(p.breaks.iter().all(|x| b.to < x.from || b.from > x.to));
+        let mut with = p.clone();
+        with.breaks.push(b);
+        let d = day(p.start, on);
+        prop_assert!(with.target_on(d) <= p.target_on(d), "{} > {}", with.target_on(d), p.target_on(d));
+    }
+
+    /// The target grows day by day, and is the plan exactly at the adjusted end.
+    #[test]
+    fn the_target_reaches_the_plan_at_the_adjusted_end(p in plans(), on in 0i64..2000) {
+        prop_assert_eq!(p.target_on(p.adjusted_end()), p.planned);
+        let d = day(p.start, on);
+        prop_assert!(p.target_on(d) <= p.target_on(d + Duration::days(1)));
+        if p.breaks.is_empty() {
+            prop_assert_eq!(p.target_on(p.planned_end), p.planned);
+        }
+    }
+
+    /// Approving an entry never lowers the approved minutes; rejecting one never raises them.
+    #[test]
+    fn approving_never_lowers_the_actual(
+        entries in prop::collection::vec((1i64..600, 0usize..3), 0..40),
+        pick in any::<prop::sample::Index>(),
+    ) {
+        let states = [EntryState::Pending, EntryState::Approved, EntryState::Rejected];
+        let mut all: Vec<Entry> = entries
+            .iter()
+            .map(|(m, s)| Entry { day: date!(2026 - 01 - 05), minutes: *m, state: states[*s] })
+            .collect();
+        prop_assume!(!all.is_empty());
+        let before = approved(&all);
+        let i = pick.index(all.len());
+        all[i].state = EntryState::Approved;
+        prop_assert!(approved(&all) >= before);
+        let approved_now = approved(&all);
+        all[i].state = EntryState::Rejected;
+        prop_assert!(approved(&all) <= approved_now);
+    }
+}
