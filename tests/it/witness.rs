@@ -440,3 +440,83 @@ async fn a_big_qualification_shows_the_criteria_of_the_units_chosen() {
         .body
         .contains(&format!("value=\"{criterion}\" checked")));
 }
+
+/// The request's email goes out through the worker to a real SMTP server: to the
+/// witness, with the link on the public address (the asker is never shown it); once
+/// sent, the outbox forgets the link and the log says it was emailed.
+#[tokio::test]
+async fn the_worker_emails_the_witness_their_link_on_the_public_address() {
+    use crate::mail_queue::{app, wait_until, Mail, PUBLIC, QUICK};
+    use crate::smtp::{Answer, SmtpServer};
+    let s = scene().await;
+    let server = SmtpServer::start(Answer::Accept).await;
+    let running = app(&s.pool, Mail::Smtp(server.url.clone()), QUICK).await;
+    let asked = send(
+        running.state.clone(),
+        form_post_as(
+            &s.learner,
+            &format!("/enrolments/{}/witness", s.enrolment),
+            &format!(
+                "to=email&witness_name=Wendy+Witness&witness_email=wendy%40northwind.test&criterion={}",
+                s.criterion
+            ),
+        ),
+    )
+    .await;
+    assert_eq!(asked.status, StatusCode::SEE_OTHER, "{}", asked.body);
+    let page = send(
+        running.state.clone(),
+        get(
+            asked.location.as_deref().expect("back to the list"),
+            Some(&s.learner),
+        ),
+    )
+    .await;
+
+    let message = wait_until("the witness's email", || async {
+        server.received().into_iter().next()
+    })
+    .await;
+    assert_eq!(message.rcpt_to, ["wendy@northwind.test"]);
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&message.data)
+        .expect("parses");
+    assert_eq!(
+        parsed.subject(),
+        Some("Please confirm what you saw Amira Hassan do")
+    );
+    let text = parsed.body_text(0).expect("text").into_owned();
+    let link = text
+        .split_whitespace()
+        .find(|w| w.contains("/witness/"))
+        .expect("a link in the email")
+        .to_string();
+    assert!(link.starts_with(&format!("{PUBLIC}/witness/")), "{link}");
+    assert!(text.contains("works once, for 14 days"), "{text}");
+    let token = link.rsplit('/').next().expect("token");
+    assert!(!page.body.contains(token), "the asker never sees the link");
+    let path = link.trim_start_matches(PUBLIC);
+    let open = send(running.state.clone(), get(path, None)).await;
+    assert_eq!(
+        open.status,
+        StatusCode::OK,
+        "the emailed link opens the page"
+    );
+
+    wait_until("the link forgotten and the sending logged", || async {
+        let kept: Option<String> =
+            sqlx::query_scalar("SELECT link FROM mail_outbox WHERE kind = 'witness_request'")
+                .fetch_one(&s.pool)
+                .await
+                .expect("the message");
+        let logged: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM activity_log WHERE action = 'witness request emailed'",
+        )
+        .fetch_one(&s.pool)
+        .await
+        .expect("log");
+        (kept.is_none() && logged == 1).then_some(())
+    })
+    .await;
+    running.stop().await;
+}
