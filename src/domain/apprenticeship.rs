@@ -234,3 +234,49 @@ pub fn check_entry(
 #[cfg(test)]
 #[path = "apprenticeship_tests.rs"]
 mod tests;
+
+/// One week of the cumulative chart: the target at the week's end, and the approved
+/// minutes by then (`None` for weeks not reached yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Week {
+    /// The first day after the week: the figures are as of the start of this day.
+    pub ends: Date,
+    pub target: Minutes,
+    pub approved: Option<Minutes>,
+}
+
+/// The weeks of the programme, start to adjusted end, with the cumulative target and
+/// (up to `today`) the cumulative approved minutes: the chart's two lines.
+pub fn weekly(plan: &Plan, entries: &[Entry], today: Date) -> Vec<Week> {
+    let end = plan.adjusted_end();
+    let mut approved_days: Vec<(Date, Minutes)> = entries
+        .iter()
+        .filter(|e| e.state == EntryState::Approved)
+        .map(|e| (e.day, e.minutes))
+        .collect();
+    approved_days.sort();
+    let mut weeks = Vec::new();
+    let mut ends = plan.start;
+    loop {
+        ends = ends
+            .checked_add(time::Duration::weeks(1))
+            .unwrap_or(end)
+            .min(end);
+        let approved = (ends <= today.next_day().unwrap_or(today)).then(|| {
+            approved_days
+                .iter()
+                .filter(|(d, _)| *d < ends)
+                .map(|(_, m)| m)
+                .sum()
+        });
+        weeks.push(Week {
+            ends,
+            target: plan.target_on(ends),
+            approved,
+        });
+        if ends >= end {
+            break;
+        }
+    }
+    weeks
+}

@@ -194,3 +194,58 @@ proptest! {
         prop_assert!(approved(&all) <= approved_now);
     }
 }
+
+#[test]
+fn the_weeks_run_to_the_adjusted_end_with_actuals_up_to_today() {
+    let start = date!(2026 - 01 - 05);
+    let p = plan(start, 28, 2800, vec![]);
+    let entry = |n, minutes, state| Entry {
+        day: day(start, n),
+        minutes,
+        state,
+    };
+    let entries = [
+        entry(1, 60, EntryState::Approved),
+        entry(8, 90, EntryState::Approved),
+        entry(9, 500, EntryState::Rejected),
+        entry(9, 30, EntryState::Pending),
+    ];
+    let weeks = weekly(&p, &entries, day(start, 10));
+    assert_eq!(weeks.len(), 4);
+    assert_eq!(weeks[0].ends, day(start, 7));
+    assert_eq!(
+        weeks.iter().map(|w| w.target).collect::<Vec<_>>(),
+        [700, 1400, 2100, 2800]
+    );
+    assert_eq!(
+        weeks.iter().map(|w| w.approved).collect::<Vec<_>>(),
+        [Some(60), None, None, None],
+        "only weeks ended by today have an actual"
+    );
+    let later = weekly(&p, &entries, day(start, 14));
+    assert_eq!(later[1].approved, Some(150));
+}
+
+proptest! {
+    /// Both lines only ever rise, and the target line ends at the plan.
+    #[test]
+    fn the_chart_lines_rise_to_the_plan(p in plans(), today in 0i64..2500, entries in prop::collection::vec((0i64..2000, 1i64..600, any::<bool>()), 0..30)) {
+        let entries: Vec<Entry> = entries
+            .iter()
+            .map(|(d, m, ok)| Entry {
+                day: day(p.start, *d),
+                minutes: *m,
+                state: if *ok { EntryState::Approved } else { EntryState::Pending },
+            })
+            .collect();
+        let weeks = weekly(&p, &entries, day(p.start, today));
+        prop_assert_eq!(weeks.last().map(|w| w.target), Some(p.planned));
+        for pair in weeks.windows(2) {
+            prop_assert!(pair[0].target <= pair[1].target);
+            if let (Some(a), Some(b)) = (pair[0].approved, pair[1].approved) {
+                prop_assert!(a <= b);
+            }
+            prop_assert!(pair[0].approved.is_some() || pair[1].approved.is_none(), "actuals stop at today");
+        }
+    }
+}

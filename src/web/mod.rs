@@ -12,6 +12,7 @@ use tower_sessions_sqlx_store::PostgresStore;
 mod admin;
 mod assets;
 pub mod auth;
+pub mod charts;
 mod compression;
 pub(crate) mod csv_export;
 pub(crate) mod employer;
