@@ -140,6 +140,15 @@ impl Plan {
     }
 }
 
+/// Behind on OTJ (issue 14, point 3): the approved minutes fall short of the to-date
+/// target by more than the centre's margin, a percentage of that target. Nothing is
+/// behind before anything is due.
+pub fn behind(plan: &Plan, approved: Minutes, today: Date, margin_percent: u8) -> bool {
+    let target = plan.target_on(today);
+    let allowed = i128::from(target) * i128::from(100 - margin_percent.min(100)) / 100;
+    target > 0 && i128::from(approved) < allowed
+}
+
 /// An entry of the OTJ log, as the plan's arithmetic needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry {

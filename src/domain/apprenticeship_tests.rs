@@ -249,3 +249,32 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn behind_is_short_of_the_target_by_more_than_the_margin() {
+    let start = date!(2026 - 01 - 05);
+    let p = plan(start, 100, 100 * 60, vec![]);
+    let today = day(start, 50);
+    assert_eq!(p.target_on(today), 50 * 60);
+    assert!(
+        !behind(&p, 45 * 60, today, 10),
+        "10 % short is within a 10 % margin"
+    );
+    assert!(behind(&p, 45 * 60 - 1, today, 10));
+    assert!(!behind(&p, 0, start, 10), "nothing due on the first day");
+    assert!(!behind(&p, 0, today, 100), "a margin of 100 % flags no one");
+}
+
+proptest! {
+    /// More approved minutes, or a wider margin, never makes a learner behind.
+    #[test]
+    fn more_hours_or_a_wider_margin_never_puts_anyone_behind(
+        p in plans(), on in 0i64..2000, approved in 0i64..200_000, more in 0i64..10_000, margin in 0u8..100, wider in 0u8..20,
+    ) {
+        let today = day(p.start, on);
+        if !behind(&p, approved, today, margin) {
+            prop_assert!(!behind(&p, approved + more, today, margin));
+            prop_assert!(!behind(&p, approved, today, margin.saturating_add(wider)));
+        }
+    }
+}
