@@ -391,3 +391,19 @@ pub(crate) async fn create_signed(
     create(conn, item, &signable.content, made_by).await?;
     Ok(Ok(store(conn, item.id, 1, &signed).await?))
 }
+
+/// The evidence item of each of `items`, in one statement.
+pub(crate) async fn evidence_of(
+    db: impl PgExecutor<'_>,
+    items: &[Uuid],
+) -> DbResult<std::collections::HashMap<Uuid, Uuid>> {
+    Ok(sqlx::query!(
+        "SELECT id, evidence_id FROM signed_items WHERE id = ANY($1)",
+        items
+    )
+    .fetch_all(db)
+    .await?
+    .into_iter()
+    .map(|r| (r.id, r.evidence_id))
+    .collect())
+}

@@ -86,12 +86,12 @@ async fn views(state: &AppState, enrolment: Uuid) -> Result<Vec<RequestView>, Ap
     let requests = witness::of_enrolment(&state.pool, enrolment).await?;
     let now = OffsetDateTime::now_utc();
     let mut out = Vec::with_capacity(requests.len());
+    let items: Vec<Uuid> = requests.iter().filter_map(|r| r.item_id).collect();
+    let evidence_of = signatures::evidence_of(&state.pool, &items).await?;
     for r in requests {
         let st = r.state(now);
         let evidence = match (st, r.item_id) {
-            (LinkState::Used, Some(item)) => {
-                Some(signatures::get(&state.pool, item).await?.evidence_id)
-            }
+            (LinkState::Used, Some(item)) => evidence_of.get(&item).copied(),
             _ => None,
         };
         out.push(RequestView {
