@@ -46,6 +46,37 @@ impl LoadedVersion {
     pub fn criterion_ordinal(&self, criterion_id: Uuid) -> Option<usize> {
         self.criterion_ordinals.get(&criterion_id).copied()
     }
+
+    /// A criterion as people refer to it: its unit's code and its number ("201 1.1").
+    pub(crate) fn criterion_ref(&self, criterion_id: Uuid) -> Option<String> {
+        let mut ordinal = self.criterion_ordinal(criterion_id)?;
+        for u in &self.qualification.units {
+            let n = u.criterion_count();
+            if ordinal < n {
+                let c = u.outcomes.iter().flat_map(|o| &o.criteria).nth(ordinal)?;
+                return Some(format!("{} {}", u.code, c.number));
+            }
+            ordinal -= n;
+        }
+        None
+    }
+
+    /// The criterion a reference names: unit code (any case) and number.
+    pub(crate) fn criterion_by_ref(&self, unit: &str, number: &str) -> Option<Uuid> {
+        let mut ordinal = 0;
+        for u in &self.qualification.units {
+            if u.code.eq_ignore_ascii_case(unit) {
+                let at = u
+                    .outcomes
+                    .iter()
+                    .flat_map(|o| &o.criteria)
+                    .position(|c| c.number == number)?;
+                return self.criterion_ids.get(ordinal + at).copied();
+            }
+            ordinal += u.criterion_count();
+        }
+        None
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

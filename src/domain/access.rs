@@ -59,6 +59,32 @@ impl Capacity {
         )
     }
 
+    /// The learner logs their off-the-job hours; their assessor (or trainee) may log
+    /// them for the learner (issue 14, point 2).
+    pub(crate) fn may_log_otj(self) -> bool {
+        self.may_ask_witness()
+    }
+
+    /// May change this entry of the OTJ log: a learner their own entries, the assessor
+    /// and trainee any.
+    pub(crate) fn may_edit_otj(self, logged_by_self: bool) -> bool {
+        match self {
+            Capacity::Learner => logged_by_self,
+            Capacity::Assessor | Capacity::TraineeAssessor => true,
+            Capacity::Iqa | Capacity::Admin => false,
+        }
+    }
+
+    /// Only the qualified assessor approves or rejects OTJ hours: they decide funding.
+    pub(crate) fn may_decide_otj(self) -> bool {
+        self == Capacity::Assessor
+    }
+
+    /// The apprenticeship's plan and breaks are the centre's records, kept by admins.
+    pub(crate) fn may_plan_apprenticeship(self) -> bool {
+        self == Capacity::Admin
+    }
+
     /// Observation and professional-discussion records are the assessor's (SPEC §2).
     pub(crate) fn may_add_assessor_records(self) -> bool {
         matches!(self, Capacity::Assessor | Capacity::TraineeAssessor)

@@ -149,6 +149,66 @@ pub fn behind(plan: &Plan, approved: Minutes, today: Date, margin_percent: u8) -
     target > 0 && i128::from(approved) < allowed
 }
 
+/// The first day the learner is `behind` with `approved` minutes, if ever: the target
+/// only rises with the days, so they are behind on every day from then until more hours
+/// are approved (or the plan, its breaks or the margin change). Kept with the
+/// apprenticeship, this lets a list ask "behind today?" as a date comparison.
+pub fn behind_from(plan: &Plan, approved: Minutes, margin_percent: u8) -> Option<Date> {
+    let end = plan.adjusted_end();
+    // The target stops rising the day after the adjusted end.
+    let last = end.next_day().unwrap_or(end);
+    if !behind(plan, approved, last, margin_percent) {
+        return None;
+    }
+    // Binary search for the first behind day in start..=last.
+    let (mut lo, mut hi) = (plan.start, last);
+    while lo < hi {
+        let mid = lo + time::Duration::days((hi - lo).whole_days() / 2);
+        if behind(plan, approved, mid, margin_percent) {
+            hi = mid;
+        } else {
+            lo = mid.next_day().unwrap_or(hi);
+        }
+    }
+    Some(lo)
+}
+
+/// Why a break in learning cannot be recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakRefusal {
+    EndsBeforeItStarts,
+    BeforeStart,
+    Overlaps,
+}
+
+impl BreakRefusal {
+    pub fn message(self) -> &'static str {
+        match self {
+            BreakRefusal::EndsBeforeItStarts => "The break must end on or after the day it starts",
+            BreakRefusal::BeforeStart => "A break cannot start before the apprenticeship does",
+            BreakRefusal::Overlaps => "This break overlaps another break in learning",
+        }
+    }
+}
+
+/// Checks a new break against the plan and its other breaks.
+pub fn check_break(plan: &Plan, new: Break) -> Result<(), BreakRefusal> {
+    if new.to < new.from {
+        return Err(BreakRefusal::EndsBeforeItStarts);
+    }
+    if new.from < plan.start {
+        return Err(BreakRefusal::BeforeStart);
+    }
+    if plan
+        .breaks
+        .iter()
+        .any(|b| b.from <= new.to && new.from <= b.to)
+    {
+        return Err(BreakRefusal::Overlaps);
+    }
+    Ok(())
+}
+
 /// An entry of the OTJ log, as the plan's arithmetic needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry {
@@ -194,18 +254,29 @@ pub fn approved(entries: &[Entry]) -> Minutes {
 }
 
 /// Why an entry cannot be logged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntryRefusal {
-    #[error("Enter how long it took, more than 0 minutes")]
     NoTime,
-    #[error("An entry cannot be dated in the future: log it on the day, or after")]
     InTheFuture,
-    #[error("This day is before the apprenticeship started")]
     BeforeStart,
-    #[error("This day is inside a break in learning, when the clock is paused")]
     InBreak,
-    #[error("The entries of one day would come to more than 24 hours")]
     OverADay,
+}
+
+impl EntryRefusal {
+    pub fn message(self) -> &'static str {
+        match self {
+            EntryRefusal::NoTime => "Enter how long it took, more than 0 minutes",
+            EntryRefusal::InTheFuture => {
+                "An entry cannot be dated in the future: log it on the day, or after"
+            }
+            EntryRefusal::BeforeStart => "This day is before the apprenticeship started",
+            EntryRefusal::InBreak => {
+                "This day is inside a break in learning, when the clock is paused"
+            }
+            EntryRefusal::OverADay => "The entries of one day would come to more than 24 hours",
+        }
+    }
 }
 
 /// Checks a new (or edited) entry against the plan, today, and the other entries of the

@@ -278,3 +278,56 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn behind_from_is_the_first_day_short_by_more_than_the_margin() {
+    let start = date!(2026 - 01 - 05);
+    let p = plan(start, 100, 100 * 60, vec![]);
+    // 45 hours approved with a 10 % margin: behind once 90 % of the target passes 45
+    // hours, i.e. once the target passes 50 hours.
+    let from = behind_from(&p, 45 * 60, 10).expect("behind some day");
+    assert!(behind(&p, 45 * 60, from, 10));
+    assert!(!behind(&p, 45 * 60, from.previous_day().unwrap(), 10));
+    assert!(p.target_on(from) > 50 * 60);
+    assert_eq!(
+        behind_from(&p, 90 * 60, 10),
+        None,
+        "90 % of the plan is enough"
+    );
+    assert_eq!(behind_from(&p, 0, 10), Some(day(start, 1)), "nothing done");
+}
+
+#[test]
+fn a_break_must_not_overlap_or_run_backwards() {
+    let start = date!(2026 - 01 - 05);
+    let existing = Break {
+        from: day(start, 10),
+        to: day(start, 19),
+    };
+    let p = plan(start, 100, 6000, vec![existing]);
+    let b = |f, t| Break {
+        from: day(start, f),
+        to: day(start, t),
+    };
+    assert_eq!(
+        check_break(&p, b(30, 29)),
+        Err(BreakRefusal::EndsBeforeItStarts)
+    );
+    assert_eq!(check_break(&p, b(-1, 3)), Err(BreakRefusal::BeforeStart));
+    assert_eq!(check_break(&p, b(19, 25)), Err(BreakRefusal::Overlaps));
+    assert_eq!(check_break(&p, b(0, 10)), Err(BreakRefusal::Overlaps));
+    assert_eq!(check_break(&p, b(20, 20)), Ok(()));
+    assert_eq!(check_break(&p, b(0, 9)), Ok(()));
+}
+
+proptest! {
+    /// `behind_from` says exactly the days `behind` does: none before it, all from it.
+    #[test]
+    fn behind_from_agrees_with_behind_on_every_day(
+        p in plans(), approved in 0i64..100_000, margin in 0u8..=100, on in -5i64..2500,
+    ) {
+        let today = day(p.start, on);
+        let flagged = behind_from(&p, approved, margin).is_some_and(|from| today >= from);
+        prop_assert_eq!(flagged, behind(&p, approved, today, margin));
+    }
+}

@@ -394,7 +394,7 @@ impl<K: LogKind> LogView<K> {
 }
 
 /// "2026-11-24", as a date field sends it; also "24/11/2026", as people write it.
-fn parse_date(text: &str) -> Option<Date> {
+pub(crate) fn parse_date(text: &str) -> Option<Date> {
     let (year, month, day) = if let Some((y, rest)) = text.split_once('-') {
         let (m, d) = rest.split_once('-')?;
         (y, m, d)
@@ -418,7 +418,7 @@ fn parse_date(text: &str) -> Option<Date> {
     Date::from_calendar_date(year, month, day).ok()
 }
 
-fn date_key(d: Date) -> String {
+pub(crate) fn date_key(d: Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 

@@ -17,6 +17,7 @@ pub mod jcs;
 pub(crate) mod log_filter;
 pub mod mail;
 pub mod onboarding;
+pub mod otj;
 pub mod outcome;
 pub(crate) mod password_reset;
 pub(crate) mod passwords;

@@ -112,8 +112,29 @@ text_field!(
     SIGNED_NAME: "signed_name", "The name", One, 200, "200"
 );
 
+text_field!(
+    /// One of a centre's off-the-job activity types.
+    ACTIVITY_TYPE: "activity_types", "Each activity type", One, 100, "100"
+);
+text_field!(
+    /// Why an apprenticeship's planned OTJ hours differ from the centre's default.
+    PLAN_REASON: "reason", "The reason", Many, 2_000, "2,000"
+);
+text_field!(
+    /// Why learning is paused.
+    BREAK_REASON: "reason", "The reason", Many, 2_000, "2,000"
+);
+text_field!(
+    /// What an off-the-job activity was and what was learned.
+    OTJ_WHAT: "what", "What was done", Many, 5_000, "5,000"
+);
+text_field!(
+    /// Why an assessor rejects an OTJ entry.
+    OTJ_REJECT_REASON: "reason", "The reason", Many, 2_000, "2,000"
+);
+
 /// Every text field the forms take.
-pub const ALL: [TextField; 16] = [
+pub const ALL: [TextField; 21] = [
     PERSON_NAME,
     EMAIL,
     NEW_PASSWORD,
@@ -130,6 +151,11 @@ pub const ALL: [TextField; 16] = [
     WITNESS_ROLE,
     RELATIONSHIP,
     SIGNED_NAME,
+    ACTIVITY_TYPE,
+    PLAN_REASON,
+    BREAK_REASON,
+    OTJ_WHAT,
+    OTJ_REJECT_REASON,
 ];
 
 /// A character that starts a new line: LF, CR, vertical tab, form feed, next line, and

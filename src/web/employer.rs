@@ -16,7 +16,7 @@ use crate::db::enrolments::{self, Enrolment};
 use crate::db::evidence as db_evidence;
 use crate::db::users::{self, Role, User};
 use crate::db::witness::{self, Request};
-use crate::db::{employer_people, figures};
+use crate::db::{apprenticeships, employer_people, figures};
 use crate::domain::access::{self, Viewer};
 use crate::domain::Status;
 
@@ -113,6 +113,8 @@ pub(crate) struct LearnerPage {
     page: i64,
     more: bool,
     awaiting: Vec<Request>,
+    /// An apprenticeship's off-the-job hours (issue 14, point 3).
+    otj: Option<crate::web::portfolio::otj_view::OtjProgress>,
 }
 
 /// The enrolment, if this employer's person follows it; 404 otherwise.
@@ -181,7 +183,16 @@ pub(crate) async fn learner(
         .remove(&enrolment.learner_id)
         .unwrap_or_default();
     let criteria = version.qualification.criterion_count() as i32;
+    let otj = match apprenticeships::get(db, id).await? {
+        Some(a) => {
+            let breaks = apprenticeships::breaks(db, id).await?;
+            let today = time::OffsetDateTime::now_utc().date();
+            Some(crate::web::portfolio::otj_view::progress(&state, &a, &breaks, today).await?)
+        }
+        None => None,
+    };
     Ok(LearnerPage {
+        otj,
         user,
         enrolment_id: id,
         learner,

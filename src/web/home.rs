@@ -199,6 +199,12 @@ pub fn day(at: &OffsetDateTime) -> String {
     at.format(&format).unwrap_or_default()
 }
 
+/// A calendar day as people write them: "24 Nov 2026".
+pub fn date_text(d: time::Date) -> String {
+    let format = time::macros::format_description!("[day padding:none] [month repr:short] [year]");
+    d.format(&format).unwrap_or_default()
+}
+
 /// A day as ISO 8601, for file names: "2026-11-24".
 pub(crate) fn iso_day(at: OffsetDateTime) -> String {
     let format = time::macros::format_description!("[year]-[month]-[day]");

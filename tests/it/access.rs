@@ -343,6 +343,21 @@ fn pages() -> Vec<Row> {
         get("/witness-requests/{id}", |w| format!("/witness-requests/{}", w.request_a),
                                                                    "in   404  404  404  404  404  404  404  404  404  404  in   404  404")
             .note("asked by email, so no account's"),
+        // An apprenticeship's OTJ log: everyone on the portfolio reads it (the employer
+        // on their own page); the plan and breaks are the admin's.
+        get("/enrolments/{id}/otj", |w| format!("/enrolments/{}/otj", w.a.id),
+                                                                   "in   200  404  200  404  200  200  404  200  404  404  in   404  404"),
+        get("/enrolments/{id}/otj/{entry}", |w| format!("/enrolments/{}/otj/{}", w.a.id, w.otj_a),
+                                                                   "in   200  404  200  404  200  200  404  200  404  404  in   404  404"),
+        get("/enrolments/{id}/otj/{entry}", |w| format!("/enrolments/{}/otj/{}", w.a2.id, w.otj_a),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404")
+            .note("A's entry under A2"),
+        get("/enrolments/{id}/apprenticeship", |w| format!("/enrolments/{}/apprenticeship", w.a.id),
+                                                                   "in   404  404  404  404  404  404  404  200  404  404  in   404  404"),
+        get("/enrolments/{id}/apprenticeship/breaks", |w| format!("/enrolments/{}/apprenticeship/breaks", w.a.id),
+                                                                   "in   404  404  404  404  404  404  404  200  404  404  in   404  404"),
+        get("/admin/settings/apprenticeships", |_| "/admin/settings/apprenticeships".into(),
+                                                                   "in   404  404  404  404  404  404  404  200  200  404  in   404  404"),
         // An employer's person: the learners they are linked to, read-only.
         get("/employer/learners", |_| "/employer/learners".into(), "in   404  404  404  404  404  404  404  404  404  404  in   200  200"),
         get("/employer/learners/{id}", |w| format!("/employer/learners/{}", w.a.id),
@@ -746,6 +761,46 @@ fn portfolio_forms() -> Vec<Row> {
                                                                    "in   404  404  404  404  404  404  404  303  303  404  in   404  404"),
         post("/admin/settings/rotate-key", |_| "/admin/settings/rotate-key".into(), |_| Payload::Empty,
                                                                    "in   404  404  404  404  404  404  404  303  303  404  in   404  404"),
+        post("/admin/settings/apprenticeships", |_| "/admin/settings/apprenticeships".into(),
+            |_| form("rule=percent&percent=20&margin=10&review_weeks=12&activity_types=Shadowing".into()),
+                                                                   "in   404  404  404  404  404  404  404  303  303  404  in   404  404"),
+        post("/admin/settings/apprenticeships", |_| "/admin/settings/apprenticeships".into(),
+            |_| form("rule=percent&percent=20&margin=10&review_weeks=13&activity_types=Shadowing".into()),
+                                                                   "in   404  404  404  404  404  404  404  422  422  404  in   404  404")
+            .note("reviews more than 12 weeks apart"),
+        // The OTJ log: the learner, trainee and assessor log and change entries (a
+        // learner only their own); only the assessor decides. The plan and breaks are
+        // the admin's.
+        post("/enrolments/{id}/otj", |w| format!("/enrolments/{}/otj", w.a.id),
+            |w| form(format!("day={}&hours=1&minutes=30&activity=Mentoring&what=Met+my+mentor", w.otj_day)),
+                                                                   "in   303  404  303  404  303  404  404  404  404  404  in   404  404"),
+        post("/enrolments/{id}/otj", |w| format!("/enrolments/{}/otj", w.a.id),
+            |_| form("day=2999-01-01&hours=1&minutes=30&activity=Mentoring&what=Met+my+mentor".into()),
+                                                                   "in   422  404  422  404  422  404  404  404  404  404  in   404  404")
+            .note("a day in the future"),
+        post("/enrolments/{id}/otj/{entry}", |w| format!("/enrolments/{}/otj/{}", w.a.id, w.otj_a),
+            |w| form(format!("day={}&hours=3&minutes=0&activity=Shadowing&what=Shadowed+the+ward+sister", w.otj_day)),
+                                                                   "in   303  404  303  404  303  404  404  404  404  404  in   404  404"),
+        post("/enrolments/{id}/otj/{entry}/decision", |w| format!("/enrolments/{}/otj/{}/decision", w.a.id, w.otj_a),
+            |_| form("decision=approve".into()),
+                                                                   "in   404  404  303  404  404  404  404  404  404  404  in   404  404"),
+        post("/enrolments/{id}/otj/{entry}/decision", |w| format!("/enrolments/{}/otj/{}/decision", w.a.id, w.otj_a),
+            |_| form("decision=reject&reason=".into()),
+                                                                   "in   404  404  422  404  404  404  404  404  404  404  in   404  404")
+            .note("rejected without a reason"),
+        post("/enrolments/{id}/apprenticeship", |w| format!("/enrolments/{}/apprenticeship", w.a.id),
+            |_| form("start=2026-09-01&planned_end=2027-09-01&weekly_hours=37.5".into()),
+                                                                   "in   404  404  404  404  404  404  404  303  404  404  in   404  404"),
+        post("/enrolments/{id}/apprenticeship", |w| format!("/enrolments/{}/apprenticeship", w.a.id),
+            |_| form("start=2026-09-01&planned_end=2027-09-01&weekly_hours=37.5&planned_hours=100".into()),
+                                                                   "in   404  404  404  404  404  404  404  422  404  404  in   404  404")
+            .note("an override without a reason"),
+        post("/enrolments/{id}/apprenticeship/breaks", |w| format!("/enrolments/{}/apprenticeship/breaks", w.a.id),
+            |w| form(format!("from={}&to={}&reason=Illness", w.otj_day, w.otj_day)),
+                                                                   "in   404  404  404  404  404  404  404  303  404  404  in   404  404"),
+        post("/enrolments/{id}/apprenticeship/breaks/{break}/remove", |w| format!("/enrolments/{}/apprenticeship/breaks/{}/remove", w.a.id, w.break_a),
+            |_| Payload::Empty,
+                                                                   "in   404  404  404  404  404  404  404  303  404  404  in   404  404"),
         // IQA: the IQA records and closes; the assessor (or trainee) marks addressed.
         post(IQA, |w| format!("/enrolments/{}/iqa", w.a.id),
             |w| form(format!("target=unit%3A{}&verdict=agreed&feedback=", w.unit_a)),

@@ -7,6 +7,7 @@ mod account_sessions;
 mod activity_log;
 mod admin;
 mod admin_audits;
+mod apprenticeship;
 mod architecture;
 mod auto_audit;
 mod bad_input;

@@ -6,6 +6,7 @@ use super::auth::CurrentUser;
 use super::{AppError, AppState};
 use crate::db::users::{Role, User};
 
+mod apprenticeship_settings;
 mod audits;
 mod employers;
 mod enrol;
@@ -84,6 +85,10 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/log.csv", get(log::csv))
         .route("/admin/settings", get(settings::page).post(settings::save))
         .route("/admin/settings/rotate-key", post(settings::rotate_key))
+        .route(
+            "/admin/settings/apprenticeships",
+            get(apprenticeship_settings::page).post(apprenticeship_settings::save),
+        )
         .route("/admin/audits", get(audits::page).post(audits::start))
         .route("/admin/audits/{id}", get(audits::show))
         .route("/admin/audits/{id}/progress", get(audits::progress))

@@ -36,6 +36,14 @@ pub(crate) struct EnrolmentPage {
     targets: Vec<(String, String)>,
     iqa_form: IqaForm,
     errors: Vec<FieldError>,
+    /// An apprenticeship's OTJ hours in a line: approved against the to-date target.
+    otj: Option<OtjLine>,
+}
+
+pub(crate) struct OtjLine {
+    approved: String,
+    target: String,
+    behind: bool,
 }
 
 impl EnrolmentPage {
@@ -109,7 +117,20 @@ pub async fn build(
     let panel = panel_for(state, &enrolment, capacity).await?;
     let ids: Vec<Uuid> = items.iter().map(|e| e.id).collect();
     let mut signed = crate::web::signed::standings_in_words(state, &ids).await?;
+    let otj = match crate::db::apprenticeships::get(db, id).await? {
+        Some(a) => {
+            let breaks = crate::db::apprenticeships::breaks(db, id).await?;
+            let today = time::OffsetDateTime::now_utc().date();
+            Some(OtjLine {
+                approved: super::otj_view::hours(a.approved_minutes),
+                target: super::otj_view::hours(a.plan(&breaks).target_on(today)),
+                behind: a.behind_on(today),
+            })
+        }
+        None => None,
+    };
     Ok(EnrolmentPage {
+        otj,
         panel,
         enrolment_id: id,
         learner: names

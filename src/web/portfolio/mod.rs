@@ -16,6 +16,7 @@ use crate::db::users::User;
 use crate::domain::access::{self, Assigned, Capacity, Viewer};
 
 pub(crate) mod activity;
+mod apprenticeship;
 mod audit;
 mod credential;
 mod enrolment;
@@ -23,6 +24,8 @@ mod evidence;
 mod iqa;
 mod major;
 mod matrix;
+mod otj;
+pub(crate) mod otj_view;
 mod progress;
 pub(crate) mod status;
 mod ticks;
@@ -85,6 +88,24 @@ pub fn routes(body_limit: usize) -> Router<AppState> {
             "/enrolments/{id}/evidence/{evidence}/accept/{from}",
             get(ticks::confirm_accept).post(ticks::accept),
         )
+        .route(
+            "/enrolments/{id}/apprenticeship",
+            get(apprenticeship::plan).post(apprenticeship::save_plan),
+        )
+        .route(
+            "/enrolments/{id}/apprenticeship/breaks",
+            get(apprenticeship::breaks).post(apprenticeship::add_break),
+        )
+        .route(
+            "/enrolments/{id}/apprenticeship/breaks/{break}/remove",
+            post(apprenticeship::remove_break),
+        )
+        .route("/enrolments/{id}/otj", get(otj::page).post(otj::add))
+        .route(
+            "/enrolments/{id}/otj/{entry}",
+            get(otj::entry).post(otj::edit),
+        )
+        .route("/enrolments/{id}/otj/{entry}/decision", post(otj::decide))
         .route(
             "/enrolments/{id}/witness",
             get(witness::list).post(witness::ask),

@@ -81,6 +81,11 @@ pub struct World {
     pub used_token: String,
     /// A witness request on A to Erin, A's employer's person.
     pub employer_request_a: Uuid,
+    /// A is an apprenticeship: an entry of its OTJ log, logged by its learner and
+    /// pending, a break in learning, and a day an entry may be logged on.
+    pub otj_a: Uuid,
+    pub break_a: Uuid,
+    pub otj_day: String,
     /// An unused set-password link of a new member of staff.
     pub token: String,
     pub learner_email: String,
@@ -585,6 +590,52 @@ async fn build() -> World {
     .fetch_one(&pool)
     .await
     .expect("the signed testimony");
+    // A is an apprenticeship, set up by the admin; its learner logs an entry, and the
+    // admin records a break in learning ahead.
+    let today = time::OffsetDateTime::now_utc().date();
+    let iso = |d: time::Date| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
+    let otj_day = iso(today - time::Duration::days(1));
+    let through_app = |cookie: &str, uri: String, body: String| {
+        let (state, cookie) = (state.clone(), cookie.to_string());
+        async move {
+            let r = send(state, crate::http::form_post_as(&cookie, &uri, &body)).await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{uri}: {}", r.body);
+        }
+    };
+    through_app(
+        &cookies[&Viewer::Admin],
+        format!("/enrolments/{}/apprenticeship", a.id),
+        format!(
+            "start={}&planned_end={}&weekly_hours=30",
+            iso(today - time::Duration::days(60)),
+            iso(today + time::Duration::days(300))
+        ),
+    )
+    .await;
+    through_app(
+        &cookies[&Viewer::Learner],
+        format!("/enrolments/{}/otj", a.id),
+        format!("day={otj_day}&hours=2&minutes=0&activity=Shadowing&what=Shadowed+the+ward+sister"),
+    )
+    .await;
+    through_app(
+        &cookies[&Viewer::Admin],
+        format!("/enrolments/{}/apprenticeship/breaks", a.id),
+        format!(
+            "from={}&to={}&reason=Surgery",
+            iso(today + time::Duration::days(30)),
+            iso(today + time::Duration::days(40))
+        ),
+    )
+    .await;
+    let otj_a: Uuid = sqlx::query_scalar("SELECT id FROM otj_entries")
+        .fetch_one(&pool)
+        .await
+        .expect("A's OTJ entry");
+    let break_a: Uuid = sqlx::query_scalar("SELECT id FROM learning_breaks")
+        .fetch_one(&pool)
+        .await
+        .expect("A's break");
     let ids = people.iter().map(|(v, u)| (*v, u.id)).collect();
     let learner_email = people[&Viewer::Learner].email.clone();
     // Copying refuses while anyone is connected to the source database.
@@ -618,6 +669,9 @@ async fn build() -> World {
         testimony_item_a,
         used_token,
         employer_request_a,
+        otj_a,
+        break_a,
+        otj_day,
         foreign_assessor: bob.id,
         ids,
         token,

@@ -1,0 +1,400 @@
+//! Apprenticeships (issue 14, point 1): the centre's rules, an enrolment's plan and its
+//! breaks in learning. Each use case is one transaction with its activity entry, and
+//! keeps the apprenticeship's `behind_from` and `adjusted_end_on` as it goes.
+use sqlx::{PgConnection, PgExecutor, PgPool};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use super::{activity, DbError, DbResult};
+use crate::domain::apprenticeship::{self, Break, Minutes, OtjRule, Plan};
+use crate::domain::form::FieldError;
+use crate::domain::otj::{self, BreakForm, Settings, ValidPlan};
+
+struct SettingsRow {
+    otj_rule: String,
+    otj_rule_value: i32,
+    otj_margin_percent: i16,
+    review_weeks: i16,
+    otj_activity_types: Vec<String>,
+}
+
+impl SettingsRow {
+    fn settings(self) -> Settings {
+        Settings {
+            rule: match self.otj_rule.as_str() {
+                "weekly" => OtjRule::MinutesPerWeek(Minutes::from(self.otj_rule_value)),
+                _ => OtjRule::PercentOfContracted(self.otj_rule_value.clamp(1, 100) as u8),
+            },
+            margin_percent: self.otj_margin_percent.clamp(0, 100) as u8,
+            review_weeks: self.review_weeks.clamp(1, 12) as u8,
+            activity_types: self.otj_activity_types,
+        }
+    }
+}
+
+/// The centre's rules for apprenticeships.
+pub(crate) async fn settings(db: impl PgExecutor<'_>, centre: Uuid) -> DbResult<Settings> {
+    Ok(sqlx::query_as!(
+        SettingsRow,
+        "SELECT otj_rule, otj_rule_value, otj_margin_percent, review_weeks, otj_activity_types \
+           FROM centres WHERE id = $1",
+        centre
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or(DbError::NotFound)?
+    .settings())
+}
+
+/// New rules for the centre, with its activity entry; a new margin moves every one of
+/// its apprenticeships' `behind_from` in the same transaction.
+pub(crate) async fn change_settings(
+    pool: &PgPool,
+    centre: Uuid,
+    actor: Uuid,
+    new: &Settings,
+) -> DbResult<()> {
+    let mut tx = pool.begin().await?;
+    let old = sqlx::query_as!(
+        SettingsRow,
+        "SELECT otj_rule, otj_rule_value, otj_margin_percent, review_weeks, otj_activity_types \
+           FROM centres WHERE id = $1 FOR UPDATE",
+        centre
+    )
+    .fetch_one(&mut *tx)
+    .await?
+    .settings();
+    let (rule, value) = match new.rule {
+        OtjRule::PercentOfContracted(p) => ("percent", i32::from(p)),
+        OtjRule::MinutesPerWeek(m) => ("weekly", m as i32),
+    };
+    sqlx::query!(
+        "UPDATE centres SET otj_rule = $2, otj_rule_value = $3, otj_margin_percent = $4, \
+                review_weeks = $5, otj_activity_types = $6 WHERE id = $1",
+        centre,
+        rule,
+        value,
+        i16::from(new.margin_percent),
+        i16::from(new.review_weeks),
+        &new.activity_types
+    )
+    .execute(&mut *tx)
+    .await?;
+    if old.margin_percent != new.margin_percent {
+        refresh_centre(&mut tx, centre, new.margin_percent).await?;
+    }
+    activity::record(
+        &mut *tx,
+        centre,
+        None,
+        Some(actor),
+        "apprenticeship settings changed",
+        serde_json::json!({
+            "rule": rule, "value": value, "margin_percent": new.margin_percent,
+            "review_weeks": new.review_weeks, "activity_types": new.activity_types,
+        }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// An enrolment's apprenticeship, with its kept figures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Apprenticeship {
+    pub enrolment_id: Uuid,
+    pub centre_id: Uuid,
+    pub start_on: Date,
+    pub planned_end_on: Date,
+    pub adjusted_end_on: Date,
+    pub weekly_minutes: i32,
+    pub default_minutes: i32,
+    pub planned_minutes: i32,
+    pub override_reason: Option<String>,
+    pub approved_minutes: i64,
+    pub pending_minutes: i64,
+    pub pending_entries: i32,
+    pub behind_from: Option<Date>,
+}
+
+impl Apprenticeship {
+    pub fn plan(&self, breaks: &[BreakRow]) -> Plan {
+        Plan {
+            start: self.start_on,
+            planned_end: self.planned_end_on,
+            planned: Minutes::from(self.planned_minutes),
+            breaks: breaks
+                .iter()
+                .map(|b| Break {
+                    from: b.from_on,
+                    to: b.to_on,
+                })
+                .collect(),
+        }
+    }
+
+    pub fn behind_on(&self, today: Date) -> bool {
+        self.behind_from.is_some_and(|from| today >= from)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BreakRow {
+    pub id: Uuid,
+    pub from_on: Date,
+    pub to_on: Date,
+    pub reason: String,
+    pub recorded_by_name: String,
+    pub recorded_at: OffsetDateTime,
+}
+
+pub(crate) async fn get(
+    db: impl PgExecutor<'_>,
+    enrolment: Uuid,
+) -> DbResult<Option<Apprenticeship>> {
+    Ok(sqlx::query_as!(
+        Apprenticeship,
+        "SELECT enrolment_id, centre_id, start_on, planned_end_on, adjusted_end_on, \
+                weekly_minutes, default_minutes, planned_minutes, override_reason, \
+                approved_minutes, pending_minutes, pending_entries, behind_from \
+           FROM apprenticeships WHERE enrolment_id = $1",
+        enrolment
+    )
+    .fetch_optional(db)
+    .await?)
+}
+
+/// The apprenticeship, its row held to the end of the transaction: the one lock every
+/// write of its plan, breaks and entries takes first, so their checks see a settled log.
+pub(crate) async fn lock(
+    conn: &mut PgConnection,
+    enrolment: Uuid,
+) -> DbResult<Option<Apprenticeship>> {
+    Ok(sqlx::query_as!(
+        Apprenticeship,
+        "SELECT enrolment_id, centre_id, start_on, planned_end_on, adjusted_end_on, \
+                weekly_minutes, default_minutes, planned_minutes, override_reason, \
+                approved_minutes, pending_minutes, pending_entries, behind_from \
+           FROM apprenticeships WHERE enrolment_id = $1 FOR UPDATE",
+        enrolment
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Its breaks in learning, first first.
+pub(crate) async fn breaks(db: impl PgExecutor<'_>, enrolment: Uuid) -> DbResult<Vec<BreakRow>> {
+    Ok(sqlx::query_as!(
+        BreakRow,
+        "SELECT b.id, b.from_on, b.to_on, b.reason, u.display_name AS recorded_by_name, \
+                b.recorded_at \
+           FROM learning_breaks b JOIN users u ON u.id = b.recorded_by \
+          WHERE b.enrolment_id = $1 ORDER BY b.from_on",
+        enrolment
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+async fn margin(conn: &mut PgConnection, centre: Uuid) -> DbResult<u8> {
+    let m = sqlx::query_scalar!(
+        "SELECT otj_margin_percent FROM centres WHERE id = $1",
+        centre
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(m.clamp(0, 100) as u8)
+}
+
+/// Works out the apprenticeship's kept `behind_from` and `adjusted_end_on` again from
+/// its plan, breaks and approved minutes (after the entry trigger has moved them).
+pub(crate) async fn refresh(conn: &mut PgConnection, enrolment: Uuid) -> DbResult<()> {
+    let a = get(&mut *conn, enrolment).await?.ok_or(DbError::NotFound)?;
+    let plan = a.plan(&breaks(&mut *conn, enrolment).await?);
+    let margin = margin(conn, a.centre_id).await?;
+    let from = apprenticeship::behind_from(&plan, a.approved_minutes, margin);
+    sqlx::query!(
+        "UPDATE apprenticeships SET behind_from = $2, adjusted_end_on = $3 WHERE enrolment_id = $1",
+        enrolment,
+        from,
+        plan.adjusted_end()
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Every apprenticeship of the centre again, after its margin changed.
+async fn refresh_centre(conn: &mut PgConnection, centre: Uuid, margin: u8) -> DbResult<()> {
+    let all = sqlx::query_as!(
+        Apprenticeship,
+        "SELECT enrolment_id, centre_id, start_on, planned_end_on, adjusted_end_on, \
+                weekly_minutes, default_minutes, planned_minutes, override_reason, \
+                approved_minutes, pending_minutes, pending_entries, behind_from \
+           FROM apprenticeships WHERE centre_id = $1",
+        centre
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let with_breaks: Vec<Uuid> = sqlx::query_scalar!(
+        "SELECT DISTINCT b.enrolment_id FROM learning_breaks b \
+           JOIN apprenticeships a ON a.enrolment_id = b.enrolment_id WHERE a.centre_id = $1",
+        centre
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut ids = Vec::with_capacity(all.len());
+    let mut froms = Vec::with_capacity(all.len());
+    for a in &all {
+        let breaks = if with_breaks.contains(&a.enrolment_id) {
+            breaks(&mut *conn, a.enrolment_id).await?
+        } else {
+            Vec::new()
+        };
+        ids.push(a.enrolment_id);
+        froms.push(apprenticeship::behind_from(
+            &a.plan(&breaks),
+            a.approved_minutes,
+            margin,
+        ));
+    }
+    sqlx::query!(
+        "UPDATE apprenticeships a SET behind_from = n.behind_from \
+           FROM unnest($1::uuid[], $2::date[]) AS n (enrolment_id, behind_from) \
+          WHERE a.enrolment_id = n.enrolment_id",
+        &ids,
+        &froms as &[Option<Date>]
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Sets (or changes) the enrolment's apprenticeship plan, with its activity entry.
+pub(crate) async fn set_plan(
+    pool: &PgPool,
+    centre: Uuid,
+    enrolment: Uuid,
+    actor: Uuid,
+    plan: &ValidPlan,
+) -> DbResult<()> {
+    let mut tx = pool.begin().await?;
+    let before = lock(&mut tx, enrolment).await?;
+    sqlx::query!(
+        "INSERT INTO apprenticeships (enrolment_id, centre_id, start_on, planned_end_on, \
+                adjusted_end_on, weekly_minutes, default_minutes, planned_minutes, override_reason) \
+         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8) \
+         ON CONFLICT (enrolment_id) DO UPDATE SET start_on = $3, planned_end_on = $4, \
+                weekly_minutes = $5, default_minutes = $6, planned_minutes = $7, override_reason = $8",
+        enrolment,
+        centre,
+        plan.start,
+        plan.planned_end,
+        plan.weekly_minutes as i32,
+        plan.default_minutes as i32,
+        plan.planned_minutes as i32,
+        plan.override_reason
+    )
+    .execute(&mut *tx)
+    .await?;
+    refresh(&mut tx, enrolment).await?;
+    let detail = serde_json::json!({
+        "start": plan.start.to_string(), "planned_end": plan.planned_end.to_string(),
+        "weekly_minutes": plan.weekly_minutes, "default_minutes": plan.default_minutes,
+        "planned_minutes": plan.planned_minutes, "override_reason": plan.override_reason,
+        "before": before.map(|b| serde_json::json!({
+            "start": b.start_on.to_string(), "planned_end": b.planned_end_on.to_string(),
+            "weekly_minutes": b.weekly_minutes, "planned_minutes": b.planned_minutes,
+        })),
+    });
+    activity::record(
+        &mut *tx,
+        centre,
+        Some(enrolment),
+        Some(actor),
+        "apprenticeship planned",
+        detail,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Records a break in learning, checked against the plan and its other breaks under
+/// the apprenticeship's lock.
+pub(crate) async fn add_break(
+    pool: &PgPool,
+    enrolment: Uuid,
+    actor: Uuid,
+    form: &BreakForm,
+) -> DbResult<Result<Uuid, Vec<FieldError>>> {
+    let mut tx = pool.begin().await?;
+    let a = lock(&mut tx, enrolment).await?.ok_or(DbError::NotFound)?;
+    let plan = a.plan(&breaks(&mut *tx, enrolment).await?);
+    let valid = match otj::validate_break(form, &plan) {
+        Ok(v) => v,
+        Err(errors) => return Ok(Err(errors)),
+    };
+    let id = Uuid::now_v7();
+    sqlx::query!(
+        "INSERT INTO learning_breaks (id, enrolment_id, from_on, to_on, reason, recorded_by) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        id,
+        enrolment,
+        valid.dates.from,
+        valid.dates.to,
+        valid.reason,
+        actor
+    )
+    .execute(&mut *tx)
+    .await?;
+    refresh(&mut tx, enrolment).await?;
+    activity::record(
+        &mut *tx,
+        a.centre_id,
+        Some(enrolment),
+        Some(actor),
+        "break in learning recorded",
+        serde_json::json!({
+            "break": id, "from": valid.dates.from.to_string(), "to": valid.dates.to.to_string(),
+            "reason": valid.reason,
+        }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(id))
+}
+
+/// Removes a break recorded in error; the log keeps what it was.
+pub(crate) async fn remove_break(
+    pool: &PgPool,
+    enrolment: Uuid,
+    actor: Uuid,
+    id: Uuid,
+) -> DbResult<()> {
+    let mut tx = pool.begin().await?;
+    let a = lock(&mut tx, enrolment).await?.ok_or(DbError::NotFound)?;
+    let removed = sqlx::query!(
+        "DELETE FROM learning_breaks WHERE id = $1 AND enrolment_id = $2 RETURNING from_on, to_on, reason",
+        id,
+        enrolment
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(DbError::NotFound)?;
+    refresh(&mut tx, enrolment).await?;
+    activity::record(
+        &mut *tx,
+        a.centre_id,
+        Some(enrolment),
+        Some(actor),
+        "break in learning removed",
+        serde_json::json!({
+            "break": id, "from": removed.from_on.to_string(), "to": removed.to_on.to_string(),
+            "reason": removed.reason,
+        }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
