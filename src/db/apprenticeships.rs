@@ -9,6 +9,7 @@ use super::{activity, DbError, DbResult};
 use crate::domain::apprenticeship::{self, Break, Minutes, OtjRule, Plan};
 use crate::domain::form::FieldError;
 use crate::domain::otj::{self, BreakForm, Settings, ValidPlan};
+use crate::domain::reviews;
 
 struct SettingsRow {
     otj_rule: String,
@@ -80,8 +81,8 @@ pub(crate) async fn change_settings(
     )
     .execute(&mut *tx)
     .await?;
-    if old.margin_percent != new.margin_percent {
-        refresh_centre(&mut tx, centre, new.margin_percent).await?;
+    if old.margin_percent != new.margin_percent || old.review_weeks != new.review_weeks {
+        refresh_centre(&mut tx, centre, new.margin_percent, new.review_weeks).await?;
     }
     activity::record(
         &mut *tx,
@@ -115,6 +116,9 @@ pub(crate) struct Apprenticeship {
     pub pending_minutes: i64,
     pub pending_entries: i32,
     pub behind_from: Option<Date>,
+    pub last_review_on: Option<Date>,
+    pub next_review_due: Date,
+    pub oldest_unsigned_review_on: Option<Date>,
 }
 
 impl Apprenticeship {
@@ -136,6 +140,17 @@ impl Apprenticeship {
     pub fn behind_on(&self, today: Date) -> bool {
         self.behind_from.is_some_and(|from| today >= from)
     }
+
+    /// The next review's due date passed with none held since.
+    pub fn review_overdue(&self, today: Date) -> bool {
+        today > self.next_review_due
+    }
+
+    /// A review held more than 14 days ago is still not signed by all three.
+    pub fn review_unsigned(&self, today: Date) -> bool {
+        self.oldest_unsigned_review_on
+            .is_some_and(|on| (today - on).whole_days() > reviews::UNSIGNED_FLAG_DAYS)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,7 +171,8 @@ pub(crate) async fn get(
         Apprenticeship,
         "SELECT enrolment_id, centre_id, start_on, planned_end_on, adjusted_end_on, \
                 weekly_minutes, default_minutes, planned_minutes, override_reason, \
-                approved_minutes, pending_minutes, pending_entries, behind_from \
+                approved_minutes, pending_minutes, pending_entries, behind_from, \
+                last_review_on, next_review_due, oldest_unsigned_review_on \
            FROM apprenticeships WHERE enrolment_id = $1",
         enrolment
     )
@@ -174,7 +190,8 @@ pub(crate) async fn lock(
         Apprenticeship,
         "SELECT enrolment_id, centre_id, start_on, planned_end_on, adjusted_end_on, \
                 weekly_minutes, default_minutes, planned_minutes, override_reason, \
-                approved_minutes, pending_minutes, pending_entries, behind_from \
+                approved_minutes, pending_minutes, pending_entries, behind_from, \
+                last_review_on, next_review_due, oldest_unsigned_review_on \
            FROM apprenticeships WHERE enrolment_id = $1 FOR UPDATE",
         enrolment
     )
@@ -196,41 +213,69 @@ pub(crate) async fn breaks(db: impl PgExecutor<'_>, enrolment: Uuid) -> DbResult
     .await?)
 }
 
-async fn margin(conn: &mut PgConnection, centre: Uuid) -> DbResult<u8> {
-    let m = sqlx::query_scalar!(
-        "SELECT otj_margin_percent FROM centres WHERE id = $1",
-        centre
+/// The review schedule's kept figures from the reviews held: (last held, next due,
+/// oldest held and not fully signed).
+async fn schedule(
+    conn: &mut PgConnection,
+    a: &Apprenticeship,
+    weeks: u8,
+) -> DbResult<(Option<Date>, Date, Option<Date>)> {
+    let held: Vec<reviews::Held> = sqlx::query!(
+        "SELECT held_on, fully_signed_at IS NOT NULL AS \"signed!\" FROM progress_reviews \
+          WHERE enrolment_id = $1",
+        a.enrolment_id
     )
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(m.clamp(0, 100) as u8)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|r| reviews::Held {
+        on: r.held_on,
+        fully_signed: r.signed,
+    })
+    .collect();
+    let next = reviews::schedule(a.start_on, weeks, &held, a.start_on).next_due;
+    let last = held.iter().map(|h| h.on).max();
+    let unsigned = held.iter().filter(|h| !h.fully_signed).map(|h| h.on).min();
+    Ok((last, next, unsigned))
 }
 
-/// Works out the apprenticeship's kept `behind_from` and `adjusted_end_on` again from
-/// its plan, breaks and approved minutes (after the entry trigger has moved them).
+/// Works out the apprenticeship's kept figures again from its plan, breaks, approved
+/// minutes (after the entry trigger has moved them) and reviews: `behind_from`,
+/// `adjusted_end_on` and the review schedule.
 pub(crate) async fn refresh(conn: &mut PgConnection, enrolment: Uuid) -> DbResult<()> {
     let a = get(&mut *conn, enrolment).await?.ok_or(DbError::NotFound)?;
     let plan = a.plan(&breaks(&mut *conn, enrolment).await?);
-    let margin = margin(conn, a.centre_id).await?;
-    let from = apprenticeship::behind_from(&plan, a.approved_minutes, margin);
+    let rules = settings(&mut *conn, a.centre_id).await?;
+    let from = apprenticeship::behind_from(&plan, a.approved_minutes, rules.margin_percent);
+    let (last, next, unsigned) = schedule(conn, &a, rules.review_weeks).await?;
     sqlx::query!(
-        "UPDATE apprenticeships SET behind_from = $2, adjusted_end_on = $3 WHERE enrolment_id = $1",
+        "UPDATE apprenticeships SET behind_from = $2, adjusted_end_on = $3, last_review_on = $4, \
+                next_review_due = $5, oldest_unsigned_review_on = $6 WHERE enrolment_id = $1",
         enrolment,
         from,
-        plan.adjusted_end()
+        plan.adjusted_end(),
+        last,
+        next,
+        unsigned
     )
     .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-/// Every apprenticeship of the centre again, after its margin changed.
-async fn refresh_centre(conn: &mut PgConnection, centre: Uuid, margin: u8) -> DbResult<()> {
+/// Every apprenticeship of the centre again, after its margin or review interval changed.
+async fn refresh_centre(
+    conn: &mut PgConnection,
+    centre: Uuid,
+    margin: u8,
+    weeks: u8,
+) -> DbResult<()> {
     let all = sqlx::query_as!(
         Apprenticeship,
         "SELECT enrolment_id, centre_id, start_on, planned_end_on, adjusted_end_on, \
                 weekly_minutes, default_minutes, planned_minutes, override_reason, \
-                approved_minutes, pending_minutes, pending_entries, behind_from \
+                approved_minutes, pending_minutes, pending_entries, behind_from, \
+                last_review_on, next_review_due, oldest_unsigned_review_on \
            FROM apprenticeships WHERE centre_id = $1",
         centre
     )
@@ -245,6 +290,7 @@ async fn refresh_centre(conn: &mut PgConnection, centre: Uuid, margin: u8) -> Db
     .await?;
     let mut ids = Vec::with_capacity(all.len());
     let mut froms = Vec::with_capacity(all.len());
+    let mut dues = Vec::with_capacity(all.len());
     for a in &all {
         let breaks = if with_breaks.contains(&a.enrolment_id) {
             breaks(&mut *conn, a.enrolment_id).await?
@@ -257,13 +303,23 @@ async fn refresh_centre(conn: &mut PgConnection, centre: Uuid, margin: u8) -> Db
             a.approved_minutes,
             margin,
         ));
+        let held: Vec<reviews::Held> = a
+            .last_review_on
+            .map(|on| reviews::Held {
+                on,
+                fully_signed: true,
+            })
+            .into_iter()
+            .collect();
+        dues.push(reviews::schedule(a.start_on, weeks, &held, a.start_on).next_due);
     }
     sqlx::query!(
-        "UPDATE apprenticeships a SET behind_from = n.behind_from \
-           FROM unnest($1::uuid[], $2::date[]) AS n (enrolment_id, behind_from) \
+        "UPDATE apprenticeships a SET behind_from = n.behind_from, next_review_due = n.due \
+           FROM unnest($1::uuid[], $2::date[], $3::date[]) AS n (enrolment_id, behind_from, due) \
           WHERE a.enrolment_id = n.enrolment_id",
         &ids,
-        &froms as &[Option<Date>]
+        &froms as &[Option<Date>],
+        &dues
     )
     .execute(&mut *conn)
     .await?;
@@ -282,8 +338,9 @@ pub(crate) async fn set_plan(
     let before = lock(&mut tx, enrolment).await?;
     sqlx::query!(
         "INSERT INTO apprenticeships (enrolment_id, centre_id, start_on, planned_end_on, \
-                adjusted_end_on, weekly_minutes, default_minutes, planned_minutes, override_reason) \
-         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8) \
+                adjusted_end_on, weekly_minutes, default_minutes, planned_minutes, override_reason, \
+                next_review_due) \
+         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $3) \
          ON CONFLICT (enrolment_id) DO UPDATE SET start_on = $3, planned_end_on = $4, \
                 weekly_minutes = $5, default_minutes = $6, planned_minutes = $7, override_reason = $8",
         enrolment,

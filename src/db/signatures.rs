@@ -15,7 +15,8 @@ pub(crate) struct SignedItem {
     pub id: Uuid,
     pub centre_id: Uuid,
     pub enrolment_id: Uuid,
-    pub evidence_id: Uuid,
+    /// None for a progress review.
+    pub evidence_id: Option<Uuid>,
     pub kind: SignedKind,
     pub current_version: i32,
 }
@@ -136,7 +137,7 @@ struct ItemRow {
     id: Uuid,
     centre_id: Uuid,
     enrolment_id: Uuid,
-    evidence_id: Uuid,
+    evidence_id: Option<Uuid>,
     kind: String,
     current_version: i32,
 }
@@ -339,7 +340,7 @@ pub(crate) async fn standings(
     evidence: &[Uuid],
 ) -> DbResult<Vec<(Uuid, SignedKind, Standing)>> {
     let rows = sqlx::query!(
-        "SELECT i.evidence_id, i.kind, \
+        "SELECT i.evidence_id AS \"evidence_id!\", i.kind, \
                 ARRAY(SELECT s.capacity FROM signatures s \
                        WHERE s.item_id = i.id AND s.version = i.current_version) AS \"current!\", \
                 EXISTS (SELECT 1 FROM signatures s WHERE s.item_id = i.id \
@@ -398,7 +399,8 @@ pub(crate) async fn evidence_of(
     items: &[Uuid],
 ) -> DbResult<std::collections::HashMap<Uuid, Uuid>> {
     Ok(sqlx::query!(
-        "SELECT id, evidence_id FROM signed_items WHERE id = ANY($1)",
+        "SELECT id, evidence_id AS \"evidence_id!\" FROM signed_items \
+          WHERE id = ANY($1) AND evidence_id IS NOT NULL",
         items
     )
     .fetch_all(db)

@@ -398,7 +398,7 @@ pub(crate) async fn testify(
                 id: Uuid::now_v7(),
                 centre_id: r.centre_id,
                 enrolment_id: r.enrolment_id,
-                evidence_id: evidence.id,
+                evidence_id: Some(evidence.id),
                 kind: SignedKind::WitnessTestimony,
                 current_version: 1,
             };
@@ -407,6 +407,9 @@ pub(crate) async fn testify(
         }
         Some(item_id) => {
             let item = signatures::lock(&mut tx, item_id).await?;
+            let evidence = item
+                .evidence_id
+                .ok_or_else(|| DbError::Corrupt("a testimony without its evidence".into()))?;
             let current = signatures::versions(&mut *tx, item_id)
                 .await?
                 .pop()
@@ -428,7 +431,6 @@ pub(crate) async fn testify(
             )
             .execute(&mut *tx)
             .await?;
-            let evidence = item.evidence_id;
             (item, version, evidence)
         }
     };

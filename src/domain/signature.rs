@@ -70,13 +70,16 @@ pub enum SignedKind {
     LearnerDeclaration,
     /// An assessor's record of what they observed.
     ObservationRecord,
+    /// An apprenticeship's progress review, signed by all three parties (issue 14).
+    ProgressReview,
 }
 
 impl SignedKind {
-    pub const ALL: [SignedKind; 3] = [
+    pub const ALL: [SignedKind; 4] = [
         SignedKind::WitnessTestimony,
         SignedKind::LearnerDeclaration,
         SignedKind::ObservationRecord,
+        SignedKind::ProgressReview,
     ];
 
     pub fn from_key(key: &str) -> Option<SignedKind> {
@@ -88,6 +91,7 @@ impl SignedKind {
             SignedKind::WitnessTestimony => "Witness testimony",
             SignedKind::LearnerDeclaration => "Learner's declaration",
             SignedKind::ObservationRecord => "Observation record",
+            SignedKind::ProgressReview => "Progress review",
         }
     }
 
@@ -96,6 +100,7 @@ impl SignedKind {
             SignedKind::WitnessTestimony => "witness_testimony",
             SignedKind::LearnerDeclaration => "learner_declaration",
             SignedKind::ObservationRecord => "observation_record",
+            SignedKind::ProgressReview => "progress_review",
         }
     }
 
@@ -105,6 +110,9 @@ impl SignedKind {
             SignedKind::WitnessTestimony => &[Capacity::Witness],
             SignedKind::LearnerDeclaration => &[Capacity::Learner],
             SignedKind::ObservationRecord => &[Capacity::Assessor],
+            SignedKind::ProgressReview => {
+                &[Capacity::Learner, Capacity::Employer, Capacity::Assessor]
+            }
         }
     }
 
@@ -120,6 +128,9 @@ impl SignedKind {
             }
             SignedKind::ObservationRecord => {
                 "I confirm that I observed the learner as this record describes, and that my judgements are my own."
+            }
+            SignedKind::ProgressReview => {
+                "I confirm that this is an accurate record of the progress review, and I agree the targets it sets."
             }
         }
     }

@@ -133,8 +133,29 @@ text_field!(
     OTJ_REJECT_REASON: "reason", "The reason", Many, 2_000, "2,000"
 );
 
+text_field!(
+    /// Who attended a progress review.
+    REVIEW_ATTENDED: "attended", "Who attended", Many, 1_000, "1,000"
+);
+text_field!(
+    /// The learner's reflection in a progress review.
+    LEARNER_REFLECTION: "learner_reflection", "The learner's reflection", Many, 10_000, "10,000"
+);
+text_field!(
+    /// The employer's comments in a progress review.
+    EMPLOYER_COMMENTS: "employer_comments", "The employer's comments", Many, 10_000, "10,000"
+);
+text_field!(
+    /// The assessor's summary of a progress review.
+    ASSESSOR_SUMMARY: "assessor_summary", "The assessor's summary", Many, 10_000, "10,000"
+);
+text_field!(
+    /// The targets a progress review sets for the next period.
+    REVIEW_TARGETS: "targets", "The targets", Many, 10_000, "10,000"
+);
+
 /// Every text field the forms take.
-pub const ALL: [TextField; 21] = [
+pub const ALL: [TextField; 26] = [
     PERSON_NAME,
     EMAIL,
     NEW_PASSWORD,
@@ -156,6 +177,11 @@ pub const ALL: [TextField; 21] = [
     BREAK_REASON,
     OTJ_WHAT,
     OTJ_REJECT_REASON,
+    REVIEW_ATTENDED,
+    LEARNER_REFLECTION,
+    EMPLOYER_COMMENTS,
+    ASSESSOR_SUMMARY,
+    REVIEW_TARGETS,
 ];
 
 /// A character that starts a new line: LF, CR, vertical tab, form feed, next line, and

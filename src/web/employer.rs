@@ -115,6 +115,21 @@ pub(crate) struct LearnerPage {
     awaiting: Vec<Request>,
     /// An apprenticeship's off-the-job hours (issue 14, point 3).
     otj: Option<crate::web::portfolio::otj_view::OtjProgress>,
+    /// Its progress reviews, newest first (issue 14, point 4).
+    reviews: Vec<crate::web::portfolio::reviews::ReviewLine>,
+    schedule: Option<crate::web::portfolio::reviews::Schedule>,
+}
+
+/// The enrolment, if this signed-in employer's person follows it; 404 otherwise.
+pub(crate) async fn followed_enrolment(
+    state: &AppState,
+    user: &User,
+    id: Uuid,
+) -> Result<Enrolment, AppError> {
+    if !user.has_role(Role::Employer) {
+        return Err(AppError::NotFound);
+    }
+    followed(state, user, id).await
 }
 
 /// The enrolment, if this employer's person follows it; 404 otherwise.
@@ -183,16 +198,23 @@ pub(crate) async fn learner(
         .remove(&enrolment.learner_id)
         .unwrap_or_default();
     let criteria = version.qualification.criterion_count() as i32;
-    let otj = match apprenticeships::get(db, id).await? {
+    let apprenticeship = apprenticeships::get(db, id).await?;
+    let (otj, reviews, schedule) = match &apprenticeship {
         Some(a) => {
             let breaks = apprenticeships::breaks(db, id).await?;
             let today = time::OffsetDateTime::now_utc().date();
-            Some(crate::web::portfolio::otj_view::progress(&state, &a, &breaks, today).await?)
+            (
+                Some(crate::web::portfolio::otj_view::progress(&state, a, &breaks, today).await?),
+                crate::web::portfolio::reviews::lines(&state, id).await?,
+                Some(crate::web::portfolio::reviews::schedule(a)),
+            )
         }
-        None => None,
+        None => (None, Vec::new(), None),
     };
     Ok(LearnerPage {
         otj,
+        reviews,
+        schedule,
         user,
         enrolment_id: id,
         learner,

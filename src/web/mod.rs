@@ -1,5 +1,5 @@
 //! HTTP: one router, thin handlers, one error type mapped once to responses.
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use sqlx::PgPool;
 use tower_http::csrf::CsrfLayer;
@@ -16,6 +16,7 @@ pub mod charts;
 mod compression;
 pub(crate) mod csv_export;
 pub(crate) mod employer;
+mod employer_reviews;
 mod error;
 pub mod files;
 mod hardening;
@@ -168,6 +169,18 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/employer/learners", get(employer::learners))
         .route("/employer/learners/{id}", get(employer::learner))
+        .route(
+            "/employer/learners/{id}/reviews/{review}",
+            get(employer_reviews::show),
+        )
+        .route(
+            "/employer/learners/{id}/reviews/{review}/part",
+            post(employer_reviews::write),
+        )
+        .route(
+            "/employer/learners/{id}/reviews/{review}/sign",
+            post(employer_reviews::sign),
+        )
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn(error::refusals_link_back))
         .layer(sessions)

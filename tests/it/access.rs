@@ -352,6 +352,19 @@ fn pages() -> Vec<Row> {
         get("/enrolments/{id}/otj/{entry}", |w| format!("/enrolments/{}/otj/{}", w.a2.id, w.otj_a),
                                                                    "in   404  404  404  404  404  404  404  404  404  404  in   404  404")
             .note("A's entry under A2"),
+        // Progress reviews: everyone on the portfolio reads them; the employer's person
+        // on their own pages. Not signed by all three yet, so there is no printout.
+        get("/enrolments/{id}/reviews", |w| format!("/enrolments/{}/reviews", w.a.id),
+                                                                   "in   200  404  200  404  200  200  404  200  404  404  in   404  404"),
+        get("/enrolments/{id}/reviews/{review}", |w| format!("/enrolments/{}/reviews/{}", w.a.id, w.review_a),
+                                                                   "in   200  404  200  404  200  200  404  200  404  404  in   404  404"),
+        get("/enrolments/{id}/reviews/{review}", |w| format!("/enrolments/{}/reviews/{}", w.a2.id, w.review_a),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404")
+            .note("A's review under A2"),
+        get("/enrolments/{id}/reviews/{review}/review.pdf", |w| format!("/enrolments/{}/reviews/{}/review.pdf", w.a.id, w.review_a),
+                                                                   "in   409  404  409  404  409  409  404  409  404  404  in   404  404"),
+        get("/employer/learners/{id}/reviews/{review}", |w| format!("/employer/learners/{}/reviews/{}", w.a.id, w.review_a),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   200  404"),
         get("/enrolments/{id}/apprenticeship", |w| format!("/enrolments/{}/apprenticeship", w.a.id),
                                                                    "in   404  404  404  404  404  404  404  200  404  404  in   404  404"),
         get("/enrolments/{id}/apprenticeship/breaks", |w| format!("/enrolments/{}/apprenticeship/breaks", w.a.id),
@@ -788,6 +801,31 @@ fn portfolio_forms() -> Vec<Row> {
             |_| form("decision=reject&reason=".into()),
                                                                    "in   404  404  422  404  404  404  404  404  404  404  in   404  404")
             .note("rejected without a reason"),
+        // Progress reviews: the assessor or trainee records one; each party writes their
+        // part and signs in their own name (the trainee signs nothing).
+        post("/enrolments/{id}/reviews", |w| format!("/enrolments/{}/reviews", w.a.id),
+            |w| form(format!("held_on={}&attended=All&assessor_summary=Fine&targets=More&next_review_on=2999-01-01", w.otj_day)),
+                                                                   "in   404  404  422  404  422  404  404  404  404  404  in   404  404")
+            .note("the next review too far ahead"),
+        post("/enrolments/{id}/reviews", |w| format!("/enrolments/{}/reviews", w.a.id),
+            |w| form(format!("held_on={}&attended=All&assessor_summary=Fine&targets=More&next_review_on={}", w.otj_day, w.otj_day)),
+                                                                   "in   404  404  422  404  422  404  404  404  404  404  in   404  404")
+            .note("the next review on the day of this one"),
+        post("/enrolments/{id}/reviews/{review}/part", |w| format!("/enrolments/{}/reviews/{}/part", w.a.id, w.review_a),
+            |w| form(format!("held_on={}&attended=All+three&assessor_summary=Good&targets=Unit+3&next_review_on={}&learner_reflection=Changed&employer_comments=Doing+well", w.otj_day, w.next_review)),
+                                                                   "in   303  404  303  404  303  404  404  404  404  404  in   404  404"),
+        post("/enrolments/{id}/reviews/{review}/sign", |w| format!("/enrolments/{}/reviews/{}/sign", w.a.id, w.review_a),
+            |_| form("signed_name=Lena+Quillfeather".into()),
+                                                                   "in   303  404  422  404  404  404  404  404  404  404  in   404  404"),
+        post("/enrolments/{id}/reviews/{review}/sign", |w| format!("/enrolments/{}/reviews/{}/sign", w.a.id, w.review_a),
+            |_| form("signed_name=Ann+Assessor".into()),
+                                                                   "in   422  404  303  404  404  404  404  404  404  404  in   404  404"),
+        post("/employer/learners/{id}/reviews/{review}/part", |w| format!("/employer/learners/{}/reviews/{}/part", w.a.id, w.review_a),
+            |_| form("employer_comments=Much+improved".into()),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   303  404"),
+        post("/employer/learners/{id}/reviews/{review}/sign", |w| format!("/employer/learners/{}/reviews/{}/sign", w.a.id, w.review_a),
+            |_| form("signed_name=Erin+Mentor".into()),
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   303  404"),
         post("/enrolments/{id}/apprenticeship", |w| format!("/enrolments/{}/apprenticeship", w.a.id),
             |_| form("start=2026-09-01&planned_end=2027-09-01&weekly_hours=37.5".into()),
                                                                    "in   404  404  404  404  404  404  404  303  404  404  in   404  404"),

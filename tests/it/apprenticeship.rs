@@ -14,21 +14,21 @@ use uuid::Uuid;
 
 use crate::http::{form_post_as, get, send, signed_in, Reply};
 
-struct Scene {
-    pool: PgPool,
-    state: AppState,
-    admin: String,
-    learner: String,
-    assessor: String,
-    enrolment: Uuid,
-    today: Date,
+pub struct Scene {
+    pub pool: PgPool,
+    pub state: AppState,
+    pub admin: String,
+    pub learner: String,
+    pub assessor: String,
+    pub enrolment: Uuid,
+    pub today: Date,
 }
 
-fn iso(d: Date) -> String {
+pub fn iso(d: Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
-async fn scene() -> Scene {
+pub async fn scene() -> Scene {
     let pool = test_pool().await;
     load_if_empty(&pool).await.expect("demo");
     let state = AppState::new(pool.clone());
@@ -62,7 +62,7 @@ struct Kept {
 }
 
 impl Scene {
-    async fn post(&self, cookie: &str, path: &str, body: &str) -> Reply {
+    pub async fn post(&self, cookie: &str, path: &str, body: &str) -> Reply {
         send(
             self.state.clone(),
             form_post_as(
@@ -74,7 +74,7 @@ impl Scene {
         .await
     }
 
-    async fn page(&self, cookie: &str, path: &str) -> String {
+    pub async fn page(&self, cookie: &str, path: &str) -> String {
         let uri = format!("/enrolments/{}{path}", self.enrolment);
         let r = send(self.state.clone(), get(&uri, Some(cookie))).await;
         assert_eq!(r.status, StatusCode::OK, "{uri}");
@@ -82,7 +82,7 @@ impl Scene {
     }
 
     /// A 40-week apprenticeship that started 20 weeks ago, 30 hours a week.
-    async fn plan(&self) {
+    pub async fn plan(&self) {
         let r = self
             .post(
                 &self.admin,
@@ -97,7 +97,7 @@ impl Scene {
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     }
 
-    async fn log(&self, cookie: &str, days_ago: i64, hours: u32, what: &str) -> Reply {
+    pub async fn log(&self, cookie: &str, days_ago: i64, hours: u32, what: &str) -> Reply {
         self.post(
             cookie,
             "/otj",
@@ -110,7 +110,7 @@ impl Scene {
         .await
     }
 
-    async fn entry(&self, what: &str) -> Uuid {
+    pub async fn entry(&self, what: &str) -> Uuid {
         sqlx::query_scalar("SELECT id FROM otj_entries WHERE what = $1")
             .bind(what)
             .fetch_one(&self.pool)
@@ -154,7 +154,7 @@ impl Scene {
     }
 
     /// Signs in a person of the learner's employer who follows the enrolment.
-    async fn employer_following(&self) -> String {
+    pub async fn employer_following(&self) -> String {
         let centre: Uuid = sqlx::query_scalar("SELECT centre_id FROM enrolments WHERE id = $1")
             .bind(self.enrolment)
             .fetch_one(&self.pool)

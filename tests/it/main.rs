@@ -54,6 +54,7 @@ mod reassign;
 mod record_pdf;
 mod register;
 mod reports;
+mod reviews;
 mod serve;
 mod serve_jobs;
 mod serve_mail;

@@ -276,7 +276,7 @@ pub async fn create(
                 id: Uuid::now_v7(),
                 centre_id: enrolment.centre_id,
                 enrolment_id: id,
-                evidence_id: added.id,
+                evidence_id: Some(added.id),
                 kind: signs,
                 current_version: 1,
             };

@@ -27,6 +27,8 @@ mod matrix;
 mod otj;
 pub(crate) mod otj_view;
 mod progress;
+pub(crate) mod review_view;
+pub(crate) mod reviews;
 pub(crate) mod status;
 mod ticks;
 mod witness;
@@ -99,6 +101,23 @@ pub fn routes(body_limit: usize) -> Router<AppState> {
         .route(
             "/enrolments/{id}/apprenticeship/breaks/{break}/remove",
             post(apprenticeship::remove_break),
+        )
+        .route(
+            "/enrolments/{id}/reviews",
+            get(reviews::list).post(reviews::record),
+        )
+        .route("/enrolments/{id}/reviews/{review}", get(reviews::show))
+        .route(
+            "/enrolments/{id}/reviews/{review}/part",
+            post(reviews::write),
+        )
+        .route(
+            "/enrolments/{id}/reviews/{review}/sign",
+            post(reviews::sign),
+        )
+        .route(
+            "/enrolments/{id}/reviews/{review}/review.pdf",
+            get(reviews::pdf),
         )
         .route("/enrolments/{id}/otj", get(otj::page).post(otj::add))
         .route(

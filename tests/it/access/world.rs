@@ -86,6 +86,11 @@ pub struct World {
     pub otj_a: Uuid,
     pub break_a: Uuid,
     pub otj_day: String,
+    /// A progress review of A, recorded by its assessor with every part written, and
+    /// signed by no one yet.
+    pub review_a: Uuid,
+    /// The next review's day, as A's review gives it.
+    pub next_review: String,
     /// An unused set-password link of a new member of staff.
     pub token: String,
     pub learner_email: String,
@@ -628,6 +633,20 @@ async fn build() -> World {
         ),
     )
     .await;
+    let next_review = iso(today + time::Duration::weeks(8));
+    through_app(
+        &cookies[&Viewer::Assessor],
+        format!("/enrolments/{}/reviews", a.id),
+        format!(
+            "held_on={otj_day}&attended=All+three&assessor_summary=Good+progress&targets=Unit+2\
+             &next_review_on={next_review}&learner_reflection=I+learned&employer_comments=Doing+well"
+        ),
+    )
+    .await;
+    let review_a: Uuid = sqlx::query_scalar("SELECT id FROM progress_reviews")
+        .fetch_one(&pool)
+        .await
+        .expect("A's review");
     let otj_a: Uuid = sqlx::query_scalar("SELECT id FROM otj_entries")
         .fetch_one(&pool)
         .await
@@ -672,6 +691,8 @@ async fn build() -> World {
         otj_a,
         break_a,
         otj_day,
+        review_a,
+        next_review,
         foreign_assessor: bob.id,
         ids,
         token,
