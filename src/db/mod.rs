@@ -41,6 +41,7 @@ mod qualification_items;
 pub mod qualifications;
 pub mod reassign;
 pub mod report;
+pub(crate) mod review_links;
 pub(crate) mod reviews;
 pub mod sessions;
 pub(crate) mod signatures;

@@ -23,6 +23,8 @@ pub enum MessageKind {
     /// A request for a witness testimony, with its one-time link (or, to an employer's
     /// person, the address of the request to sign in to).
     WitnessRequest,
+    /// A request to sign a progress review, with its one-time link (issue 14).
+    ReviewSignature,
 }
 
 impl MessageKind {
@@ -32,6 +34,7 @@ impl MessageKind {
             MessageKind::PasswordReset => "password_reset",
             MessageKind::Credential => "credential",
             MessageKind::WitnessRequest => "witness_request",
+            MessageKind::ReviewSignature => "review_signature",
         }
     }
 }
@@ -129,6 +132,51 @@ pub(crate) async fn queue_witness_request(
     Ok(id)
 }
 
+/// Who a review signature request's email goes to.
+pub(crate) struct ReviewLetterTo<'a> {
+    pub centre_id: Uuid,
+    pub enrolment_id: Uuid,
+    pub link_id: Uuid,
+    pub name: &'a str,
+    pub address: &'a str,
+    pub requested_by: Uuid,
+    pub link: &'a str,
+}
+
+/// Queues a review signature request's email and its job, in the request's transaction.
+pub(crate) async fn queue_review_signature(
+    conn: &mut PgConnection,
+    to: &ReviewLetterTo<'_>,
+) -> DbResult<Uuid> {
+    let id = Uuid::new_v4();
+    let key = format!("mail:{id}");
+    jobs::enqueue(
+        &mut *conn,
+        MAIL_JOB,
+        serde_json::json!({ "message": id }),
+        &key,
+    )
+    .await?;
+    sqlx::query!(
+        "INSERT INTO mail_outbox (id, job_id, centre_id, kind, to_name, to_address, \
+                enrolment_id, requested_by, link, review_link_id) \
+         SELECT $1, j.id, $3, 'review_signature', $4, $5, $6, $7, $8, $9 \
+           FROM jobs j WHERE j.idempotency_key = $2",
+        id,
+        &key,
+        to.centre_id,
+        to.name,
+        to.address,
+        to.enrolment_id,
+        to.requested_by,
+        to.link,
+        to.link_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
 /// Forgets the links of a witness request's earlier emails not yet sent: a new link
 /// replaces them (and a revoked request sends none).
 pub(crate) async fn replace_witness_links(conn: &mut PgConnection, request: Uuid) -> DbResult<()> {
@@ -196,6 +244,7 @@ pub struct Message {
     pub requested_by: Option<Uuid>,
     pub link: Option<String>,
     pub witness_request_id: Option<Uuid>,
+    pub review_link_id: Option<Uuid>,
 }
 
 impl Message {
@@ -204,6 +253,7 @@ impl Message {
             "credential" => MessageKind::Credential,
             "password_reset" => MessageKind::PasswordReset,
             "witness_request" => MessageKind::WitnessRequest,
+            "review_signature" => MessageKind::ReviewSignature,
             _ => MessageKind::PasswordLink,
         }
     }
@@ -214,7 +264,7 @@ pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<Message> {
         Message,
         "SELECT m.id, m.job_id, m.centre_id, c.name AS centre_name, m.kind, m.user_id, \
                 COALESCE(u.display_name, m.to_name) AS \"to_name!\", m.to_address, m.credential_id, \
-                m.enrolment_id, m.requested_by, m.link, m.witness_request_id \
+                m.enrolment_id, m.requested_by, m.link, m.witness_request_id, m.review_link_id \
          FROM mail_outbox m LEFT JOIN users u ON u.id = m.user_id JOIN centres c ON c.id = m.centre_id \
          WHERE m.id = $1",
         id

@@ -201,7 +201,7 @@ pub(crate) async fn write(
     pool: &PgPool,
     enrolment: Uuid,
     review: Uuid,
-    actor: Uuid,
+    actor: Option<Uuid>,
     part: Part,
     form: &ReviewForm,
     today: Date,
@@ -234,7 +234,7 @@ pub(crate) async fn write(
     if content == current.content {
         return Ok(Ok(()));
     }
-    let version = signatures::add_version(&mut tx, review, &content, Some(actor)).await?;
+    let version = signatures::add_version(&mut tx, review, &content, actor).await?;
     if let Some(held_on) = content["held_on"]
         .as_str()
         .and_then(crate::domain::log_filter::parse_date)
@@ -252,7 +252,7 @@ pub(crate) async fn write(
         &mut *tx,
         a.centre_id,
         Some(enrolment),
-        Some(actor),
+        actor,
         "progress review changed",
         serde_json::json!({ "review": review, "version": version, "part": part_key(part) }),
     )
@@ -269,13 +269,15 @@ fn part_key(p: Part) -> &'static str {
     }
 }
 
-/// A party signs the current version; the last of the three locks the review.
+/// A party signs the current version; the last of the three locks the review. A
+/// one-time `link` it was signed through is used up with it.
 pub(crate) async fn sign(
     pool: &PgPool,
     enrolment: Uuid,
     review: Uuid,
     part: Part,
     who: Signing<'_>,
+    link: Option<Uuid>,
 ) -> DbResult<Result<(), ReviewRefusal>> {
     let mut tx = pool.begin().await?;
     let a = apprenticeships::lock(&mut tx, enrolment)
@@ -313,6 +315,14 @@ pub(crate) async fn sign(
     let mut with = all;
     with.push(signed.clone());
     signatures::store(&mut tx, review, current.version, &signed).await?;
+    if let Some(link) = link {
+        sqlx::query!(
+            "UPDATE review_sign_links SET used_at = now() WHERE id = $1 AND used_at IS NULL",
+            link
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
     let complete = signature::standing(&s, &with).map_err(|e| DbError::Corrupt(e.to_string()))?
         == Standing::Signed;
     if complete {

@@ -316,6 +316,29 @@ pub fn write_part(
     }
 }
 
+/// The employer's person a one-time signing link goes to: (name, email).
+pub fn validate_signer(name: &str, email: &str) -> Result<(String, String), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let name = name.trim();
+    if name.is_empty() {
+        errors.push(FieldError::new(
+            "signer_name",
+            "Enter the name of the person at the employer",
+        ));
+    } else if let Err(mut e) = text::PERSON_NAME.check(name) {
+        e.field = "signer_name";
+        errors.push(e);
+    }
+    if let Some(e) = super::form::email_error("signer_email", email) {
+        errors.push(e);
+    }
+    if errors.is_empty() {
+        Ok((name.to_string(), email.trim().to_string()))
+    } else {
+        Err(errors)
+    }
+}
+
 /// Whether `part` has written what it must before signing.
 pub fn ready_to_sign(content: &serde_json::Value, part: Part) -> bool {
     content

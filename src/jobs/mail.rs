@@ -12,12 +12,14 @@ use super::{RenderError, Worker};
 use crate::credentials::store::Document;
 use crate::db::jobs::{self, Job};
 use crate::db::outbox::{self, Attempted, Message, MessageKind};
-use crate::db::{activity, credential_emails, credentials, password_tokens, witness, DbError};
+use crate::db::{
+    activity, credential_emails, credentials, password_tokens, review_links, witness, DbError,
+};
 use crate::domain::mail::retry_pause;
 use crate::domain::password_reset::{duration_words, LINK_VALID_MINUTES};
 use crate::mail::{
-    credential_message, password_link_message, password_reset_message, witness_request_message,
-    CredentialLetter, Mailer, Outgoing, WitnessLetter,
+    credential_message, password_link_message, password_reset_message, review_signature_message,
+    witness_request_message, CredentialLetter, Mailer, Outgoing, ReviewLetter, WitnessLetter,
 };
 
 /// How the worker sends mail.
@@ -140,6 +142,23 @@ impl Worker {
                     valid_days: crate::domain::witness::VALID_DAYS,
                 }))
             }
+            MessageKind::ReviewSignature => {
+                let id = message
+                    .review_link_id
+                    .ok_or_else(|| Failure::Permanent("the message names no review link".into()))?;
+                let l = review_links::get(&self.pool, id)
+                    .await
+                    .map_err(|e| Failure::Transient(e.to_string()))?;
+                Ok(review_signature_message(&ReviewLetter {
+                    name: &message.to_name,
+                    email: &message.to_address,
+                    centre_name: &message.centre_name,
+                    learner_name: &l.learner_name,
+                    asked_by: &l.asked_by_name,
+                    link,
+                    valid_days: review_links::VALID_DAYS,
+                }))
+            }
             MessageKind::Credential => {
                 let id = message
                     .credential_id
@@ -207,6 +226,8 @@ impl Worker {
             (MessageKind::Credential, Some(_)) => "credential email failed",
             (MessageKind::WitnessRequest, None) => "witness request emailed",
             (MessageKind::WitnessRequest, Some(_)) => "witness request email failed",
+            (MessageKind::ReviewSignature, None) => "review signature request emailed",
+            (MessageKind::ReviewSignature, Some(_)) => "review signature request email failed",
         };
         let mut detail = serde_json::json!({
             "user": message.user_id,
@@ -220,7 +241,8 @@ impl Worker {
         match message.kind() {
             MessageKind::PasswordLink
             | MessageKind::PasswordReset
-            | MessageKind::WitnessRequest => outbox::erase_link(&mut *tx, message.id).await?,
+            | MessageKind::WitnessRequest
+            | MessageKind::ReviewSignature => outbox::erase_link(&mut *tx, message.id).await?,
             MessageKind::Credential => {
                 if let Some(credential) = message.credential_id {
                     detail["credential"] = credential.to_string().into();

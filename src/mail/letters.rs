@@ -130,6 +130,47 @@ pub fn witness_request_message(l: &WitnessLetter<'_>) -> Outgoing {
     }
 }
 
+/// What a review signature request's letter says.
+pub struct ReviewLetter<'a> {
+    pub name: &'a str,
+    pub email: &'a str,
+    pub centre_name: &'a str,
+    pub learner_name: &'a str,
+    pub asked_by: &'a str,
+    pub link: &'a str,
+    pub valid_days: i64,
+}
+
+/// Asks the learner's employer to comment on and sign a progress review.
+pub fn review_signature_message(l: &ReviewLetter<'_>) -> Outgoing {
+    Outgoing {
+        to_name: l.name.to_string(),
+        to_email: l.email.to_string(),
+        subject: format!("Please sign {}'s progress review", l.learner_name),
+        text_body: format!(
+            "Hello {name},\n\
+             \n\
+             {asker} at {centre} asks you, as {learner}'s employer, to read their\n\
+             apprenticeship progress review, add your comments and sign it:\n\
+             {link}\n\
+             \n\
+             The link works once, for {days} days, and needs no account. If it has\n\
+             expired, ask {asker} for a new one.\n\
+             \n\
+             If you were not expecting this email, you can ignore it.\n\
+             \n\
+             {centre}\n",
+            name = l.name,
+            asker = l.asked_by,
+            centre = l.centre_name,
+            learner = l.learner_name,
+            link = l.link,
+            days = l.valid_days,
+        ),
+        attachment: None,
+    }
+}
+
 /// The one-time link a person asked for on "Forgot your password?". Sent whoever asked,
 /// so it says what to do if it was not them, and that nothing has changed yet.
 pub fn password_reset_message(

@@ -11,8 +11,8 @@ mod letters;
 mod message;
 
 pub use letters::{
-    credential_message, password_link_message, password_reset_message, witness_request_message,
-    CredentialLetter, WitnessLetter,
+    credential_message, password_link_message, password_reset_message, review_signature_message,
+    witness_request_message, CredentialLetter, ReviewLetter, WitnessLetter,
 };
 pub use message::{Attached, Outgoing};
 

@@ -94,7 +94,7 @@ pub(crate) async fn write(
         &state.pool,
         id,
         review,
-        user.id,
+        Some(user.id),
         Part::Employer,
         &form,
         today,
@@ -134,7 +134,7 @@ pub(crate) async fn sign(
         address,
         user_agent,
     };
-    match db_reviews::sign(&state.pool, id, review, Part::Employer, who).await? {
+    match db_reviews::sign(&state.pool, id, review, Part::Employer, who, None).await? {
         Ok(()) => {
             Ok(Redirect::to(&format!("/employer/learners/{id}/reviews/{review}")).into_response())
         }

@@ -29,6 +29,7 @@ pub mod listen;
 pub mod page_cache;
 pub(crate) mod portfolio;
 pub(crate) mod reports;
+mod review_link;
 mod signed;
 mod verify;
 mod witness;
@@ -169,6 +170,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/employer/learners", get(employer::learners))
         .route("/employer/learners/{id}", get(employer::learner))
+        .route("/review-sign/{token}", get(review_link::show))
+        .route("/review-sign/{token}/part", post(review_link::write))
+        .route("/review-sign/{token}/sign", post(review_link::sign))
         .route(
             "/employer/learners/{id}/reviews/{review}",
             get(employer_reviews::show),

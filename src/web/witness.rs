@@ -76,7 +76,7 @@ pub(crate) struct ClosedPage {
 
 /// Tokens are 64 lower-case hex characters; anything else is no link of ours, and is
 /// answered without a query.
-fn plausible(token: &str) -> bool {
+pub(crate) fn plausible(token: &str) -> bool {
     token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
 }
 

@@ -363,6 +363,12 @@ fn pages() -> Vec<Row> {
             .note("A's review under A2"),
         get("/enrolments/{id}/reviews/{review}/review.pdf", |w| format!("/enrolments/{}/reviews/{}/review.pdf", w.a.id, w.review_a),
                                                                    "in   409  404  409  404  409  409  404  409  404  404  in   404  404"),
+        get("/review-sign/{token}", |w| format!("/review-sign/{}", w.review_token),
+                                                                   "200  200  200  200  200  200  200  200  200  200  200  200  200  200")
+            .link_holders(),
+        get("/review-sign/{token}", |_| format!("/review-sign/{}", "0".repeat(64)),
+                                                                   "404  404  404  404  404  404  404  404  404  404  404  404  404  404")
+            .note("a link never made"),
         get("/employer/learners/{id}/reviews/{review}", |w| format!("/employer/learners/{}/reviews/{}", w.a.id, w.review_a),
                                                                    "in   404  404  404  404  404  404  404  404  404  404  in   200  404"),
         get("/enrolments/{id}/apprenticeship", |w| format!("/enrolments/{}/apprenticeship", w.a.id),
@@ -820,6 +826,26 @@ fn portfolio_forms() -> Vec<Row> {
         post("/enrolments/{id}/reviews/{review}/sign", |w| format!("/enrolments/{}/reviews/{}/sign", w.a.id, w.review_a),
             |_| form("signed_name=Ann+Assessor".into()),
                                                                    "in   422  404  303  404  404  404  404  404  404  404  in   404  404"),
+        post("/enrolments/{id}/reviews/{review}/employer-link", |w| format!("/enrolments/{}/reviews/{}/employer-link", w.a.id, w.review_a),
+            |_| form("signer_name=Owen+Owner&signer_email=owen%40northwind.test".into()),
+                                                                   "in   404  404  303  404  303  404  404  404  404  404  in   404  404"),
+        post("/enrolments/{id}/reviews/{review}/employer-link", |w| format!("/enrolments/{}/reviews/{}/employer-link", w.a.id, w.review_a),
+            |_| form("signer_name=Owen+Owner&signer_email=owen".into()),
+                                                                   "in   404  404  422  404  422  404  404  404  404  404  in   404  404")
+            .note("not an email address"),
+        // Whoever holds the emailed link comments and signs as the employer, signed in
+        // or not, in the name the link was sent to.
+        post("/review-sign/{token}/part", |w| format!("/review-sign/{}/part", w.review_token),
+            |_| form("employer_comments=Keen".into()),
+                                                                   "303  303  303  303  303  303  303  303  303  303  303  303  303  303")
+            .link_holders(),
+        post("/review-sign/{token}/sign", |w| format!("/review-sign/{}/sign", w.review_token),
+            |_| form("signed_name=Owen+Owner".into()),
+                                                                   "303  303  303  303  303  303  303  303  303  303  303  303  303  303"),
+        post("/review-sign/{token}/sign", |w| format!("/review-sign/{}/sign", w.review_token),
+            |_| form("signed_name=Someone+Else".into()),
+                                                                   "422  422  422  422  422  422  422  422  422  422  422  422  422  422")
+            .note("signed in another's name").link_holders(),
         post("/employer/learners/{id}/reviews/{review}/part", |w| format!("/employer/learners/{}/reviews/{}/part", w.a.id, w.review_a),
             |_| form("employer_comments=Much+improved".into()),
                                                                    "in   404  404  404  404  404  404  404  404  404  404  in   303  404"),

@@ -348,3 +348,128 @@ async fn the_next_review_counts_what_happened_since_the_last() {
         "{second_page}"
     );
 }
+
+/// An employer without an account signs through the one-time link: the worker emails it
+/// to a real SMTP server on the public address; signed out, the holder comments and signs
+/// in the name the link was sent to; the link is then used up, and a newer link
+/// withdraws an older one.
+#[tokio::test]
+async fn the_employer_signs_through_the_emailed_one_time_link() {
+    use crate::mail_queue::{app, wait_until, Mail, PUBLIC, QUICK};
+    use crate::smtp::{Answer, SmtpServer};
+    let s = scene().await;
+    s.plan().await;
+    let review = record(&s, s.today - Duration::days(1)).await;
+    let server = SmtpServer::start(Answer::Accept).await;
+    let running = app(&s.pool, Mail::Smtp(server.url.clone()), QUICK).await;
+    let ask = |name: &'static str, email: &'static str| {
+        let state = running.state.clone();
+        let (cookie, enrolment) = (s.assessor.clone(), s.enrolment);
+        async move {
+            send(
+                state,
+                form_post_as(
+                    &cookie,
+                    &format!("/enrolments/{enrolment}/reviews/{review}/employer-link"),
+                    &format!("signer_name={name}&signer_email={email}"),
+                ),
+            )
+            .await
+        }
+    };
+    let bad = ask("", "not-an-address").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad
+        .body
+        .contains("Enter the name of the person at the employer"));
+    assert!(
+        bad.body.contains("not-an-address"),
+        "what was typed is kept"
+    );
+    let asked = ask("Owen+Owner", "owen%40riverside.test").await;
+    assert_eq!(asked.status, StatusCode::SEE_OTHER, "{}", asked.body);
+
+    let message = wait_until("the employer's email", || async {
+        server.received().into_iter().next()
+    })
+    .await;
+    assert_eq!(message.rcpt_to, ["owen@riverside.test"]);
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&message.data)
+        .expect("parses");
+    let text = parsed.body_text(0).expect("text").into_owned();
+    let link = text
+        .split_whitespace()
+        .find(|w| w.contains("/review-sign/"))
+        .expect("a link in the email")
+        .to_string();
+    assert!(
+        link.starts_with(&format!("{PUBLIC}/review-sign/")),
+        "{link}"
+    );
+    let path = link.trim_start_matches(PUBLIC).to_string();
+    let open = send(running.state.clone(), get(&path, None)).await;
+    assert_eq!(open.status, StatusCode::OK, "opens signed out");
+    assert!(open.body.contains("For Owen Owner, as the learner"));
+
+    let post = |suffix: &'static str, body: &'static str| {
+        let (state, path) = (running.state.clone(), path.clone());
+        async move {
+            send(
+                state,
+                crate::http::form_post(&format!("{path}{suffix}"), body, "192.0.2.44"),
+            )
+            .await
+        }
+    };
+    let r = post("/part", "employer_comments=Reliable+and+keen").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let wrong = post("/sign", "signed_name=Someone+Else").await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong
+        .body
+        .contains("Type your full name as it is shown above to sign"));
+    let r = post("/sign", "signed_name=owen+owner").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let signer: (Option<String>, String) =
+        sqlx::query_as("SELECT s.signer_email, s.capacity FROM signatures s WHERE s.item_id = $1")
+            .bind(review)
+            .fetch_one(&s.pool)
+            .await
+            .expect("the signature");
+    assert_eq!(
+        signer,
+        (Some("owen@riverside.test".into()), "employer".into())
+    );
+    let used = send(running.state.clone(), get(&path, None)).await;
+    assert_eq!(used.status, StatusCode::GONE);
+    assert!(used.body.contains("Progress review signed"));
+
+    // A newer link withdraws an older one. The employer signed this version already, so
+    // the assessor changes the review first (a new version wants their signature again).
+    let r = send(
+        running.state.clone(),
+        form_post_as(
+            &s.assessor,
+            &format!("/enrolments/{}/reviews/{review}/part", s.enrolment),
+            &format!(
+                "{}&employer_comments=Reliable+and+keen",
+                review_form(s.today - Duration::days(1), s.today + Duration::weeks(4))
+            ),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    for _ in 0..2 {
+        let r = ask("Owen+Owner", "owen%40riverside.test").await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+    }
+    let open_links: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM review_sign_links WHERE used_at IS NULL AND revoked_at IS NULL",
+    )
+    .fetch_one(&s.pool)
+    .await
+    .expect("links");
+    assert_eq!(open_links, 1, "only the newest link opens");
+    running.stop().await;
+}

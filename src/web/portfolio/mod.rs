@@ -116,6 +116,10 @@ pub fn routes(body_limit: usize) -> Router<AppState> {
             post(reviews::sign),
         )
         .route(
+            "/enrolments/{id}/reviews/{review}/employer-link",
+            post(reviews::ask_employer),
+        )
+        .route(
             "/enrolments/{id}/reviews/{review}/review.pdf",
             get(reviews::pdf),
         )

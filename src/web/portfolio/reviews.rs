@@ -192,6 +192,10 @@ pub(crate) struct ReviewPage {
     form: ReviewForm,
     signed_name: String,
     errors: Vec<FieldError>,
+    /// The signing link's form (name, email) and who an open link waits on.
+    signer: (String, String),
+    link_waiting: Option<(String, String)>,
+    link_sent: bool,
 }
 
 impl ReviewPage {
@@ -208,28 +212,63 @@ impl ReviewPage {
         self.signs
             .is_some_and(|p| self.review.awaits(&review_view::capacity_of(p)))
     }
+    /// The assessor (or trainee) may email the employer a link while their signature
+    /// is wanted.
+    fn may_ask_employer(&self) -> bool {
+        self.writes_assessor()
+            && self
+                .review
+                .awaits(&crate::domain::signature::Capacity::Employer)
+    }
+}
+
+/// What a review page shows beside the review: the signing link's form and state.
+struct Extras {
+    form: Option<ReviewForm>,
+    signed_name: String,
+    errors: Vec<FieldError>,
+    signer: (String, String),
+    link_sent: bool,
+}
+
+impl Extras {
+    fn none() -> Extras {
+        Extras {
+            form: None,
+            signed_name: String::new(),
+            errors: Vec::new(),
+            signer: (String::new(), String::new()),
+            link_sent: false,
+        }
+    }
 }
 
 async fn review_page(
     state: &AppState,
     p: Portfolio,
     review: Uuid,
-    form: Option<ReviewForm>,
-    signed_name: String,
-    errors: Vec<FieldError>,
+    extras: Extras,
 ) -> Result<ReviewPage, AppError> {
     let row = db_reviews::get(&state.pool, p.enrolment.id, review).await?;
     let view = review_view::load(state, &row).await?;
+    let link_waiting = if part_of(p.capacity) == Some(Part::Assessor) {
+        crate::db::review_links::waiting(&state.pool, review).await?
+    } else {
+        None
+    };
     Ok(ReviewPage {
         header: super::header(state, &p.enrolment).await?,
         enrolment_id: p.enrolment.id,
         writes: part_of(p.capacity),
         signs: signs_as(p.capacity),
-        form: form.unwrap_or_else(|| view.content.clone()),
+        form: extras.form.unwrap_or_else(|| view.content.clone()),
         review: view,
         user: p.user,
-        signed_name,
-        errors,
+        signed_name: extras.signed_name,
+        errors: extras.errors,
+        signer: extras.signer,
+        link_waiting,
+        link_sent: extras.link_sent,
     })
 }
 
@@ -238,8 +277,11 @@ pub(crate) async fn show(
     State(state): State<AppState>,
     p: Portfolio,
     Ids((_, review)): Ids<(Uuid, Uuid)>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> Result<ReviewPage, AppError> {
-    review_page(&state, p, review, None, String::new(), Vec::new()).await
+    let mut extras = Extras::none();
+    extras.link_sent = query.as_deref() == Some("sent=1");
+    review_page(&state, p, review, extras).await
 }
 
 pub(crate) fn refused(r: ReviewRefusal) -> Result<Vec<FieldError>, AppError> {
@@ -263,11 +305,26 @@ pub(crate) async fn write(
     let id = p.enrolment.id;
     db_reviews::get(&state.pool, id, review).await?;
     let form = read_form(&body);
-    match db_reviews::write(&state.pool, id, review, p.user.id, part, &form, today()).await? {
+    match db_reviews::write(
+        &state.pool,
+        id,
+        review,
+        Some(p.user.id),
+        part,
+        &form,
+        today(),
+    )
+    .await?
+    {
         Ok(()) => Ok(Redirect::to(&format!("/enrolments/{id}/reviews/{review}")).into_response()),
         Err(r) => {
             let errors = refused(r)?;
-            let page = review_page(&state, p, review, Some(form), String::new(), errors).await?;
+            let extras = Extras {
+                form: Some(form),
+                errors,
+                ..Extras::none()
+            };
+            let page = review_page(&state, p, review, extras).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
     }
@@ -315,11 +372,16 @@ pub(crate) async fn sign(
         address,
         user_agent,
     };
-    match db_reviews::sign(&state.pool, id, review, part, who).await? {
+    match db_reviews::sign(&state.pool, id, review, part, who, None).await? {
         Ok(()) => Ok(Redirect::to(&format!("/enrolments/{id}/reviews/{review}")).into_response()),
         Err(r) => {
             let errors = refused(r)?;
-            let page = review_page(&state, p, review, None, typed, errors).await?;
+            let extras = Extras {
+                signed_name: typed,
+                errors,
+                ..Extras::none()
+            };
+            let page = review_page(&state, p, review, extras).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
     }
@@ -357,4 +419,57 @@ pub(crate) async fn pdf(
         bytes,
     )
         .into_response())
+}
+
+/// POST /enrolments/{id}/reviews/{review}/employer-link: emails the employer a one-time
+/// link to comment and sign, withdrawing any earlier one.
+pub(crate) async fn ask_employer(
+    State(state): State<AppState>,
+    p: Portfolio,
+    Ids((_, review)): Ids<(Uuid, Uuid)>,
+    RawForm(body): RawForm,
+) -> Result<Response, AppError> {
+    if part_of(p.capacity) != Some(Part::Assessor) {
+        return Err(AppError::NotFound);
+    }
+    let id = p.enrolment.id;
+    let row = db_reviews::get(&state.pool, id, review).await?;
+    let view = review_view::load(&state, &row).await?;
+    if !view.awaits(&crate::domain::signature::Capacity::Employer) {
+        return Err(AppError::Conflict(
+            "The employer has signed this version of the review already".into(),
+        ));
+    }
+    let field = |name: &str| {
+        form_urlencoded::parse(&body)
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    let (name, email) = (field("signer_name"), field("signer_email"));
+    match crate::domain::reviews::validate_signer(&name, &email) {
+        Ok((name, email)) => {
+            crate::db::review_links::ask(
+                &state.pool,
+                p.enrolment.centre_id,
+                id,
+                review,
+                p.user.id,
+                &name,
+                &email,
+                &state.public_url,
+            )
+            .await?;
+            Ok(Redirect::to(&format!("/enrolments/{id}/reviews/{review}?sent=1")).into_response())
+        }
+        Err(errors) => {
+            let extras = Extras {
+                errors,
+                signer: (name, email),
+                ..Extras::none()
+            };
+            let page = review_page(&state, p, review, extras).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+    }
 }

@@ -91,6 +91,8 @@ pub struct World {
     pub review_a: Uuid,
     /// The next review's day, as A's review gives it.
     pub next_review: String,
+    /// The token of the one-time link A's review was emailed to its employer with.
+    pub review_token: String,
     /// An unused set-password link of a new member of staff.
     pub token: String,
     pub learner_email: String,
@@ -647,6 +649,18 @@ async fn build() -> World {
         .fetch_one(&pool)
         .await
         .expect("A's review");
+    through_app(
+        &cookies[&Viewer::Assessor],
+        format!("/enrolments/{}/reviews/{review_a}/employer-link", a.id),
+        "signer_name=Owen+Owner&signer_email=owen%40northwind.test".into(),
+    )
+    .await;
+    let review_link: String =
+        sqlx::query_scalar("SELECT link FROM mail_outbox WHERE kind = 'review_signature'")
+            .fetch_one(&pool)
+            .await
+            .expect("the review's link");
+    let review_token = review_link.rsplit('/').next().expect("token").to_string();
     let otj_a: Uuid = sqlx::query_scalar("SELECT id FROM otj_entries")
         .fetch_one(&pool)
         .await
@@ -693,6 +707,7 @@ async fn build() -> World {
         otj_day,
         review_a,
         next_review,
+        review_token,
         foreign_assessor: bob.id,
         ids,
         token,
