@@ -24,6 +24,7 @@ pub(crate) mod employers;
 pub mod enrolments;
 pub mod evidence;
 pub mod figures;
+pub(crate) mod funding_risk;
 pub mod invitations;
 pub mod iqa;
 pub mod jobs;

@@ -69,6 +69,11 @@ pub struct ReportRow {
     pub last_activity_at: OffsetDateTime,
     /// No activity for 30 days.
     pub stale: bool,
+    /// An apprenticeship's flags (issue 14): behind on OTJ hours, a review overdue, a
+    /// review unsigned 14 days after it was held.
+    pub behind_otj: bool,
+    pub review_overdue: bool,
+    pub review_unsigned: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -109,6 +114,9 @@ struct Row {
     latest_audit_at: Option<OffsetDateTime>,
     last_activity_at: OffsetDateTime,
     stale: bool,
+    behind_otj: bool,
+    review_overdue: bool,
+    review_unsigned: bool,
 }
 
 impl TryFrom<Row> for ReportRow {
@@ -160,6 +168,9 @@ impl TryFrom<Row> for ReportRow {
             latest_audit_at: r.latest_audit_at,
             last_activity_at: r.last_activity_at,
             stale: r.stale,
+            behind_otj: r.behind_otj,
+            review_overdue: r.review_overdue,
+            review_unsigned: r.review_unsigned,
         })
     }
 }
@@ -186,12 +197,16 @@ const DETAILS: &str = "SELECT e.id AS enrolment_id, e.learner_id, l.display_name
      e.start_date, e.planned_end_date, w.name AS employer, e.criteria_total, e.confirmed_criteria AS confirmed, e.progress, \
      e.unit_total, e.units_achieved, e.claims_to_review, e.awaiting_countersignature, \
      e.open_iqa_actions, e.latest_outcome, e.latest_audit_at, e.last_activity_at, \
-     e.last_activity_at < now() - interval '30 days' AS stale";
+     e.last_activity_at < now() - interval '30 days' AS stale, \
+     coalesce(ap.behind_from <= (now() AT TIME ZONE 'UTC')::date, false) AS behind_otj, \
+     coalesce(ap.next_review_due < (now() AT TIME ZONE 'UTC')::date, false) AS review_overdue, \
+     coalesce(ap.oldest_unsigned_review_on < (now() AT TIME ZONE 'UTC')::date - 14, false) AS review_unsigned";
 
 const DETAIL_JOINS: &str = " LEFT JOIN users l ON l.id = e.learner_id \
      LEFT JOIN users t ON t.id = e.trainee_assessor_id \
      LEFT JOIN users i ON i.id = e.iqa_id \
-     LEFT JOIN employers w ON w.id = e.employer_id";
+     LEFT JOIN employers w ON w.id = e.employer_id \
+     LEFT JOIN apprenticeships ap ON ap.enrolment_id = e.id";
 
 /// The centre's qualifications (versions), majors or staff in a column's order: the
 /// ids, for an array, with the centre bound between the two parts.
@@ -365,6 +380,26 @@ fn push_where(b: &mut QueryBuilder<'_, Postgres>, centre_id: Uuid, scope: Scope,
     }
     if f.has_open_actions {
         b.push(" AND e.open_iqa_actions > 0");
+    }
+    // Apprenticeships' flags are kept as the first day they hold (or the day a review
+    // is due), so each is a date comparison on the apprenticeship's row.
+    let today = time::OffsetDateTime::now_utc().date();
+    if f.behind_otj {
+        b.push(" AND EXISTS (SELECT 1 FROM apprenticeships ap WHERE ap.enrolment_id = e.id AND ap.behind_from <= ")
+            .push_bind(today)
+            .push(")");
+    }
+    if f.review_overdue {
+        b.push(" AND EXISTS (SELECT 1 FROM apprenticeships ap WHERE ap.enrolment_id = e.id AND ap.next_review_due < ")
+            .push_bind(today)
+            .push(")");
+    }
+    if f.review_unsigned {
+        let flagged_before =
+            today - time::Duration::days(crate::domain::reviews::UNSIGNED_FLAG_DAYS);
+        b.push(" AND EXISTS (SELECT 1 FROM apprenticeships ap WHERE ap.enrolment_id = e.id AND ap.oldest_unsigned_review_on < ")
+            .push_bind(flagged_before)
+            .push(")");
     }
     if let Some(band) = f.progress {
         b.push(" AND e.progress BETWEEN ")

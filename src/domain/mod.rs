@@ -11,6 +11,7 @@ pub mod employers;
 pub mod evidence;
 pub mod figures;
 pub mod form;
+pub mod funding_risk;
 pub mod import;
 pub mod iqa;
 pub mod jcs;

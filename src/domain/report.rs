@@ -365,6 +365,11 @@ pub struct Filters {
     pub has_claims: bool,
     pub awaiting_countersignature: bool,
     pub has_open_actions: bool,
+    /// Apprenticeships (issue 14): behind on off-the-job hours by the centre's margin, a
+    /// progress review overdue, a review held over 14 days ago not signed by all three.
+    pub behind_otj: bool,
+    pub review_overdue: bool,
+    pub review_unsigned: bool,
     pub progress: Option<Band>,
     /// A credential requested, or issued, in this month.
     pub requested: Option<Month>,
@@ -460,6 +465,9 @@ impl ReportQuery {
                     f.awaiting_countersignature = yes(value, "countersign", &mut problem)
                 }
                 "actions" => f.has_open_actions = yes(value, "actions", &mut problem),
+                "otj" => f.behind_otj = yes(value, "otj", &mut problem),
+                "review" => f.review_overdue = yes(value, "review", &mut problem),
+                "unsigned" => f.review_unsigned = yes(value, "unsigned", &mut problem),
                 "progress" if !value.is_empty() => match Band::parse(value) {
                     Some(b) => f.progress = Some(b),
                     None => problem(
@@ -520,6 +528,9 @@ impl ReportQuery {
             ("claims", f.has_claims),
             ("countersign", f.awaiting_countersignature),
             ("actions", f.has_open_actions),
+            ("otj", f.behind_otj),
+            ("review", f.review_overdue),
+            ("unsigned", f.review_unsigned),
         ] {
             if on {
                 out.append_pair(name, "1");
@@ -708,7 +719,7 @@ pub(crate) fn page_links(current: u32, pages: u32) -> Vec<Option<u32>> {
     out
 }
 
-fn id(
+pub(crate) fn id(
     value: &str,
     field: &'static str,
     problem: &mut impl FnMut(&'static str, String),

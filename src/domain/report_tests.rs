@@ -157,7 +157,7 @@ fn query() -> impl Strategy<Value = ReportQuery> {
             Just(OutcomeFilter::NeverAudited),
             proptest::sample::select(Outcome::ALL.to_vec()).prop_map(OutcomeFilter::Is)
         ]),
-        any::<[bool; 4]>(),
+        any::<[bool; 7]>(),
         proptest::option::of(proptest::sample::select(Band::deciles())),
         proptest::option::of((2000..2100i32, 1..=12u8)),
     )
@@ -188,6 +188,9 @@ fn query() -> impl Strategy<Value = ReportQuery> {
                     has_claims: flags[1],
                     awaiting_countersignature: flags[2],
                     has_open_actions: flags[3],
+                    behind_otj: flags[4],
+                    review_overdue: flags[5],
+                    review_unsigned: flags[6],
                     progress,
                     requested: month,
                     issued: month.map(Month::next),

@@ -219,6 +219,11 @@ fn pages() -> Vec<Row> {
         // Admin pages: each admin sees their own centre.
         get("/admin/people", |_| "/admin/people".into(),           "in   404  404  404  404  404  404  404  200  200  404  in   404  404"),
         get("/admin/people.csv", |_| "/admin/people.csv".into(),   "in   404  404  404  404  404  404  404  200  200  404  in   404  404"),
+        // The funding-risk report is the admin's, of their own centre.
+        get("/admin/funding-risk", |_| "/admin/funding-risk?risk=all".into(),
+                                                                   "in   404  404  404  404  404  404  404  200  200  404  in   404  404"),
+        get("/admin/funding-risk.csv", |_| "/admin/funding-risk.csv?risk=all".into(),
+                                                                   "in   404  404  404  404  404  404  404  200  200  404  in   404  404"),
         // Forged filters and searches narrow within the viewer's centre: another centre's
         // admin searching for A's learner, or filtering its log by A's people, is shown
         // none of A (the matrix checks no outsider is shown A's learner).

@@ -29,6 +29,7 @@ mod db_ticks;
 mod declarations;
 mod demo;
 mod employers;
+mod funding_risk;
 mod hardening;
 mod help;
 mod home;

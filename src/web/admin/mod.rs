@@ -10,6 +10,7 @@ mod apprenticeship_settings;
 mod audits;
 mod employers;
 mod enrol;
+mod funding_risk;
 mod log;
 mod onboarding;
 mod people;
@@ -85,6 +86,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/log.csv", get(log::csv))
         .route("/admin/settings", get(settings::page).post(settings::save))
         .route("/admin/settings/rotate-key", post(settings::rotate_key))
+        .route("/admin/funding-risk", get(funding_risk::page))
+        .route("/admin/funding-risk.csv", get(funding_risk::csv))
         .route(
             "/admin/settings/apprenticeships",
             get(apprenticeship_settings::page).post(apprenticeship_settings::save),

@@ -30,6 +30,8 @@ pub(crate) struct DashboardPage {
     charts: Vec<Chart>,
     /// An IQA's sampling coverage by assessor (SPEC §7), under their sample's charts.
     coverage: Vec<CoverageRow>,
+    /// The centre's apprenticeships at funding risk (issue 14), on the admin's dashboard.
+    funding_risk: Option<i64>,
 }
 
 pub(crate) async fn centre(
@@ -70,6 +72,13 @@ async fn show(
         first = first.previous();
     }
     let summary = report::summary(db, centre, scope).await?;
+    let funding_risk = match kind {
+        Kind::Centre => Some(
+            crate::db::funding_risk::count_at_risk(db, centre, OffsetDateTime::now_utc().date())
+                .await?,
+        ),
+        _ => None,
+    };
     let bands = report::progress_bands(db, centre, scope).await?;
     let assessors = report::by_assessor(db, centre, scope).await?;
     let months = report::credentials_by_month(db, centre, scope, first.first_day()).await?;
@@ -235,6 +244,7 @@ async fn show(
     };
     Ok(DashboardPage {
         coverage,
+        funding_risk,
         user,
         title: match kind {
             Kind::Sample => "Your IQA sample: dashboard",

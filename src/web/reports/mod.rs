@@ -224,7 +224,7 @@ async fn show(
 }
 
 /// The CSV's columns: every column of the table, and the ids to match rows back.
-const CSV_HEADER: [&str; 37] = [
+const CSV_HEADER: [&str; 40] = [
     "enrolment_id",
     "learner_id",
     "learner",
@@ -262,9 +262,12 @@ const CSV_HEADER: [&str; 37] = [
     "last_activity_at",
     "no_activity_for_30_days",
     "status_key",
+    "behind_on_otj",
+    "review_overdue",
+    "review_unsigned_after_14_days",
 ];
 
-fn csv_cells(r: &ReportRow) -> [String; 37] {
+fn csv_cells(r: &ReportRow) -> [String; 40] {
     let id = |v: Option<uuid::Uuid>| v.map(|v| v.to_string()).unwrap_or_default();
     [
         r.enrolment_id.to_string(),
@@ -308,6 +311,9 @@ fn csv_cells(r: &ReportRow) -> [String; 37] {
         csv_export::iso(r.last_activity_at),
         if r.stale { "yes" } else { "no" }.to_string(),
         r.status.key().to_string(),
+        if r.behind_otj { "yes" } else { "no" }.to_string(),
+        if r.review_overdue { "yes" } else { "no" }.to_string(),
+        if r.review_unsigned { "yes" } else { "no" }.to_string(),
     ]
 }
 

@@ -391,6 +391,13 @@ impl ReportView {
             ),
             ("actions", "Has open IQA actions", f.has_open_actions),
             ("stale", "No activity for 30 days", f.stale),
+            ("otj", "Behind on off-the-job hours", f.behind_otj),
+            ("review", "Progress review overdue", f.review_overdue),
+            (
+                "unsigned",
+                "Review unsigned after 14 days",
+                f.review_unsigned,
+            ),
         ]
         .into_iter()
         .map(|(name, label, checked)| Check {
