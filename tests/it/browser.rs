@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::helpers::{group, learner, major, new_enrolment, staff, units};
 
+mod apprenticeship;
 mod deactivate;
 mod driver;
 mod import;

@@ -302,6 +302,19 @@ impl Browser {
         field.send_keys(value).await.expect("typing");
     }
 
+    /// Sets a date field, as its picker would: typing into one follows the browser's
+    /// locale, so the value is set as the form sends it ("2026-11-24").
+    pub async fn set_date(&self, css: &str, value: &str) {
+        self.wait_for(css, "a date field").await;
+        self.client
+            .execute(
+                "document.querySelector(arguments[0]).value = arguments[1];",
+                vec![css.into(), value.into()],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("setting `{css}` to {value}: {e}"));
+    }
+
     /// Chooses the file at `path` in the file input `css`.
     pub async fn attach(&self, css: &str, path: &std::path::Path) {
         let input = self.wait_for(css, "a file input").await;
