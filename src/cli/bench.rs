@@ -67,3 +67,24 @@ pub async fn load(data_dir: &Path, evidence: usize, enrolments: usize) -> anyhow
     println!("caseload={}", pairs.join(","));
     Ok(ExitCode::SUCCESS)
 }
+
+/// `attest bench-apprenticeships`: prints `apprenticeships=N`.
+pub async fn apprenticeships(data_dir: &Path) -> anyhow::Result<ExitCode> {
+    let database = Database::open(data_dir).await?;
+    let grown = async {
+        let loader = database.superuser_pool().await?;
+        let n = crate::demo::bench_apprenticeships::grow(
+            &database.pool,
+            loader.as_ref().unwrap_or(&database.pool),
+        )
+        .await;
+        if let Some(loader) = loader {
+            loader.close().await;
+        }
+        n
+    }
+    .await;
+    database.close().await;
+    println!("apprenticeships={}", grown?);
+    Ok(ExitCode::SUCCESS)
+}

@@ -80,6 +80,9 @@ pub enum Command {
         #[arg(long, default_value_t = 32)]
         enrolments: usize,
     },
+    /// Makes every enrolment of a loaded benchmark centre an apprenticeship with 100
+    /// off-the-job entries and 8 progress reviews (issue 14's benchmark).
+    BenchApprenticeships,
 }
 
 #[derive(Debug, Subcommand)]
@@ -157,6 +160,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             evidence,
             enrolments,
         } => runtime()?.block_on(bench::load(&cli.data_dir, evidence, enrolments)),
+        Command::BenchApprenticeships => runtime()?.block_on(bench::apprenticeships(&cli.data_dir)),
         Command::Serve {
             addr,
             demo,

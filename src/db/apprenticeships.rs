@@ -263,6 +263,16 @@ pub(crate) async fn refresh(conn: &mut PgConnection, enrolment: Uuid) -> DbResul
     Ok(())
 }
 
+/// Every apprenticeship of the centre worked out again under its current rules, in one
+/// transaction (the benchmark's loader, after writing rows in bulk).
+pub async fn recompute_centre(pool: &PgPool, centre: Uuid) -> DbResult<()> {
+    let mut tx = pool.begin().await?;
+    let rules = settings(&mut *tx, centre).await?;
+    refresh_centre(&mut tx, centre, rules.margin_percent, rules.review_weeks).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Every apprenticeship of the centre again, after its margin or review interval changed.
 async fn refresh_centre(
     conn: &mut PgConnection,

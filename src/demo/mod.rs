@@ -1,6 +1,7 @@
 //! The demo centre (`attest serve --demo`), the benchmark qualification, the
 //! load-test centre built on it, and a sample certificate.
 pub mod bench;
+pub mod bench_apprenticeships;
 pub mod bench_centre;
 pub mod certificate;
 pub mod large;

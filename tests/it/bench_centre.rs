@@ -67,3 +67,48 @@ async fn a_grown_centre_holds_what_the_triggers_would_have_kept() {
         "quiet {quiet}, actions {actions}, issued {issued}"
     );
 }
+
+/// The apprenticeships loaded for issue 14's benchmark hold what the app's write paths
+/// would have kept: the minutes equal a recount of the log, the schedule the reviews.
+#[tokio::test]
+async fn loaded_apprenticeships_hold_what_the_write_paths_would_have_kept() {
+    use attest::demo::bench_apprenticeships::{grow, ENTRIES, REVIEWS};
+    let pool = test_pool().await;
+    attest::demo::load::load_if_empty(&pool).await.expect("demo");
+    let enrolments: i64 = sqlx::query_scalar("SELECT count(*) FROM enrolments")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(grow(&pool, &pool).await.expect("loaded"), enrolments);
+    assert_eq!(grow(&pool, &pool).await.expect("again"), enrolments, "once only");
+    let (entries, reviews, kept_minutes, kept_schedule, behind): (i64, i64, bool, bool, i64) =
+        sqlx::query_as(
+            "SELECT (SELECT count(*) FROM otj_entries), (SELECT count(*) FROM progress_reviews), \
+                    bool_and(a.approved_minutes = (SELECT coalesce(sum(minutes), 0) FROM otj_entries o \
+                                                    WHERE o.enrolment_id = a.enrolment_id AND state = 'approved') \
+                         AND a.pending_entries = (SELECT count(*) FROM otj_entries o \
+                                                   WHERE o.enrolment_id = a.enrolment_id AND state = 'pending')), \
+                    bool_and(a.last_review_on = (SELECT max(held_on) FROM progress_reviews p \
+                                                  WHERE p.enrolment_id = a.enrolment_id) \
+                         AND a.next_review_due = a.last_review_on + 84 \
+                         AND a.oldest_unsigned_review_on IS NOT NULL), \
+                    count(*) FILTER (WHERE a.behind_from NOT BETWEEN a.start_on AND a.adjusted_end_on + 1) \
+               FROM apprenticeships a",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("figures");
+    assert_eq!(entries, enrolments * i64::from(ENTRIES));
+    assert_eq!(reviews, enrolments * i64::from(REVIEWS));
+    assert!(kept_minutes, "the minutes are the log's");
+    assert!(kept_schedule, "the schedule is the reviews'");
+    assert_eq!(behind, 0, "behind, if ever, from a day of the programme");
+    // The trigger is back on: a new entry moves the figures.
+    let trigger_on: bool = sqlx::query_scalar(
+        "SELECT tgenabled <> 'D' FROM pg_trigger WHERE tgname = 'otj_entries_keep_minutes'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("trigger");
+    assert!(trigger_on);
+}
