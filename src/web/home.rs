@@ -116,7 +116,11 @@ fn kept_as(viewer: &HomeViewer) -> Option<(page_cache::Key, i64)> {
         return None;
     }
     let mut hasher = std::hash::DefaultHasher::new();
-    (&user.display_name, &user.roles).hash(&mut hasher);
+    // The day too: an apprenticeship's flags (behind on OTJ, a review overdue or left
+    // unsigned) are kept as the day they start, and turn on as the days pass with no
+    // change to the enrolment; each turns at the start of a day, never within one.
+    let today = time::OffsetDateTime::now_utc().date();
+    (&user.display_name, &user.roles, today).hash(&mut hasher);
     let key = page_cache::Key {
         page: page_cache::Page::Home,
         enrolment: None,

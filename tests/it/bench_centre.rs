@@ -74,13 +74,19 @@ async fn a_grown_centre_holds_what_the_triggers_would_have_kept() {
 async fn loaded_apprenticeships_hold_what_the_write_paths_would_have_kept() {
     use attest::demo::bench_apprenticeships::{grow, ENTRIES, REVIEWS};
     let pool = test_pool().await;
-    attest::demo::load::load_if_empty(&pool).await.expect("demo");
+    attest::demo::load::load_if_empty(&pool)
+        .await
+        .expect("demo");
     let enrolments: i64 = sqlx::query_scalar("SELECT count(*) FROM enrolments")
         .fetch_one(&pool)
         .await
         .expect("count");
     assert_eq!(grow(&pool, &pool).await.expect("loaded"), enrolments);
-    assert_eq!(grow(&pool, &pool).await.expect("again"), enrolments, "once only");
+    assert_eq!(
+        grow(&pool, &pool).await.expect("again"),
+        enrolments,
+        "once only"
+    );
     let (entries, reviews, kept_minutes, kept_schedule, behind): (i64, i64, bool, bool, i64) =
         sqlx::query_as(
             "SELECT (SELECT count(*) FROM otj_entries), (SELECT count(*) FROM progress_reviews), \

@@ -473,3 +473,26 @@ async fn the_employer_signs_through_the_emailed_one_time_link() {
     assert_eq!(open_links, 1, "only the newest link opens");
     running.stop().await;
 }
+
+/// The assessor's kept home page follows a review's flag: overdue until the review is
+/// recorded, then not, with no other change to the enrolment between.
+#[tokio::test]
+async fn the_kept_home_page_shows_a_review_overdue_until_one_is_held() {
+    let s = scene().await;
+    s.plan().await;
+    let home = || async {
+        send(s.state.clone(), get("/", Some(&s.assessor)))
+            .await
+            .body
+    };
+    assert!(
+        home().await.contains("Review overdue"),
+        "flagged on the caseload"
+    );
+    assert!(
+        home().await.contains("Review overdue"),
+        "and on the kept page"
+    );
+    record(&s, s.today).await;
+    assert!(!home().await.contains("Review overdue"), "cleared at once");
+}
