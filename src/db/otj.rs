@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::apprenticeships::{self, Apprenticeship};
 use super::{activity, DbError, DbResult};
-use crate::domain::apprenticeship::{self as otj_rules, Entry, EntryState, Minutes};
+use crate::domain::apprenticeship::{self as otj_rules, Break, Entry, EntryState, Minutes, Plan};
 use crate::domain::form::FieldError;
 use crate::domain::otj::{entry_refusal, Decision, ValidEntry};
 
@@ -169,30 +169,46 @@ pub(crate) async fn recent_evidence(
     .collect())
 }
 
-/// The day's other entries, for the 24-hour check.
-async fn same_day(
+/// The apprenticeship's breaks and the day's other entries (not rejected), for the
+/// entry's checks, in one statement.
+async fn breaks_and_day(
     conn: &mut PgConnection,
-    enrolment: Uuid,
+    a: &Apprenticeship,
     day: Date,
     except: Option<Uuid>,
-) -> DbResult<Vec<Entry>> {
-    let rows = sqlx::query!(
-        "SELECT minutes, state FROM otj_entries \
-          WHERE enrolment_id = $1 AND day = $2 AND id IS DISTINCT FROM $3",
-        enrolment,
+) -> DbResult<(Plan, Vec<Entry>)> {
+    let r = sqlx::query!(
+        "SELECT ARRAY(SELECT from_on FROM learning_breaks WHERE enrolment_id = $1 ORDER BY from_on) AS \"froms!\", \
+                ARRAY(SELECT to_on FROM learning_breaks WHERE enrolment_id = $1 ORDER BY from_on) AS \"tos!\", \
+                ARRAY(SELECT minutes FROM otj_entries WHERE enrolment_id = $1 AND day = $2 \
+                         AND state <> 'rejected' AND id IS DISTINCT FROM $3) AS \"minutes!\"",
+        a.enrolment_id,
         day,
         except
     )
-    .fetch_all(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(rows
+    let plan = Plan {
+        start: a.start_on,
+        planned_end: a.planned_end_on,
+        planned: Minutes::from(a.planned_minutes),
+        breaks: r
+            .froms
+            .into_iter()
+            .zip(r.tos)
+            .map(|(from, to)| Break { from, to })
+            .collect(),
+    };
+    let entries = r
+        .minutes
         .into_iter()
-        .map(|r| Entry {
+        .map(|m| Entry {
             day,
-            minutes: Minutes::from(r.minutes),
-            state: EntryState::from_key(&r.state).unwrap_or(EntryState::Pending),
+            minutes: Minutes::from(m),
+            state: EntryState::Pending,
         })
-        .collect())
+        .collect();
+    Ok((plan, entries))
 }
 
 /// Why a change to the log was not made.
@@ -211,8 +227,7 @@ async fn check(
     today: Date,
     except: Option<Uuid>,
 ) -> DbResult<Result<(), LogRefusal>> {
-    let plan = a.plan(&apprenticeships::breaks(&mut *conn, a.enrolment_id).await?);
-    let day = same_day(conn, a.enrolment_id, entry.day, except).await?;
+    let (plan, day) = breaks_and_day(conn, a, entry.day, except).await?;
     Ok(
         otj_rules::check_entry(&plan, today, entry.day, entry.minutes, &day)
             .map_err(|r| LogRefusal::Field(entry_refusal(r))),

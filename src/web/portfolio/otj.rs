@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::otj_view::{self, OtjProgress};
 use super::{Header, Portfolio};
-use crate::db::apprenticeships::{self, Apprenticeship};
+use crate::db::apprenticeships;
 use crate::db::otj::{self as db_otj, After, EntryRow, LogRefusal};
 use crate::db::qualifications::LoadedVersion;
 use crate::db::users::User;
@@ -279,11 +279,10 @@ fn read_entry(body: &[u8]) -> EntryForm {
 async fn validate(
     state: &AppState,
     p: &Portfolio,
-    a: &Apprenticeship,
     form: &EntryForm,
     kept_type: Option<&str>,
 ) -> Result<Result<ValidEntry, Vec<FieldError>>, AppError> {
-    let mut settings = apprenticeships::settings(&state.pool, a.centre_id).await?;
+    let mut settings = apprenticeships::settings(&state.pool, p.enrolment.centre_id).await?;
     // An entry keeps a type the centre has since taken off its list.
     if let Some(t) = kept_type.filter(|t| !settings.activity_types.iter().any(|k| k == t)) {
         settings.activity_types.push(t.to_string());
@@ -330,11 +329,10 @@ pub(crate) async fn add(
         return Err(AppError::NotFound);
     }
     let id = p.enrolment.id;
-    let a = apprenticeships::get(&state.pool, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
     let form = read_entry(&body);
-    let errors = match validate(&state, &p, &a, &form, None).await? {
+    // Not an apprenticeship: the use case finds no apprenticeship to hold (404), and a
+    // refused form is shown only on one.
+    let errors = match validate(&state, &p, &form, None).await? {
         Ok(valid) => match db_otj::add(&state.pool, id, p.user.id, &valid, today()).await? {
             Ok(_) => {
                 return Ok(
@@ -343,7 +341,12 @@ pub(crate) async fn add(
             }
             Err(r) => refused(r)?,
         },
-        Err(errors) => errors,
+        Err(errors) => {
+            apprenticeships::get(&state.pool, id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            errors
+        }
     };
     let page = render(&state, p, None, form, errors, None).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
@@ -444,11 +447,8 @@ pub(crate) async fn edit(
     if !p.capacity.may_edit_otj(row.logged_by == p.user.id) {
         return Err(AppError::NotFound);
     }
-    let a = apprenticeships::get(&state.pool, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
     let mut form = read_entry(&body);
-    let checked = validate(&state, &p, &a, &form, Some(&row.activity)).await?;
+    let checked = validate(&state, &p, &form, Some(&row.activity)).await?;
     let errors = match checked {
         Ok(valid) => {
             match db_otj::edit(&state.pool, id, entry, p.user.id, &valid, today()).await? {
