@@ -391,3 +391,38 @@ pub(crate) async fn decide(
     tx.commit().await?;
     Ok(Ok(()))
 }
+
+/// Withdraws an entry logged by mistake (not an approved one: its hours count, so it is
+/// changed, and decided again, instead). The activity entry keeps what it was.
+pub(crate) async fn withdraw(
+    pool: &PgPool,
+    enrolment: Uuid,
+    id: Uuid,
+    actor: Uuid,
+) -> DbResult<Result<(), LogRefusal>> {
+    let mut tx = pool.begin().await?;
+    let a = apprenticeships::lock(&mut tx, enrolment)
+        .await?
+        .ok_or(DbError::NotFound)?;
+    let entry = get(&mut *tx, enrolment, id).await?;
+    if entry.state() == EntryState::Approved {
+        return Ok(Err(LogRefusal::AlreadyDecided(EntryState::Approved)));
+    }
+    sqlx::query!("DELETE FROM otj_entries WHERE id = $1", id)
+        .execute(&mut *tx)
+        .await?;
+    let mut d = detail(&entry.valid());
+    d["entry"] = serde_json::json!(id);
+    d["was_state"] = serde_json::json!(entry.state);
+    activity::record(
+        &mut *tx,
+        a.centre_id,
+        Some(enrolment),
+        Some(actor),
+        "OTJ entry withdrawn",
+        d,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}

@@ -206,7 +206,7 @@ fn printout(
     title: &str,
     public_url: &str,
 ) -> crate::credentials::record::SignedRecord {
-    use crate::credentials::record::{RecordSignature, SignedRecord};
+    use crate::credentials::record::SignedRecord;
     let base = public_url.trim_end_matches('/');
     let content = whole.current().map(|c| &c.content);
     let text = |k: &str| {
@@ -258,21 +258,29 @@ fn printout(
         version: whole.item.current_version.max(1) as u32,
         standing: v.standing.clone(),
         sections,
-        signatures: v
-            .signatures
-            .iter()
-            .filter(|s| s.of_current)
-            .map(|s| RecordSignature {
-                typed_name: s.typed_name.clone(),
-                capacity: s.capacity.to_string(),
-                at: s.at.clone(),
-                statement: s.statement.clone(),
-                digest: s.digest.clone(),
-                check_url: format!("{base}/signatures/{}", s.id),
-            })
-            .collect(),
+        signatures: printed_signatures(v, base),
         verify_url: format!("{base}/signed/{}", whole.item.id),
     }
+}
+
+/// The signatures of the current version as a printout shows them, each with the
+/// address where it is checked.
+pub(crate) fn printed_signatures(
+    v: &SignedView,
+    base: &str,
+) -> Vec<crate::credentials::record::RecordSignature> {
+    v.signatures
+        .iter()
+        .filter(|s| s.of_current)
+        .map(|s| crate::credentials::record::RecordSignature {
+            typed_name: s.typed_name.clone(),
+            capacity: s.capacity.to_string(),
+            at: s.at.clone(),
+            statement: s.statement.clone(),
+            digest: s.digest.clone(),
+            check_url: format!("{base}/signatures/{}", s.id),
+        })
+        .collect()
 }
 
 /// GET /enrolments/{id}/evidence/{evidence}/record.pdf: a witness testimony or an

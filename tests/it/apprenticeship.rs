@@ -312,6 +312,20 @@ async fn the_learner_logs_hours_the_assessor_decides_and_only_approved_hours_cou
         }
     );
     assert_eq!(s.kept().await, s.recounted().await, "kept equals a recount");
+    // An approved entry is not withdrawn (its hours count); a rejected one is.
+    let workshop_withdrawn = s
+        .post(&s.learner, &format!("/otj/{workshop}/withdraw"), "")
+        .await;
+    assert_eq!(workshop_withdrawn.status, StatusCode::CONFLICT);
+    let r = s
+        .post(&s.learner, &format!("/otj/{desk}/withdraw"), "")
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(
+        s.kept().await,
+        s.recounted().await,
+        "still equal after a withdrawal"
+    );
     assert_eq!(
         s.actions().await,
         [
@@ -323,6 +337,7 @@ async fn the_learner_logs_hours_the_assessor_decides_and_only_approved_hours_cou
             "OTJ entry approved",
             "OTJ entry rejected",
             "OTJ entry changed",
+            "OTJ entry withdrawn",
         ]
     );
     let changed: serde_json::Value =

@@ -129,6 +129,7 @@ pub fn routes(body_limit: usize) -> Router<AppState> {
             get(otj::entry).post(otj::edit),
         )
         .route("/enrolments/{id}/otj/{entry}/decision", post(otj::decide))
+        .route("/enrolments/{id}/otj/{entry}/withdraw", post(otj::withdraw))
         .route(
             "/enrolments/{id}/witness",
             get(witness::list).post(witness::ask),

@@ -243,6 +243,7 @@ pub(crate) async fn page(
         Some("changed") => Some("Entry changed. It waits for the assessor's decision again."),
         Some("approved") => Some("Entry approved: its hours now count."),
         Some("rejected") => Some("Entry rejected. The learner sees your reason."),
+        Some("withdrawn") => Some("Entry withdrawn. The activity log keeps what it was."),
         _ => None,
     };
     render(
@@ -504,4 +505,24 @@ pub(crate) async fn decide(
     };
     let page = entry_page(&state, p, row, None, reason, errors).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+/// POST /enrolments/{id}/otj/{entry}/withdraw: an entry logged by mistake, gone.
+pub(crate) async fn withdraw(
+    State(state): State<AppState>,
+    p: Portfolio,
+    crate::web::ids::Ids((_, entry)): crate::web::ids::Ids<(Uuid, Uuid)>,
+) -> Result<Response, AppError> {
+    let id = p.enrolment.id;
+    let row = db_otj::get(&state.pool, id, entry).await?;
+    if !p.capacity.may_edit_otj(row.logged_by == p.user.id) {
+        return Err(AppError::NotFound);
+    }
+    match db_otj::withdraw(&state.pool, id, entry, p.user.id).await? {
+        Ok(()) => Ok(Redirect::to(&format!("/enrolments/{id}/otj?done=withdrawn")).into_response()),
+        Err(_) => Err(AppError::Conflict(
+            "An approved entry counts towards the hours: change it (it goes back for a decision) rather than withdraw it"
+                .into(),
+        )),
+    }
 }

@@ -130,7 +130,7 @@ pub(crate) async fn printout(
     enrolment: &crate::db::enrolments::Enrolment,
     v: &ReviewView,
 ) -> Result<Vec<u8>, AppError> {
-    use crate::credentials::record::{RecordSignature, SignedRecord};
+    use crate::credentials::record::SignedRecord;
     let version = state
         .versions
         .load(&state.pool, enrolment.version_id)
@@ -155,20 +155,7 @@ pub(crate) async fn printout(
         version: v.version.max(1) as u32,
         standing: v.signed.standing.clone(),
         sections: sections(v),
-        signatures: v
-            .signed
-            .signatures
-            .iter()
-            .filter(|s| s.of_current)
-            .map(|s| RecordSignature {
-                typed_name: s.typed_name.clone(),
-                capacity: s.capacity.to_string(),
-                at: s.at.clone(),
-                statement: s.statement.clone(),
-                digest: s.digest.clone(),
-                check_url: format!("{base}/signatures/{}", s.id),
-            })
-            .collect(),
+        signatures: signed::printed_signatures(&v.signed, base),
         verify_url: format!("{base}/signed/{}", v.id),
     };
     tokio::task::spawn_blocking(move || {
