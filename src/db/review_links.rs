@@ -84,6 +84,23 @@ pub(crate) async fn waiting(
     .map(|r| (r.signer_name, r.signer_email)))
 }
 
+/// The learner's employer's contact (name, email), if it has one with an address: who
+/// the signing link goes to unless the assessor says otherwise.
+pub(crate) async fn employer_contact(
+    db: impl PgExecutor<'_>,
+    enrolment: Uuid,
+) -> DbResult<Option<(String, String)>> {
+    Ok(sqlx::query!(
+        "SELECT w.contact_name, w.contact_email FROM enrolments e \
+           JOIN employers w ON w.id = e.employer_id \
+          WHERE e.id = $1 AND w.contact_email <> ''",
+        enrolment
+    )
+    .fetch_optional(db)
+    .await?
+    .map(|r| (r.contact_name, r.contact_email)))
+}
+
 /// Emails the employer a new link to sign `review`, withdrawing earlier ones; the link,
 /// its email and the activity entry together.
 #[allow(clippy::too_many_arguments)]

@@ -377,6 +377,25 @@ async fn the_employer_signs_through_the_emailed_one_time_link() {
             .await
         }
     };
+    // The form starts with the employer's contact, when the learner's employer has one.
+    let employer = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO employers (id, centre_id, name, contact_name, contact_email) \
+         SELECT $1, centre_id, 'Riverside Care', 'Owen Owner', 'owen@riverside.test' FROM enrolments WHERE id = $2",
+    )
+    .bind(employer)
+    .bind(s.enrolment)
+    .execute(&s.pool)
+    .await
+    .expect("employer");
+    sqlx::query("UPDATE enrolments SET employer_id = $1 WHERE id = $2")
+        .bind(employer)
+        .bind(s.enrolment)
+        .execute(&s.pool)
+        .await
+        .expect("the learner's employer");
+    let page = s.page(&s.assessor, &format!("/reviews/{review}")).await;
+    assert!(page.contains("value=\"owen@riverside.test\""), "{page}");
     let bad = ask("", "not-an-address").await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad

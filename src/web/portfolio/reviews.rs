@@ -251,10 +251,23 @@ async fn review_page(
 ) -> Result<ReviewPage, AppError> {
     let row = db_reviews::get(&state.pool, p.enrolment.id, review).await?;
     let view = review_view::load(state, &row).await?;
-    let link_waiting = if part_of(p.capacity) == Some(Part::Assessor) {
-        crate::db::review_links::waiting(&state.pool, review).await?
+    let (link_waiting, signer) = if part_of(p.capacity) == Some(Part::Assessor) && !view.locked {
+        let waiting = crate::db::review_links::waiting(&state.pool, review).await?;
+        // The form starts with the employer's contact, or whoever the last link went to.
+        let signer = if extras.signer.0.is_empty() && extras.signer.1.is_empty() {
+            match &waiting {
+                Some(w) => Some(w.clone()),
+                None => {
+                    crate::db::review_links::employer_contact(&state.pool, p.enrolment.id).await?
+                }
+            }
+            .unwrap_or_default()
+        } else {
+            extras.signer
+        };
+        (waiting, signer)
     } else {
-        None
+        (None, extras.signer)
     };
     Ok(ReviewPage {
         header: super::header(state, &p.enrolment).await?,
@@ -266,7 +279,7 @@ async fn review_page(
         user: p.user,
         signed_name: extras.signed_name,
         errors: extras.errors,
-        signer: extras.signer,
+        signer,
         link_waiting,
         link_sent: extras.link_sent,
     })
