@@ -1,6 +1,8 @@
 //! Apprenticeships (issue 14, point 1): the centre's rules, an enrolment's plan and its
 //! breaks in learning. Each use case is one transaction with its activity entry, and
 //! keeps the apprenticeship's `behind_from` and `adjusted_end_on` as it goes.
+use std::collections::HashMap;
+
 use sqlx::{PgConnection, PgExecutor, PgPool};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -291,25 +293,34 @@ async fn refresh_centre(
     )
     .fetch_all(&mut *conn)
     .await?;
-    let with_breaks: Vec<Uuid> = sqlx::query_scalar!(
-        "SELECT DISTINCT b.enrolment_id FROM learning_breaks b \
+    // Every break of the centre's apprenticeships in one statement, not one per learner.
+    let mut breaks: HashMap<Uuid, Vec<Break>> = HashMap::new();
+    for b in sqlx::query!(
+        "SELECT b.enrolment_id, b.from_on, b.to_on FROM learning_breaks b \
            JOIN apprenticeships a ON a.enrolment_id = b.enrolment_id WHERE a.centre_id = $1",
         centre
     )
     .fetch_all(&mut *conn)
-    .await?;
+    .await?
+    {
+        breaks.entry(b.enrolment_id).or_default().push(Break {
+            from: b.from_on,
+            to: b.to_on,
+        });
+    }
     let mut ids = Vec::with_capacity(all.len());
     let mut froms = Vec::with_capacity(all.len());
     let mut dues = Vec::with_capacity(all.len());
     for a in &all {
-        let breaks = if with_breaks.contains(&a.enrolment_id) {
-            breaks(&mut *conn, a.enrolment_id).await?
-        } else {
-            Vec::new()
+        let plan = Plan {
+            start: a.start_on,
+            planned_end: a.planned_end_on,
+            planned: Minutes::from(a.planned_minutes),
+            breaks: breaks.remove(&a.enrolment_id).unwrap_or_default(),
         };
         ids.push(a.enrolment_id);
         froms.push(apprenticeship::behind_from(
-            &a.plan(&breaks),
+            &plan,
             a.approved_minutes,
             margin,
         ));

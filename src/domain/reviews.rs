@@ -76,21 +76,6 @@ pub enum Part {
 }
 
 impl Part {
-    /// The content's fields this party writes.
-    pub fn fields(self) -> &'static [&'static str] {
-        match self {
-            Part::Learner => &["learner_reflection"],
-            Part::Employer => &["employer_comments"],
-            Part::Assessor => &[
-                "held_on",
-                "attended",
-                "assessor_summary",
-                "targets",
-                "next_review_on",
-            ],
-        }
-    }
-
     /// What must be written before this party signs.
     pub fn needed(self) -> &'static str {
         match self {

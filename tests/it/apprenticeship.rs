@@ -531,6 +531,27 @@ async fn an_override_of_the_default_plan_needs_a_reason_and_the_margin_moves_the
     };
     assert!(behind().await);
     assert!(page.contains("Behind on off-the-job hours"));
+    // A break ahead: what the centre-wide recomputation gives must be what the break's
+    // own write path gave.
+    let r = s
+        .post(
+            &s.admin,
+            "/apprenticeship/breaks",
+            &format!(
+                "from={}&to={}&reason=Surgery",
+                iso(s.today + Duration::days(5)),
+                iso(s.today + Duration::days(30))
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let kept = || async {
+        sqlx::query_scalar::<_, Option<Date>>("SELECT behind_from FROM apprenticeships")
+            .fetch_one(&s.pool)
+            .await
+            .expect("flag")
+    };
+    let by_the_break = kept().await;
     let settings = |margin: u8| {
         format!("rule=percent&percent=20&margin={margin}&review_weeks=12&activity_types=Shadowing%0AMentoring")
     };
@@ -548,6 +569,11 @@ async fn an_override_of_the_default_plan_needs_a_reason_and_the_margin_moves_the
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(behind().await);
+    assert_eq!(
+        kept().await,
+        by_the_break,
+        "the centre's recomputation agrees"
+    );
     // Approving enough hours clears it.
     let logged = s.log(&s.learner, 1, 24, "Block release week one").await;
     assert_eq!(logged.status, StatusCode::SEE_OTHER, "{}", logged.body);
