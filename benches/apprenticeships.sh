@@ -71,8 +71,10 @@ measure dashboard /admin/dashboard - - -H "Cookie: $ADMIN" -H "$GZIP"
 unset MEASURE_CONNECTIONS
 
 # Adding entries, as the assessor, across their caseload (each request on a learner of
-# its own, as in a centre): a minute each on one of the last 60 days, so no day ever
-# passes 24 hours however long the run.
+# its own, as in a centre): a minute each on one of the last 180 days (every loaded
+# apprenticeship started longer ago), so a day holds a handful of entries, as a real log
+# does, and never passes 24 hours however long the run. The loader of the next run takes
+# these entries away again.
 TODAY=$(date -u +%s)
 cat >"$WORK/otj-add.lua" <<LUA
 local enrolments = {}
@@ -90,7 +92,7 @@ end
 function request()
   n = n + 1
   local e = enrolments[(n % #enrolments) + 1]
-  local day = os.date("!%Y-%m-%d", $TODAY - 86400 * (1 + n % 60))
+  local day = os.date("!%Y-%m-%d", $TODAY - 86400 * (1 + math.floor(n / #enrolments) % 180))
   return wrk.format(nil, "/enrolments/" .. e .. "/otj", nil,
     "day=" .. day .. "&hours=0&minutes=1&activity=Shadowing&what=Shadowed+a+colleague")
 end
