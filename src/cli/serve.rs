@@ -106,7 +106,7 @@ pub async fn serve(
             public_url,
             ..AppState::new(database.pool.clone())
         };
-        let (reads, ticks) = (state.reads.clone(), state.ticks.clone());
+        let (reads, ticks, otj) = (state.reads.clone(), state.ticks.clone(), state.otj.clone());
         let app = web::router(state);
         // Credentials are generated and email is sent in the background; any number of
         // servers may share the queue (see src/jobs).
@@ -129,6 +129,7 @@ pub async fn serve(
         worker.shutdown().await;
         // The kept connections end with a goodbye, as the pool's do.
         ticks.close().await;
+        otj.close().await;
         reads.close().await;
         Ok::<(), anyhow::Error>(())
     }

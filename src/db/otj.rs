@@ -1,6 +1,7 @@
-//! The off-the-job log (issue 14, point 2): entries added, edited and decided, each one
+//! The off-the-job log (issue 14, point 2): entries edited and decided, each one
 //! transaction holding the apprenticeship's row (so the day's 24-hour check sees every
-//! entry of that day), with its activity entry and the kept figures moved.
+//! entry of that day), with its activity entry and the kept figures moved. Entries are
+//! added, the same way but several at once, by `db::otj_writer`.
 use std::collections::HashMap;
 
 use sqlx::{PgConnection, PgExecutor, PgPool};
@@ -192,12 +193,7 @@ async fn breaks_and_day(
         start: a.start_on,
         planned_end: a.planned_end_on,
         planned: Minutes::from(a.planned_minutes),
-        breaks: r
-            .froms
-            .into_iter()
-            .zip(r.tos)
-            .map(|(from, to)| Break { from, to })
-            .collect(),
+        breaks: breaks_of(r.froms, r.tos),
     };
     let entries = r
         .minutes
@@ -209,6 +205,15 @@ async fn breaks_and_day(
         })
         .collect();
     Ok((plan, entries))
+}
+
+/// Breaks read as two arrays (their first days, their last days).
+pub(super) fn breaks_of(froms: Vec<Date>, tos: Vec<Date>) -> Vec<Break> {
+    froms
+        .into_iter()
+        .zip(tos)
+        .map(|(from, to)| Break { from, to })
+        .collect()
 }
 
 /// Why a change to the log was not made.
@@ -234,57 +239,11 @@ async fn check(
     )
 }
 
-fn detail(entry: &ValidEntry) -> serde_json::Value {
+pub(super) fn detail(entry: &ValidEntry) -> serde_json::Value {
     serde_json::json!({
         "day": entry.day.to_string(), "minutes": entry.minutes, "activity": entry.activity,
         "what": entry.what, "evidence": entry.evidence, "criteria": entry.criteria,
     })
-}
-
-/// Logs an entry (pending), with its activity entry.
-pub(crate) async fn add(
-    pool: &PgPool,
-    enrolment: Uuid,
-    actor: Uuid,
-    entry: &ValidEntry,
-    today: Date,
-) -> DbResult<Result<Uuid, LogRefusal>> {
-    let mut tx = pool.begin().await?;
-    let a = apprenticeships::lock(&mut tx, enrolment)
-        .await?
-        .ok_or(DbError::NotFound)?;
-    if let Err(r) = check(&mut tx, &a, entry, today, None).await? {
-        return Ok(Err(r));
-    }
-    let id = Uuid::now_v7();
-    sqlx::query!(
-        "INSERT INTO otj_entries (id, enrolment_id, day, minutes, activity, what, evidence_ids, \
-                criteria, logged_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        id,
-        enrolment,
-        entry.day,
-        entry.minutes as i32,
-        entry.activity,
-        entry.what,
-        &entry.evidence,
-        &entry.criteria,
-        actor
-    )
-    .execute(&mut *tx)
-    .await?;
-    let mut d = detail(entry);
-    d["entry"] = serde_json::json!(id);
-    activity::record(
-        &mut *tx,
-        a.centre_id,
-        Some(enrolment),
-        Some(actor),
-        "OTJ entry logged",
-        d,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Ok(id))
 }
 
 /// Changes an entry; an approved (or rejected) entry goes back to pending, for the

@@ -63,6 +63,8 @@ pub struct AppState {
     pub pages: std::sync::Arc<page_cache::PageCache>,
     /// Writes ticks, several requests' in one statement when they arrive together.
     pub ticks: crate::db::tick_writer::TickWriter,
+    /// Logs OTJ entries, several requests' in one transaction when they arrive together.
+    pub otj: crate::db::otj_writer::OtjWriter,
     /// Session records kept in memory in front of the store (see `auth::memo`).
     pub sessions: auth::memo::SessionMemo,
     /// The connections every request's session check runs on (see `db::leased`).
@@ -88,6 +90,7 @@ impl AppState {
             versions: crate::db::version_cache::shared(),
             pages: std::sync::Arc::new(page_cache::PageCache::new(page_cache::DEFAULT_BUDGET)),
             ticks: crate::db::tick_writer::TickWriter::new(pool.clone()),
+            otj: crate::db::otj_writer::OtjWriter::new(pool.clone()),
             sessions: auth::memo::SessionMemo::default(),
             reads: crate::db::leased::Leased::new(pool.clone(), reads_size()),
             hashing: auth::password::Hashing::per_core(),
@@ -116,9 +119,9 @@ fn reads_size() -> usize {
 }
 
 /// The connections an `AppState` keeps out of the pool's rotation (the session checks'
-/// and the tick writer's), which count within the pool's limit.
+/// and the tick and OTJ writers'), which count within the pool's limit.
 pub fn kept_connections() -> u32 {
-    u32::try_from(reads_size() + crate::db::tick_writer::WRITERS).unwrap_or(u32::MAX)
+    u32::try_from(reads_size() + 2 * crate::db::batch_writer::WRITERS).unwrap_or(u32::MAX)
 }
 
 /// One evidence form may carry up to ten files at the limit, plus its text.

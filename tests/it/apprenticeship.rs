@@ -55,7 +55,7 @@ pub async fn scene() -> Scene {
 }
 
 #[derive(Debug, PartialEq, Eq, sqlx::FromRow)]
-struct Kept {
+pub struct Kept {
     approved_minutes: i64,
     pending_minutes: i64,
     pending_entries: i32,
@@ -118,7 +118,7 @@ impl Scene {
             .expect("the entry")
     }
 
-    async fn kept(&self) -> Kept {
+    pub async fn kept(&self) -> Kept {
         sqlx::query_as(
             "SELECT approved_minutes, pending_minutes, pending_entries FROM apprenticeships \
               WHERE enrolment_id = $1",
@@ -129,7 +129,7 @@ impl Scene {
         .expect("the apprenticeship")
     }
 
-    async fn recounted(&self) -> Kept {
+    pub async fn recounted(&self) -> Kept {
         sqlx::query_as(
             "SELECT coalesce(sum(minutes) FILTER (WHERE state = 'approved'), 0)::bigint AS approved_minutes, \
                     coalesce(sum(minutes) FILTER (WHERE state = 'pending'), 0)::bigint AS pending_minutes, \

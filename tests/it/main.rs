@@ -42,6 +42,7 @@ mod limits;
 mod mail;
 mod mail_queue;
 mod onboarding;
+mod otj_writer;
 mod outage;
 mod page_cache;
 mod passwords;

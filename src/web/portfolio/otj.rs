@@ -15,6 +15,7 @@ use super::otj_view::{self, OtjProgress};
 use super::{Header, Portfolio};
 use crate::db::apprenticeships;
 use crate::db::otj::{self as db_otj, After, EntryRow, LogRefusal};
+use crate::db::otj_writer::{Logged, NewEntry};
 use crate::db::qualifications::LoadedVersion;
 use crate::db::users::User;
 use crate::domain::access::Capacity;
@@ -334,14 +335,27 @@ pub(crate) async fn add(
     // Not an apprenticeship: the use case finds no apprenticeship to hold (404), and a
     // refused form is shown only on one.
     let errors = match validate(&state, &p, &form, None).await? {
-        Ok(valid) => match db_otj::add(&state.pool, id, p.user.id, &valid, today()).await? {
-            Ok(_) => {
-                return Ok(
-                    Redirect::to(&format!("/enrolments/{id}/otj?done=logged")).into_response()
-                )
+        Ok(entry) => {
+            let logged = state
+                .otj
+                .write(NewEntry {
+                    id: Uuid::now_v7(),
+                    enrolment_id: id,
+                    actor: p.user.id,
+                    entry,
+                    today: today(),
+                })
+                .await?;
+            match logged {
+                Logged::Entry(_) => {
+                    return Ok(
+                        Redirect::to(&format!("/enrolments/{id}/otj?done=logged")).into_response()
+                    )
+                }
+                Logged::Refused(e) => vec![e],
+                Logged::NoApprenticeship => return Err(AppError::NotFound),
             }
-            Err(r) => refused(r)?,
-        },
+        }
         Err(errors) => {
             apprenticeships::get(&state.pool, id)
                 .await?
