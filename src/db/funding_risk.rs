@@ -53,8 +53,10 @@ fn direction(q: &RiskQuery) -> &'static str {
     }
 }
 
+// The assessor is joined LEFT (every enrolment has one) so that a count or a page that
+// does not sort by them leaves the join out.
 const FROM: &str = " FROM apprenticeships ap JOIN enrolments e ON e.id = ap.enrolment_id \
-     JOIN users a ON a.id = e.assessor_id";
+     LEFT JOIN users a ON a.id = e.assessor_id";
 
 fn push_risk(b: &mut QueryBuilder<'_, Postgres>, risk: Risk, today: Date) {
     match risk {
@@ -80,7 +82,12 @@ fn push_risk(b: &mut QueryBuilder<'_, Postgres>, risk: Risk, today: Date) {
 }
 
 fn push_where(b: &mut QueryBuilder<'_, Postgres>, centre: Uuid, q: &RiskQuery, today: Date) {
-    b.push(" WHERE ap.centre_id = ").push_bind(centre);
+    // Both centre conditions: the one on the enrolment lets a page in learner order walk
+    // the enrolments' (centre, learner) index and stop at the page's end.
+    b.push(" WHERE ap.centre_id = ")
+        .push_bind(centre)
+        .push(" AND e.centre_id = ")
+        .push_bind(centre);
     let f = &q.filters;
     match f.risk {
         Some(risk) => {
@@ -241,10 +248,8 @@ pub(crate) async fn count_at_risk(
     centre: Uuid,
     today: Date,
 ) -> DbResult<i64> {
-    let mut b = QueryBuilder::new(
-        "SELECT count(*) FROM apprenticeships ap JOIN enrolments e ON e.id = ap.enrolment_id \
-         JOIN users a ON a.id = e.assessor_id",
-    );
+    let mut b = QueryBuilder::new("SELECT count(*)");
+    b.push(FROM);
     push_where(&mut b, centre, &RiskQuery::default(), today);
     Ok(b.build_query_scalar().fetch_one(db).await?)
 }
