@@ -140,7 +140,27 @@ async fn an_untick_from_htmx_that_empties_its_row_answers_with_the_empty_row() {
         !row.contains("Remove"),
         "the assessor's button ticks again: {row}"
     );
-    assert!(r.body.contains("Removed your tick from"), "{}", r.body);
+    // The button and the announcement name the criterion with its unit ("201 1.1"),
+    // not by a number every unit repeats.
+    let reference: String = sqlx::query_scalar(
+        "SELECT u.code || ' ' || c.number FROM criteria c JOIN units u ON u.id = c.unit_id WHERE c.id = $1",
+    )
+    .bind(free)
+    .fetch_one(&d.pool)
+    .await
+    .expect("the criterion's reference");
+    assert!(
+        row.contains(&format!(
+            "Tick<span class=\"visually-hidden\"> {reference}</span>"
+        )),
+        "{row}"
+    );
+    assert!(
+        r.body
+            .contains(&format!("Removed your tick from {reference}")),
+        "{}",
+        r.body
+    );
 }
 
 #[tokio::test]

@@ -84,8 +84,10 @@ async fn every_change_a_page_shows_renders_it_again() {
     let matrix_before = send(state.clone(), get(&matrix, Some(&tom))).await.body;
 
     // A tick through the app: the kept page must not be served again.
+    // Named as assessors write it, with its unit: "201 1.1".
     let (criterion, number): (uuid::Uuid, String) = sqlx::query_as(
-        "SELECT c.id, c.number FROM criteria c WHERE c.version_id = $1 AND NOT EXISTS \
+        "SELECT c.id, u.code || ' ' || c.number FROM criteria c JOIN units u ON u.id = c.unit_id \
+          WHERE c.version_id = $1 AND NOT EXISTS \
          (SELECT 1 FROM ticks t WHERE t.evidence_id = $2 AND t.criterion_id = c.id AND t.layer = 'assessor') \
          ORDER BY c.ordinal LIMIT 1",
     )

@@ -408,6 +408,8 @@ pub(crate) struct TickView {
 
 pub(crate) struct CriterionRow {
     pub id: Uuid,
+    /// Its unit's code: with the number, what names it among thousands ("201 1.1").
+    pub unit: String,
     pub number: String,
     pub text: String,
     /// Learner, trainee assessor, assessor.
@@ -415,6 +417,11 @@ pub(crate) struct CriterionRow {
 }
 
 impl CriterionRow {
+    /// The criterion named as assessors write it: "201 1.1".
+    pub fn reference(&self) -> String {
+        format!("{} {}", self.unit, self.number)
+    }
+
     /// Claimed by the learner on this item, and neither a trainee nor an assessor has
     /// ticked it here: where the assessor's eye should go.
     pub fn awaiting(&self) -> bool {
@@ -568,12 +575,15 @@ pub(super) fn row(
         .criterion_ids
         .iter()
         .position(|&id| id == criterion)?;
-    let c = version
+    let (unit, c) = version
         .qualification
         .units
         .iter()
-        .flat_map(|u| &u.outcomes)
-        .flat_map(|o| &o.criteria)
+        .flat_map(|u| {
+            u.outcomes
+                .iter()
+                .flat_map(move |o| o.criteria.iter().map(move |c| (u, c)))
+        })
         .nth(ordinal)?;
     let mut layers: [Option<TickView>; 3] = Default::default();
     for t in ticks.iter().filter(|t| t.criterion == criterion) {
@@ -581,6 +591,7 @@ pub(super) fn row(
     }
     Some(CriterionRow {
         id: criterion,
+        unit: unit.code.clone(),
         number: c.number.clone(),
         text: c.text.clone(),
         layers,
@@ -626,6 +637,7 @@ fn tree(
                             ordinal += 1;
                             CriterionRow {
                                 id,
+                                unit: u.code.clone(),
                                 number: c.number.clone(),
                                 text: c.text.clone(),
                                 layers: by_criterion.remove(&id).unwrap_or_default(),

@@ -233,9 +233,9 @@ async fn fragment(
     let c = evidence::row(&version, &on_row, &names, criterion).ok_or(AppError::NotFound)?;
     let (learner_acceptable, trainee_acceptable) = evidence::acceptable(&placed, Some(layer));
     let announcement = if adding {
-        format!("Ticked {}", c.number)
+        format!("Ticked {}", c.reference())
     } else {
-        format!("Removed your tick from {}", c.number)
+        format!("Removed your tick from {}", c.reference())
     };
     Ok(TickFragment {
         c,
