@@ -20,7 +20,8 @@ pub const REVIEWS: i32 = 8;
 const LOADED_WHAT: &str = "Practice on the ward, session ";
 
 /// Loads the apprenticeships (skipping enrolments that are one already) or, when they are
-/// loaded, removes the entries added since; answers how many apprenticeships there are. `loader` may switch triggers off (the local cluster's superuser).
+/// loaded, removes the entries added since; answers how many apprenticeships there are.
+/// `loader` may switch triggers off (the local cluster's superuser).
 pub async fn grow(pool: &PgPool, loader: &PgPool) -> anyhow::Result<i64> {
     let today = time::OffsetDateTime::now_utc().date();
     let added = sqlx::query!(
