@@ -34,15 +34,13 @@ pub async fn kept(db: impl PgExecutor<'_>, enrolment_id: Uuid) -> DbResult<KeptF
 }
 
 /// Counts every figure of these enrolments again from their ticks, decisions and audits,
-/// and stores it: for a bulk load that bypassed the triggers (the benchmark centre),
-/// and for tests that compare the kept figures with a count from scratch.
+/// and their centres' enrolments, and stores them: for a bulk load that bypassed the
+/// triggers (the benchmark centre), and for tests that compare the kept figures with a
+/// count from scratch.
 pub async fn recount(db: impl PgExecutor<'_>, enrolment_ids: &[Uuid]) -> DbResult<()> {
-    sqlx::query!(
-        "SELECT enrolment_figures_recount($1::uuid[])",
-        enrolment_ids,
-    )
-    .execute(db)
-    .await?;
+    sqlx::query!("SELECT enrolments_recount($1::uuid[])", enrolment_ids,)
+        .execute(db)
+        .await?;
     Ok(())
 }
 

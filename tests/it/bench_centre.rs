@@ -35,6 +35,15 @@ async fn a_grown_centre_holds_what_the_triggers_would_have_kept() {
     .await
     .expect("checked");
     assert_eq!(count, 80);
+    let (kept, recounted): (i64, i64) = sqlx::query_as(
+        "SELECT c.enrolments, (SELECT count(*) FROM enrolments e WHERE e.centre_id = c.centre_id) \
+           FROM centre_enrolment_counts c WHERE c.centre_id = $1",
+    )
+    .bind(f.centre_id)
+    .fetch_one(&pool)
+    .await
+    .expect("the centre's kept count");
+    assert_eq!(kept, recounted, "the centre's enrolments are counted");
     assert!(names_kept, "every learner's name is on their enrolment");
     assert!(totals_kept, "every enrolment has its version's totals");
     // The kept figures are what the database's recount makes of the copied ticks.

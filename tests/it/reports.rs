@@ -754,7 +754,7 @@ async fn a_renamed_learner_sorts_and_is_found_under_the_new_name() {
 /// full sort gives (the CSV's statement), without a row missed or repeated, with and
 /// without filters, in both directions, and the home page's first rows likewise.
 #[tokio::test]
-async fn orders_read_group_by_group_page_through_exactly_the_sorted_centre() {
+async fn every_order_pages_through_exactly_the_sorted_centre() {
     use attest::db::report::{self, Scope};
     use attest::domain::report::{Column, Direction, Filters, ReportQuery, Sort};
     use attest::domain::status::Status;
@@ -776,12 +776,9 @@ async fn orders_read_group_by_group_page_through_exactly_the_sorted_centre() {
             ..Filters::default()
         },
     ];
-    for column in [
-        Column::Qualification,
-        Column::Major,
-        Column::Assessor,
-        Column::Status,
-    ] {
+    // Read group by group (qualification, major, assessor, status), from an order's
+    // index (progress, units, actions, outcome, activity by day then time), or sorted.
+    for column in Column::ALL {
         for direction in [Direction::Ascending, Direction::Descending] {
             for filters in &filter_sets {
                 let query = |page: u32, size: u32| ReportQuery {
@@ -819,4 +816,137 @@ async fn orders_read_group_by_group_page_through_exactly_the_sorted_centre() {
             }
         }
     }
+}
+
+/// Ordered by the last activity, the page is read day by day from the index and sorted by
+/// the time within each day; ordered by the audit outcome, from its kept rank. Both must
+/// be exactly the order of the figures themselves, held here to a sort of the raw values.
+#[tokio::test]
+async fn activity_and_outcome_orders_are_the_order_of_the_figures() {
+    use attest::db::report::{self, Scope};
+    use attest::domain::report::{Column, Direction, Filters, ReportQuery, Sort};
+    let c = centres().await;
+    // Several enrolments on each day, apart by hours and minutes within it, and every
+    // outcome (or none) among them.
+    sqlx::query(
+        "UPDATE enrolments SET last_activity_at = date_trunc('day', now()) \
+                - make_interval(days => length(learner_search) % 4, mins => get_byte(decode(md5(learner_sort), 'hex'), 0) * 3), \
+                latest_outcome = o.outcome, \
+                latest_audit_id = CASE WHEN o.outcome IS NULL THEN NULL ELSE gen_random_uuid() END, \
+                latest_audit_at = CASE WHEN o.outcome IS NULL THEN NULL ELSE now() END \
+           FROM (SELECT x.id, (ARRAY[NULL, 'no_majors_achieved', 'other_majors_achieved', \
+                                     'assigned_major_achieved', 'all_majors_achieved'])\
+                              [1 + get_byte(decode(md5(x.id::text), 'hex'), 1) % 5] AS outcome \
+                   FROM enrolments x) o \
+          WHERE o.id = enrolments.id AND enrolments.centre_id = $1",
+    )
+    .bind(c.acme.id)
+    .execute(&c.pool)
+    .await
+    .expect("spread the activity");
+    #[derive(sqlx::FromRow)]
+    struct Raw {
+        id: Uuid,
+        last_activity_at: time::OffsetDateTime,
+        latest_outcome: Option<String>,
+        learner_sort: String,
+    }
+    let raw: Vec<Raw> = sqlx::query_as(
+        "SELECT id, last_activity_at, latest_outcome, learner_sort FROM enrolments WHERE centre_id = $1",
+    )
+    .bind(c.acme.id)
+    .fetch_all(&c.pool)
+    .await
+    .expect("raw figures");
+    let days: std::collections::BTreeSet<_> =
+        raw.iter().map(|r| r.last_activity_at.date()).collect();
+    assert!(days.len() >= 2, "the activity spans several days");
+    let outcomes: std::collections::BTreeSet<_> =
+        raw.iter().map(|r| r.latest_outcome.clone()).collect();
+    assert_eq!(outcomes.len(), 5, "every outcome and none");
+    let rank = |o: &Option<String>| match o.as_deref() {
+        None => 0,
+        Some("no_majors_achieved") => 1,
+        Some("other_majors_achieved") => 2,
+        Some("assigned_major_achieved") => 3,
+        Some("all_majors_achieved") => 4,
+        Some(other) => panic!("outcome {other}"),
+    };
+    for direction in [Direction::Ascending, Direction::Descending] {
+        for column in [Column::Activity, Column::Outcome] {
+            let mut expected: Vec<&Raw> = raw.iter().collect();
+            expected.sort_by(|a, b| {
+                let key = match column {
+                    Column::Activity => a.last_activity_at.cmp(&b.last_activity_at),
+                    _ => rank(&a.latest_outcome).cmp(&rank(&b.latest_outcome)),
+                };
+                let ids = a.id.cmp(&b.id);
+                match direction {
+                    Direction::Ascending => key.then(a.learner_sort.cmp(&b.learner_sort)).then(ids),
+                    Direction::Descending => key
+                        .reverse()
+                        .then(a.learner_sort.cmp(&b.learner_sort))
+                        .then(ids.reverse()),
+                }
+            });
+            let expected: Vec<Uuid> = expected.iter().map(|r| r.id).collect();
+            let query = |page: u32| ReportQuery {
+                filters: Filters::default(),
+                sort: Sort { column, direction },
+                page,
+                size: 10,
+            };
+            let mut paged = Vec::new();
+            for page in 1..=(expected.len() as u32 / 10 + 1) {
+                let p = report::page(&c.pool, c.acme.id, Scope::Centre, &query(page))
+                    .await
+                    .expect("page");
+                paged.extend(p.rows.iter().map(|r| r.enrolment_id));
+            }
+            assert_eq!(paged, expected, "{column:?} {direction:?}");
+        }
+    }
+}
+
+/// The unfiltered report's total is the centre's kept count: it follows every way an
+/// enrolment is made, and an enrolment never moves to another centre.
+#[tokio::test]
+async fn the_kept_enrolment_count_follows_every_enrolment_made() {
+    let c = centres().await;
+    let counted = |centre: Uuid| {
+        let pool = c.pool.clone();
+        async move {
+            let kept: i64 = sqlx::query_scalar(
+                "SELECT enrolments FROM centre_enrolment_counts WHERE centre_id = $1",
+            )
+            .bind(centre)
+            .fetch_one(&pool)
+            .await
+            .expect("kept");
+            let recounted: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM enrolments WHERE centre_id = $1")
+                    .bind(centre)
+                    .fetch_one(&pool)
+                    .await
+                    .expect("recount");
+            (kept, recounted)
+        }
+    };
+    let (kept, recounted) = counted(c.acme.id).await;
+    assert_eq!((kept, recounted), (LEARNERS as i64, LEARNERS as i64));
+    let body = c.page("ada", "/admin/enrolments").await;
+    assert!(body.contains(&format!("of <strong>{LEARNERS}</strong> enrolments")));
+    // Bravo's one, counted apart.
+    let bravo: Uuid = sqlx::query_scalar("SELECT id FROM centres WHERE slug = 'bravo'")
+        .fetch_one(&c.pool)
+        .await
+        .expect("bravo");
+    assert_eq!(counted(bravo).await, (1, 1));
+    let moved = sqlx::query("UPDATE enrolments SET centre_id = $2 WHERE id = $1")
+        .bind(c.made[0].id)
+        .bind(bravo)
+        .execute(&c.pool)
+        .await;
+    assert!(moved.is_err(), "an enrolment moved centre");
+    assert_eq!(counted(c.acme.id).await, (LEARNERS as i64, LEARNERS as i64));
 }
