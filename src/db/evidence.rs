@@ -146,6 +146,20 @@ pub struct EvidenceFile {
     pub uploaded_at: OffsetDateTime,
 }
 
+impl EvidenceFile {
+    /// How a page shows the file, from the type kept with it: "photo", "video", "audio",
+    /// or "" for a link alone. (Served, the file's content is judged again.)
+    pub fn shown_as(&self) -> &'static str {
+        use crate::domain::file_type::{family_of, Family};
+        match family_of(&self.content_type) {
+            Some(Family::Photo) => "photo",
+            Some(Family::Video) => "video",
+            Some(Family::Audio) => "audio",
+            Some(Family::Document) | None => "",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewFile<'a> {
     pub evidence_id: Uuid,

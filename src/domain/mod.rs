@@ -10,6 +10,7 @@ pub mod describe;
 pub mod employers;
 pub mod evidence;
 pub mod figures;
+pub mod file_type;
 pub mod form;
 pub mod funding_risk;
 pub mod import;

@@ -14,10 +14,33 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
+use crate::domain::file_type::{self, FileType};
 use crate::domain::text::clean_file_name;
 
 /// 25 MB, the default limit per file.
 pub const DEFAULT_MAX_BYTES: u64 = 25 * 1024 * 1024;
+
+/// Said beside a file field when a file's content is not on the allow-list.
+pub(crate) const NOT_ALLOWED_FIELD: &str =
+    "Select photos, videos, audio recordings or documents (PDF, Word, OpenDocument, text)";
+
+/// How much of a file's start its format is judged from: enough for an office
+/// document's first entries (`infer` finds "word/" among them).
+const HEAD_BYTES: usize = 64 * 1024;
+
+/// What a file's start says it is: its signature, judged against the allow-list.
+pub(crate) fn judge(head: &[u8]) -> Result<FileType, file_type::NotAllowed> {
+    file_type::judge(infer::get(head).map(|t| t.mime_type()), head)
+}
+
+/// The start of a kept file, to judge it again as it is served.
+pub(crate) async fn head_of(path: &Path) -> std::io::Result<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let file = tokio::fs::File::open(path).await?;
+    let mut head = Vec::with_capacity(HEAD_BYTES);
+    file.take(HEAD_BYTES as u64).read_to_end(&mut head).await?;
+    Ok(head)
+}
 
 #[derive(Debug, Clone)]
 pub struct FileStore {
@@ -74,6 +97,12 @@ pub(crate) enum UploadError {
     TooBig { name: String, limit_mb: u64 },
     #[error("the upload was interrupted: {0}")]
     Interrupted(String),
+    /// Its content is not a format evidence may hold, whatever its name says.
+    #[error("“{name}” {why}")]
+    NotAllowed {
+        name: String,
+        why: crate::domain::file_type::NotAllowed,
+    },
     /// The disk (or the account's quota) is full: not the file's fault.
     #[error("the server's storage is full")]
     StorageFull,
@@ -147,10 +176,8 @@ impl FileStore {
     pub(crate) async fn receive(&self, mut field: Field<'_>) -> Result<Received, UploadError> {
         self.folder().await?;
         let file_name = clean_file_name(field.file_name().unwrap_or("file"));
-        let content_type = field
-            .content_type()
-            .unwrap_or("application/octet-stream")
-            .to_string();
+        // Set from the content once it has arrived; the browser's claim is not used.
+        let content_type = String::new();
         let temp = self
             .dir
             .join(PARTIAL_DIR)
@@ -170,6 +197,7 @@ impl FileStore {
             sha256: String::new(),
         };
         let mut hash = Sha256::new();
+        let mut head = Vec::new();
         loop {
             let chunk = match field.chunk().await {
                 Ok(Some(chunk)) => chunk,
@@ -184,12 +212,26 @@ impl FileStore {
                 });
             }
             hash.update(&chunk);
+            if head.len() < HEAD_BYTES {
+                let wanted = (HEAD_BYTES - head.len()).min(chunk.len());
+                head.extend_from_slice(&chunk[..wanted]);
+            }
             out.write_all(&chunk).await?;
         }
         // Written through to the disk before it is kept: a full disk shows here, not later.
         out.flush().await?;
         out.sync_all().await?;
         received.sha256 = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        // Kept as what it is; refused (and removed, as it drops) if not on the list.
+        match judge(&head) {
+            Ok(t) => received.content_type = t.mime.to_string(),
+            Err(why) => {
+                return Err(UploadError::NotAllowed {
+                    name: received.file_name.clone(),
+                    why,
+                })
+            }
+        }
         Ok(received)
     }
 

@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::auth::CurrentUser;
-use super::files::{Received, UploadError};
+use super::files::{Received, UploadError, NOT_ALLOWED_FIELD};
 use super::ids::Ids;
 use super::{AppError, AppState};
 use crate::db::enrolments;
@@ -225,6 +225,7 @@ async fn read_form(
                         problem =
                             Some("The server’s storage is full, so the file could not be saved")
                     }
+                    Err(UploadError::NotAllowed { .. }) => problem = Some(NOT_ALLOWED_FIELD),
                     Err(_) => problem = Some("Select a file within the size limit"),
                 }
             }

@@ -550,7 +550,7 @@ async fn download_names_drop_direction_and_control_characters() {
         ("declared", "yes"),
         ("signed_name", "Ben Carter"),
     ];
-    let files: [(&str, &[u8]); 1] = [(REVERSED, b"MZ")];
+    let files: [(&str, &[u8]); 1] = [(REVERSED, b"%PDF-1.4 a report")];
     let r = send(state(&d.pool), multipart_as(&ben, &base, &fields, &files)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let item = r.location.expect("to the item");

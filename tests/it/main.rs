@@ -41,6 +41,7 @@ mod leased;
 mod limits;
 mod mail;
 mod mail_queue;
+mod media;
 mod onboarding;
 mod otj_writer;
 mod outage;

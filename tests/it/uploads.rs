@@ -102,7 +102,9 @@ async fn on_a_full_disk_the_user_is_told_the_storage_is_full_and_nothing_is_left
         .await
         .expect("list")
         .len();
-    let photo = vec![7u8; 512 * 1024];
+    // A JPEG's signature, then its (here made-up) data.
+    let mut photo = b"\xFF\xD8\xFF\xE0\0\x10JFIF\0".to_vec();
+    photo.resize(512 * 1024, 7);
     let fields = [
         ("title", "Site photos, week 3"),
         ("description", "The finished stud wall"),

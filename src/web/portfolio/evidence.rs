@@ -21,7 +21,7 @@ use crate::domain::ticks::{
     accept_all_learner_ticks, accept_all_trainee_ticks, Layer, Placed, Tick,
 };
 use crate::web::auth::CurrentUser;
-use crate::web::files::{Received, UploadError};
+use crate::web::files::{Received, UploadError, NOT_ALLOWED_FIELD};
 use crate::web::home::day;
 use crate::web::ids::Ids;
 use crate::web::page_cache;
@@ -154,6 +154,13 @@ async fn read_form(
                 match state.files.receive(field).await {
                     Ok(received) => files.push(received),
                     Err(UploadError::StorageFull) => problem = Some(FileProblem::storage_full()),
+                    Err(e @ UploadError::NotAllowed { .. }) => {
+                        problem = Some(FileProblem {
+                            status: StatusCode::UNPROCESSABLE_ENTITY,
+                            field: NOT_ALLOWED_FIELD,
+                            detail: format!("The file {e}; nothing was saved"),
+                        })
+                    }
                     Err(e) => problem = Some(FileProblem::too_big(format!("The file {e}"))),
                 }
             }
@@ -347,12 +354,15 @@ fn again(
     }
 }
 
-/// Downloads are for the enrolment's people only; always as an attachment, so a file
-/// can never run as a page of this site.
+/// Files are for the enrolment's people only. A photo, video or audio recording (as its
+/// content shows, judged again as it is served) is sent to be shown in the page, in the
+/// byte ranges a player asks for so that it can seek; anything else is only ever an
+/// attachment, so a file can never run as a page of this site.
 pub async fn download(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Ids((id, evidence_id, file_id)): Ids<(Uuid, Uuid, Uuid)>,
+    headers: HeaderMap,
 ) -> Result<Response, AppError> {
     enrolment_for(&state, &user, id).await?;
     let evidence = db_evidence::get(&state.pool, evidence_id).await?;
@@ -368,10 +378,30 @@ pub async fn download(
         .files
         .path(&file.storage_key)
         .ok_or(AppError::NotFound)?;
-    let handle = tokio::fs::File::open(&path)
+    let head = crate::web::files::head_of(&path)
         .await
         .map_err(|_| AppError::NotFound)?;
-    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(handle));
+    let shown = crate::web::files::judge(&head)
+        .ok()
+        .filter(|t| t.family.plays_in_page());
+    let mime: mime::Mime = shown
+        .map_or("application/octet-stream", |t| t.mime)
+        .parse()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("a listed type: {e}")))?;
+    // Ranges, If-Range and Last-Modified as tower-http serves any file.
+    let mut request = axum::http::Request::new(axum::body::Body::empty());
+    for name in [header::RANGE, header::IF_RANGE, header::IF_MODIFIED_SINCE] {
+        if let Some(v) = headers.get(&name) {
+            request.headers_mut().insert(name, v.clone());
+        }
+    }
+    let served = tower::ServiceExt::oneshot(
+        tower_http::services::ServeFile::new_with_mime(&path, &mime),
+        request,
+    )
+    .await
+    .map_err(|e| AppError::Internal(e.into()))?;
+    let mut response = served.map(axum::body::Body::new);
     // Cleaned again for names kept before names were cleaned as they arrived.
     let name = clean_file_name(&file.file_name);
     let ascii: String = name
@@ -385,19 +415,28 @@ pub async fn download(
         })
         .collect();
     let utf8: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{utf8}"),
-            ),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
-            (header::CONTENT_LENGTH, file.size_bytes.to_string()),
-        ],
-        body,
-    )
-        .into_response())
+    let how = if shown.is_some() {
+        "inline"
+    } else {
+        "attachment"
+    };
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        format!("{how}; filename=\"{ascii}\"; filename*=UTF-8''{utf8}")
+            .parse()
+            .map_err(|e: header::InvalidHeaderValue| AppError::Internal(e.into()))?,
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
+    // Personal data: kept by no shared cache, and never framed or scripted elsewhere.
+    h.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("private, no-cache"),
+    );
+    Ok(response)
 }
 
 /// One tick as shown: who and when.
