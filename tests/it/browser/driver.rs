@@ -18,6 +18,30 @@ const HOW_TO_INSTALL: &str = "run scripts/test, which installs Debian's chromium
      chromium-driver and (with npm ci) axe-core when run as root, or install them yourself";
 
 /// How long a page or a DOM change may take to appear.
+/// The window every test browses in, and the phone each page is also checked at.
+const DESKTOP: (u32, u32) = (1280, 1024);
+const PHONE: (u32, u32) = (390, 844);
+/// The page's width and the window's, and the outermost elements that stick out past
+/// the window's right edge, named to find them by.
+const OVERFLOW: &str = r#"
+const room = document.documentElement.clientWidth;
+const out = [];
+for (const e of document.body.querySelectorAll('*')) {
+  if (e.getBoundingClientRect().right <= room + 1) continue;
+  let p = e.parentElement, inside = false;
+  for (; p && p !== document.body; p = p.parentElement) {
+    if (p.getBoundingClientRect().right > room + 1 || getComputedStyle(p).overflowX !== 'visible') { inside = true; break; }
+  }
+  if (!inside) out.push(e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\s+/).join('.') : ''));
+}
+if (out.length === 0) {
+  for (const e of document.querySelectorAll('*')) {
+    const r = e.getBoundingClientRect();
+    if (r.right > room + 1) out.push(e.tagName.toLowerCase() + (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\s+/).join('.') : '') + ' to ' + Math.round(r.right));
+  }
+}
+return [document.documentElement.scrollWidth, room, out.slice(0, 6).join(', ')];
+"#;
 const PATIENCE: Duration = Duration::from_secs(30);
 
 fn on_path(names: &[&str]) -> Option<PathBuf> {
@@ -111,7 +135,7 @@ impl Chromedriver {
                     "--no-sandbox",
                     "--disable-dev-shm-usage",
                     "--disable-gpu",
-                    "--window-size=1280,1024",
+                    format!("--window-size={},{}", DESKTOP.0, DESKTOP.1),
                     format!("--user-data-dir={}-{javascript}", self.profile.display()),
                 ],
                 "prefs": {
@@ -363,10 +387,44 @@ impl Browser {
         }
     }
 
+    /// Checks the page as it is now with axe at a desktop's width, then at a phone's
+    /// (390 × 844, issue 15): there the page must also fit, scrolling only inside its
+    /// own boxes (a wide table), never sideways as a whole.
+    pub async fn check_accessibility(&mut self) {
+        self.run_axe("").await;
+        self.resize(PHONE).await;
+        let page = self.whereabouts().await;
+        let widths = self
+            .client
+            .execute(OVERFLOW, Vec::new())
+            .await
+            .unwrap_or_else(|e| panic!("measuring {page}: {e}"));
+        let (wide, room) = (
+            widths[0].as_u64().unwrap_or(0),
+            widths[1].as_u64().unwrap_or(0),
+        );
+        if wide > room {
+            self.violations.push(format!(
+                "{page}: at a phone's width the page is {wide} px wide in a {room} px window \
+                 (sticking out: {})",
+                widths[2]
+            ));
+        }
+        self.run_axe(" at a phone's width").await;
+        self.resize(DESKTOP).await;
+    }
+
+    async fn resize(&self, (width, height): (u32, u32)) {
+        self.client
+            .set_window_size(width, height)
+            .await
+            .unwrap_or_else(|e| panic!("resizing the window to {width} × {height}: {e}"));
+    }
+
     /// Injects axe-core into the page as it is now and records its serious and critical
     /// violations, one readable line each.
-    pub async fn check_accessibility(&mut self) {
-        let page = self.whereabouts().await;
+    async fn run_axe(&mut self, how: &str) {
+        let page = format!("{}{how}", self.whereabouts().await);
         self.client
             .execute(&self.axe, Vec::new())
             .await
