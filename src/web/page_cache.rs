@@ -56,12 +56,34 @@ fn gzip(html: &[u8], level: Compression) -> std::io::Result<Bytes> {
 /// Which page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Page {
-    Evidence,
+    /// An evidence item's page, as asked for (`ItemView`).
+    Evidence(ItemView),
     Progress,
     Matrix,
     /// A person's home page (`web::home`), kept for the state of every enrolment it
     /// shows rather than one enrolment's revision.
     Home,
+}
+
+/// Which criteria an evidence item's page lists (issue 15): those claimed or ticked on
+/// it, or all of the qualification's; by default, the first for staff when the item has
+/// any tick, else all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ItemView {
+    Default,
+    Claimed,
+    All,
+}
+
+impl ItemView {
+    /// From the address's `view`; anything else is the default.
+    pub fn from_query(value: Option<&str>) -> ItemView {
+        match value {
+            Some("claimed") => ItemView::Claimed,
+            Some("all") => ItemView::All,
+            _ => ItemView::Default,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -267,6 +267,13 @@ async fn add_evidence(b: &mut Browser, title: &str, signer: &str) -> Uuid {
 /// Ticks one criterion in the viewer's column and waits for the row to show it: htmx
 /// may swap the row in place, or the form posts and the page reloads; both end there.
 async fn tick(b: &mut Browser, criterion: Uuid, column: Column) {
+    // Staff first see what was claimed or ticked on the item; a criterion nobody has
+    // ticked yet is under "All criteria".
+    if !b.has(&format!("tr#c-{criterion}")).await {
+        b.click(".item-views a[href$='?view=all']").await;
+        b.wait_for(&format!("tr#c-{criterion}"), "the full list of criteria")
+            .await;
+    }
     let cell = format!("tr#c-{criterion} td:nth-of-type({})", column as u8);
     assert!(
         !b.has(&format!("{cell} .ticked")).await,

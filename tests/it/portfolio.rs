@@ -656,3 +656,84 @@ async fn a_refused_action_says_why_and_links_back_to_its_portfolio() {
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     assert!(!unknown.body.contains("Back to the portfolio"));
 }
+
+/// Issue 15, point 2: staff open an item on what the learner claimed or ticked there,
+/// with every criterion one link away; a learner opens it on every criterion, with a
+/// jump list of the units and each unit's counts on its heading.
+#[tokio::test]
+async fn an_item_lists_what_was_claimed_for_staff_and_every_criterion_a_link_away() {
+    let d = demo().await;
+    let items = evidence::list_for_enrolment(&d.pool, d.ben.id)
+        .await
+        .expect("items");
+    let replies = items
+        .iter()
+        .find(|i| i.title == "Written replies to customer emails")
+        .expect("the replies");
+    let item = format!("/enrolments/{}/evidence/{}", d.ben.id, replies.id);
+    let (ticked, all): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(DISTINCT criterion_id) FROM ticks WHERE evidence_id = $1), \
+                (SELECT count(*) FROM criteria WHERE version_id = $2)",
+    )
+    .bind(replies.id)
+    .bind(d.ben.version_id)
+    .fetch_one(&d.pool)
+    .await
+    .expect("counts");
+    assert!(ticked > 0 && ticked < all, "some criteria claimed, not all");
+    let rows = |body: &str| body.matches("<tr id=\"c-").count() as i64;
+
+    let assessor = d.as_("assessor").await;
+    let first = d.get(&assessor, &item).await.body;
+    assert_eq!(rows(&first), ticked, "the assessor sees the claimed first");
+    assert!(first.contains(&format!(
+        "<a href=\"{item}?view=claimed\" aria-current=\"page\">Claimed or ticked here ({ticked})</a>"
+    )));
+    assert!(first.contains(&format!(
+        "<a href=\"{item}?view=all\">All criteria ({all})</a>"
+    )));
+    assert!(
+        first.contains("criteria claimed or ticked here"),
+        "a unit's counts"
+    );
+
+    let every = d.get(&assessor, &format!("{item}?view=all")).await.body;
+    assert_eq!(rows(&every), all);
+    assert!(every.contains(&format!(
+        "<a href=\"{item}?view=all\" aria-current=\"page\">All criteria ({all})</a>"
+    )));
+    assert!(
+        every.contains("<nav class=\"jump-list\""),
+        "a jump list of units"
+    );
+    assert!(every.contains("<a href=\"#u-201\">Unit 201 "), "{every}");
+
+    // The learner looks for what to claim: every criterion.
+    let ben = d.as_("ben").await;
+    assert_eq!(rows(&d.get(&ben, &item).await.body), all);
+
+    // An item with nothing ticked opens on every criterion, even for staff; asked for
+    // the claimed alone, it says there are none and links to the rest.
+    let empty = db_evidence_without_ticks(&d).await;
+    let bare = format!("/enrolments/{}/evidence/{empty}", d.ben.id);
+    assert_eq!(rows(&d.get(&assessor, &bare).await.body), all);
+    let none = d.get(&assessor, &format!("{bare}?view=claimed")).await.body;
+    assert_eq!(rows(&none), 0);
+    assert!(none.contains("Nothing is claimed or ticked on this item yet."));
+}
+
+async fn db_evidence_without_ticks(d: &Demo) -> Uuid {
+    let item = evidence::add(
+        &d.pool,
+        &evidence::NewEvidence {
+            enrolment_id: d.ben.id,
+            title: "Notes, not yet mapped",
+            description: "",
+            kind: evidence::EvidenceKind::Document,
+            added_by: d.ben.learner_id,
+        },
+    )
+    .await
+    .expect("an item");
+    item.id
+}

@@ -483,6 +483,39 @@ pub(crate) struct UnitView {
     pub code: String,
     pub title: String,
     pub outcomes: Vec<OutcomeView>,
+    /// Criteria of the unit, and those claimed or ticked on this item.
+    pub criteria: usize,
+    pub ticked: usize,
+}
+
+impl UnitView {
+    /// "3 of 16 criteria claimed or ticked here", said short.
+    pub fn counts(&self) -> String {
+        match self.ticked {
+            0 => format!("{} criteria, none ticked here", self.criteria),
+            n => format!("{n} of {} criteria claimed or ticked here", self.criteria),
+        }
+    }
+}
+
+/// Keeps only the criteria claimed or ticked on this item, and the outcomes and units
+/// that hold any.
+fn only_ticked_units(units: Vec<UnitView>) -> Vec<UnitView> {
+    units
+        .into_iter()
+        .filter(|u| u.ticked > 0)
+        .map(|mut u| {
+            u.outcomes = std::mem::take(&mut u.outcomes)
+                .into_iter()
+                .map(|mut o| {
+                    o.criteria.retain(|c| c.layers.iter().any(Option::is_some));
+                    o
+                })
+                .filter(|o| !o.criteria.is_empty())
+                .collect();
+            u
+        })
+        .collect()
 }
 
 // Minimised whitespace: the template's indentation, repeated for 1,500 criteria, was
@@ -498,6 +531,13 @@ pub(crate) struct EvidencePage {
     added_on: String,
     files: Vec<db_evidence::EvidenceFile>,
     units: Vec<UnitView>,
+    /// Every unit, for the jump list: its code, title and counts.
+    unit_list: Vec<(String, String, String)>,
+    /// Only the criteria claimed or ticked here are listed (else all of them).
+    only_ticked: bool,
+    /// How many criteria the qualification has, and how many are ticked here.
+    criteria_total: usize,
+    criteria_ticked: usize,
     /// The layer the viewer ticks in, if any.
     layer: Option<Layer>,
     learner_acceptable: usize,
@@ -508,7 +548,15 @@ pub(crate) struct EvidencePage {
     may_correct: bool,
 }
 
+/// Up to this many criteria, every unit of the full list is open; above it (a 1,500-
+/// criterion qualification was 6,000 px of page), only the units ticked here are.
+const OPEN_UP_TO: usize = 100;
+
 impl EvidencePage {
+    fn open_all(&self) -> bool {
+        self.only_ticked || self.criteria_total <= OPEN_UP_TO
+    }
+
     fn layer_index(&self) -> usize {
         self.layer.map_or(usize::MAX, |l| l as usize)
     }
@@ -527,15 +575,22 @@ impl EvidencePage {
     }
 }
 
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct ViewQuery {
+    view: Option<String>,
+}
+
 pub async fn page(
     State(state): State<AppState>,
     portfolio: Portfolio,
     Ids((id, evidence_id)): Ids<(Uuid, Uuid)>,
+    axum::extract::Query(asked): axum::extract::Query<ViewQuery>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
+    let view = page_cache::ItemView::from_query(asked.view.as_deref());
     let key = match portfolio.asked(
         &state,
-        page_cache::Page::Evidence,
+        page_cache::Page::Evidence(view),
         Some(evidence_id),
         &headers,
     ) {
@@ -565,6 +620,15 @@ pub async fn page(
     let layer = capacity.layer();
     let (learner_acceptable, trainee_acceptable) = acceptable(&ticks, layer);
     let signed = crate::web::signed::of_evidence(&state, evidence_id).await?;
+    let units = tree(&version, &ticks, &names);
+    // Staff read what the learner claimed; a learner looks for what to claim.
+    let only_ticked = match view {
+        page_cache::ItemView::Claimed => true,
+        page_cache::ItemView::All => false,
+        page_cache::ItemView::Default => {
+            capacity != crate::domain::access::Capacity::Learner && !ticks.is_empty()
+        }
+    };
     let page = EvidencePage {
         signed,
         may_correct: capacity == crate::domain::access::Capacity::Assessor,
@@ -580,7 +644,18 @@ pub async fn page(
         added_by: names.get(&evidence.added_by).cloned().unwrap_or_default(),
         added_on: day(&evidence.added_at),
         files,
-        units: tree(&version, &ticks, &names),
+        unit_list: units
+            .iter()
+            .map(|u| (u.code.clone(), u.title.clone(), u.counts()))
+            .collect(),
+        criteria_total: units.iter().map(|u| u.criteria).sum(),
+        criteria_ticked: units.iter().map(|u| u.ticked).sum(),
+        only_ticked,
+        units: if only_ticked {
+            only_ticked_units(units)
+        } else {
+            units
+        },
         learner_acceptable,
         trainee_acceptable,
         layer,
@@ -659,32 +734,42 @@ fn tree(
         .qualification
         .units
         .iter()
-        .map(|u| UnitView {
-            code: u.code.clone(),
-            title: u.title.clone(),
-            outcomes: u
-                .outcomes
-                .iter()
-                .map(|o| OutcomeView {
-                    number: o.number.clone(),
-                    title: o.title.clone(),
-                    criteria: o
-                        .criteria
-                        .iter()
-                        .map(|c| {
-                            let id = version.criterion_ids[ordinal];
-                            ordinal += 1;
-                            CriterionRow {
-                                id,
-                                unit: u.code.clone(),
-                                number: c.number.clone(),
-                                text: c.text.clone(),
-                                layers: by_criterion.remove(&id).unwrap_or_default(),
-                            }
-                        })
-                        .collect(),
-                })
-                .collect(),
+        .map(|u| {
+            let mut unit = UnitView {
+                code: u.code.clone(),
+                title: u.title.clone(),
+                criteria: 0,
+                ticked: 0,
+                outcomes: u
+                    .outcomes
+                    .iter()
+                    .map(|o| OutcomeView {
+                        number: o.number.clone(),
+                        title: o.title.clone(),
+                        criteria: o
+                            .criteria
+                            .iter()
+                            .map(|c| {
+                                let id = version.criterion_ids[ordinal];
+                                ordinal += 1;
+                                CriterionRow {
+                                    id,
+                                    unit: u.code.clone(),
+                                    number: c.number.clone(),
+                                    text: c.text.clone(),
+                                    layers: by_criterion.remove(&id).unwrap_or_default(),
+                                }
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            };
+            let rows = unit.outcomes.iter().flat_map(|o| &o.criteria);
+            unit.criteria = rows.clone().count();
+            unit.ticked = rows
+                .filter(|c| c.layers.iter().any(Option::is_some))
+                .count();
+            unit
         })
         .collect()
 }
