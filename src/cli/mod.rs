@@ -41,6 +41,10 @@ pub enum Command {
         /// The size limit for each evidence file, in MB.
         #[arg(long, env = "ATTEST_MAX_UPLOAD_MB", default_value_t = 25)]
         max_upload_mb: u64,
+        /// The size limit for each video or audio recording, in MB (its kind read
+        /// from its content).
+        #[arg(long, env = "ATTEST_MAX_MEDIA_MB", default_value_t = 500)]
+        max_media_mb: u64,
         /// Seconds a client may take to send a request's headers, and a keep-alive
         /// connection may sit idle, before the connection is closed.
         #[arg(long, env = "ATTEST_HEADER_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
@@ -166,6 +170,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             demo,
             secure_cookies,
             max_upload_mb,
+            max_media_mb,
             header_timeout_secs,
             smtp_url,
             mail_from,
@@ -177,6 +182,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 demo,
                 secure_cookies,
                 max_upload_mb,
+                max_media_mb,
                 public_url,
                 header_timeout: std::time::Duration::from_secs(header_timeout_secs),
             },

@@ -15,6 +15,7 @@ pub struct Options {
     pub demo: bool,
     pub secure_cookies: bool,
     pub max_upload_mb: u64,
+    pub max_media_mb: u64,
     pub public_url: Option<String>,
     /// How long a client may take to send a request's headers, and a keep-alive
     /// connection may sit idle.
@@ -52,6 +53,7 @@ pub async fn serve(
         demo,
         secure_cookies,
         max_upload_mb,
+        max_media_mb,
         public_url,
         header_timeout,
     } = options;
@@ -59,7 +61,8 @@ pub async fn serve(
     // Wrong mail settings stop the start, rather than the first email.
     let mailer = Mailer::from_config(&mail)?;
     let files =
-        crate::web::files::FileStore::new(data_dir.join("files"), max_upload_mb * 1024 * 1024);
+        crate::web::files::FileStore::new(data_dir.join("files"), max_upload_mb * 1024 * 1024)
+            .with_media_limit(max_media_mb * 1024 * 1024);
     prepare_storage(&files, &mail)?;
     let database = Database::open(data_dir).await?;
     let served = async {

@@ -28,6 +28,9 @@ pub(crate) const NOT_ALLOWED_FIELD: &str =
 /// document's first entries (`infer` finds "word/" among them).
 const HEAD_BYTES: usize = 64 * 1024;
 
+/// Enough of a file's start to read a signature, and so the file's limit.
+const KIND_BYTES: usize = 4096;
+
 /// What a file's start says it is: its signature, judged against the allow-list.
 pub(crate) fn judge(head: &[u8]) -> Result<FileType, file_type::NotAllowed> {
     file_type::judge(infer::get(head).map(|t| t.mime_type()), head)
@@ -45,7 +48,11 @@ pub(crate) async fn head_of(path: &Path) -> std::io::Result<Vec<u8>> {
 #[derive(Debug, Clone)]
 pub struct FileStore {
     dir: PathBuf,
+    /// The limit for a photo or a document.
     pub max_bytes: u64,
+    /// The limit for a video or an audio recording (`with_media_limit`; the same as
+    /// `max_bytes` unless set).
+    pub max_media_bytes: u64,
 }
 
 /// A file received but not yet kept; removed when dropped unless `FileStore::keep` moved
@@ -154,7 +161,31 @@ pub(crate) fn restrict_folder(dir: &Path) -> std::io::Result<()> {
 
 impl FileStore {
     pub fn new(dir: PathBuf, max_bytes: u64) -> Self {
-        FileStore { dir, max_bytes }
+        FileStore {
+            dir,
+            max_bytes,
+            max_media_bytes: max_bytes,
+        }
+    }
+
+    /// Video and audio may be larger than photos and documents (a phone films 100 MB
+    /// in a minute or two).
+    pub fn with_media_limit(mut self, max_media_bytes: u64) -> Self {
+        self.max_media_bytes = max_media_bytes;
+        self
+    }
+
+    /// The larger of the two limits: what any one file may be before its kind is known.
+    pub fn largest_bytes(&self) -> u64 {
+        self.max_bytes.max(self.max_media_bytes)
+    }
+
+    /// The limit for a file of this family.
+    pub(crate) fn limit_for(&self, family: file_type::Family) -> u64 {
+        match family {
+            file_type::Family::Video | file_type::Family::Audio => self.max_media_bytes,
+            file_type::Family::Photo | file_type::Family::Document => self.max_bytes,
+        }
     }
 
     pub(crate) fn limit_mb(&self) -> u64 {
@@ -198,6 +229,7 @@ impl FileStore {
         };
         let mut hash = Sha256::new();
         let mut head = Vec::new();
+        let mut limit = None;
         loop {
             let chunk = match field.chunk().await {
                 Ok(Some(chunk)) => chunk,
@@ -205,18 +237,37 @@ impl FileStore {
                 Err(e) => return Err(UploadError::Interrupted(e.to_string())),
             };
             received.size += chunk.len() as u64;
-            if received.size > self.max_bytes {
-                return Err(UploadError::TooBig {
-                    name: received.file_name.clone(),
-                    limit_mb: self.limit_mb(),
-                });
-            }
-            hash.update(&chunk);
             if head.len() < HEAD_BYTES {
                 let wanted = (HEAD_BYTES - head.len()).min(chunk.len());
                 head.extend_from_slice(&chunk[..wanted]);
+                // Its kind, and so its limit, once the start is in: a signature needs
+                // a few bytes; what has none (text, an office file found later in
+                // the start) has the photo and document limit.
+                if head.len() >= KIND_BYTES && limit.is_none() {
+                    let family = judge(&head).map_or(file_type::Family::Document, |t| t.family);
+                    limit = Some(self.limit_for(family));
+                }
             }
+            let most = limit.unwrap_or_else(|| self.largest_bytes());
+            if received.size > most {
+                return Err(UploadError::TooBig {
+                    name: received.file_name.clone(),
+                    limit_mb: most.div_ceil(1024 * 1024),
+                });
+            }
+            hash.update(&chunk);
             out.write_all(&chunk).await?;
+        }
+        // A file shorter than the start judged above: held to its kind's limit now.
+        if limit.is_none() {
+            let family = judge(&head).map_or(file_type::Family::Document, |t| t.family);
+            let most = self.limit_for(family);
+            if received.size > most {
+                return Err(UploadError::TooBig {
+                    name: received.file_name.clone(),
+                    limit_mb: most.div_ceil(1024 * 1024),
+                });
+            }
         }
         // Written through to the disk before it is kept: a full disk shows here, not later.
         out.flush().await?;

@@ -129,7 +129,7 @@ fn evidence_body_limit(state: &AppState) -> usize {
     usize::try_from(
         state
             .files
-            .max_bytes
+            .largest_bytes()
             .saturating_mul(10)
             .saturating_add(1 << 20),
     )

@@ -195,3 +195,70 @@ async fn a_video_plays_in_the_page_and_is_served_in_the_ranges_a_player_asks_for
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Each kind of file has its own limit, read from its content: a video may be larger
+/// than a photo, and each is refused above its own with that limit named.
+#[tokio::test]
+async fn video_and_audio_have_their_own_size_limit() {
+    let d = demo().await;
+    let ben = d.as_("ben").await;
+    let dir = std::env::temp_dir().join(format!("attest-media-{}", Uuid::new_v4().simple()));
+    let uri = format!("/enrolments/{}/evidence", d.ben.id);
+    let limited = || AppState {
+        files: attest::web::files::FileStore::new(dir.clone(), 1024 * 1024)
+            .with_media_limit(3 * 1024 * 1024),
+        ..AppState::new(d.pool.clone())
+    };
+    let new_form = send(limited(), get(&format!("{uri}/new"), Some(&ben))).await;
+    assert!(
+        new_form.body.contains(
+            "Documents and photos up to 1 MB each, videos and recordings up to 3 MB each."
+        ),
+        "{}",
+        new_form.body
+    );
+    // A 2 MB video: over the photo limit, within the video one.
+    let video = mp4(2 * 1024 * 1024);
+    let r = send(
+        limited(),
+        multipart_as(&ben, &uri, &FIELDS, &[("visit.mp4", &video)]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // A 2 MB photo: over its limit.
+    let mut photo = b"\xFF\xD8\xFF\xE0\0\x10JFIF\0".to_vec();
+    photo.resize(2 * 1024 * 1024, b'j');
+    let r = send(
+        limited(),
+        multipart_as(&ben, &uri, &FIELDS, &[("wall.jpg", &photo)]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+    assert!(
+        r.body.contains("“wall.jpg” is larger than the 1 MB limit"),
+        "{}",
+        r.body
+    );
+    // A 4 MB video: over the video limit.
+    let big = mp4(4 * 1024 * 1024);
+    let r = send(
+        limited(),
+        multipart_as(&ben, &uri, &FIELDS, &[("long.mp4", &big)]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+    assert!(
+        r.body.contains("“long.mp4” is larger than the 3 MB limit"),
+        "{}",
+        r.body
+    );
+    // Text has no signature: a text file a little over the document limit is held to it.
+    let notes = vec![b'n'; 1024 * 1024 + 10];
+    let r = send(
+        limited(),
+        multipart_as(&ben, &uri, &FIELDS, &[("notes.txt", &notes)]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+    let _ = std::fs::remove_dir_all(&dir);
+}

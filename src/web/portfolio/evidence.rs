@@ -39,6 +39,8 @@ pub(crate) struct NewEvidencePage {
     /// A file over the limit, named, for the summary.
     file_problem: Option<String>,
     limit_mb: u64,
+    /// The limit for a video or a recording, in MB.
+    media_limit_mb: u64,
     /// An assessor's (or trainee's) form: they sign observation records only.
     assessor: bool,
     /// The statement signed with the item, word for word.
@@ -127,7 +129,7 @@ async fn read_form(
                 let detail = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     format!(
                         "The form is larger than the limit of {MAX_FILES} files of {} MB each",
-                        state.files.limit_mb()
+                        state.files.largest_bytes().div_ceil(1024 * 1024)
                     )
                 } else {
                     "The upload was interrupted; nothing was saved".to_string()
@@ -345,6 +347,7 @@ fn again(
         errors,
         file_problem,
         limit_mb: state.files.limit_mb(),
+        media_limit_mb: state.files.max_media_bytes.div_ceil(1024 * 1024),
         assessor,
         statement: if assessor {
             SignedKind::ObservationRecord.statement()
