@@ -708,6 +708,21 @@ async fn an_item_lists_what_was_claimed_for_staff_and_every_criterion_a_link_awa
     );
     assert!(every.contains("<a href=\"#u-201\">Unit 201 "), "{every}");
 
+    // An address with the view twice, or one unknown, still answers the page.
+    for odd in ["?view=all&view=claimed", "?view=%ff", "?view=everything&x"] {
+        let r = d.get(&assessor, &format!("{item}{odd}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{odd}");
+    }
+    assert_eq!(
+        rows(
+            &d.get(&assessor, &format!("{item}?view=all&view=claimed"))
+                .await
+                .body
+        ),
+        all,
+        "the first view named"
+    );
+
     // The learner looks for what to claim: every criterion.
     let ben = d.as_("ben").await;
     assert_eq!(rows(&d.get(&ben, &item).await.body), all);

@@ -578,19 +578,21 @@ impl EvidencePage {
     }
 }
 
-#[derive(Debug, serde::Deserialize)]
-pub(crate) struct ViewQuery {
-    view: Option<String>,
-}
-
 pub async fn page(
     State(state): State<AppState>,
     portfolio: Portfolio,
     Ids((id, evidence_id)): Ids<(Uuid, Uuid)>,
-    axum::extract::Query(asked): axum::extract::Query<ViewQuery>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let view = page_cache::ItemView::from_query(asked.view.as_deref());
+    // Read by hand: whatever else the address holds (a repeated or unreadable `view`),
+    // the page answers, in the first view it names or the default.
+    let asked = query.as_deref().and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "view")
+            .map(|(_, v)| v.into_owned())
+    });
+    let view = page_cache::ItemView::from_query(asked.as_deref());
     let key = match portfolio.asked(
         &state,
         page_cache::Page::Evidence(view),
