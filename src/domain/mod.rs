@@ -16,6 +16,7 @@ pub mod funding_risk;
 pub mod import;
 pub mod iqa;
 pub mod jcs;
+pub mod learner_plan;
 pub(crate) mod log_filter;
 pub mod mail;
 pub mod onboarding;

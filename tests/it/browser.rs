@@ -178,14 +178,18 @@ fn confirmed_of(bar: &str) -> (u32, u32) {
 async fn read_progress(b: &mut Browser, j: &Journey) -> Progress {
     b.goto(&format!("{}/progress", j.portfolio())).await;
     b.arrive("Progress").await;
-    let (confirmed, total) = confirmed_of(&b.text("main .bar-text").await);
+    // A learner's page opens on their to-do; the figures are under "More detail".
+    if b.has("main details.more-detail:not([open])").await {
+        b.click("main details.more-detail > summary").await;
+    }
+    let (confirmed, total) = confirmed_of(&b.text("main .overall .bar-text").await);
     let mut p = Progress {
         confirmed,
         total,
         claimed: 0,
         awaiting_countersignature: 0,
     };
-    for line in b.texts("main ul.plain li").await {
+    for line in b.texts("main .overall ul.plain li").await {
         if line.ends_with("claimed — awaiting assessor") {
             p.claimed = leading_number(&line);
         } else if line.ends_with("awaiting countersignature") {

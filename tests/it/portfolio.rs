@@ -752,3 +752,59 @@ async fn db_evidence_without_ticks(d: &Demo) -> Uuid {
     .expect("an item");
     item.id
 }
+
+/// Issue 15, point 6: a learner's progress opens on their own major in plain words —
+/// how many units are done, the next step, what waits for the assessor, a short to-do
+/// with a bar each — and keeps the rule arithmetic behind a disclosure; staff see the
+/// full detail as before.
+#[tokio::test]
+async fn a_learner_reads_their_progress_as_a_short_to_do_and_staff_keep_the_detail() {
+    let d = demo().await;
+    let uri = format!("/enrolments/{}/progress", d.ben.id);
+    let ben = d.as_("ben").await;
+    let page = d.get(&ben, &uri).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let body = page.body;
+    let major: String = sqlx::query_scalar("SELECT title FROM majors WHERE id = $1")
+        .bind(d.ben.major_id)
+        .fetch_one(&d.pool)
+        .await
+        .expect("major");
+    assert!(
+        body.contains(&format!("Your course: {major}</h2>")),
+        "{body}"
+    );
+    assert!(body.contains("<strong>Next:</strong> "), "{body}");
+    assert!(body.contains("<h3>Still to do</h3>"), "{body}");
+    assert!(body.contains(" to go"), "{body}");
+    // What Ben claimed and no assessor has confirmed yet, in his words.
+    let waiting: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM criterion_marks WHERE enrolment_id = $1 AND assessor = 0 \
+           AND (learner > 0 OR trainee > 0)",
+    )
+    .bind(d.ben.id)
+    .fetch_one(&d.pool)
+    .await
+    .expect("waiting");
+    if waiting > 0 {
+        assert!(
+            body.contains(&format!(
+                "{waiting} things you sent are waiting for your assessor"
+            )) || body.contains("1 thing you sent is waiting for your assessor"),
+            "{waiting} waiting: {body}"
+        );
+    }
+    assert!(
+        body.contains("<summary>More detail: every major, and how the credits add up</summary>")
+    );
+    assert!(
+        body.contains("<h2>Majors</h2>"),
+        "the detail is still there, folded"
+    );
+
+    let assessor = d.as_("assessor").await;
+    let staff = d.get(&assessor, &uri).await.body;
+    assert!(!staff.contains("Your course:"), "staff see the full detail");
+    assert!(!staff.contains("More detail:"));
+    assert!(staff.contains("<h2>Majors</h2>"));
+}

@@ -13,7 +13,9 @@ use crate::db::enrolments::Enrolment;
 use crate::db::qualifications::LoadedVersion;
 use crate::db::ticks as db_ticks;
 use crate::db::users::{self, User};
+use crate::domain::access::Capacity;
 use crate::domain::audit::{AuditPlan, AuditSummary};
+use crate::domain::learner_plan::{plan, LearnerPlan, Next, UnitToDo};
 use crate::domain::progress::{progress, Layers, Progress};
 use crate::domain::ticks::Layer;
 use crate::domain::{ConfirmedCriteria, Qualification, Status};
@@ -82,11 +84,48 @@ pub(crate) struct ProgressPage {
     version: Arc<LoadedVersion>,
     progress: Progress,
     audit: AuditSummary,
+    /// The learner's own page: their major's to-do in plain words first, the rest
+    /// behind a disclosure (issue 15, point 6). Staff see the full detail.
+    plan: Option<LearnerPlan>,
+    major: usize,
 }
 
 impl ProgressPage {
     fn q(&self) -> &Qualification {
         &self.version.qualification
+    }
+
+    fn major_title(&self) -> &str {
+        self.q()
+            .majors
+            .get(self.major)
+            .map_or("", |m| m.title.as_str())
+    }
+
+    fn unit_name(&self, unit: &usize) -> String {
+        self.q()
+            .units
+            .get(*unit)
+            .map_or_else(String::new, |u| format!("Unit {} {}", u.code, u.title))
+    }
+
+    fn units_in_plan(&self) -> usize {
+        self.plan.as_ref().map_or(0, |p| p.todo.len() + p.done)
+    }
+
+    fn percent(&self, t: &UnitToDo) -> u32 {
+        (t.confirmed * 100).checked_div(t.total).unwrap_or(0)
+    }
+
+    fn next_step(&self) -> String {
+        match self.plan.as_ref().map(|p| p.next) {
+            Some(Next::AddEvidence(u)) => format!("Add evidence for {}.", self.unit_name(&u)),
+            Some(Next::WaitForAssessor) => {
+                "Your assessor will check what you sent. You do not need to do anything yet."
+                    .to_string()
+            }
+            Some(Next::Finished) | None => "You have done every unit. Well done!".to_string(),
+        }
     }
 }
 
@@ -100,7 +139,9 @@ pub async fn page(
         Asked::ToRender(key) => key,
     };
     let Portfolio {
-        user, enrolment, ..
+        user,
+        enrolment,
+        capacity,
     } = portfolio;
     let id = enrolment.id;
     let loaded = load(&state, &enrolment).await?;
@@ -118,12 +159,16 @@ pub async fn page(
     let report = AuditPlan::new(q)
         .audit(loaded.major, &confirmed)
         .map_err(|e| AppError::Internal(e.into()))?;
+    let progress = progress(q, &loaded.layers);
+    let plan = (capacity == Capacity::Learner).then(|| plan(q, loaded.major, &progress));
     let page = ProgressPage {
         header: loaded.header(id),
         user,
         enrolment_id: id,
         audit: AuditSummary::new(q, &report),
-        progress: progress(q, &loaded.layers),
+        plan,
+        major: loaded.major,
+        progress,
         learner: loaded.learner,
         status: loaded.status,
         version: loaded.version,
