@@ -1,21 +1,28 @@
 //! A learner's progress in plain words (issue 15, point 6): the units of their own major
 //! still to do, closest to done first, what is waiting for their assessor, and the one
 //! next step. Staff keep the full rule arithmetic; this is what a learner reads first.
-use super::progress::Progress;
+use super::progress::{Counts, Progress};
 use super::qualification::{Qualification, UnitIx};
 
 /// One unit of the learner's major not yet done.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnitToDo {
     pub unit: UnitIx,
-    pub confirmed: u32,
-    pub total: u32,
-    /// Criteria not confirmed yet.
-    pub to_go: u32,
-    /// Of those, claimed (or ticked by a trainee) and waiting for the assessor.
-    pub waiting: u32,
+    pub counts: Counts,
     /// The unit is one to choose among others, not one every way through the major needs.
     pub optional: bool,
+}
+
+impl UnitToDo {
+    /// Criteria not confirmed yet.
+    pub fn to_go(&self) -> u32 {
+        self.counts.total - self.counts.confirmed
+    }
+
+    /// Of those, claimed (or ticked by a trainee) and waiting for the assessor.
+    pub fn waiting(&self) -> u32 {
+        self.counts.claimed + self.counts.awaiting_countersignature
+    }
 }
 
 /// What the learner should do next.
@@ -67,17 +74,14 @@ pub fn plan(q: &Qualification, major: usize, progress: &Progress) -> LearnerPlan
         }
         todo.push(UnitToDo {
             unit,
-            confirmed: c.confirmed,
-            total: c.total,
-            to_go: c.total - c.confirmed,
-            waiting: c.claimed + c.awaiting_countersignature,
+            counts: c,
             optional: !needed,
         });
     }
     // Closest to done first; units every way needs before ones to choose among.
-    todo.sort_by_key(|t| (t.optional, t.to_go, t.unit));
-    let waiting = todo.iter().map(|t| t.waiting).sum();
-    let next = match todo.iter().find(|t| t.to_go > t.waiting) {
+    todo.sort_by_key(|t| (t.optional, t.to_go(), t.unit));
+    let waiting = todo.iter().map(UnitToDo::waiting).sum();
+    let next = match todo.iter().find(|t| t.to_go() > t.waiting()) {
         Some(t) => Next::AddEvidence(t.unit),
         None if todo.is_empty() => Next::Finished,
         None => Next::WaitForAssessor,
@@ -131,7 +135,7 @@ mod tests {
         let order: Vec<(usize, u32, bool)> = p
             .todo
             .iter()
-            .map(|t| (t.unit, t.to_go, t.optional))
+            .map(|t| (t.unit, t.to_go(), t.optional))
             .collect();
         assert_eq!(
             order,
@@ -186,12 +190,12 @@ mod tests {
             prop_assert_eq!(p.todo.len() + p.done, 5);
             for t in &p.todo {
                 let c = pr.units[t.unit].counts;
-                prop_assert_eq!(t.to_go, c.total - c.confirmed);
-                prop_assert!(t.to_go > 0 && t.waiting <= t.to_go);
+                prop_assert_eq!(t.to_go(), c.total - c.confirmed);
+                prop_assert!(t.to_go() > 0 && t.waiting() <= t.to_go());
             }
             match p.next {
-                Next::AddEvidence(u) => prop_assert!(p.todo.iter().any(|t| t.unit == u && t.to_go > t.waiting)),
-                Next::WaitForAssessor => prop_assert!(!p.todo.is_empty() && p.todo.iter().all(|t| t.to_go == t.waiting)),
+                Next::AddEvidence(u) => prop_assert!(p.todo.iter().any(|t| t.unit == u && t.to_go() > t.waiting())),
+                Next::WaitForAssessor => prop_assert!(!p.todo.is_empty() && p.todo.iter().all(|t| t.to_go() == t.waiting())),
                 Next::Finished => prop_assert!(p.todo.is_empty()),
             }
         }

@@ -36,6 +36,23 @@ pub(crate) fn judge(head: &[u8]) -> Result<FileType, file_type::NotAllowed> {
     file_type::judge(infer::get(head).map(|t| t.mime_type()), head)
 }
 
+/// The kind whose size limit a file is held to: a file with no signature on the list
+/// (text, or one refused once it has all arrived) has the photo and document limit.
+fn family_of(head: &[u8]) -> file_type::Family {
+    judge(head).map_or(file_type::Family::Document, |t| t.family)
+}
+
+/// Refuses a file grown past `most` bytes, naming the limit.
+fn within(received: &Received, most: u64) -> Result<(), UploadError> {
+    if received.size > most {
+        return Err(UploadError::TooBig {
+            name: received.file_name.clone(),
+            limit_mb: most.div_ceil(1024 * 1024),
+        });
+    }
+    Ok(())
+}
+
 /// The start of a kept file, to judge it again as it is served.
 pub(crate) async fn head_of(path: &Path) -> std::io::Result<Vec<u8>> {
     use tokio::io::AsyncReadExt;
@@ -244,30 +261,16 @@ impl FileStore {
                 // a few bytes; what has none (text, an office file found later in
                 // the start) has the photo and document limit.
                 if head.len() >= KIND_BYTES && limit.is_none() {
-                    let family = judge(&head).map_or(file_type::Family::Document, |t| t.family);
-                    limit = Some(self.limit_for(family));
+                    limit = Some(self.limit_for(family_of(&head)));
                 }
             }
-            let most = limit.unwrap_or_else(|| self.largest_bytes());
-            if received.size > most {
-                return Err(UploadError::TooBig {
-                    name: received.file_name.clone(),
-                    limit_mb: most.div_ceil(1024 * 1024),
-                });
-            }
+            within(&received, limit.unwrap_or_else(|| self.largest_bytes()))?;
             hash.update(&chunk);
             out.write_all(&chunk).await?;
         }
         // A file shorter than the start judged above: held to its kind's limit now.
         if limit.is_none() {
-            let family = judge(&head).map_or(file_type::Family::Document, |t| t.family);
-            let most = self.limit_for(family);
-            if received.size > most {
-                return Err(UploadError::TooBig {
-                    name: received.file_name.clone(),
-                    limit_mb: most.div_ceil(1024 * 1024),
-                });
-            }
+            within(&received, self.limit_for(family_of(&head)))?;
         }
         // Written through to the disk before it is kept: a full disk shows here, not later.
         out.flush().await?;

@@ -15,7 +15,7 @@ use crate::db::ticks as db_ticks;
 use crate::db::users::{self, User};
 use crate::domain::access::Capacity;
 use crate::domain::audit::{AuditPlan, AuditSummary};
-use crate::domain::learner_plan::{plan, LearnerPlan, Next, UnitToDo};
+use crate::domain::learner_plan::{plan, LearnerPlan, Next};
 use crate::domain::progress::{progress, Layers, Progress};
 use crate::domain::ticks::Layer;
 use crate::domain::{ConfirmedCriteria, Qualification, Status};
@@ -111,10 +111,6 @@ impl ProgressPage {
 
     fn units_in_plan(&self) -> usize {
         self.plan.as_ref().map_or(0, |p| p.todo.len() + p.done)
-    }
-
-    fn percent(&self, t: &UnitToDo) -> u32 {
-        (t.confirmed * 100).checked_div(t.total).unwrap_or(0)
     }
 
     fn next_step(&self) -> String {
