@@ -6,7 +6,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::batch_writer::{self, BatchWriter, Batched};
-use super::ticks::{self, ChangeOutcome, TickChange};
+use super::ticks::{self, TickChange, Written};
 use super::DbResult;
 use crate::domain::ticks::Layer;
 
@@ -19,21 +19,18 @@ pub type BatchHook = batch_writer::BatchHook<TickChange>;
 impl Batched for TickChange {
     /// The tick it changes.
     type Slot = (Uuid, Uuid, Layer);
-    type Outcome = ChangeOutcome;
+    type Outcome = Written;
     const WHAT: &'static str = "tick";
 
     fn slot(&self) -> Self::Slot {
         (self.evidence_id, self.criterion_id, self.layer)
     }
 
-    async fn write_one(connection: &mut PgConnection, change: &Self) -> DbResult<ChangeOutcome> {
+    async fn write_one(connection: &mut PgConnection, change: &Self) -> DbResult<Written> {
         ticks::change_logged(connection, change).await
     }
 
-    async fn write_many(
-        connection: &mut PgConnection,
-        changes: &[Self],
-    ) -> DbResult<Vec<ChangeOutcome>> {
+    async fn write_many(connection: &mut PgConnection, changes: &[Self]) -> DbResult<Vec<Written>> {
         ticks::change_logged_many(connection, changes).await
     }
 }

@@ -107,11 +107,15 @@ async fn change(w: &World, item: Uuid, criterion: Uuid, layer: Layer, adding: bo
             adding,
             judged_in: status,
             detail: serde_json::json!({}),
+            answer: false,
         },
     )
     .await
     .unwrap();
-    assert!(matches!(done, ChangeOutcome::Done { .. }), "{done:?}");
+    assert!(
+        matches!(done.outcome, ChangeOutcome::Done { .. }),
+        "{done:?}"
+    );
 }
 
 async fn kept_world() -> (World, Vec<Uuid>) {
@@ -335,6 +339,7 @@ async fn ticks_written_at_once_by_many_requests_keep_the_figures_true() {
                         adding,
                         judged_in: attest::domain::Status::NotYetAchieved,
                         detail: serde_json::json!({}),
+                        answer: (i + k) % 3 == 0,
                     };
                     let (writer, pool) = (writer.clone(), w.pool.clone());
                     all.push(tokio::spawn(async move {
@@ -529,6 +534,7 @@ async fn apply(w: &World, items: &[Uuid], c: &[Uuid], units: &[Uuid], op: &Op) {
                     adding,
                     judged_in: status,
                     detail: serde_json::json!({}),
+                    answer: criterion % 2 == 0,
                 })
                 .collect();
             ticks::change_logged_many(&w.pool, &batch).await.unwrap();

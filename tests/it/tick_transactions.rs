@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use attest::db::bulk_audit::audit_due;
 use attest::db::tick_writer::{BatchHook, TickWriter};
-use attest::db::ticks::{ChangeOutcome, TickChange};
+use attest::db::ticks::{self, ChangeOutcome, TickAnswer, TickChange};
 use attest::db::version_cache;
 use attest::demo::bench::{self, BENCH_PASSWORD};
 use attest::domain::ticks::Layer;
@@ -235,6 +235,7 @@ impl Ticking {
             adding: true,
             judged_in: Status::NotYetAchieved,
             detail: serde_json::Value::Null,
+            answer: false,
         }
     }
 
@@ -278,14 +279,14 @@ async fn a_batch_that_panics_fails_its_own_ticks_and_ticking_goes_on() {
     assert!(!t.ticked(doomed).await, "nothing written");
     let fine = answered("another tick", writer.write(t.tick(other))).await;
     assert_eq!(
-        fine.expect("written"),
+        fine.expect("written").outcome,
         ChangeOutcome::Done { changed: true }
     );
 
     armed.store(false, Ordering::SeqCst);
     let again = answered("the same tick again", writer.write(t.tick(doomed))).await;
     assert_eq!(
-        again.expect("written"),
+        again.expect("written").outcome,
         ChangeOutcome::Done { changed: true }
     );
     assert!(t.ticked(doomed).await);
@@ -300,15 +301,172 @@ async fn a_writer_that_is_gone_is_replaced_by_the_next_tick() {
     let (first, second) = (t.f.free_criteria[0], t.f.free_criteria[1]);
     let done = answered("a first tick", writer.write(t.tick(first))).await;
     assert_eq!(
-        done.expect("written"),
+        done.expect("written").outcome,
         ChangeOutcome::Done { changed: true }
     );
 
     answered("killing the writer", writer.kill_writer()).await;
     let done = answered("a tick after", writer.write(t.tick(second))).await;
     assert_eq!(
-        done.expect("written"),
+        done.expect("written").outcome,
         ChangeOutcome::Done { changed: true }
     );
     assert!(t.ticked(first).await && t.ticked(second).await);
+}
+
+/// Where each tick on an item is, and one criterion's ticks with their authors' names,
+/// read afresh: what an in-place answer must agree with.
+async fn item_now(pool: &sqlx::PgPool, item: Uuid, criterion: Uuid) -> TickAnswer {
+    let placed: Vec<(Uuid, String)> =
+        sqlx::query_as("SELECT criterion_id, layer FROM ticks WHERE evidence_id = $1")
+            .bind(item)
+            .fetch_all(pool)
+            .await
+            .expect("placed");
+    let row: Vec<(String, Uuid, time::OffsetDateTime, String)> = sqlx::query_as(
+        "SELECT t.layer, t.ticked_by, t.ticked_at, u.display_name FROM ticks t \
+         JOIN users u ON u.id = t.ticked_by WHERE t.evidence_id = $1 AND t.criterion_id = $2",
+    )
+    .bind(item)
+    .bind(criterion)
+    .fetch_all(pool)
+    .await
+    .expect("row");
+    let layer = |key: &str| Layer::from_key(key).expect("layer");
+    TickAnswer {
+        placed: placed.iter().map(|(c, l)| (*c, layer(l))).collect(),
+        row: row
+            .into_iter()
+            .map(|(l, by, at, name)| {
+                let tick = attest::domain::ticks::Tick {
+                    criterion,
+                    layer: layer(&l),
+                    by,
+                    at,
+                };
+                (tick, name)
+            })
+            .collect(),
+    }
+}
+
+/// An answer in a comparable order: placed by criterion and layer, the row by layer.
+fn sorted(mut a: TickAnswer) -> TickAnswer {
+    a.placed.sort_by_key(|(c, l)| (*c, l.key()));
+    a.row.sort_by_key(|(t, _)| t.layer.key());
+    a
+}
+
+fn answer_of(w: attest::db::ticks::Written) -> TickAnswer {
+    assert!(
+        matches!(w.outcome, ChangeOutcome::Done { .. }),
+        "{:?}",
+        w.outcome
+    );
+    sorted(w.answer.expect("an answer was asked for"))
+}
+
+/// Issue 10 (the in-place tick's speed): the answer comes from the write's own statement.
+/// Alone, a change answers exactly what a read afterwards finds, whether it added,
+/// removed or changed nothing; in a batch, each answers the item as it was before the
+/// batch with its own change made, and a change that asked for nothing gets nothing.
+#[tokio::test]
+async fn a_tick_answers_with_its_item_as_the_change_left_it() {
+    let t = Ticking::new().await;
+    let (a, b) = (t.f.free_criteria[0], t.f.free_criteria[1]);
+    let learner: Uuid = sqlx::query_scalar("SELECT learner_id FROM enrolments WHERE id = $1")
+        .bind(t.f.enrolment_id)
+        .fetch_one(&t.pool)
+        .await
+        .expect("learner");
+    let item = t.f.evidence_id;
+    let asking = |criterion: Uuid, layer: Layer, adding: bool| TickChange {
+        layer,
+        by: if layer == Layer::Learner {
+            learner
+        } else {
+            t.assessor
+        },
+        adding,
+        answer: true,
+        ..t.tick(criterion)
+    };
+
+    // Alone: added, then nothing changed (ticked already), then the same read finds.
+    for change in [
+        asking(a, Layer::Learner, true),
+        asking(a, Layer::Learner, true),
+    ] {
+        let w = ticks::change_logged(&t.pool, &change).await.expect("tick");
+        assert_eq!(answer_of(w), sorted(item_now(&t.pool, item, a).await));
+    }
+    let claim = item_now(&t.pool, item, a).await;
+    assert_eq!(claim.row.len(), 1, "the learner's claim is on the row");
+
+    // Together: the assessor confirms a, ticks b, and the learner withdraws the claim on a.
+    let before = item_now(&t.pool, item, a).await;
+    let batch = [
+        asking(a, Layer::Assessor, true),
+        asking(b, Layer::Assessor, true),
+        asking(a, Layer::Learner, false),
+        TickChange {
+            answer: false,
+            ..asking(b, Layer::Learner, true)
+        },
+    ];
+    let written = ticks::change_logged_many(&t.pool, &batch)
+        .await
+        .expect("batch");
+    let after = item_now(&t.pool, item, a).await;
+    let mut w = written.into_iter();
+    let confirm_a = answer_of(w.next().expect("first"));
+    let mut expected = before.clone();
+    expected.placed.push((a, Layer::Assessor));
+    let assessor_tick = after
+        .row
+        .iter()
+        .find(|(t, _)| t.layer == Layer::Assessor)
+        .cloned()
+        .expect("the assessor's tick on a");
+    expected.row.push(assessor_tick);
+    assert_eq!(
+        confirm_a,
+        sorted(expected),
+        "a confirmed, the claim still there"
+    );
+
+    let tick_b = answer_of(w.next().expect("second"));
+    let mut expected = before.clone();
+    expected.placed.push((b, Layer::Assessor));
+    assert_eq!(tick_b.placed, sorted(expected).placed, "b ticked alone");
+    let b_now = item_now(&t.pool, item, b).await;
+    let assessor_on_b: Vec<_> = b_now
+        .row
+        .into_iter()
+        .filter(|(t, _)| t.layer == Layer::Assessor)
+        .collect();
+    assert_eq!(
+        tick_b.row, assessor_on_b,
+        "b's row: the assessor's tick only"
+    );
+
+    let withdraw_a = answer_of(w.next().expect("third"));
+    let mut expected = before.clone();
+    expected.placed.retain(|&p| p != (a, Layer::Learner));
+    expected.row.clear();
+    assert_eq!(
+        withdraw_a,
+        sorted(expected),
+        "the claim withdrawn, nothing else"
+    );
+
+    let silent = w.next().expect("fourth");
+    assert_eq!(silent.outcome, ChangeOutcome::Done { changed: true });
+    assert_eq!(silent.answer, None, "no answer asked for");
+
+    // Alone again, a removal answers what a read finds.
+    let w = ticks::change_logged(&t.pool, &asking(a, Layer::Assessor, false))
+        .await
+        .expect("untick");
+    assert_eq!(answer_of(w), sorted(item_now(&t.pool, item, a).await));
 }

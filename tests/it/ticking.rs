@@ -40,8 +40,9 @@ async fn change(
         adding,
         judged_in: status,
         detail: serde_json::json!({ "evidence": evidence_id, "criterion": criterion_id, "layer": layer.key() }),
+        answer: false,
     };
-    match ticks::change_logged(pool, &change).await? {
+    match ticks::change_logged(pool, &change).await?.outcome {
         ChangeOutcome::Done { changed } => Ok(changed),
         ChangeOutcome::NoSuchItem => Err(DbError::NotFound),
         ChangeOutcome::StatusMoved => Err(DbError::StatusChanged { current: status }),

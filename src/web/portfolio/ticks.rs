@@ -96,29 +96,25 @@ pub async fn change(
         Some(key) => Layer::from_key(key).ok_or(AppError::NotFound)?,
     };
     let in_place = headers.contains_key("hx-request");
-    match apply_change(
-        &state,
-        &user,
-        enrolment.clone(),
-        evidence_id,
-        &form,
-        (layer, target),
+    let asked = Asked {
+        form: &form,
+        layers: (layer, target),
         adding,
-    )
-    .await
-    {
-        Ok(()) if in_place => {
-            fragment(
-                &state,
-                &enrolment,
-                evidence_id,
-                form.criterion,
-                layer,
-                adding,
-            )
-            .await
-        }
-        Ok(()) => Ok(Redirect::to(&format!(
+        in_place,
+    };
+    match apply_change(&state, &user, enrolment.clone(), evidence_id, asked).await {
+        Ok(Some(answer)) if in_place => fragment(
+            &state,
+            &enrolment,
+            evidence_id,
+            form.criterion,
+            layer,
+            adding,
+            answer,
+        )
+        .await
+        .map(IntoResponse::into_response),
+        Ok(_) => Ok(Redirect::to(&format!(
             "/enrolments/{id}/evidence/{evidence_id}#c-{}",
             form.criterion
         ))
@@ -131,17 +127,32 @@ pub async fn change(
     }
 }
 
+/// The change a tick request asks for.
+struct Asked<'a> {
+    form: &'a TickForm,
+    /// The viewer's layer, and the layer of the tick to change.
+    layers: (Layer, Layer),
+    adding: bool,
+    /// True when the request answers in place (htmx), with the item as it is after.
+    in_place: bool,
+}
+
 /// Judges the change in the enrolment's status and applies it in one statement; if the
-/// status moved in between, judges again in the new one.
+/// status moved in between, judges again in the new one. The in-place answer comes from
+/// the same statement, when asked for.
 async fn apply_change(
     state: &AppState,
     user: &User,
     mut enrolment: Enrolment,
     evidence_id: Uuid,
-    form: &TickForm,
-    (layer, target): (Layer, Layer),
-    adding: bool,
-) -> Result<(), AppError> {
+    asked: Asked<'_>,
+) -> Result<Option<db_ticks::TickAnswer>, AppError> {
+    let Asked {
+        form,
+        layers: (layer, target),
+        adding,
+        in_place,
+    } = asked;
     let detail = serde_json::json!({ "evidence": evidence_id, "criterion": form.criterion, "layer": layer.key() });
     for _ in 0..3 {
         if let Err(refusal) = ticks::may_change(layer, target, adding, enrolment.status) {
@@ -161,9 +172,11 @@ async fn apply_change(
             adding,
             judged_in: enrolment.status,
             detail: detail.clone(),
+            answer: in_place,
         };
-        match state.ticks.write(change).await.map_err(from_db)? {
-            db_ticks::ChangeOutcome::Done { .. } => return Ok(()),
+        let written = state.ticks.write(change).await.map_err(from_db)?;
+        match written.outcome {
+            db_ticks::ChangeOutcome::Done { .. } => return Ok(written.answer),
             db_ticks::ChangeOutcome::NoSuchItem => return Err(AppError::NotFound),
             db_ticks::ChangeOutcome::StatusMoved => {
                 enrolment = enrolments::get(&state.pool, enrolment.id).await?;
@@ -212,24 +225,15 @@ async fn fragment(
     criterion: Uuid,
     layer: Layer,
     adding: bool,
-) -> Result<Response, AppError> {
+    answer: db_ticks::TickAnswer,
+) -> Result<TickFragment, AppError> {
     let version = state
         .versions
         .load(&state.pool, enrolment.version_id)
         .await?;
-    // On a kept connection: this answers every in-place tick, and the pool would spend
-    // a round trip of its own on each connection given back.
-    let (placed, row_ticks) = state
-        .reads
-        .read(move |db| {
-            Box::pin(async move { db_ticks::for_tick_answer(db, evidence_id, criterion).await })
-        })
-        .await?;
-    let names: HashMap<Uuid, String> = row_ticks
-        .iter()
-        .map(|(t, name)| (t.by, name.clone()))
-        .collect();
-    let on_row: Vec<Tick> = row_ticks.into_iter().map(|(t, _)| t).collect();
+    let db_ticks::TickAnswer { placed, row } = answer;
+    let names: HashMap<Uuid, String> = row.iter().map(|(t, name)| (t.by, name.clone())).collect();
+    let on_row: Vec<Tick> = row.into_iter().map(|(t, _)| t).collect();
     let c = evidence::row(&version, &on_row, &names, criterion).ok_or(AppError::NotFound)?;
     let (learner_acceptable, trainee_acceptable) = evidence::acceptable(&placed, Some(layer));
     let announcement = if adding {
@@ -246,8 +250,7 @@ async fn fragment(
         trainee_acceptable,
         oob: true,
         announcement,
-    }
-    .into_response())
+    })
 }
 
 /// Which layer "Accept all" copies from, as it appears in the address.
