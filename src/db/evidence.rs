@@ -55,10 +55,23 @@ impl TryFrom<Row> for Evidence {
 
 /// Add an evidence item to an enrolment (`NotFound` if the enrolment does not exist).
 pub async fn add(db: impl PgExecutor<'_>, new: &NewEvidence<'_>) -> DbResult<Evidence> {
+    // Without a key nothing conflicts: no item means no such enrolment.
+    add_once(db, new, None).await?.ok_or(DbError::NotFound)
+}
+
+/// `add` for an item a device made and may send twice (its offline queue): made with
+/// the device's `key`, once per person and key. None when `added_by` already made an item
+/// with this key (that item stands; `made_with_key` finds it).
+pub async fn add_once(
+    db: impl PgExecutor<'_>,
+    new: &NewEvidence<'_>,
+    key: Option<Uuid>,
+) -> DbResult<Option<Evidence>> {
     let row = sqlx::query_as!(
         Row,
-        "INSERT INTO evidence (id, enrolment_id, version_id, title, description, kind, added_by) \
-         SELECT $1, e.id, e.version_id, $3, $4, $5, $6 FROM enrolments e WHERE e.id = $2 \
+        "INSERT INTO evidence (id, enrolment_id, version_id, title, description, kind, added_by, client_key) \
+         SELECT $1, e.id, e.version_id, $3, $4, $5, $6, $7 FROM enrolments e WHERE e.id = $2 \
+         ON CONFLICT (added_by, client_key) WHERE client_key IS NOT NULL DO NOTHING \
          RETURNING id, enrolment_id, title, description, kind, added_by, added_at",
         Uuid::now_v7(),
         new.enrolment_id,
@@ -66,10 +79,28 @@ pub async fn add(db: impl PgExecutor<'_>, new: &NewEvidence<'_>) -> DbResult<Evi
         new.description,
         new.kind.key(),
         new.added_by,
+        key,
     )
-    .fetch_one(db)
+    .fetch_optional(db)
     .await?;
-    row.try_into()
+    row.map(Evidence::try_from).transpose()
+}
+
+/// The item `added_by` made with the device's `key` on enrolment `enrolment_id`, if any.
+pub async fn made_with_key(
+    db: impl PgExecutor<'_>,
+    added_by: Uuid,
+    key: Uuid,
+    enrolment_id: Uuid,
+) -> DbResult<Option<Uuid>> {
+    Ok(sqlx::query_scalar!(
+        "SELECT id FROM evidence WHERE added_by = $1 AND client_key = $2 AND enrolment_id = $3",
+        added_by,
+        key,
+        enrolment_id,
+    )
+    .fetch_optional(db)
+    .await?)
 }
 
 pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<Evidence> {

@@ -50,6 +50,7 @@ pub mod sessions;
 pub(crate) mod signatures;
 pub mod tick_writer;
 pub mod ticks;
+pub mod uploads;
 pub mod users;
 pub mod version_cache;
 pub(crate) mod witness;

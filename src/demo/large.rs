@@ -100,9 +100,9 @@ fn rule_set(offset: usize, r: usize, barred: bool) -> RuleSet {
 pub fn typical_confirmed(q: &Qualification, seed: usize) -> ConfirmedCriteria {
     let mut c = ConfirmedCriteria::new(q.criterion_count());
     for (u, range) in q.unit_criterion_ranges().into_iter().enumerate() {
-        let whole = (u + seed) % 4 != 0 && u < UNITS / 2;
+        let whole = !(u + seed).is_multiple_of(4) && u < UNITS / 2;
         for (i, o) in range.enumerate() {
-            if whole || (i + u + seed) % 7 == 0 {
+            if whole || (i + u + seed).is_multiple_of(7) {
                 // Ranges come from `q`, so every ordinal is in range.
                 let _ = c.insert(o);
             }

@@ -26,10 +26,10 @@ pub(crate) const NOT_ALLOWED_FIELD: &str =
 
 /// How much of a file's start its format is judged from: enough for an office
 /// document's first entries (`infer` finds "word/" among them).
-const HEAD_BYTES: usize = 64 * 1024;
+pub(crate) const HEAD_BYTES: usize = 64 * 1024;
 
 /// Enough of a file's start to read a signature, and so the file's limit.
-const KIND_BYTES: usize = 4096;
+pub(crate) const KIND_BYTES: usize = 4096;
 
 /// What a file's start says it is: its signature, judged against the allow-list.
 pub(crate) fn judge(head: &[u8]) -> Result<FileType, file_type::NotAllowed> {
@@ -38,7 +38,7 @@ pub(crate) fn judge(head: &[u8]) -> Result<FileType, file_type::NotAllowed> {
 
 /// The kind whose size limit a file is held to: a file with no signature on the list
 /// (text, or one refused once it has all arrived) has the photo and document limit.
-fn family_of(head: &[u8]) -> file_type::Family {
+pub(crate) fn family_of(head: &[u8]) -> file_type::Family {
     judge(head).map_or(file_type::Family::Document, |t| t.family)
 }
 
@@ -81,6 +81,26 @@ pub struct Received {
     pub content_type: String,
     pub size: u64,
     pub sha256: String,
+}
+
+impl Received {
+    /// A received file at `temp`, which is the store's to remove: how a finished
+    /// resumable upload joins the files of a form (`web::resumable`).
+    pub(crate) fn at(
+        temp: PathBuf,
+        file_name: String,
+        content_type: String,
+        size: u64,
+        sha256: String,
+    ) -> Received {
+        Received {
+            temp,
+            file_name,
+            content_type,
+            size,
+            sha256,
+        }
+    }
 }
 
 impl Drop for Received {
@@ -155,7 +175,7 @@ pub(crate) fn is_storage_full(e: &std::io::Error) -> bool {
 /// The folder, under the store's, that received files wait in until kept: sweeping it
 /// at start reads only what a crash left, never the kept files beside it (a centre's
 /// evidence can be hundreds of thousands of files). Not hex, so never a storage key.
-const PARTIAL_DIR: &str = "partial";
+pub(crate) const PARTIAL_DIR: &str = "partial";
 
 /// Makes `dir` if missing and leaves it readable by this user alone (0700): evidence and
 /// stored emails are personal data, and a folder closed to others closes its files too.
@@ -210,7 +230,7 @@ impl FileStore {
     }
 
     /// The folder and its partial folder, made if missing, readable by the server alone.
-    async fn folder(&self) -> std::io::Result<()> {
+    pub(crate) async fn folder(&self) -> std::io::Result<()> {
         let dir = self.dir.clone();
         tokio::task::spawn_blocking(move || {
             restrict_folder(&dir)?;

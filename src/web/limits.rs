@@ -36,15 +36,15 @@ pub async fn deadline(request: Request, next: Next) -> Response {
     }
 }
 
+/// A form with files, or a piece of a resumable upload.
 fn is_upload(request: &Request) -> bool {
-    request.method() == Method::POST
-        && request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|t| {
-                t.trim_start()
-                    .to_ascii_lowercase()
-                    .starts_with("multipart/form-data")
-            })
+    let kind = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|t| t.trim_start().to_ascii_lowercase())
+        .unwrap_or_default();
+    (request.method() == Method::POST && kind.starts_with("multipart/form-data"))
+        || (request.method() == Method::PATCH
+            && kind.starts_with("application/offset+octet-stream"))
 }

@@ -29,6 +29,7 @@ pub mod listen;
 pub mod page_cache;
 pub(crate) mod portfolio;
 pub(crate) mod reports;
+mod resumable;
 mod review_link;
 mod signed;
 mod verify;

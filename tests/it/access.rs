@@ -137,6 +137,10 @@ impl Row {
         Row { note, ..self }
     }
 
+    fn method(self, method: Method) -> Row {
+        Row { method, ..self }
+    }
+
     fn link_holders(self) -> Row {
         Row {
             for_link_holders: true,
@@ -180,6 +184,8 @@ const FILE: &str = "/enrolments/{id}/evidence/{evidence}/files/{file}";
 const ACCEPT: &str = "/enrolments/{id}/evidence/{evidence}/accept/{from}";
 const TICKS: &str = "/enrolments/{id}/evidence/{evidence}/ticks";
 const EVIDENCE: &str = "/enrolments/{id}/evidence";
+const UPLOADS: &str = "/enrolments/{id}/uploads";
+const UPLOAD: &str = "/enrolments/{id}/uploads/{upload}";
 const IQA: &str = "/enrolments/{id}/iqa";
 const ADDRESSED: &str = "/enrolments/{id}/iqa/{decision}/addressed";
 const CLOSED: &str = "/enrolments/{id}/iqa/{decision}/closed";
@@ -696,6 +702,23 @@ fn portfolio_forms() -> Vec<Row> {
         post(EVIDENCE, |w| format!("/enrolments/{}/evidence", w.b.id), |_| evidence("document", "Ben Bravolearner"),
                                                                    "in   404  404  404  404  404  404  404  404  404  303  in   404  404")
             .note("another centre's enrolment"),
+        // Resumable uploads: whoever may add evidence starts one; only its owner reads
+        // where it stands, sends to it or discards it.
+        post(UPLOADS, |w| format!("/enrolments/{}/uploads", w.a.id), |_| Payload::Upload(vec![("upload-length", "10")], Vec::new()),
+                                                                   "in   201  404  201  404  201  404  404  404  404  404  in   404  404"),
+        get(UPLOAD, |w| format!("/enrolments/{}/uploads/{}", w.a.id, w.upload_a),
+                                                                   "in   200  404  404  404  404  404  404  404  404  404  in   404  404"),
+        post(UPLOAD, |w| format!("/enrolments/{}/uploads/{}", w.a.id, w.upload_a),
+             |_| Payload::Upload(vec![("content-type", "application/offset+octet-stream"), ("upload-offset", "0")], Vec::new()),
+                                                                   "in   204  404  404  404  404  404  404  404  404  404  in   404  404")
+            .method(Method::PATCH),
+        post(UPLOAD, |w| format!("/enrolments/{}/uploads/{}", w.a.id, w.upload_a_spare), |_| Payload::Empty,
+                                                                   "in   204  404  404  404  404  404  404  404  404  404  in   404  404")
+            .method(Method::DELETE),
+        post(UPLOAD, |w| format!("/enrolments/{}/uploads/{}", w.a2.id, w.upload_a), |_| Payload::Empty,
+                                                                   "in   404  404  404  404  404  404  404  404  404  404  in   404  404")
+            .method(Method::DELETE)
+            .note("an upload under another enrolment's address"),
         // Witness requests: asked and followed by the learner, assessor and trainee.
         post("/enrolments/{id}/witness", |w| format!("/enrolments/{}/witness", w.a.id),
             |w| form(format!("to=email&witness_name=Wes&witness_email=wes%40example.test&criterion={}", w.claimed)),

@@ -57,6 +57,7 @@ mod reassign;
 mod record_pdf;
 mod register;
 mod reports;
+mod resumable;
 mod reviews;
 mod serve;
 mod serve_jobs;

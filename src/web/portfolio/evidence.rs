@@ -102,6 +102,15 @@ impl FileProblem {
         }
     }
 
+    /// A problem with what the device's queue sent, named in the summary.
+    fn unprocessable(detail: String) -> FileProblem {
+        FileProblem {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            field: "Select the files again",
+            detail,
+        }
+    }
+
     fn too_big(detail: String) -> FileProblem {
         FileProblem {
             status: StatusCode::PAYLOAD_TOO_LARGE,
@@ -116,8 +125,9 @@ impl FileProblem {
 async fn read_form(
     state: &AppState,
     mut multipart: Multipart,
-) -> (NewEvidence, Vec<Received>, Option<FileProblem>) {
+) -> (NewEvidence, Vec<Received>, Option<FileProblem>, Queued) {
     let mut typed = NewEvidence::default();
+    let mut queued = Queued::default();
     let mut files = Vec::new();
     let mut problem = None;
     let mut offered = 0usize;
@@ -175,12 +185,70 @@ async fn read_form(
                     "kind" => typed.kind = value,
                     "declared" => typed.declared = value == "yes",
                     "signed_name" => typed.signed_name = value,
+                    "upload" => queued.uploads.push(value),
+                    "client_key" => queued.client_key = value,
                     _ => {}
                 }
             }
         }
     }
-    (typed, files, problem)
+    (typed, files, problem, queued)
+}
+
+/// What a device's queue (static/queue.js) adds to the form: the uploads that carry
+/// its files, and the key it gave the item, so a form sent twice makes one item.
+#[derive(Debug, Default)]
+struct Queued {
+    uploads: Vec<String>,
+    client_key: String,
+}
+
+impl Queued {
+    /// The item's key, if the form has one; a key that is not one is a problem.
+    fn key(&self) -> Result<Option<Uuid>, FileProblem> {
+        match self.client_key.trim() {
+            "" => Ok(None),
+            key => Uuid::parse_str(key).map(Some).map_err(|_| {
+                FileProblem::unprocessable("The form came with an unreadable item key".into())
+            }),
+        }
+    }
+
+    fn upload_ids(&self) -> Result<Vec<Uuid>, FileProblem> {
+        self.uploads
+            .iter()
+            .map(|u| Uuid::parse_str(u.trim()))
+            .collect::<Result<_, _>>()
+            .map_err(|_| FileProblem::unprocessable("The form named an unknown upload".into()))
+    }
+}
+
+/// The finished uploads `ids`, the viewer's for this enrolment, as files of the form.
+async fn uploaded_files(
+    state: &AppState,
+    user: &User,
+    id: Uuid,
+    ids: &[Uuid],
+) -> Result<Vec<Received>, FileProblem> {
+    let mut files = Vec::with_capacity(ids.len());
+    for &upload in ids {
+        let found = crate::db::uploads::get(&state.pool, upload, user.id, id)
+            .await
+            .ok()
+            .flatten()
+            .filter(|u| u.content_type.is_some() && u.evidence_id.is_none());
+        let Some(found) = found else {
+            return Err(FileProblem::unprocessable(
+                "A file's upload is missing or has not finished: send the item again".into(),
+            ));
+        };
+        match state.files.received_from(&found).await {
+            Ok(received) => files.push(received),
+            Err(UploadError::StorageFull) => return Err(FileProblem::storage_full()),
+            Err(e) => return Err(FileProblem::too_big(format!("The file {e}"))),
+        }
+    }
+    Ok(files)
 }
 
 pub async fn create(
@@ -195,7 +263,33 @@ pub async fn create(
     if !capacity.may_add_evidence() {
         return Err(AppError::NotFound);
     }
-    let (typed, files, problem) = read_form(&state, multipart).await;
+    let (typed, mut files, mut problem, queued) = read_form(&state, multipart).await;
+    // A form sent again from a device's queue (its answer lost) finds the item it made.
+    let client_key = queued.key().unwrap_or_else(|p| {
+        problem = problem.take().or(Some(p));
+        None
+    });
+    if let Some(key) = client_key {
+        if let Some(made) = db_evidence::made_with_key(&state.pool, user.id, key, id).await? {
+            return Ok(Redirect::to(&format!("/enrolments/{id}/evidence/{made}")).into_response());
+        }
+    }
+    let upload_ids = queued.upload_ids().unwrap_or_else(|p| {
+        problem = problem.take().or(Some(p));
+        Vec::new()
+    });
+    if problem.is_none() && !upload_ids.is_empty() {
+        if files.len() + upload_ids.len() > MAX_FILES {
+            problem = Some(FileProblem::unprocessable(format!(
+                "Attach at most {MAX_FILES} files to one piece of evidence"
+            )));
+        } else {
+            match uploaded_files(&state, &user, id, &upload_ids).await {
+                Ok(more) => files.extend(more),
+                Err(p) => problem = Some(p),
+            }
+        }
+    }
     let assessor = capacity.may_add_assessor_records();
     let checked = validate_new_evidence(&typed, assessor, &user.display_name);
     let valid = match (checked, problem) {
@@ -248,7 +342,30 @@ pub async fn create(
         kind,
         added_by: user.id,
     };
-    let added = db_evidence::add(&mut *tx, &new).await?;
+    let added = match client_key {
+        None => db_evidence::add(&mut *tx, &new).await?,
+        Some(key) => match db_evidence::add_once(&mut *tx, &new, Some(key)).await? {
+            Some(added) => added,
+            // The same form, sent twice at once: the other made the item.
+            None => {
+                drop(tx);
+                let made = db_evidence::made_with_key(&state.pool, user.id, key, id)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+                return Ok(
+                    Redirect::to(&format!("/enrolments/{id}/evidence/{made}")).into_response()
+                );
+            }
+        },
+    };
+    if !upload_ids.is_empty() {
+        let taken = crate::db::uploads::take(&mut *tx, &upload_ids, user.id, id, added.id).await?;
+        if taken.len() != upload_ids.len() {
+            return Err(AppError::Conflict(
+                "A file's upload was used by another item meanwhile; nothing was saved".into(),
+            ));
+        }
+    }
     // Moved into place now, removed again (the guard) if anything stops the commit.
     let (keys, placed) = state
         .files
@@ -324,6 +441,12 @@ pub async fn create(
     .await?;
     tx.commit().await.map_err(crate::db::DbError::from)?;
     placed.committed();
+    // The item holds the uploads' bytes under names of its own now.
+    for upload in upload_ids {
+        if let Err(e) = state.files.remove_resumable(upload).await {
+            tracing::warn!(%upload, error = %e, "a used upload's bytes could not be removed");
+        }
+    }
     Ok(Redirect::to(&format!("/enrolments/{id}/evidence/{}", added.id)).into_response())
 }
 

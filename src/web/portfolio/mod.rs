@@ -31,6 +31,7 @@ pub(crate) mod review_view;
 pub(crate) mod reviews;
 pub(crate) mod status;
 mod ticks;
+mod uploads;
 mod witness;
 
 /// `body_limit` bounds one evidence form, files and all.
@@ -81,6 +82,13 @@ pub fn routes(body_limit: usize) -> Router<AppState> {
             get(evidence::download),
         )
         .route("/enrolments/{id}/evidence/new", get(evidence::new))
+        .route("/enrolments/{id}/uploads", post(uploads::create))
+        .route(
+            "/enrolments/{id}/uploads/{upload}",
+            get(uploads::offset)
+                .patch(uploads::append)
+                .delete(uploads::discard),
+        )
         .route("/enrolments/{id}/evidence/{evidence}", get(evidence::page))
         .route(
             "/enrolments/{id}/evidence/{evidence}/ticks",

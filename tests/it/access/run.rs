@@ -23,6 +23,8 @@ pub enum Outcome {
     Created,
     /// 303 anywhere but the sign-in page: the action was done.
     Done,
+    /// 204: done, with nothing to show (a resumable upload's piece, or its discarding).
+    NoContent,
     /// 303 to /login: not signed in.
     SignIn,
     NotFound,
@@ -39,6 +41,7 @@ impl Outcome {
             "200" => Outcome::Page,
             "201" => Outcome::Created,
             "303" => Outcome::Done,
+            "204" => Outcome::NoContent,
             "in" => Outcome::SignIn,
             "404" => Outcome::NotFound,
             "409" => Outcome::Refused,
@@ -52,6 +55,7 @@ impl Outcome {
         match reply.status {
             StatusCode::OK => Outcome::Page,
             StatusCode::CREATED => Outcome::Created,
+            StatusCode::NO_CONTENT => Outcome::NoContent,
             StatusCode::SEE_OTHER
                 if reply
                     .location
@@ -70,7 +74,7 @@ impl Outcome {
 
     /// Answers after which the database must be as it was.
     fn changes_nothing(self) -> bool {
-        !matches!(self, Outcome::Created | Outcome::Done)
+        !matches!(self, Outcome::Created | Outcome::Done | Outcome::NoContent)
     }
 
     fn code(self) -> String {
@@ -78,6 +82,7 @@ impl Outcome {
             Outcome::Page => "200".into(),
             Outcome::Created => "201".into(),
             Outcome::Done => "303".into(),
+            Outcome::NoContent => "204".into(),
             Outcome::SignIn => "in".into(),
             Outcome::NotFound => "404".into(),
             Outcome::Refused => "409".into(),
@@ -94,11 +99,18 @@ pub enum Payload {
     Form(String),
     /// Text fields, then files (name, bytes) in the field "file".
     Multipart(Vec<(&'static str, String)>, Vec<(String, Vec<u8>)>),
+    /// A resumable upload's request: its headers (a content type among them) and bytes.
+    Upload(Vec<(&'static str, &'static str)>, Vec<u8>),
 }
 
 fn request(method: &Method, uri: &str, cookie: Option<&str>, payload: Payload) -> Request<Body> {
     let boundary = "access-matrix-boundary";
+    let mut extra = Vec::new();
     let (content_type, body) = match payload {
+        Payload::Upload(headers, body) => {
+            extra = headers;
+            (None, body)
+        }
         Payload::Empty => (None, Vec::new()),
         Payload::Form(form) => (
             Some("application/x-www-form-urlencoded".to_string()),
@@ -131,6 +143,9 @@ fn request(method: &Method, uri: &str, cookie: Option<&str>, payload: Payload) -
     }
     if let Some(t) = content_type {
         b = b.header(header::CONTENT_TYPE, t);
+    }
+    for (name, value) in extra {
+        b = b.header(name, value);
     }
     let mut r = b.body(Body::from(body)).expect("request");
     let addr: SocketAddr = "192.0.2.7:40000".parse().expect("address");

@@ -73,6 +73,9 @@ pub struct World {
     /// A witness request on A, by email, still open, and its link's token.
     pub request_a: Uuid,
     pub witness_token: String,
+    /// Resumable uploads A's learner started: one to read and send to, one to discard.
+    pub upload_a: Uuid,
+    pub upload_a_spare: Uuid,
     /// A's testimony, signed through its link, its evidence item and its signature;
     /// the used link's token.
     pub testimony_a: Uuid,
@@ -427,6 +430,22 @@ async fn build() -> World {
     let (evidence_a, file_a) = upload(Viewer::Learner, a.id, "Quillfeather site log").await;
     let (evidence_a2, file_a2) = upload(Viewer::OtherLearner, a2.id, "Otto's log").await;
     let (evidence_b, _) = upload(Viewer::ForeignLearner, b.id, "Ben's log").await;
+    let resumable = || {
+        let (state, cookie) = (state.clone(), cookies[&Viewer::Learner].clone());
+        async move {
+            let request = axum::http::Request::post(format!("/enrolments/{}/uploads", a.id))
+                .header(axum::http::header::COOKIE, cookie)
+                .header("sec-fetch-site", "same-origin")
+                .header("upload-length", "100")
+                .body(axum::body::Body::empty())
+                .expect("request");
+            let reply = send(state, request).await;
+            assert_eq!(reply.status, StatusCode::CREATED, "upload: {}", reply.body);
+            let at = reply.location.expect("the upload's address");
+            Uuid::parse_str(at.rsplit('/').next().expect("id")).expect("an upload id")
+        }
+    };
+    let (upload_a, upload_a_spare) = (resumable().await, resumable().await);
 
     // A claim and a trainee tick on A's item, and a claim on A2's, for accept-all.
     let criteria = &loaded_a.criterion_ids;
@@ -697,6 +716,8 @@ async fn build() -> World {
         employer_a,
         request_a,
         witness_token,
+        upload_a,
+        upload_a_spare,
         testimony_a,
         signature_a,
         testimony_item_a,
