@@ -10,22 +10,47 @@ use flate2::Compression;
 use super::ids::Ids;
 use super::AppError;
 
-const ASSETS: &[(&str, &str, &str)] = &[
+const ASSETS: &[(&str, &str, &[u8])] = &[
     (
         "attest.css",
         "text/css; charset=utf-8",
-        include_str!("../../static/attest.css"),
+        include_bytes!("../../static/attest.css"),
     ),
     (
         "print.css",
         "text/css; charset=utf-8",
-        include_str!("../../static/print.css"),
+        include_bytes!("../../static/print.css"),
     ),
     // htmx 2.0.11 (BSD Zero Clause; static/htmx.LICENSE), unmodified from npm's htmx.org.
     (
         "htmx.min.js",
         "text/javascript; charset=utf-8",
-        include_str!("../../static/htmx.min.js"),
+        include_bytes!("../../static/htmx.min.js"),
+    ),
+    (
+        "offline.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/offline.js"),
+    ),
+    (
+        "sw.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/sw.js"),
+    ),
+    (
+        "manifest.webmanifest",
+        "application/manifest+json",
+        include_bytes!("../../static/manifest.webmanifest"),
+    ),
+    (
+        "icon-192.png",
+        "image/png",
+        include_bytes!("../../static/icon-192.png"),
+    ),
+    (
+        "icon-512.png",
+        "image/png",
+        include_bytes!("../../static/icon-512.png"),
     ),
 ];
 
@@ -39,7 +64,7 @@ fn gzipped() -> &'static [Vec<u8>] {
             .map(|(_, _, body)| {
                 let mut out = GzEncoder::new(Vec::new(), Compression::best());
                 // Writing to memory cannot fail; an empty gzip would only be larger.
-                let _ = out.write_all(body.as_bytes());
+                let _ = out.write_all(body);
                 out.finish().unwrap_or_default()
             })
             .collect()
@@ -49,7 +74,23 @@ fn gzipped() -> &'static [Vec<u8>] {
 pub(crate) async fn asset(
     Ids(file): Ids<String>,
     headers: HeaderMap,
-) -> Result<impl IntoResponse, AppError> {
+) -> Result<axum::response::Response, AppError> {
+    served(&file, &headers, "public, max-age=3600")
+}
+
+/// The service worker, from the root so that it may serve every page (a worker's reach
+/// is its own folder), and always checked for a newer one.
+pub(crate) async fn service_worker(
+    headers: HeaderMap,
+) -> Result<axum::response::Response, AppError> {
+    served("sw.js", &headers, "no-cache")
+}
+
+fn served(
+    file: &str,
+    headers: &HeaderMap,
+    cache_control: &'static str,
+) -> Result<axum::response::Response, AppError> {
     let at = ASSETS
         .iter()
         .position(|(name, _, _)| *name == file)
@@ -61,7 +102,7 @@ pub(crate) async fn asset(
         .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
     let common = [
         (header::CONTENT_TYPE, content_type),
-        (header::CACHE_CONTROL, "public, max-age=3600"),
+        (header::CACHE_CONTROL, cache_control),
         (header::VARY, "accept-encoding"),
     ];
     Ok(if gzip {

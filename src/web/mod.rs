@@ -160,6 +160,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/help", get(help::page))
         .route("/static/{file}", get(assets::asset))
+        .route("/sw.js", get(assets::service_worker))
         .merge(auth::routes())
         .merge(admin::routes())
         .merge(portfolio::routes(evidence_body_limit(&state)))

@@ -221,7 +221,51 @@ pub struct Browser {
     javascript: bool,
 }
 
+/// A DevTools protocol call, through chromedriver's door to it.
+#[derive(Debug)]
+struct DevTools {
+    cmd: &'static str,
+    params: Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for DevTools {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
+        let body = json!({ "cmd": self.cmd, "params": self.params });
+        (axum::http::Method::POST, Some(body.to_string()))
+    }
+}
+
 impl Browser {
+    /// Sends a DevTools protocol command to the page.
+    pub async fn devtools(&self, cmd: &'static str, params: Value) -> Value {
+        self.client
+            .issue_cmd(DevTools { cmd, params })
+            .await
+            .unwrap_or_else(|e| panic!("DevTools {cmd}: {e}"))
+    }
+
+    /// Chromium's offline mode (DevTools' network emulation) on or off: the page sees
+    /// `navigator.onLine` change and its `offline` and `online` events.
+    pub async fn set_offline(&self, offline: bool) {
+        self.devtools("Network.enable", json!({})).await;
+        self.devtools(
+            "Network.emulateNetworkConditions",
+            json!({ "offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1 }),
+        )
+        .await;
+    }
+
     pub async fn close(self) {
         self.client.close().await.expect("closing the browser");
     }
@@ -393,6 +437,22 @@ impl Browser {
     pub async fn check_accessibility(&mut self) {
         self.run_axe("").await;
         self.resize(PHONE).await;
+        if let Some(problem) = self.too_wide().await {
+            let page = self.whereabouts().await;
+            self.violations
+                .push(format!("{page}: at a phone's width the page is {problem}"));
+        }
+        self.run_axe(" at a phone's width").await;
+        self.resize(DESKTOP).await;
+    }
+
+    /// The window at a phone's size (390 × 844), until `check_accessibility` puts it back.
+    pub async fn as_phone(&self) {
+        self.resize(PHONE).await;
+    }
+
+    /// What sticks out past the window's right edge, if the page is wider than it.
+    pub async fn too_wide(&self) -> Option<String> {
         let page = self.whereabouts().await;
         let widths = self
             .client
@@ -403,15 +463,7 @@ impl Browser {
             widths[0].as_u64().unwrap_or(0),
             widths[1].as_u64().unwrap_or(0),
         );
-        if wide > room {
-            self.violations.push(format!(
-                "{page}: at a phone's width the page is {wide} px wide in a {room} px window \
-                 (sticking out: {})",
-                widths[2]
-            ));
-        }
-        self.run_axe(" at a phone's width").await;
-        self.resize(DESKTOP).await;
+        (wide > room).then(|| format!("{wide} px wide in {room} px (sticking out: {})", widths[2]))
     }
 
     async fn resize(&self, (width, height): (u32, u32)) {
