@@ -34,7 +34,7 @@ SIZE=$(stat -c %s "$FILE")
 PIECE=$((PIECE_MB * 1024 * 1024))
 TUS=(-H 'Tus-Resumable: 1.0.0' -H "Cookie: $COOKIE" -H 'Sec-Fetch-Site: same-origin')
 
-kb() { awk -v k="/^$1:/" '$0 ~ k { print $2 }' "/proc/$SERVER/status"; }
+kb() { awk -v k="^$1:" '$0 ~ k { print $2 }' "/proc/$SERVER/status"; }
 # The server's memory before, and its peak from here on (writing 5 resets the peak).
 BEFORE=$(kb VmRSS)
 echo 5 >"/proc/$SERVER/clear_refs" 2>/dev/null || echo "(peak memory not resettable: it includes start-up)" >&2
