@@ -85,6 +85,8 @@ pub fn pool_options_for(total: u32) -> PgPoolOptions {
 
 pub struct Database {
     pub pool: PgPool,
+    /// The migrations this start applied (none when another process had).
+    pub migrated: Vec<i64>,
     /// The cluster this process started, if any; stopped by `close`.
     cluster: Option<LocalCluster>,
 }
@@ -122,11 +124,15 @@ impl Database {
             .await
             .context("connecting to PostgreSQL")?;
         let mut conn = pool.acquire().await.context("connecting to PostgreSQL")?;
-        crate::db::migrate(&mut conn)
+        let migrated = crate::db::migrate(&mut conn)
             .await
             .context("running database migrations")?;
         drop(conn);
-        Ok(Database { pool, cluster })
+        Ok(Database {
+            pool,
+            migrated,
+            cluster,
+        })
     }
 
     /// A pool connected as the local cluster's superuser, or None when the database is

@@ -61,7 +61,16 @@ pub enum Command {
         /// verification links, QR codes and signed credentials. Defaults to http://ADDR.
         #[arg(long, env = "ATTEST_PUBLIC_URL")]
         public_url: Option<String>,
+        /// Reverse proxies in front of the app, whose X-Forwarded-For names the client
+        /// (for the rate limits and signatures): addresses or networks, comma-separated,
+        /// e.g. "10.0.0.0/8,192.168.1.5". Without it the header is ignored.
+        #[arg(long, env = "ATTEST_TRUSTED_PROXIES", default_value = "")]
+        trusted_proxies: String,
     },
+    /// Run the database migrations not yet applied, then stop: for a deployment that
+    /// migrates once before starting its servers (servers started together also take
+    /// turns at migrating, under an advisory lock).
+    Migrate,
     /// Import, check or plan with qualification files (TOML, or JSON by extension).
     Qualification {
         #[command(subcommand)]
@@ -164,6 +173,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             evidence,
             enrolments,
         } => runtime()?.block_on(bench::load(&cli.data_dir, evidence, enrolments)),
+        Command::Migrate => runtime()?.block_on(migrate(&cli.data_dir)),
         Command::BenchApprenticeships => runtime()?.block_on(bench::apprenticeships(&cli.data_dir)),
         Command::Serve {
             addr,
@@ -175,6 +185,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             smtp_url,
             mail_from,
             public_url,
+            trusted_proxies,
         } => runtime()?.block_on(serve::serve(
             &cli.data_dir,
             addr,
@@ -184,11 +195,31 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 max_upload_mb,
                 max_media_mb,
                 public_url,
+                trusted_proxies,
                 header_timeout: std::time::Duration::from_secs(header_timeout_secs),
             },
             crate::mail::MailConfig::new(smtp_url, Some(mail_from), &cli.data_dir),
         )),
     }
+}
+
+/// `attest migrate`: opening the database migrates it; says what it did.
+async fn migrate(data_dir: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let database = crate::startup::Database::open(data_dir).await?;
+    match database.migrated.as_slice() {
+        [] => println!("The database is up to date; no migration was needed."),
+        applied => println!(
+            "Applied {} migration(s): {}.",
+            applied.len(),
+            applied
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+    database.close().await;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

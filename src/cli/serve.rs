@@ -17,6 +17,8 @@ pub struct Options {
     pub max_upload_mb: u64,
     pub max_media_mb: u64,
     pub public_url: Option<String>,
+    /// The reverse proxies whose X-Forwarded-For is believed (`Proxies::parse`).
+    pub trusted_proxies: String,
     /// How long a client may take to send a request's headers, and a keep-alive
     /// connection may sit idle.
     pub header_timeout: Duration,
@@ -55,8 +57,13 @@ pub async fn serve(
         max_upload_mb,
         max_media_mb,
         public_url,
+        trusted_proxies,
         header_timeout,
     } = options;
+    // A wrong list stops the start: believing the wrong proxies would let anyone pick
+    // the address the rate limits count.
+    let proxies = crate::domain::client_address::Proxies::parse(&trusted_proxies)
+        .context("--trusted-proxies")?;
     let worker_config = worker_config()?;
     // Wrong mail settings stop the start, rather than the first email.
     let mailer = Mailer::from_config(&mail)?;
@@ -107,6 +114,7 @@ pub async fn serve(
             documents: documents.clone(),
             signing_kek,
             public_url,
+            proxies: std::sync::Arc::new(proxies),
             ..AppState::new(database.pool.clone())
         };
         let (reads, ticks, otj) = (state.reads.clone(), state.ticks.clone(), state.otj.clone());

@@ -84,9 +84,35 @@ const EDITED_AFTER_RELEASE: &[(i64, &str)] = &[(
     "e6b19a77f22b9122d45e3dc264e1e727468614a99db25dbd53c6354697c2b40dc18836874317c90cb248ba226e180f26",
 )];
 
+/// The advisory lock every migrating process holds: servers started together (or
+/// `attest migrate` beside a server) take turns, and the second finds nothing to do.
+const MIGRATION_LOCK: i64 = 0x6174_7465_7374_0001;
+
 /// Runs every migration not yet applied, first accepting the released texts of
-/// `EDITED_AFTER_RELEASE`.
-pub async fn migrate(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::migrate::MigrateError> {
+/// `EDITED_AFTER_RELEASE`, under `MIGRATION_LOCK` (held by this connection's session,
+/// and let go however the run ends). Answers the versions it applied.
+pub async fn migrate(
+    conn: &mut sqlx::PgConnection,
+) -> Result<Vec<i64>, sqlx::migrate::MigrateError> {
+    sqlx::query!("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+        .execute(&mut *conn)
+        .await?;
+    let run = migrate_locked(conn).await;
+    let unlocked = sqlx::query_scalar!(
+        "SELECT pg_advisory_unlock($1) AS \"unlocked!\"",
+        MIGRATION_LOCK
+    )
+    .fetch_one(&mut *conn)
+    .await;
+    let applied = run?;
+    unlocked?;
+    Ok(applied)
+}
+
+async fn migrate_locked(
+    conn: &mut sqlx::PgConnection,
+) -> Result<Vec<i64>, sqlx::migrate::MigrateError> {
+    let before: Vec<i64> = applied_versions(conn).await?;
     let applied =
         sqlx::query_scalar!("SELECT to_regclass('_sqlx_migrations') IS NOT NULL AS \"applied!\"")
             .fetch_one(&mut *conn)
@@ -107,7 +133,27 @@ pub async fn migrate(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::migrate:
             .await?;
         }
     }
-    MIGRATOR.run(conn).await
+    MIGRATOR.run(&mut *conn).await?;
+    let after = applied_versions(conn).await?;
+    Ok(after.into_iter().filter(|v| !before.contains(v)).collect())
+}
+
+/// The versions recorded as applied (none before the first migration).
+async fn applied_versions(
+    conn: &mut sqlx::PgConnection,
+) -> Result<Vec<i64>, sqlx::migrate::MigrateError> {
+    let exists =
+        sqlx::query_scalar!("SELECT to_regclass('_sqlx_migrations') IS NOT NULL AS \"exists!\"")
+            .fetch_one(&mut *conn)
+            .await?;
+    if !exists {
+        return Ok(Vec::new());
+    }
+    Ok(
+        sqlx::query_scalar!("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+            .fetch_all(&mut *conn)
+            .await?,
+    )
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod apprenticeship;
 pub mod audit;
 pub(crate) mod centre_log;
+pub mod client_address;
 pub mod credential;
 pub mod credential_number;
 pub mod describe;

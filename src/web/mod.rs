@@ -13,6 +13,7 @@ mod admin;
 mod assets;
 pub mod auth;
 pub mod charts;
+mod client;
 mod compression;
 pub(crate) mod csv_export;
 pub(crate) mod employer;
@@ -72,6 +73,8 @@ pub struct AppState {
     pub reads: crate::db::leased::Leased,
     /// The process's budget for password hashing (see `auth::password::Hashing`).
     pub hashing: auth::password::Hashing,
+    /// The reverse proxies whose `X-Forwarded-For` names the client (none by default).
+    pub proxies: std::sync::Arc<crate::domain::client_address::Proxies>,
 }
 
 impl AppState {
@@ -95,6 +98,7 @@ impl AppState {
             sessions: auth::memo::SessionMemo::default(),
             reads: crate::db::leased::Leased::new(pool.clone(), reads_size()),
             hashing: auth::password::Hashing::per_core(),
+            proxies: Default::default(),
             pool,
         }
     }
@@ -201,6 +205,11 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             hardening::Https(state.secure_cookies),
             hardening::headers,
+        ))
+        // First of all: everything after sees the client, not the proxy in front.
+        .layer(axum::middleware::from_fn_with_state(
+            state.proxies.clone(),
+            client::behind_proxies,
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

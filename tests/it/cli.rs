@@ -401,3 +401,50 @@ async fn keys_rotate_with_the_wrong_key_encryption_key_changes_nothing() {
         .expect("count");
     assert_eq!(keys, 1);
 }
+
+/// Issue 16, point 4: `attest migrate` migrates a database once and stops; run again it
+/// finds nothing to do.
+#[tokio::test]
+async fn migrate_applies_what_is_missing_then_nothing() {
+    use sqlx::ConnectOptions;
+    let cluster = attest::testing::cluster();
+    let name = format!("m_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = cluster
+        .connect_options("postgres")
+        .connect()
+        .await
+        .expect("connecting");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("an empty database");
+    let url = format!(
+        "postgres://{}@localhost/{name}?host={}",
+        cluster.connect_options("postgres").get_username(),
+        cluster.socket_dir().display()
+    );
+    let migrate = || {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || {
+            Command::new(env!("CARGO_BIN_EXE_attest"))
+                .arg("migrate")
+                .env("DATABASE_URL", url)
+                .output()
+                .expect("run attest")
+        })
+    };
+    let every = attest::db::MIGRATOR.iter().count();
+    let out = migrate().await.expect("join");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with(&format!("Applied {every} migration(s): 1, 2, 3")),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = migrate().await.expect("join");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "The database is up to date; no migration was needed."
+    );
+}

@@ -466,3 +466,56 @@ async fn a_database_migrated_by_a_released_text_of_an_edited_migration_is_accept
         "{refused:?}"
     );
 }
+
+/// Issue 16, point 4: servers started together on an empty database (or `attest
+/// migrate` beside them) take turns under the advisory lock: every one succeeds, and
+/// each migration is applied by exactly one of them, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_migrating_an_empty_database_together_apply_each_migration_once() {
+    use sqlx::ConnectOptions;
+    let cluster = attest::testing::cluster();
+    let name = format!("m_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = cluster
+        .connect_options("postgres")
+        .connect()
+        .await
+        .expect("connecting");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("an empty database");
+    // Four connections at once, as four servers' starts: while one holds the lock the
+    // others wait in PostgreSQL.
+    let starts = (0..4).map(|_| {
+        let options = cluster.connect_options(&name);
+        async move {
+            let mut conn = options.connect().await.expect("connecting");
+            attest::db::migrate(&mut conn).await
+        }
+    });
+    let mut applied = Vec::new();
+    for done in futures_util::future::join_all(starts).await {
+        applied.extend(done.expect("migrated"));
+    }
+    applied.sort_unstable();
+    let every: Vec<i64> = attest::db::MIGRATOR.iter().map(|m| m.version).collect();
+    assert_eq!(
+        applied, every,
+        "each migration applied once, by one of them"
+    );
+    let mut conn = cluster
+        .connect_options(&name)
+        .connect()
+        .await
+        .expect("connecting");
+    let recorded: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+        .fetch_one(&mut conn)
+        .await
+        .expect("count");
+    assert_eq!(recorded as usize, every.len());
+    assert_eq!(
+        attest::db::migrate(&mut conn).await.expect("again"),
+        Vec::<i64>::new(),
+        "nothing left to do"
+    );
+}

@@ -53,6 +53,7 @@ mod people_report;
 mod person;
 mod pg_cluster;
 mod portfolio;
+mod proxies;
 mod reassign;
 mod record_pdf;
 mod register;
