@@ -91,6 +91,18 @@
         bar.setAttribute('aria-label', `Sending ${item.title}`);
         li.append(' ', bar);
       }
+      if (item.state === 'refused') {
+        const edit = document.createElement('button');
+        edit.type = 'button'; edit.className = 'button button-secondary';
+        edit.textContent = 'Correct it';
+        edit.setAttribute('aria-label', `Correct it: ${item.title}`);
+        edit.addEventListener('click', () => {
+          const page = `/enrolments/${item.enrolment}/evidence/new`;
+          if (location.pathname === page) refill(item.key);
+          else location.assign(`${page}#queued=${item.key}`);
+        });
+        li.append(' ', edit);
+      }
       if (item.state !== 'sending') {
         const retry = document.createElement('button');
         retry.type = 'button'; retry.className = 'button button-secondary';
@@ -276,8 +288,9 @@
     // By the input's name: a fieldset may share it as its id.
     const input = (name) => form.querySelector(`input[name="${name}"], textarea[name="${name}"]`);
     const value = (name) => ((input(name) || {}).value || '').trim();
-    if (!value('title')) return false;
-    if ('declare' in form.dataset) {
+    const kind = form.querySelector('input[name="kind"]:checked');
+    if (!value('title') || !kind) return false;
+    if (kind.hasAttribute('data-signs')) {
       const declared = input('declared');
       if (!declared || !declared.checked || !value('signed_name')) return false;
     }
@@ -319,6 +332,35 @@
     });
   }
 
+  // An item the server refused goes back into the form, files and all, with the reason,
+  // and leaves the queue: added again, it is a new item.
+  async function refill(key) {
+    const form = document.querySelector('form[data-queue]');
+    const item = (await all()).find((i) => i.key === key);
+    if (!form || !item) return;
+    form.reset();
+    for (const [name, value] of item.fields) {
+      for (const el of form.querySelectorAll(`[name="${name}"]`)) {
+        if (el.type === 'radio' || el.type === 'checkbox') el.checked = el.value === value;
+        else if (el.type !== 'file') el.value = value;
+      }
+    }
+    const input = form.querySelector('input[type="file"][multiple]');
+    if (input && item.files.length && window.DataTransfer) {
+      const dt = new DataTransfer();
+      for (const f of item.files) dt.items.add(new File([f.blob], f.name, { type: f.blob.type }));
+      input.files = dt.files;
+    }
+    await forget(item);
+    const note = document.querySelector('[data-queue-refused]');
+    if (note) {
+      note.textContent = `This item was not sent: ${item.problem}. Correct it and add it again.`;
+      note.hidden = false;
+      note.focus();
+    }
+    render();
+  }
+
   function offlineNotice() {
     const n = document.querySelector('[data-offline-note]');
     if (n) n.hidden = navigator.onLine;
@@ -328,6 +370,11 @@
     showPanel();
     const form = document.querySelector('form[data-queue]');
     if (form) enhance(form);
+    const queued = /^#queued=([0-9a-f-]{36})$/.exec(location.hash);
+    if (form && queued) {
+      history.replaceState(null, '', location.pathname + location.search);
+      refill(queued[1]);
+    }
     offlineNotice();
     sendAll();
   });

@@ -55,6 +55,12 @@ impl NewEvidencePage {
     fn name_hint(&self) -> String {
         format!("As your account shows it: {}.", self.user.display_name)
     }
+
+    /// Whether an item of this kind is signed as it is added (what the device's queue
+    /// checks before keeping an item, as the form's check would).
+    fn signs(&self, kind: &EvidenceKind) -> bool {
+        crate::domain::evidence::signed_with(*kind, self.assessor).is_some()
+    }
 }
 
 pub async fn new(

@@ -398,3 +398,70 @@ async fn a_video_added_without_javascript_plays_and_seeks_in_chromium() {
     b.assert_accessible();
     b.close().await;
 }
+
+/// An item the server refuses once it is sent from the queue (here a signature in
+/// another name, which only the server can judge) says why, and goes back into the form,
+/// photo and all, to be corrected and added again: one item in the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_item_goes_back_into_the_form_to_be_corrected_in_chromium() {
+    let pool = test_pool().await;
+    let j = set_up(&pool).await;
+    let (base, _server) = serve(pool.clone()).await;
+    let driver = Chromedriver::start();
+    let mut b = driver.browser(base).await;
+    let files =
+        attest::testing::test_dir().join(format!("refused-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&files).expect("a folder");
+    let photo = files.join("till.png");
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0".to_vec();
+    png.resize(5_000, 3);
+    std::fs::write(&photo, &png).expect("the photo");
+
+    sign_in_as(&mut b, LEARNER, PASSWORD, &j.learner.display_name).await;
+    open_add_evidence(&mut b, &j).await;
+    let title = "Till float counted";
+    fill_item(&b, &j, title, &photo).await;
+    b.fill("#signed_name", "Somebody Else").await;
+    b.click("main form[data-queue] button[type=submit]").await;
+    until("the queue says why it was not sent", || async {
+        queue_states(&b).await.first().is_some_and(|s| {
+            s.starts_with("Not sent: Type your full name as your account shows it")
+        })
+    })
+    .await;
+    b.check_accessibility().await;
+
+    b.click(".queue-item button[aria-label^='Correct it']")
+        .await;
+    b.wait_for(
+        "[data-queue-refused]:not([hidden])",
+        "the reason above the form",
+    )
+    .await;
+    assert_eq!(
+        b.run("return document.querySelector('#title').value;")
+            .await,
+        title
+    );
+    assert_eq!(
+        b.run("return document.querySelector('#file').files[0].name;")
+            .await,
+        "till.png"
+    );
+    assert!(queue_states(&b).await.is_empty(), "it left the queue");
+    b.fill("#signed_name", &j.learner.display_name).await;
+    b.click("main form[data-queue] button[type=submit]").await;
+    b.arrive(title).await;
+    assert_eq!(items_titled(&pool, title).await, 1);
+    let sha: String = sqlx::query_scalar(
+        "SELECT f.sha256 FROM evidence_files f JOIN evidence e ON e.id = f.evidence_id WHERE e.title = $1",
+    )
+    .bind(title)
+    .fetch_one(&pool)
+    .await
+    .expect("its photo");
+    assert_eq!(sha, digest(&png));
+    b.assert_accessible();
+    b.close().await;
+    let _ = std::fs::remove_dir_all(&files);
+}
