@@ -69,6 +69,7 @@ mod sql_statements;
 mod status;
 mod tick_transactions;
 mod ticking;
+mod two_servers;
 mod uploads;
 mod version_cache;
 mod web;
