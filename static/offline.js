@@ -322,7 +322,14 @@
         key: newKey(), action: form.action, enrolment: form.dataset.enrolment,
         title: title.trim() || 'Evidence', fields, files, state: 'waiting', problem: '', added: Date.now(),
       };
-      await put(item);
+      try {
+        await put(item);
+      } catch (noRoom) {
+        // No queue on this device (storage full or refused): the plain form, as without
+        // JavaScript.
+        form.submit();
+        return;
+      }
       justAdded = item.key;
       form.reset();
       const note = document.querySelector('[data-queue-note]');
