@@ -4,7 +4,8 @@
 //! it is believed only from configured proxy addresses, and only as far as a chain of
 //! them vouches: read from the right, the first address no trusted proxy added is the
 //! client. Whatever a client writes to the left of that changes nothing.
-use std::net::IpAddr;
+// Addresses as plain values (`core::net`): nothing here opens a socket.
+use core::net::IpAddr;
 
 /// A network: an address and how many of its leading bits match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
