@@ -53,6 +53,22 @@ pub async fn test_pool_with(max_connections: u32) -> PgPool {
         .expect("connecting to the test database")
 }
 
+/// A new, empty database on the test cluster (no migration applied): its name.
+pub async fn empty_database() -> String {
+    let name = format!("m_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = cluster()
+        .connect_options("postgres")
+        .connect()
+        .await
+        .expect("connecting to the test cluster");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("an empty database");
+    let _ = admin.close().await;
+    name
+}
+
 /// The process's test cluster, started (with its template) on first use.
 pub fn cluster() -> &'static LocalCluster {
     &HARNESS.get_or_init(start).cluster

@@ -406,18 +406,8 @@ async fn keys_rotate_with_the_wrong_key_encryption_key_changes_nothing() {
 /// finds nothing to do.
 #[tokio::test]
 async fn migrate_applies_what_is_missing_then_nothing() {
-    use sqlx::ConnectOptions;
     let cluster = attest::testing::cluster();
-    let name = format!("m_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = cluster
-        .connect_options("postgres")
-        .connect()
-        .await
-        .expect("connecting");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .expect("an empty database");
+    let name = attest::testing::empty_database().await;
     let url = format!(
         "postgres://{}@localhost/{name}?host={}",
         cluster.connect_options("postgres").get_username(),

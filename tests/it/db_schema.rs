@@ -474,16 +474,7 @@ async fn a_database_migrated_by_a_released_text_of_an_edited_migration_is_accept
 async fn servers_migrating_an_empty_database_together_apply_each_migration_once() {
     use sqlx::ConnectOptions;
     let cluster = attest::testing::cluster();
-    let name = format!("m_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = cluster
-        .connect_options("postgres")
-        .connect()
-        .await
-        .expect("connecting");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .expect("an empty database");
+    let name = attest::testing::empty_database().await;
     // Four connections at once, as four servers' starts: while one holds the lock the
     // others wait in PostgreSQL.
     let starts = (0..4).map(|_| {

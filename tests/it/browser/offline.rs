@@ -177,6 +177,18 @@ async fn items_titled(pool: &sqlx::PgPool, title: &str) -> i64 {
         .expect("count")
 }
 
+/// The type and digest of the file of the item titled `title`.
+async fn file_of(pool: &sqlx::PgPool, title: &str) -> (String, String) {
+    sqlx::query_as(
+        "SELECT f.content_type, f.sha256 FROM evidence_files f JOIN evidence e ON e.id = f.evidence_id \
+         WHERE e.title = $1",
+    )
+    .bind(title)
+    .fetch_one(pool)
+    .await
+    .expect("the item's file")
+}
+
 fn digest(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
@@ -252,14 +264,7 @@ async fn evidence_added_offline_is_sent_once_back_online_and_a_cut_upload_resume
     b.arrive(title).await;
     assert!(!b.has(".queue-item").await, "the queue is empty");
     assert_eq!(items_titled(&pool, title).await, 1);
-    let (content_type, sha): (String, String) = sqlx::query_as(
-        "SELECT f.content_type, f.sha256 FROM evidence_files f JOIN evidence e ON e.id = f.evidence_id \
-         WHERE e.title = $1",
-    )
-    .bind(title)
-    .fetch_one(&pool)
-    .await
-    .expect("its photo");
+    let (content_type, sha) = file_of(&pool, title).await;
     assert_eq!((content_type.as_str(), sha), ("image/png", digest(&png)));
 
     // A 12 MB video whose connection drops in its second piece (pieces are 5 MB).
@@ -305,14 +310,7 @@ async fn evidence_added_offline_is_sent_once_back_online_and_a_cut_upload_resume
     b.arrive(title).await;
     assert_eq!(items_titled(&pool, title).await, 1);
     let resent = link.up.load(Ordering::SeqCst);
-    let (content_type, sha): (String, String) = sqlx::query_as(
-        "SELECT f.content_type, f.sha256 FROM evidence_files f JOIN evidence e ON e.id = f.evidence_id \
-         WHERE e.title = $1",
-    )
-    .bind(title)
-    .fetch_one(&pool)
-    .await
-    .expect("its video");
+    let (content_type, sha) = file_of(&pool, title).await;
     assert_eq!((content_type.as_str(), sha), ("video/mp4", digest(&video)));
     // What went up after the cut: what had not arrived, and the requests around it;
     // nothing that had arrived went again.
