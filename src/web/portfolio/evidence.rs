@@ -201,7 +201,7 @@ async fn read_form(
     (typed, files, problem, queued)
 }
 
-/// What a device's queue (static/queue.js) adds to the form: the uploads that carry
+/// What a device's queue (static/offline.js) adds to the form: the uploads that carry
 /// its files, and the key it gave the item, so a form sent twice makes one item.
 #[derive(Debug, Default)]
 struct Queued {

@@ -1,6 +1,6 @@
 //! Resumable uploads over HTTP: a subset of tus 1.0 (core and creation, with
 //! termination), so a phone on a poor network sends a big video in pieces and a dropped
-//! connection resumes where it stopped. The offline queue (static/queue.js) creates an
+//! connection resumes where it stopped. The offline queue (static/offline.js) creates an
 //! upload per file, sends its pieces, and then sends the evidence form naming the
 //! uploads instead of carrying the files; the form without JavaScript is unchanged.
 //!
