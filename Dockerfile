@@ -22,8 +22,13 @@ RUN apt-get update \
 COPY --from=build /src/target/release/attest /usr/local/bin/attest
 USER attest
 WORKDIR /var/lib/attest
+# Files stay in the data folder unless ATTEST_STORAGE names a bucket, e.g.
+#   ATTEST_STORAGE='s3://attest-evidence?endpoint=https://s3.eu-west-2.amazonaws.com&region=eu-west-2'
+# with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) set: then any
+# number of these containers can serve one database (docs/deploy.md).
 ENV ATTEST_ADDR=0.0.0.0:3000 \
     ATTEST_DATA_DIR=/var/lib/attest \
+    ATTEST_STORAGE=local \
     RUST_LOG=info,sqlx=warn
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=3s CMD ["/bin/bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/3000 && printf 'GET /readyz HTTP/1.0\\r\\n\\r\\n' >&3 && grep -q ready <&3"]

@@ -8,5 +8,6 @@ pub mod jobs;
 pub mod mail;
 pub mod pg;
 pub mod startup;
+pub mod storage;
 pub mod testing;
 pub mod web;

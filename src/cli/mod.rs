@@ -66,6 +66,13 @@ pub enum Command {
         /// e.g. "10.0.0.0/8,192.168.1.5". Without it the header is ignored.
         #[arg(long, env = "ATTEST_TRUSTED_PROXIES", default_value = "")]
         trusted_proxies: String,
+        /// Where evidence files, the register's documents and stored emails are kept:
+        /// `local` (the data folder) or an S3-compatible bucket,
+        /// `s3://BUCKET?endpoint=https://…&region=…`, with credentials from
+        /// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. Every server of one database
+        /// needs the same bucket.
+        #[arg(long, env = "ATTEST_STORAGE", default_value = "local")]
+        storage: String,
     },
     /// Run the database migrations not yet applied, then stop: for a deployment that
     /// migrates once before starting its servers (servers started together also take
@@ -186,6 +193,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             mail_from,
             public_url,
             trusted_proxies,
+            storage,
         } => runtime()?.block_on(serve::serve(
             &cli.data_dir,
             addr,
@@ -197,6 +205,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 public_url,
                 trusted_proxies,
                 header_timeout: std::time::Duration::from_secs(header_timeout_secs),
+                storage: storage
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("--storage: {e}"))?,
             },
             crate::mail::MailConfig::new(smtp_url, Some(mail_from), &cli.data_dir),
         )),

@@ -22,6 +22,8 @@ pub struct Options {
     /// How long a client may take to send a request's headers, and a keep-alive
     /// connection may sit idle.
     pub header_timeout: Duration,
+    /// The data folder, or a bucket every server shares.
+    pub storage: crate::storage::StorageChoice,
 }
 
 /// The job worker's timing, with one knob from the environment: how long a silent job
@@ -59,17 +61,31 @@ pub async fn serve(
         public_url,
         trusted_proxies,
         header_timeout,
+        storage,
     } = options;
     // A wrong list stops the start: believing the wrong proxies would let anyone pick
     // the address the rate limits count.
     let proxies = crate::domain::client_address::Proxies::parse(&trusted_proxies)
         .context("--trusted-proxies")?;
     let worker_config = worker_config()?;
+    // A bucket that cannot be reached stops the start, rather than the first upload.
+    let bucket = match &storage {
+        crate::storage::StorageChoice::Local => None,
+        crate::storage::StorageChoice::S3(address) => {
+            let bucket = crate::storage::Bucket::connect(address).context("--storage")?;
+            bucket
+                .create_if_missing()
+                .await
+                .with_context(|| format!("--storage: the bucket {}", address.name))?;
+            Some(bucket)
+        }
+    };
     // Wrong mail settings stop the start, rather than the first email.
-    let mailer = Mailer::from_config(&mail)?;
+    let mailer = Mailer::from_config(&mail)?.storing_in(bucket.clone());
     let files =
         crate::web::files::FileStore::new(data_dir.join("files"), max_upload_mb * 1024 * 1024)
-            .with_media_limit(max_media_mb * 1024 * 1024);
+            .with_media_limit(max_media_mb * 1024 * 1024)
+            .with_bucket(bucket.clone());
     prepare_storage(&files, &mail)?;
     let database = Database::open(data_dir).await?;
     let served = async {
@@ -96,6 +112,9 @@ pub async fn serve(
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
         println!("Email is {}.", mailer.describe());
+        if let Some(bucket) = &bucket {
+            println!("Files are kept in {bucket:?}.");
+        }
         let local = listener.local_addr()?;
         println!("attest is serving on http://{local}");
         let public_url = public_url
@@ -106,7 +125,8 @@ pub async fn serve(
         // first such sign-in (which would then take twice as long as any other).
         let _ = tokio::task::spawn_blocking(crate::web::auth::password::dummy).await;
         // The register's documents, kept once made (issue 11 point 8).
-        let documents = crate::credentials::store::DocumentStore::new(data_dir.join("credentials"));
+        let documents = crate::credentials::store::DocumentStore::new(data_dir.join("credentials"))
+            .with_bucket(bucket.clone());
         let state = AppState {
             secure_cookies,
             files,

@@ -8,8 +8,11 @@
 //! Files are written whole or not at all (a temporary file, flushed to disk, renamed
 //! into place, the folder flushed), readable by the owner and group only. Reading
 //! checks the size and the SHA-256 against what the register kept: a mismatch or a
-//! missing file is an error, never a reason to make the document again. Blocking I/O:
-//! call from `spawn_blocking`.
+//! missing file is an error, never a reason to make the document again.
+//!
+//! With a bucket configured (issue 16) the same names are objects under `credentials/`,
+//! written whole by one request (S3 never shows half an object) and checked the same
+//! way when read.
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -19,6 +22,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::domain::credential::KeptFile;
+use crate::storage::{Bucket, StorageError};
 
 /// The register's documents of one credential.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,12 +75,17 @@ pub enum StoreError {
         found_sha256: String,
         found_size: u64,
     },
+    #[error("the kept document {key} is unavailable: {source}")]
+    Bucket { key: String, source: StorageError },
+    #[error("a document task failed: {0}")]
+    Task(String),
 }
 
-/// The folder of kept documents.
+/// The folder (or bucket) of kept documents.
 #[derive(Debug, Clone)]
 pub struct DocumentStore {
     dir: PathBuf,
+    bucket: Option<Bucket>,
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -88,7 +97,13 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 impl DocumentStore {
     pub fn new(dir: PathBuf) -> Self {
-        DocumentStore { dir }
+        DocumentStore { dir, bucket: None }
+    }
+
+    /// Documents go to `bucket` rather than under the folder.
+    pub fn with_bucket(mut self, bucket: Option<Bucket>) -> Self {
+        self.bucket = bucket;
+        self
     }
 
     pub fn dir(&self) -> &Path {
@@ -98,17 +113,79 @@ impl DocumentStore {
     /// Where the document with this hash is (or would be) kept. The hash is the
     /// register's, hex only, so it cannot leave the folder.
     pub fn path(&self, credential: Uuid, document: Document, sha256: &str) -> PathBuf {
-        let hash: String = sha256.chars().filter(char::is_ascii_hexdigit).collect();
-        self.dir.join(format!(
-            "{}.{}.{hash}.{}",
-            credential.simple(),
-            document.stem(),
-            document.extension()
-        ))
+        self.dir.join(file_name(credential, document, sha256))
     }
 
     /// Keeps `bytes` as the credential's document; returns what the register records.
-    pub fn write(
+    pub async fn write(
+        &self,
+        credential: Uuid,
+        document: Document,
+        bytes: Vec<u8>,
+    ) -> Result<KeptFile, StoreError> {
+        let Some(bucket) = &self.bucket else {
+            let store = self.clone();
+            return tokio::task::spawn_blocking(move || {
+                store.write_file(credential, document, &bytes)
+            })
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?;
+        };
+        let kept = KeptFile {
+            sha256: sha256_hex(&bytes),
+            size: bytes.len() as u64,
+        };
+        let key = object_key(credential, document, &kept.sha256);
+        bucket
+            .put_bytes(&key, bytes)
+            .await
+            .map_err(|source| StoreError::Bucket { key, source })?;
+        Ok(kept)
+    }
+
+    /// The kept document's bytes, checked against the register.
+    pub async fn read(
+        &self,
+        credential: Uuid,
+        document: Document,
+        kept: &KeptFile,
+    ) -> Result<Vec<u8>, StoreError> {
+        let Some(bucket) = &self.bucket else {
+            let (store, kept) = (self.clone(), kept.clone());
+            return tokio::task::spawn_blocking(move || {
+                store.read_file(credential, document, &kept)
+            })
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?;
+        };
+        let key = object_key(credential, document, &kept.sha256);
+        let bytes = bucket
+            .get_bytes(&key)
+            .await
+            .map_err(|source| StoreError::Bucket {
+                key: key.clone(),
+                source,
+            })?;
+        checked(PathBuf::from(key), bytes, kept)
+    }
+
+    /// Removes a document that was made but not kept (another process kept its own
+    /// first). Best effort: a leftover file is never served.
+    pub(crate) async fn discard(&self, credential: Uuid, document: Document, made: &KeptFile) {
+        match &self.bucket {
+            Some(bucket) => {
+                let key = object_key(credential, document, &made.sha256);
+                if let Err(e) = bucket.delete(&key).await {
+                    tracing::warn!(key, error = %e, "an unkept document was not removed");
+                }
+            }
+            None => {
+                let _ = fs::remove_file(self.path(credential, document, &made.sha256));
+            }
+        }
+    }
+
+    fn write_file(
         &self,
         credential: Uuid,
         document: Document,
@@ -149,8 +226,7 @@ impl DocumentStore {
         Ok(kept)
     }
 
-    /// The kept document's bytes, checked against the register.
-    pub fn read(
+    fn read_file(
         &self,
         credential: Uuid,
         document: Document,
@@ -164,24 +240,37 @@ impl DocumentStore {
                 path: path.clone(),
                 source,
             })?;
-        let found_sha256 = sha256_hex(&bytes);
-        if found_sha256 != kept.sha256 || bytes.len() as u64 != kept.size {
-            return Err(StoreError::Mismatch {
-                path,
-                kept_sha256: kept.sha256.clone(),
-                kept_size: kept.size,
-                found_sha256,
-                found_size: bytes.len() as u64,
-            });
-        }
-        Ok(bytes)
+        checked(path, bytes, kept)
     }
+}
 
-    /// Removes a document that was made but not kept (another process kept its own
-    /// first). Best effort: a leftover file is never served.
-    pub(crate) fn discard(&self, credential: Uuid, document: Document, made: &KeptFile) {
-        let _ = fs::remove_file(self.path(credential, document, &made.sha256));
+fn file_name(credential: Uuid, document: Document, sha256: &str) -> String {
+    let hash: String = sha256.chars().filter(char::is_ascii_hexdigit).collect();
+    format!(
+        "{}.{}.{hash}.{}",
+        credential.simple(),
+        document.stem(),
+        document.extension()
+    )
+}
+
+fn object_key(credential: Uuid, document: Document, sha256: &str) -> String {
+    format!("credentials/{}", file_name(credential, document, sha256))
+}
+
+/// The bytes, if they are the register's: the same size and SHA-256.
+fn checked(path: PathBuf, bytes: Vec<u8>, kept: &KeptFile) -> Result<Vec<u8>, StoreError> {
+    let found_sha256 = sha256_hex(&bytes);
+    if found_sha256 != kept.sha256 || bytes.len() as u64 != kept.size {
+        return Err(StoreError::Mismatch {
+            path,
+            kept_sha256: kept.sha256.clone(),
+            kept_size: kept.size,
+            found_sha256,
+            found_size: bytes.len() as u64,
+        });
     }
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -196,14 +285,17 @@ mod tests {
         )
     }
 
-    #[test]
-    fn a_kept_document_reads_back_as_written_and_is_not_world_readable() {
+    #[tokio::test]
+    async fn a_kept_document_reads_back_as_written_and_is_not_world_readable() {
         let store = scratch();
         let id = Uuid::new_v4();
-        let kept = store.write(id, Document::IssuedPdf, b"%PDF-1.7 x").unwrap();
+        let kept = store
+            .write(id, Document::IssuedPdf, b"%PDF-1.7 x".to_vec())
+            .await
+            .unwrap();
         assert_eq!(kept.size, 10);
         assert_eq!(
-            store.read(id, Document::IssuedPdf, &kept).unwrap(),
+            store.read(id, Document::IssuedPdf, &kept).await.unwrap(),
             b"%PDF-1.7 x"
         );
         let path = store.path(id, Document::IssuedPdf, &kept.sha256);
@@ -215,20 +307,23 @@ mod tests {
         let _ = fs::remove_dir_all(store.dir());
     }
 
-    #[test]
-    fn a_changed_or_missing_document_is_an_error() {
+    #[tokio::test]
+    async fn a_changed_or_missing_document_is_an_error() {
         let store = scratch();
         let id = Uuid::new_v4();
-        let kept = store.write(id, Document::SignedJson, b"{}").unwrap();
+        let kept = store
+            .write(id, Document::SignedJson, b"{}".to_vec())
+            .await
+            .unwrap();
         let path = store.path(id, Document::SignedJson, &kept.sha256);
         fs::write(&path, b"{ }").unwrap();
         assert!(matches!(
-            store.read(id, Document::SignedJson, &kept),
+            store.read(id, Document::SignedJson, &kept).await,
             Err(StoreError::Mismatch { .. })
         ));
         fs::remove_file(&path).unwrap();
         assert!(matches!(
-            store.read(id, Document::SignedJson, &kept),
+            store.read(id, Document::SignedJson, &kept).await,
             Err(StoreError::Read { .. })
         ));
         let _ = fs::remove_dir_all(store.dir());

@@ -131,39 +131,49 @@ impl Documents<'_> {
         let signed = vc::issue(self.public_url, &input, signer)?;
         let json =
             serde_json::to_vec_pretty(&signed).map_err(|e| DocumentError::Making(e.to_string()))?;
-        let (render, store, made) = (self.render.clone(), self.store.clone(), credential.clone());
-        let (pdf, vc) = tokio::task::spawn_blocking(move || {
-            let pdf = render(&made)?;
-            let pdf = store.write(made.id, Document::IssuedPdf, &pdf)?;
-            let vc = store.write(made.id, Document::SignedJson, &json)?;
-            Ok::<_, DocumentError>((pdf, vc))
-        })
-        .await
-        .map_err(|e| DocumentError::Making(e.to_string()))??;
+        let pdf = self.render(credential).await?;
+        let pdf = self
+            .store
+            .write(credential.id, Document::IssuedPdf, pdf)
+            .await?;
+        let vc = self
+            .store
+            .write(credential.id, Document::SignedJson, json)
+            .await?;
         credentials::keep_issued_documents(self.pool, credential.id, &pdf, &vc).await?;
         let now = credentials::get(self.pool, credential.id).await?;
-        self.discard_unkept(now.id, Document::IssuedPdf, &pdf, now.pdf.as_ref());
-        self.discard_unkept(now.id, Document::SignedJson, &vc, now.vc.as_ref());
+        self.discard_unkept(now.id, Document::IssuedPdf, &pdf, now.pdf.as_ref())
+            .await;
+        self.discard_unkept(now.id, Document::SignedJson, &vc, now.vc.as_ref())
+            .await;
         Ok(now)
     }
 
     async fn make_draft(&self, credential: &Credential) -> Result<Credential, DocumentError> {
-        let (render, store, made) = (self.render.clone(), self.store.clone(), credential.clone());
-        let pdf = tokio::task::spawn_blocking(move || {
-            let pdf = render(&made)?;
-            Ok::<_, DocumentError>(store.write(made.id, Document::DraftPdf, &pdf)?)
-        })
-        .await
-        .map_err(|e| DocumentError::Making(e.to_string()))??;
+        let pdf = self.render(credential).await?;
+        let pdf = self
+            .store
+            .write(credential.id, Document::DraftPdf, pdf)
+            .await?;
         credentials::keep_draft_pdf(self.pool, credential.id, &pdf).await?;
         let now = credentials::get(self.pool, credential.id).await?;
-        self.discard_unkept(now.id, Document::DraftPdf, &pdf, now.draft_pdf.as_ref());
+        self.discard_unkept(now.id, Document::DraftPdf, &pdf, now.draft_pdf.as_ref())
+            .await;
         Ok(now)
     }
 
     /// Another process kept its own document first: ours is removed (unless it is
     /// the same file, byte for byte).
-    fn discard_unkept(
+    /// The credential's PDF, drawn off the async threads (it takes a while).
+    async fn render(&self, credential: &Credential) -> Result<Vec<u8>, DocumentError> {
+        let (render, made) = (self.render.clone(), credential.clone());
+        tokio::task::spawn_blocking(move || render(&made))
+            .await
+            .map_err(|e| DocumentError::Making(e.to_string()))?
+            .map_err(DocumentError::from)
+    }
+
+    async fn discard_unkept(
         &self,
         id: uuid::Uuid,
         document: Document,
@@ -171,7 +181,7 @@ impl Documents<'_> {
         kept: Option<&KeptFile>,
     ) {
         if kept.is_some_and(|k| k.sha256 != made.sha256) {
-            self.store.discard(id, document, made);
+            self.store.discard(id, document, made).await;
         }
     }
 
@@ -182,11 +192,8 @@ impl Documents<'_> {
         kept: Option<&KeptFile>,
     ) -> Result<Vec<u8>, DocumentError> {
         let kept = kept.cloned().ok_or(DocumentError::NotYet(credential.id))?;
-        let (store, id) = (self.store.clone(), credential.id);
-        let read = tokio::task::spawn_blocking(move || store.read(id, document, &kept))
-            .await
-            .map_err(|e| DocumentError::Making(e.to_string()))?;
-        read.map_err(|e| {
+        let id = credential.id;
+        self.store.read(id, document, &kept).await.map_err(|e| {
             tracing::error!(credential = %id, error = %e, "a kept credential document does not match the register");
             DocumentError::Store(e)
         })

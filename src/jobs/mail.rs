@@ -9,7 +9,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use super::{RenderError, Worker};
-use crate::credentials::store::Document;
+use crate::credentials::store::{Document, StoreError};
 use crate::db::jobs::{self, Job};
 use crate::db::outbox::{self, Attempted, Message, MessageKind};
 use crate::db::{
@@ -188,11 +188,18 @@ impl Worker {
     /// a credential issued before documents were kept has none, and is rendered.
     async fn issued_pdf(&self, credential: &credentials::Credential) -> Result<Vec<u8>, Failure> {
         if let Some(kept) = credential.pdf.clone() {
-            let (store, id) = (self.config.documents.clone(), credential.id);
-            return tokio::task::spawn_blocking(move || store.read(id, Document::IssuedPdf, &kept))
+            return self
+                .config
+                .documents
+                .read(credential.id, Document::IssuedPdf, &kept)
                 .await
-                .map_err(|e| Failure::Transient(format!("reading the PDF stopped: {e}")))?
-                .map_err(|e| Failure::Permanent(format!("the kept PDF: {e}")));
+                .map_err(|e| match e {
+                    // The bucket may answer again later; a changed file will not mend.
+                    StoreError::Bucket { .. } | StoreError::Task(_) => {
+                        Failure::Transient(format!("reading the PDF: {e}"))
+                    }
+                    e => Failure::Permanent(format!("the kept PDF: {e}")),
+                });
         }
         let render = Arc::clone(&self.render);
         let copy = credential.clone();

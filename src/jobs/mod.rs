@@ -207,18 +207,24 @@ impl Worker {
         let outcome = match credentials::get(&self.pool, credential_id).await {
             Ok(credential) => {
                 let render = Arc::clone(&self.render);
-                let store = self.config.documents.clone();
-                // Rendering is CPU work and keeping is file I/O: both off the async
-                // threads. The PDF is kept under its own hash, so a worker that has
-                // lost the job meanwhile cannot replace what another one kept.
-                tokio::task::spawn_blocking(move || {
-                    let pdf = render(&credential)?;
-                    store
-                        .write(credential.id, Document::DraftPdf, &pdf)
-                        .map_err(|e| RenderError::Transient(e.to_string()))
-                })
-                .await
-                .unwrap_or_else(|e| Err(RenderError::Permanent(format!("rendering stopped: {e}"))))
+                let id = credential.id;
+                // Rendering is CPU work: off the async threads. The PDF is kept under
+                // its own hash, so a worker that has lost the job meanwhile cannot
+                // replace what another one kept.
+                let drawn = tokio::task::spawn_blocking(move || render(&credential))
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(RenderError::Permanent(format!("rendering stopped: {e}")))
+                    });
+                match drawn {
+                    Ok(pdf) => self
+                        .config
+                        .documents
+                        .write(id, Document::DraftPdf, pdf)
+                        .await
+                        .map_err(|e| RenderError::Transient(e.to_string())),
+                    Err(e) => Err(e),
+                }
             }
             Err(e) => Err(RenderError::Transient(e.to_string())),
         };

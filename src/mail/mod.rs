@@ -60,6 +60,8 @@ enum Transport {
         transport: AsyncFileTransport<Tokio1Executor>,
         dir: PathBuf,
     },
+    /// Each message as `mail/<uuid>.eml` in the bucket every server shares (issue 16).
+    Bucket(crate::storage::Bucket),
 }
 
 /// Sends messages. Cheap to clone: SMTP connections are pooled and shared.
@@ -194,6 +196,16 @@ impl Mailer {
         })
     }
 
+    /// Messages that would be written as files go to `bucket` instead, when there is one:
+    /// every server's stored mail in one place.
+    pub(crate) fn storing_in(mut self, bucket: Option<crate::storage::Bucket>) -> Mailer {
+        if let (Some(bucket), Transport::Files { .. }) = (bucket, &self.transport) {
+            self.description = format!("stored as .eml objects under mail/ in {bucket:?}");
+            self.transport = Transport::Bucket(bucket);
+        }
+        self
+    }
+
     /// The same mailer with another deadline for one whole sending (tests shorten it).
     pub fn with_deadline(mut self, deadline: Duration) -> Mailer {
         self.deadline = deadline;
@@ -216,14 +228,17 @@ impl Mailer {
     fn file_dir(&self) -> Option<&Path> {
         match &self.transport {
             Transport::Files { dir, .. } => Some(dir),
-            Transport::Smtp(_) => None,
+            Transport::Smtp(_) | Transport::Bucket(_) => None,
         }
     }
 
     /// Builds and sends one message; returns once the server accepted it (or the file
     /// was written), or with `MailError::Unreachable` when the deadline runs out first.
     pub async fn send(&self, message: Outgoing) -> Result<(), MailError> {
-        let readable = matches!(self.transport, Transport::Files { .. });
+        let readable = matches!(
+            self.transport,
+            Transport::Files { .. } | Transport::Bucket(_)
+        );
         let email = message.build(self.from.clone(), readable)?;
         match tokio::time::timeout(self.deadline, self.deliver(email)).await {
             Ok(sent) => sent,
@@ -247,6 +262,13 @@ impl Mailer {
                     .send(email)
                     .await
                     .map_err(|e| MailError::File(e.to_string()))?;
+            }
+            Transport::Bucket(bucket) => {
+                let key = format!("mail/{}.eml", uuid::Uuid::new_v4());
+                bucket
+                    .put_bytes(&key, email.formatted())
+                    .await
+                    .map_err(|e| MailError::File(format!("{key}: {e}")))?;
             }
         }
         Ok(())

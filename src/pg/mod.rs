@@ -10,7 +10,7 @@ use std::time::Duration;
 mod binaries;
 mod cluster;
 mod os;
-mod spawn;
+pub(crate) mod spawn;
 
 pub use binaries::{find_in, versioned_bin_dirs, PgBinaries, BINDIR_ENV};
 pub use cluster::{check_socket_path, LocalCluster, SUPERUSER};

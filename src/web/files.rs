@@ -6,6 +6,10 @@
 //! dropped, whatever the path out (an error, a refusal, a panic); files moved into place
 //! for a change that does not commit are removed with it; and partial uploads a crash left
 //! are swept at start. The folder and its files are the server's alone (0700 and 0600).
+//!
+//! With a bucket configured (issue 16), a kept file goes to the bucket as
+//! `files/<key>` instead, streamed from its temporary file; the temporary and partial
+//! files of uploads still live in this server's folder.
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -16,6 +20,7 @@ use uuid::Uuid;
 
 use crate::domain::file_type::{self, FileType};
 use crate::domain::text::clean_file_name;
+use crate::storage::Bucket;
 
 /// 25 MB, the default limit per file.
 pub const DEFAULT_MAX_BYTES: u64 = 25 * 1024 * 1024;
@@ -65,6 +70,8 @@ pub(crate) async fn head_of(path: &Path) -> std::io::Result<Vec<u8>> {
 #[derive(Debug, Clone)]
 pub struct FileStore {
     dir: PathBuf,
+    /// Where kept files go when not under `dir`.
+    bucket: Option<Bucket>,
     /// The limit for a photo or a document.
     pub max_bytes: u64,
     /// The limit for a video or an audio recording (`with_media_limit`; the same as
@@ -115,6 +122,7 @@ impl Drop for Received {
 #[derive(Debug, Default)]
 pub(crate) struct Placed {
     paths: Vec<PathBuf>,
+    objects: Vec<(Bucket, String)>,
     committed: bool,
 }
 
@@ -130,6 +138,17 @@ impl Drop for Placed {
         if !self.committed {
             for p in &self.paths {
                 let _ = std::fs::remove_file(p);
+            }
+            // Removed in the background (a drop cannot wait); one left behind is named
+            // by no row, so it is never served.
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                for (bucket, key) in std::mem::take(&mut self.objects) {
+                    runtime.spawn(async move {
+                        if let Err(e) = bucket.delete(&key).await {
+                            tracing::warn!(key, error = %e, "an object of a change that did not commit was not removed");
+                        }
+                    });
+                }
             }
         }
     }
@@ -150,6 +169,9 @@ pub(crate) enum UploadError {
     /// The disk (or the account's quota) is full: not the file's fault.
     #[error("the server's storage is full")]
     StorageFull,
+    /// The bucket did not take the file: not the file's fault either.
+    #[error("the file store is unavailable: {0}")]
+    Store(#[from] crate::storage::StorageError),
     #[error(transparent)]
     Io(std::io::Error),
 }
@@ -170,6 +192,25 @@ pub(crate) fn is_storage_full(e: &std::io::Error) -> bool {
         e.kind(),
         std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
     )
+}
+
+/// A kept file that could not be kept: the store, not the request, is at fault, and a
+/// later try may work.
+pub(crate) fn not_kept(e: UploadError) -> crate::web::error::AppError {
+    tracing::error!(error = %e, "a received file could not be kept");
+    crate::web::error::AppError::Unavailable
+}
+
+/// Where a kept file is.
+#[derive(Debug)]
+pub enum Kept {
+    Disk(PathBuf),
+    Object(Bucket, String),
+}
+
+/// A kept file's name in the bucket.
+fn object_key(storage_key: &str) -> String {
+    format!("files/{storage_key}")
 }
 
 /// The folder, under the store's, that received files wait in until kept: sweeping it
@@ -200,9 +241,16 @@ impl FileStore {
     pub fn new(dir: PathBuf, max_bytes: u64) -> Self {
         FileStore {
             dir,
+            bucket: None,
             max_bytes,
             max_media_bytes: max_bytes,
         }
+    }
+
+    /// Kept files go to `bucket` rather than under the folder.
+    pub fn with_bucket(mut self, bucket: Option<Bucket>) -> Self {
+        self.bucket = bucket;
+        self
     }
 
     /// Video and audio may be larger than photos and documents (a phone films 100 MB
@@ -314,14 +362,23 @@ impl FileStore {
     pub(crate) async fn keep_all(
         &self,
         received: &[Received],
-    ) -> std::io::Result<(Vec<String>, Placed)> {
+    ) -> Result<(Vec<String>, Placed), UploadError> {
         let mut placed = Placed::default();
         let mut keys = Vec::with_capacity(received.len());
         for r in received {
             let key = Uuid::new_v4().simple().to_string();
-            let path = self.dir.join(&key);
-            tokio::fs::rename(&r.temp, &path).await?;
-            placed.paths.push(path);
+            match &self.bucket {
+                Some(bucket) => {
+                    let object = object_key(&key);
+                    bucket.put_file(&object, &r.temp).await?;
+                    placed.objects.push((bucket.clone(), object));
+                }
+                None => {
+                    let path = self.dir.join(&key);
+                    tokio::fs::rename(&r.temp, &path).await?;
+                    placed.paths.push(path);
+                }
+            }
             keys.push(key);
         }
         Ok((keys, placed))
@@ -343,11 +400,14 @@ impl FileStore {
     }
 
     /// Where a kept file is. Keys are ours (hex), never a user's text.
-    pub fn path(&self, storage_key: &str) -> Option<PathBuf> {
-        storage_key
-            .chars()
-            .all(|c| c.is_ascii_hexdigit())
-            .then(|| self.dir.join(storage_key))
+    pub fn locate(&self, storage_key: &str) -> Option<Kept> {
+        if storage_key.is_empty() || !storage_key.chars().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        Some(match &self.bucket {
+            Some(bucket) => Kept::Object(bucket.clone(), object_key(storage_key)),
+            None => Kept::Disk(self.dir.join(storage_key)),
+        })
     }
 
     pub fn dir(&self) -> &Path {

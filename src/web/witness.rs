@@ -287,7 +287,7 @@ async fn sign(
         .files
         .keep_all(&received)
         .await
-        .map_err(|e| AppError::Internal(e.into()))?;
+        .map_err(crate::web::files::not_kept)?;
     let files: Vec<WitnessFile<'_>> = received
         .iter()
         .zip(&keys)

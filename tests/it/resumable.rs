@@ -346,3 +346,35 @@ async fn an_upload_is_refused_for_what_it_is_and_nobody_else_may_touch_it() {
     assert_eq!(offset(&s, &ben, &at).await, None);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Pieces are on the disk of the server that began the upload. Reached through another
+/// server (no affinity at the proxy, or the first is gone), the upload is not found, and
+/// the client starts it again there: never a server error, never bytes mixed up.
+#[tokio::test]
+async fn an_upload_reached_through_another_server_is_not_found_so_it_starts_again() {
+    let d = demo().await;
+    let ben = d.as_("ben").await;
+    let (one_dir, other_dir) = (store(), store());
+    let (one, other) = (state(&d.pool, &one_dir), state(&d.pool, &other_dir));
+    let video = mp4(MB);
+    let r = send(one.clone(), create(&ben, d.ben.id, video.len(), "clip.mp4")).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let at = r.location.clone().expect("the upload's address");
+    let r = send(one.clone(), piece(&ben, &at, 0, &video[..1000])).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+
+    let head = Request::head(&at)
+        .header(header::COOKIE, &ben)
+        .body(Body::empty())
+        .expect("request");
+    assert_eq!(
+        send(other.clone(), head).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let r = send(other.clone(), piece(&ben, &at, 1000, &video[1000..])).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    // The first server still has it where it stood.
+    assert_eq!(offset(&one, &ben, &at).await, Some(1000));
+    let _ = std::fs::remove_dir_all(one_dir);
+    let _ = std::fs::remove_dir_all(other_dir);
+}

@@ -34,6 +34,23 @@ pub(crate) fn http_request(port: u16, request: &str) -> Option<String> {
 }
 
 /// Signs in with the printed demo login; returns the session cookie.
+/// Signs in as the demo admin of the server on `port` and adds the learner Ana Pérez
+/// (ana@example.es), whose set-password email is queued; returns the reply.
+pub(crate) fn add_ana_as_demo_admin(port: u16) -> String {
+    let cookie = sign_in_as_demo_admin(port);
+    let body = "display_name=Ana+P%C3%A9rez&email=ana%40example.es&kind=learner";
+    http_request(
+        port,
+        &format!(
+            "POST /admin/people HTTP/1.0\r\nHost: localhost\r\nSec-Fetch-Site: same-origin\r\n\
+             Cookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+    .expect("a reply")
+}
+
 pub(crate) fn sign_in_as_demo_admin(port: u16) -> String {
     let body = format!(
         "email=admin%40demo.attest.test&password={}",

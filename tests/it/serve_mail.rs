@@ -6,9 +6,7 @@ use attest::testing::{test_dir, test_pool};
 use mail_parser::MessageParser;
 
 use crate::helpers::database_url;
-use crate::serve::{
-    free_port, http_request, interrupt_and_wait, sign_in_as_demo_admin, start_with,
-};
+use crate::serve::{add_ana_as_demo_admin, free_port, interrupt_and_wait, start_with};
 use crate::smtp::{Answer, SmtpServer};
 
 #[tokio::test]
@@ -41,22 +39,9 @@ async fn serve_emails_through_the_smtp_server_in_its_environment() {
         "{lines:?}"
     );
 
-    let reply = tokio::task::spawn_blocking(move || {
-        let cookie = sign_in_as_demo_admin(port);
-        let body = "display_name=Ana+P%C3%A9rez&email=ana%40example.es&kind=learner";
-        http_request(
-            port,
-            &format!(
-                "POST /admin/people HTTP/1.0\r\nHost: localhost\r\nSec-Fetch-Site: same-origin\r\n\
-                 Cookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-                 Content-Length: {}\r\n\r\n{body}",
-                body.len()
-            ),
-        )
-    })
-    .await
-    .expect("join")
-    .expect("a reply");
+    let reply = tokio::task::spawn_blocking(move || add_ana_as_demo_admin(port))
+        .await
+        .expect("join");
     assert!(reply.starts_with("HTTP/1.0 201"), "{reply}");
     assert!(
         reply.contains("The set-password email is queued"),

@@ -377,7 +377,7 @@ pub async fn create(
         .files
         .keep_all(&files)
         .await
-        .map_err(|e| AppError::Internal(e.into()))?;
+        .map_err(crate::web::files::not_kept)?;
     for (f, key) in files.iter().zip(&keys) {
         let file = db_evidence::NewFile {
             evidence_id: added.id,
@@ -484,91 +484,6 @@ fn again(
             SignedKind::LearnerDeclaration.statement()
         },
     }
-}
-
-/// Files are for the enrolment's people only. A photo, video or audio recording (as its
-/// content shows, judged again as it is served) is sent to be shown in the page, in the
-/// byte ranges a player asks for so that it can seek; anything else is only ever an
-/// attachment, so a file can never run as a page of this site.
-pub async fn download(
-    State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    Ids((id, evidence_id, file_id)): Ids<(Uuid, Uuid, Uuid)>,
-    headers: HeaderMap,
-) -> Result<Response, AppError> {
-    enrolment_for(&state, &user, id).await?;
-    let evidence = db_evidence::get(&state.pool, evidence_id).await?;
-    if evidence.enrolment_id != id {
-        return Err(AppError::NotFound);
-    }
-    let files = db_evidence::list_files(&state.pool, evidence_id).await?;
-    let file = files
-        .into_iter()
-        .find(|f| f.id == file_id)
-        .ok_or(AppError::NotFound)?;
-    let path = state
-        .files
-        .path(&file.storage_key)
-        .ok_or(AppError::NotFound)?;
-    let head = crate::web::files::head_of(&path)
-        .await
-        .map_err(|_| AppError::NotFound)?;
-    let shown = crate::web::files::judge(&head)
-        .ok()
-        .filter(|t| t.family.plays_in_page());
-    let mime: mime::Mime = shown
-        .map_or("application/octet-stream", |t| t.mime)
-        .parse()
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("a listed type: {e}")))?;
-    // Ranges, If-Range and Last-Modified as tower-http serves any file.
-    let mut request = axum::http::Request::new(axum::body::Body::empty());
-    for name in [header::RANGE, header::IF_RANGE, header::IF_MODIFIED_SINCE] {
-        if let Some(v) = headers.get(&name) {
-            request.headers_mut().insert(name, v.clone());
-        }
-    }
-    let served = tower::ServiceExt::oneshot(
-        tower_http::services::ServeFile::new_with_mime(&path, &mime),
-        request,
-    )
-    .await
-    .map_err(|e| AppError::Internal(e.into()))?;
-    let mut response = served.map(axum::body::Body::new);
-    // Cleaned again for names kept before names were cleaned as they arrived.
-    let name = clean_file_name(&file.file_name);
-    let ascii: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let utf8: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
-    let how = if shown.is_some() {
-        "inline"
-    } else {
-        "attachment"
-    };
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        format!("{how}; filename=\"{ascii}\"; filename*=UTF-8''{utf8}")
-            .parse()
-            .map_err(|e: header::InvalidHeaderValue| AppError::Internal(e.into()))?,
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        header::HeaderValue::from_static("nosniff"),
-    );
-    // Personal data: kept by no shared cache, and never framed or scripted elsewhere.
-    h.insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("private, no-cache"),
-    );
-    Ok(response)
 }
 
 /// One tick as shown: who and when.

@@ -19,6 +19,7 @@ pub(crate) mod activity;
 mod apprenticeship;
 mod audit;
 mod credential;
+mod download;
 mod enrolment;
 mod evidence;
 mod iqa;
@@ -79,7 +80,7 @@ pub fn routes(body_limit: usize) -> Router<AppState> {
         )
         .route(
             "/enrolments/{id}/evidence/{evidence}/files/{file}",
-            get(evidence::download),
+            get(download::download),
         )
         .route("/enrolments/{id}/evidence/new", get(evidence::new))
         .route("/enrolments/{id}/uploads", post(uploads::create))

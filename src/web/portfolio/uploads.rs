@@ -209,7 +209,7 @@ pub async fn offset(
         .files
         .resumable_offset(upload.id)
         .await
-        .map_err(|e| AppError::Internal(e.into()))?;
+        .map_err(held_elsewhere)?;
     Ok(answer(
         StatusCode::OK,
         &[
@@ -265,6 +265,7 @@ pub async fn append(
             ))
         }
         Err(e @ AppendError::Busy) => return Ok(refused(StatusCode::CONFLICT, &e.to_string())),
+        Err(AppendError::Upload(UploadError::Io(e))) => return Err(held_elsewhere(e)),
         Err(e @ AppendError::PastLength(_)) => {
             return Ok(refused(StatusCode::BAD_REQUEST, &e.to_string()))
         }
@@ -306,6 +307,17 @@ async fn discarded(
     Ok(upload_refused(e))
 }
 
+/// An upload's pieces are on the disk of the server that began it. Reached through
+/// another (no affinity at the proxy, or that server is gone), it is not found here, and
+/// the client starts it again, as it does for an expired upload.
+fn held_elsewhere(e: std::io::Error) -> AppError {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        AppError::NotFound
+    } else {
+        AppError::Internal(e.into())
+    }
+}
+
 fn upload_refused(e: UploadError) -> Response {
     let status = match e {
         UploadError::TooBig { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -315,6 +327,11 @@ fn upload_refused(e: UploadError) -> Response {
         UploadError::Io(ref io) => {
             tracing::error!(error = %io, "an upload could not be written");
             StatusCode::INTERNAL_SERVER_ERROR
+        }
+        // Pieces stay on this server's disk; the bucket is only reached when kept.
+        UploadError::Store(ref s) => {
+            tracing::error!(error = %s, "an upload could not be stored");
+            StatusCode::SERVICE_UNAVAILABLE
         }
     };
     refused(status, &format!("The file {e}"))

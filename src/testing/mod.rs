@@ -13,6 +13,8 @@ use sqlx::{ConnectOptions, Connection};
 
 use crate::pg::{ClusterOptions, LocalCluster};
 
+pub mod s3;
+
 const TEMPLATE: &str = "attest_template";
 const DIR_PREFIX: &str = "attest-test-";
 
