@@ -127,6 +127,7 @@ pub async fn serve(
         // The register's documents, kept once made (issue 11 point 8).
         let documents = crate::credentials::store::DocumentStore::new(data_dir.join("credentials"))
             .with_bucket(bucket.clone());
+        let files_for_jobs = files.clone();
         let state = AppState {
             secure_cookies,
             files,
@@ -150,6 +151,7 @@ pub async fn serve(
             render,
             jobs::WorkerConfig {
                 documents,
+                files: files_for_jobs,
                 ..worker_config
             },
             mail,

@@ -36,7 +36,18 @@ pub enum Document {
 }
 
 impl Document {
-    fn stem(self) -> &'static str {
+    /// The document a stem names (`stem`'s inverse).
+    pub fn from_stem(stem: &str) -> Option<Document> {
+        [
+            Document::DraftPdf,
+            Document::IssuedPdf,
+            Document::SignedJson,
+        ]
+        .into_iter()
+        .find(|d| d.stem() == stem)
+    }
+
+    pub fn stem(self) -> &'static str {
         match self {
             Document::DraftPdf => "draft",
             Document::IssuedPdf => "issued",
@@ -172,15 +183,34 @@ impl DocumentStore {
     /// Removes a document that was made but not kept (another process kept its own
     /// first). Best effort: a leftover file is never served.
     pub(crate) async fn discard(&self, credential: Uuid, document: Document, made: &KeptFile) {
+        if let Err(e) = self.remove(credential, document, &made.sha256).await {
+            tracing::warn!(error = %e, "an unkept document was not removed");
+        }
+    }
+
+    /// Removes a kept document (its learner's data was erased); gone already is fine.
+    pub(crate) async fn remove(
+        &self,
+        credential: Uuid,
+        document: Document,
+        sha256: &str,
+    ) -> Result<(), StoreError> {
         match &self.bucket {
             Some(bucket) => {
-                let key = object_key(credential, document, &made.sha256);
-                if let Err(e) = bucket.delete(&key).await {
-                    tracing::warn!(key, error = %e, "an unkept document was not removed");
-                }
+                let key = object_key(credential, document, sha256);
+                bucket
+                    .delete(&key)
+                    .await
+                    .map_err(|source| StoreError::Bucket { key, source })
             }
             None => {
-                let _ = fs::remove_file(self.path(credential, document, &made.sha256));
+                let path = self.path(credential, document, sha256);
+                match fs::remove_file(&path) {
+                    Err(source) if source.kind() != std::io::ErrorKind::NotFound => {
+                        Err(StoreError::Write { path, source })
+                    }
+                    _ => Ok(()),
+                }
             }
         }
     }

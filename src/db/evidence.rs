@@ -175,6 +175,8 @@ pub struct EvidenceFile {
     pub sha256: Option<String>,
     pub uploaded_by: Uuid,
     pub uploaded_at: OffsetDateTime,
+    /// The bytes left storage then (the portfolio was archived, or its learner erased).
+    pub removed_at: Option<OffsetDateTime>,
 }
 
 impl EvidenceFile {
@@ -208,7 +210,7 @@ pub async fn add_file(db: impl PgExecutor<'_>, f: &NewFile<'_>) -> DbResult<Evid
         "INSERT INTO evidence_files (id, evidence_id, file_name, content_type, size_bytes, storage_key, sha256, uploaded_by) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
          RETURNING id, evidence_id, file_name, content_type, size_bytes, storage_key, sha256, \
-         uploaded_by, uploaded_at",
+         uploaded_by, uploaded_at, removed_at",
         Uuid::now_v7(),
         f.evidence_id,
         f.file_name,
@@ -226,7 +228,7 @@ pub async fn list_files(db: impl PgExecutor<'_>, evidence_id: Uuid) -> DbResult<
     Ok(sqlx::query_as!(
         EvidenceFile,
         "SELECT id, evidence_id, file_name, content_type, size_bytes, storage_key, sha256, \
-         uploaded_by, uploaded_at \
+         uploaded_by, uploaded_at, removed_at \
          FROM evidence_files WHERE evidence_id = $1 ORDER BY uploaded_at, id",
         evidence_id,
     )

@@ -44,6 +44,7 @@ mod qualification_items;
 pub mod qualifications;
 pub mod reassign;
 pub mod report;
+pub mod retention;
 pub(crate) mod review_links;
 pub(crate) mod reviews;
 pub mod sessions;
@@ -172,6 +173,8 @@ pub enum DbError {
     ReassignRefused(#[from] crate::domain::reassign::ReassignRefusal),
     #[error(transparent)]
     AccountRefused(#[from] crate::domain::accounts::AccountRefusal),
+    #[error(transparent)]
+    RetentionRefused(#[from] crate::domain::retention::RetentionRefusal),
     #[error("a centre with this name or short name already exists")]
     DuplicateCentre,
     #[error("an account with this email address already exists in this centre")]

@@ -31,6 +31,7 @@ pub mod progress;
 pub mod qualification;
 pub mod reassign;
 pub mod report;
+pub mod retention;
 pub mod reviews;
 pub mod signature;
 pub mod signin;

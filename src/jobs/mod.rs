@@ -21,6 +21,7 @@ use crate::db::{bulk_audit, version_cache};
 pub mod documents;
 mod mail;
 mod password_reset;
+mod remove_files;
 mod render;
 pub use mail::MailSettings;
 pub use render::{certificate, record_fonts, renderer, renderer_with_fonts};
@@ -53,6 +54,8 @@ pub struct WorkerConfig {
     pub audit_settle: Duration,
     /// Where the generated PDFs are kept (`<data>/credentials` when serving).
     pub documents: DocumentStore,
+    /// Where evidence files are kept: the job that archives or erases removes them.
+    pub files: crate::web::files::FileStore,
 }
 
 impl Default for WorkerConfig {
@@ -64,6 +67,10 @@ impl Default for WorkerConfig {
             retry_after: Duration::from_secs(2),
             audit_settle: bulk_audit::DUE_SETTLE,
             documents: documents::default_store(),
+            files: crate::web::files::FileStore::new(
+                std::env::temp_dir().join("attest-files"),
+                crate::web::files::DEFAULT_MAX_BYTES,
+            ),
         }
     }
 }
@@ -188,6 +195,7 @@ impl Worker {
             GENERATE_JOB => self.generate(job).await,
             crate::db::outbox::MAIL_JOB => self.send_mail(job).await,
             crate::db::password_reset::RESET_JOB => self.send_reset_links(job).await,
+            crate::db::retention::REMOVE_FILES_JOB => self.remove_files(job).await,
             other => {
                 let mut conn = self.pool.acquire().await?;
                 let error = format!("unknown job kind {other:?}");

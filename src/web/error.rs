@@ -36,7 +36,8 @@ impl From<DbError> for AppError {
             | DbError::LiveCredentialExists
             | DbError::LinkRefused(_)
             | DbError::ReassignRefused(_)
-            | DbError::AccountRefused(_) => AppError::Conflict(e.to_string()),
+            | DbError::AccountRefused(_)
+            | DbError::RetentionRefused(_) => AppError::Conflict(e.to_string()),
             other if other.is_unavailable() => AppError::Unavailable,
             other => AppError::Db(other),
         }

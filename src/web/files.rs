@@ -399,6 +399,19 @@ impl FileStore {
         Ok(swept)
     }
 
+    /// Removes a kept file (archived or erased); gone already is fine, so a job that
+    /// removes a list of files may run again.
+    pub(crate) async fn remove_kept(&self, storage_key: &str) -> Result<(), UploadError> {
+        match self.locate(storage_key) {
+            None => Ok(()),
+            Some(Kept::Object(bucket, key)) => Ok(bucket.delete(&key).await?),
+            Some(Kept::Disk(path)) => match tokio::fs::remove_file(&path).await {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+                _ => Ok(()),
+            },
+        }
+    }
+
     /// Where a kept file is. Keys are ours (hex), never a user's text.
     pub fn locate(&self, storage_key: &str) -> Option<Kept> {
         if storage_key.is_empty() || !storage_key.chars().all(|c| c.is_ascii_hexdigit()) {

@@ -412,6 +412,12 @@ fn pages() -> Vec<Row> {
                                                                    "in   404  404  404  404  404  404  404  404  404  404  in   404  404")
             .note("an item with only its declaration"),
         get("/admin/settings", |_| "/admin/settings".into(),       "in   404  404  404  404  404  404  404  200  200  404  in   404  404"),
+        get("/admin/retention", |_| "/admin/retention".into(),     "in   404  404  404  404  404  404  404  200  200  404  in   404  404"),
+        get("/admin/people/{id}/erase", |w| format!("/admin/people/{}/erase", w.ids[&Viewer::Learner]),
+                                                                   "in   404  404  404  404  404  404  404  200  404  404  in   404  404"),
+        get("/admin/people/{id}/erase", |w| format!("/admin/people/{}/erase", w.ids[&Viewer::ForeignLearner]),
+                                                                   "in   404  404  404  404  404  404  404  404  200  404  in   404  404")
+            .note("another centre's person"),
         // The reports of SPEC §3: each viewer's own enrolments, within their centre;
         // nobody else has the page. The CSV is the same rows.
         get("/caseload", |_| "/caseload".into(),                   "in   404  404  200  200  200  404  404  404  404  404  in   404  404"),
@@ -809,6 +815,19 @@ fn portfolio_forms() -> Vec<Row> {
                                                                    "in   404  404  404  404  404  404  404  303  303  404  in   404  404"),
         post("/admin/settings/rotate-key", |_| "/admin/settings/rotate-key".into(), |_| Payload::Empty,
                                                                    "in   404  404  404  404  404  404  404  303  303  404  in   404  404"),
+        post("/admin/retention", |_| "/admin/retention".into(), |_| form("retention_years=6".into()),
+                                                                   "in   404  404  404  404  404  404  404  303  303  404  in   404  404"),
+        post("/admin/retention", |_| "/admin/retention".into(), |_| form("retention_years=0".into()),
+                                                                   "in   404  404  404  404  404  404  404  422  422  404  in   404  404")
+            .note("no years"),
+        // Not certified, so not past retention: refused with the reason.
+        post("/admin/retention/{id}/archive", |w| format!("/admin/retention/{}/archive", w.a.id), |_| Payload::Empty,
+                                                                   "in   404  404  404  404  404  404  404  409  404  404  in   404  404"),
+        post("/admin/people/{id}/erase", |w| format!("/admin/people/{}/erase", w.ids[&Viewer::Learner]), |_| Payload::Empty,
+                                                                   "in   404  404  404  404  404  404  404  303  404  404  in   404  404"),
+        post("/admin/people/{id}/erase", |w| format!("/admin/people/{}/erase", w.ids[&Viewer::OtherAssessor]), |_| Payload::Empty,
+                                                                   "in   404  404  404  404  404  404  404  409  404  404  in   404  404")
+            .note("staff, not a learner"),
         post("/admin/settings/apprenticeships", |_| "/admin/settings/apprenticeships".into(),
             |_| form("rule=percent&percent=20&margin=10&review_weeks=12&activity_types=Shadowing".into()),
                                                                    "in   404  404  404  404  404  404  404  303  303  404  in   404  404"),

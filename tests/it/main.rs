@@ -59,6 +59,7 @@ mod record_pdf;
 mod register;
 mod reports;
 mod resumable;
+mod retention;
 mod reviews;
 mod serve;
 mod serve_jobs;

@@ -18,6 +18,7 @@ mod people_list;
 mod person;
 mod qualifications;
 mod reassign;
+mod retention;
 mod settings;
 
 pub fn routes() -> Router<AppState> {
@@ -86,6 +87,15 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/log.csv", get(log::csv))
         .route("/admin/settings", get(settings::page).post(settings::save))
         .route("/admin/settings/rotate-key", post(settings::rotate_key))
+        .route(
+            "/admin/retention",
+            get(retention::show).post(retention::save),
+        )
+        .route("/admin/retention/{id}/archive", post(retention::archive))
+        .route(
+            "/admin/people/{id}/erase",
+            get(retention::confirm_erase).post(retention::erase),
+        )
         .route("/admin/funding-risk", get(funding_risk::page))
         .route("/admin/funding-risk.csv", get(funding_risk::csv))
         .route(

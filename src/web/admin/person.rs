@@ -158,6 +158,7 @@ fn done_message(key: &str) -> Option<&'static str> {
         "sessions-ended" => "Every session of this account has ended.",
         "own-sessions-ended" => "Your other sessions have ended; this one stays signed in.",
         "unlocked" => "Failed sign-ins cleared: they can sign in again at once.",
+        "erased" => "Personal data erased: the account now carries a pseudonym, and the files of its evidence are being removed.",
         _ => return None,
     })
 }

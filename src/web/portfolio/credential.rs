@@ -121,6 +121,9 @@ pub async fn pdf(
     Ids(id): Ids<Uuid>,
 ) -> Result<Response, AppError> {
     let (_, _, credential) = visible(&state, &user, id).await?;
+    if let Some(gone) = removed(&state, credential.id).await? {
+        return Ok(gone);
+    }
     let documents = state.documents();
     let bytes = if credential.issued_at.is_some() {
         documents.issued(&credential, Document::IssuedPdf).await
@@ -154,6 +157,9 @@ pub(crate) async fn open_badge(
     let (_, _, credential) = visible(&state, &user, id).await?;
     if credential.issued_at.is_none() {
         return Err(AppError::NotFound);
+    }
+    if let Some(gone) = removed(&state, credential.id).await? {
+        return Ok(gone);
     }
     let body = state
         .documents()
@@ -230,4 +236,20 @@ pub async fn email(
     )
     .await?;
     Ok(Redirect::to(&format!("/enrolments/{id}/credential?emailed=queued")).into_response())
+}
+
+/// The register's documents of an erased learner are gone (their SHA-256 stays in the
+/// register): said plainly, never a server error.
+async fn removed(state: &AppState, credential: Uuid) -> Result<Option<Response>, AppError> {
+    let at = crate::db::retention::documents_removed_at(&state.pool, credential).await?;
+    Ok(at.map(|at| {
+        (
+            axum::http::StatusCode::GONE,
+            format!(
+                "This credential's documents were removed from storage on {}, when its learner's personal data was erased. The register keeps its number, dates and the SHA-256 of each document.",
+                crate::web::home::day(&at)
+            ),
+        )
+            .into_response()
+    }))
 }

@@ -35,6 +35,13 @@ pub async fn download(
         .into_iter()
         .find(|f| f.id == file_id)
         .ok_or(AppError::NotFound)?;
+    if file.removed_at.is_some() {
+        return Ok((
+            StatusCode::GONE,
+            "This file was removed from storage: the portfolio is past its retention period, or its learner's data was erased.",
+        )
+            .into_response());
+    }
     let kept = state
         .files
         .locate(&file.storage_key)
