@@ -77,6 +77,26 @@ pub async fn get(
     .await?)
 }
 
+/// The uploads of `ids` that `owner` began for `enrolment`, in one statement; an id
+/// not theirs is left out.
+pub async fn get_many(
+    db: impl PgExecutor<'_>,
+    ids: &[Uuid],
+    owner: Uuid,
+    enrolment: Uuid,
+) -> DbResult<Vec<Upload>> {
+    Ok(sqlx::query_as!(
+        Upload,
+        "SELECT id, enrolment_id, file_name, length, content_type, sha256, evidence_id \
+         FROM uploads WHERE id = ANY($1) AND owner_id = $2 AND enrolment_id = $3",
+        ids,
+        owner,
+        enrolment,
+    )
+    .fetch_all(db)
+    .await?)
+}
+
 /// Records that every byte of `id` is in, and what it is.
 pub async fn complete(
     db: impl PgExecutor<'_>,

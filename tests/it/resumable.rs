@@ -375,6 +375,24 @@ async fn an_upload_reached_through_another_server_is_not_found_so_it_starts_agai
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
     // The first server still has it where it stood.
     assert_eq!(offset(&one, &ben, &at).await, Some(1000));
+    // Finished there, but its item sent to the other: the form says to send it again,
+    // keeps what was typed, and makes nothing.
+    let r = send(one.clone(), piece(&ben, &at, 1000, &video[1000..])).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let upload = at.rsplit('/').next().expect("an id").to_string();
+    let fields = [
+        ("title", "Clip from the other server"),
+        ("description", ""),
+        ("kind", "video"),
+        ("declared", "yes"),
+        ("signed_name", "Ben Carter"),
+        ("upload", upload.as_str()),
+    ];
+    let uri = format!("/enrolments/{}/evidence", d.ben.id);
+    let r = send(other.clone(), multipart_as(&ben, &uri, &fields, &[])).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("missing or has not finished"), "{}", r.body);
+    assert!(r.body.contains("Clip from the other server"));
     let _ = std::fs::remove_dir_all(one_dir);
     let _ = std::fs::remove_dir_all(other_dir);
 }

@@ -235,26 +235,39 @@ async fn uploaded_files(
     user: &User,
     id: Uuid,
     ids: &[Uuid],
-) -> Result<Vec<Received>, FileProblem> {
+) -> Result<Result<Vec<Received>, FileProblem>, AppError> {
+    // A database that cannot answer is not the form's fault: 503, not "missing".
+    let mut found = crate::db::uploads::get_many(&state.pool, ids, user.id, id).await?;
     let mut files = Vec::with_capacity(ids.len());
     for &upload in ids {
-        let found = crate::db::uploads::get(&state.pool, upload, user.id, id)
-            .await
-            .ok()
-            .flatten()
-            .filter(|u| u.content_type.is_some() && u.evidence_id.is_none());
-        let Some(found) = found else {
-            return Err(FileProblem::unprocessable(
+        // In the order the form named them.
+        let missing = || {
+            Ok(Err(FileProblem::unprocessable(
                 "A file's upload is missing or has not finished: send the item again".into(),
-            ));
+            )))
         };
+        let at = found
+            .iter()
+            .position(|u| u.id == upload && u.content_type.is_some() && u.evidence_id.is_none());
+        let Some(at) = at else {
+            return missing();
+        };
+        let found = found.swap_remove(at);
         match state.files.received_from(&found).await {
             Ok(received) => files.push(received),
-            Err(UploadError::StorageFull) => return Err(FileProblem::storage_full()),
-            Err(e) => return Err(FileProblem::too_big(format!("The file {e}"))),
+            // Not finished, or its bytes are on another server's disk.
+            Err(UploadError::Interrupted(_)) => return missing(),
+            Err(UploadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                return missing()
+            }
+            Err(UploadError::StorageFull) => return Ok(Err(FileProblem::storage_full())),
+            Err(e @ (UploadError::TooBig { .. } | UploadError::NotAllowed { .. })) => {
+                return Ok(Err(FileProblem::too_big(format!("The file {e}"))))
+            }
+            Err(e) => return Err(crate::web::files::not_kept(e)),
         }
     }
-    Ok(files)
+    Ok(Ok(files))
 }
 
 pub async fn create(
@@ -272,7 +285,7 @@ pub async fn create(
     let (typed, mut files, mut problem, queued) = read_form(&state, multipart).await;
     // A form sent again from a device's queue (its answer lost) finds the item it made.
     let client_key = queued.key().unwrap_or_else(|p| {
-        problem = problem.take().or(Some(p));
+        problem.get_or_insert(p);
         None
     });
     if let Some(key) = client_key {
@@ -281,7 +294,7 @@ pub async fn create(
         }
     }
     let upload_ids = queued.upload_ids().unwrap_or_else(|p| {
-        problem = problem.take().or(Some(p));
+        problem.get_or_insert(p);
         Vec::new()
     });
     if problem.is_none() && !upload_ids.is_empty() {
@@ -290,7 +303,7 @@ pub async fn create(
                 "Attach at most {MAX_FILES} files to one piece of evidence"
             )));
         } else {
-            match uploaded_files(&state, &user, id, &upload_ids).await {
+            match uploaded_files(&state, &user, id, &upload_ids).await? {
                 Ok(more) => files.extend(more),
                 Err(p) => problem = Some(p),
             }
