@@ -1,19 +1,21 @@
 //! Generation with real servers: a server killed with SIGKILL mid-generation leaves a
 //! job that two other servers on the same database pick up again, and exactly one of
-//! them completes it; the enrolment never stays in Generating Credential.
+//! them completes it; the enrolment never stays in Generating Credential. The servers
+//! share one bucket (issue 16 point 3), each with its own data folder: the PDF the
+//! register names is in the bucket, byte for byte.
 use std::process::Child;
 use std::time::{Duration, Instant};
 
 use attest::db::credentials::{self, GENERATE_JOB};
 use attest::db::{enrolments, jobs};
 use attest::domain::Status;
-use attest::testing::test_dir;
+use attest::testing::{s3, test_dir};
 
 use crate::credentials::{demo_centre, number, status};
 use crate::helpers::database_url;
 use crate::serve::{free_port, interrupt_and_wait, start_with};
 
-fn server(url: &str, env: &[(&str, &str)]) -> Child {
+fn server(url: &str, storage: &str) -> Child {
     let data = test_dir().join(format!("serve-jobs-{}", uuid::Uuid::new_v4().simple()));
     let addr = format!("127.0.0.1:{}", free_port());
     let (child, _) = start_with(
@@ -23,9 +25,15 @@ fn server(url: &str, env: &[(&str, &str)]) -> Child {
             "serve",
             "--addr",
             &addr,
+            "--storage",
+            storage,
         ],
         Some(url),
-        env,
+        &[
+            ("ATTEST_JOB_STALE_SECS", "2"),
+            ("AWS_ACCESS_KEY_ID", s3::ACCESS_KEY),
+            ("AWS_SECRET_ACCESS_KEY", s3::SECRET_KEY),
+        ],
     );
     child
 }
@@ -34,6 +42,8 @@ fn server(url: &str, env: &[(&str, &str)]) -> Child {
 async fn a_server_killed_mid_generation_leaves_a_job_another_server_completes_once() {
     let c = demo_centre().await;
     let url = database_url(&c.pool);
+    let (bucket, address) = s3::bucket().await;
+    let storage = s3::setting(&address);
     let credential = credentials::request(&c.pool, c.zoe.id, c.admin, &number())
         .await
         .expect("requested");
@@ -46,11 +56,10 @@ async fn a_server_killed_mid_generation_leaves_a_job_another_server_completes_on
         .execute(&mut *holder)
         .await
         .expect("the enrolment locked");
-    let a_url = url.clone();
-    let mut a =
-        tokio::task::spawn_blocking(move || server(&a_url, &[("ATTEST_JOB_STALE_SECS", "2")]))
-            .await
-            .expect("join");
+    let (a_url, a_storage) = (url.clone(), storage.clone());
+    let mut a = tokio::task::spawn_blocking(move || server(&a_url, &a_storage))
+        .await
+        .expect("join");
     let a_pid = a.id().to_string();
     let key = credential.id.to_string();
     let start = Instant::now();
@@ -88,11 +97,11 @@ async fn a_server_killed_mid_generation_leaves_a_job_another_server_completes_on
 
     // Two more servers on the same database: the orphan is picked up and done once.
     let (b_url, c_url) = (url.clone(), url.clone());
-    let env = [("ATTEST_JOB_STALE_SECS", "2")];
-    let mut b = tokio::task::spawn_blocking(move || server(&b_url, &env))
+    let (b_storage, c_storage) = (storage.clone(), storage.clone());
+    let mut b = tokio::task::spawn_blocking(move || server(&b_url, &b_storage))
         .await
         .expect("join");
-    let mut other = tokio::task::spawn_blocking(move || server(&c_url, &env))
+    let mut other = tokio::task::spawn_blocking(move || server(&c_url, &c_storage))
         .await
         .expect("join");
     let start = Instant::now();
@@ -135,4 +144,21 @@ async fn a_server_killed_mid_generation_leaves_a_job_another_server_completes_on
         1,
         "exactly one move out of Generating: {moves:?}"
     );
+    // The PDF the register names is the one in the shared bucket, byte for byte.
+    let kept = credentials::get(&c.pool, credential.id)
+        .await
+        .expect("the credential")
+        .draft_pdf
+        .expect("a kept draft");
+    let store = attest::credentials::store::DocumentStore::new(test_dir().join("unused"))
+        .with_bucket(Some(bucket.clone()));
+    let pdf = store
+        .read(
+            credential.id,
+            attest::credentials::store::Document::DraftPdf,
+            &kept,
+        )
+        .await
+        .expect("the register's PDF, from the bucket");
+    assert!(pdf.starts_with(b"%PDF-"));
 }
