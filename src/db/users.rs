@@ -233,6 +233,49 @@ pub async fn list_for_centre(db: impl PgExecutor<'_>, centre_id: Uuid) -> DbResu
     rows.into_iter().map(User::try_from).collect()
 }
 
+/// The centre's active staff, with their roles (the enrol form's pickers): never its
+/// learners, who may be a hundred thousand.
+pub async fn staff_for_centre(db: impl PgExecutor<'_>, centre_id: Uuid) -> DbResult<Vec<User>> {
+    let rows = sqlx::query_as!(
+        UserRow,
+        "SELECT u.id, u.centre_id, u.email, u.display_name, u.password_hash, u.kind, \
+         u.active, u.created_at, u.session_generation, \
+         ARRAY(SELECT role FROM user_roles WHERE user_id = u.id) AS \"roles!\" \
+         FROM users u WHERE u.centre_id = $1 AND u.kind = 'staff' AND u.active \
+         ORDER BY lower(u.display_name), u.id",
+        centre_id,
+    )
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(User::try_from).collect()
+}
+
+/// Active learners to enrol: those whose name or email holds `search` (or, without one,
+/// the most recently added, read newest first from their index), at most `limit`.
+pub async fn learners_to_enrol(
+    db: impl PgExecutor<'_>,
+    centre_id: Uuid,
+    search: Option<&str>,
+    limit: i64,
+) -> DbResult<Vec<User>> {
+    let pattern = search.map(super::report::like_pattern);
+    let rows = sqlx::query_as!(
+        UserRow,
+        "SELECT u.id, u.centre_id, u.email, u.display_name, u.password_hash, u.kind, \
+         u.active, u.created_at, u.session_generation, \
+         ARRAY(SELECT role FROM user_roles WHERE user_id = u.id) AS \"roles!\" \
+         FROM users u WHERE u.centre_id = $1 AND u.kind = 'learner' AND u.active \
+           AND ($2::text IS NULL OR (lower(u.display_name) || ' ' || lower(u.email)) LIKE lower($2)) \
+         ORDER BY u.created_at DESC, u.id LIMIT $3",
+        centre_id,
+        pattern,
+        limit,
+    )
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(User::try_from).collect()
+}
+
 /// Display names of the given people, in one statement (for "ticked by" labels).
 pub async fn names(
     db: impl PgExecutor<'_>,

@@ -29,6 +29,7 @@ mod db_ticks;
 mod declarations;
 mod demo;
 mod employers;
+mod enrol_page;
 mod funding_risk;
 mod hardening;
 mod help;

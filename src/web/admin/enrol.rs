@@ -74,6 +74,10 @@ pub(crate) struct EnrolPage {
     errors: Vec<FieldError>,
     /// (value, text) pairs for each select.
     learners: Vec<(String, String)>,
+    /// What the learner search was, shown back in its field.
+    search: String,
+    /// How many learners are offered at most.
+    offered: i64,
     majors: Vec<(String, String)>,
     assessors: Vec<(String, String)>,
     trainees: Vec<(String, String)>,
@@ -87,14 +91,38 @@ impl EnrolPage {
     }
 }
 
-/// The page with everyone who can be picked, in a fixed number of statements.
+/// How many learners the form offers at once: the newest, or those a search found.
+const LEARNERS_OFFERED: i64 = 50;
+
+/// The page with the staff who can be picked and the learners offered, in a fixed
+/// number of statements however many learners the centre has.
 async fn page(
     state: &AppState,
     user: User,
     form: EnrolForm,
     errors: Vec<FieldError>,
+    search: Option<String>,
 ) -> Result<EnrolPage, AppError> {
-    let people = users::list_for_centre(&state.pool, user.centre_id).await?;
+    let search = search
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    let mut people = users::staff_for_centre(&state.pool, user.centre_id).await?;
+    let found = users::learners_to_enrol(
+        &state.pool,
+        user.centre_id,
+        search.as_deref(),
+        LEARNERS_OFFERED,
+    )
+    .await?;
+    // The learner already chosen stays offered, whatever the search found.
+    if let Some(chosen) = id(&form.learner).filter(|c| !found.iter().any(|f| f.id == *c)) {
+        match users::get(&state.pool, chosen).await {
+            Ok(p) if p.centre_id == user.centre_id => people.push(p),
+            Ok(_) | Err(DbError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    people.extend(found);
     let with = |role: Role| {
         people
             .iter()
@@ -116,6 +144,8 @@ async fn page(
     Ok(EnrolPage {
         employers,
         learners: with(Role::Learner),
+        search: search.unwrap_or_default(),
+        offered: LEARNERS_OFFERED,
         assessors: with(Role::Assessor),
         trainees: with(Role::TraineeAssessor),
         iqas: with(Role::Iqa),
@@ -126,12 +156,25 @@ async fn page(
     })
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Find {
+    /// A part of the learner's name or email.
+    q: Option<String>,
+    /// A learner chosen already (from the person's page).
+    learner: Option<String>,
+}
+
 pub async fn new(
     State(state): State<AppState>,
     current: CurrentUser,
+    axum::extract::Query(find): axum::extract::Query<Find>,
 ) -> Result<EnrolPage, AppError> {
     let user = admin(current)?;
-    page(&state, user, EnrolForm::default(), Vec::new()).await
+    let form = EnrolForm {
+        learner: find.learner.unwrap_or_default(),
+        ..EnrolForm::default()
+    };
+    page(&state, user, form, Vec::new(), find.q).await
 }
 
 fn major_option(m: &MajorChoice) -> (String, String) {
@@ -187,7 +230,7 @@ pub async fn create(
     let (Some(learner), Some(choice), Some(assessor), true) =
         (learner, choice, assessor, errors.is_empty())
     else {
-        let page = page(&state, user, form, errors).await?;
+        let page = page(&state, user, form, errors, None).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
     let new = NewEnrolment {
@@ -208,7 +251,7 @@ pub async fn create(
                 "learner",
                 "Select people of your centre in their roles",
             )];
-            let page = page(&state, user, form, errors).await?;
+            let page = page(&state, user, form, errors, None).await?;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
         Err(e) => return Err(e.into()),
@@ -245,7 +288,7 @@ async fn assignments_page(
     form: EnrolForm,
     errors: Vec<FieldError>,
 ) -> Result<AssignmentsPage, AppError> {
-    let p = page(state, user, EnrolForm::default(), Vec::new()).await?;
+    let p = page(state, user, EnrolForm::default(), Vec::new(), None).await?;
     let learner = users::get(&state.pool, enrolment.learner_id)
         .await?
         .display_name;

@@ -108,7 +108,8 @@ async fn the_status_journey_from_enrolment_to_withdrawn_in_chromium() {
     b.select("#learner", &nguyen.id.to_string()).await;
     b.select("#major", &all.to_string()).await;
     b.select("#assessor", &assessor.id.to_string()).await;
-    b.click("main form button[type=submit]").await;
+    b.click("main form[action=\"/admin/enrolments\"] button[type=submit]")
+        .await;
     b.arrive("Nguyễn Thị Minh Khai").await;
     let enrolment: Uuid = b
         .path()
