@@ -139,6 +139,11 @@ impl Bucket {
         })
     }
 
+    /// The origin browsers fetch the bucket's presigned addresses from.
+    pub fn origin(&self) -> String {
+        self.inner.bucket.base_url().origin().ascii_serialization()
+    }
+
     fn credentials(&self) -> Option<&Credentials> {
         Some(&self.inner.credentials)
     }

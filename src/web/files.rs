@@ -412,6 +412,11 @@ impl FileStore {
         }
     }
 
+    /// The origin that serves kept files to browsers, when it is not this site.
+    pub(crate) fn served_from(&self) -> Option<String> {
+        self.bucket.as_ref().map(Bucket::origin)
+    }
+
     /// Where a kept file is. Keys are ours (hex), never a user's text.
     pub fn locate(&self, storage_key: &str) -> Option<Kept> {
         if storage_key.is_empty() || !storage_key.chars().all(|c| c.is_ascii_hexdigit()) {

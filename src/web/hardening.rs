@@ -23,15 +23,36 @@ pub(crate) const PERMISSIONS_POLICY: &str = "camera=(self), microphone=(), geolo
 /// A year, sent only when the site is served over https (`AppState::secure_cookies`).
 pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
 
-/// Whether to send HSTS: the app knows it is behind https only by this setting.
-#[derive(Clone, Copy)]
-pub(crate) struct Https(pub bool);
+/// The policy when evidence files are served by a bucket at `files` (an origin such as
+/// `https://bucket.s3.eu-west-2.amazonaws.com`): photos, video and audio shown in the page
+/// come from there too, after the redirect a download answers with.
+pub(crate) fn content_security_policy(files: Option<&str>) -> String {
+    match files {
+        None => CONTENT_SECURITY_POLICY.to_string(),
+        Some(origin) => CONTENT_SECURITY_POLICY.replace(
+            "img-src 'self' data:;",
+            &format!("img-src 'self' data: {origin}; media-src 'self' {origin};"),
+        ),
+    }
+}
 
-pub async fn headers(State(Https(https)): State<Https>, request: Request, next: Next) -> Response {
+/// Whether to send HSTS (the app knows it is behind https only by this setting), and
+/// the content security policy, made once.
+#[derive(Clone)]
+pub(crate) struct Hardening {
+    pub https: bool,
+    pub policy: HeaderValue,
+}
+
+pub async fn headers(
+    State(Hardening { https, policy }): State<Hardening>,
+    request: Request,
+    next: Next,
+) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    let fixed: [(HeaderName, &'static str); 5] = [
-        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+    headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    let fixed: [(HeaderName, &'static str); 4] = [
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         // Addresses carry ids and set-password tokens: none leaves for another site.
@@ -73,6 +94,24 @@ fn cacheable(headers: &HeaderMap) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bucket_may_serve_pictures_and_media_and_nothing_else() {
+        assert_eq!(content_security_policy(None), CONTENT_SECURITY_POLICY);
+        let p = content_security_policy(Some("https://b.s3.example.net"));
+        assert!(
+            p.contains("img-src 'self' data: https://b.s3.example.net;"),
+            "{p}"
+        );
+        assert!(
+            p.contains("media-src 'self' https://b.s3.example.net;"),
+            "{p}"
+        );
+        assert!(
+            p.contains("script-src 'self';") && p.contains("default-src 'self';"),
+            "{p}"
+        );
+    }
 
     #[test]
     fn only_public_responses_are_cacheable() {

@@ -1,4 +1,5 @@
 //! HTTP: one router, thin handlers, one error type mapped once to responses.
+use axum::http::HeaderValue;
 use axum::routing::{get, post};
 use axum::Router;
 use sqlx::PgPool;
@@ -203,7 +204,13 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(limits::deadline))
         // Outside everything else, so that every answer carries them.
         .layer(axum::middleware::from_fn_with_state(
-            hardening::Https(state.secure_cookies),
+            hardening::Hardening {
+                https: state.secure_cookies,
+                policy: HeaderValue::from_str(&hardening::content_security_policy(
+                    state.files.served_from().as_deref(),
+                ))
+                .unwrap_or_else(|_| HeaderValue::from_static(hardening::CONTENT_SECURITY_POLICY)),
+            },
             hardening::headers,
         ))
         // First of all: everything after sees the client, not the proxy in front.

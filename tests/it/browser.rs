@@ -116,11 +116,16 @@ async fn set_up(pool: &sqlx::PgPool) -> Journey {
 
 /// The app on a free port of 127.0.0.1, as `attest serve` runs it.
 async fn serve(pool: sqlx::PgPool) -> (String, tokio::task::JoinHandle<()>) {
+    serve_state(AppState::new(pool)).await
+}
+
+/// `serve`, with the state given (its file store, say).
+async fn serve_state(state: AppState) -> (String, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("address");
-    let app = router(AppState::new(pool)).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let server = tokio::spawn(async move {
         axum::serve(listener, app).await.expect("serving");
     });
