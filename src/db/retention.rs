@@ -11,9 +11,25 @@ use super::{activity, jobs, DbError, DbResult};
 use crate::credentials::store::Document;
 use crate::domain::retention::{self, RetentionRefusal, RetentionYears};
 
-/// The job kind that removes files from storage; payload `{"keys": [evidence file
-/// keys], "documents": [{"credential", "document", "sha256"}]}`.
+/// The job kind that removes files from storage; its payload is a `Removal`.
 pub(crate) const REMOVE_FILES_JOB: &str = "remove files";
+
+/// What a `remove files` job removes: written by the use case, read by the worker.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Removal {
+    /// Evidence files' storage keys.
+    pub keys: Vec<String>,
+    pub documents: Vec<RemovedDocument>,
+}
+
+/// One of the register's documents, named as its store names it.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub(crate) struct RemovedDocument {
+    pub credential: Uuid,
+    /// `Document::stem`.
+    pub document: String,
+    pub sha256: String,
+}
 
 /// How many portfolios past retention a page lists.
 pub const PAGE: i64 = 50;
@@ -172,9 +188,14 @@ pub async fn archive(
         json!({ "files_removed": keys.len() }),
     )
     .await?;
-    queue_removal(&mut tx, &keys, &[], &format!("archive {enrolment_id}")).await?;
+    let files = keys.len();
+    let removal = Removal {
+        keys,
+        documents: Vec::new(),
+    };
+    queue_removal(&mut tx, &removal, &format!("archive {enrolment_id}")).await?;
     tx.commit().await?;
-    Ok(keys.len())
+    Ok(files)
 }
 
 /// Erases a learner's personal data on request: the account is pseudonymised in place
@@ -236,7 +257,7 @@ pub async fn erase_learner(
     )
     .fetch_all(&mut *tx)
     .await?;
-    let documents: Vec<serde_json::Value> = registered
+    let documents: Vec<RemovedDocument> = registered
         .iter()
         .flat_map(|c| {
             [
@@ -246,8 +267,10 @@ pub async fn erase_learner(
             ]
             .into_iter()
             .filter_map(move |(document, sha256)| {
-                sha256.as_ref().map(|sha256| {
-                    json!({ "credential": c.id, "document": document.stem(), "sha256": sha256 })
+                sha256.as_ref().map(|sha256| RemovedDocument {
+                    credential: c.id,
+                    document: document.stem().to_string(),
+                    sha256: sha256.clone(),
                 })
             })
         })
@@ -270,9 +293,11 @@ pub async fn erase_learner(
         json!({ "user_id": learner_id, "files_removed": keys.len() }),
     )
     .await?;
-    queue_removal(&mut tx, &keys, &documents, &format!("erase {learner_id}")).await?;
+    let removal = Removal { keys, documents };
+    let files = removal.keys.len();
+    queue_removal(&mut tx, &removal, &format!("erase {learner_id}")).await?;
     tx.commit().await?;
-    Ok(keys.len())
+    Ok(files)
 }
 
 /// Marks the evidence files of `enrolments` removed; returns their storage keys.
@@ -289,17 +314,18 @@ async fn remove_files(conn: &mut sqlx::PgConnection, enrolments: &[Uuid]) -> DbR
 
 async fn queue_removal(
     conn: &mut sqlx::PgConnection,
-    keys: &[String],
-    documents: &[serde_json::Value],
+    removal: &Removal,
     why: &str,
 ) -> DbResult<()> {
-    if keys.is_empty() && documents.is_empty() {
+    if removal.keys.is_empty() && removal.documents.is_empty() {
         return Ok(());
     }
+    let payload = serde_json::to_value(removal)
+        .map_err(|e| DbError::Corrupt(format!("a removal job's payload: {e}")))?;
     jobs::enqueue(
         conn,
         REMOVE_FILES_JOB,
-        json!({ "keys": keys, "documents": documents }),
+        payload,
         &format!("remove files: {why}"),
     )
     .await
