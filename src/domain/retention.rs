@@ -119,7 +119,9 @@ pub struct Pseudonym {
 pub fn pseudonym(user_id: Uuid) -> Pseudonym {
     let id = user_id.simple().to_string();
     Pseudonym {
-        display_name: format!("Erased learner {}", id[..8].to_uppercase()),
+        // The id's last digits: its first are a time in version 7 ids, the same for
+        // every account made in the same minute.
+        display_name: format!("Erased learner {}", id[id.len() - 8..].to_uppercase()),
         // `.invalid` never delivers (RFC 2606): no mail can reach anyone.
         email: format!("erased-{id}@erased.invalid"),
     }
@@ -190,12 +192,16 @@ mod tests {
 
     #[test]
     fn an_erased_learner_is_named_by_nothing_of_theirs() {
-        let id = Uuid::parse_str("3f2a9c10-0000-4000-8000-000000000001").unwrap();
+        let id = Uuid::parse_str("3f2a9c10-0000-4000-8000-00000a1b2c3d").unwrap();
         let p = pseudonym(id);
-        assert_eq!(p.display_name, "Erased learner 3F2A9C10");
+        assert_eq!(p.display_name, "Erased learner 0A1B2C3D");
+        // Accounts made in the same minute (version 7 ids share their start) differ.
+        let a = Uuid::parse_str("01a24250-a84e-7496-823f-910d6cf2a518").unwrap();
+        let b = Uuid::parse_str("01a24250-a84f-7001-8c00-00000000beef").unwrap();
+        assert_ne!(pseudonym(a).display_name, pseudonym(b).display_name);
         assert_eq!(
             p.email,
-            "erased-3f2a9c10000040008000000000000001@erased.invalid"
+            "erased-3f2a9c1000004000800000000a1b2c3d@erased.invalid"
         );
     }
 
