@@ -6,6 +6,13 @@
 //!
 //! `cargo test --benches` runs this once as a smoke test; then (no `--bench` argument)
 //! the fixture has 200 enrolments so that the set-up stays short.
+//!
+//! `BULK_AUDIT_DATA=FOLDER` audits 10,000 enrolments of a centre loaded by `attest
+//! bench-fixture` into that data folder instead (issue 16: 10,000 of a 100,000-enrolment
+//! database), chosen across the whole centre. Each run adds their audits and activity
+//! entries to that database, as a centre's month-end would.
+//!
+//!   BULK_AUDIT_DATA=/work/bench/g100k/data cargo bench --bench bulk_audit
 use std::time::{Duration, Instant};
 
 use attest::db::bulk_audit::audit_many;
@@ -24,6 +31,64 @@ struct Fixture {
     pool: PgPool,
     admin: Uuid,
     enrolments: Vec<Uuid>,
+    /// The loaded data folder's database, closed (its cluster stopped) at the end.
+    loaded: Option<attest::startup::Database>,
+    /// The cluster's postmaster, whose processes' CPU time is counted.
+    postmaster: Option<u32>,
+}
+
+/// `n` enrolments of the largest centre of an already loaded data folder, and its admin.
+async fn loaded(data: &std::path::Path, n: usize) -> Fixture {
+    let database = attest::startup::Database::open(data)
+        .await
+        .expect("the loaded data folder's database");
+    let pool = database.pool.clone();
+    let centre: Uuid = sqlx::query_scalar(
+        "SELECT centre_id FROM enrolments GROUP BY centre_id ORDER BY count(*) DESC LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("a loaded centre");
+    let admin: Uuid = sqlx::query_scalar(
+        "SELECT u.id FROM users u JOIN user_roles r ON r.user_id = u.id \
+          WHERE u.centre_id = $1 AND r.role = 'admin' ORDER BY u.id LIMIT 1",
+    )
+    .bind(centre)
+    .fetch_one(&pool)
+    .await
+    .expect("the centre's admin");
+    // Spread over the centre (every kind of portfolio the mix has), the same each run.
+    let enrolments: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM enrolments WHERE centre_id = $1 ORDER BY hashtext(id::text) LIMIT $2",
+    )
+    .bind(centre)
+    .bind(i64::try_from(n).expect("count"))
+    .fetch_all(&pool)
+    .await
+    .expect("enrolments");
+    let (total, ticks): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM enrolments WHERE centre_id = $1), \
+                (SELECT count(*) FROM ticks WHERE enrolment_id = ANY($2))",
+    )
+    .bind(centre)
+    .bind(&enrolments)
+    .fetch_one(&pool)
+    .await
+    .expect("sizes");
+    eprintln!(
+        "loaded centre: {} of its {total} enrolments, holding {ticks} ticks in all layers",
+        enrolments.len()
+    );
+    let postmaster = std::fs::read_to_string(data.join("postgres/postmaster.pid"))
+        .ok()
+        .and_then(|t| t.lines().next().and_then(|l| l.trim().parse().ok()));
+    Fixture {
+        pool,
+        admin,
+        enrolments,
+        loaded: Some(database),
+        postmaster,
+    }
 }
 
 /// Everything is inserted with set-based statements (generate_series / UNNEST), so
@@ -146,6 +211,8 @@ async fn fixture(n: usize) -> Fixture {
         pool,
         admin,
         enrolments,
+        loaded: None,
+        postmaster: attest::testing::cluster().pid(),
     }
 }
 
@@ -153,7 +220,11 @@ fn bench(c: &mut Criterion) {
     let full = std::env::args().any(|a| a == "--bench");
     let n = if full { ENROLMENTS } else { SMOKE_ENROLMENTS };
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
-    let f = rt.block_on(fixture(n));
+    let data = std::env::var_os("BULK_AUDIT_DATA").map(std::path::PathBuf::from);
+    let mut f = match &data {
+        Some(data) => rt.block_on(loaded(data, n)),
+        None => rt.block_on(fixture(n)),
+    };
     let run = |f: &Fixture| {
         let done = rt
             .block_on(audit_many(&f.pool, &f.enrolments, Some(f.admin), |_, _| {}))
@@ -162,13 +233,15 @@ fn bench(c: &mut Criterion) {
         done
     };
     // The first run is the one that moves statuses (and writes their history).
-    let cpu = cpu_seconds();
+    let cpu = cpu_seconds(f.postmaster);
     let start = Instant::now();
     let first = run(&f);
     let wall = start.elapsed().as_secs_f64();
-    let cpu = cpu_seconds() - cpu;
+    let cpu = cpu_seconds(f.postmaster) - cpu;
     let moved = first.iter().filter(|d| d.changed_status()).count();
-    assert_eq!(moved, n.div_ceil(50));
+    if f.loaded.is_none() {
+        assert_eq!(moved, n.div_ceil(50));
+    }
     eprintln!(
         "first bulk audit of {n} enrolments, end to end: {wall:.2} s wall clock, {cpu:.2} s of CPU \
          (this process and the database's) ({moved} moved to Ready to be Requested)"
@@ -189,11 +262,14 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
+    if let Some(database) = f.loaded.take() {
+        rt.block_on(database.close());
+    }
 }
 
-/// CPU time used so far by this process and the test cluster's processes: on a machine
+/// CPU time used so far by this process and the cluster's processes: on a machine
 /// shared with other work, the wall clock says as much about the neighbours as about us.
-fn cpu_seconds() -> f64 {
+fn cpu_seconds(postmaster: Option<u32>) -> f64 {
     let stat = |pid: &str| -> Option<(u32, f64)> {
         let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         // Fields after the command name, which is in parentheses and may hold spaces.
@@ -214,7 +290,7 @@ fn cpu_seconds() -> f64 {
     }
     // The cluster's process and every process under it (server, backends, workers).
     let mut ours = vec![std::process::id()];
-    ours.extend(attest::testing::cluster().pid());
+    ours.extend(postmaster);
     let mut i = 1;
     while i < ours.len() {
         let parent = ours[i];

@@ -22,6 +22,11 @@
 #   benches/reports.sh
 #   REPORTS_DATA=/tmp/attest-10k benches/reports.sh
 #   REPORTS_ENROLMENTS=1000 REPORTS_ONLY=csv benches/reports.sh
+#   REPORTS_ENROLMENTS=100000 REPORTS_MIX=growing REPORTS_DATA=/work/bench/g100k benches/reports.sh
+#
+# REPORTS_MIX=growing loads the 100,000-enrolment mix of issue 16 (one learner in ten
+# with the whole portfolio, the rest early starters; see `bench_centre::Mix`). The CSV's
+# goal is for 10,000 rows: at a larger size it scales with the rows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +35,7 @@ CONNECTIONS=${REPORTS_CONNECTIONS:-32}
 THREADS=${REPORTS_THREADS:-1}
 ONLY=${REPORTS_ONLY:-}
 ENROLMENTS=${REPORTS_ENROLMENTS:-10000}
+MIX=${REPORTS_MIX:-established}
 
 . benches/lib.sh
 bench_setup
@@ -40,7 +46,7 @@ if [ ! -f "$DATA/fixture" ]; then
   mkdir -p "$DATA"
   chmod 755 "$DATA"
   start=$(date +%s)
-  ATTEST_DATA_DIR="$DATA/data" "$BIN" bench-fixture --enrolments "$ENROLMENTS" >"$DATA/fixture.part"
+  ATTEST_DATA_DIR="$DATA/data" "$BIN" bench-fixture --enrolments "$ENROLMENTS" --mix "$MIX" >"$DATA/fixture.part"
   mv "$DATA/fixture.part" "$DATA/fixture"
   echo "  loaded in $(($(date +%s) - start)) s" >&2
 fi
@@ -144,9 +150,12 @@ measure sample-dashboard /sample/dashboard - - -H "Cookie: $BIG_IQA" -H "$GZIP"
 unset MEASURE_CONNECTIONS
 measure report-mixed /admin/enrolments - 100 -s "$WORK/views.lua"
 
+# The evidence page keeps its goal at this size (issue 16), at 32 connections.
+ENROLMENT=/enrolments/${F[enrolment]}
+measure evidence "$ENROLMENT/evidence/${F[evidence]}" 5 25 -H "Cookie: $LEARNER" -H "$GZIP"
+
 # The caseload's home against the evidence page, both at 64 connections.
 MEASURE_CONNECTIONS=64
-ENROLMENT=/enrolments/${F[enrolment]}
 measure evidence-64 "$ENROLMENT/evidence/${F[evidence]}" - - -H "Cookie: $LEARNER" -H "$GZIP"
 EVIDENCE_RPS=$LAST_RPS
 measure assessor-home-32 / - - -H "Cookie: $ASSESSOR" -H "$GZIP"
@@ -177,12 +186,13 @@ if only csv; then
   rows=$(($(wc -l <"$WORK/all.csv") - 1))
   growth=$(((peak - before) / 1024))
   verdict=ok
-  awk -v s="$seconds" 'BEGIN { exit !(s > 2) }' && verdict=MISSED
+  goal=$(awk -v r="$rows" 'BEGIN { printf "%.0f", (r > 10000 ? 2 * r / 10000 : 2) }')
+  awk -v s="$seconds" -v g="$goal" 'BEGIN { exit !(s > g) }' && verdict=MISSED
   [ "$growth" -gt 20 ] && verdict=MISSED
   [ "$rows" -eq "${F[centre_enrolments]}" ] || verdict="WRONG ROWS"
   [ "$verdict" = ok ] || FAILED=1
-  REPORT+=("$(printf '%-22s %s rows, %s bytes in %s s (goal ≤ 2), memory +%s MB (goal ≤ 20)  %s' \
-    csv "$rows" "$(wc -c <"$WORK/all.csv")" "$seconds" "$growth" "$verdict")")
+  REPORT+=("$(printf '%-22s %s rows, %s bytes in %s s (goal ≤ %s), memory +%s MB (goal ≤ 20)  %s' \
+    csv "$rows" "$(wc -c <"$WORK/all.csv")" "$seconds" "$goal" "$growth" "$verdict")")
 fi
 
 # Ticks with the kept figures in place, on a centre this size.

@@ -13,7 +13,12 @@ const CASELOAD: usize = 32;
 
 /// Prints one `KEY=VALUE` line per fact (ids and emails only, so a shell can read them
 /// with `IFS== read`).
-pub async fn load(data_dir: &Path, evidence: usize, enrolments: usize) -> anyhow::Result<ExitCode> {
+pub async fn load(
+    data_dir: &Path,
+    evidence: usize,
+    enrolments: usize,
+    mix: bench_centre::Mix,
+) -> anyhow::Result<ExitCode> {
     let database = Database::open(data_dir).await?;
     let loaded = async {
         let f = bench::load(&database.pool, &large_qualification("BENCH/60"), evidence).await?;
@@ -23,7 +28,7 @@ pub async fn load(data_dir: &Path, evidence: usize, enrolments: usize) -> anyhow
             // role must) it takes hours, so the local cluster's superuser does it.
             let loader = database.superuser_pool().await?;
             let pool = loader.as_ref().unwrap_or(&database.pool);
-            let grown = bench_centre::grow(pool, &f, enrolments).await;
+            let grown = bench_centre::grow(pool, &f, enrolments, mix).await;
             if let Some(loader) = loader {
                 loader.close().await;
             }

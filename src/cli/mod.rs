@@ -99,6 +99,10 @@ pub enum Command {
         /// assessors and 5 IQAs with copies of the first learner's portfolio.
         #[arg(long, default_value_t = 32)]
         enrolments: usize,
+        /// How far through their portfolios the copied learners are: `growing` for
+        /// 100,000 enrolments (about 480 ticks a learner, against 1,900).
+        #[arg(long, value_enum, default_value = "established")]
+        mix: crate::demo::bench_centre::Mix,
     },
     /// Makes every enrolment of a loaded benchmark centre an apprenticeship with 100
     /// off-the-job entries and 8 progress reviews (issue 14's benchmark).
@@ -179,7 +183,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::BenchFixture {
             evidence,
             enrolments,
-        } => runtime()?.block_on(bench::load(&cli.data_dir, evidence, enrolments)),
+            mix,
+        } => runtime()?.block_on(bench::load(&cli.data_dir, evidence, enrolments, mix)),
         Command::Migrate => runtime()?.block_on(migrate(&cli.data_dir)),
         Command::BenchApprenticeships => runtime()?.block_on(bench::apprenticeships(&cli.data_dir)),
         Command::Serve {

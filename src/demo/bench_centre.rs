@@ -24,6 +24,42 @@ pub(crate) const ASSESSORS: usize = 30;
 pub(crate) const TRAINEES: usize = 10;
 pub(crate) const IQAS: usize = 5;
 
+/// How far through their portfolios the copied learners are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mix {
+    /// A centre whose learners are mostly well on: three in five hold the whole
+    /// portfolio (about 2,200 ticks), the rest are partway (5 to 59 of its 60 items),
+    /// one in ten has every criterion confirmed. The 10,000-enrolment benchmark.
+    Established,
+    /// A large provider taking learners on all year: one in ten holds the whole
+    /// portfolio, the rest are early starters with 3 to 8 items (about 200 ticks), one
+    /// in twenty (half of the whole portfolios) has every criterion confirmed. About
+    /// 480 ticks a learner: what 100,000 enrolments fit on one machine's disk with.
+    Growing,
+}
+
+impl Mix {
+    /// Evidence items copied for the `n`th learner, of the first portfolio's 60.
+    fn items(self, n: usize) -> i32 {
+        let items = match self {
+            Mix::Established if n % 5 < 3 => 60,
+            Mix::Established => 5 + (n * 13) % 55,
+            Mix::Growing if n.is_multiple_of(10) => 60,
+            Mix::Growing => 3 + (n * 7) % 6,
+        };
+        i32::try_from(items).unwrap_or(60)
+    }
+
+    /// Whether the `n`th learner has every criterion confirmed (achieving their
+    /// majors): always one who holds the whole portfolio.
+    fn complete(self, n: usize) -> bool {
+        match self {
+            Mix::Established => n % 10 == 2,
+            Mix::Growing => n.is_multiple_of(20),
+        }
+    }
+}
+
 /// Who a benchmark signs in as, at this size.
 #[derive(Debug, Clone)]
 pub struct CentreFixture {
@@ -51,7 +87,12 @@ const SURNAMES: [&str; 16] = [
 
 /// Grows the fixture's centre to `total` enrolments. The fixture must hold its first
 /// learner and the caseload copies already (`bench::load`, `bench::load_caseload`).
-pub async fn grow(pool: &PgPool, f: &BenchFixture, total: usize) -> anyhow::Result<CentreFixture> {
+pub async fn grow(
+    pool: &PgPool,
+    f: &BenchFixture,
+    total: usize,
+    mix: Mix,
+) -> anyhow::Result<CentreFixture> {
     let hash = password::hash(BENCH_PASSWORD)?;
     let main = crate::db::enrolments::get(pool, f.enrolment_id).await?;
     let staff = |role: &'static str, n: usize| {
@@ -93,7 +134,10 @@ pub async fn grow(pool: &PgPool, f: &BenchFixture, total: usize) -> anyhow::Resu
     while n < total {
         let size = CHUNK.min(total - n);
         made.extend(
-            copy_chunk(pool, f, &main, n, size, &hash, &assessors, &trainees, &iqas).await?,
+            copy_chunk(
+                pool, f, &main, n, size, mix, &hash, &assessors, &trainees, &iqas,
+            )
+            .await?,
         );
         n += size;
     }
@@ -202,6 +246,7 @@ async fn copy_chunk(
     main: &crate::db::enrolments::Enrolment,
     from: usize,
     size: usize,
+    mix: Mix,
     hash: &str,
     assessors: &[Uuid],
     trainees: &[Uuid],
@@ -226,40 +271,35 @@ async fn copy_chunk(
         .map(|n| (n % 3 == 0).then(|| trainees[n % trainees.len()]))
         .collect();
     let iqa: Vec<Uuid> = (from..from + size).map(|n| iqas[n % iqas.len()]).collect();
-    // Three learners in five have their whole portfolio; the rest are partway through.
-    let items: Vec<i32> = (from..from + size)
-        .map(|n| {
-            if n % 5 < 3 {
-                60
-            } else {
-                i32::try_from(5 + (n * 13) % 55).unwrap_or(60)
-            }
-        })
-        .collect();
+    let items: Vec<i32> = (from..from + size).map(|n| mix.items(n)).collect();
+    let complete: Vec<bool> = (from..from + size).map(|n| mix.complete(n)).collect();
     let mut tx = pool.begin().await?;
     // Triggers (and foreign-key checks) off for the copy: the figures are recounted at
     // the end. Only a superuser may; elsewhere the triggers keep them, slower.
     triggers_off(&mut tx).await?;
-    let ids: Vec<Uuid> = sqlx::query_scalar!(
-        "WITH spec AS (SELECT * FROM UNNEST($1::int4[], $2::text[], $3::uuid[], $4::uuid[], $5::uuid[]) \
-                         AS s(n, name, assessor, trainee, iqa)), \
-              learners AS (INSERT INTO users (centre_id, email, display_name, password_hash, kind) \
-                           SELECT $6, 'member' || n || '@bench.attest.test', name, $7, 'learner' \
-                           FROM spec ORDER BY n RETURNING id, email, display_name), \
-              roles AS (INSERT INTO user_roles (user_id, kind, role) \
-                        SELECT id, 'learner', 'learner' FROM learners), \
-              made AS (INSERT INTO enrolments (id, centre_id, learner_id, version_id, major_id, \
-                                               assessor_id, trainee_assessor_id, iqa_id, \
-                                               criteria_total, unit_total, learner_sort, learner_search) \
-                       SELECT gen_random_uuid(), $6, l.id, $8, $9, s.assessor, s.trainee, s.iqa, \
-                              v.criteria_count, v.unit_count, lower(l.display_name), \
-                              lower(l.display_name) || ' ' || lower(l.email) \
-                       FROM spec s JOIN learners l ON l.email = 'member' || s.n || '@bench.attest.test' \
-                       JOIN qualification_versions v ON v.id = $8 \
-                       RETURNING id), \
-              history AS (INSERT INTO enrolment_status_history (enrolment_id, to_status, reason) \
-                          SELECT id, 'not_yet_achieved', 'enrolled' FROM made) \
-         SELECT id FROM made",
+    // In learner order, so that `items` and `complete` line up with them.
+    let made = sqlx::query!(
+        r#"WITH spec AS (SELECT * FROM UNNEST($1::int4[], $2::text[], $3::uuid[], $4::uuid[], $5::uuid[])
+                         AS s(n, name, assessor, trainee, iqa)),
+              learners AS (INSERT INTO users (centre_id, email, display_name, password_hash, kind)
+                           SELECT $6, 'member' || n || '@bench.attest.test', name, $7, 'learner'
+                           FROM spec ORDER BY n RETURNING id, email, display_name),
+              roles AS (INSERT INTO user_roles (user_id, kind, role)
+                        SELECT id, 'learner', 'learner' FROM learners),
+              made AS (INSERT INTO enrolments (id, centre_id, learner_id, version_id, major_id,
+                                               assessor_id, trainee_assessor_id, iqa_id,
+                                               criteria_total, unit_total, learner_sort, learner_search)
+                       SELECT gen_random_uuid(), $6, l.id, $8, $9, s.assessor, s.trainee, s.iqa,
+                              v.criteria_count, v.unit_count, lower(l.display_name),
+                              lower(l.display_name) || ' ' || lower(l.email)
+                       FROM spec s JOIN learners l ON l.email = 'member' || s.n || '@bench.attest.test'
+                       JOIN qualification_versions v ON v.id = $8
+                       RETURNING id, learner_id),
+              history AS (INSERT INTO enrolment_status_history (enrolment_id, to_status, reason)
+                          SELECT id, 'not_yet_achieved', 'enrolled' FROM made)
+         SELECT m.id AS "id!", s.n AS "n!" FROM made m JOIN learners l ON l.id = m.learner_id
+           JOIN spec s ON l.email = 'member' || s.n || '@bench.attest.test'
+         ORDER BY s.n"#,
         &numbers,
         &names,
         &assessor,
@@ -272,6 +312,7 @@ async fn copy_chunk(
     )
     .fetch_all(&mut *tx)
     .await?;
+    let ids: Vec<Uuid> = made.iter().map(|m| m.id).collect();
     let learner_of_main = main.learner_id;
     // Each new enrolment's items: the first `items` of the main portfolio's, in order.
     sqlx::query!(
@@ -305,17 +346,22 @@ async fn copy_chunk(
     )
     .execute(&mut *tx)
     .await?;
-    // One learner in ten has every criterion confirmed (on their first item): they
-    // achieve their majors, and some are issued their credential (`settle`).
+    // Those the mix completes have every criterion confirmed (on their first item):
+    // they achieve their majors, and some are issued their credential (`settle`).
+    let completed: Vec<Uuid> = ids
+        .iter()
+        .zip(&complete)
+        .filter_map(|(id, done)| done.then_some(*id))
+        .collect();
     sqlx::query!(
         "INSERT INTO ticks (evidence_id, criterion_id, layer, enrolment_id, version_id, ticked_by, ticked_at) \
          SELECT first_item.id, c.id, 'assessor', e.id, e.version_id, e.assessor_id, now() \
          FROM enrolments e \
          JOIN LATERAL (SELECT id FROM evidence WHERE enrolment_id = e.id ORDER BY added_at, id LIMIT 1) first_item ON true \
          JOIN criteria c ON c.version_id = e.version_id \
-         WHERE e.id = ANY($1) AND abs(hashtext(e.id::text || 'complete')) % 10 = 0 \
+         WHERE e.id = ANY($1) \
          ON CONFLICT (evidence_id, criterion_id, layer) DO NOTHING",
-        &ids,
+        &completed,
     )
     .execute(&mut *tx)
     .await?;

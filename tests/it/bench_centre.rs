@@ -2,13 +2,23 @@
 //! made: the triggers are off while it copies, so what they keep is checked here.
 use attest::db::figures;
 use attest::demo::bench;
-use attest::demo::bench_centre;
+use attest::demo::bench_centre::{self, Mix};
 use attest::testing::test_pool;
 
 use crate::helpers::{group, major, units};
 
 #[tokio::test]
 async fn a_grown_centre_holds_what_the_triggers_would_have_kept() {
+    grown_centre_holds_what_the_triggers_would_have_kept(Mix::Established).await;
+}
+
+/// The 100,000-enrolment mix (issue 16) is grown by the same statements.
+#[tokio::test]
+async fn a_growing_centre_holds_what_the_triggers_would_have_kept() {
+    grown_centre_holds_what_the_triggers_would_have_kept(Mix::Growing).await;
+}
+
+async fn grown_centre_holds_what_the_triggers_would_have_kept(mix: Mix) {
     let pool = test_pool().await;
     let q = attest::domain::Qualification {
         code: "GROW/1".into(),
@@ -20,7 +30,7 @@ async fn a_grown_centre_holds_what_the_triggers_would_have_kept() {
     };
     let f = bench::load(&pool, &q, 6).await.expect("fixture");
     bench::load_caseload(&pool, &f, 3).await.expect("caseload");
-    let grown = bench_centre::grow(&pool, &f, 80).await.expect("grown");
+    let grown = bench_centre::grow(&pool, &f, 80, mix).await.expect("grown");
     assert_eq!(grown.enrolments, 80);
     let (count, names_kept, totals_kept): (i64, bool, bool) = sqlx::query_as(
         "SELECT count(*), \
@@ -60,10 +70,12 @@ async fn a_grown_centre_holds_what_the_triggers_would_have_kept() {
     for (id, was) in ids.iter().zip(before) {
         assert_eq!(figures::kept(&pool, *id).await.expect("kept"), was, "{id}");
     }
-    // Some learners are quiet, some have IQA actions open, some are certificated.
-    let (quiet, actions, issued): (i64, i64, i64) = sqlx::query_as(
+    // Some learners are quiet, some have IQA actions open, the complete ones have
+    // achieved (and some are certificated).
+    let (quiet, actions, achieved, issued): (i64, i64, i64, i64) = sqlx::query_as(
         "SELECT count(*) FILTER (WHERE last_activity_at < now() - interval '30 days'), \
                 count(*) FILTER (WHERE open_iqa_actions > 0), \
+                count(*) FILTER (WHERE status IN ('ready_to_be_requested', 'credential_issued')), \
                 count(*) FILTER (WHERE status = 'credential_issued') \
            FROM enrolments WHERE centre_id = $1",
     )
@@ -72,8 +84,8 @@ async fn a_grown_centre_holds_what_the_triggers_would_have_kept() {
     .await
     .expect("spread");
     assert!(
-        quiet > 0 && actions > 0,
-        "quiet {quiet}, actions {actions}, issued {issued}"
+        quiet > 0 && actions > 0 && achieved > 0,
+        "quiet {quiet}, actions {actions}, achieved {achieved}, issued {issued}"
     );
 }
 
