@@ -120,7 +120,7 @@ pub async fn past(
              JOIN users u ON u.id = e.learner_id
             WHERE c.centre_id = $1 AND c.cancelled_at IS NULL
               AND c.issued_at IS NOT NULL AND c.issued_at < $2
-              AND e.archived_at IS NULL
+              AND NOT c.portfolio_archived
               AND ($3::uuid IS NULL OR (c.issued_at, c.enrolment_id) >
                    (SELECT k.issued_at, k.enrolment_id FROM credentials k
                      WHERE k.enrolment_id = $3 AND k.cancelled_at IS NULL AND k.centre_id = $1))
@@ -175,6 +175,13 @@ pub async fn archive(
         "UPDATE enrolments SET archived_at = now(), archived_by = $2 WHERE id = $1",
         enrolment_id,
         admin_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    // What the retention list's index leaves out.
+    sqlx::query!(
+        "UPDATE credentials SET portfolio_archived = true WHERE enrolment_id = $1",
+        enrolment_id
     )
     .execute(&mut *tx)
     .await?;
