@@ -50,8 +50,9 @@ async fn loaded(data: &std::path::Path, n: usize) -> Fixture {
     .await
     .expect("a loaded centre");
     let admin: Uuid = sqlx::query_scalar(
-        "SELECT u.id FROM users u JOIN user_roles r ON r.user_id = u.id \
-          WHERE u.centre_id = $1 AND r.role = 'admin' ORDER BY u.id LIMIT 1",
+        "SELECT u.id FROM users u WHERE u.centre_id = $1 \
+            AND EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = 'admin') \
+          ORDER BY u.id LIMIT 1",
     )
     .bind(centre)
     .fetch_one(&pool)

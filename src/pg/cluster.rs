@@ -111,6 +111,9 @@ impl LocalCluster {
             initdb(&bins, &dir, &run_as, opts)?;
         }
         clear_stale_lock(&dir, opts.port)?;
+        if opts.durable {
+            super::tuning::ensure_write_settings(&bins, &dir, &run_as)?;
+        }
 
         let log_path = dir.join("postgres.log");
         let log = OpenOptions::new()
@@ -310,7 +313,7 @@ fn is_ready(pid_file: &Path, pid: u32) -> bool {
 
 /// The server's programs read no PG* variables we did not choose, and run from `/`
 /// because the postgres user may not be able to enter our working directory.
-fn prepare(cmd: &mut Command, run_as: &RunAs) {
+pub(super) fn prepare(cmd: &mut Command, run_as: &RunAs) {
     for var in [
         "PGDATA",
         "PGHOST",

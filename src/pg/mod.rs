@@ -11,6 +11,7 @@ mod binaries;
 mod cluster;
 mod os;
 pub(crate) mod spawn;
+mod tuning;
 
 pub use binaries::{find_in, versioned_bin_dirs, PgBinaries, BINDIR_ENV};
 pub use cluster::{check_socket_path, LocalCluster, SUPERUSER};

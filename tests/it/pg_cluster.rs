@@ -40,6 +40,62 @@ async fn a_cluster_restarts_in_its_folder_and_keeps_its_data() {
     std::fs::remove_dir_all(root).unwrap();
 }
 
+/// A cluster the app runs for itself starts with WAL settings for many small writes
+/// (`pg::tuning`), written once into its `postgresql.conf`, where an operator's
+/// `ALTER SYSTEM` still overrides them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_durable_cluster_starts_with_write_settings_an_operator_can_change() {
+    let root = attest::testing::test_dir().join(format!("tuned-{}", uuid::Uuid::new_v4().simple()));
+    let dir = root.join("pg");
+    let opts = ClusterOptions {
+        durable: true,
+        ..ClusterOptions::for_tests()
+    };
+    let show = |cluster: &LocalCluster, name: &'static str| {
+        let options = cluster.connect_options("postgres");
+        async move {
+            let mut conn = options.connect().await.unwrap();
+            let value: String = sqlx::query_scalar(&format!("SHOW {name}"))
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            conn.close().await.unwrap();
+            value
+        }
+    };
+    let mut cluster = tokio::task::block_in_place(|| LocalCluster::start(&dir, &opts))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let compression = show(&cluster, "wal_compression").await;
+    assert!(
+        ["lz4", "pglz", "on"].contains(&compression.as_str()),
+        "WAL compressed: {compression}"
+    );
+    assert_eq!(show(&cluster, "max_wal_size").await, "4GB");
+    let mut conn = cluster.connect_options("postgres").connect().await.unwrap();
+    sqlx::query("ALTER SYSTEM SET max_wal_size = '2GB'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    cluster.stop().unwrap();
+
+    let cluster = tokio::task::block_in_place(|| LocalCluster::start(&dir, &opts))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        show(&cluster, "max_wal_size").await,
+        "2GB",
+        "the operator's wins"
+    );
+    let conf = std::fs::read_to_string(dir.join("postgresql.conf")).unwrap();
+    assert_eq!(
+        conf.matches("max_wal_size = '4GB'").count(),
+        1,
+        "written once"
+    );
+    drop(cluster);
+    std::fs::remove_dir_all(root).unwrap();
+}
+
 #[test]
 fn a_folder_with_other_files_is_not_taken_over() {
     let dir = attest::testing::test_dir().join(format!("junk-{}", uuid::Uuid::new_v4().simple()));
