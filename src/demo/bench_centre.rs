@@ -7,7 +7,8 @@
 //!
 //! Copies are made set-based, a chunk of learners per statement, with the triggers off
 //! (`session_replication_role`): what the enrolment's own triggers would fill in (the
-//! version's totals, the learner's name for sorting and searching) is written out, and
+//! version's totals, the learner's name for sorting and searching, the account's kept
+//! roles) is written out, and
 //! the kept figures of migration 0014 are counted once at the end by the database's own
 //! recount, which the tests hold equal to the triggers.
 use sqlx::PgPool;
@@ -153,6 +154,10 @@ pub async fn grow(
     // centre's rows never are (they are inserted once and updated in place): the copies
     // left behind would make every read of the table three times the size it is.
     let big_employer_learners = employer(pool, f.centre_id, &hash).await?;
+    // The people list's kept counts (migration 0038), which the copies' triggers left.
+    sqlx::query!("SELECT centre_people_recount($1)", f.centre_id)
+        .execute(pool)
+        .await?;
     sqlx::query!("VACUUM FULL enrolments").execute(pool).await?;
     // The second account of each role carries the largest share of learners.
     let assessor = sqlx::query_as!(
@@ -281,8 +286,10 @@ async fn copy_chunk(
     let made = sqlx::query!(
         r#"WITH spec AS (SELECT * FROM UNNEST($1::int4[], $2::text[], $3::uuid[], $4::uuid[], $5::uuid[])
                          AS s(n, name, assessor, trainee, iqa)),
-              learners AS (INSERT INTO users (centre_id, email, display_name, password_hash, kind)
-                           SELECT $6, 'member' || n || '@bench.attest.test', name, $7, 'learner'
+              learners AS (INSERT INTO users (centre_id, email, display_name, password_hash, kind,
+                                              role_ranks)
+                           SELECT $6, 'member' || n || '@bench.attest.test', name, $7, 'learner',
+                                  ARRAY[role_rank('learner')]
                            FROM spec ORDER BY n RETURNING id, email, display_name),
               roles AS (INSERT INTO user_roles (user_id, kind, role)
                         SELECT id, 'learner', 'learner' FROM learners),

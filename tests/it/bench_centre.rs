@@ -55,6 +55,28 @@ async fn grown_centre_holds_what_the_triggers_would_have_kept(mix: Mix) {
     .expect("the centre's kept count");
     assert_eq!(kept, recounted, "the centre's enrolments are counted");
     assert!(names_kept, "every learner's name is on their enrolment");
+    // Each account's kept roles (migration 0026), which the people list filters on.
+    let roles_unkept: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM users u WHERE u.centre_id = $1 AND u.role_ranks <> \
+             ARRAY(SELECT role_rank(r.role) FROM user_roles r WHERE r.user_id = u.id ORDER BY 1)",
+    )
+    .bind(f.centre_id)
+    .fetch_one(&pool)
+    .await
+    .expect("roles");
+    assert_eq!(roles_unkept, 0, "every account's roles are kept");
+    let people_unkept: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM ( \
+           (SELECT role, active, people FROM centre_people_counts WHERE centre_id = $1 AND people > 0 \
+            EXCEPT SELECT '', active, count(*) FROM users WHERE centre_id = $1 GROUP BY active) \
+           EXCEPT SELECT r.role, u.active, count(*) FROM user_roles r JOIN users u ON u.id = r.user_id \
+                   WHERE u.centre_id = $1 GROUP BY r.role, u.active) x",
+    )
+    .bind(f.centre_id)
+    .fetch_one(&pool)
+    .await
+    .expect("people counts");
+    assert_eq!(people_unkept, 0, "the people list's counts are kept");
     assert!(totals_kept, "every enrolment has its version's totals");
     // The kept figures are what the database's recount makes of the copied ticks.
     let ids: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM enrolments WHERE centre_id = $1")

@@ -700,3 +700,92 @@ async fn two_admins_deactivating_each_other_at_once_leave_the_centre_an_active_a
     assert_eq!(active_admins, 1);
     assert_eq!(c.logged("person deactivated").await.len(), 1);
 }
+
+/// The people list's kept counts (migration 0038) as a recount from scratch makes them.
+async fn people_counts_hold(pool: &PgPool, centre: Uuid, after: &str) {
+    let kept: Vec<(String, bool, i64)> = sqlx::query_as(
+        "SELECT role, active, people FROM centre_people_counts \
+          WHERE centre_id = $1 AND people > 0 ORDER BY role, active",
+    )
+    .bind(centre)
+    .fetch_all(pool)
+    .await
+    .expect("kept");
+    let recounted: Vec<(String, bool, i64)> = sqlx::query_as(
+        "SELECT '' AS role, u.active, count(*) FROM users u WHERE u.centre_id = $1 GROUP BY u.active \
+         UNION ALL \
+         SELECT r.role, u.active, count(*) FROM user_roles r JOIN users u ON u.id = r.user_id \
+          WHERE u.centre_id = $1 GROUP BY r.role, u.active \
+         ORDER BY 1, 2",
+    )
+    .bind(centre)
+    .fetch_all(pool)
+    .await
+    .expect("recounted");
+    assert_eq!(kept, recounted, "after {after}");
+}
+
+/// Each write that moves the people list's total moves the kept counts with it: an
+/// account added, roles changed, deactivated, reactivated, a learner erased; and the
+/// list's totals are those counts.
+#[tokio::test]
+async fn the_people_counts_follow_every_change_to_accounts_and_roles() {
+    let c = centre().await;
+    let (pool, centre_id) = (&c.w.pool, c.w.centre.id);
+    people_counts_hold(pool, centre_id, "the fixture").await;
+    let ann = c.w.assessor.id;
+    let r = c
+        .post(
+            &format!("/admin/people/{ann}"),
+            "display_name=Ann&email=ann%40acme.test&role=assessor&role=iqa",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    people_counts_hold(pool, centre_id, "a role granted").await;
+    let r = c
+        .post(
+            &format!("/admin/people/{ann}"),
+            "display_name=Ann&email=ann%40acme.test&role=assessor",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    people_counts_hold(pool, centre_id, "a role taken away").await;
+    assert_eq!(c.act(ann, "deactivate").await.status, StatusCode::SEE_OTHER);
+    people_counts_hold(pool, centre_id, "deactivating").await;
+    let assessors_deactivated: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM users u JOIN user_roles r ON r.user_id = u.id \
+          WHERE u.centre_id = $1 AND r.role = 'assessor' AND NOT u.active",
+    )
+    .bind(centre_id)
+    .fetch_one(pool)
+    .await
+    .expect("count");
+    assert_eq!(assessors_deactivated, 1);
+    let listed = send(
+        c.state.clone(),
+        get(
+            "/admin/people?role=assessor&status=deactivated",
+            Some(&c.admin),
+        ),
+    )
+    .await;
+    assert_eq!(listed.status, StatusCode::OK);
+    assert!(
+        listed.body.contains("of <strong>1</strong> person<"),
+        "the list's total is the kept count"
+    );
+    assert_eq!(c.act(ann, "reactivate").await.status, StatusCode::SEE_OTHER);
+    people_counts_hold(pool, centre_id, "reactivating").await;
+    let lee = c.w.learner.id;
+    let r = c.post(&format!("/admin/people/{lee}/erase"), "").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    people_counts_hold(pool, centre_id, "erasing a learner").await;
+    let r = c
+        .post(
+            "/admin/people",
+            "kind=learner&display_name=Nia+New&email=nia%40acme.test",
+        )
+        .await;
+    assert!(r.body.contains("Nia New added"), "{}", r.body);
+    people_counts_hold(pool, centre_id, "a learner added").await;
+}
