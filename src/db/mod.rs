@@ -44,6 +44,7 @@ mod qualification_items;
 pub mod qualifications;
 pub mod reassign;
 pub mod report;
+mod report_queue;
 pub mod retention;
 pub(crate) mod review_links;
 pub(crate) mod reviews;

@@ -11,7 +11,7 @@ use sqlx::{PgExecutor, Postgres, QueryBuilder};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{DbError, DbResult};
+use super::{report_queue, DbError, DbResult};
 use crate::domain::outcome::Outcome;
 use crate::domain::people::Role;
 use crate::domain::report::{Column, Direction, Filters, OutcomeFilter, ReportQuery};
@@ -641,22 +641,40 @@ where
     E: PgExecutor<'c> + Copy,
 {
     let mut b = QueryBuilder::new("");
-    match grouped_by(q.sort.column, scope) {
-        Some(of) => {
+    let counted = report_queue::counted(scope, &q.filters);
+    match (
+        grouped_by(q.sort.column, scope),
+        report_queue::ordered(scope, q),
+    ) {
+        (Some(of), _) => {
             b.push("SELECT ");
-            push_total(&mut b, centre_id, scope, q, |b| {
-                b.push("(SELECT count(*)").push(FROM);
-                push_where(b, centre_id, scope, &q.filters);
-                b.push(")");
+            push_total(&mut b, centre_id, scope, q, |b| match counted {
+                Some(column) => report_queue::push_count(b, centre_id, column),
+                None => {
+                    b.push("(SELECT count(*)").push(FROM);
+                    push_where(b, centre_id, scope, &q.filters);
+                    b.push(")");
+                }
             });
             b.push(" AS total, ");
             push_grouped_page_ids(&mut b, centre_id, scope, q, of);
         }
-        None => {
-            push_filtered(&mut b, centre_id, scope, q);
+        (None, Some(column)) => {
             b.push("SELECT ");
             push_total(&mut b, centre_id, scope, q, |b| {
-                b.push("(SELECT count(*) FROM f)");
+                report_queue::push_count(b, centre_id, column);
+            });
+            b.push(" AS total, ");
+            report_queue::push_page_ids(&mut b, centre_id, q, column);
+        }
+        (None, None) => {
+            push_filtered(&mut b, centre_id, scope, q);
+            b.push("SELECT ");
+            push_total(&mut b, centre_id, scope, q, |b| match counted {
+                Some(column) => report_queue::push_count(b, centre_id, column),
+                None => {
+                    b.push("(SELECT count(*) FROM f)");
+                }
             });
             b.push(" AS total, ");
             push_page_ids(&mut b, q);

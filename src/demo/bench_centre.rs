@@ -149,6 +149,10 @@ pub async fn grow(
     settle(pool, f.centre_id, &made).await?;
     for ids in made.chunks(2_000) {
         figures::recount(pool, ids).await?;
+        // The report's queues (migration 0039), which the copies' triggers left.
+        sqlx::query!("SELECT enrolment_queues_fill($1)", ids)
+            .execute(pool)
+            .await?;
     }
     // Each enrolment row was written four times over by the passes above, which a
     // centre's rows never are (they are inserted once and updated in place): the copies

@@ -77,6 +77,17 @@ async fn grown_centre_holds_what_the_triggers_would_have_kept(mix: Mix) {
     .await
     .expect("people counts");
     assert_eq!(people_unkept, 0, "the people list's counts are kept");
+    let queues_unkept: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM enrolments e LEFT JOIN enrolment_queues q ON q.enrolment_id = e.id \
+          WHERE e.centre_id = $1 AND (q.enrolment_id IS NULL \
+             OR (q.centre_id, q.claims_to_review, q.awaiting_countersignature, q.learner_sort) \
+                IS DISTINCT FROM (e.centre_id, e.claims_to_review, e.awaiting_countersignature, e.learner_sort))",
+    )
+    .bind(f.centre_id)
+    .fetch_one(&pool)
+    .await
+    .expect("queues");
+    assert_eq!(queues_unkept, 0, "the report's queues are kept");
     assert!(totals_kept, "every enrolment has its version's totals");
     // The kept figures are what the database's recount makes of the copied ticks.
     let ids: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM enrolments WHERE centre_id = $1")

@@ -81,6 +81,20 @@ async fn assert_true(pool: &PgPool, enrolment_id: Uuid, after: &str) {
     let again = figures::kept(&mut *tx, enrolment_id).await.unwrap();
     tx.rollback().await.unwrap();
     assert_eq!(again, expected, "the database's recount after {after}");
+    // The report's queue (migration 0039) holds the same figures.
+    let queued: (i32, i32) = sqlx::query_as(
+        "SELECT claims_to_review, awaiting_countersignature FROM enrolment_queues \
+          WHERE enrolment_id = $1",
+    )
+    .bind(enrolment_id)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        queued,
+        (kept.claims_to_review, kept.awaiting_countersignature),
+        "the report's queue after {after}"
+    );
 }
 
 fn person(w: &World, layer: Layer) -> Uuid {
