@@ -22,6 +22,8 @@ pub(crate) struct PersonView {
     pub deactivated_by: Option<String>,
     /// None: never signed in since sign-ins were recorded.
     pub last_signed_in_at: Option<OffsetDateTime>,
+    /// When the learner's personal data was erased on request (SPEC §12).
+    pub erased_at: Option<OffsetDateTime>,
     /// The latest set-password email: to whom, when queued, where it has got to.
     pub link_email: Option<LinkEmail>,
     pub sign_in: SignInLock,
@@ -50,6 +52,7 @@ struct PersonRow {
     deactivated_at: Option<OffsetDateTime>,
     deactivated_by: Option<String>,
     last_signed_in_at: Option<OffsetDateTime>,
+    erased_at: Option<OffsetDateTime>,
     assessor: bool,
     trainee: bool,
     iqa: bool,
@@ -97,7 +100,7 @@ pub(crate) async fn person(
         "SELECT u.id, u.centre_id, u.email, u.display_name, u.password_hash, u.kind, \
                 u.active, u.created_at, u.session_generation, \
                 ARRAY(SELECT role FROM user_roles WHERE user_id = u.id) AS \"roles!\", \
-                u.deactivated_at, d.display_name AS \"deactivated_by?\", u.last_signed_in_at, \
+                u.deactivated_at, d.display_name AS \"deactivated_by?\", u.last_signed_in_at, u.erased_at, \
                 EXISTS (SELECT 1 FROM enrolments WHERE assessor_id = u.id) AS \"assessor!\", \
                 EXISTS (SELECT 1 FROM enrolments WHERE trainee_assessor_id = u.id) AS \"trainee!\", \
                 EXISTS (SELECT 1 FROM enrolments WHERE iqa_id = u.id) AS \"iqa!\" \
@@ -137,11 +140,13 @@ pub(crate) async fn person(
     .try_into()?;
     let link_email = latest_link_email(&mut *conn, person.id).await?;
     let sign_in = sign_in(&mut *conn, &person.email).await?;
+    let erased_at = row.erased_at;
     Ok(PersonView {
         person,
         deactivated_at,
         deactivated_by,
         last_signed_in_at,
+        erased_at,
         link_email,
         sign_in,
         assigned_as,

@@ -304,6 +304,25 @@ async fn a_learner_erased_on_request_is_pseudonymised_and_the_record_stays() {
     .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     wait_for_no_object(&bucket, &object).await;
+    // The person's page says so, and no longer offers an erasure a second one would refuse.
+    let person = send(
+        state.clone(),
+        get(&format!("/admin/people/{learner}"), Some(&admin)),
+    )
+    .await;
+    assert_eq!(person.status, StatusCode::OK);
+    assert!(
+        !person
+            .body
+            .contains(&format!("/admin/people/{learner}/erase")),
+        "{}",
+        person.body
+    );
+    assert!(
+        person.body.contains("Personal data erased on"),
+        "{}",
+        person.body
+    );
 
     let (name, email, password, register): (String, String, Option<String>, String) =
         sqlx::query_as(

@@ -83,6 +83,13 @@ impl PersonPage {
             _ => "Deactivated (when and by whom was not recorded)".to_string(),
         }
     }
+    /// "Personal data erased on …" once the learner's data has been erased.
+    fn erased_text(&self) -> Option<String> {
+        self.view
+            .erased_at
+            .as_ref()
+            .map(|at| format!("Personal data erased on {}", moment(at)))
+    }
     fn last_sign_in_text(&self) -> String {
         match (&self.view.last_signed_in_at, &self.person().password_hash) {
             (Some(at), _) => moment(at),
