@@ -72,8 +72,8 @@ struct ErrorPage {
     status: u16,
     title: &'static str,
     message: String,
-    /// The portfolio a refused action came from, to go back to.
-    back: Option<String>,
+    /// The page a refused action came from, to go back to: its address and the link's words.
+    back: Option<(String, &'static str)>,
 }
 
 /// Marks a refusal's page (409) with its reason, so that `refusals_link_back` can draw
@@ -135,11 +135,12 @@ impl IntoResponse for AppError {
     }
 }
 
-/// A refused action's page links back to the portfolio the action was on (every
-/// refusal happens at an address under `/enrolments/{id}`); the handler that refused
-/// knows the reason, the address knows the way back.
+/// A refused action's page links back to the page the action was on: the portfolio for
+/// an address under `/enrolments/{id}`, the person for `/admin/people/{id}/…`, the list
+/// for a portfolio archived from retention. The handler that refused knows the reason,
+/// the address knows the way back.
 pub(crate) async fn refusals_link_back(request: Request, next: Next) -> Response {
-    let back = portfolio_of(request.uri().path());
+    let back = way_back(request.uri().path());
     let response = next.run(request).await;
     match (back, response.extensions().get::<Refused>()) {
         (Some(back), Some(Refused(message))) => {
@@ -155,12 +156,22 @@ pub(crate) async fn refusals_link_back(request: Request, next: Next) -> Response
     }
 }
 
-/// `/enrolments/{id}` of an address under it, for an id that is one.
-fn portfolio_of(path: &str) -> Option<String> {
-    let id = path.strip_prefix("/enrolments/")?.split('/').next()?;
-    uuid::Uuid::parse_str(id)
-        .ok()
-        .map(|id| format!("/enrolments/{id}"))
+/// The page an action's address belongs to, and the words of the link back to it.
+fn way_back(path: &str) -> Option<(String, &'static str)> {
+    let id_after = |prefix: &str| {
+        let id = path.strip_prefix(prefix)?.split('/').next()?;
+        uuid::Uuid::parse_str(id).ok()
+    };
+    if let Some(id) = id_after("/enrolments/") {
+        return Some((format!("/enrolments/{id}"), "Back to the portfolio"));
+    }
+    if let Some(id) = id_after("/admin/people/") {
+        return Some((format!("/admin/people/{id}"), "Back to the person"));
+    }
+    if path.starts_with("/admin/retention/") {
+        return Some(("/admin/retention".to_string(), "Back to retention"));
+    }
+    None
 }
 
 pub(crate) async fn not_found() -> AppError {
@@ -169,16 +180,26 @@ pub(crate) async fn not_found() -> AppError {
 
 #[cfg(test)]
 mod tests {
-    use super::portfolio_of;
+    use super::way_back;
 
     #[test]
-    fn the_way_back_is_the_portfolio_of_the_address() {
+    fn the_way_back_is_the_page_the_address_belongs_to() {
         let id = "01a23e0c-0000-7000-8000-000000000001";
+        let back = |path: &str| way_back(path).map(|(href, _)| href);
         assert_eq!(
-            portfolio_of(&format!("/enrolments/{id}/credential/request")),
+            back(&format!("/enrolments/{id}/credential/request")),
             Some(format!("/enrolments/{id}"))
         );
-        assert_eq!(portfolio_of("/enrolments/not-an-id/x"), None);
-        assert_eq!(portfolio_of("/admin/audits"), None);
+        assert_eq!(
+            back(&format!("/admin/people/{id}/deactivate")),
+            Some(format!("/admin/people/{id}"))
+        );
+        assert_eq!(
+            back(&format!("/admin/retention/{id}/archive")),
+            Some("/admin/retention".to_string())
+        );
+        assert_eq!(back("/enrolments/not-an-id/x"), None);
+        assert_eq!(back("/admin/people/new"), None);
+        assert_eq!(back("/admin/audits"), None);
     }
 }

@@ -563,6 +563,15 @@ async fn moves_that_make_no_sense_answer_409_with_the_reason_and_change_nothing(
     assert!(r
         .body
         .contains("This account is active: there is nothing to reactivate"));
+    // The refusal's page leads back to the person the action was on.
+    assert!(
+        r.body.contains(&format!(
+            r#"href="/admin/people/{ann}">Back to {}"#,
+            "the person"
+        )),
+        "{}",
+        r.body
+    );
     let r = c.act(c.ada, "deactivate").await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert!(r.body.contains(
