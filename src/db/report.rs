@@ -588,7 +588,8 @@ fn push_details_end(b: &mut QueryBuilder<'static, Postgres>) {
 }
 
 /// How many rows the report has: the centre's kept count when nothing narrows it
-/// (migration 0033), else counted by `count`.
+/// (migration 0033), the kept queue's when only claims or countersignature does
+/// (migration 0039), else counted by `count`.
 fn push_total(
     b: &mut QueryBuilder<'static, Postgres>,
     centre_id: Uuid,
@@ -600,6 +601,8 @@ fn push_total(
         b.push("COALESCE((SELECT c.enrolments FROM centre_enrolment_counts c WHERE c.centre_id = ")
             .push_bind(centre_id)
             .push("), 0)");
+    } else if let Some(column) = report_queue::counted(scope, &q.filters) {
+        report_queue::push_count(b, centre_id, column);
     } else {
         count(b);
     }
@@ -641,25 +644,22 @@ where
     E: PgExecutor<'c> + Copy,
 {
     let mut b = QueryBuilder::new("");
-    let counted = report_queue::counted(scope, &q.filters);
     match (
         grouped_by(q.sort.column, scope),
         report_queue::ordered(scope, q),
     ) {
         (Some(of), _) => {
             b.push("SELECT ");
-            push_total(&mut b, centre_id, scope, q, |b| match counted {
-                Some(column) => report_queue::push_count(b, centre_id, column),
-                None => {
-                    b.push("(SELECT count(*)").push(FROM);
-                    push_where(b, centre_id, scope, &q.filters);
-                    b.push(")");
-                }
+            push_total(&mut b, centre_id, scope, q, |b| {
+                b.push("(SELECT count(*)").push(FROM);
+                push_where(b, centre_id, scope, &q.filters);
+                b.push(")");
             });
             b.push(" AS total, ");
             push_grouped_page_ids(&mut b, centre_id, scope, q, of);
         }
         (None, Some(column)) => {
+            // Unfiltered or filtered by the queue's own flag (`ordered`): a kept count.
             b.push("SELECT ");
             push_total(&mut b, centre_id, scope, q, |b| {
                 report_queue::push_count(b, centre_id, column);
@@ -670,11 +670,8 @@ where
         (None, None) => {
             push_filtered(&mut b, centre_id, scope, q);
             b.push("SELECT ");
-            push_total(&mut b, centre_id, scope, q, |b| match counted {
-                Some(column) => report_queue::push_count(b, centre_id, column),
-                None => {
-                    b.push("(SELECT count(*) FROM f)");
-                }
+            push_total(&mut b, centre_id, scope, q, |b| {
+                b.push("(SELECT count(*) FROM f)");
             });
             b.push(" AS total, ");
             push_page_ids(&mut b, q);
