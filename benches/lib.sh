@@ -169,9 +169,12 @@ function request()
   local k = n % #mine
   local path = mine[k + 1]
   local round = math.floor(n / #mine)
-  -- Each learner's assessor is at their own place in the list, as people are.
-  local c = all[(round + k * 7) % #all + 1]
-  local action = (math.floor(round / #all) % 2 == 0) and "tick" or "untick"
+  -- Each learner's assessor is at their own place in the list, as people are. Each
+  -- criterion is ticked in one round and its tick removed in the next, so that every
+  -- request changes a tick and a run leaves the centre as it found it: runs one after
+  -- another measure the same work (ticks left by an earlier run made its ticks no-ops).
+  local c = all[(math.floor(round / 2) + k * 7) % #all + 1]
+  local action = (round % 2 == 0) and "tick" or "untick"
   n = n + 1
   return wrk.format(nil, path, nil, "criterion=" .. c .. "&action=" .. action)
 end
