@@ -36,6 +36,11 @@ pub async fn load(
         } else {
             None
         };
+        let files = crate::web::files::FileStore::new(
+            data_dir.join("files"),
+            crate::web::files::DEFAULT_MAX_BYTES,
+        );
+        bench::texts_read(&database.pool, &files, &f).await?;
         // As autovacuum would have by the time anyone looks: statistics and visibility.
         sqlx::query!("VACUUM ANALYZE")
             .execute(&database.pool)

@@ -24,6 +24,7 @@ pub(crate) mod employer_people;
 pub(crate) mod employers;
 pub mod enrolments;
 pub mod evidence;
+pub mod evidence_texts;
 pub mod figures;
 pub(crate) mod funding_risk;
 pub mod invitations;

@@ -11,6 +11,7 @@ use crate::db::{self, audits, centres, enrolments, evidence, qualifications, tic
 use crate::domain::qualification::Qualification;
 use crate::domain::ticks::Layer;
 use crate::web::auth::password;
+use crate::web::files::FileStore;
 
 pub(crate) const BENCH_CENTRE_SLUG: &str = "bench";
 /// The benchmark centre holds no real data; one password for every account.
@@ -315,4 +316,39 @@ impl ItemPlan {
             || self.trainee.contains(criterion)
             || self.confirmed.contains(criterion)
     }
+}
+
+/// Every item's text as the reading job leaves it, at once (the fixture runs no worker):
+/// the main portfolio's items read, each copy's text copied from its original (the same
+/// title, as its ticks are), and the readings queued for them dropped.
+pub async fn texts_read(pool: &PgPool, files: &FileStore, f: &BenchFixture) -> anyhow::Result<()> {
+    for id in &f.evidence_ids {
+        crate::jobs::evidence_text::read_item(pool, files, *id)
+            .await
+            .map_err(|e| anyhow::anyhow!("reading a bench item: {e}"))?;
+    }
+    let mut tx = pool.begin().await?;
+    sqlx::query!(
+        "INSERT INTO evidence_texts (evidence_id, wanted, done, text, files, read_at) \
+         SELECT ne.id, 1, 1, ot.text, ot.files, ot.read_at \
+           FROM evidence oe JOIN evidence_texts ot ON ot.evidence_id = oe.id \
+           JOIN enrolments e ON e.centre_id = $2 AND e.id <> $1 \
+           JOIN evidence ne ON ne.enrolment_id = e.id AND ne.title = oe.title \
+          WHERE oe.enrolment_id = $1 \
+         ON CONFLICT (evidence_id) DO UPDATE \
+            SET done = evidence_texts.wanted, text = excluded.text, files = excluded.files, \
+                read_at = excluded.read_at",
+        f.enrolment_id,
+        f.centre_id,
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "DELETE FROM jobs WHERE kind = $1 AND state = 'queued'",
+        crate::db::evidence_texts::READ_JOB
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }

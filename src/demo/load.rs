@@ -278,6 +278,15 @@ async fn load(pool: &PgPool) -> anyhow::Result<()> {
     for enrolment in [amira, ben, zoe, minh] {
         audits::audit_enrolment(pool, enrolment, None).await?;
     }
+    // The items' texts as the reading job would leave them, so that the demo starts with
+    // none queued. Its items have no files: the store is never opened.
+    let files = crate::web::files::FileStore::new(
+        std::env::temp_dir().join("attest-files"),
+        crate::web::files::DEFAULT_MAX_BYTES,
+    );
+    crate::jobs::evidence_text::read_centre_now(pool, &files, centre.id)
+        .await
+        .map_err(|e| anyhow::anyhow!("reading the demo's evidence: {e}"))?;
     Ok(())
 }
 

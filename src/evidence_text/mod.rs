@@ -78,14 +78,19 @@ pub fn read_file(content_type: &str, bytes: &[u8]) -> FileText {
         Some(Family::Document) | None => {}
     }
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return FileText::Unreadable {
-            why: format!("larger than {} MB", MAX_FILE_BYTES / (1024 * 1024)),
-        };
+        return too_large();
     }
     let read = std::panic::catch_unwind(|| read_document(content_type, bytes));
     read.unwrap_or_else(|_| FileText::Unreadable {
         why: "the file is damaged".into(),
     })
+}
+
+/// A file over `MAX_FILE_BYTES`, which is not read.
+pub fn too_large() -> FileText {
+    FileText::Unreadable {
+        why: format!("larger than {} MB", MAX_FILE_BYTES / (1024 * 1024)),
+    }
 }
 
 fn read_document(content_type: &str, bytes: &[u8]) -> FileText {
@@ -133,6 +138,28 @@ fn tidy(text: &str) -> String {
         }
     }
     out
+}
+
+/// What the evidence page says of a file's text, from the outcome the reading job kept
+/// for it (`jobs::evidence_text`): None for an outcome it does not know.
+pub fn file_note(outcome: &serde_json::Value) -> Option<String> {
+    let why = outcome.get("why").and_then(|w| w.as_str());
+    match outcome.get("outcome").and_then(|o| o.as_str())? {
+        "text" => {
+            let words = outcome.get("words").and_then(|w| w.as_u64()).unwrap_or(0);
+            Some(format!(
+                "text read: {words} word{}",
+                if words == 1 { "" } else { "s" }
+            ))
+        }
+        "no_text" => {
+            let why: NoText =
+                serde_json::from_value(serde_json::Value::String(why?.into())).ok()?;
+            Some(why.says().to_string())
+        }
+        "unreadable" => Some(format!("its text could not be read: {}", why?)),
+        _ => None,
+    }
 }
 
 /// An item's text: its title, its description, then each file's text, as ranking reads it.

@@ -207,3 +207,21 @@ fn plain_text_is_tidied_and_an_item_reads_title_description_then_files() {
         "Refund\n\nAt the till.\n\nFirst line\n\nSecond line"
     );
 }
+
+#[test]
+fn the_page_says_what_the_reading_found_for_each_file() {
+    let note = |v: serde_json::Value| file_note(&v);
+    assert_eq!(
+        note(serde_json::json!({"outcome": "text", "words": 412})).as_deref(),
+        Some("text read: 412 words")
+    );
+    assert_eq!(
+        note(serde_json::to_value(FileText::NoText { why: NoText::Video }).unwrap()).as_deref(),
+        Some("a video: no text to read")
+    );
+    assert_eq!(
+        note(serde_json::json!({"outcome": "unreadable", "why": "the file is damaged"})).as_deref(),
+        Some("its text could not be read: the file is damaged")
+    );
+    assert_eq!(note(serde_json::json!({"outcome": "later"})), None);
+}

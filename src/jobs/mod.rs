@@ -19,6 +19,7 @@ use crate::db::DbError;
 use crate::db::{bulk_audit, version_cache};
 
 pub mod documents;
+pub mod evidence_text;
 mod mail;
 mod password_reset;
 mod remove_files;
@@ -196,6 +197,8 @@ impl Worker {
             crate::db::outbox::MAIL_JOB => self.send_mail(job).await,
             crate::db::password_reset::RESET_JOB => self.send_reset_links(job).await,
             crate::db::retention::REMOVE_FILES_JOB => self.remove_files(job).await,
+            crate::db::evidence_texts::READ_JOB => self.read_evidence_text(job).await,
+            crate::db::evidence_texts::BACKFILL_JOB => self.backfill_evidence_texts(job).await,
             other => {
                 let mut conn = self.pool.acquire().await?;
                 let error = format!("unknown job kind {other:?}");

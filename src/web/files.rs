@@ -399,6 +399,18 @@ impl FileStore {
         Ok(swept)
     }
 
+    /// A kept file's bytes, for a job that reads them (its text). The caller bounds the
+    /// size by the size kept with the file; the bucket's requests have their deadline.
+    pub(crate) async fn read_kept(&self, storage_key: &str) -> Result<Vec<u8>, UploadError> {
+        match self.locate(storage_key) {
+            None => Err(UploadError::Interrupted(format!(
+                "no kept file is called {storage_key:?}"
+            ))),
+            Some(Kept::Object(bucket, key)) => Ok(bucket.get_bytes(&key).await?),
+            Some(Kept::Disk(path)) => Ok(tokio::fs::read(&path).await?),
+        }
+    }
+
     /// Removes a kept file (archived or erased); gone already is fine, so a job that
     /// removes a list of files may run again.
     pub(crate) async fn remove_kept(&self, storage_key: &str) -> Result<(), UploadError> {

@@ -45,6 +45,26 @@ async fn grown_centre_holds_what_the_triggers_would_have_kept(mix: Mix) {
     .await
     .expect("checked");
     assert_eq!(count, 80);
+    // Every item's text as the reading job would leave it, and no reading left queued.
+    let files = attest::web::files::FileStore::new(
+        attest::testing::test_dir().join("bench-files"),
+        attest::web::files::DEFAULT_MAX_BYTES,
+    );
+    bench::texts_read(&pool, &files, &f).await.expect("texts");
+    let (items, read_as_original, queued): (i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*), \
+                count(*) FILTER (WHERE t.done = t.wanted AND t.text = ev.title || E'\\n\\n' || ev.description), \
+                (SELECT count(*) FROM jobs WHERE kind = 'evidence text' AND state = 'queued') \
+           FROM evidence ev JOIN enrolments e ON e.id = ev.enrolment_id \
+           LEFT JOIN evidence_texts t ON t.evidence_id = ev.id WHERE e.centre_id = $1",
+    )
+    .bind(f.centre_id)
+    .fetch_one(&pool)
+    .await
+    .expect("texts checked");
+    assert!(items > 80, "{items}");
+    assert_eq!(read_as_original, items, "every item's text is read");
+    assert_eq!(queued, 0);
     let (kept, recounted): (i64, i64) = sqlx::query_as(
         "SELECT c.enrolments, (SELECT count(*) FROM enrolments e WHERE e.centre_id = c.centre_id) \
            FROM centre_enrolment_counts c WHERE c.centre_id = $1",

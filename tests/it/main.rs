@@ -30,6 +30,7 @@ mod declarations;
 mod demo;
 mod employers;
 mod enrol_page;
+mod evidence_text;
 mod funding_risk;
 mod hardening;
 mod help;

@@ -589,7 +589,8 @@ pub(crate) struct EvidencePage {
     evidence: db_evidence::Evidence,
     added_by: String,
     added_on: String,
-    files: Vec<db_evidence::EvidenceFile>,
+    /// Each file, with what reading its text found ("text read: 412 words").
+    files: Vec<(db_evidence::EvidenceFile, String)>,
     units: Vec<UnitView>,
     /// Every unit, for the jump list: its code, title and counts.
     unit_list: Vec<(String, String, String)>,
@@ -679,6 +680,8 @@ pub async fn page(
     for f in &mut files {
         f.file_name = clean_file_name(&f.file_name);
     }
+    let read = crate::db::evidence_texts::files_read(db, evidence_id).await?;
+    let files = with_text_notes(files, read);
     let layer = capacity.layer();
     let (learner_acceptable, trainee_acceptable) = acceptable(&ticks, layer);
     let signed = crate::web::signed::of_evidence(&state, evidence_id).await?;
@@ -726,6 +729,31 @@ pub async fn page(
     };
     let size = page.expected_size();
     page_cache::render_and_keep(&state, key, enrolment.revision, &page, size, &headers)
+}
+
+/// Each file with what the page says of its text: what the reading found, or that it is
+/// being read (the item changed since, or it was never read yet).
+fn with_text_notes(
+    files: Vec<db_evidence::EvidenceFile>,
+    read: Option<(bool, serde_json::Value)>,
+) -> Vec<(db_evidence::EvidenceFile, String)> {
+    let (current, outcomes) = read.unwrap_or((false, serde_json::Value::Null));
+    let outcomes = outcomes.as_array().cloned().unwrap_or_default();
+    files
+        .into_iter()
+        .map(|f| {
+            let found = outcomes
+                .iter()
+                .find(|o| o.get("file").and_then(|id| id.as_str()) == Some(&f.id.to_string()))
+                .and_then(crate::evidence_text::file_note);
+            let note = match (found, current) {
+                (Some(note), _) => note,
+                (None, false) => "its text is being read".to_string(),
+                (None, true) => String::new(),
+            };
+            (f, note)
+        })
+        .collect()
 }
 
 /// How many criteria "Accept all learner ticks" and "Accept all trainee assessor ticks"
