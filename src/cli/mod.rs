@@ -131,6 +131,20 @@ pub enum QualificationCommand {
     },
     /// Validate a file without a database and print each major's rules in plain words.
     Check { file: PathBuf },
+    /// Rank the criteria an evidence text most likely meets (no database): suggestions
+    /// for an assessor, never ticks.
+    Suggest {
+        file: PathBuf,
+        /// A file holding the evidence text (UTF-8).
+        #[arg(long)]
+        text: PathBuf,
+        /// How many criteria to list.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        /// Print exactly one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Treat the listed units as achieved and print the audit (no database).
     WhatIf {
         file: PathBuf,
@@ -170,6 +184,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     json,
                 },
         } => qualification::what_if(&file, &major, &units, json),
+        Command::Qualification {
+            command:
+                QualificationCommand::Suggest {
+                    file,
+                    text,
+                    top,
+                    json,
+                },
+        } => qualification::suggest(&file, &text, top, json),
         Command::Qualification {
             command: QualificationCommand::Import { file, centre },
         } => runtime()?.block_on(qualification::import(

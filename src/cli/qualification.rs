@@ -40,6 +40,58 @@ pub fn check(file: &Path) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// One suggestion as `suggest --json` prints it.
+#[derive(serde::Serialize)]
+struct Suggested<'a> {
+    unit: &'a str,
+    criterion: &'a str,
+    score: f32,
+    confident: bool,
+    because: &'a str,
+}
+
+pub(crate) fn suggest(
+    file: &Path,
+    text: &Path,
+    top: usize,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let q = match load(file)? {
+        Ok(q) => q,
+        Err(code) => return Ok(code),
+    };
+    let evidence =
+        std::fs::read_to_string(text).with_context(|| format!("cannot read {}", text.display()))?;
+    let criteria = crate::domain::suggest::Criteria::of(&q);
+    let ranked = crate::domain::suggest::rank(&criteria, &evidence, None, top);
+    if json {
+        let ranked: Vec<Suggested> = ranked
+            .iter()
+            .map(|r| Suggested {
+                unit: &r.unit,
+                criterion: &r.criterion,
+                score: r.score,
+                confident: r.confident,
+                because: &r.because,
+            })
+            .collect();
+        println!("{}", serde_json::json!({ "ranked": ranked }));
+    } else {
+        for r in &ranked {
+            let line = if r.confident {
+                ""
+            } else {
+                " (below the confidence line)"
+            };
+            println!(
+                "{}/{}  {:.3}{line}\n    because: {}",
+                r.unit, r.criterion, r.score, r.because
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub(crate) fn what_if(
     file: &Path,
     major: &str,

@@ -36,6 +36,7 @@ pub mod reviews;
 pub mod signature;
 pub mod signin;
 pub mod status;
+pub mod suggest;
 pub mod text;
 pub mod ticks;
 pub mod witness;

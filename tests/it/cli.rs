@@ -98,6 +98,75 @@ fn what_if_json_is_one_object_with_every_major() {
     assert_eq!(majors[0]["achieved"], false);
 }
 
+/// Issue 17: `qualification suggest` ranks the criteria a text meets, with no database.
+#[test]
+fn suggest_json_is_one_object_ranking_the_criteria_a_text_meets() {
+    let account = write_temp(
+        "account.txt",
+        "A customer came to the desk with a complaint about a late delivery. I acknowledged \
+         the complaint and apologised, then recorded the complaint accurately in the log.\n\
+         I phoned her the next day to keep her informed of progress.",
+    );
+    let account = account.to_str().expect("utf-8");
+    let out = attest(&[
+        "qualification",
+        "suggest",
+        DEMO,
+        "--text",
+        account,
+        "--top",
+        "4",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("exactly one JSON object");
+    let ranked = v["ranked"].as_array().expect("ranked");
+    assert_eq!(ranked.len(), 4);
+    let mut top3: Vec<String> = ranked[..3]
+        .iter()
+        .map(|r| {
+            format!(
+                "{}/{}",
+                r["unit"].as_str().unwrap(),
+                r["criterion"].as_str().unwrap()
+            )
+        })
+        .collect();
+    top3.sort();
+    assert_eq!(top3, ["210/1.1", "210/1.2", "210/1.3"]);
+    assert_eq!(ranked[0]["confident"], true);
+    assert!(ranked
+        .windows(2)
+        .all(|w| w[0]["score"].as_f64() >= w[1]["score"].as_f64()));
+    assert!(
+        ranked.iter().all(|r| std::fs::read_to_string(account)
+            .unwrap()
+            .contains(r["because"].as_str().unwrap())),
+        "each reason quotes the text"
+    );
+
+    // A text that meets nothing of the qualification: nothing above the confidence line.
+    let bread = write_temp(
+        "bread.txt",
+        "On Sunday I baked a sourdough loaf. The starter had doubled overnight, so I folded the \
+         dough four times and proved it in the fridge before baking it in a cast iron pot.",
+    );
+    let out = attest(&[
+        "qualification",
+        "suggest",
+        DEMO,
+        "--text",
+        bread.to_str().expect("utf-8"),
+        "--json",
+    ]);
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("exactly one JSON object");
+    let ranked = v["ranked"].as_array().expect("ranked");
+    assert_eq!(ranked.len(), 10, "--top is 10 unless given");
+    assert!(ranked.iter().all(|r| r["confident"] == false), "{v}");
+}
+
 #[test]
 fn what_if_gives_each_outcome() {
     let outcome = |major: &str, units: &str| {
