@@ -7,10 +7,12 @@
 //! criterion benchmark qualification.
 //!
 //!   cargo bench --bench suggest
+use std::collections::HashMap;
 use std::time::Instant;
 
 use attest::domain::import::{self, Format};
-use attest::domain::suggest::{self, Criteria, Ranked};
+use attest::domain::suggest::{self, Criteria, Ranked, Vectors};
+use attest::embedding::Embedder;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -27,8 +29,10 @@ struct Item {
     title: String,
 }
 
-/// A ranking method: every criterion ranked for a text.
-type Method = fn(&Criteria, &str) -> Vec<Ranked>;
+/// An item's text as the server reads it: its title, then its text.
+fn text_of(item: &Item) -> String {
+    format!("{}\n\n{}", item.title, item.text.trim())
+}
 
 /// The sums of one method's measures over a kind's items.
 #[derive(Default)]
@@ -90,16 +94,41 @@ fn main() {
         labelled.item.len(),
         criteria.docs.len()
     );
-    let methods: [(&str, Method); 1] =
-        [("lexical", |c, t| suggest::rank(c, t, None, usize::MAX))];
-    for (method, ranking) in methods {
+    // The model's vectors of every criterion, once; of each text's sentences, per text.
+    let dir = std::env::var_os("ATTEST_MODEL_DIR")
+        .expect("ATTEST_MODEL_DIR names the model's folder (scripts/model fetches it)");
+    let model = Embedder::load(std::path::Path::new(&dir)).unwrap_or_else(|e| panic!("{e}"));
+    let criterion_texts: Vec<String> = criteria.docs.iter().map(|d| d.embedded_text()).collect();
+    let refs: Vec<&str> = criterion_texts.iter().map(String::as_str).collect();
+    let criterion_vectors = model.embed(&refs).expect("criterion vectors");
+    let mut sentence_vectors: HashMap<String, Vec<Vec<f32>>> = HashMap::new();
+    for item in &labelled.item {
+        let text = text_of(item);
+        let vectors = model
+            .embed(&suggest::sentences(&text))
+            .expect("sentence vectors");
+        sentence_vectors.insert(text, vectors);
+    }
+    let methods: [(&str, f32); 3] = [
+        ("lexical", 0.0),
+        ("semantic", 1.0),
+        ("hybrid", suggest::SEMANTIC_WEIGHT),
+    ];
+    for (method, weight) in methods {
+        let ranking = |c: &Criteria, t: &str| {
+            let vectors = (weight > 0.0).then(|| Vectors {
+                criteria: &criterion_vectors,
+                sentences: &sentence_vectors[t],
+            });
+            suggest::rank_weighted(c, t, vectors, usize::MAX, weight)
+        };
         let mut by_kind: Vec<(&str, Scores)> = ["plain", "paraphrased", "none"]
             .into_iter()
             .map(|k| (k, Scores::default()))
             .collect();
         let mut all = Scores::default();
         for item in &labelled.item {
-            let text = format!("{}\n\n{}", item.title, item.text.trim());
+            let text = text_of(item);
             let ranked = ranking(&criteria, &text);
             if let Some((_, s)) = by_kind.iter_mut().find(|(k, _)| *k == item.kind) {
                 s.add(&ranked, &item.meets);

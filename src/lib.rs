@@ -4,6 +4,7 @@ pub mod credentials;
 pub mod db;
 pub mod demo;
 pub mod domain;
+pub mod embedding;
 pub mod evidence_text;
 pub mod jobs;
 pub mod mail;

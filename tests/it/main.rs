@@ -28,6 +28,7 @@ mod db_schema;
 mod db_ticks;
 mod declarations;
 mod demo;
+mod embedding;
 mod employers;
 mod enrol_page;
 mod evidence_text;

@@ -122,6 +122,18 @@ pub fn rank(
     vectors: Option<Vectors<'_>>,
     top: usize,
 ) -> Vec<Ranked> {
+    rank_weighted(criteria, text, vectors, top, SEMANTIC_WEIGHT)
+}
+
+/// `rank` with the semantic ranking's weight given (1: the semantic ranking alone), for
+/// the benchmark that measures each ranking apart.
+pub fn rank_weighted(
+    criteria: &Criteria,
+    text: &str,
+    vectors: Option<Vectors<'_>>,
+    top: usize,
+    semantic_weight: f32,
+) -> Vec<Ranked> {
     let query = lexical::words(text);
     let lexical: Vec<f32> = criteria
         .bm25
@@ -149,7 +161,7 @@ pub fn rank(
                         .map(|s| dot(s, &v.criteria[i]))
                         .enumerate()
                         .fold((0, f32::MIN), |a, b| if b.1 > a.1 { b } else { a });
-                    let score = SEMANTIC_WEIGHT * similarity + (1.0 - SEMANTIC_WEIGHT) * lexical[i];
+                    let score = semantic_weight * similarity + (1.0 - semantic_weight) * lexical[i];
                     (score, similarity >= CONFIDENT_SEMANTIC, best)
                 }
                 None => {
