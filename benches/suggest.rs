@@ -109,12 +109,22 @@ fn main() {
             .expect("sentence vectors");
         sentence_vectors.insert(text, vectors);
     }
-    let methods: [(&str, f32); 3] = [
-        ("lexical", 0.0),
-        ("semantic", 1.0),
-        ("hybrid", suggest::SEMANTIC_WEIGHT),
+    // SUGGEST_WEIGHTS=0.8,0.9 measures the hybrid at other semantic weights too.
+    let mut methods: Vec<(String, f32)> = vec![
+        ("lexical".into(), 0.0),
+        ("semantic".into(), 1.0),
+        ("hybrid".into(), suggest::SEMANTIC_WEIGHT),
     ];
+    for w in std::env::var("SUGGEST_WEIGHTS")
+        .unwrap_or_default()
+        .split(',')
+    {
+        if let Ok(w) = w.trim().parse::<f32>() {
+            methods.push((format!("hybrid {w}"), w));
+        }
+    }
     for (method, weight) in methods {
+        let method = method.as_str();
         let ranking = |c: &Criteria, t: &str| {
             let vectors = (weight > 0.0).then(|| Vectors {
                 criteria: &criterion_vectors,
