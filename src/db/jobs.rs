@@ -20,6 +20,13 @@ pub struct Job {
     pub max_attempts: i32,
 }
 
+impl Job {
+    /// The id its payload names under `key`, if it names one.
+    pub fn uuid(&self, key: &str) -> Option<Uuid> {
+        self.payload.get(key)?.as_str()?.parse().ok()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobState {
     pub id: Uuid,

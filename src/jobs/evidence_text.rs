@@ -26,11 +26,7 @@ type Stopped = String;
 
 impl Worker {
     pub(super) async fn read_evidence_text(&self, job: &Job) -> Result<(), DbError> {
-        let asked = job
-            .payload
-            .get("evidence")
-            .and_then(|v| v.as_str())
-            .and_then(|s| s.parse::<Uuid>().ok());
+        let asked = job.uuid("evidence");
         let result = match asked {
             None => Err((false, "the job names no evidence item".to_string())),
             Some(id) => read_item(&self.pool, &self.config.files, id)
@@ -42,11 +38,7 @@ impl Worker {
 
     /// Reads a chunk of the items no text was read for, then queues the next chunk.
     pub(super) async fn backfill_evidence_texts(&self, job: &Job) -> Result<(), DbError> {
-        let after = job
-            .payload
-            .get("after")
-            .and_then(|v| v.as_str())
-            .and_then(|s| s.parse::<Uuid>().ok());
+        let after = job.uuid("after");
         let chunk = evidence_texts::unread_after(&self.pool, after, BACKFILL_CHUNK).await?;
         let mut result = Ok(());
         for (id, _) in &chunk {

@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use uuid::Uuid;
 
 use super::{RenderError, Worker};
 use crate::credentials::store::{Document, StoreError};
@@ -51,10 +50,7 @@ enum Failure {
 impl Worker {
     pub(super) async fn send_mail(&self, job: &Job) -> Result<(), DbError> {
         let message_id = job
-            .payload
-            .get("message")
-            .and_then(|v| v.as_str())
-            .and_then(|s| s.parse::<Uuid>().ok())
+            .uuid("message")
             .ok_or_else(|| DbError::Corrupt(format!("job {} names no message", job.id)))?;
         let message = outbox::get(&self.pool, message_id).await?;
         let sent = match self.outgoing(&message).await {

@@ -210,10 +210,7 @@ impl Worker {
 
     async fn generate(&self, job: &Job) -> Result<(), DbError> {
         let credential_id = job
-            .payload
-            .get("credential")
-            .and_then(|v| v.as_str())
-            .and_then(|s| s.parse::<Uuid>().ok())
+            .uuid("credential")
             .ok_or_else(|| DbError::Corrupt(format!("job {} has no credential", job.id)))?;
         let outcome = match credentials::get(&self.pool, credential_id).await {
             Ok(credential) => {
