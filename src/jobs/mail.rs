@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-
 use super::{RenderError, Worker};
 use crate::credentials::store::{Document, StoreError};
 use crate::db::jobs::{self, Job};
