@@ -83,7 +83,7 @@ async fn hours_are_logged_and_decided_and_a_review_is_signed_by_all_three_in_chr
         .await;
     b.fill("#weekly_hours", "30").await;
     b.fill("#planned_hours", "200").await;
-    b.click("main form button[type=submit]").await;
+    b.submit("main form button[type=submit]").await;
     b.arrive("Set up the apprenticeship").await;
     assert!(b
         .text("#reason-error")
@@ -94,7 +94,7 @@ async fn hours_are_logged_and_decided_and_a_review_is_signed_by_all_three_in_chr
         Some("200")
     );
     b.fill("#planned_hours", "").await;
-    b.click("main form button[type=submit]").await;
+    b.submit("main form button[type=submit]").await;
     b.arrive("Off-the-job training").await;
     assert!(b.text("main").await.contains("To-date target"));
     sign_out(&mut b).await;
@@ -115,7 +115,7 @@ async fn hours_are_logged_and_decided_and_a_review_is_signed_by_all_three_in_chr
         b.fill("#minutes", "0").await;
         b.select("#activity", "Shadowing").await;
         b.fill("#what", what).await;
-        b.click("form[action$='/otj'] button[type=submit]").await;
+        b.submit("form[action$='/otj'] button[type=submit]").await;
         b.arrive("Off-the-job training").await;
         if days < 0 {
             assert!(b
@@ -138,7 +138,7 @@ async fn hours_are_logged_and_decided_and_a_review_is_signed_by_all_three_in_chr
             .fetch_one(&pool)
             .await
             .expect("entry");
-        b.click(&format!(
+        b.submit(&format!(
             "form[action$='/otj/{id}/decision'] button[type=submit]"
         ))
         .await;
@@ -156,7 +156,7 @@ async fn hours_are_logged_and_decided_and_a_review_is_signed_by_all_three_in_chr
     );
     b.arrive(&heading).await;
     b.click("#decision-reject").await;
-    b.click("form[action$='/decision'] button[type=submit]")
+    b.submit("form[action$='/decision'] button[type=submit]")
         .await;
     b.arrive(&heading).await;
     assert!(b
@@ -165,7 +165,7 @@ async fn hours_are_logged_and_decided_and_a_review_is_signed_by_all_three_in_chr
         .contains("Say why the entry is rejected"));
     b.click("#decision-reject").await;
     b.fill("#reason", "Normal duties, not training").await;
-    b.click("form[action$='/decision'] button[type=submit]")
+    b.submit("form[action$='/decision'] button[type=submit]")
         .await;
     b.arrive("Off-the-job training").await;
     let main = b.text("main").await;
@@ -200,7 +200,7 @@ async fn hours_are_logged_and_decided_and_a_review_is_signed_by_all_three_in_chr
         .await;
     b.fill("#employer_comments", "Lee is reliable and keen")
         .await;
-    b.click("form[action$='/reviews'] button[type=submit]")
+    b.submit("form[action$='/reviews'] button[type=submit]")
         .await;
     b.arrive("Progress reviews").await;
     assert!(b
@@ -209,13 +209,13 @@ async fn hours_are_logged_and_decided_and_a_review_is_signed_by_all_three_in_chr
         .contains("within the centre"));
     b.set_date("#next_review_on", &iso(today + Duration::weeks(12)))
         .await;
-    b.click("form[action$='/reviews'] button[type=submit]")
+    b.submit("form[action$='/reviews'] button[type=submit]")
         .await;
     let review_heading = format!("Progress review of {}", attest_day(today));
     b.arrive(&review_heading).await;
     b.fill("#signer_name", "Owen Owner").await;
     b.fill("#signer_email", "owen").await;
-    b.click("form[action$='/employer-link'] button[type=submit]")
+    b.submit("form[action$='/employer-link'] button[type=submit]")
         .await;
     b.arrive(&review_heading).await;
     assert!(b
@@ -223,7 +223,7 @@ async fn hours_are_logged_and_decided_and_a_review_is_signed_by_all_three_in_chr
         .await
         .contains("Enter an email address"));
     b.fill("#signer_email", "owen@riverside.test").await;
-    b.click("form[action$='/employer-link'] button[type=submit]")
+    b.submit("form[action$='/employer-link'] button[type=submit]")
         .await;
     b.arrive(&review_heading).await;
     assert!(b
@@ -231,7 +231,7 @@ async fn hours_are_logged_and_decided_and_a_review_is_signed_by_all_three_in_chr
         .await
         .contains("The employer has been emailed a link"));
     b.fill("#signed_name", ASSESSOR).await;
-    b.click("form[action$='/sign'] button[type=submit]").await;
+    b.submit("form[action$='/sign'] button[type=submit]").await;
     b.arrive(&review_heading).await;
     sign_out(&mut b).await;
 
@@ -250,7 +250,7 @@ async fn hours_are_logged_and_decided_and_a_review_is_signed_by_all_three_in_chr
     ))
     .await;
     b.fill("#signed_name", "Owen Owner").await;
-    b.click("form[action$='/sign'] button[type=submit]").await;
+    b.submit("form[action$='/sign'] button[type=submit]").await;
     b.arrive("Progress review signed").await;
 
     // Lee signs last: the review is locked and prints.
@@ -260,7 +260,7 @@ async fn hours_are_logged_and_decided_and_a_review_is_signed_by_all_three_in_chr
     b.click("main table a").await;
     b.arrive(&review_heading).await;
     b.fill("#signed_name", LEARNER).await;
-    b.click("form[action$='/sign'] button[type=submit]").await;
+    b.submit("form[action$='/sign'] button[type=submit]").await;
     b.arrive(&review_heading).await;
     let main = b.text("main").await;
     assert!(main.contains("Signed by"), "{main}");

@@ -364,6 +364,36 @@ impl Browser {
             .unwrap_or_else(|e| panic!("clicking `{css}`: {e}"));
     }
 
+    /// Clicks a button that sends its form as a whole page, and waits until the page it
+    /// leads to has loaded. A page that comes back under the same heading (a refusal
+    /// beside a field) is then never mistaken for the one the form was sent from.
+    pub async fn submit(&self, css: &str) {
+        self.run("document.documentElement.dataset.sent = 'yes'; return null;")
+            .await;
+        self.click(css).await;
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            // While the page changes the script may fail: that is "not yet".
+            let loaded = self
+                .client
+                .execute(
+                    "return document.readyState === 'complete' && !document.documentElement.dataset.sent;",
+                    Vec::new(),
+                )
+                .await;
+            if matches!(loaded, Ok(Value::Bool(true))) {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "`{css}` sent no page within {PATIENCE:?}; the browser is at {}",
+                    self.whereabouts().await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn fill(&self, css: &str, value: &str) {
         let field = self.wait_for(css, "a field to fill").await;
         field.clear().await.expect("clear");
