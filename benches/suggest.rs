@@ -6,12 +6,17 @@
 //! line (the goal: none). Then the time to rank a 600-word text on the 60-unit × 25-
 //! criterion benchmark qualification.
 //!
-//!   cargo bench --bench suggest
+//! "+decisions" is the hybrid learning from the centre's decisions, measured leave-one-out:
+//! for each text, the other texts labelled with a criterion stand for the evidence its
+//! assessors confirmed before.
+//!
+//!   ATTEST_MODEL_DIR=target/model/all-minilm-l6-v2 cargo bench --bench suggest
+//!   SUGGEST_EXPLORE=1 …    the MRR over a grid of weights instead
 use std::collections::HashMap;
 use std::time::Instant;
 
 use attest::domain::import::{self, Format};
-use attest::domain::suggest::{self, Criteria, Ranked, Vectors};
+use attest::domain::suggest::{self, Criteria, Ranked, Vectors, Weights};
 use attest::embedding::Embedder;
 use serde::Deserialize;
 
@@ -42,8 +47,13 @@ struct Scores {
     r5: f64,
     r10: f64,
     rr: f64,
-    /// Suggestions above the confidence line (for the texts that meet nothing).
+    /// Suggestions above the confidence line (for the texts that meet nothing, the goal
+    /// is none), and of those how many the text meets.
     confident: usize,
+    confident_right: usize,
+    /// The highest score any text of the kind got: the confidence line must be above it
+    /// for the texts that meet nothing.
+    highest: f32,
 }
 
 impl Scores {
@@ -52,6 +62,8 @@ impl Scores {
         let within = |n: usize| ranked.iter().take(n).filter(|r| hit(r)).count() as f64;
         self.items += 1;
         self.confident += ranked.iter().filter(|r| r.confident).count();
+        self.confident_right += ranked.iter().filter(|r| r.confident && hit(r)).count();
+        self.highest = ranked.iter().map(|r| r.score).fold(self.highest, f32::max);
         if meets.is_empty() {
             return;
         }
@@ -68,13 +80,15 @@ impl Scores {
     fn line(&self, method: &str, kind: &str) -> String {
         let n = self.items.max(1) as f64;
         format!(
-            "{method:<10} {kind:<12} {:>4}  P@5 {:.3}  R@5 {:.3}  R@10 {:.3}  MRR {:.3}  confident {}",
+            "{method:<10} {kind:<12} {:>4}  P@5 {:.3}  R@5 {:.3}  R@10 {:.3}  MRR {:.3}  confident {} ({} right)  highest {:.3}",
             self.items,
             self.p5 / n,
             self.r5 / n,
             self.r10 / n,
             self.rr / n,
-            self.confident
+            self.confident,
+            self.confident_right,
+            self.highest
         )
     }
 }
@@ -109,50 +123,73 @@ fn main() {
             .expect("sentence vectors");
         sentence_vectors.insert(text, vectors);
     }
-    // SUGGEST_WEIGHTS=0.8,0.9 measures the hybrid at other semantic weights too.
-    let mut methods: Vec<(String, f32)> = vec![
-        ("lexical".into(), 0.0),
-        ("semantic".into(), 1.0),
-        ("hybrid".into(), suggest::SEMANTIC_WEIGHT),
-    ];
-    for w in std::env::var("SUGGEST_WEIGHTS")
-        .unwrap_or_default()
-        .split(',')
-    {
-        if let Ok(w) = w.trim().parse::<f32>() {
-            methods.push((format!("hybrid {w}"), w));
-        }
-    }
-    for (method, weight) in methods {
-        let method = method.as_str();
-        let ranking = |c: &Criteria, t: &str| {
-            let vectors = (weight > 0.0).then(|| Vectors {
-                criteria: &criterion_vectors,
-                sentences: &sentence_vectors[t],
-            });
-            suggest::rank_weighted(c, t, vectors, usize::MAX, weight)
-        };
-        let mut by_kind: Vec<(&str, Scores)> = ["plain", "paraphrased", "none"]
+    // Learning from decisions, measured leave-one-out: for each text, every other text
+    // labelled with a criterion stands for evidence an assessor confirmed for it.
+    let keys: Vec<String> = criteria
+        .docs
+        .iter()
+        .map(|d| format!("{}/{}", d.unit, d.criterion))
+        .collect();
+    let wholes: Vec<Vec<f32>> = labelled
+        .item
+        .iter()
+        .map(|i| suggest::mean_direction(sentence_vectors[&text_of(i)].iter().map(Vec::as_slice)))
+        .collect();
+    let examples: Vec<Vec<Vec<f32>>> = (0..labelled.item.len())
+        .map(|k| {
+            keys.iter()
+                .map(|key| {
+                    suggest::mean_direction(
+                        labelled
+                            .item
+                            .iter()
+                            .enumerate()
+                            .filter(|(j, o)| *j != k && o.meets.contains(key))
+                            .map(|(j, _)| wholes[j].as_slice()),
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    let measure = |weights: Weights, decisions: bool| -> Vec<(&'static str, Scores)> {
+        let mut by_kind: Vec<(&str, Scores)> = ["plain", "paraphrased", "none", "all that meet"]
             .into_iter()
             .map(|k| (k, Scores::default()))
             .collect();
-        let mut all = Scores::default();
-        for item in &labelled.item {
+        for (k, item) in labelled.item.iter().enumerate() {
             let text = text_of(item);
-            let ranked = ranking(&criteria, &text);
-            if let Some((_, s)) = by_kind.iter_mut().find(|(k, _)| *k == item.kind) {
-                s.add(&ranked, &item.meets);
-            } else {
-                panic!("{}: unknown kind {}", item.id, item.kind);
-            }
+            let vectors = (weights.semantic > 0.0).then(|| Vectors {
+                criteria: &criterion_vectors,
+                sentences: &sentence_vectors[&text],
+                examples: if decisions { &examples[k] } else { &[] },
+            });
+            let ranked = suggest::rank_weighted(&criteria, &text, vectors, usize::MAX, weights);
+            let kind = by_kind
+                .iter()
+                .position(|(kind, _)| *kind == item.kind)
+                .unwrap_or_else(|| panic!("{}: unknown kind {}", item.id, item.kind));
+            by_kind[kind].1.add(&ranked, &item.meets);
             if !item.meets.is_empty() {
-                all.add(&ranked, &item.meets);
+                by_kind[3].1.add(&ranked, &item.meets);
             }
         }
-        for (kind, s) in &by_kind {
+        by_kind
+    };
+    let w = suggest::WEIGHTS;
+    if std::env::var_os("SUGGEST_EXPLORE").is_some() {
+        explore(&measure);
+        return;
+    }
+    let methods = [
+        ("lexical", Weights { semantic: 0.0, ..w }, false),
+        ("semantic", Weights { semantic: 1.0, ..w }, false),
+        ("hybrid", w, false),
+        ("+decisions", w, true),
+    ];
+    for (method, weights, decisions) in methods {
+        for (kind, s) in measure(weights, decisions) {
             println!("{}", s.line(method, kind));
         }
-        println!("{}", all.line(method, "all that meet"));
     }
 
     // Speed: a 600-word text on the benchmark qualification (1,500 criteria).
@@ -178,4 +215,41 @@ fn main() {
         times[times.len() / 2],
         times[times.len() - 1]
     );
+}
+
+/// SUGGEST_EXPLORE=1: the MRR at each point of a grid of weights, with the centre's
+/// decisions and without, best first (where the paraphrased texts reach 0.5).
+fn explore(measure: &dyn Fn(Weights, bool) -> Vec<(&'static str, Scores)>) {
+    let mrr = |weights: Weights, decisions: bool| {
+        let by_kind = measure(weights, decisions);
+        let of = |k: usize| by_kind[k].1.rr / by_kind[k].1.items.max(1) as f64;
+        (of(3), of(1), of(0))
+    };
+    let mut results = Vec::new();
+    for semantic in [0.85, 0.9, 0.95, 1.0] {
+        for pair in [0.0, 0.2, 0.4] {
+            for example in [0.0, 0.1, 0.2, 0.3] {
+                for sentence in [0.3, 0.5, 0.6] {
+                    for lexical_half in [8.0, 16.0] {
+                        let w = Weights {
+                            semantic,
+                            pair,
+                            example,
+                            sentence,
+                            lexical_half,
+                        };
+                        results.push((mrr(w, true), mrr(w, false), w));
+                    }
+                }
+            }
+        }
+    }
+    results.sort_by(|a, b| b.0 .0.total_cmp(&a.0 .0));
+    println!("MRR all / paraphrased / plain, with decisions | without; weights");
+    for (with, without, w) in results.iter().filter(|r| r.0 .1 >= 0.5).take(20) {
+        println!(
+            "{:.3} {:.3} {:.3} | {:.3} {:.3} {:.3}  {w:?}",
+            with.0, with.1, with.2, without.0, without.1, without.2
+        );
+    }
 }

@@ -8,16 +8,40 @@ use crate::domain::qualification::Qualification;
 
 pub mod lexical;
 
-/// The weight of the semantic ranking in the hybrid score; the lexical one has the rest.
-/// Measured on the labelled set at 0.7 to 0.95 (benches/suggest.rs, SUGGEST_WEIGHTS): more
-/// lexical weight helps texts in the criteria's words and misleads on paraphrases.
-pub const SEMANTIC_WEIGHT: f32 = 0.9;
-/// A lexical score this high counts as half way (scores saturate towards 1).
-const LEXICAL_HALF: f32 = 8.0;
-/// Above this a suggestion is confident: a semantic similarity, when vectors are given.
-pub const CONFIDENT_SEMANTIC: f32 = 0.45;
-/// Above this a suggestion is confident on the lexical ranking alone.
-pub const CONFIDENT_LEXICAL: f32 = 0.6;
+/// How the rankings are combined. Measured on the labelled set (benches/suggest.rs, whose
+/// SUGGEST_EXPLORE grid tried each share): more lexical weight helps texts in the
+/// criteria's words and misleads on paraphrases; the closest sentence alone misses
+/// criteria a text meets across several sentences; the centre's own decisions help most
+/// on paraphrases.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Weights {
+    /// Of the semantic similarity in the hybrid score; the lexical score has the rest.
+    pub semantic: f32,
+    /// Within the semantic similarity, of the closest pair of neighbouring sentences.
+    pub pair: f32,
+    /// Within the semantic similarity, of the closeness to the evidence assessors
+    /// confirmed for the criterion before (when the centre has any).
+    pub example: f32,
+    /// Of the rest: the closest sentence; the whole text has what is left.
+    pub sentence: f32,
+    /// A BM25 score this high counts as half way (scores saturate towards 1).
+    pub lexical_half: f32,
+}
+
+/// The weights the server ranks with.
+pub const WEIGHTS: Weights = Weights {
+    semantic: 0.95,
+    pair: 0.4,
+    example: 0.2,
+    sentence: 0.5,
+    lexical_half: 16.0,
+};
+/// At or above this hybrid score a suggestion is confident (shown as a suggestion; below
+/// it only as weaker): above every score the texts that meet nothing reached on the
+/// labelled set.
+pub const CONFIDENT: f32 = 0.42;
+/// At or above this BM25 score a suggestion is confident on the lexical ranking alone.
+pub const CONFIDENT_LEXICAL: f32 = 12.0;
 
 /// A criterion as the rankings read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +96,11 @@ impl Criteria {
 pub struct Vectors<'a> {
     pub criteria: &'a [Vec<f32>],
     pub sentences: &'a [Vec<f32>],
+    /// Learnt from the centre's decisions: per criterion (in `criteria` order), the
+    /// direction of the evidence its assessors confirmed for it (`mean_direction` of
+    /// those items' `whole` vectors), or an empty vector for a criterion without any.
+    /// Empty when the centre has decided nothing yet.
+    pub examples: &'a [Vec<f32>],
 }
 
 /// One suggestion.
@@ -118,6 +147,33 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
+/// The unit vector along the sum of `vectors`: what they say together. A text's `whole`
+/// vector is this of its sentences' vectors; a criterion's example is this of the whole
+/// vectors of the evidence confirmed for it.
+pub fn mean_direction<'a>(vectors: impl IntoIterator<Item = &'a [f32]>) -> Vec<f32> {
+    let mut sum: Vec<f32> = Vec::new();
+    for v in vectors {
+        if sum.is_empty() {
+            sum = vec![0.0; v.len()];
+        }
+        for (s, x) in sum.iter_mut().zip(v) {
+            *s += x;
+        }
+    }
+    let norm = dot(&sum, &sum).sqrt();
+    if norm > 0.0 {
+        sum.iter_mut().for_each(|s| *s /= norm);
+    }
+    sum
+}
+
+/// The index and value of the greatest of `values` (the first of equals); (0, MIN) if none.
+fn greatest(values: impl Iterator<Item = f32>) -> (usize, f32) {
+    values
+        .enumerate()
+        .fold((0, f32::MIN), |a, b| if b.1 > a.1 { b } else { a })
+}
+
 /// The criteria ranked for `text`, best first, at most `top` of them. With `vectors`, the
 /// hybrid ranking; without, the lexical one alone.
 pub fn rank(
@@ -126,56 +182,47 @@ pub fn rank(
     vectors: Option<Vectors<'_>>,
     top: usize,
 ) -> Vec<Ranked> {
-    rank_weighted(criteria, text, vectors, top, SEMANTIC_WEIGHT)
+    rank_weighted(criteria, text, vectors, top, WEIGHTS)
 }
 
-/// `rank` with the semantic ranking's weight given (1: the semantic ranking alone), for
-/// the benchmark that measures each ranking apart.
+/// `rank` with the weights given, for the benchmark that measures each ranking apart
+/// (`semantic` 0: the lexical ranking alone; 1: the semantic one alone).
 pub fn rank_weighted(
     criteria: &Criteria,
     text: &str,
     vectors: Option<Vectors<'_>>,
     top: usize,
-    semantic_weight: f32,
+    weights: Weights,
 ) -> Vec<Ranked> {
     let query = lexical::words(text);
-    let lexical: Vec<f32> = criteria
-        .bm25
-        .scores(&query)
-        .into_iter()
-        .map(|s| s / (s + LEXICAL_HALF))
-        .collect();
+    let bm25 = criteria.bm25.scores(&query);
     let pieces = sentences(text);
-    let piece_words: Vec<Vec<String>> = pieces.iter().map(|s| lexical::words(s)).collect();
     let usable = vectors.filter(|v| {
         v.criteria.len() == criteria.docs.len()
             && v.sentences.len() == pieces.len()
+            && (v.examples.is_empty() || v.examples.len() == criteria.docs.len())
             && !pieces.is_empty()
     });
+    let semantic = usable.map(|v| Semantic::new(v, weights));
+    let piece_words: Vec<Vec<String>> = match semantic {
+        Some(_) => Vec::new(),
+        None => pieces.iter().map(|s| lexical::words(s)).collect(),
+    };
     let mut ranked: Vec<Ranked> = criteria
         .docs
         .iter()
         .enumerate()
         .map(|(i, doc)| {
-            let (score, confident, best) = match usable {
-                Some(v) => {
-                    let (best, similarity) = v
-                        .sentences
-                        .iter()
-                        .map(|s| dot(s, &v.criteria[i]))
-                        .enumerate()
-                        .fold((0, f32::MIN), |a, b| if b.1 > a.1 { b } else { a });
-                    let score = semantic_weight * similarity + (1.0 - semantic_weight) * lexical[i];
-                    (score, similarity >= CONFIDENT_SEMANTIC, best)
+            let lexical = bm25[i] / (bm25[i] + weights.lexical_half);
+            let (score, confident, because) = match &semantic {
+                Some(s) => {
+                    let (similarity, because) = s.similarity(i);
+                    let score = weights.semantic * similarity + (1.0 - weights.semantic) * lexical;
+                    (score, score >= CONFIDENT, because)
                 }
                 None => {
-                    let best = piece_words
-                        .iter()
-                        .map(|w| criteria.bm25.shared(i, w))
-                        .enumerate()
-                        .fold((0, f32::MIN), |a, b| if b.1 > a.1 { b } else { a })
-                        .0;
-                    (lexical[i], lexical[i] >= CONFIDENT_LEXICAL, best)
+                    let best = greatest(piece_words.iter().map(|w| criteria.bm25.shared(i, w))).0;
+                    (lexical, bm25[i] >= CONFIDENT_LEXICAL, best..best + 1)
                 }
             };
             Ranked {
@@ -184,7 +231,7 @@ pub fn rank_weighted(
                 criterion: doc.criterion.clone(),
                 score,
                 confident,
-                because: pieces.get(best).map(|s| s.to_string()).unwrap_or_default(),
+                because: pieces.get(because).map(|s| s.join(" ")).unwrap_or_default(),
             }
         })
         .collect();
@@ -192,6 +239,62 @@ pub fn rank_weighted(
     ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
     ranked.truncate(top);
     ranked
+}
+
+/// The semantic similarity of a text to each criterion, from its vectors.
+struct Semantic<'a> {
+    vectors: Vectors<'a>,
+    weights: Weights,
+    /// The text as a whole, and each pair of neighbouring sentences.
+    whole: Vec<f32>,
+    pairs: Vec<Vec<f32>>,
+}
+
+impl<'a> Semantic<'a> {
+    fn new(vectors: Vectors<'a>, mut weights: Weights) -> Semantic<'a> {
+        let whole = mean_direction(vectors.sentences.iter().map(Vec::as_slice));
+        let pairs = vectors
+            .sentences
+            .windows(2)
+            .map(|w| mean_direction([w[0].as_slice(), w[1].as_slice()]))
+            .collect();
+        if vectors.examples.is_empty() {
+            weights.example = 0.0;
+        }
+        Semantic {
+            vectors,
+            weights,
+            whole,
+            pairs,
+        }
+    }
+
+    /// The similarity to criterion `i`, and the sentences (a range of them) that say most.
+    fn similarity(&self, i: usize) -> (f32, std::ops::Range<usize>) {
+        let c = &self.vectors.criteria[i];
+        let w = self.weights;
+        let (one, sentence) = greatest(self.vectors.sentences.iter().map(|s| dot(s, c)));
+        // A text of one sentence has no pair: the sentence stands for it.
+        let (two, pair) = match greatest(self.pairs.iter().map(|p| dot(p, c))) {
+            (_, f32::MIN) => (one, sentence),
+            (k, p) => (k, p),
+        };
+        let example = self
+            .vectors
+            .examples
+            .get(i)
+            .map_or(0.0, |e| dot(&self.whole, e));
+        let similarity = (1.0 - w.pair - w.example)
+            * (w.sentence * sentence + (1.0 - w.sentence) * dot(&self.whole, c))
+            + w.pair * pair
+            + w.example * example;
+        let because = if pair > sentence {
+            two..two + 2
+        } else {
+            one..one + 1
+        };
+        (similarity, because)
+    }
 }
 
 #[cfg(test)]

@@ -93,6 +93,7 @@ fn the_hybrid_ranking_follows_the_vectors_and_quotes_the_closest_sentence() {
         Some(Vectors {
             criteria: &criteria_vectors,
             sentences: &sentence_vectors,
+            examples: &[],
         }),
         3,
     );
@@ -106,6 +107,95 @@ fn the_hybrid_ranking_follows_the_vectors_and_quotes_the_closest_sentence() {
         "I told my manager about a wet floor by the door."
     );
     assert!(ranked[1..].iter().all(|r| !r.confident), "{ranked:?}");
+}
+
+/// Unit vectors in three dimensions.
+fn unit(v: [f32; 3]) -> Vec<f32> {
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    v.iter().map(|x| x / n).collect()
+}
+
+#[test]
+fn evidence_confirmed_before_lifts_its_criterion_above_an_equal_one() {
+    // The text is as close to the refund criterion as to the hazard one; the evidence
+    // assessors confirmed for the hazard criterion reads like this text.
+    let criteria_vectors = vec![
+        unit([1.0, 0.0, 0.0]),
+        unit([0.0, 1.0, 0.0]),
+        unit([0.0, 0.0, 1.0]),
+    ];
+    let text = "Something happened today, and I sorted it out.";
+    let sentence_vectors = vec![unit([1.0, 0.0, 1.0])];
+    let examples = vec![Vec::new(), Vec::new(), unit([1.0, 0.0, 1.0])];
+    let with = |examples: &[Vec<f32>]| {
+        rank(
+            &criteria(),
+            text,
+            Some(Vectors {
+                criteria: &criteria_vectors,
+                sentences: &sentence_vectors,
+                examples,
+            }),
+            3,
+        )
+    };
+    let before = with(&[]);
+    assert_eq!(before[0].score, before[1].score, "{before:?}");
+    assert_eq!(
+        (before[0].unit.as_str(), before[0].criterion.as_str()),
+        ("201", "1.1")
+    );
+    let after = with(&examples);
+    assert_eq!(
+        (after[0].unit.as_str(), after[0].criterion.as_str()),
+        ("202", "1.1")
+    );
+    assert!(after[0].score > after[1].score);
+}
+
+#[test]
+fn a_criterion_met_across_two_sentences_quotes_both() {
+    // Each sentence says half of the complaint criterion; together they say it.
+    let criteria_vectors = vec![
+        unit([1.0, 0.0, 0.0]),
+        unit([0.0, 1.0, 1.0]),
+        unit([1.0, 0.0, 1.0]),
+    ];
+    let text = "A woman was upset about her order. I heard her out. Then I said sorry to her.";
+    let sentence_vectors = vec![
+        unit([1.0, 0.1, 0.0]),
+        unit([0.0, 1.0, 0.2]),
+        unit([0.0, 0.2, 1.0]),
+    ];
+    assert_eq!(sentences(text).len(), 3);
+    let ranked = rank(
+        &criteria(),
+        text,
+        Some(Vectors {
+            criteria: &criteria_vectors,
+            sentences: &sentence_vectors,
+            examples: &[],
+        }),
+        1,
+    );
+    assert_eq!(
+        (ranked[0].unit.as_str(), ranked[0].criterion.as_str()),
+        ("201", "1.2")
+    );
+    assert_eq!(
+        ranked[0].because,
+        "I heard her out. Then I said sorry to her."
+    );
+}
+
+#[test]
+fn the_mean_direction_is_a_unit_vector_along_the_sum() {
+    let m = mean_direction([[3.0f32, 0.0].as_slice(), [0.0, 4.0].as_slice()]);
+    assert!(
+        (m[0] - 0.6).abs() < 1e-6 && (m[1] - 0.8).abs() < 1e-6,
+        "{m:?}"
+    );
+    assert!(mean_direction(std::iter::empty::<&[f32]>()).is_empty());
 }
 
 #[test]
