@@ -88,13 +88,14 @@ pub async fn serve(
             .with_bucket(bucket.clone());
     prepare_storage(&files, &mail)?;
     let database = Database::open(data_dir).await?;
+    let model = suggestions_model(data_dir).await;
     let served = async {
         // The centres' signing keys open with the key-encryption key, kept outside the
         // database; keys an earlier version kept in the clear are sealed now, before
         // anything is served or signed (issue 11 point 7).
         let signing_kek = signing_kek(data_dir, &database.pool).await?;
         if demo {
-            match load::load_if_empty(&database.pool).await? {
+            match load::load_if_empty_with(&database.pool, model.as_ref()).await? {
                 DemoState::Loaded => println!("Loaded the demo centre."),
                 DemoState::AlreadyThere => println!("The demo centre is already loaded."),
                 DemoState::Skipped => {
@@ -152,6 +153,7 @@ pub async fn serve(
             jobs::WorkerConfig {
                 documents,
                 files: files_for_jobs,
+                model,
                 ..worker_config
             },
             mail,
@@ -170,6 +172,36 @@ pub async fn serve(
     database.close().await;
     served?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The sentence-embedding model of suggestions (issue 17), found as `embedding::model_dir`
+/// says; without it, suggestions are ranked on words alone, and the evidence pages say so.
+async fn suggestions_model(data_dir: &Path) -> Option<crate::jobs::suggestions::Model> {
+    let dir = crate::embedding::model_dir(data_dir);
+    let found = dir.clone();
+    let loaded =
+        tokio::task::spawn_blocking(move || crate::embedding::Embedder::load(&found)).await;
+    match loaded {
+        Ok(Ok(model)) => {
+            println!(
+                "Suggestions rank by words and meaning, with the model in {}.",
+                dir.display()
+            );
+            Some(std::sync::Arc::new(model))
+        }
+        Ok(Err(e)) => {
+            println!(
+                "Suggestions rank by words alone: {e}. To rank by meaning too, fetch the model \
+                 (83 MB, once) with `scripts/model {}` and start again.",
+                dir.display()
+            );
+            None
+        }
+        Err(e) => {
+            println!("Suggestions rank by words alone: loading the model stopped ({e}).");
+            None
+        }
+    }
 }
 
 /// The key-encryption key (ATTEST_SIGNING_KEK, or `<data>/keys/signing.key`, made on

@@ -11,6 +11,8 @@ pub struct Centre {
     pub slug: String,
     pub name: String,
     pub auto_audit: bool,
+    /// Suggest the criteria evidence may meet (issue 17); on by default.
+    pub suggestions: bool,
     pub created_at: OffsetDateTime,
 }
 
@@ -18,7 +20,7 @@ pub async fn create(db: impl PgExecutor<'_>, slug: &str, name: &str) -> DbResult
     Ok(sqlx::query_as!(
         Centre,
         "INSERT INTO centres (id, slug, name) VALUES ($1, $2, $3) \
-         RETURNING id, slug, name, auto_audit, created_at",
+         RETURNING id, slug, name, auto_audit, suggestions, created_at",
         Uuid::now_v7(),
         slug,
         name.trim(),
@@ -30,7 +32,7 @@ pub async fn create(db: impl PgExecutor<'_>, slug: &str, name: &str) -> DbResult
 pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<Centre> {
     Ok(sqlx::query_as!(
         Centre,
-        "SELECT id, slug, name, auto_audit, created_at FROM centres WHERE id = $1",
+        "SELECT id, slug, name, auto_audit, suggestions, created_at FROM centres WHERE id = $1",
         id
     )
     .fetch_one(db)
@@ -40,7 +42,7 @@ pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> DbResult<Centre> {
 pub async fn find_by_slug(db: impl PgExecutor<'_>, slug: &str) -> DbResult<Option<Centre>> {
     Ok(sqlx::query_as!(
         Centre,
-        "SELECT id, slug, name, auto_audit, created_at FROM centres WHERE slug = $1",
+        "SELECT id, slug, name, auto_audit, suggestions, created_at FROM centres WHERE slug = $1",
         slug
     )
     .fetch_optional(db)
@@ -51,7 +53,7 @@ pub async fn find_by_slug(db: impl PgExecutor<'_>, slug: &str) -> DbResult<Optio
 pub async fn find_by_name(db: impl PgExecutor<'_>, name: &str) -> DbResult<Option<Centre>> {
     Ok(sqlx::query_as!(
         Centre,
-        "SELECT id, slug, name, auto_audit, created_at FROM centres WHERE lower(name) = lower($1)",
+        "SELECT id, slug, name, auto_audit, suggestions, created_at FROM centres WHERE lower(name) = lower($1)",
         name.trim(),
     )
     .fetch_optional(db)
@@ -61,7 +63,7 @@ pub async fn find_by_name(db: impl PgExecutor<'_>, name: &str) -> DbResult<Optio
 pub async fn list(db: impl PgExecutor<'_>) -> DbResult<Vec<Centre>> {
     Ok(sqlx::query_as!(
         Centre,
-        "SELECT id, slug, name, auto_audit, created_at FROM centres ORDER BY name"
+        "SELECT id, slug, name, auto_audit, suggestions, created_at FROM centres ORDER BY name"
     )
     .fetch_all(db)
     .await?)
@@ -77,23 +79,50 @@ pub async fn set_auto_audit(db: impl PgExecutor<'_>, id: Uuid, on: bool) -> DbRe
     Ok(())
 }
 
+/// The settings an admin changes on the centre's settings page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    pub auto_audit: bool,
+    pub suggestions: bool,
+}
+
 /// The centre's settings changed by an admin, with its activity entry, in one
-/// transaction.
+/// transaction. Turning suggestions on or off moves every portfolio's revision, so no
+/// kept evidence page shows them otherwise.
 pub(crate) async fn change_settings(
     pool: &sqlx::PgPool,
     id: Uuid,
     actor: Uuid,
-    auto_audit: bool,
+    settings: Settings,
 ) -> DbResult<()> {
+    let Settings {
+        auto_audit,
+        suggestions,
+    } = settings;
     let mut tx = pool.begin().await?;
     set_auto_audit(&mut *tx, id, auto_audit).await?;
+    let turned = sqlx::query_scalar!(
+        "UPDATE centres SET suggestions = $2 WHERE id = $1 AND suggestions <> $2 RETURNING id",
+        id,
+        suggestions
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if turned.is_some() {
+        sqlx::query!(
+            "UPDATE enrolments SET revision = revision WHERE centre_id = $1",
+            id
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
     super::activity::record(
         &mut *tx,
         id,
         None,
         Some(actor),
         "centre settings changed",
-        serde_json::json!({ "auto_audit": auto_audit }),
+        serde_json::json!({ "auto_audit": auto_audit, "suggestions": suggestions }),
     )
     .await?;
     tx.commit().await?;

@@ -51,6 +51,7 @@ pub(crate) mod review_links;
 pub(crate) mod reviews;
 pub mod sessions;
 pub(crate) mod signatures;
+pub mod suggestions;
 pub mod tick_writer;
 pub mod ticks;
 pub mod uploads;

@@ -162,6 +162,14 @@ pub async fn import<'a>(
     .execute(&mut *tx)
     .await?;
     super::qualification_items::insert_items(&mut tx, version_id, q).await?;
+    // Suggestions read the criteria as the model sees them: made once, in the background.
+    super::jobs::enqueue(
+        &mut tx,
+        super::suggestions::CRITERION_VECTORS_JOB,
+        serde_json::json!({ "version": version_id }),
+        &format!("criterion vectors {version_id}"),
+    )
+    .await?;
     tx.commit().await?;
     Ok(ImportOutcome {
         qualification_id,

@@ -323,29 +323,34 @@ impl ItemPlan {
 /// title, as its ticks are), and the readings queued for them dropped.
 pub async fn texts_read(pool: &PgPool, files: &FileStore, f: &BenchFixture) -> anyhow::Result<()> {
     for id in &f.evidence_ids {
-        crate::jobs::evidence_text::read_item(pool, files, *id)
+        crate::jobs::evidence_text::read_item(pool, files, None, *id)
             .await
             .map_err(|e| anyhow::anyhow!("reading a bench item: {e}"))?;
     }
     let mut tx = pool.begin().await?;
     sqlx::query!(
-        "INSERT INTO evidence_texts (evidence_id, wanted, done, text, files, read_at) \
-         SELECT ne.id, 1, 1, ot.text, ot.files, ot.read_at \
+        "INSERT INTO evidence_texts (evidence_id, wanted, done, text, files, read_at, \
+                                     whole, suggestions, suggested_by) \
+         SELECT ne.id, 1, 1, ot.text, ot.files, ot.read_at, ot.whole, ot.suggestions, ot.suggested_by \
            FROM evidence oe JOIN evidence_texts ot ON ot.evidence_id = oe.id \
            JOIN enrolments e ON e.centre_id = $2 AND e.id <> $1 \
            JOIN evidence ne ON ne.enrolment_id = e.id AND ne.title = oe.title \
           WHERE oe.enrolment_id = $1 \
          ON CONFLICT (evidence_id) DO UPDATE \
             SET done = evidence_texts.wanted, text = excluded.text, files = excluded.files, \
-                read_at = excluded.read_at",
+                read_at = excluded.read_at, whole = excluded.whole, \
+                suggestions = excluded.suggestions, suggested_by = excluded.suggested_by",
         f.enrolment_id,
         f.centre_id,
     )
     .execute(&mut *tx)
     .await?;
     sqlx::query!(
-        "DELETE FROM jobs WHERE kind = $1 AND state = 'queued'",
-        crate::db::evidence_texts::READ_JOB
+        "DELETE FROM jobs WHERE kind = ANY($1) AND state = 'queued'",
+        &[
+            crate::db::evidence_texts::READ_JOB.to_string(),
+            crate::db::suggestions::CRITERION_VECTORS_JOB.to_string()
+        ]
     )
     .execute(&mut *tx)
     .await?;

@@ -95,7 +95,16 @@ pub enum DemoState {
     Skipped,
 }
 
+/// `load_if_empty_with` without the model: suggestions ranked on words alone.
 pub async fn load_if_empty(pool: &PgPool) -> anyhow::Result<DemoState> {
+    load_if_empty_with(pool, None).await
+}
+
+/// Loads the demo centre into an empty database, its items read and ranked with `model`.
+pub async fn load_if_empty_with(
+    pool: &PgPool,
+    model: Option<&crate::jobs::suggestions::Model>,
+) -> anyhow::Result<DemoState> {
     if centres::find_by_slug(pool, DEMO_CENTRE_SLUG)
         .await?
         .is_some()
@@ -105,11 +114,14 @@ pub async fn load_if_empty(pool: &PgPool) -> anyhow::Result<DemoState> {
     if !centres::list(pool).await?.is_empty() {
         return Ok(DemoState::Skipped);
     }
-    load(pool).await?;
+    load(pool, model).await?;
     Ok(DemoState::Loaded)
 }
 
-async fn load(pool: &PgPool) -> anyhow::Result<()> {
+async fn load(
+    pool: &PgPool,
+    model: Option<&crate::jobs::suggestions::Model>,
+) -> anyhow::Result<()> {
     let q = import::parse(super::DEMO_QUALIFICATION, Format::Toml)
         .map_err(|e| anyhow::anyhow!("demo qualification: {e}"))?;
     let centre = centres::create(pool, DEMO_CENTRE_SLUG, "Northgate College (demo)").await?;
@@ -284,9 +296,10 @@ async fn load(pool: &PgPool) -> anyhow::Result<()> {
         std::env::temp_dir().join("attest-files"),
         crate::web::files::DEFAULT_MAX_BYTES,
     );
-    crate::jobs::evidence_text::read_centre_now(pool, &files, centre.id)
+    crate::jobs::evidence_text::read_centre_now(pool, &files, model, centre.id)
         .await
         .map_err(|e| anyhow::anyhow!("reading the demo's evidence: {e}"))?;
+    crate::db::suggestions::drop_queued_vectors(pool, centre.id).await?;
     Ok(())
 }
 

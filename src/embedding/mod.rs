@@ -13,6 +13,8 @@ use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 /// The model reads at most this many tokens of a text (as it was trained: its
 /// `sentence_bert_config.json`); a longer text is embedded sentence by sentence.
 pub const MAX_TOKENS: usize = 256;
+/// The model's name, kept beside the vectors it made.
+pub const MODEL_NAME: &str = "all-MiniLM-L6-v2";
 /// Texts embedded together, in one pass.
 const BATCH: usize = 32;
 /// The files a model folder holds.
@@ -43,6 +45,12 @@ pub struct Embedder {
     model: BertModel,
     tokenizer: Tokenizer,
     device: Device,
+}
+
+impl std::fmt::Debug for Embedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(MODEL_NAME)
+    }
 }
 
 impl Embedder {

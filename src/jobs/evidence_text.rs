@@ -8,6 +8,7 @@ use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::suggestions::Model;
 use super::Worker;
 use crate::db::evidence_texts::{self, FileToRead, BACKFILL_JOB};
 use crate::db::jobs::{self, Job};
@@ -29,9 +30,14 @@ impl Worker {
         let asked = job.uuid("evidence");
         let result = match asked {
             None => Err((false, "the job names no evidence item".to_string())),
-            Some(id) => read_item(&self.pool, &self.config.files, id)
-                .await
-                .map_err(|e| (true, e)),
+            Some(id) => read_item(
+                &self.pool,
+                &self.config.files,
+                self.config.model.as_ref(),
+                id,
+            )
+            .await
+            .map_err(|e| (true, e)),
         };
         self.finish_reading(job, result).await
     }
@@ -42,7 +48,14 @@ impl Worker {
         let chunk = evidence_texts::unread_after(&self.pool, after, BACKFILL_CHUNK).await?;
         let mut result = Ok(());
         for (id, _) in &chunk {
-            if let Err(e) = read_item(&self.pool, &self.config.files, *id).await {
+            if let Err(e) = read_item(
+                &self.pool,
+                &self.config.files,
+                self.config.model.as_ref(),
+                *id,
+            )
+            .await
+            {
                 result = Err((true, e));
                 break;
             }
@@ -62,7 +75,7 @@ impl Worker {
         self.finish_reading(job, result).await
     }
 
-    async fn finish_reading(
+    pub(super) async fn finish_reading(
         &self,
         job: &Job,
         result: Result<(), (bool, Stopped)>,
@@ -88,8 +101,14 @@ impl Worker {
 }
 
 /// Reads the item as it is now and writes its text for the number now wanted (a later
-/// change's job, if any, reads it again). Also how the bench fixture reads its items.
-pub async fn read_item(pool: &PgPool, files: &FileStore, evidence_id: Uuid) -> Result<(), Stopped> {
+/// change's job, if any, reads it again), then ranks the criteria it may meet
+/// (`suggestions`). Also how the bench fixture reads its items.
+pub async fn read_item(
+    pool: &PgPool,
+    files: &FileStore,
+    model: Option<&Model>,
+    evidence_id: Uuid,
+) -> Result<(), Stopped> {
     let stopped = |e: DbError| e.to_string();
     let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
     let Some(item) = evidence_texts::to_read(&mut conn, evidence_id)
@@ -105,9 +124,12 @@ pub async fn read_item(pool: &PgPool, files: &FileStore, evidence_id: Uuid) -> R
     }
     let text = text::item_text(&item.title, &item.description, read.iter().map(|(_, t)| t));
     let outcomes: Vec<serde_json::Value> = read.iter().map(|(f, t)| outcome(f, t)).collect();
-    evidence_texts::write(pool, evidence_id, item.wanted, &text, &json!(outcomes))
+    let written = evidence_texts::write(pool, evidence_id, item.wanted, &text, &json!(outcomes))
         .await
         .map_err(stopped)?;
+    if written {
+        super::suggestions::rank_item(pool, model, evidence_id).await?;
+    }
     Ok(())
 }
 
@@ -155,13 +177,14 @@ fn outcome(file: &FileToRead, read: &FileText) -> serde_json::Value {
 pub async fn read_centre_now(
     pool: &PgPool,
     files: &FileStore,
+    model: Option<&Model>,
     centre_id: Uuid,
 ) -> Result<usize, Stopped> {
     let ids = evidence_texts::unread_of_centre(pool, centre_id)
         .await
         .map_err(|e| e.to_string())?;
     for id in &ids {
-        read_item(pool, files, *id).await?;
+        read_item(pool, files, model, *id).await?;
     }
     evidence_texts::drop_queued_readings(pool, &ids)
         .await

@@ -24,6 +24,7 @@ mod mail;
 mod password_reset;
 mod remove_files;
 mod render;
+pub mod suggestions;
 pub use mail::MailSettings;
 pub use render::{certificate, record_fonts, renderer, renderer_with_fonts};
 
@@ -57,6 +58,9 @@ pub struct WorkerConfig {
     pub documents: DocumentStore,
     /// Where evidence files are kept: the job that archives or erases removes them.
     pub files: crate::web::files::FileStore,
+    /// The sentence-embedding model of suggestions, when the server has it; without it
+    /// suggestions are ranked on words alone.
+    pub model: Option<suggestions::Model>,
 }
 
 impl Default for WorkerConfig {
@@ -72,6 +76,7 @@ impl Default for WorkerConfig {
                 std::env::temp_dir().join("attest-files"),
                 crate::web::files::DEFAULT_MAX_BYTES,
             ),
+            model: None,
         }
     }
 }
@@ -199,6 +204,8 @@ impl Worker {
             crate::db::retention::REMOVE_FILES_JOB => self.remove_files(job).await,
             crate::db::evidence_texts::READ_JOB => self.read_evidence_text(job).await,
             crate::db::evidence_texts::BACKFILL_JOB => self.backfill_evidence_texts(job).await,
+            crate::db::suggestions::CRITERION_VECTORS_JOB => self.make_criterion_vectors(job).await,
+            crate::db::suggestions::BACKFILL_JOB => self.backfill_suggestions(job).await,
             other => {
                 let mut conn = self.pool.acquire().await?;
                 let error = format!("unknown job kind {other:?}");

@@ -73,6 +73,7 @@ mod smtp;
 mod sql_statements;
 mod status;
 mod storage;
+mod suggestions;
 mod tick_transactions;
 mod ticking;
 mod two_servers;

@@ -31,8 +31,9 @@ impl SettingsPage {
 
 #[derive(Debug, serde::Deserialize)]
 pub(crate) struct SettingsForm {
-    /// A checkbox: present when ticked.
+    /// Checkboxes: present when ticked.
     auto_audit: Option<String>,
+    suggestions: Option<String>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -62,8 +63,11 @@ pub(crate) async fn save(
     Form(form): Form<SettingsForm>,
 ) -> Result<Response, AppError> {
     let user = admin(user)?;
-    let on = form.auto_audit.is_some();
-    centres::change_settings(&state.pool, user.centre_id, user.id, on).await?;
+    let settings = centres::Settings {
+        auto_audit: form.auto_audit.is_some(),
+        suggestions: form.suggestions.is_some(),
+    };
+    centres::change_settings(&state.pool, user.centre_id, user.id, settings).await?;
     Ok(Redirect::to("/admin/settings?saved=1").into_response())
 }
 

@@ -607,6 +607,9 @@ pub(crate) struct EvidencePage {
     signed: Vec<crate::web::signed::SignedView>,
     /// The assessor may correct a testimony (a new version to sign again).
     may_correct: bool,
+    /// The criteria the item's text most likely meets; None before it is ranked, or
+    /// when the centre turned suggestions off.
+    suggestions: Option<super::suggestions::SuggestionsView>,
 }
 
 /// Up to this many criteria, every unit of the full list is open; above it (a 1,500-
@@ -685,6 +688,9 @@ pub async fn page(
     let layer = capacity.layer();
     let (learner_acceptable, trainee_acceptable) = acceptable(&ticks, layer);
     let signed = crate::web::signed::of_evidence(&state, evidence_id).await?;
+    let suggestions = crate::db::suggestions::of_item(db, evidence_id)
+        .await?
+        .map(|kept| super::suggestions::view(kept, &version, &ticks, &names, layer));
     let units = tree(&version, &ticks, &names);
     // Staff read what the learner claimed; a learner looks for what to claim.
     let only_ticked = match view {
@@ -695,6 +701,7 @@ pub async fn page(
         }
     };
     let page = EvidencePage {
+        suggestions,
         signed,
         may_correct: capacity == crate::domain::access::Capacity::Assessor,
         header: super::Header {

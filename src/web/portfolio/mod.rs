@@ -31,6 +31,7 @@ mod progress;
 pub(crate) mod review_view;
 pub(crate) mod reviews;
 pub(crate) mod status;
+mod suggestions;
 mod ticks;
 mod uploads;
 mod witness;

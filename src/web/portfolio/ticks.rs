@@ -32,6 +32,10 @@ pub(crate) struct TickForm {
     /// forms leave it out). Another layer is refused by `ticks::may_change`.
     #[serde(default)]
     layer: Option<String>,
+    /// "yes" when the tick was offered as a suggestion (issue 17): the activity entry
+    /// says so. The tick itself is the usual one.
+    #[serde(default)]
+    suggested: Option<String>,
 }
 
 /// The enrolment, the item (which must be the enrolment's) and the viewer's layer.
@@ -153,7 +157,10 @@ async fn apply_change(
         adding,
         in_place,
     } = asked;
-    let detail = serde_json::json!({ "evidence": evidence_id, "criterion": form.criterion, "layer": layer.key() });
+    let mut detail = serde_json::json!({ "evidence": evidence_id, "criterion": form.criterion, "layer": layer.key() });
+    if adding && form.suggested.as_deref() == Some("yes") {
+        detail["suggested"] = serde_json::Value::Bool(true);
+    }
     for _ in 0..3 {
         if let Err(refusal) = ticks::may_change(layer, target, adding, enrolment.status) {
             // An item of another enrolment is unknown here, whatever the status.

@@ -1,0 +1,184 @@
+//! Ranking an evidence item's text against its qualification's criteria (issue 17,
+//! point 2), after the text is read: kept beside the text, so the evidence page reads the
+//! suggestions and never computes them. With the model the ranking is hybrid (words and
+//! meaning), without it lexical; the page says which.
+use std::sync::Arc;
+
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::Worker;
+use crate::db::jobs::{self, Job};
+use crate::db::qualifications::LoadedVersion;
+use crate::db::suggestions::{self as kept, SuggestedBy, BACKFILL_JOB};
+use crate::db::version_cache;
+use crate::db::DbError;
+use crate::domain::suggest::{self, Criteria, Vectors};
+use crate::embedding::{Embedder, MODEL_NAME};
+
+/// The suggestions kept per item: enough for the page's list and its "weaker" ones.
+const KEPT: usize = 10;
+/// A text is ranked on its first sentences: a 100,000-character text would otherwise
+/// take the model minutes.
+const MAX_SENTENCES: usize = 300;
+/// Items a backfill job ranks before it hands on to the next.
+const BACKFILL_CHUNK: i64 = 50;
+
+/// The model, shared by the jobs of a process.
+pub type Model = Arc<Embedder>;
+
+impl Worker {
+    /// Makes a version's criterion vectors (queued by the import), when there is a model.
+    pub(super) async fn make_criterion_vectors(&self, job: &Job) -> Result<(), DbError> {
+        let result = match (job.uuid("version"), &self.config.model) {
+            (None, _) => Err((false, "the job names no version".to_string())),
+            (Some(_), None) => Ok(()),
+            (Some(id), Some(model)) => match version_cache::shared().load(&self.pool, id).await {
+                Ok(version) => criterion_vectors(&self.pool, model, &version)
+                    .await
+                    .map(drop)
+                    .map_err(|e| (true, e)),
+                Err(e) => Err((true, e.to_string())),
+            },
+        };
+        self.finish_reading(job, result).await
+    }
+
+    /// Ranks a chunk of the items read before suggestions were, then queues the next.
+    pub(super) async fn backfill_suggestions(&self, job: &Job) -> Result<(), DbError> {
+        let after = job.uuid("after");
+        let chunk = kept::unranked_after(&self.pool, after, BACKFILL_CHUNK).await?;
+        let mut result = Ok(());
+        for id in &chunk {
+            if let Err(e) = rank_item(&self.pool, self.config.model.as_ref(), *id).await {
+                result = Err((true, e));
+                break;
+            }
+        }
+        if result.is_ok() && chunk.len() as i64 == BACKFILL_CHUNK {
+            if let Some(last) = chunk.last() {
+                let mut conn = self.pool.acquire().await?;
+                jobs::enqueue(
+                    &mut conn,
+                    BACKFILL_JOB,
+                    json!({ "after": last }),
+                    &format!("evidence suggestions backfill after {last}"),
+                )
+                .await?;
+            }
+        }
+        self.finish_reading(job, result).await
+    }
+}
+
+/// The version's criterion vectors: kept ones, or made now and kept.
+async fn criterion_vectors(
+    pool: &PgPool,
+    model: &Model,
+    version: &LoadedVersion,
+) -> Result<Vec<Vec<f32>>, String> {
+    if let Some(v) = kept::criterion_vectors(pool, version.version_id, MODEL_NAME)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        return Ok(v);
+    }
+    let texts: Vec<String> = Criteria::of(&version.qualification)
+        .docs
+        .iter()
+        .map(|d| d.embedded_text())
+        .collect();
+    let vectors = embed(model, texts).await?;
+    kept::keep_criterion_vectors(pool, version.version_id, MODEL_NAME, &vectors)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(vectors)
+}
+
+/// The model's vectors of `texts`, off the async threads.
+async fn embed(model: &Model, texts: Vec<String>) -> Result<Vec<Vec<f32>>, String> {
+    let model = Arc::clone(model);
+    tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        model.embed(&refs).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| format!("the model stopped: {e}"))?
+}
+
+/// Ranks the item's text as read now and keeps the suggestions (nothing when the item
+/// changed since its text was read: that reading's job ranks it).
+pub async fn rank_item(
+    pool: &PgPool,
+    model: Option<&Model>,
+    evidence_id: Uuid,
+) -> Result<(), String> {
+    let Some(item) = kept::text_to_rank(pool, evidence_id)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(());
+    };
+    let version = version_cache::shared()
+        .load(pool, item.version_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let criteria = Criteria::of(&version.qualification);
+    let pieces = suggest::sentences(&item.text);
+    let text = match pieces.get(MAX_SENTENCES) {
+        Some(_) => pieces[..MAX_SENTENCES].join("\n"),
+        None => item.text.clone(),
+    };
+    let (ranked, whole, by) = match model {
+        Some(model) => {
+            let criterion_vectors = criterion_vectors(pool, model, &version).await?;
+            let sentences: Vec<String> = suggest::sentences(&text)
+                .into_iter()
+                .map(str::to_string)
+                .collect();
+            let sentence_vectors = embed(model, sentences).await?;
+            let whole = suggest::mean_direction(sentence_vectors.iter().map(Vec::as_slice));
+            let vectors = Vectors {
+                criteria: &criterion_vectors,
+                sentences: &sentence_vectors,
+                examples: &[],
+            };
+            let ranked = suggest::rank(&criteria, &text, Some(vectors), KEPT);
+            (
+                ranked,
+                (!whole.is_empty()).then_some(whole),
+                SuggestedBy::Hybrid,
+            )
+        }
+        None => (
+            suggest::rank(&criteria, &text, None, KEPT),
+            None,
+            SuggestedBy::Lexical,
+        ),
+    };
+    let suggestions: Vec<kept::Suggestion> = ranked
+        .into_iter()
+        .filter(|r| r.score > 0.0)
+        .filter_map(|r| {
+            Some(kept::Suggestion {
+                criterion: *version.criterion_ids.get(r.index)?,
+                score: r.score,
+                confident: r.confident,
+                because: r.because,
+            })
+        })
+        .collect();
+    let suggestions = serde_json::to_value(&suggestions).map_err(|e| e.to_string())?;
+    kept::keep_ranking(
+        pool,
+        evidence_id,
+        item.done,
+        whole.as_deref(),
+        &suggestions,
+        by,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(())
+}
