@@ -8,6 +8,9 @@ use super::{DbError, DbResult};
 
 /// The job kind that makes a version's criterion vectors; its payload is `{"version"}`.
 pub const CRITERION_VECTORS_JOB: &str = "criterion vectors";
+/// The job kind that learns a centre's examples of a version's criteria from its
+/// decisions; its payload is `{"centre", "version"}`.
+pub const EXAMPLES_JOB: &str = "criterion examples";
 /// The job kind that ranks, in chunks, the items read before suggestions were.
 pub const BACKFILL_JOB: &str = "evidence suggestions backfill";
 /// The numbers in a vector of the model (all-MiniLM-L6-v2).
@@ -108,6 +111,7 @@ pub struct TextToRank {
     pub done: i32,
     pub text: String,
     pub version_id: Uuid,
+    pub centre_id: Uuid,
 }
 
 /// The item's text, if it was read as the item is now.
@@ -117,7 +121,7 @@ pub async fn text_to_rank(
 ) -> DbResult<Option<TextToRank>> {
     Ok(sqlx::query_as!(
         TextToRank,
-        "SELECT t.evidence_id, t.done AS \"done!\", t.text, e.version_id \
+        "SELECT t.evidence_id, t.done AS \"done!\", t.text, e.version_id, e.centre_id \
            FROM evidence_texts t \
            JOIN evidence ev ON ev.id = t.evidence_id \
            JOIN enrolments e ON e.id = ev.enrolment_id \
@@ -223,4 +227,83 @@ pub async fn drop_queued_vectors(db: impl PgExecutor<'_>, centre_id: Uuid) -> Db
     .execute(db)
     .await?
     .rows_affected())
+}
+
+/// One confirmation to learn from: an assessor tick, and the model's vector of its item.
+#[derive(Debug, Clone)]
+pub struct Confirmed {
+    pub evidence_id: Uuid,
+    pub criterion_id: Uuid,
+    pub whole: Vec<u8>,
+}
+
+/// The assessor ticks on the centre's `recent` newest items of the version whose text the
+/// model read (item ids are time-ordered, so the newest are found by the primary key).
+pub async fn confirmed_on_recent_items(
+    db: impl PgExecutor<'_>,
+    centre_id: Uuid,
+    version_id: Uuid,
+    recent: i64,
+) -> DbResult<Vec<Confirmed>> {
+    Ok(sqlx::query_as!(
+        Confirmed,
+        "SELECT t.evidence_id, t.criterion_id, et.whole AS \"whole!\" \
+           FROM (SELECT ev.id FROM evidence ev JOIN enrolments e ON e.id = ev.enrolment_id \
+                  WHERE e.centre_id = $1 AND ev.version_id = $2 \
+                  ORDER BY ev.id DESC LIMIT $3) recent \
+           JOIN evidence_texts et ON et.evidence_id = recent.id \
+           JOIN ticks t ON t.evidence_id = recent.id AND t.layer = 'assessor' \
+          WHERE et.whole IS NOT NULL",
+        centre_id,
+        version_id,
+        recent
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+/// Keeps the centre's examples of the version's criteria (in the version's order).
+pub async fn keep_examples(
+    db: impl PgExecutor<'_>,
+    centre_id: Uuid,
+    version_id: Uuid,
+    model: &str,
+    vectors: &[Vec<f32>],
+    items: i32,
+) -> DbResult<()> {
+    sqlx::query!(
+        "INSERT INTO criterion_examples (centre_id, version_id, model, criteria, vectors, items) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (centre_id, version_id) DO UPDATE \
+            SET model = excluded.model, criteria = excluded.criteria, vectors = excluded.vectors, \
+                items = excluded.items, made_at = now()",
+        centre_id,
+        version_id,
+        model,
+        vectors.len() as i32,
+        to_bytes(vectors),
+        items,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The centre's examples of the version's criteria made by `model`, if any are kept.
+pub async fn examples(
+    db: impl PgExecutor<'_>,
+    centre_id: Uuid,
+    version_id: Uuid,
+    model: &str,
+) -> DbResult<Option<Vec<Vec<f32>>>> {
+    let bytes = sqlx::query_scalar!(
+        "SELECT vectors FROM criterion_examples \
+          WHERE centre_id = $1 AND version_id = $2 AND model = $3 AND items > 0",
+        centre_id,
+        version_id,
+        model
+    )
+    .fetch_optional(db)
+    .await?;
+    bytes.map(|b| from_bytes(&b)).transpose()
 }

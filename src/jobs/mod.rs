@@ -206,6 +206,7 @@ impl Worker {
             crate::db::evidence_texts::BACKFILL_JOB => self.backfill_evidence_texts(job).await,
             crate::db::suggestions::CRITERION_VECTORS_JOB => self.make_criterion_vectors(job).await,
             crate::db::suggestions::BACKFILL_JOB => self.backfill_suggestions(job).await,
+            crate::db::suggestions::EXAMPLES_JOB => self.learn_examples(job).await,
             other => {
                 let mut conn = self.pool.acquire().await?;
                 let error = format!("unknown job kind {other:?}");

@@ -24,6 +24,9 @@ const KEPT: usize = 10;
 const MAX_SENTENCES: usize = 300;
 /// Items a backfill job ranks before it hands on to the next.
 const BACKFILL_CHUNK: i64 = 50;
+/// The centre's newest items of a version its examples are learnt from: enough to
+/// cover each criterion many times, bounded at any centre's size.
+const RECENT_ITEMS: i64 = 2_000;
 
 /// The model, shared by the jobs of a process.
 pub type Model = Arc<Embedder>;
@@ -41,6 +44,18 @@ impl Worker {
                     .map_err(|e| (true, e)),
                 Err(e) => Err((true, e.to_string())),
             },
+        };
+        self.finish_reading(job, result).await
+    }
+
+    /// Learns a centre's examples of a version's criteria from its decisions.
+    pub(super) async fn learn_examples(&self, job: &Job) -> Result<(), DbError> {
+        let result = match (job.uuid("centre"), job.uuid("version")) {
+            (Some(centre), Some(version)) => learn(&self.pool, centre, version)
+                .await
+                .map(drop)
+                .map_err(|e| (true, e)),
+            _ => Err((false, "the job names no centre or version".to_string())),
         };
         self.finish_reading(job, result).await
     }
@@ -96,6 +111,54 @@ async fn criterion_vectors(
     Ok(vectors)
 }
 
+/// Learns, from the assessor ticks on the centre's newest items of the version, each
+/// criterion's example: the direction of the items it was confirmed on. The items read
+/// without the model teach nothing. Answers how many items taught something.
+pub async fn learn(pool: &PgPool, centre_id: Uuid, version_id: Uuid) -> Result<usize, String> {
+    let version = version_cache::shared()
+        .load(pool, version_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let confirmed = kept::confirmed_on_recent_items(pool, centre_id, version_id, RECENT_ITEMS)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut sums: Vec<Vec<f32>> = vec![Vec::new(); version.criterion_ids.len()];
+    let mut items = std::collections::HashSet::new();
+    for c in &confirmed {
+        let (Some(ordinal), Ok(whole)) = (
+            version.criterion_ordinal(c.criterion_id),
+            kept::from_bytes(&c.whole),
+        ) else {
+            continue;
+        };
+        let Some(whole) = whole.first() else { continue };
+        let sum = &mut sums[ordinal];
+        if sum.is_empty() {
+            *sum = vec![0.0; whole.len()];
+        }
+        sum.iter_mut().zip(whole).for_each(|(s, x)| *s += x);
+        items.insert(c.evidence_id);
+    }
+    let examples: Vec<Vec<f32>> = sums
+        .iter()
+        .map(|s| match s.is_empty() {
+            true => vec![0.0; kept::DIMENSIONS],
+            false => suggest::mean_direction([s.as_slice()]),
+        })
+        .collect();
+    kept::keep_examples(
+        pool,
+        centre_id,
+        version_id,
+        MODEL_NAME,
+        &examples,
+        items.len() as i32,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(items.len())
+}
+
 /// The model's vectors of `texts`, off the async threads.
 async fn embed(model: &Model, texts: Vec<String>) -> Result<Vec<Vec<f32>>, String> {
     let model = Arc::clone(model);
@@ -139,10 +202,16 @@ pub async fn rank_item(
                 .collect();
             let sentence_vectors = embed(model, sentences).await?;
             let whole = suggest::mean_direction(sentence_vectors.iter().map(Vec::as_slice));
+            let examples = kept::examples(pool, item.centre_id, item.version_id, MODEL_NAME)
+                .await
+                .map_err(|e| e.to_string())?
+                .filter(|e| e.len() == criterion_vectors.len())
+                .unwrap_or_default();
+            relearn_today(pool, item.centre_id, item.version_id).await?;
             let vectors = Vectors {
                 criteria: &criterion_vectors,
                 sentences: &sentence_vectors,
-                examples: &[],
+                examples: &examples,
             };
             let ranked = suggest::rank(&criteria, &text, Some(vectors), KEPT);
             (
@@ -181,4 +250,19 @@ pub async fn rank_item(
     .await
     .map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// Queues the day's learning of the centre's examples (once a day per centre and version:
+/// the decisions of the day before teach the rankings of the day).
+async fn relearn_today(pool: &PgPool, centre_id: Uuid, version_id: Uuid) -> Result<(), String> {
+    let today = time::OffsetDateTime::now_utc().date();
+    let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
+    jobs::enqueue(
+        &mut conn,
+        kept::EXAMPLES_JOB,
+        json!({ "centre": centre_id, "version": version_id }),
+        &format!("criterion examples {centre_id} {version_id} {today}"),
+    )
+    .await
+    .map_err(|e| e.to_string())
 }

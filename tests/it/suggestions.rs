@@ -205,6 +205,39 @@ async fn a_reflective_account_is_ranked_by_the_model_and_a_suggested_tick_is_log
     assert_eq!(s.d.confirmed(&s.d.ben).await, confirmed_before + 1);
     let (_, body) = page(&s, "assessor", item).await;
     assert!(body.contains("You have ticked"), "{body}");
+
+    // The centre's decisions teach the ranking: the confirmed criterion's example is the
+    // direction of the item it was confirmed on; a criterion never confirmed on an item
+    // the model read has none.
+    let centre: Uuid = sqlx::query_scalar("SELECT centre_id FROM enrolments WHERE id = $1")
+        .bind(s.d.ben.id)
+        .fetch_one(&s.d.pool)
+        .await
+        .expect("centre");
+    let taught = attest::jobs::suggestions::learn(&s.d.pool, centre, version)
+        .await
+        .expect("learning");
+    assert_eq!(taught, 1, "only the item the model read teaches");
+    let examples = suggestions::examples(&s.d.pool, centre, version, attest::embedding::MODEL_NAME)
+        .await
+        .expect("query")
+        .expect("the examples");
+    let whole: Vec<u8> =
+        sqlx::query_scalar("SELECT whole FROM evidence_texts WHERE evidence_id = $1")
+            .bind(item)
+            .fetch_one(&s.d.pool)
+            .await
+            .expect("the item's vector");
+    let whole = &suggestions::from_bytes(&whole).expect("a vector")[0];
+    let at = |c: Uuid| &examples[loaded.criterion_ordinal(c).expect("ordinal")];
+    let dot: f32 = at(chosen).iter().zip(whole).map(|(a, b)| a * b).sum();
+    assert!(dot > 0.999, "{dot}");
+    let never = list
+        .iter()
+        .map(|g| g.criterion)
+        .find(|c| *c != chosen)
+        .expect("another suggestion");
+    assert!(at(never).iter().all(|x| *x == 0.0));
     s.worker.shutdown().await;
 }
 
