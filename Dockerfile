@@ -12,6 +12,8 @@ COPY static static
 COPY migrations migrations
 COPY benches benches
 RUN cargo build --release --locked --bin attest
+# The language model of suggestions, inside the image: containers never fetch it.
+RUN ./target/release/attest model fetch --dir /src/model
 
 FROM debian:bookworm-slim
 RUN apt-get update \
@@ -20,6 +22,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --create-home --home-dir /var/lib/attest attest
 COPY --from=build /src/target/release/attest /usr/local/bin/attest
+COPY --from=build /src/model /opt/attest/model
 USER attest
 WORKDIR /var/lib/attest
 # Files stay in the data folder unless ATTEST_STORAGE names a bucket, e.g.
@@ -29,6 +32,7 @@ WORKDIR /var/lib/attest
 ENV ATTEST_ADDR=0.0.0.0:3000 \
     ATTEST_DATA_DIR=/var/lib/attest \
     ATTEST_STORAGE=local \
+    ATTEST_MODEL_DIR=/opt/attest/model \
     RUST_LOG=info,sqlx=warn
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=3s CMD ["/bin/bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/3000 && printf 'GET /readyz HTTP/1.0\\r\\n\\r\\n' >&3 && grep -q ready <&3"]

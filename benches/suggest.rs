@@ -184,7 +184,15 @@ fn main() {
     }
     let methods = [
         ("lexical", Weights { semantic: 0.0, ..w }, false),
-        ("semantic", Weights { semantic: 1.0, ..w }, false),
+        (
+            "semantic",
+            Weights {
+                semantic: 1.0,
+                lexical_floor: 0.0,
+                ..w
+            },
+            false,
+        ),
         ("hybrid", w, false),
         ("+decisions", w, true),
     ];
@@ -300,13 +308,21 @@ fn explore(measure: &dyn Fn(Weights, bool) -> Vec<(&'static str, Scores)>) {
         for pair in [0.0, 0.2, 0.4] {
             for example in [0.0, 0.1, 0.2, 0.3] {
                 for sentence in [0.3, 0.5, 0.6] {
-                    for lexical_half in [8.0, 16.0] {
+                    for (lexical_half, lexical_floor) in [
+                        (16.0, 0.0),
+                        (16.0, 0.6),
+                        (16.0, 0.8),
+                        (16.0, 1.0),
+                        (8.0, 0.0),
+                        (8.0, 0.6),
+                    ] {
                         let w = Weights {
                             semantic,
                             pair,
                             example,
                             sentence,
                             lexical_half,
+                            lexical_floor,
                         };
                         results.push((mrr(w, true), mrr(w, false), w));
                     }

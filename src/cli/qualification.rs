@@ -50,7 +50,10 @@ struct Suggested<'a> {
     because: &'a str,
 }
 
+/// Ranks the criteria `text` most likely meets: by words and meaning with the model (as
+/// `serve` finds it), else by words alone, said on standard error.
 pub(crate) fn suggest(
+    data_dir: &Path,
     file: &Path,
     text: &Path,
     top: usize,
@@ -63,7 +66,24 @@ pub(crate) fn suggest(
     let evidence =
         std::fs::read_to_string(text).with_context(|| format!("cannot read {}", text.display()))?;
     let criteria = crate::domain::suggest::Criteria::of(&q);
-    let ranked = crate::domain::suggest::rank(&criteria, &evidence, None, top);
+    let ranked = match crate::embedding::Embedder::load(&crate::embedding::model_dir(data_dir)) {
+        Ok(model) => {
+            let texts: Vec<String> = criteria.docs.iter().map(|d| d.embedded_text()).collect();
+            let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let criterion_vectors = model.embed(&texts)?;
+            let sentence_vectors = model.embed(&crate::domain::suggest::sentences(&evidence))?;
+            let vectors = crate::domain::suggest::Vectors {
+                criteria: &criterion_vectors,
+                sentences: &sentence_vectors,
+                examples: &[],
+            };
+            crate::domain::suggest::rank(&criteria, &evidence, Some(vectors), top)
+        }
+        Err(e) => {
+            eprintln!("Ranked by words alone: {e}.");
+            crate::domain::suggest::rank(&criteria, &evidence, None, top)
+        }
+    };
     if json {
         let ranked: Vec<Suggested> = ranked
             .iter()

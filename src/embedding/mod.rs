@@ -10,6 +10,8 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
+pub mod fetch;
+
 /// The model reads at most this many tokens of a text (as it was trained: its
 /// `sentence_bert_config.json`); a longer text is embedded sentence by sentence.
 pub const MAX_TOKENS: usize = 256;
@@ -18,7 +20,7 @@ pub const MODEL_NAME: &str = "all-MiniLM-L6-v2";
 /// Texts embedded together, in one pass.
 const BATCH: usize = 32;
 /// The files a model folder holds.
-const FILES: [&str; 3] = ["model.safetensors", "tokenizer.json", "config.json"];
+pub(crate) const FILES: [&str; 3] = ["model.safetensors", "tokenizer.json", "config.json"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmbeddingError {

