@@ -87,8 +87,8 @@ pub struct Settings {
 }
 
 /// The centre's settings changed by an admin, with its activity entry, in one
-/// transaction. Turning suggestions on or off moves every portfolio's revision, so no
-/// kept evidence page shows them otherwise.
+/// transaction. Turning suggestions on or off moves the centre's page revision, so no
+/// kept evidence page shows them otherwise (one row, however many portfolios).
 pub(crate) async fn change_settings(
     pool: &sqlx::PgPool,
     id: Uuid,
@@ -101,21 +101,14 @@ pub(crate) async fn change_settings(
     } = settings;
     let mut tx = pool.begin().await?;
     set_auto_audit(&mut *tx, id, auto_audit).await?;
-    let turned = sqlx::query_scalar!(
-        "UPDATE centres SET suggestions = $2 WHERE id = $1 AND suggestions <> $2 RETURNING id",
+    sqlx::query!(
+        "UPDATE centres SET suggestions = $2, page_revision = page_revision + 1 \
+          WHERE id = $1 AND suggestions <> $2",
         id,
         suggestions
     )
-    .fetch_optional(&mut *tx)
+    .execute(&mut *tx)
     .await?;
-    if turned.is_some() {
-        sqlx::query!(
-            "UPDATE enrolments SET revision = revision WHERE centre_id = $1",
-            id
-        )
-        .execute(&mut *tx)
-        .await?;
-    }
     super::activity::record(
         &mut *tx,
         id,

@@ -121,10 +121,14 @@ struct SignedInWithEnrolment {
     e_updated_at: Option<OffsetDateTime>,
     e_last_activity_at: Option<OffsetDateTime>,
     e_revision: Option<i64>,
+    c_page_revision: Option<i64>,
 }
 
+/// An enrolment and its centre's page revision (what a kept page of it was drawn at).
+pub(crate) type EnrolmentAt = (Enrolment, i64);
+
 impl SignedInWithEnrolment {
-    fn enrolment(&mut self) -> DbResult<Option<Enrolment>> {
+    fn enrolment(&mut self) -> DbResult<Option<EnrolmentAt>> {
         let Some(id) = self.e_id else {
             return Ok(None);
         };
@@ -146,24 +150,25 @@ impl SignedInWithEnrolment {
             revision: self.e_revision.ok_or_else(missing)?,
         }
         .try_into()
-        .map(Some)
+        .map(|enrolment| Some((enrolment, self.c_page_revision.unwrap_or_default())))
     }
 
-    fn split(mut self) -> DbResult<(User, OffsetDateTime, Option<Enrolment>)> {
+    fn split(mut self) -> DbResult<(User, OffsetDateTime, Option<EnrolmentAt>)> {
         let enrolment = self.enrolment()?;
         let (user, ends) = signed_in!(self).user()?;
         Ok((user, ends, enrolment))
     }
 }
 
-/// `signed_in` and the enrolment `enrolment_id` (None when there is none) in one round
-/// trip: what every portfolio page needs before anything else.
+/// `signed_in` and the enrolment `enrolment_id` (None when there is none) with its
+/// centre's page revision, in one round trip: what every portfolio page needs before
+/// anything else.
 pub(crate) async fn signed_in_with_enrolment(
     db: impl PgExecutor<'_>,
     user_id: Uuid,
     session_id: &str,
     enrolment_id: Uuid,
-) -> DbResult<Option<(User, OffsetDateTime, Option<Enrolment>)>> {
+) -> DbResult<Option<(User, OffsetDateTime, Option<EnrolmentAt>)>> {
     sqlx::query_as!(
         SignedInWithEnrolment,
         r#"SELECT u.id, u.centre_id, u.email, u.display_name, u.password_hash, u.kind, u.active,
@@ -175,10 +180,11 @@ pub(crate) async fn signed_in_with_enrolment(
                   e.trainee_assessor_id AS "e_trainee_assessor_id?", e.iqa_id AS "e_iqa_id?",
                   e.status AS "e_status?", e.created_at AS "e_created_at?",
                   e.updated_at AS "e_updated_at?", e.last_activity_at AS "e_last_activity_at?",
-                  e.revision AS "e_revision?"
+                  e.revision AS "e_revision?", c.page_revision AS "c_page_revision?"
              FROM users u
              JOIN tower_sessions.session s ON s.id = $2 AND s.expiry_date > now()
              LEFT JOIN enrolments e ON e.id = $3
+             LEFT JOIN centres c ON c.id = e.centre_id
             WHERE u.id = $1"#,
         user_id,
         session_id,
@@ -208,8 +214,9 @@ struct SignedInWithHome {
 
 /// `signed_in`, and a fingerprint of everything a home page shows about the person's
 /// enrolments (as learner, assessor, trainee or IQA), in one round trip: it changes
-/// whenever one of them changes (their revisions), one is added or goes, or one
-/// crosses the line of 30 days without activity (the earliest last activity inside it).
+/// whenever one of them changes (their revisions), one is added or goes, one crosses
+/// the line of 30 days without activity (the earliest last activity inside it), or the
+/// centre's page revision moves (someone renamed).
 ///
 /// One lateral read per way a person is on an enrolment (each by its own index, and
 /// skipped outright for a role the person does not hold: the plan is generic, and an IQA's
@@ -228,9 +235,11 @@ pub(crate) async fn signed_in_with_home(
                   u.session_generation AS "session_generation!", u.roles AS "roles!",
                   s.expiry_date AS session_ends,
                   l.x # a.x # t.x # i.x # (l.n + a.n + t.n + i.n)
-                  # COALESCE(hashtextextended(LEAST(l.m, a.m, t.m, i.m)::text, 1), 0) AS "fingerprint!"
+                  # COALESCE(hashtextextended(LEAST(l.m, a.m, t.m, i.m)::text, 1), 0)
+                  # hashtextextended(c.page_revision::text, 2) AS "fingerprint!"
              FROM (SELECT u.*, ARRAY(SELECT role FROM user_roles WHERE user_id = u.id) AS roles
                      FROM users u WHERE u.id = $1) u
+             JOIN centres c ON c.id = u.centre_id
              JOIN tower_sessions.session s ON s.id = $2 AND s.expiry_date > now()
              CROSS JOIN LATERAL (
                    SELECT COALESCE(bit_xor(hashtextextended(e.id::text || ':' || e.revision, 0)), 0) AS x,

@@ -108,7 +108,7 @@ impl FromRequestParts<AppState> for HomeViewer {
 /// A home page is kept, like a portfolio page, for as long as nothing it shows has
 /// changed: the person's enrolments (the fingerprint), their name and their roles.
 /// Not an admin's: theirs sums the whole centre, which costs what keeping would save.
-fn kept_as(viewer: &HomeViewer) -> Option<(page_cache::Key, i64)> {
+fn kept_as(viewer: &HomeViewer) -> Option<(page_cache::Key, page_cache::Revision)> {
     let user = &viewer.user;
     // An employer's person's home lists requests that expire with time, not with a
     // change to their enrolments: it is rendered each time (it reads a few rows).
@@ -128,7 +128,12 @@ fn kept_as(viewer: &HomeViewer) -> Option<(page_cache::Key, i64)> {
         viewer: user.id,
         capacity: None,
     };
-    Some((key, viewer.fingerprint ^ hasher.finish() as i64))
+    // The fingerprint folds the centre's page revision in with the rest.
+    let revision = page_cache::Revision {
+        own: viewer.fingerprint ^ hasher.finish() as i64,
+        centre: 0,
+    };
+    Some((key, revision))
 }
 
 pub async fn home(

@@ -1,8 +1,10 @@
 //! The big portfolio pages (an evidence item's criterion tree, progress, the matrix)
 //! kept in memory once rendered, with their gzip form beside them. An entry holds for
-//! one revision of its enrolment (`enrolments.revision`, which the database moves on
-//! every change a page shows), so a page is never served from before a change; it is
-//! kept per viewer and capacity, since the account bar and the tick forms differ.
+//! one `Revision`: its enrolment's (`enrolments.revision`, which the database moves on
+//! every change to the enrolment a page shows) and its centre's (`centres.page_revision`,
+//! moved by the rare centre-wide changes: a person renamed, suggestions turned off), so
+//! a page is never served from before a change; it is kept per viewer and capacity,
+//! since the account bar and the tick forms differ.
 //!
 //! Access is still checked on every request before the cache is asked: only the
 //! rendering is saved, never the decision who may see it.
@@ -21,12 +23,21 @@ use uuid::Uuid;
 use crate::domain::access::Capacity;
 use crate::web::{AppError, AppState};
 
+/// What a kept page was rendered at; it is served again only while both are unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Revision {
+    /// The enrolment's revision (a home page: the fingerprint of its enrolments).
+    pub own: i64,
+    /// The centre's page revision.
+    pub centre: i64,
+}
+
 /// Renders `page` (into a buffer of about `size` bytes), keeps it as `key`'s page at
 /// `revision`, and answers the request with it.
 pub(crate) fn render_and_keep<T: Template>(
     state: &AppState,
     key: Key,
-    revision: i64,
+    revision: Revision,
     page: &T,
     size: usize,
     request: &HeaderMap,
@@ -164,7 +175,7 @@ pub(crate) fn accepts_gzip(request: &HeaderMap) -> bool {
 }
 
 struct Entry {
-    revision: i64,
+    revision: Revision,
     page: Arc<Rendered>,
     /// When it was last served, in `Inner::clock` ticks: the least recent goes first.
     used: u64,
@@ -196,7 +207,7 @@ impl PageCache {
     }
 
     /// The page kept under `key`, if it was rendered at this revision.
-    pub fn get(&self, key: &Key, revision: i64) -> Option<Arc<Rendered>> {
+    pub fn get(&self, key: &Key, revision: Revision) -> Option<Arc<Rendered>> {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         inner.clock += 1;
         let now = inner.clock;
@@ -210,7 +221,7 @@ impl PageCache {
 
     /// Keeps `page` as `key`'s rendering at `revision`, making room by dropping the
     /// least recently served pages. A page bigger than the whole budget is not kept.
-    pub fn put(&self, key: Key, revision: i64, page: Arc<Rendered>) {
+    pub fn put(&self, key: Key, revision: Revision, page: Arc<Rendered>) {
         let size = page.size();
         if size > self.budget {
             return;
@@ -246,7 +257,7 @@ impl PageCache {
 
     /// Replaces `key`'s page with `page` if it is still the one of `revision` (a newer
     /// rendering, or none, is left as it is).
-    pub(crate) fn improve(&self, key: &Key, revision: i64, page: Arc<Rendered>) {
+    pub(crate) fn improve(&self, key: &Key, revision: Revision, page: Arc<Rendered>) {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let Some(entry) = inner.entries.get_mut(key) else {
             return;
@@ -289,6 +300,10 @@ mod tests {
         )
     }
 
+    fn rev(own: i64) -> Revision {
+        Revision { own, centre: 0 }
+    }
+
     fn key(n: u128) -> Key {
         Key {
             page: Page::Progress,
@@ -302,14 +317,18 @@ mod tests {
     #[test]
     fn a_page_is_served_only_at_the_revision_it_was_rendered_at() {
         let cache = PageCache::new(DEFAULT_BUDGET);
-        cache.put(key(1), 7, page("a"));
-        assert!(cache.get(&key(1), 7).is_some());
+        cache.put(key(1), rev(7), page("a"));
+        assert!(cache.get(&key(1), rev(7)).is_some());
         assert!(
-            cache.get(&key(1), 8).is_none(),
+            cache.get(&key(1), rev(8)).is_none(),
             "a later revision renders again"
         );
         assert!(
-            cache.get(&key(2), 7).is_none(),
+            cache.get(&key(1), Revision { own: 7, centre: 1 }).is_none(),
+            "a centre-wide change renders again"
+        );
+        assert!(
+            cache.get(&key(2), rev(7)).is_none(),
             "another enrolment is not this one"
         );
         let other_viewer = Key {
@@ -317,7 +336,7 @@ mod tests {
             ..key(1)
         };
         assert!(
-            cache.get(&other_viewer, 7).is_none(),
+            cache.get(&other_viewer, rev(7)).is_none(),
             "pages are per viewer"
         );
     }
@@ -326,30 +345,36 @@ mod tests {
     fn the_least_recently_served_page_goes_first_when_the_budget_is_spent() {
         let one = page("a").size();
         let cache = PageCache::new(one * 2);
-        cache.put(key(1), 1, page("a"));
-        cache.put(key(2), 1, page("a"));
-        assert!(cache.get(&key(1), 1).is_some());
-        cache.put(key(3), 1, page("a"));
-        assert!(cache.get(&key(2), 1).is_none(), "the least recent went");
-        assert!(cache.get(&key(1), 1).is_some() && cache.get(&key(3), 1).is_some());
+        cache.put(key(1), rev(1), page("a"));
+        cache.put(key(2), rev(1), page("a"));
+        assert!(cache.get(&key(1), rev(1)).is_some());
+        cache.put(key(3), rev(1), page("a"));
+        assert!(
+            cache.get(&key(2), rev(1)).is_none(),
+            "the least recent went"
+        );
+        assert!(cache.get(&key(1), rev(1)).is_some() && cache.get(&key(3), rev(1)).is_some());
         assert!(cache.usage().1 <= one * 2);
     }
 
     #[test]
     fn a_better_page_replaces_only_its_own_revision() {
         let cache = PageCache::new(DEFAULT_BUDGET);
-        cache.put(key(1), 7, page("a"));
-        cache.improve(&key(1), 6, page("b"));
-        cache.improve(&key(2), 7, page("b"));
-        let kept = cache.get(&key(1), 7).expect("kept");
+        cache.put(key(1), rev(7), page("a"));
+        cache.improve(&key(1), rev(6), page("b"));
+        cache.improve(&key(2), rev(7), page("b"));
+        let kept = cache.get(&key(1), rev(7)).expect("kept");
         assert_eq!(
             kept.html,
             page("a").html,
             "an older rendering does not replace it"
         );
-        assert!(cache.get(&key(2), 7).is_none(), "nor makes an entry");
-        cache.improve(&key(1), 7, page("b"));
-        assert_eq!(cache.get(&key(1), 7).expect("kept").html, page("b").html);
+        assert!(cache.get(&key(2), rev(7)).is_none(), "nor makes an entry");
+        cache.improve(&key(1), rev(7), page("b"));
+        assert_eq!(
+            cache.get(&key(1), rev(7)).expect("kept").html,
+            page("b").html
+        );
         assert_eq!(cache.usage(), (1, page("b").size()));
     }
 

@@ -141,6 +141,19 @@ async fn every_change_a_page_shows_renders_it_again() {
     let renamed = send(state.clone(), get(&page, Some(&tom))).await.body;
     assert!(renamed.contains("Benjamin Renamed"));
 
+    // A renamed assessor: the learner's page names who ticked, and it is not the
+    // learner's own enrolment that changed but the centre's page revision.
+    let ben = d.as_("ben").await;
+    let bens = send(state.clone(), get(&page, Some(&ben))).await.body;
+    assert!(!bens.contains("Thomas Renamed"));
+    sqlx::query("UPDATE users SET display_name = 'Thomas Renamed' WHERE id = $1")
+        .bind(d.ben.assessor_id)
+        .execute(&d.pool)
+        .await
+        .expect("renamed");
+    let bens = send(state.clone(), get(&page, Some(&ben))).await.body;
+    assert!(bens.contains("Thomas Renamed"), "{bens}");
+
     // New evidence added straight to the database: the matrix grows a column.
     evidence::add(
         &d.pool,
@@ -265,4 +278,22 @@ async fn a_kept_home_page_turns_a_learner_quiet_once_thirty_days_pass() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
+}
+
+#[tokio::test]
+async fn a_kept_home_page_names_a_renamed_assessor() {
+    let d = demo().await;
+    let state = AppState::new(d.pool.clone());
+    let iqa = d.as_("iqa").await;
+    let home = send(state.clone(), get("/", Some(&iqa))).await.body;
+    assert!(home.contains("Sampling by assessor"), "{home}");
+    assert!(!home.contains("Thomas Renamed"));
+    // No enrolment of the IQA's changes: the centre's page revision moves instead.
+    sqlx::query("UPDATE users SET display_name = 'Thomas Renamed' WHERE id = $1")
+        .bind(d.ben.assessor_id)
+        .execute(&d.pool)
+        .await
+        .expect("renamed");
+    let home = send(state.clone(), get("/", Some(&iqa))).await.body;
+    assert!(home.contains("Thomas Renamed"), "{home}");
 }

@@ -262,6 +262,16 @@ async fn suggestions_show_only_to_who_may_see_the_item_and_never_when_the_centre
     assert!(!body.contains("Suggested criteria"));
 
     // The centre turns them off: no page shows them (a kept page neither); on again, back.
+    // It is one row's change however big the centre: no portfolio is rewritten.
+    let revisions = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT string_agg(id::text || ':' || revision, ',' ORDER BY id) FROM enrolments",
+        )
+        .fetch_one(&s.d.pool)
+        .await
+        .expect("revisions")
+    };
+    let before = revisions().await;
     let admin = s.d.as_("admin").await;
     for (form, shown) in [
         ("auto_audit=on", false),
@@ -278,6 +288,7 @@ async fn suggestions_show_only_to_who_may_see_the_item_and_never_when_the_centre
             assert_eq!(body.contains("Suggested criteria"), shown, "{who}, {form}");
         }
     }
+    assert_eq!(revisions().await, before, "no enrolment was touched");
     let entry: serde_json::Value = sqlx::query_scalar(
         "SELECT detail FROM activity_log WHERE action = 'centre settings changed' ORDER BY id LIMIT 1",
     )

@@ -654,19 +654,20 @@ pub async fn page(
             .map(|(_, v)| v.into_owned())
     });
     let view = page_cache::ItemView::from_query(asked.as_deref());
-    let key = match portfolio.asked(
+    let (key, revision) = match portfolio.asked(
         &state,
         page_cache::Page::Evidence(view),
         Some(evidence_id),
         &headers,
     ) {
         Asked::Kept(page) => return Ok(page),
-        Asked::ToRender(key) => key,
+        Asked::ToRender(key, revision) => (key, revision),
     };
     let Portfolio {
         user,
         enrolment,
         capacity,
+        ..
     } = portfolio;
     let db = &state.pool;
     let evidence = db_evidence::get(db, evidence_id).await?;
@@ -735,7 +736,7 @@ pub async fn page(
         user,
     };
     let size = page.expected_size();
-    page_cache::render_and_keep(&state, key, enrolment.revision, &page, size, &headers)
+    page_cache::render_and_keep(&state, key, revision, &page, size, &headers)
 }
 
 /// Each file with what the page says of its text: what the reading found, or that it is

@@ -71,9 +71,9 @@ pub async fn page(
     portfolio: Portfolio,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let key = match portfolio.asked(&state, page_cache::Page::Matrix, None, &headers) {
+    let (key, revision) = match portfolio.asked(&state, page_cache::Page::Matrix, None, &headers) {
         Asked::Kept(page) => return Ok(page),
-        Asked::ToRender(key) => key,
+        Asked::ToRender(key, revision) => (key, revision),
     };
     let Portfolio {
         user, enrolment, ..
@@ -110,7 +110,7 @@ pub async fn page(
         evidence,
         cells,
     };
-    page_cache::render_and_keep(&state, key, enrolment.revision, &page, size, &headers)
+    page_cache::render_and_keep(&state, key, revision, &page, size, &headers)
 }
 
 /// The rows, and the markup of every criterion row's cells.

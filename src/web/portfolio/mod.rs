@@ -225,12 +225,15 @@ pub(crate) struct Portfolio {
     pub user: User,
     pub enrolment: Enrolment,
     pub capacity: Capacity,
+    /// The enrolment's centre's page revision (`page_cache::Revision`).
+    centre_revision: i64,
 }
 
-/// A page the viewer asked for: kept and still current, or to render and keep.
+/// A page the viewer asked for: kept and still current, or to render and keep under
+/// this key at this revision.
 pub(crate) enum Asked {
     Kept(Response),
-    ToRender(page_cache::Key),
+    ToRender(page_cache::Key, page_cache::Revision),
 }
 
 impl Portfolio {
@@ -250,9 +253,13 @@ impl Portfolio {
             viewer: self.user.id,
             capacity: Some(self.capacity),
         };
-        match state.pages.get(&key, self.enrolment.revision) {
+        let revision = page_cache::Revision {
+            own: self.enrolment.revision,
+            centre: self.centre_revision,
+        };
+        match state.pages.get(&key, revision) {
             Some(kept) => Asked::Kept(kept.respond(headers)),
-            None => Asked::ToRender(key),
+            None => Asked::ToRender(key, revision),
         }
     }
 }
@@ -276,12 +283,13 @@ impl FromRequestParts<AppState> for Portfolio {
             )
         })
         .await?;
-        let enrolment = enrolment.ok_or_else(not_found)?;
+        let (enrolment, centre_revision) = enrolment.ok_or_else(not_found)?;
         let capacity = capacity_of(&user, &enrolment).ok_or_else(not_found)?;
         Ok(Portfolio {
             user,
             enrolment,
             capacity,
+            centre_revision,
         })
     }
 }

@@ -130,14 +130,16 @@ pub async fn page(
     portfolio: Portfolio,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let key = match portfolio.asked(&state, page_cache::Page::Progress, None, &headers) {
+    let (key, revision) = match portfolio.asked(&state, page_cache::Page::Progress, None, &headers)
+    {
         Asked::Kept(page) => return Ok(page),
-        Asked::ToRender(key) => key,
+        Asked::ToRender(key, revision) => (key, revision),
     };
     let Portfolio {
         user,
         enrolment,
         capacity,
+        ..
     } = portfolio;
     let id = enrolment.id;
     let loaded = load(&state, &enrolment).await?;
@@ -170,5 +172,5 @@ pub async fn page(
         version: loaded.version,
     };
     let size = 16 * 1024 + page.q().criterion_count() * 64;
-    page_cache::render_and_keep(&state, key, enrolment.revision, &page, size, &headers)
+    page_cache::render_and_keep(&state, key, revision, &page, size, &headers)
 }

@@ -78,6 +78,7 @@ pub async fn change(
         user,
         enrolment,
         capacity,
+        ..
     } = portfolio;
     // IQAs and admins read portfolios; they tick nothing.
     let layer = capacity.layer().ok_or(AppError::NotFound)?;
