@@ -19,8 +19,8 @@ use crate::web::files::FileStore;
 
 /// How long one file may take to read before it is called unreadable.
 const READ_DEADLINE: Duration = Duration::from_secs(60);
-/// Items a backfill job reads before it hands on to the next.
-const BACKFILL_CHUNK: i64 = 50;
+/// Items a backfill job does before it hands on to the next.
+pub(super) const BACKFILL_CHUNK: i64 = 50;
 
 /// Why a reading stopped: the store failed (a later try may work).
 type Stopped = String;
@@ -44,30 +44,48 @@ impl Worker {
 
     /// Reads a chunk of the items no text was read for, then queues the next chunk.
     pub(super) async fn backfill_evidence_texts(&self, job: &Job) -> Result<(), DbError> {
-        let after = job.uuid("after");
-        let chunk = evidence_texts::unread_after(&self.pool, after, BACKFILL_CHUNK).await?;
+        let chunk = evidence_texts::unread_after(&self.pool, job.uuid("after"), BACKFILL_CHUNK)
+            .await?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect::<Vec<_>>();
+        let (files, model) = (&self.config.files, self.config.model.as_ref());
+        self.walk(job, BACKFILL_JOB, &chunk, |id| {
+            read_item(&self.pool, files, model, id)
+        })
+        .await
+    }
+
+    /// One step of a walk over items in id order (a backfill), a chunk of
+    /// `BACKFILL_CHUNK` per job: does `each` to the chunk's items, then, while chunks
+    /// come full, queues the job `kind` for the items after its last. The first item
+    /// that fails stops the step, which is retried as a whole.
+    pub(super) async fn walk<F, Fut>(
+        &self,
+        job: &Job,
+        kind: &str,
+        chunk: &[Uuid],
+        each: F,
+    ) -> Result<(), DbError>
+    where
+        F: Fn(Uuid) -> Fut,
+        Fut: std::future::Future<Output = Result<(), Stopped>>,
+    {
         let mut result = Ok(());
-        for (id, _) in &chunk {
-            if let Err(e) = read_item(
-                &self.pool,
-                &self.config.files,
-                self.config.model.as_ref(),
-                *id,
-            )
-            .await
-            {
+        for id in chunk {
+            if let Err(e) = each(*id).await {
                 result = Err((true, e));
                 break;
             }
         }
-        if result.is_ok() && chunk.len() as i64 == BACKFILL_CHUNK {
-            if let Some((last, _)) = chunk.last() {
+        if let (Ok(()), Some(last)) = (&result, chunk.last()) {
+            if chunk.len() as i64 == BACKFILL_CHUNK {
                 let mut conn = self.pool.acquire().await?;
                 jobs::enqueue(
                     &mut conn,
-                    BACKFILL_JOB,
+                    kind,
                     json!({ "after": last }),
-                    &format!("evidence texts backfill after {last}"),
+                    &format!("{kind} after {last}"),
                 )
                 .await?;
             }

@@ -8,6 +8,7 @@ use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::evidence_text::BACKFILL_CHUNK;
 use super::Worker;
 use crate::db::jobs::{self, Job};
 use crate::db::qualifications::LoadedVersion;
@@ -22,8 +23,6 @@ const KEPT: usize = 10;
 /// A text is ranked on its first sentences: a 100,000-character text would otherwise
 /// take the model minutes.
 const MAX_SENTENCES: usize = 300;
-/// Items a backfill job ranks before it hands on to the next.
-const BACKFILL_CHUNK: i64 = 50;
 /// The centre's newest items of a version its examples are learnt from: enough to
 /// cover each criterion many times, bounded at any centre's size.
 const RECENT_ITEMS: i64 = 2_000;
@@ -62,28 +61,12 @@ impl Worker {
 
     /// Ranks a chunk of the items read before suggestions were, then queues the next.
     pub(super) async fn backfill_suggestions(&self, job: &Job) -> Result<(), DbError> {
-        let after = job.uuid("after");
-        let chunk = kept::unranked_after(&self.pool, after, BACKFILL_CHUNK).await?;
-        let mut result = Ok(());
-        for id in &chunk {
-            if let Err(e) = rank_item(&self.pool, self.config.model.as_ref(), *id).await {
-                result = Err((true, e));
-                break;
-            }
-        }
-        if result.is_ok() && chunk.len() as i64 == BACKFILL_CHUNK {
-            if let Some(last) = chunk.last() {
-                let mut conn = self.pool.acquire().await?;
-                jobs::enqueue(
-                    &mut conn,
-                    BACKFILL_JOB,
-                    json!({ "after": last }),
-                    &format!("evidence suggestions backfill after {last}"),
-                )
-                .await?;
-            }
-        }
-        self.finish_reading(job, result).await
+        let chunk = kept::unranked_after(&self.pool, job.uuid("after"), BACKFILL_CHUNK).await?;
+        let model = self.config.model.as_ref();
+        self.walk(job, BACKFILL_JOB, &chunk, |id| {
+            rank_item(&self.pool, model, id)
+        })
+        .await
     }
 }
 
