@@ -162,22 +162,51 @@ pub async fn keep_ranking(
     Ok(kept == 1)
 }
 
-/// Items read but not ranked, after `after` in id order (the backfill's walk).
+/// Items read but not ranked, after `after` in id order (the backfill's walk), and
+/// those ranked by words alone too when `lexical`.
 pub async fn unranked_after(
     db: impl PgExecutor<'_>,
     after: Option<Uuid>,
     limit: i64,
+    lexical: bool,
 ) -> DbResult<Vec<Uuid>> {
+    let after = after.unwrap_or(Uuid::nil());
     Ok(sqlx::query_scalar!(
-        "SELECT evidence_id FROM evidence_texts \
-          WHERE done IS NOT NULL AND suggested_by IS NULL \
-            AND evidence_id > COALESCE($1, '00000000-0000-0000-0000-000000000000'::uuid) \
-          ORDER BY evidence_id LIMIT $2",
+        "(SELECT evidence_id FROM evidence_texts \
+           WHERE done IS NOT NULL AND suggested_by IS NULL AND evidence_id > $1 \
+           ORDER BY evidence_id LIMIT $2) \
+         UNION ALL \
+         (SELECT evidence_id FROM evidence_texts \
+           WHERE $3 AND suggested_by = 'lexical' AND evidence_id > $1 \
+           ORDER BY evidence_id LIMIT $2) \
+         ORDER BY 1 LIMIT $2",
         after,
-        limit
+        limit,
+        lexical
     )
     .fetch_all(db)
-    .await?)
+    .await?
+    .into_iter()
+    .flatten()
+    .collect())
+}
+
+/// Queues a walk that ranks again, with the model, the items ranked by words alone,
+/// if there are any (a server that has the model calls it as it starts). Each start
+/// that finds some queues its own walk: one that finds them already ranked ends at once.
+pub async fn queue_rerank(db: impl PgExecutor<'_>) -> DbResult<bool> {
+    let walk = Uuid::now_v7().to_string();
+    let queued = sqlx::query!(
+        "INSERT INTO jobs (kind, payload, idempotency_key) \
+         SELECT $1, jsonb_build_object('lexical', true, 'walk', $2::text), $1 || ' ' || $2 \
+          WHERE EXISTS (SELECT 1 FROM evidence_texts WHERE suggested_by = 'lexical') \
+         ON CONFLICT (idempotency_key) DO NOTHING",
+        BACKFILL_JOB,
+        walk
+    )
+    .execute(db)
+    .await?;
+    Ok(queued.rows_affected() == 1)
 }
 
 /// One kept suggestion, as the evidence page shows it.

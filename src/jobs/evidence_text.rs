@@ -58,8 +58,9 @@ impl Worker {
 
     /// One step of a walk over items in id order (a backfill), a chunk of
     /// `BACKFILL_CHUNK` per job: does `each` to the chunk's items, then, while chunks
-    /// come full, queues the job `kind` for the items after its last. The first item
-    /// that fails stops the step, which is retried as a whole.
+    /// come full, queues the job `kind` for the items after its last, with the same
+    /// payload otherwise (a walk named in it, `"walk"`, is told apart from others). The
+    /// first item that fails stops the step, which is retried as a whole.
     pub(super) async fn walk<F, Fut>(
         &self,
         job: &Job,
@@ -80,14 +81,14 @@ impl Worker {
         }
         if let (Ok(()), Some(last)) = (&result, chunk.last()) {
             if chunk.len() as i64 == BACKFILL_CHUNK {
+                let mut next = job.payload.clone();
+                next["after"] = json!(last);
+                let key = match job.payload["walk"].as_str() {
+                    Some(walk) => format!("{kind} {walk} after {last}"),
+                    None => format!("{kind} after {last}"),
+                };
                 let mut conn = self.pool.acquire().await?;
-                jobs::enqueue(
-                    &mut conn,
-                    kind,
-                    json!({ "after": last }),
-                    &format!("{kind} after {last}"),
-                )
-                .await?;
+                jobs::enqueue(&mut conn, kind, next, &key).await?;
             }
         }
         self.finish_reading(job, result).await

@@ -130,6 +130,15 @@ pub fn spawn_with_mail(
         mail,
     });
     let task = tokio::spawn(async move {
+        if worker.config.model.is_some() {
+            match crate::db::suggestions::queue_rerank(&worker.pool).await {
+                Ok(true) => tracing::info!(
+                    "items ranked by words alone will be ranked again with the model"
+                ),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "looking for items ranked by words alone"),
+            }
+        }
         loop {
             if *stopped.borrow() {
                 break;

@@ -61,8 +61,11 @@ impl Worker {
 
     /// Ranks a chunk of the items read before suggestions were, then queues the next.
     pub(super) async fn backfill_suggestions(&self, job: &Job) -> Result<(), DbError> {
-        let chunk = kept::unranked_after(&self.pool, job.uuid("after"), BACKFILL_CHUNK).await?;
         let model = self.config.model.as_ref();
+        // Ranking by words again what was ranked by words changes nothing.
+        let lexical = model.is_some() && job.payload["lexical"] == json!(true);
+        let chunk =
+            kept::unranked_after(&self.pool, job.uuid("after"), BACKFILL_CHUNK, lexical).await?;
         self.walk(job, BACKFILL_JOB, &chunk, |id| {
             rank_item(&self.pool, model, id)
         })

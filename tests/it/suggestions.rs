@@ -100,6 +100,21 @@ async fn ranked(s: &Setup, item: Uuid, by: SuggestedBy) -> Vec<suggestions::Sugg
     .await
 }
 
+/// Waits until every item read is ranked by words and meaning.
+async fn ranked_with_model(s: &Setup) {
+    wait_until("every item ranked with the model", || async {
+        let left: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM evidence_texts \
+              WHERE done IS NOT NULL AND suggested_by IS DISTINCT FROM 'hybrid'",
+        )
+        .fetch_one(&s.d.pool)
+        .await
+        .expect("count");
+        (left == 0).then_some(())
+    })
+    .await;
+}
+
 async fn page(s: &Setup, who: &str, item: Uuid) -> (StatusCode, String) {
     let cookie = s.d.as_(who).await;
     let path = format!("/enrolments/{}/evidence/{item}", s.d.ben.id);
@@ -111,6 +126,9 @@ async fn page(s: &Setup, who: &str, item: Uuid) -> (StatusCode, String) {
 async fn a_reflective_account_is_ranked_by_the_model_and_a_suggested_tick_is_logged_and_alone_counts(
 ) {
     let s = setup(demo().await, Some(model()));
+    // The demo's items were ranked by words alone; the worker, with the model, ranks
+    // them again as it starts.
+    ranked_with_model(&s).await;
     let version = s.d.ben.version_id;
     let confirmed_before = s.d.confirmed(&s.d.ben).await;
     let item = upload(&s).await;
@@ -138,8 +156,14 @@ async fn a_reflective_account_is_ranked_by_the_model_and_a_suggested_tick_is_log
         .iter()
         .find(|g| meets.contains(&g.criterion))
         .unwrap_or_else(|| panic!("none of {MEETS:?} in the top five: {list:?}"));
+    let text: String = sqlx::query_scalar("SELECT text FROM evidence_texts WHERE evidence_id = $1")
+        .bind(item)
+        .fetch_one(&s.d.pool)
+        .await
+        .expect("the item's text");
+    assert!(text.contains(ACCOUNT), "the account is in the text read");
     assert!(
-        ACCOUNT.contains(hit.because.split(". ").next().expect("a sentence")),
+        text.contains(hit.because.split(". ").next().expect("a sentence")),
         "{hit:?}"
     );
     assert!(list.windows(2).all(|w| w[0].score >= w[1].score));
@@ -169,7 +193,6 @@ async fn a_reflective_account_is_ranked_by_the_model_and_a_suggested_tick_is_log
         .expect("confirmed");
     let chosen = list
         .iter()
-        .filter(|g| g.confident)
         .map(|g| g.criterion)
         .find(|c| {
             let ordinal = loaded
@@ -206,37 +229,53 @@ async fn a_reflective_account_is_ranked_by_the_model_and_a_suggested_tick_is_log
     let (_, body) = page(&s, "assessor", item).await;
     assert!(body.contains("You have ticked"), "{body}");
 
-    // The centre's decisions teach the ranking: the confirmed criterion's example is the
-    // direction of the item it was confirmed on; a criterion never confirmed on an item
-    // the model read has none.
+    // The centre's decisions teach the ranking: a criterion's example is the direction of
+    // the items the model read that it was confirmed on (counted here from the ticks);
+    // a criterion never confirmed on one has none.
     let centre: Uuid = sqlx::query_scalar("SELECT centre_id FROM enrolments WHERE id = $1")
         .bind(s.d.ben.id)
         .fetch_one(&s.d.pool)
         .await
         .expect("centre");
+    let teaching: Vec<(Uuid, Uuid, Vec<u8>)> = sqlx::query_as(
+        "SELECT t.criterion_id, t.evidence_id, x.whole FROM ticks t \
+           JOIN evidence_texts x ON x.evidence_id = t.evidence_id AND x.whole IS NOT NULL \
+           JOIN enrolments e ON e.id = t.enrolment_id \
+          WHERE t.layer = 'assessor' AND e.centre_id = $1 AND t.version_id = $2",
+    )
+    .bind(centre)
+    .bind(version)
+    .fetch_all(&s.d.pool)
+    .await
+    .expect("the confirmed ticks on items the model read");
     let taught = attest::jobs::suggestions::learn(&s.d.pool, centre, version)
         .await
         .expect("learning");
-    assert_eq!(taught, 1, "only the item the model read teaches");
+    let items: std::collections::HashSet<Uuid> = teaching.iter().map(|t| t.1).collect();
+    assert_eq!(
+        taught,
+        items.len(),
+        "every item the model read with a confirmed criterion teaches"
+    );
     let examples = suggestions::examples(&s.d.pool, centre, version, attest::embedding::MODEL_NAME)
         .await
         .expect("query")
         .expect("the examples");
-    let whole: Vec<u8> =
-        sqlx::query_scalar("SELECT whole FROM evidence_texts WHERE evidence_id = $1")
-            .bind(item)
-            .fetch_one(&s.d.pool)
-            .await
-            .expect("the item's vector");
-    let whole = &suggestions::from_bytes(&whole).expect("a vector")[0];
+    let mut sum = vec![0.0f32; suggestions::DIMENSIONS];
+    for (_, _, whole) in teaching.iter().filter(|t| t.0 == chosen) {
+        let whole = &suggestions::from_bytes(whole).expect("a vector")[0];
+        sum.iter_mut().zip(whole).for_each(|(s, x)| *s += x);
+    }
+    let norm = sum.iter().map(|x| x * x).sum::<f32>().sqrt();
     let at = |c: Uuid| &examples[loaded.criterion_ordinal(c).expect("ordinal")];
-    let dot: f32 = at(chosen).iter().zip(whole).map(|(a, b)| a * b).sum();
+    let dot: f32 = at(chosen).iter().zip(&sum).map(|(a, b)| a * b / norm).sum();
     assert!(dot > 0.999, "{dot}");
-    let never = list
+    let never = loaded
+        .criterion_ids
         .iter()
-        .map(|g| g.criterion)
-        .find(|c| *c != chosen)
-        .expect("another suggestion");
+        .copied()
+        .find(|c| teaching.iter().all(|t| t.0 != *c))
+        .expect("a criterion never confirmed");
     assert!(at(never).iter().all(|x| *x == 0.0));
     s.worker.shutdown().await;
 }
@@ -334,4 +373,26 @@ async fn items_read_before_suggestions_are_ranked_by_a_walking_job() {
     .expect("count");
     assert_eq!(lexical as usize, items.len());
     s.worker.shutdown().await;
+
+    // A server with the model starts: what was ranked by words alone is ranked again,
+    // by words and meaning, in a walk of its own.
+    let with_model = setup(s.d, Some(model()));
+    ranked_with_model(&with_model).await;
+    // The walk's jobs say they are done (the last writes after its ranking).
+    wait_until("the walk's chunks done", || async {
+        let chunks: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM jobs WHERE kind = 'evidence suggestions backfill' \
+                AND payload ? 'walk' AND state = 'succeeded'",
+        )
+        .fetch_one(&with_model.d.pool)
+        .await
+        .expect("walk");
+        (chunks as usize >= items.len().div_ceil(50)).then_some(())
+    })
+    .await;
+    // With nothing left to rank again, the next start queues nothing.
+    assert!(!suggestions::queue_rerank(&with_model.d.pool)
+        .await
+        .expect("queue"));
+    with_model.worker.shutdown().await;
 }
