@@ -236,19 +236,14 @@ async fn live_locked(conn: &mut PgConnection, enrolment_id: Uuid) -> DbResult<Cr
 }
 
 async fn queue_generation(conn: &mut PgConnection, credential_id: Uuid) -> DbResult<()> {
-    // One job per request or retry: the key counts the credential's earlier jobs.
-    let earlier: i64 = sqlx::query_scalar!(
-        "SELECT count(*) AS \"count!\" FROM jobs WHERE kind = $1 AND payload ->> 'credential' = $2",
-        GENERATE_JOB,
-        credential_id.to_string()
-    )
-    .fetch_one(&mut *conn)
-    .await?;
+    // One job per request or retry, each under a key of its own. (Counting the
+    // credential's earlier jobs for the key read every generation job ever queued, and
+    // would repeat a key once old jobs are pruned.)
     jobs::enqueue(
         conn,
         GENERATE_JOB,
         serde_json::json!({ "credential": credential_id }),
-        &format!("generate:{credential_id}:{earlier}"),
+        &format!("generate:{credential_id}:{}", Uuid::now_v7()),
     )
     .await
 }

@@ -27,6 +27,7 @@ pub mod evidence;
 pub mod evidence_texts;
 pub mod figures;
 pub(crate) mod funding_risk;
+pub mod housekeeping;
 pub mod invitations;
 pub mod iqa;
 pub mod jobs;

@@ -16,7 +16,10 @@ use crate::credentials::store::{Document, DocumentStore};
 use crate::db::credentials::{self, Credential, Generated, GENERATE_JOB};
 use crate::db::jobs::{self, Job};
 use crate::db::DbError;
-use crate::db::{bulk_audit, version_cache};
+use crate::db::{bulk_audit, housekeeping, version_cache};
+
+/// How often each worker prunes the records that only grow.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(3600);
 
 pub mod documents;
 pub mod evidence_text;
@@ -98,6 +101,8 @@ impl WorkerHandle {
 struct Worker {
     pool: PgPool,
     name: String,
+    /// When this worker last pruned the records that only grow (`db::housekeeping`).
+    housekept: std::sync::Mutex<Option<std::time::Instant>>,
     config: WorkerConfig,
     render: Renderer,
     mail: MailSettings,
@@ -125,6 +130,7 @@ pub fn spawn_with_mail(
     let worker = Arc::new(Worker {
         pool,
         name: name.clone(),
+        housekept: std::sync::Mutex::new(None),
         config,
         render,
         mail,
@@ -178,6 +184,16 @@ impl Worker {
         if audited.len() >= bulk_audit::DUE_ROUND as usize {
             return Ok(true);
         }
+        if self.housekeeping_due() {
+            let pruned = housekeeping::prune_round(&self.pool).await?;
+            if pruned.full() {
+                // More is left: the next step takes another round.
+                self.housekept
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .take();
+            }
+        }
         let orphans = jobs::requeue_stale(&self.pool, self.config.stale_after).await?;
         if orphans > 0 {
             tracing::warn!(orphans, "picked up jobs whose worker stopped");
@@ -189,6 +205,19 @@ impl Worker {
         let result = self.run(&job).await;
         beat.abort();
         result.map(|()| true)
+    }
+
+    /// True at most once an hour (and at start), marking it done.
+    fn housekeeping_due(&self) -> bool {
+        let mut last = self.housekept.lock().unwrap_or_else(|p| p.into_inner());
+        let now = std::time::Instant::now();
+        match *last {
+            Some(at) if now.duration_since(at) < HOUSEKEEPING_EVERY => false,
+            _ => {
+                *last = Some(now);
+                true
+            }
+        }
     }
 
     fn heartbeat(self: &Arc<Self>, job: Uuid) -> JoinHandle<()> {

@@ -36,6 +36,7 @@ mod funding_risk;
 mod hardening;
 mod help;
 mod home;
+mod housekeeping;
 mod htmx;
 mod http;
 mod iqa;

@@ -1,0 +1,57 @@
+//! Pruning the records that only grow (migration 0046): finished jobs and sign-in
+//! attempts. What auditors rely on (the activity log, mail attempts, audits, the
+//! credential register) is never pruned here.
+use sqlx::PgExecutor;
+
+use super::DbResult;
+
+/// Succeeded jobs are kept this many days (for diagnosis), failed ones a year.
+pub const SUCCEEDED_JOBS_DAYS: i32 = 30;
+pub const FAILED_JOBS_DAYS: i32 = 365;
+/// Sign-in attempts are kept this many days: a year and a month, for investigations.
+pub const LOGIN_ATTEMPTS_DAYS: i32 = 400;
+/// At most this many rows of a table go in one round, so that no round holds its locks
+/// or its WAL for long.
+pub const ROUND: i64 = 5_000;
+
+/// What one round removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub jobs: i64,
+    pub login_attempts: i64,
+}
+
+impl Pruned {
+    /// True when a round took all it could: there may be more.
+    pub fn full(&self) -> bool {
+        self.jobs >= ROUND || self.login_attempts >= ROUND
+    }
+}
+
+/// One round: up to `ROUND` finished jobs and sign-in attempts past their days.
+pub async fn prune_round(db: impl PgExecutor<'_>) -> DbResult<Pruned> {
+    let row = sqlx::query!(
+        "WITH j AS (DELETE FROM jobs WHERE id IN \
+                     (SELECT id FROM jobs \
+                       WHERE state IN ('succeeded', 'failed') \
+                         AND finished_at < now() - make_interval(days => \
+                             CASE WHEN state = 'succeeded' THEN $1::int ELSE $2::int END) \
+                       ORDER BY finished_at LIMIT $4 FOR UPDATE SKIP LOCKED) \
+                   RETURNING 1), \
+              l AS (DELETE FROM login_attempts WHERE id IN \
+                     (SELECT id FROM login_attempts WHERE at < now() - make_interval(days => $3::int) \
+                       ORDER BY at LIMIT $4 FOR UPDATE SKIP LOCKED) \
+                   RETURNING 1) \
+         SELECT (SELECT count(*) FROM j) AS \"jobs!\", (SELECT count(*) FROM l) AS \"login_attempts!\"",
+        SUCCEEDED_JOBS_DAYS,
+        FAILED_JOBS_DAYS,
+        LOGIN_ATTEMPTS_DAYS,
+        ROUND
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(Pruned {
+        jobs: row.jobs,
+        login_attempts: row.login_attempts,
+    })
+}
