@@ -1,6 +1,7 @@
 //! Pruning the records that only grow (migration 0046): finished jobs and sign-in
-//! attempts. What auditors rely on (the activity log, mail attempts, audits, the
-//! credential register) is never pruned here.
+//! attempts. What auditors rely on (the activity log, mail messages and attempts,
+//! audits, the credential register) is never pruned here, nor the mail jobs that are
+//! the messages' delivery records (migration 0046 leaves them out of its index).
 use sqlx::PgExecutor;
 
 use super::DbResult;
@@ -30,17 +31,19 @@ impl Pruned {
 
 /// One round: up to `ROUND` finished jobs and sign-in attempts past their days.
 pub async fn prune_round(db: impl PgExecutor<'_>) -> DbResult<Pruned> {
+    // ANY(ARRAY(…)): the rows chosen are deleted by their ids, never by a scan of the
+    // table. A mail job is its message's delivery record and stays as the message does.
     let row = sqlx::query!(
-        "WITH j AS (DELETE FROM jobs WHERE id IN \
-                     (SELECT id FROM jobs \
-                       WHERE state IN ('succeeded', 'failed') \
-                         AND finished_at < now() - make_interval(days => \
-                             CASE WHEN state = 'succeeded' THEN $1::int ELSE $2::int END) \
-                       ORDER BY finished_at LIMIT $4 FOR UPDATE SKIP LOCKED) \
+        "WITH j AS (DELETE FROM jobs WHERE id = ANY(ARRAY( \
+                     SELECT id FROM jobs \
+                      WHERE state IN ('succeeded', 'failed') AND kind <> 'send mail' \
+                        AND finished_at < now() - make_interval(days => \
+                            CASE WHEN state = 'succeeded' THEN $1::int ELSE $2::int END) \
+                      ORDER BY finished_at LIMIT $4 FOR UPDATE SKIP LOCKED)) \
                    RETURNING 1), \
-              l AS (DELETE FROM login_attempts WHERE id IN \
-                     (SELECT id FROM login_attempts WHERE at < now() - make_interval(days => $3::int) \
-                       ORDER BY at LIMIT $4 FOR UPDATE SKIP LOCKED) \
+              l AS (DELETE FROM login_attempts WHERE id = ANY(ARRAY( \
+                     SELECT id FROM login_attempts WHERE at < now() - make_interval(days => $3::int) \
+                      ORDER BY at LIMIT $4 FOR UPDATE SKIP LOCKED)) \
                    RETURNING 1) \
          SELECT (SELECT count(*) FROM j) AS \"jobs!\", (SELECT count(*) FROM l) AS \"login_attempts!\"",
         SUCCEEDED_JOBS_DAYS,

@@ -2,13 +2,14 @@
 //! attempts past theirs, by every worker as it starts and hourly; nothing queued,
 //! running or younger goes.
 use attest::db::housekeeping::{self, Pruned};
+use attest::db::outbox::{self, MessageKind, NewMessage};
 use attest::testing::test_pool;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::mail_queue::wait_until;
 
-/// A job `kind` of `state` that finished (or was made) `days` ago; its id.
+/// A job of `state` that finished (or was made) `days` ago; its id.
 async fn job(pool: &PgPool, state: &str, days: i32) -> Uuid {
     sqlx::query_scalar(
         "INSERT INTO jobs (kind, state, idempotency_key, created_at, finished_at) \
@@ -104,4 +105,38 @@ async fn finished_jobs_and_sign_in_attempts_past_their_days_are_pruned_and_nothi
     .await;
     assert_eq!(left(&pool, &kept).await, kept);
     worker.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_message_keeps_its_mail_job_however_old() {
+    // A mail job is its message's delivery record (the message names it, admins see its
+    // state): pruning never takes it, and a round with one past its days still works.
+    let d = crate::portfolio::demo().await;
+    let mut conn = d.pool.acquire().await.expect("a connection");
+    let message = outbox::queue(
+        &mut conn,
+        &NewMessage {
+            centre_id: d.ben.centre_id,
+            kind: MessageKind::PasswordLink,
+            user_id: d.ben.learner_id,
+            to_address: "ben@example.test",
+            credential: None,
+            requested_by: None,
+            link: "http://localhost/password",
+        },
+    )
+    .await
+    .expect("queued");
+    let mail_job: Uuid = sqlx::query_scalar(
+        "UPDATE jobs SET state = 'succeeded', finished_at = now() - make_interval(days => $2) \
+          WHERE id = (SELECT job_id FROM mail_outbox WHERE id = $1) RETURNING id",
+    )
+    .bind(message)
+    .bind(housekeeping::FAILED_JOBS_DAYS + 1)
+    .fetch_one(&d.pool)
+    .await
+    .expect("the message's job, long finished");
+    let other = job(&d.pool, "succeeded", housekeeping::SUCCEEDED_JOBS_DAYS + 1).await;
+    housekeeping::prune_round(&d.pool).await.expect("a round");
+    assert_eq!(left(&d.pool, &[mail_job, other]).await, vec![mail_job]);
 }
