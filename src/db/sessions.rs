@@ -134,7 +134,7 @@ impl SignedInWithEnrolment {
         };
         // The outer join found the enrolment, so every NOT NULL column of it is there.
         let missing = || DbError::Corrupt(format!("enrolment {id} read without its columns"));
-        enrolments::Row {
+        let enrolment: Enrolment = enrolments::Row {
             id,
             centre_id: self.e_centre_id.ok_or_else(missing)?,
             learner_id: self.e_learner_id.ok_or_else(missing)?,
@@ -149,8 +149,8 @@ impl SignedInWithEnrolment {
             last_activity_at: self.e_last_activity_at.ok_or_else(missing)?,
             revision: self.e_revision.ok_or_else(missing)?,
         }
-        .try_into()
-        .map(|enrolment| Some((enrolment, self.c_page_revision.unwrap_or_default())))
+        .try_into()?;
+        Ok(Some((enrolment, self.c_page_revision.ok_or_else(missing)?)))
     }
 
     fn split(mut self) -> DbResult<(User, OffsetDateTime, Option<EnrolmentAt>)> {
@@ -210,13 +210,14 @@ struct SignedInWithHome {
     roles: Vec<String>,
     session_ends: OffsetDateTime,
     fingerprint: i64,
+    centre_revision: i64,
 }
 
-/// `signed_in`, and a fingerprint of everything a home page shows about the person's
+/// `signed_in`, and (a fingerprint, the centre's page revision) of everything a home page shows about the person's
 /// enrolments (as learner, assessor, trainee or IQA), in one round trip: it changes
-/// whenever one of them changes (their revisions), one is added or goes, one crosses
-/// the line of 30 days without activity (the earliest last activity inside it), or the
-/// centre's page revision moves (someone renamed).
+/// whenever one of them changes (their revisions), one is added or goes, or one crosses
+/// the line of 30 days without activity (the earliest last activity inside it); and the
+/// centre's page revision (someone renamed).
 ///
 /// One lateral read per way a person is on an enrolment (each by its own index, and
 /// skipped outright for a role the person does not hold: the plan is generic, and an IQA's
@@ -226,7 +227,7 @@ pub(crate) async fn signed_in_with_home(
     db: impl PgExecutor<'_>,
     user_id: Uuid,
     session_id: &str,
-) -> DbResult<Option<(User, OffsetDateTime, i64)>> {
+) -> DbResult<Option<(User, OffsetDateTime, (i64, i64))>> {
     let row = sqlx::query_as!(
         SignedInWithHome,
         r#"SELECT u.id AS "id!", u.centre_id AS "centre_id!", u.email AS "email!",
@@ -235,8 +236,8 @@ pub(crate) async fn signed_in_with_home(
                   u.session_generation AS "session_generation!", u.roles AS "roles!",
                   s.expiry_date AS session_ends,
                   l.x # a.x # t.x # i.x # (l.n + a.n + t.n + i.n)
-                  # COALESCE(hashtextextended(LEAST(l.m, a.m, t.m, i.m)::text, 1), 0)
-                  # hashtextextended(c.page_revision::text, 2) AS "fingerprint!"
+                  # COALESCE(hashtextextended(LEAST(l.m, a.m, t.m, i.m)::text, 1), 0) AS "fingerprint!",
+                  c.page_revision AS centre_revision
              FROM (SELECT u.*, ARRAY(SELECT role FROM user_roles WHERE user_id = u.id) AS roles
                      FROM users u WHERE u.id = $1) u
              JOIN centres c ON c.id = u.centre_id
@@ -269,9 +270,9 @@ pub(crate) async fn signed_in_with_home(
     .fetch_optional(db)
     .await?;
     row.map(|r| {
-        let fingerprint = r.fingerprint;
+        let seen = (r.fingerprint, r.centre_revision);
         let (user, ends) = signed_in!(r).user()?;
-        Ok((user, ends, fingerprint))
+        Ok((user, ends, seen))
     })
     .transpose()
 }

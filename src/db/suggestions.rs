@@ -162,8 +162,9 @@ pub async fn keep_ranking(
     Ok(kept == 1)
 }
 
-/// Items read but not ranked, after `after` in id order (the backfill's walk), and
-/// those ranked by words alone too when `lexical`.
+/// Items read but not ranked, after `after` in id order (the backfill's walk); or, when
+/// `lexical`, those ranked by words alone (the walk once the model arrives, by the
+/// partial index of migration 0045: it never reads past the items it wants).
 pub async fn unranked_after(
     db: impl PgExecutor<'_>,
     after: Option<Uuid>,
@@ -171,24 +172,28 @@ pub async fn unranked_after(
     lexical: bool,
 ) -> DbResult<Vec<Uuid>> {
     let after = after.unwrap_or(Uuid::nil());
-    Ok(sqlx::query_scalar!(
-        "(SELECT evidence_id FROM evidence_texts \
-           WHERE done IS NOT NULL AND suggested_by IS NULL AND evidence_id > $1 \
-           ORDER BY evidence_id LIMIT $2) \
-         UNION ALL \
-         (SELECT evidence_id FROM evidence_texts \
-           WHERE $3 AND suggested_by = 'lexical' AND evidence_id > $1 \
-           ORDER BY evidence_id LIMIT $2) \
-         ORDER BY 1 LIMIT $2",
-        after,
-        limit,
-        lexical
-    )
-    .fetch_all(db)
-    .await?
-    .into_iter()
-    .flatten()
-    .collect())
+    let ids = if lexical {
+        sqlx::query_scalar!(
+            "SELECT evidence_id FROM evidence_texts \
+              WHERE suggested_by = 'lexical' AND evidence_id > $1 \
+              ORDER BY evidence_id LIMIT $2",
+            after,
+            limit
+        )
+        .fetch_all(db)
+        .await?
+    } else {
+        sqlx::query_scalar!(
+            "SELECT evidence_id FROM evidence_texts \
+              WHERE done IS NOT NULL AND suggested_by IS NULL AND evidence_id > $1 \
+              ORDER BY evidence_id LIMIT $2",
+            after,
+            limit
+        )
+        .fetch_all(db)
+        .await?
+    };
+    Ok(ids)
 }
 
 /// Queues a walk that ranks again, with the model, the items ranked by words alone,

@@ -91,17 +91,23 @@ pub(crate) struct HomePage {
 pub(crate) struct HomeViewer {
     user: User,
     fingerprint: i64,
+    centre_revision: i64,
 }
 
 impl FromRequestParts<AppState> for HomeViewer {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let (user, fingerprint) = signed_in_with(parts, state, |db, user, session| {
-            Box::pin(async move { sessions::signed_in_with_home(db, user, &session).await })
+        let (user, (fingerprint, centre_revision)) =
+            signed_in_with(parts, state, |db, user, session| {
+                Box::pin(async move { sessions::signed_in_with_home(db, user, &session).await })
+            })
+            .await?;
+        Ok(HomeViewer {
+            user,
+            fingerprint,
+            centre_revision,
         })
-        .await?;
-        Ok(HomeViewer { user, fingerprint })
     }
 }
 
@@ -128,10 +134,9 @@ fn kept_as(viewer: &HomeViewer) -> Option<(page_cache::Key, page_cache::Revision
         viewer: user.id,
         capacity: None,
     };
-    // The fingerprint folds the centre's page revision in with the rest.
     let revision = page_cache::Revision {
         own: viewer.fingerprint ^ hasher.finish() as i64,
-        centre: 0,
+        centre: viewer.centre_revision,
     };
     Some((key, revision))
 }
