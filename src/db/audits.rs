@@ -202,7 +202,7 @@ pub(crate) async fn record_locked(
     // This audit is the automatic one a tick may have asked for: its mark goes.
     // The report goes as text, which the server casts to json.
     sqlx::query!(
-        "WITH done AS (UPDATE enrolments SET audit_due_at = NULL WHERE id = $2 AND audit_due_at IS NOT NULL) \
+        "WITH done AS (DELETE FROM audit_marks WHERE enrolment_id = $2) \
          INSERT INTO audits (id, enrolment_id, version_id, actor_id, at, outcome, major_id, confirmed_criteria, report) \
          VALUES ($1, $2, $3, $4, clock_timestamp(), $5, $6, $7, $8::text::json)",
         audit_id,

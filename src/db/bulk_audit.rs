@@ -126,11 +126,11 @@ async fn load_versions(pool: &PgPool, ids: &[Uuid]) -> DbResult<HashMap<Uuid, Ar
 }
 
 /// One enrolment's audit, worked out but not yet written.
-struct Computed {
-    audit_id: Uuid,
-    report: AuditReport,
-    confirmed: i32,
-    decision: Decision,
+pub(crate) struct Computed {
+    pub(crate) audit_id: Uuid,
+    pub(crate) report: AuditReport,
+    pub(crate) confirmed: i32,
+    pub(crate) decision: Decision,
 }
 
 async fn audit_chunk(
@@ -151,52 +151,9 @@ async fn audit_chunk(
     Ok(audited)
 }
 
-/// At most this many marked enrolments are audited in one automatic round (one
-/// transaction): their rows stay locked for it, so ticks on them wait that long.
-pub(crate) const DUE_ROUND: i64 = 2;
-
-/// How long a mark waits before its audit: an assessor confirming an item ticks several
-/// criteria within a second or two, and they are audited once, not once per tick.
-pub(crate) const DUE_SETTLE: std::time::Duration = std::time::Duration::from_millis(750);
-
-/// The automatic audits due (SPEC §4; the ticks triggers of migration 0010 mark them): up to
-/// `DUE_ROUND` enrolments marked at least `settle` ago, oldest mark first, audited as
-/// the bulk audit does and their marks cleared, in one transaction. Rows another
-/// transaction holds are passed over (SKIP LOCKED), so any number of servers can run
-/// this at once and each enrolment is audited once per mark. `versions` are the
-/// versions already loaded.
-pub async fn audit_due(
-    pool: &PgPool,
-    versions: &crate::db::version_cache::VersionCache,
-    settle: std::time::Duration,
-) -> DbResult<Vec<BulkAudited>> {
-    let mut tx = pool.begin().await?;
-    let locked = enrolments::lock_due(&mut tx, DUE_ROUND, settle).await?;
-    if locked.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut loaded = HashMap::new();
-    for e in &locked {
-        if let std::collections::hash_map::Entry::Vacant(slot) = loaded.entry(e.version_id) {
-            slot.insert(versions.load(&mut *tx, e.version_id).await?);
-        }
-    }
-    let ids: Vec<Uuid> = locked.iter().map(|e| e.id).collect();
-    let audited = audit_locked(&mut tx, locked, None, &loaded, Kind::Automatic).await?;
-    // Withdrawn enrolments are not audited; their marks go too.
-    sqlx::query!(
-        "UPDATE enrolments SET audit_due_at = NULL WHERE id = ANY($1) AND audit_due_at IS NOT NULL",
-        &ids[..],
-    )
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(audited)
-}
-
 /// Who asked for an audit of many, as the activity log says.
 #[derive(Debug, Clone, Copy)]
-enum Kind {
+pub(crate) enum Kind {
     /// An admin's bulk audit.
     Bulk,
     /// The automatic audit after confirmed criteria changed.
@@ -206,7 +163,7 @@ enum Kind {
 }
 
 impl Kind {
-    fn detail(self) -> &'static str {
+    pub(crate) fn detail(self) -> &'static str {
         match self {
             Kind::Bulk => r#"{"bulk": true}"#,
             Kind::Automatic => r#"{"automatic": true}"#,
@@ -305,7 +262,7 @@ async fn confirmed_criteria(
 }
 
 /// The audits and status decisions, from the pure domain: one plan per version.
-fn compute<'v>(
+pub(crate) fn compute<'v>(
     version_of: &impl Fn(&Uuid) -> DbResult<&'v LoadedVersion>,
     locked: &[Enrolment],
     mut confirmed: HashMap<Uuid, Vec<Uuid>>,
@@ -450,9 +407,9 @@ async fn apply_decisions(
     // Last activity stays: an audit is logged but is not activity (`activity::append`).
     // Any automatic audit that was due is done by this one.
     sqlx::query!(
-        "UPDATE enrolments e SET status = COALESCE(u.status, e.status), \
-                updated_at = CASE WHEN u.status IS NULL THEN e.updated_at ELSE now() END, \
-                audit_due_at = NULL \
+        "WITH cleared AS (DELETE FROM audit_marks WHERE enrolment_id = ANY($1)) \
+         UPDATE enrolments e SET status = COALESCE(u.status, e.status), \
+                updated_at = CASE WHEN u.status IS NULL THEN e.updated_at ELSE now() END \
          FROM UNNEST($1::uuid[], $2::text[]) AS u(id, status) WHERE e.id = u.id",
         &ids[..],
         &moves_to as &[Option<&str>],

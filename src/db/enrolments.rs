@@ -167,27 +167,6 @@ pub(crate) async fn lock_many(conn: &mut PgConnection, ids: &[Uuid]) -> DbResult
     rows.into_iter().map(Enrolment::try_from).collect()
 }
 
-/// Lock up to `limit` enrolments marked for their automatic audit at least `settle`
-/// ago, oldest mark first, passing over rows another transaction holds.
-pub(crate) async fn lock_due(
-    conn: &mut PgConnection,
-    limit: i64,
-    settle: std::time::Duration,
-) -> DbResult<Vec<Enrolment>> {
-    let rows = sqlx::query_as!(
-        Row,
-        "SELECT id, centre_id, learner_id, version_id, major_id, assessor_id, \
-         trainee_assessor_id, iqa_id, status, created_at, updated_at, last_activity_at, revision \
-         FROM enrolments WHERE audit_due_at <= clock_timestamp() - make_interval(secs => $2) \
-         ORDER BY audit_due_at LIMIT $1 FOR UPDATE SKIP LOCKED",
-        limit,
-        settle.as_secs_f64(),
-    )
-    .fetch_all(conn)
-    .await?;
-    rows.into_iter().map(Enrolment::try_from).collect()
-}
-
 /// Move from `from` to `to` if the enrolment is still in `from`. Otherwise nothing
 /// changes and the answer is `StatusChanged` with the status it is in now. This does
 /// not consult the status machine (see `apply_action`); `from == to` only checks.

@@ -12,6 +12,7 @@ pub mod activity;
 pub(crate) mod apprenticeships;
 pub(crate) mod assignments;
 pub mod audits;
+pub mod auto_audit;
 pub mod batch_writer;
 pub mod bulk_audit;
 pub mod bulk_audit_runs;

@@ -1,5 +1,5 @@
 //! Background work: a worker that runs the automatic audits that are due
-//! (`db::bulk_audit::audit_due`, SPEC §4) and takes jobs from the PostgreSQL queue
+//! (`db::auto_audit::audit_due`, SPEC §4) and takes jobs from the PostgreSQL queue
 //! (`db::jobs`). Any number of workers, in one process or several, can share a
 //! database: a job is claimed by one of them at a time, and its effect is committed
 //! only by the worker that still holds it, so it takes effect exactly once; a due audit
@@ -16,7 +16,7 @@ use crate::credentials::store::{Document, DocumentStore};
 use crate::db::credentials::{self, Credential, Generated, GENERATE_JOB};
 use crate::db::jobs::{self, Job};
 use crate::db::DbError;
-use crate::db::{bulk_audit, housekeeping, version_cache};
+use crate::db::{auto_audit, housekeeping, version_cache};
 
 /// How often each worker prunes the records that only grow.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(3600);
@@ -55,7 +55,7 @@ pub struct WorkerConfig {
     /// The pause before the first retry; it doubles with each attempt.
     pub retry_after: Duration,
     /// How long a change to confirmed criteria settles before its automatic audit
-    /// (`bulk_audit::DUE_SETTLE`; tests shorten it).
+    /// (`auto_audit::DUE_SETTLE`; tests shorten it).
     pub audit_settle: Duration,
     /// Where the generated PDFs are kept (`<data>/credentials` when serving).
     pub documents: DocumentStore,
@@ -73,7 +73,7 @@ impl Default for WorkerConfig {
             heartbeat: Duration::from_secs(2),
             stale_after: Duration::from_secs(15),
             retry_after: Duration::from_secs(2),
-            audit_settle: bulk_audit::DUE_SETTLE,
+            audit_settle: auto_audit::DUE_SETTLE,
             documents: documents::default_store(),
             files: crate::web::files::FileStore::new(
                 std::env::temp_dir().join("attest-files"),
@@ -175,13 +175,13 @@ impl Worker {
     /// Run the automatic audits due, pick up orphans, then run one due job. True when
     /// there may be more to do at once.
     async fn step(self: &Arc<Self>) -> Result<bool, DbError> {
-        let audited = bulk_audit::audit_due(
+        let audited = auto_audit::audit_due(
             &self.pool,
             version_cache::shared(),
             self.config.audit_settle,
         )
         .await?;
-        if audited.len() >= bulk_audit::DUE_ROUND as usize {
+        if audited.len() >= auto_audit::DUE_ROUND as usize {
             return Ok(true);
         }
         if self.housekeeping_due() {

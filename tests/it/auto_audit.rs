@@ -3,7 +3,7 @@
 //! changes settle, and every server's auditor can run at once.
 use std::time::Duration;
 
-use attest::db::bulk_audit::audit_due;
+use attest::db::auto_audit::audit_due;
 use attest::db::{centres, enrolments, version_cache};
 use attest::demo::bench::{self, BenchFixture, BENCH_PASSWORD};
 use attest::domain::qualification::Qualification;
@@ -33,7 +33,7 @@ async fn fixture() -> (PgPool, BenchFixture, Qualification) {
 }
 
 async fn due(pool: &PgPool, enrolment: Uuid) -> bool {
-    sqlx::query_scalar("SELECT audit_due_at IS NOT NULL FROM enrolments WHERE id = $1")
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM audit_marks WHERE enrolment_id = $1)")
         .bind(enrolment)
         .fetch_one(pool)
         .await
@@ -95,6 +95,63 @@ async fn only_assessor_ticks_mark_an_enrolment_and_only_where_the_centre_audits_
         !due(&pool, f.enrolment_id).await,
         "the centre audits by hand"
     );
+}
+
+/// Every audit is the automatic one a mark asks for: an admin's, a bulk one and the
+/// automatic round each remove it, and the round's audit is written as the others are.
+#[tokio::test]
+async fn any_audit_removes_the_mark_and_the_automatic_one_is_logged_as_automatic() {
+    let (pool, f, _) = fixture().await;
+    let state = AppState::new(pool.clone());
+    let free = f.free_criteria.clone();
+
+    tick(&state, "assessor", &f, free[0]).await;
+    assert!(due(&pool, f.enrolment_id).await);
+    attest::db::audits::audit_enrolment(&pool, f.enrolment_id, None)
+        .await
+        .expect("an admin's audit");
+    assert!(!due(&pool, f.enrolment_id).await, "an admin's audit");
+
+    tick(&state, "assessor", &f, free[1]).await;
+    assert!(due(&pool, f.enrolment_id).await);
+    attest::db::bulk_audit::audit_many(&pool, &[f.enrolment_id], None, |_, _| {})
+        .await
+        .expect("a bulk audit");
+    assert!(!due(&pool, f.enrolment_id).await, "a bulk audit");
+
+    tick(&state, "assessor", &f, free[2]).await;
+    let audited = audit_due(&pool, version_cache::shared(), Duration::ZERO)
+        .await
+        .expect("the automatic audit");
+    assert_eq!(
+        audited.iter().map(|a| a.enrolment_id).collect::<Vec<_>>(),
+        [f.enrolment_id]
+    );
+    assert!(!due(&pool, f.enrolment_id).await, "the automatic audit");
+    let (confirmed, latest): (i32, Uuid) = sqlx::query_as(
+        "SELECT a.confirmed_criteria, e.latest_audit_id FROM audits a \
+         JOIN enrolments e ON e.id = a.enrolment_id WHERE a.id = $1",
+    )
+    .bind(audited[0].audit_id)
+    .fetch_one(&pool)
+    .await
+    .expect("the audit");
+    let kept: i32 = sqlx::query_scalar("SELECT confirmed_criteria FROM enrolments WHERE id = $1")
+        .bind(f.enrolment_id)
+        .fetch_one(&pool)
+        .await
+        .expect("kept figure");
+    assert_eq!(confirmed, kept, "it counts every confirmed criterion");
+    assert_eq!(latest, audited[0].audit_id, "it is the latest audit");
+    let logged: (bool, String) = sqlx::query_as(
+        "SELECT (detail->>'automatic')::bool, detail->>'audit' FROM activity_log \
+         WHERE enrolment_id = $1 AND action = 'audit' ORDER BY id DESC LIMIT 1",
+    )
+    .bind(f.enrolment_id)
+    .fetch_one(&pool)
+    .await
+    .expect("the audit's entry");
+    assert_eq!(logged, (true, audited[0].audit_id.to_string()));
 }
 
 #[tokio::test]

@@ -183,7 +183,7 @@ async fn learner_claims_assessor_confirms_accepts_and_trainee_ticks_are_counters
     d.post(&tom, &format!("{item}/ticks"), &tick_form(c11, "tick"))
         .await;
     assert_eq!(d.confirmed(e).await, confirmed_before + 1);
-    let audited = attest::db::bulk_audit::audit_due(
+    let audited = attest::db::auto_audit::audit_due(
         &d.pool,
         attest::db::version_cache::shared(),
         std::time::Duration::ZERO,

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use attest::db::bulk_audit::audit_due;
+use attest::db::auto_audit::audit_due;
 use attest::db::tick_writer::{BatchHook, TickWriter};
 use attest::db::ticks::{self, ChangeOutcome, TickAnswer, TickChange};
 use attest::db::version_cache;
@@ -90,7 +90,7 @@ async fn many_assessor_ticks_and_unticks_at_once_on_one_enrolment_all_succeed_an
     // automatically); the 24 changes are audited once, and the mark is gone.
     let due = count(
         &pool,
-        "SELECT count(*) FROM enrolments WHERE id = $1 AND audit_due_at IS NOT NULL",
+        "SELECT count(*) FROM audit_marks WHERE enrolment_id = $1",
         f.enrolment_id,
     )
     .await;
