@@ -58,6 +58,28 @@ pub async fn enqueue(
     Ok(())
 }
 
+/// `enqueue`, the job due only `after` from now.
+pub async fn enqueue_after(
+    conn: &mut PgConnection,
+    kind: &str,
+    payload: serde_json::Value,
+    idempotency_key: &str,
+    after: std::time::Duration,
+) -> DbResult<()> {
+    sqlx::query!(
+        "INSERT INTO jobs (kind, payload, idempotency_key, run_at) \
+         VALUES ($1, $2, $3, now() + make_interval(secs => $4)) \
+         ON CONFLICT (idempotency_key) DO NOTHING",
+        kind,
+        payload,
+        idempotency_key,
+        after.as_secs_f64(),
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Take the oldest job that is due, if any, marking it running for `worker`.
 pub async fn claim(db: impl PgExecutor<'_>, worker: &str) -> DbResult<Option<Job>> {
     let job = sqlx::query_as!(

@@ -21,6 +21,12 @@ use crate::web::files::FileStore;
 const READ_DEADLINE: Duration = Duration::from_secs(60);
 /// Items a backfill job does before it hands on to the next.
 pub(super) const BACKFILL_CHUNK: i64 = 50;
+/// A walk's next step waits this many times as long as the last step took, so a walk
+/// has the worker (and, ranking with the model, the cores) a quarter of the time. A
+/// walk catches up on a whole centre once (the model arriving after items were ranked
+/// by words: 480,000 items at the 10,000-enrolment bench centre); run flat out, it took
+/// a third of the tick's throughput for the day it ran. New items are read at once.
+const WALK_REST: u32 = 3;
 
 /// Why a reading stopped: the store failed (a later try may work).
 type Stopped = String;
@@ -59,8 +65,9 @@ impl Worker {
     /// One step of a walk over items in id order (a backfill), a chunk of
     /// `BACKFILL_CHUNK` per job: does `each` to the chunk's items, then, while chunks
     /// come full, queues the job `kind` for the items after its last, with the same
-    /// payload otherwise (a walk named in it, `"walk"`, is told apart from others). The
-    /// first item that fails stops the step, which is retried as a whole.
+    /// payload otherwise (a walk named in it, `"walk"`, is told apart from others), due
+    /// after a rest of `WALK_REST` times the step's own time. The first item that fails
+    /// stops the step, which is retried as a whole.
     pub(super) async fn walk<F, Fut>(
         &self,
         job: &Job,
@@ -72,6 +79,7 @@ impl Worker {
         F: Fn(Uuid) -> Fut,
         Fut: std::future::Future<Output = Result<(), Stopped>>,
     {
+        let started = std::time::Instant::now();
         let mut result = Ok(());
         for id in chunk {
             if let Err(e) = each(*id).await {
@@ -87,8 +95,9 @@ impl Worker {
                     Some(walk) => format!("{kind} {walk} after {last}"),
                     None => format!("{kind} after {last}"),
                 };
+                let rest = started.elapsed().saturating_mul(WALK_REST);
                 let mut conn = self.pool.acquire().await?;
-                jobs::enqueue(&mut conn, kind, next, &key).await?;
+                jobs::enqueue_after(&mut conn, kind, next, &key, rest).await?;
             }
         }
         self.finish_reading(job, result).await

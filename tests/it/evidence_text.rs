@@ -280,6 +280,16 @@ async fn items_from_before_are_read_by_a_job_walking_them_in_chunks() {
     .unwrap();
     assert!(walks >= 2, "more than one chunk: {walks}");
     assert_eq!(failed, 0);
+    // Each step after the first was queued to rest before it ran (the walk leaves the
+    // worker to other work most of the time).
+    let rushed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM jobs WHERE kind = $1 AND payload ? 'after' AND run_at <= created_at",
+    )
+    .bind(attest::db::evidence_texts::BACKFILL_JOB)
+    .fetch_one(&s.d.pool)
+    .await
+    .unwrap();
+    assert_eq!(rushed, 0, "every next step rested first");
     let old: String = sqlx::query_scalar(
         "SELECT t.text FROM evidence_texts t JOIN evidence e ON e.id = t.evidence_id \
           WHERE e.title = 'Old item 59'",
