@@ -1,7 +1,7 @@
 //! Suggestions (issue 17; migration 0042): criterion vectors kept per qualification
 //! version, and the ranking kept beside each evidence item's text. Vectors are kept as
 //! little-endian f32 bytes, `DIMENSIONS` to a vector.
-use sqlx::PgExecutor;
+use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
 
 use super::{DbError, DbResult};
@@ -197,20 +197,30 @@ pub async fn unranked_after(
 }
 
 /// Queues a walk that ranks again, with the model, the items ranked by words alone,
-/// if there are any (a server that has the model calls it as it starts). Each start
-/// that finds some queues its own walk: one that finds them already ranked ends at once.
-pub async fn queue_rerank(db: impl PgExecutor<'_>) -> DbResult<bool> {
+/// if there are any and no such walk is queued or running already (a server that has
+/// the model calls it as it starts; servers starting together queue one walk).
+pub async fn queue_rerank(pool: &PgPool) -> DbResult<bool> {
+    let mut tx = pool.begin().await?;
+    sqlx::query!("SELECT pg_advisory_xact_lock(hashtextextended('attest: re-rank walk', 0))")
+        .execute(&mut *tx)
+        .await?;
     let walk = Uuid::now_v7().to_string();
+    // Each state is looked up by its own partial index: finished jobs are many.
     let queued = sqlx::query!(
         "INSERT INTO jobs (kind, payload, idempotency_key) \
          SELECT $1, jsonb_build_object('lexical', true, 'walk', $2::text), $1 || ' ' || $2 \
           WHERE EXISTS (SELECT 1 FROM evidence_texts WHERE suggested_by = 'lexical') \
+            AND NOT EXISTS (SELECT 1 FROM jobs WHERE state = 'queued' AND kind = $1 \
+                              AND payload->>'lexical' = 'true') \
+            AND NOT EXISTS (SELECT 1 FROM jobs WHERE state = 'running' AND kind = $1 \
+                              AND payload->>'lexical' = 'true') \
          ON CONFLICT (idempotency_key) DO NOTHING",
         BACKFILL_JOB,
         walk
     )
-    .execute(db)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(queued.rows_affected() == 1)
 }
 

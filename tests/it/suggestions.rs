@@ -338,6 +338,53 @@ async fn suggestions_show_only_to_who_may_see_the_item_and_never_when_the_centre
     s.worker.shutdown().await;
 }
 
+/// Every server with the model asks for a walk as it starts: while one is queued or
+/// running, another start queues none (each start used to queue its own).
+#[tokio::test]
+async fn a_start_queues_no_second_walk_while_one_is_under_way() {
+    let d = demo().await;
+    let walks = || async {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM jobs WHERE kind = 'evidence suggestions backfill' AND payload ? 'walk'",
+        )
+        .fetch_one(&d.pool)
+        .await
+        .expect("walks");
+        n
+    };
+    let ranked = sqlx::query("UPDATE evidence_texts SET suggested_by = 'lexical'")
+        .execute(&d.pool)
+        .await
+        .expect("ranked by words");
+    assert!(ranked.rows_affected() > 0);
+    assert!(suggestions::queue_rerank(&d.pool).await.expect("queue"));
+    assert!(
+        !suggestions::queue_rerank(&d.pool).await.expect("queue"),
+        "one is queued"
+    );
+    sqlx::query(
+        "UPDATE jobs SET state = 'running', locked_by = 'a worker', heartbeat_at = now() \
+          WHERE payload ? 'walk'",
+    )
+    .execute(&d.pool)
+    .await
+    .expect("running");
+    assert!(
+        !suggestions::queue_rerank(&d.pool).await.expect("queue"),
+        "one is running"
+    );
+    assert_eq!(walks().await, 1);
+    sqlx::query("UPDATE jobs SET state = 'succeeded', finished_at = now() WHERE payload ? 'walk'")
+        .execute(&d.pool)
+        .await
+        .expect("ended");
+    assert!(
+        suggestions::queue_rerank(&d.pool).await.expect("queue"),
+        "it ended with items left: the next start queues another"
+    );
+    assert_eq!(walks().await, 2);
+}
+
 #[tokio::test]
 async fn items_read_before_suggestions_are_ranked_by_a_walking_job() {
     let s = setup(demo().await, None);
