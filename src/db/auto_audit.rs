@@ -11,16 +11,16 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::bulk_audit::{compute, BulkAudited, Computed, Kind};
-use super::enrolments::{self, Enrolment, Row};
+use super::bulk_audit::{compute, write_audited, BulkAudited, Computed, Kind};
+use super::enrolments::{Enrolment, Row};
 use super::qualifications::LoadedVersion;
 use super::version_cache::VersionCache;
 use super::{DbError, DbResult};
-use crate::domain::status::{Action, Decision, Status};
+use crate::domain::status::Status;
 
 /// At most this many marked enrolments are audited in one round: their rows stay locked
 /// for it, so ticks on them wait that long.
@@ -59,7 +59,7 @@ pub async fn audit_due(
         return Ok(Vec::new());
     }
     let (locked, computed) = worked_out(pool, versions, rows).await?;
-    let audited = write(&mut tx, &locked, computed).await?;
+    let audited = write_audited(&mut tx, &locked, computed, None, Kind::Automatic).await?;
     tx.commit().await?;
     Ok(audited)
 }
@@ -129,141 +129,4 @@ async fn worked_out(
         .collect();
     let computed = compute(&version_of, &audited, confirmed)?;
     Ok((read, computed))
-}
-
-/// One statement: the audits, status moves, history and activity entries of the locked
-/// enrolments, and their marks removed. Answers the audits written.
-async fn write(
-    tx: &mut PgConnection,
-    locked: &[Enrolment],
-    computed: Vec<Computed>,
-) -> DbResult<Vec<BulkAudited>> {
-    let mut w = Columns::with_capacity(locked.len());
-    let mut computed = computed.into_iter();
-    let mut audited = Vec::with_capacity(locked.len());
-    for e in locked {
-        w.id.push(e.id);
-        w.centre.push(e.centre_id);
-        w.version.push(e.version_id);
-        w.major.push(e.major_id);
-        w.status.push(e.status.key());
-        if e.status == Status::Withdrawn {
-            w.push_none();
-            continue;
-        }
-        let c = computed
-            .next()
-            .ok_or_else(|| DbError::Corrupt("an audit was not worked out".into()))?;
-        w.audit.push(Some(c.audit_id));
-        w.outcome.push(Some(c.report.outcome.key()));
-        w.label.push(Some(c.report.outcome.label()));
-        w.confirmed.push(Some(c.confirmed));
-        w.report.push(Some(
-            serde_json::to_string(&c.report).map_err(|e| DbError::Corrupt(e.to_string()))?,
-        ));
-        match c.decision {
-            Decision::Move { to, .. } => {
-                w.moves_to.push(Some(to.key()));
-                w.reason
-                    .push(enrolments::default_reason(&Action::Audit(c.report.outcome)));
-            }
-            Decision::Stay => {
-                w.moves_to.push(None);
-                w.reason.push(None);
-            }
-        }
-        audited.push(BulkAudited {
-            enrolment_id: e.id,
-            audit_id: c.audit_id,
-            outcome: c.report.outcome,
-            before: e.status,
-            after: c.decision.target(e.status),
-        });
-    }
-    // Last activity stays: an audit is logged but is not activity (`activity::append`).
-    // The audits' statement trigger keeps each enrolment's latest audit (migration 0014).
-    sqlx::query!(
-        "WITH a AS (SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], \
-                                         $6::uuid[], $7::text[], $8::int4[], $9::text[], $10::text[], \
-                                         $11::text[], $12::text[]) \
-                    AS a(id, centre_id, version_id, major_id, status, audit_id, outcome, confirmed, \
-                         report, label, moves_to, reason)), \
-         cleared AS (DELETE FROM audit_marks m USING a WHERE m.enrolment_id = a.id), \
-         audit AS (INSERT INTO audits (id, enrolment_id, version_id, actor_id, at, outcome, major_id, \
-                                       confirmed_criteria, report) \
-                   SELECT audit_id, id, version_id, NULL, clock_timestamp(), outcome, major_id, confirmed, \
-                          report::json \
-                   FROM a WHERE audit_id IS NOT NULL), \
-         moved AS (UPDATE enrolments e SET status = a.moves_to, updated_at = now() \
-                   FROM a WHERE e.id = a.id AND a.moves_to IS NOT NULL), \
-         history AS (INSERT INTO enrolment_status_history (enrolment_id, from_status, to_status, actor_id, \
-                                                           reason, at) \
-                     SELECT id, status, moves_to, NULL, reason, clock_timestamp() \
-                     FROM a WHERE moves_to IS NOT NULL) \
-         INSERT INTO activity_log (centre_id, enrolment_id, actor_id, action, detail) \
-         SELECT centre_id, id, NULL, 'audit', \
-                jsonb_build_object('outcome', label, 'audit', audit_id) || $13::text::jsonb \
-         FROM a WHERE audit_id IS NOT NULL",
-        &w.id[..],
-        &w.centre[..],
-        &w.version[..],
-        &w.major[..],
-        &w.status as &[&str],
-        &w.audit as &[Option<Uuid>],
-        &w.outcome as &[Option<&str>],
-        &w.confirmed as &[Option<i32>],
-        &w.report as &[Option<String>],
-        &w.label as &[Option<&str>],
-        &w.moves_to as &[Option<&str>],
-        &w.reason as &[Option<String>],
-        Kind::Automatic.detail(),
-    )
-    .execute(&mut *tx)
-    .await?;
-    Ok(audited)
-}
-
-/// `write`'s columns, one array each; no audit for a withdrawn enrolment.
-struct Columns {
-    id: Vec<Uuid>,
-    centre: Vec<Uuid>,
-    version: Vec<Uuid>,
-    major: Vec<Uuid>,
-    status: Vec<&'static str>,
-    audit: Vec<Option<Uuid>>,
-    outcome: Vec<Option<&'static str>>,
-    label: Vec<Option<&'static str>>,
-    confirmed: Vec<Option<i32>>,
-    report: Vec<Option<String>>,
-    moves_to: Vec<Option<&'static str>>,
-    reason: Vec<Option<String>>,
-}
-
-impl Columns {
-    fn with_capacity(n: usize) -> Self {
-        Columns {
-            id: Vec::with_capacity(n),
-            centre: Vec::with_capacity(n),
-            version: Vec::with_capacity(n),
-            major: Vec::with_capacity(n),
-            status: Vec::with_capacity(n),
-            audit: Vec::with_capacity(n),
-            outcome: Vec::with_capacity(n),
-            label: Vec::with_capacity(n),
-            confirmed: Vec::with_capacity(n),
-            report: Vec::with_capacity(n),
-            moves_to: Vec::with_capacity(n),
-            reason: Vec::with_capacity(n),
-        }
-    }
-
-    fn push_none(&mut self) {
-        self.audit.push(None);
-        self.outcome.push(None);
-        self.label.push(None);
-        self.confirmed.push(None);
-        self.report.push(None);
-        self.moves_to.push(None);
-        self.reason.push(None);
-    }
 }

@@ -220,19 +220,7 @@ async fn audit_locked(
     };
     let confirmed = confirmed_criteria(&mut *tx, ids).await?;
     let computed = compute(&version_of, &locked, confirmed)?;
-    write_audits(&mut *tx, &locked, &computed, actor).await?;
-    apply_decisions(&mut *tx, &locked, &computed, actor, kind).await?;
-    Ok(locked
-        .iter()
-        .zip(&computed)
-        .map(|(e, c)| BulkAudited {
-            enrolment_id: e.id,
-            audit_id: c.audit_id,
-            outcome: c.report.outcome,
-            before: e.status,
-            after: c.decision.target(e.status),
-        })
-        .collect())
+    write_audited(tx, &locked, computed, actor, kind).await
 }
 
 /// Every chunk enrolment's confirmed criteria (its assessor ticks' criteria), in one
@@ -304,146 +292,144 @@ pub(crate) fn compute<'v>(
         .collect()
 }
 
-/// The audit rows, in one statement.
-async fn write_audits(
-    conn: &mut PgConnection,
+/// One statement: the audits, status moves, history and activity entries of enrolments
+/// the caller has locked, their automatic-audit marks removed (any audit is the one a
+/// mark asks for). `computed` holds the audits of those not withdrawn, in order: a
+/// withdrawn enrolment only loses its mark. Answers the audits written.
+pub(crate) async fn write_audited(
+    tx: &mut PgConnection,
     locked: &[Enrolment],
-    computed: &[Computed],
-    actor: Option<Uuid>,
-) -> DbResult<()> {
-    let n = locked.len();
-    let mut a = AuditColumns::with_capacity(n);
-    for (e, c) in locked.iter().zip(computed) {
-        a.id.push(c.audit_id);
-        a.enrolment.push(e.id);
-        a.version.push(e.version_id);
-        a.major.push(e.major_id);
-        a.outcome.push(c.report.outcome.key());
-        a.confirmed.push(c.confirmed);
-        a.report.push(to_json(&c.report)?);
-    }
-    sqlx::query!(
-        "INSERT INTO audits (id, enrolment_id, version_id, actor_id, at, outcome, major_id, confirmed_criteria, report) \
-         SELECT a.id, a.enrolment_id, a.version_id, $8, clock_timestamp(), a.outcome, a.major_id, a.confirmed, a.report::json \
-         FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::uuid[], $6::int4[], $7::text[]) \
-              AS a(id, enrolment_id, version_id, outcome, major_id, confirmed, report)",
-        &a.id[..],
-        &a.enrolment[..],
-        &a.version[..],
-        &a.outcome as &[&str],
-        &a.major[..],
-        &a.confirmed[..],
-        &a.report[..],
-        actor,
-    )
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// The audits' columns, one array each.
-#[derive(Default)]
-struct AuditColumns {
-    id: Vec<Uuid>,
-    enrolment: Vec<Uuid>,
-    version: Vec<Uuid>,
-    major: Vec<Uuid>,
-    outcome: Vec<&'static str>,
-    confirmed: Vec<i32>,
-    report: Vec<String>,
-}
-
-impl AuditColumns {
-    fn with_capacity(n: usize) -> Self {
-        AuditColumns {
-            id: Vec::with_capacity(n),
-            enrolment: Vec::with_capacity(n),
-            version: Vec::with_capacity(n),
-            major: Vec::with_capacity(n),
-            outcome: Vec::with_capacity(n),
-            confirmed: Vec::with_capacity(n),
-            report: Vec::with_capacity(n),
-        }
-    }
-}
-
-/// The status machine's decisions and the activity log: every enrolment's new status
-/// (where it moves) and last activity time in one UPDATE, a history row for each move in
-/// one INSERT, and each enrolment's "audit" entry in the activity log in one more.
-async fn apply_decisions(
-    conn: &mut PgConnection,
-    locked: &[Enrolment],
-    computed: &[Computed],
+    computed: Vec<Computed>,
     actor: Option<Uuid>,
     kind: Kind,
-) -> DbResult<()> {
-    let n = locked.len();
-    let (mut ids, mut centres, mut audit_ids, mut labels, mut moves_to) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut moved, mut from, mut to, mut reasons) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (e, c) in locked.iter().zip(computed) {
-        ids.push(e.id);
-        centres.push(e.centre_id);
-        audit_ids.push(c.audit_id);
-        labels.push(c.report.outcome.label());
+) -> DbResult<Vec<BulkAudited>> {
+    let mut w = Columns::with_capacity(locked.len());
+    let mut computed = computed.into_iter();
+    let mut audited = Vec::with_capacity(locked.len());
+    for e in locked {
+        w.id.push(e.id);
+        w.centre.push(e.centre_id);
+        w.version.push(e.version_id);
+        w.major.push(e.major_id);
+        w.status.push(e.status.key());
+        if e.status == Status::Withdrawn {
+            w.push_none();
+            continue;
+        }
+        let c = computed
+            .next()
+            .ok_or_else(|| DbError::Corrupt("an audit was not worked out".into()))?;
+        w.audit.push(Some(c.audit_id));
+        w.outcome.push(Some(c.report.outcome.key()));
+        w.label.push(Some(c.report.outcome.label()));
+        w.confirmed.push(Some(c.confirmed));
+        w.report.push(Some(to_json(&c.report)?));
         match c.decision {
-            Decision::Move { from: f, to: t } => {
-                moves_to.push(Some(t.key()));
-                moved.push(e.id);
-                from.push(f.key());
-                to.push(t.key());
-                reasons.push(enrolments::default_reason(&Action::Audit(c.report.outcome)));
+            Decision::Move { to, .. } => {
+                w.moves_to.push(Some(to.key()));
+                w.reason
+                    .push(enrolments::default_reason(&Action::Audit(c.report.outcome)));
             }
-            Decision::Stay => moves_to.push(None),
+            Decision::Stay => {
+                w.moves_to.push(None);
+                w.reason.push(None);
+            }
+        }
+        audited.push(BulkAudited {
+            enrolment_id: e.id,
+            audit_id: c.audit_id,
+            outcome: c.report.outcome,
+            before: e.status,
+            after: c.decision.target(e.status),
+        });
+    }
+    // Last activity stays: an audit is logged but is not activity (`activity::append`).
+    // The audits' statement trigger keeps each enrolment's latest audit (migration 0014).
+    sqlx::query!(
+        "WITH a AS (SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], \
+                                         $6::uuid[], $7::text[], $8::int4[], $9::text[], $10::text[], \
+                                         $11::text[], $12::text[]) \
+                    AS a(id, centre_id, version_id, major_id, status, audit_id, outcome, confirmed, \
+                         report, label, moves_to, reason)), \
+         cleared AS (DELETE FROM audit_marks m USING a WHERE m.enrolment_id = a.id), \
+         audit AS (INSERT INTO audits (id, enrolment_id, version_id, actor_id, at, outcome, major_id, \
+                                       confirmed_criteria, report) \
+                   SELECT audit_id, id, version_id, $14, clock_timestamp(), outcome, major_id, confirmed, \
+                          report::json \
+                   FROM a WHERE audit_id IS NOT NULL), \
+         moved AS (UPDATE enrolments e SET status = a.moves_to, updated_at = now() \
+                   FROM a WHERE e.id = a.id AND a.moves_to IS NOT NULL), \
+         history AS (INSERT INTO enrolment_status_history (enrolment_id, from_status, to_status, actor_id, \
+                                                           reason, at) \
+                     SELECT id, status, moves_to, $14, reason, clock_timestamp() \
+                     FROM a WHERE moves_to IS NOT NULL) \
+         INSERT INTO activity_log (centre_id, enrolment_id, actor_id, action, detail) \
+         SELECT centre_id, id, $14, 'audit', \
+                jsonb_build_object('outcome', label, 'audit', audit_id) || $13::text::jsonb \
+         FROM a WHERE audit_id IS NOT NULL",
+        &w.id[..],
+        &w.centre[..],
+        &w.version[..],
+        &w.major[..],
+        &w.status as &[&str],
+        &w.audit as &[Option<Uuid>],
+        &w.outcome as &[Option<&str>],
+        &w.confirmed as &[Option<i32>],
+        &w.report as &[Option<String>],
+        &w.label as &[Option<&str>],
+        &w.moves_to as &[Option<&str>],
+        &w.reason as &[Option<String>],
+        kind.detail(),
+        actor,
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(audited)
+}
+
+/// `write_audited`'s columns, one array each; no audit for a withdrawn enrolment.
+struct Columns {
+    id: Vec<Uuid>,
+    centre: Vec<Uuid>,
+    version: Vec<Uuid>,
+    major: Vec<Uuid>,
+    status: Vec<&'static str>,
+    audit: Vec<Option<Uuid>>,
+    outcome: Vec<Option<&'static str>>,
+    label: Vec<Option<&'static str>>,
+    confirmed: Vec<Option<i32>>,
+    report: Vec<Option<String>>,
+    moves_to: Vec<Option<&'static str>>,
+    reason: Vec<Option<String>>,
+}
+
+impl Columns {
+    fn with_capacity(n: usize) -> Self {
+        Columns {
+            id: Vec::with_capacity(n),
+            centre: Vec::with_capacity(n),
+            version: Vec::with_capacity(n),
+            major: Vec::with_capacity(n),
+            status: Vec::with_capacity(n),
+            audit: Vec::with_capacity(n),
+            outcome: Vec::with_capacity(n),
+            label: Vec::with_capacity(n),
+            confirmed: Vec::with_capacity(n),
+            report: Vec::with_capacity(n),
+            moves_to: Vec::with_capacity(n),
+            reason: Vec::with_capacity(n),
         }
     }
-    // The rows are locked by this transaction, so the statuses read are still theirs.
-    // Last activity stays: an audit is logged but is not activity (`activity::append`).
-    // Any automatic audit that was due is done by this one.
-    sqlx::query!(
-        "WITH cleared AS (DELETE FROM audit_marks WHERE enrolment_id = ANY($1)) \
-         UPDATE enrolments e SET status = COALESCE(u.status, e.status), \
-                updated_at = CASE WHEN u.status IS NULL THEN e.updated_at ELSE now() END \
-         FROM UNNEST($1::uuid[], $2::text[]) AS u(id, status) WHERE e.id = u.id",
-        &ids[..],
-        &moves_to as &[Option<&str>],
-    )
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query!(
-        "INSERT INTO enrolment_status_history (enrolment_id, from_status, to_status, actor_id, reason, at) \
-         SELECT h.id, h.from_status, h.to_status, $4, h.reason, clock_timestamp() \
-         FROM UNNEST($1::uuid[], $2::text[], $3::text[], $5::text[]) AS h(id, from_status, to_status, reason)",
-        &moved[..],
-        &from as &[&str],
-        &to as &[&str],
-        actor,
-        &reasons as &[Option<String>],
-    )
-    .execute(&mut *conn)
-    .await?;
-    // The detail is sent as text and made jsonb in the statement.
-    sqlx::query!(
-        "INSERT INTO activity_log (centre_id, enrolment_id, actor_id, action, detail) \
-         SELECT a.centre_id, a.id, $3, 'audit', \
-                jsonb_build_object('outcome', a.label, 'audit', a.audit_id) || $6::text::jsonb \
-         FROM UNNEST($1::uuid[], $2::uuid[], $4::uuid[], $5::text[]) AS a(id, centre_id, audit_id, label)",
-        &ids[..],
-        &centres[..],
-        actor,
-        &audit_ids[..],
-        &labels as &[&str],
-        kind.detail(),
-    )
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+
+    fn push_none(&mut self) {
+        self.audit.push(None);
+        self.outcome.push(None);
+        self.label.push(None);
+        self.confirmed.push(None);
+        self.report.push(None);
+        self.moves_to.push(None);
+        self.reason.push(None);
+    }
 }
 
 fn to_json(value: &impl serde::Serialize) -> DbResult<String> {

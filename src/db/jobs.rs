@@ -46,16 +46,14 @@ pub async fn enqueue(
     payload: serde_json::Value,
     idempotency_key: &str,
 ) -> DbResult<()> {
-    sqlx::query!(
-        "INSERT INTO jobs (kind, payload, idempotency_key) VALUES ($1, $2, $3) \
-         ON CONFLICT (idempotency_key) DO NOTHING",
+    enqueue_after(
+        conn,
         kind,
         payload,
         idempotency_key,
+        std::time::Duration::ZERO,
     )
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    .await
 }
 
 /// `enqueue`, the job due only `after` from now.
