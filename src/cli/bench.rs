@@ -40,7 +40,11 @@ pub async fn load(
             data_dir.join("files"),
             crate::web::files::DEFAULT_MAX_BYTES,
         );
-        bench::texts_read(&database.pool, &files, &f).await?;
+        // The model only when it is already there: a fixture never fetches it.
+        let model = crate::embedding::Embedder::load(&crate::embedding::model_dir(data_dir))
+            .ok()
+            .map(std::sync::Arc::new);
+        bench::texts_read(&database.pool, &files, model.as_ref(), &f).await?;
         // As autovacuum would have by the time anyone looks: statistics and visibility.
         sqlx::query!("VACUUM ANALYZE")
             .execute(&database.pool)

@@ -261,7 +261,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// `attest migrate`: opening the database migrates it; says what it did.
+/// `attest model fetch`: the model into its folder, unless it is there and loads.
 async fn fetch_model(
     data_dir: &std::path::Path,
     dir: Option<std::path::PathBuf>,
@@ -278,6 +278,7 @@ async fn fetch_model(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `attest migrate`: opening the database migrates it; says what it did.
 async fn migrate(data_dir: &std::path::Path) -> anyhow::Result<ExitCode> {
     let database = crate::startup::Database::open(data_dir).await?;
     match database.migrated.as_slice() {

@@ -319,11 +319,18 @@ impl ItemPlan {
 }
 
 /// Every item's text as the reading job leaves it, at once (the fixture runs no worker):
-/// the main portfolio's items read, each copy's text copied from its original (the same
-/// title, as its ticks are), and the readings queued for them dropped.
-pub async fn texts_read(pool: &PgPool, files: &FileStore, f: &BenchFixture) -> anyhow::Result<()> {
+/// the main portfolio's items read and ranked (with the model when there is one, so that
+/// a server with the model finds nothing to rank again), each copy's text and ranking
+/// copied from its original (the same title, as its ticks are), and the jobs queued for
+/// them dropped.
+pub async fn texts_read(
+    pool: &PgPool,
+    files: &FileStore,
+    model: Option<&crate::jobs::suggestions::Model>,
+    f: &BenchFixture,
+) -> anyhow::Result<()> {
     for id in &f.evidence_ids {
-        crate::jobs::evidence_text::read_item(pool, files, None, *id)
+        crate::jobs::evidence_text::read_item(pool, files, model, *id)
             .await
             .map_err(|e| anyhow::anyhow!("reading a bench item: {e}"))?;
     }
@@ -349,7 +356,8 @@ pub async fn texts_read(pool: &PgPool, files: &FileStore, f: &BenchFixture) -> a
         "DELETE FROM jobs WHERE kind = ANY($1) AND state = 'queued'",
         &[
             crate::db::evidence_texts::READ_JOB.to_string(),
-            crate::db::suggestions::CRITERION_VECTORS_JOB.to_string()
+            crate::db::suggestions::CRITERION_VECTORS_JOB.to_string(),
+            crate::db::suggestions::EXAMPLES_JOB.to_string(),
         ]
     )
     .execute(&mut *tx)

@@ -45,15 +45,20 @@ async fn grown_centre_holds_what_the_triggers_would_have_kept(mix: Mix) {
     .await
     .expect("checked");
     assert_eq!(count, 80);
-    // Every item's text as the reading job would leave it, and no reading left queued.
+    // Every item's text as the reading job would leave it, ranked with the model (so that
+    // a bench server with the model starts no walk to rank them again), nothing queued.
     let files = attest::web::files::FileStore::new(
         attest::testing::test_dir().join("bench-files"),
         attest::web::files::DEFAULT_MAX_BYTES,
     );
-    bench::texts_read(&pool, &files, &f).await.expect("texts");
-    let (items, read_as_original, queued): (i64, i64, i64) = sqlx::query_as(
+    let model = std::sync::Arc::new(crate::embedding::model());
+    bench::texts_read(&pool, &files, Some(&model), &f)
+        .await
+        .expect("texts");
+    let (items, read_as_original, ranked, queued): (i64, i64, i64, i64) = sqlx::query_as(
         "SELECT count(*), \
                 count(*) FILTER (WHERE t.done = t.wanted AND t.text = ev.title || E'\\n\\n' || ev.description), \
+                count(*) FILTER (WHERE t.suggested_by = 'hybrid'), \
                 (SELECT count(*) FROM jobs WHERE kind = 'evidence text' AND state = 'queued') \
            FROM evidence ev JOIN enrolments e ON e.id = ev.enrolment_id \
            LEFT JOIN evidence_texts t ON t.evidence_id = ev.id WHERE e.centre_id = $1",
@@ -64,6 +69,7 @@ async fn grown_centre_holds_what_the_triggers_would_have_kept(mix: Mix) {
     .expect("texts checked");
     assert!(items > 80, "{items}");
     assert_eq!(read_as_original, items, "every item's text is read");
+    assert_eq!(ranked, items, "every item is ranked with the model");
     assert_eq!(queued, 0);
     let (kept, recounted): (i64, i64) = sqlx::query_as(
         "SELECT c.enrolments, (SELECT count(*) FROM enrolments e WHERE e.centre_id = c.centre_id) \
