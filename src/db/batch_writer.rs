@@ -35,11 +35,17 @@ pub trait Batched: Send + Sync + Sized + 'static {
     /// What two changes must not share to go in one batch, or in two at once (the tick,
     /// the apprenticeship): changes to different slots commute.
     type Slot: Eq + Hash + Copy + Send + Sync + 'static;
+    /// What two batches in flight must not share (the enrolment whose kept figures a
+    /// tick moves): changes of one group go in one batch together, or one batch after
+    /// another, so that no batch waits inside the database for another's row locks.
+    type Group: Eq + Hash + Copy + Send + Sync + 'static;
     type Outcome: Send + 'static;
     /// What is written, for messages: "tick".
     const WHAT: &'static str;
 
     fn slot(&self) -> Self::Slot;
+
+    fn group(&self) -> Self::Group;
 
     /// One change alone.
     fn write_one<'a>(
@@ -165,11 +171,11 @@ async fn run<C: Batched>(
     hook: Option<BatchHook<C>>,
 ) {
     // Changes held back for a later batch: one batch takes one change per slot, and no
-    // batch takes a slot another one in flight changes, so two changes to one slot keep
+    // batch takes a group another one in flight changes, so two changes to one slot keep
     // their order.
     let mut waiting: VecDeque<(C, Reply<C>)> = VecDeque::new();
-    let mut running: JoinSet<Vec<C::Slot>> = JoinSet::new();
-    let mut busy: HashSet<C::Slot> = HashSet::new();
+    let mut running: JoinSet<Vec<C::Group>> = JoinSet::new();
+    let mut busy: HashSet<C::Group> = HashSet::new();
     let mut open = true;
     loop {
         while let Ok(next) = queue.try_recv() {
@@ -178,19 +184,20 @@ async fn run<C: Batched>(
         if running.len() < WRITERS {
             let batch = take_batch(&mut waiting, &busy);
             if !batch.is_empty() {
-                let slots: Vec<C::Slot> = batch.iter().map(|(c, _)| c.slot()).collect();
-                busy.extend(slots.iter().copied());
+                let groups: HashSet<C::Group> = batch.iter().map(|(c, _)| c.group()).collect();
+                let groups: Vec<C::Group> = groups.into_iter().collect();
+                busy.extend(groups.iter().copied());
                 let (connections, hook) = (connections.clone(), hook.clone());
                 running.spawn(async move {
                     // A panic drops the batch's replies (each request answers with an
-                    // error) but must not keep its slots busy for ever.
+                    // error) but must not keep its groups busy for ever.
                     let written = AssertUnwindSafe(write_batch(&connections, batch, hook))
                         .catch_unwind()
                         .await;
                     if written.is_err() {
-                        tracing::error!(what = C::WHAT, size = slots.len(), "a batch failed");
+                        tracing::error!(what = C::WHAT, groups = groups.len(), "a batch failed");
                     }
-                    slots
+                    groups
                 });
                 continue;
             }
@@ -200,8 +207,8 @@ async fn run<C: Batched>(
         }
         tokio::select! {
             Some(done) = running.join_next(), if !running.is_empty() => {
-                for slot in done.unwrap_or_default() {
-                    busy.remove(&slot);
+                for group in done.unwrap_or_default() {
+                    busy.remove(&group);
                 }
             }
             next = queue.recv(), if open => match next {
@@ -212,18 +219,18 @@ async fn run<C: Batched>(
     }
 }
 
-/// The oldest waiting changes, at most one per slot, none of a slot in `busy`, and
+/// The oldest waiting changes, at most one per slot, none of a group in `busy`, and
 /// `MOST` in all.
 fn take_batch<C: Batched, R>(
     waiting: &mut VecDeque<(C, R)>,
-    busy: &HashSet<C::Slot>,
+    busy: &HashSet<C::Group>,
 ) -> Vec<(C, R)> {
     let mut batch = Vec::new();
     let mut kept = VecDeque::with_capacity(waiting.len());
     let mut taken: HashSet<C::Slot> = HashSet::new();
     while let Some(item) = waiting.pop_front() {
         let slot = item.0.slot();
-        if batch.len() < MOST && !busy.contains(&slot) && taken.insert(slot) {
+        if batch.len() < MOST && !busy.contains(&item.0.group()) && taken.insert(slot) {
             batch.push(item);
         } else {
             // Held back behind an earlier change to the same slot, in order.
@@ -288,7 +295,7 @@ async fn write_one<C: Batched>(connections: &Leased, change: &C) -> DbResult<C::
 mod tests {
     use super::*;
 
-    /// A change to one slot.
+    /// A change to one slot; slots 10–19 are group 1, and so on.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     struct Change {
         slot: u32,
@@ -296,11 +303,16 @@ mod tests {
 
     impl Batched for Change {
         type Slot = u32;
+        type Group = u32;
         type Outcome = ();
         const WHAT: &'static str = "test change";
 
         fn slot(&self) -> u32 {
             self.slot
+        }
+
+        fn group(&self) -> u32 {
+            self.slot / 10
         }
 
         async fn write_one(_: &mut PgConnection, _: &Self) -> DbResult<()> {
@@ -334,11 +346,19 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_leaves_slots_in_flight_and_what_follows_them_waiting() {
-        let mut w = waiting([1, 2, 1, 3]);
+    fn a_batch_leaves_groups_in_flight_and_what_follows_them_waiting() {
+        let mut w = waiting([11, 21, 12, 31, 11]);
         let busy: HashSet<u32> = [1].into_iter().collect();
-        assert_eq!(slots(&take_batch(&mut w, &busy)), [2, 3]);
-        assert_eq!(slots(w.make_contiguous()), [1, 1]);
+        assert_eq!(slots(&take_batch(&mut w, &busy)), [21, 31]);
+        assert_eq!(slots(w.make_contiguous()), [11, 12, 11]);
+    }
+
+    #[test]
+    fn changes_of_one_group_go_in_one_batch_one_per_slot() {
+        let mut w = waiting([11, 12, 11, 13, 21]);
+        let none = HashSet::new();
+        assert_eq!(slots(&take_batch(&mut w, &none)), [11, 12, 13, 21]);
+        assert_eq!(slots(w.make_contiguous()), [11]);
     }
 
     #[test]

@@ -47,11 +47,17 @@ impl Batched for NewEntry {
     /// The entry itself: entries to one apprenticeship are ordered by its row lock
     /// between batches and by their place within one.
     type Slot = Uuid;
+    /// The enrolment: each entry moves its apprenticeship's kept hours (a row lock).
+    type Group = Uuid;
     type Outcome = Logged;
     const WHAT: &'static str = "OTJ entry";
 
     fn slot(&self) -> Uuid {
         self.id
+    }
+
+    fn group(&self) -> Uuid {
+        self.enrolment_id
     }
 
     async fn write_one(connection: &mut PgConnection, change: &Self) -> DbResult<Logged> {
