@@ -32,8 +32,8 @@ pub(crate) const WRITERS: usize = 2;
 
 /// A change a `BatchWriter` writes.
 pub trait Batched: Send + Sync + Sized + 'static {
-    /// What two changes must not share to go in one batch, or in two at once (the tick,
-    /// the apprenticeship): changes to different slots commute.
+    /// What two changes must not share to go in one batch (the tick, the OTJ entry):
+    /// changes to different slots commute. Every change of one slot has one group.
     type Slot: Eq + Hash + Copy + Send + Sync + 'static;
     /// What two batches in flight must not share (the enrolment whose kept figures a
     /// tick moves): changes of one group go in one batch together, or one batch after
@@ -233,7 +233,8 @@ fn take_batch<C: Batched, R>(
         if batch.len() < MOST && !busy.contains(&item.0.group()) && taken.insert(slot) {
             batch.push(item);
         } else {
-            // Held back behind an earlier change to the same slot, in order.
+            // Held back (its group in flight, its slot taken, or the batch full), and
+            // every later change to its slot behind it, in order.
             taken.insert(slot);
             kept.push_back(item);
         }
