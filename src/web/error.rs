@@ -16,6 +16,10 @@ pub enum AppError {
     /// An invalid transition, with the reason.
     #[error("{0}")]
     Conflict(String),
+    /// A request no page of the app sends (a form field that does not parse, an action
+    /// that is not one), with what was wrong.
+    #[error("{0}")]
+    BadRequest(String),
     /// The database cannot be reached (or a request ran out of time): nothing the
     /// user did wrong, and worth trying again shortly.
     #[error("the service is unavailable")]
@@ -95,6 +99,11 @@ impl IntoResponse for AppError {
             AppError::Conflict(reason) => {
                 (StatusCode::CONFLICT, REFUSED_TITLE, capitalised(reason))
             }
+            AppError::BadRequest(reason) => (
+                StatusCode::BAD_REQUEST,
+                "That request could not be read",
+                reason.clone(),
+            ),
             AppError::Unavailable => {
                 tracing::warn!("answered 503: the database is unavailable or too slow");
                 (

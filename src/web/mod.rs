@@ -21,6 +21,7 @@ pub(crate) mod employer;
 mod employer_reviews;
 mod error;
 pub mod files;
+pub(crate) mod form;
 mod hardening;
 mod health;
 mod help;

@@ -645,3 +645,72 @@ async fn a_malformed_id_in_an_address_is_the_not_found_page() {
         assert!(r.body.contains("Page not found"), "GET {uri}: {}", r.body);
     }
 }
+
+/// A tick no page sends: a criterion that is no id, a field left out, an action or a
+/// layer that is none. Each answers the site's 400 page with what was wrong (it was
+/// axum's plain-text 422 for a bad field and the not-found page for a bad action), in
+/// place too, and nothing is written.
+#[tokio::test]
+async fn a_tick_no_page_sends_is_refused_with_its_reason_and_writes_nothing() {
+    let d = demo().await;
+    let assessor = d.as_("assessor").await;
+    let item: Uuid =
+        sqlx::query_scalar("SELECT id FROM evidence WHERE enrolment_id = $1 ORDER BY id LIMIT 1")
+            .bind(d.ben.id)
+            .fetch_one(&d.pool)
+            .await
+            .expect("an item");
+    let criterion: Uuid =
+        sqlx::query_scalar("SELECT id FROM criteria WHERE version_id = $1 ORDER BY id LIMIT 1")
+            .bind(d.ben.version_id)
+            .fetch_one(&d.pool)
+            .await
+            .expect("a criterion");
+    let uri = format!("/enrolments/{}/evidence/{item}/ticks", d.ben.id);
+    let before = snapshot(&d.pool).await;
+    let cases = [
+        (
+            "criterion=nonsense&action=tick".to_string(),
+            "The value sent for “criterion” was not understood.",
+        ),
+        (
+            format!("criterion={criterion}"),
+            "The value sent for “action” was not understood.",
+        ),
+        (
+            format!("criterion={criterion}&action=explode"),
+            "The action must be “tick” or “untick”.",
+        ),
+        (
+            format!("criterion={criterion}&action=tick&layer=boss"),
+            "The layer must be “learner”, “trainee_assessor” or “assessor”.",
+        ),
+    ];
+    for (form, reason) in &cases {
+        for in_place in [false, true] {
+            let mut request = form_post_as(&assessor, &uri, form);
+            if in_place {
+                request
+                    .headers_mut()
+                    .insert("hx-request", "true".parse().expect("header"));
+            }
+            let r = send(state(&d.pool), request).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{form}: {}", r.body);
+            assert!(
+                r.body.contains("That request could not be read") && r.body.contains(reason),
+                "{form}: the reason {reason:?} in {}",
+                r.body
+            );
+        }
+    }
+    assert_eq!(snapshot(&d.pool).await, before, "nothing was written");
+    // The same form, well made, ticks: the refusals were about the values alone.
+    let r = post(
+        &d.pool,
+        &assessor,
+        &uri,
+        &format!("criterion={criterion}&action=tick"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+}

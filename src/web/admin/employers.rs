@@ -1,10 +1,10 @@
 //! A centre's employers (issue 13, point 1): the list, adding one, changing one.
+use crate::web::form::Form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use uuid::Uuid;
 
 use super::admin;

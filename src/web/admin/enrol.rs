@@ -1,10 +1,10 @@
 //! Enrolling a learner: qualification version and major, assessor, trainee assessor, IQA.
+use crate::web::form::Form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{RawForm, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
 use uuid::Uuid;
 

@@ -1,11 +1,11 @@
 //! Bulk onboarding in the browser (issue 12, point 3): upload a CSV, read a preview of
 //! every row, confirm "Import N rows", then follow the new people's set-password emails.
+use crate::web::form::Form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Multipart, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
 use uuid::Uuid;
 

@@ -1,11 +1,11 @@
 //! Retention and erasure for the centre's admins (issue 16 point 5): the retention
 //! period, the portfolios past it (paged), archiving one, and erasing a learner's
 //! personal data on request. Each change is one use case in `db::retention`.
+use crate::web::form::Form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
 use uuid::Uuid;
 

@@ -1,10 +1,10 @@
 //! The centre's settings: automatic audit (SPEC §4), on by default; and the centre's
 //! signing keys, which an admin may rotate (issue 11 point 7).
+use crate::web::form::Form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 
 use super::admin;
 use crate::db::users::User;

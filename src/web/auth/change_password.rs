@@ -3,12 +3,12 @@
 //! one. Every other session of the account ends; this browser stays signed in.
 use std::net::SocketAddr;
 
+use crate::web::form::Form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
 use tower_sessions::Session;
 

@@ -4,12 +4,12 @@
 //! email leaves from the job queue, never from this request.
 use std::net::SocketAddr;
 
+use crate::web::form::Form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
 
 use crate::db::password_reset;

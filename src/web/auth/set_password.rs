@@ -1,12 +1,12 @@
 //! The one-time link from an email, where a person chooses a password and is signed
 //! in: a new person's first visit (the link from their admin), or a new password after
 //! "Forgot your password?".
+use crate::web::form::Form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
 use tower_sessions::Session;
 

@@ -1,9 +1,9 @@
 //! IQA decisions on an enrolment: the IQA records them, the assessor marks actions
 //! addressed, the IQA closes them.
+use crate::web::form::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use uuid::Uuid;
 
 use super::enrolment::{build, IqaForm};

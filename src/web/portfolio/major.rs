@@ -1,11 +1,11 @@
 //! Switching the assigned major (SPEC §5): to a major the audit says is achieved, or to
 //! any major of the version; the enrolment is re-audited under it at once.
+use crate::web::form::Form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use uuid::Uuid;
 
 use super::enrolment_for;

@@ -1,11 +1,11 @@
 //! The enrolment's status and credential (SPEC §5, §6): the panel that shows them with
 //! exactly the actions the status allows, and those actions. Every refusal is a 409
 //! with the reason; every action locks the enrolment, so a double submit changes once.
+use crate::web::form::Form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use uuid::Uuid;
 
 use super::enrolment_for;

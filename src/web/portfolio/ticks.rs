@@ -1,12 +1,12 @@
 //! Ticking and unticking in one's own layer, and "Accept all" with its confirmation.
 use std::collections::HashMap;
 
+use crate::web::form::Form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
 use sqlx::PgExecutor;
 use uuid::Uuid;
@@ -85,7 +85,11 @@ pub async fn change(
     let adding = match form.action.as_str() {
         "tick" => true,
         "untick" => false,
-        _ => return Err(AppError::NotFound),
+        _ => {
+            return Err(AppError::BadRequest(
+                "The action must be “tick” or “untick”.".into(),
+            ))
+        }
     };
     // A criterion of another qualification (or none) is unknown here, whatever the
     // action; the version is in memory, so this asks the database nothing.
@@ -98,7 +102,11 @@ pub async fn change(
     }
     let target = match form.layer.as_deref() {
         None | Some("") => layer,
-        Some(key) => Layer::from_key(key).ok_or(AppError::NotFound)?,
+        Some(key) => Layer::from_key(key).ok_or_else(|| {
+            AppError::BadRequest(
+                "The layer must be “learner”, “trainee_assessor” or “assessor”.".into(),
+            )
+        })?,
     };
     let in_place = headers.contains_key("hx-request");
     let asked = Asked {

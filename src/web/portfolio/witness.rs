@@ -365,7 +365,7 @@ pub async fn correct(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Ids((id, evidence)): Ids<(Uuid, Uuid)>,
-    axum::Form(form): axum::Form<CorrectionForm>,
+    crate::web::form::Form(form): crate::web::form::Form<CorrectionForm>,
 ) -> Result<Response, AppError> {
     let item = testimony_of(&state, &user, id, evidence).await?;
     let account = form.account.trim();
