@@ -40,7 +40,8 @@ bench_setup() {
   trap 'exit 130' INT TERM
   # The server starts its own cluster under the data folder when DATABASE_URL is unset.
   unset DATABASE_URL
-  export RUST_LOG=warn
+  # BENCH_RUST_LOG asks the server for more (its log is copied to BENCH_KEEP_LOG).
+  export RUST_LOG=${BENCH_RUST_LOG:-warn}
 }
 
 bench_stop() {
@@ -48,6 +49,7 @@ bench_stop() {
     kill -TERM "$SERVER" 2>/dev/null || true # graceful: the server stops its cluster
     wait "$SERVER" 2>/dev/null || true
   fi
+  if [ -n "${BENCH_KEEP_LOG:-}" ] && [ -f "$WORK/serve.log" ]; then cp "$WORK/serve.log" "$BENCH_KEEP_LOG"; fi
   rm -rf "$WORK"
 }
 
