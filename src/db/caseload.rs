@@ -88,8 +88,9 @@ pub async fn mine(db: impl PgExecutor<'_>, learner_id: Uuid) -> DbResult<Vec<Cas
 }
 
 /// A page of the enrolments an employer's person follows, by learner: `per_page + 1`
-/// read, so the caller knows whether there is a next page.
-pub(crate) async fn followed(
+/// read, so the caller knows whether there is a next page. The page is read in order
+/// from the links' index (migration 0048) and only its rows are joined.
+pub async fn followed(
     db: impl PgExecutor<'_>,
     person: Uuid,
     page: i64,
@@ -105,14 +106,15 @@ pub(crate) async fn followed(
                 e.awaiting_countersignature::int8 AS \"awaiting_countersignature!\", \
                 e.open_iqa_actions::int8 AS \"open_iqa_actions!\", e.latest_outcome, \
                 e.last_activity_at, e.last_activity_at < now() - interval '30 days' AS \"stale!\" \
-           FROM enrolment_employer_people f \
-           JOIN enrolments e ON e.id = f.enrolment_id \
+           FROM (SELECT f.enrolment_id, f.learner_sort FROM enrolment_employer_people f \
+                  WHERE f.user_id = $1 ORDER BY f.learner_sort, f.enrolment_id \
+                  LIMIT $2 OFFSET $3) p \
+           JOIN enrolments e ON e.id = p.enrolment_id \
            JOIN users l ON l.id = e.learner_id \
            JOIN qualification_versions v ON v.id = e.version_id \
            JOIN qualifications q ON q.id = v.qualification_id \
            JOIN majors m ON m.id = e.major_id \
-          WHERE f.user_id = $1 \
-          ORDER BY e.learner_sort, e.id LIMIT $2 OFFSET $3",
+          ORDER BY p.learner_sort, p.enrolment_id",
         person,
         per_page + 1,
         page.saturating_mul(per_page)

@@ -448,3 +448,104 @@ async fn an_employers_person_is_added_linked_and_sees_exactly_their_learners() {
     .await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
 }
+
+/// An employer's person's learners are read a page at a time in the learners' name
+/// order from the links' own copy of the sort key (migration 0048): a new link takes
+/// its enrolment's key whatever its writer sent, and a learner renamed moves on it.
+#[tokio::test]
+async fn an_employers_person_reads_their_learners_in_name_order_and_a_rename_moves_one() {
+    let (pool, state, cookie) = admin().await;
+    let post = |uri: &str, form: String| send(state.clone(), form_post_as(&cookie, uri, &form));
+    assert_eq!(
+        post("/admin/employers", "name=Northwind".into())
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let employer: uuid::Uuid = sqlx::query_scalar("SELECT id FROM employers")
+        .fetch_one(&pool)
+        .await
+        .expect("employer");
+    let added = post(
+        "/admin/people",
+        format!("display_name=Erin+Mentor&email=erin%40northwind.test&kind=employer&employer={employer}"),
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    let erin: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = 'erin@northwind.test'")
+            .fetch_one(&pool)
+            .await
+            .expect("Erin");
+    // Every enrolment of the centre works at Northwind, and Erin follows each; the
+    // writer sends a wrong key, which the link does not keep.
+    sqlx::query("UPDATE enrolments SET employer_id = $1")
+        .bind(employer)
+        .execute(&pool)
+        .await
+        .expect("employer set");
+    sqlx::query(
+        "INSERT INTO enrolment_employer_people (enrolment_id, employer_id, user_id, learner_sort) \
+         SELECT id, $1, $2, 'wrong' FROM enrolments",
+    )
+    .bind(employer)
+    .bind(erin)
+    .execute(&pool)
+    .await
+    .expect("linked");
+    let in_order = |pool: PgPool| async move {
+        let names: Vec<(uuid::Uuid, String)> = sqlx::query_as(
+            "SELECT e.id, u.display_name FROM enrolments e JOIN users u ON u.id = e.learner_id \
+              ORDER BY lower(u.display_name), e.id",
+        )
+        .fetch_all(&pool)
+        .await
+        .expect("names");
+        names
+    };
+    let page = |pool: PgPool, n: i64, per: i64| async move {
+        attest::db::caseload::followed(&pool, erin, n, per)
+            .await
+            .expect("followed")
+            .into_iter()
+            .map(|r| r.enrolment_id)
+            .collect::<Vec<_>>()
+    };
+    let expected = in_order(pool.clone()).await;
+    assert!(expected.len() >= 3, "the demo centre has learners to order");
+    let ids: Vec<uuid::Uuid> = expected.iter().map(|(id, _)| *id).collect();
+    // Pages of two, each read with one more to say whether another follows.
+    assert_eq!(page(pool.clone(), 0, 2).await, ids[..3.min(ids.len())]);
+    assert_eq!(
+        page(pool.clone(), 1, 2).await,
+        ids[2..5.min(ids.len())],
+        "the second page starts where the first ended"
+    );
+    // The first learner renamed to sort last moves to the end of Erin's list.
+    let first_learner: uuid::Uuid =
+        sqlx::query_scalar("SELECT learner_id FROM enrolments WHERE id = $1")
+            .bind(ids[0])
+            .fetch_one(&pool)
+            .await
+            .expect("learner");
+    sqlx::query("UPDATE users SET display_name = 'Zzyzx Renamed' WHERE id = $1")
+        .bind(first_learner)
+        .execute(&pool)
+        .await
+        .expect("renamed");
+    let renamed: Vec<uuid::Uuid> = in_order(pool.clone())
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_ne!(renamed, ids, "the rename moved the learner");
+    let all = page(pool.clone(), 0, 1000).await;
+    assert_eq!(all, renamed);
+    let stale: i64 = count(
+        &pool,
+        "SELECT count(*) FROM enrolment_employer_people f JOIN enrolments e ON e.id = f.enrolment_id \
+          WHERE f.learner_sort <> e.learner_sort",
+    )
+    .await;
+    assert_eq!(stale, 0, "every link holds its enrolment's key");
+}
