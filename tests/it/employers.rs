@@ -16,6 +16,20 @@ async fn admin() -> (PgPool, AppState, String) {
     (pool, state, cookie)
 }
 
+/// The admin adds the centre's one employer, Northwind: its id.
+async fn northwind(pool: &PgPool, state: &AppState, cookie: &str) -> uuid::Uuid {
+    let added = send(
+        state.clone(),
+        form_post_as(cookie, "/admin/employers", "name=Northwind"),
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    sqlx::query_scalar("SELECT id FROM employers")
+        .fetch_one(pool)
+        .await
+        .expect("employer")
+}
+
 async fn count(pool: &PgPool, sql: &str) -> i64 {
     sqlx::query_scalar(sql)
         .fetch_one(pool)
@@ -271,16 +285,7 @@ async fn a_learner_is_enrolled_naming_their_employer_of_the_same_centre_only() {
 async fn an_employers_person_is_added_linked_and_sees_exactly_their_learners() {
     let (pool, state, cookie) = admin().await;
     let post = |uri: String, form: String| send(state.clone(), form_post_as(&cookie, &uri, &form));
-    assert_eq!(
-        post("/admin/employers".into(), "name=Northwind".into())
-            .await
-            .status,
-        StatusCode::SEE_OTHER
-    );
-    let employer: uuid::Uuid = sqlx::query_scalar("SELECT id FROM employers")
-        .fetch_one(&pool)
-        .await
-        .expect("employer");
+    let employer = northwind(&pool, &state, &cookie).await;
     let form = send(
         state.clone(),
         get(
@@ -456,16 +461,7 @@ async fn an_employers_person_is_added_linked_and_sees_exactly_their_learners() {
 async fn an_employers_person_reads_their_learners_in_name_order_and_a_rename_moves_one() {
     let (pool, state, cookie) = admin().await;
     let post = |uri: &str, form: String| send(state.clone(), form_post_as(&cookie, uri, &form));
-    assert_eq!(
-        post("/admin/employers", "name=Northwind".into())
-            .await
-            .status,
-        StatusCode::SEE_OTHER
-    );
-    let employer: uuid::Uuid = sqlx::query_scalar("SELECT id FROM employers")
-        .fetch_one(&pool)
-        .await
-        .expect("employer");
+    let employer = northwind(&pool, &state, &cookie).await;
     let added = post(
         "/admin/people",
         format!("display_name=Erin+Mentor&email=erin%40northwind.test&kind=employer&employer={employer}"),
