@@ -1,5 +1,4 @@
 //! A centre's employers (issue 13, point 1): the list, adding one, changing one.
-use crate::web::form::Form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
@@ -15,6 +14,7 @@ use crate::db::DbError;
 use crate::domain::employers::{validate, EmployerForm};
 use crate::domain::form::{message_for, FieldError};
 use crate::web::auth::CurrentUser;
+use crate::web::form::Form;
 use crate::web::ids::Ids;
 use crate::web::{AppError, AppState};
 

@@ -1,5 +1,4 @@
 //! Enrolling a learner: qualification version and major, assessor, trainee assessor, IQA.
-use crate::web::form::Form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{RawForm, State};
@@ -19,6 +18,7 @@ use crate::db::{audits, DbError};
 use crate::domain::form::{message_for, FieldError};
 use crate::domain::people::validate_assignments;
 use crate::web::auth::CurrentUser;
+use crate::web::form::Form;
 use crate::web::ids::Ids;
 use crate::web::{AppError, AppState};
 

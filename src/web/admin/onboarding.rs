@@ -1,6 +1,5 @@
 //! Bulk onboarding in the browser (issue 12, point 3): upload a CSV, read a preview of
 //! every row, confirm "Import N rows", then follow the new people's set-password emails.
-use crate::web::form::Form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Multipart, Query, State};
@@ -18,6 +17,7 @@ use crate::domain::mail::Delivery;
 use crate::domain::onboarding::{self as plan, Counts, Plan, RowPlan};
 use crate::domain::text::{clean_file_name, thousands};
 use crate::web::auth::CurrentUser;
+use crate::web::form::Form;
 use crate::web::ids::Ids;
 use crate::web::{AppError, AppState};
 

@@ -1,7 +1,6 @@
 //! Retention and erasure for the centre's admins (issue 16 point 5): the retention
 //! period, the portfolios past it (paged), archiving one, and erasing a learner's
 //! personal data on request. Each change is one use case in `db::retention`.
-use crate::web::form::Form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
@@ -15,6 +14,7 @@ use crate::db::users::{self, User};
 use crate::domain::form::FieldError;
 use crate::domain::retention::RetentionYears;
 use crate::web::auth::CurrentUser;
+use crate::web::form::Form;
 use crate::web::ids::Ids;
 use crate::web::{AppError, AppState};
 

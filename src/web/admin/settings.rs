@@ -1,6 +1,5 @@
 //! The centre's settings: automatic audit (SPEC §4), on by default; and the centre's
 //! signing keys, which an admin may rotate (issue 11 point 7).
-use crate::web::form::Form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
@@ -10,6 +9,7 @@ use super::admin;
 use crate::db::users::User;
 use crate::db::{centre_keys, centres};
 use crate::web::auth::CurrentUser;
+use crate::web::form::Form;
 use crate::web::{AppError, AppState};
 
 #[derive(Template, WebTemplate)]

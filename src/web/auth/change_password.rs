@@ -3,7 +3,6 @@
 //! one. Every other session of the account ends; this browser stays signed in.
 use std::net::SocketAddr;
 
-use crate::web::form::Form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{ConnectInfo, Query, State};
@@ -19,6 +18,7 @@ use crate::db::{logins, passwords};
 use crate::domain::form::{message_for, FieldError};
 use crate::domain::passwords::{too_many_wrong, validate_change, WRONG_CURRENT};
 use crate::domain::signin::Verdict;
+use crate::web::form::Form;
 use crate::web::{AppError, AppState};
 
 const PAGE: &str = "/account/password";

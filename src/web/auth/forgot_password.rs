@@ -4,7 +4,6 @@
 //! email leaves from the job queue, never from this request.
 use std::net::SocketAddr;
 
-use crate::web::form::Form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{ConnectInfo, State};
@@ -15,6 +14,7 @@ use serde::Deserialize;
 use crate::db::password_reset;
 use crate::domain::form::{message_for, FieldError};
 use crate::domain::password_reset::{duration_words, validate, LINK_VALID_MINUTES};
+use crate::web::form::Form;
 use crate::web::{AppError, AppState};
 
 /// Where every accepted request goes, asked within the limits or not.

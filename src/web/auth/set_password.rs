@@ -1,7 +1,6 @@
 //! The one-time link from an email, where a person chooses a password and is signed
 //! in: a new person's first visit (the link from their admin), or a new password after
 //! "Forgot your password?".
-use crate::web::form::Form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
@@ -14,6 +13,7 @@ use super::password::HashingError;
 use crate::db::{password_tokens, users};
 use crate::domain::form::FieldError;
 use crate::domain::passwords::validate_new_password;
+use crate::web::form::Form;
 use crate::web::{AppError, AppState};
 
 #[derive(Template, WebTemplate)]

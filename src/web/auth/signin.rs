@@ -1,7 +1,6 @@
 //! The sign-in and sign-out pages.
 use std::net::SocketAddr;
 
-use crate::web::form::Form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{ConnectInfo, Query, State};
@@ -13,6 +12,7 @@ use tower_sessions::Session;
 use super::password::HashingError;
 use crate::db::{accounts, logins, users};
 use crate::domain::signin::{self, FieldError, Verdict};
+use crate::web::form::Form;
 use crate::web::{AppError, AppState};
 
 #[derive(Template, WebTemplate, Default)]

@@ -1,6 +1,5 @@
 //! IQA decisions on an enrolment: the IQA records them, the assessor marks actions
 //! addressed, the IQA closes them.
-use crate::web::form::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -13,6 +12,7 @@ use crate::db::{activity, iqa, DbError};
 use crate::domain::access::Capacity;
 use crate::domain::iqa::{self as rules, IqaRefusal};
 use crate::web::auth::CurrentUser;
+use crate::web::form::Form;
 use crate::web::ids::Ids;
 use crate::web::{AppError, AppState};
 

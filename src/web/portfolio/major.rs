@@ -1,6 +1,5 @@
 //! Switching the assigned major (SPEC §5): to a major the audit says is achieved, or to
 //! any major of the version; the enrolment is re-audited under it at once.
-use crate::web::form::Form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
@@ -15,6 +14,7 @@ use crate::domain::access::Capacity;
 use crate::domain::form::{message_for, FieldError};
 use crate::domain::status::{self as machine, Offer};
 use crate::web::auth::CurrentUser;
+use crate::web::form::Form;
 use crate::web::ids::Ids;
 use crate::web::{AppError, AppState};
 

@@ -1,7 +1,6 @@
 //! The enrolment's status and credential (SPEC §5, §6): the panel that shows them with
 //! exactly the actions the status allows, and those actions. Every refusal is a 409
 //! with the reason; every action locks the enrolment, so a double submit changes once.
-use crate::web::form::Form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
@@ -19,6 +18,7 @@ use crate::domain::form::{message_for, FieldError};
 use crate::domain::status::{self as machine, Offer};
 use crate::domain::Status;
 use crate::web::auth::CurrentUser;
+use crate::web::form::Form;
 use crate::web::home::day;
 use crate::web::ids::Ids;
 use crate::web::{AppError, AppState};

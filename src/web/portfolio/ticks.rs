@@ -1,7 +1,6 @@
 //! Ticking and unticking in one's own layer, and "Accept all" with its confirmation.
 use std::collections::HashMap;
 
-use crate::web::form::Form;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
@@ -20,6 +19,7 @@ use crate::db::{ticks as db_ticks, DbError};
 use crate::domain::access::Capacity;
 use crate::domain::ticks::{self, Layer, Tick};
 use crate::web::auth::CurrentUser;
+use crate::web::form::Form;
 use crate::web::ids::Ids;
 use crate::web::{AppError, AppState};
 
