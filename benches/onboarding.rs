@@ -231,10 +231,10 @@ async fn run(full: bool) {
     let big = if full { 10_000 } else { 200 };
     let pool = attest::testing::test_pool_with(8).await;
     load_if_empty(&pool).await.expect("demo");
-    let state = AppState {
+    let state = AppState::from(attest::web::Services {
         public_url: PUBLIC.into(),
-        ..AppState::new(pool.clone())
-    };
+        ..attest::web::Services::new(pool.clone())
+    });
     let body = format!(
         "email=admin%40demo.attest.test&password={}",
         DEMO_PASSWORD.replace(' ', "+")

@@ -129,7 +129,7 @@ pub async fn serve(
         let documents = crate::credentials::store::DocumentStore::new(data_dir.join("credentials"))
             .with_bucket(bucket.clone());
         let files_for_jobs = files.clone();
-        let state = AppState {
+        let state = AppState::from(crate::web::Services {
             secure_cookies,
             files,
             render: render.clone(),
@@ -137,8 +137,8 @@ pub async fn serve(
             signing_kek,
             public_url,
             proxies: std::sync::Arc::new(proxies),
-            ..AppState::new(database.pool.clone())
-        };
+            ..crate::web::Services::new(database.pool.clone())
+        });
         let (reads, ticks, otj) = (state.reads.clone(), state.ticks.clone(), state.otj.clone());
         let app = web::router(state);
         // Credentials are generated and email is sent in the background; any number of

@@ -42,8 +42,35 @@ pub use error::AppError;
 
 use crate::db::version_cache::VersionCache;
 
+/// What every request can reach, shared: cloning it (axum does, for each extractor that
+/// asks for the state) copies one pointer.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(std::sync::Arc<Services>);
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+impl From<Services> for AppState {
+    fn from(services: Services) -> Self {
+        AppState(std::sync::Arc::new(services))
+    }
+}
+
+impl AppState {
+    /// `Services::new`'s defaults, shared.
+    pub fn new(pool: PgPool) -> Self {
+        Services::new(pool).into()
+    }
+}
+
+/// The database, stores, caches and settings requests use (through `AppState`).
+#[derive(Clone)]
+pub struct Services {
     pub pool: PgPool,
     /// Mark the session cookie Secure: set when the app is served over https.
     pub secure_cookies: bool,
@@ -79,11 +106,11 @@ pub struct AppState {
     pub proxies: std::sync::Arc<crate::domain::client_address::Proxies>,
 }
 
-impl AppState {
+impl Services {
     /// Defaults for tests and tools: files in the system's temporary folder, 25 MB each.
     /// (Email is sent by the job worker: see `jobs::MailSettings`.)
     pub fn new(pool: PgPool) -> Self {
-        AppState {
+        Services {
             secure_cookies: false,
             files: files::FileStore::new(
                 std::env::temp_dir().join("attest-files"),
@@ -106,7 +133,7 @@ impl AppState {
     }
 }
 
-impl AppState {
+impl Services {
     /// The register's documents, as this server makes and reads them.
     pub fn documents(&self) -> crate::jobs::documents::Documents<'_> {
         crate::jobs::documents::Documents {

@@ -562,7 +562,7 @@ async fn download_names_drop_direction_and_control_characters() {
 
     // Kept before names were cleaned: cleaned as it is shown and served.
     let key = Uuid::new_v4().simple().to_string();
-    let files = state(&d.pool).files;
+    let files = state(&d.pool).files.clone();
     std::fs::create_dir_all(files.dir()).expect("the file store");
     std::fs::write(files.dir().join(&key), b"MZ").expect("an old file's bytes");
     let stored = evidence::add_file(

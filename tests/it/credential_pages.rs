@@ -20,11 +20,11 @@ use crate::smtp::{Answer, SmtpServer};
 const BASE: &str = "https://attest.example.org";
 
 fn state(pool: &PgPool) -> AppState {
-    AppState {
+    AppState::from(attest::web::Services {
         public_url: BASE.into(),
         render: real_pdf(),
-        ..AppState::new(pool.clone())
-    }
+        ..attest::web::Services::new(pool.clone())
+    })
 }
 
 fn real_pdf() -> Renderer {

@@ -151,10 +151,10 @@ async fn strict_transport_security_is_sent_only_when_cookies_are_secure() {
         .headers
         .get(header::STRICT_TRANSPORT_SECURITY)
         .is_none());
-    let secure = AppState {
+    let secure = AppState::from(attest::web::Services {
         secure_cookies: true,
-        ..AppState::new(d.pool.clone())
-    };
+        ..attest::web::Services::new(d.pool.clone())
+    });
     for path in ["/login", "/static/attest.css", "/no/such/page"] {
         let r = send(secure.clone(), get(path, None)).await;
         let hsts = value(&r.headers, "strict-transport-security");

@@ -206,9 +206,11 @@ async fn an_evidence_form_with_too_many_files_is_refused_keeping_the_text() {
     let ben = d.as_("ben").await;
     let files_dir = std::env::temp_dir().join(format!("attest-files-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&files_dir).expect("dir");
-    let state = || AppState {
-        files: attest::web::files::FileStore::new(files_dir.clone(), 1024 * 1024),
-        ..AppState::new(d.pool.clone())
+    let state = || {
+        AppState::from(attest::web::Services {
+            files: attest::web::files::FileStore::new(files_dir.clone(), 1024 * 1024),
+            ..attest::web::Services::new(d.pool.clone())
+        })
     };
     let uri = format!("/enrolments/{}/evidence", d.ben.id);
     let fields = [

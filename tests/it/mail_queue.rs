@@ -68,11 +68,11 @@ pub(crate) async fn app(pool: &PgPool, mail: Mail, pause: Duration) -> App {
         },
     );
     App {
-        state: AppState {
+        state: AppState::from(attest::web::Services {
             public_url: PUBLIC.into(),
             render,
-            ..AppState::new(pool.clone())
-        },
+            ..attest::web::Services::new(pool.clone())
+        }),
         worker,
     }
 }
@@ -340,10 +340,10 @@ async fn an_emailed_credential_is_sent_by_the_worker_with_its_pdf_and_the_page_s
     // exactly those bytes, never a new rendering (issue 11 point 8).
     // (Made by a renderer of another address, so that a new rendering would differ.)
     let pdf_uri = format!("/enrolments/{}/credential.pdf", c.zoe.id);
-    let elsewhere = AppState {
+    let elsewhere = AppState::from(attest::web::Services {
         render: attest::jobs::renderer("https://elsewhere.example"),
-        ..app.state.clone()
-    };
+        ..(*app.state).clone()
+    });
     let r = send(elsewhere, get(&pdf_uri, Some(&admin))).await;
     assert_eq!(r.status, StatusCode::OK);
     let kept = attest::db::credentials::get(&c.pool, credential.id)

@@ -20,10 +20,10 @@ const FIELDS: [(&str, &str); 5] = [
 ];
 
 fn state(pool: &sqlx::PgPool, dir: &std::path::Path) -> AppState {
-    AppState {
+    AppState::from(attest::web::Services {
         files: attest::web::files::FileStore::new(dir.to_path_buf(), 4 * 1024 * 1024),
-        ..AppState::new(pool.clone())
-    }
+        ..attest::web::Services::new(pool.clone())
+    })
 }
 
 /// A video file's start as a phone writes it (an MP4 `ftyp` box), then `len` bytes of
@@ -204,10 +204,12 @@ async fn video_and_audio_have_their_own_size_limit() {
     let ben = d.as_("ben").await;
     let dir = std::env::temp_dir().join(format!("attest-media-{}", Uuid::new_v4().simple()));
     let uri = format!("/enrolments/{}/evidence", d.ben.id);
-    let limited = || AppState {
-        files: attest::web::files::FileStore::new(dir.clone(), 1024 * 1024)
-            .with_media_limit(3 * 1024 * 1024),
-        ..AppState::new(d.pool.clone())
+    let limited = || {
+        AppState::from(attest::web::Services {
+            files: attest::web::files::FileStore::new(dir.clone(), 1024 * 1024)
+                .with_media_limit(3 * 1024 * 1024),
+            ..attest::web::Services::new(d.pool.clone())
+        })
     };
     let new_form = send(limited(), get(&format!("{uri}/new"), Some(&ben))).await;
     assert!(

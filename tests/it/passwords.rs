@@ -347,10 +347,10 @@ async fn asking_too_often_gets_the_same_answer_and_queues_nothing_more() {
     let pool = test_pool().await;
     centre_and_learner(&pool, "ngc", "Northgate College", LEE).await;
     // No worker: what the requests queue is what is counted.
-    let state = AppState {
+    let state = AppState::from(attest::web::Services {
         public_url: PUBLIC.into(),
-        ..AppState::new(pool.clone())
-    };
+        ..attest::web::Services::new(pool.clone())
+    });
     for _ in 0..3 {
         let r = ask_for_link(&state, LEE, "192.0.2.50").await;
         assert_eq!(r.location.as_deref(), Some(SENT));

@@ -500,9 +500,11 @@ async fn files_are_stored_downloadable_by_the_enrolments_people_and_refused_abov
     let d = demo().await;
     let ben = d.as_("ben").await;
     let files_dir = std::env::temp_dir().join(format!("attest-files-{}", Uuid::new_v4().simple()));
-    let state = |max| AppState {
-        files: attest::web::files::FileStore::new(files_dir.clone(), max),
-        ..AppState::new(d.pool.clone())
+    let state = |max| {
+        AppState::from(attest::web::Services {
+            files: attest::web::files::FileStore::new(files_dir.clone(), max),
+            ..attest::web::Services::new(d.pool.clone())
+        })
     };
     let uri = format!("/enrolments/{}/evidence", d.ben.id);
     let fields = [

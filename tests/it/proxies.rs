@@ -46,10 +46,10 @@ async fn counted(pool: &sqlx::PgPool, addresses: &[&str]) -> Vec<String> {
 #[tokio::test]
 async fn the_limits_count_the_client_a_trusted_proxy_names_and_no_one_else_s_claim() {
     let pool = test_pool().await;
-    let behind = AppState {
+    let behind = AppState::from(attest::web::Services {
         proxies: Arc::new(Proxies::parse("192.0.2.10, 10.20.0.0/16").expect("proxies")),
-        ..AppState::new(pool.clone())
-    };
+        ..attest::web::Services::new(pool.clone())
+    });
     let open = AppState::new(pool.clone());
     let all = [
         "192.0.2.10",

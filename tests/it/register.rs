@@ -23,11 +23,11 @@ const BASE: &str = "https://attest.example.org";
 const MOVED: &str = "https://certificates.example.net";
 
 fn state_at(pool: &PgPool, base: &str) -> AppState {
-    AppState {
+    AppState::from(attest::web::Services {
         public_url: base.into(),
         render: attest::jobs::renderer(base),
-        ..AppState::new(pool.clone())
-    }
+        ..attest::web::Services::new(pool.clone())
+    })
 }
 
 fn real_pdf() -> Renderer {

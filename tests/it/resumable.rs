@@ -17,11 +17,11 @@ use crate::portfolio::demo;
 const MB: usize = 1024 * 1024;
 
 fn state(pool: &sqlx::PgPool, dir: &std::path::Path) -> AppState {
-    AppState {
+    AppState::from(attest::web::Services {
         files: attest::web::files::FileStore::new(dir.to_path_buf(), 4 * MB as u64)
             .with_media_limit(32 * MB as u64),
-        ..AppState::new(pool.clone())
-    }
+        ..attest::web::Services::new(pool.clone())
+    })
 }
 
 fn store() -> std::path::PathBuf {

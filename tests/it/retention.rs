@@ -14,10 +14,10 @@ use crate::portfolio::{demo, Demo};
 /// The app with its files in `bucket`, and a worker that removes files from it.
 fn server(d: &Demo, bucket: &attest::storage::Bucket) -> AppState {
     let dir = std::env::temp_dir().join(format!("attest-retention-{}", Uuid::new_v4().simple()));
-    AppState {
+    AppState::from(attest::web::Services {
         files: FileStore::new(dir, 1024 * 1024).with_bucket(Some(bucket.clone())),
-        ..AppState::new(d.pool.clone())
-    }
+        ..attest::web::Services::new(d.pool.clone())
+    })
 }
 
 /// Ben uploads an item with one file; returns the file's object name.

@@ -21,11 +21,11 @@ fn folder() -> std::path::PathBuf {
 /// A server of its own data folder, keeping files in `bucket`.
 fn server(pool: &sqlx::PgPool, bucket: &attest::storage::Bucket) -> (AppState, std::path::PathBuf) {
     let dir = folder();
-    let state = AppState {
+    let state = AppState::from(attest::web::Services {
         files: FileStore::new(dir.join("files"), 1024 * 1024).with_bucket(Some(bucket.clone())),
         documents: DocumentStore::new(dir.join("credentials")).with_bucket(Some(bucket.clone())),
-        ..AppState::new(pool.clone())
-    };
+        ..attest::web::Services::new(pool.clone())
+    });
     (state, dir)
 }
 

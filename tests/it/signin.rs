@@ -145,10 +145,10 @@ async fn signing_in_sets_a_safe_cookie_and_the_session_survives_a_restart() {
 async fn secure_cookies_when_served_over_https() {
     let pool = test_pool().await;
     learner(&pool).await;
-    let state = AppState {
+    let state = AppState::from(attest::web::Services {
         secure_cookies: true,
-        ..AppState::new(pool)
-    };
+        ..attest::web::Services::new(pool)
+    });
     let r = send(state, sign_in("zoe@example.ac.nz", PASSWORD)).await;
     assert!(r.cookie.expect("cookie").contains("Secure"));
 }
@@ -500,10 +500,10 @@ async fn forty_simultaneous_wrong_passwords_check_no_more_than_the_limit() {
     learner(&pool).await;
     // A long wait for a hashing permit: every admitted guess is checked, however slow
     // this machine is today.
-    let server = AppState {
+    let server = AppState::from(attest::web::Services {
         hashing: Hashing::new(2, std::time::Duration::from_secs(600)),
-        ..AppState::new(pool.clone())
-    };
+        ..attest::web::Services::new(pool.clone())
+    });
     let mut guesses = tokio::task::JoinSet::new();
     for _ in 0..40 {
         let server = server.clone();
@@ -736,10 +736,10 @@ const NEW_PASSWORD: &str = "password=a-long-new-password&confirm=a-long-new-pass
 async fn with_hashing_at_capacity_the_forms_say_the_server_is_busy() {
     let pool = test_pool().await;
     let token = newcomer(&pool).await;
-    let server = AppState {
+    let server = AppState::from(attest::web::Services {
         hashing: Hashing::new(2, std::time::Duration::from_millis(100)),
-        ..AppState::new(pool.clone())
-    };
+        ..attest::web::Services::new(pool.clone())
+    });
     let held = server.hashing.hold_all().await.expect("permits");
 
     let r = send(server.clone(), sign_in("zoe@example.ac.nz", PASSWORD)).await;

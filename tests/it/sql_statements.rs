@@ -242,9 +242,11 @@ impl Portfolio {
     /// load.
     async fn count(&self, statements: &Statements) -> Vec<(String, StatusCode, Vec<String>)> {
         let versions: &'static VersionCache = Box::leak(Box::default());
-        let server = || AppState {
-            versions,
-            ..AppState::new(self.pool.clone())
+        let server = || {
+            AppState::from(attest::web::Services {
+                versions,
+                ..attest::web::Services::new(self.pool.clone())
+            })
         };
         for (_, request) in self.requests() {
             send(server(), request).await;

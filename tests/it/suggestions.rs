@@ -44,10 +44,10 @@ fn model() -> Arc<Embedder> {
 
 fn setup(d: Demo, model: Option<Arc<Embedder>>) -> Setup {
     let dir = std::env::temp_dir().join(format!("attest-suggest-{}", Uuid::new_v4().simple()));
-    let state = AppState {
+    let state = AppState::from(attest::web::Services {
         files: FileStore::new(dir, 1024 * 1024),
-        ..AppState::new(d.pool.clone())
-    };
+        ..attest::web::Services::new(d.pool.clone())
+    });
     let worker = attest::jobs::spawn(
         d.pool.clone(),
         attest::jobs::renderer("http://localhost"),

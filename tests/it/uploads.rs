@@ -94,10 +94,10 @@ async fn on_a_full_disk_the_user_is_told_the_storage_is_full_and_nothing_is_left
     let disk = SmallDisk::mount(1024 * 1024);
     disk.fill_leaving(64 * 1024);
     let store = disk.dir.join("files");
-    let state = AppState {
+    let state = AppState::from(attest::web::Services {
         files: FileStore::new(store.clone(), 25 * 1024 * 1024),
-        ..AppState::new(d.pool.clone())
-    };
+        ..attest::web::Services::new(d.pool.clone())
+    });
     let before = evidence::list_for_enrolment(&d.pool, d.ben.id)
         .await
         .expect("list")
@@ -165,10 +165,10 @@ async fn files_of_a_change_that_does_not_commit_are_removed() {
     let d = demo().await;
     let ben = d.as_("ben").await;
     let store = std::env::temp_dir().join(format!("attest-files-{}", Uuid::new_v4().simple()));
-    let state = AppState {
+    let state = AppState::from(attest::web::Services {
         files: FileStore::new(store.clone(), 1024 * 1024),
-        ..AppState::new(d.pool.clone())
-    };
+        ..attest::web::Services::new(d.pool.clone())
+    });
     sqlx::query(
         "CREATE FUNCTION refuse_files() RETURNS trigger LANGUAGE plpgsql AS \
          $$ BEGIN RAISE EXCEPTION 'injected fault'; END; $$",

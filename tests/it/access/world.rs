@@ -136,10 +136,10 @@ impl World {
     }
 
     fn state(&self, pool: PgPool) -> AppState {
-        AppState {
+        AppState::from(attest::web::Services {
             files: FileStore::new(self.files.clone(), DEFAULT_MAX_BYTES),
-            ..AppState::new(pool)
-        }
+            ..attest::web::Services::new(pool)
+        })
     }
 
     pub fn cookie(&self, viewer: Viewer) -> Option<&str> {
@@ -373,10 +373,10 @@ async fn build() -> World {
     .expect("enrolment B");
 
     // Everyone signs in as a browser does; their sessions are part of the saved world.
-    let state = AppState {
+    let state = AppState::from(attest::web::Services {
         files: FileStore::new(files.clone(), DEFAULT_MAX_BYTES),
-        ..AppState::new(pool.clone())
-    };
+        ..attest::web::Services::new(pool.clone())
+    });
     let mut cookies = HashMap::new();
     for (viewer, _, email, _, _) in PEOPLE {
         cookies.insert(viewer, signed_in(state.clone(), email, PASSWORD).await);

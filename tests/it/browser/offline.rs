@@ -355,11 +355,11 @@ async fn video_plays_and_seeks(bucket: Option<attest::storage::Bucket>) {
     let j = set_up(&pool).await;
     let files =
         attest::testing::test_dir().join(format!("video-{}", uuid::Uuid::new_v4().simple()));
-    let state = attest::web::AppState {
+    let state = attest::web::AppState::from(attest::web::Services {
         files: attest::web::files::FileStore::new(files, attest::web::files::DEFAULT_MAX_BYTES)
             .with_bucket(bucket.clone()),
-        ..attest::web::AppState::new(pool.clone())
-    };
+        ..attest::web::Services::new(pool.clone())
+    });
     let (base, _server) = super::serve_state(state).await;
     let driver = Chromedriver::start();
     let clip = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/clip.webm");

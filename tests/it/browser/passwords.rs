@@ -61,10 +61,10 @@ async fn a_forgotten_password_is_reset_through_the_emailed_link_in_chromium() {
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
-    let state = AppState {
+    let state = AppState::from(attest::web::Services {
         public_url: base.clone(),
-        ..AppState::new(pool.clone())
-    };
+        ..attest::web::Services::new(pool.clone())
+    });
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let server = tokio::spawn(async move { axum::serve(listener, app).await.expect("serving") });
     let mail_dir = attest::testing::test_dir().join(format!("mail-{}", Uuid::new_v4().simple()));

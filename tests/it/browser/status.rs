@@ -88,11 +88,11 @@ async fn the_status_journey_from_enrolment_to_withdrawn_in_chromium() {
     let base = format!("http://{}", listener.local_addr().expect("address"));
     // Fonts that do not exist: the first generation fails, as on a server missing them.
     let broken = attest::jobs::renderer_with_fonts(&base, "/nonexistent/fonts");
-    let state = AppState {
+    let state = AppState::from(attest::web::Services {
         public_url: base.clone(),
         render: attest::jobs::renderer(&base),
-        ..AppState::new(pool.clone())
-    };
+        ..attest::web::Services::new(pool.clone())
+    });
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let server = tokio::spawn(async move { axum::serve(listener, app).await.expect("serving") });
     let driver = Chromedriver::start();
