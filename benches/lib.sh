@@ -136,31 +136,41 @@ measure() { # name, path, p50 target, p99 target, wrk arguments...
 
 # The tick POST's wrk script: the assessor ticks, then unticks, criteria that carry no
 # tick on the item, so every request changes something (and marks the enrolment for its
-# automatic audit). As in a centre, where each assessor works on their own learner, the
-# ticks in flight are spread over the assessor's caseload (each wrk thread takes every
-# THREADS-th enrolment and goes round them, and on each enrolment round all of its free
-# criteria, each from its own place in the list, before unticking), so no two requests
-# in flight touch the same tick.
+# automatic audit). As in a centre, where each assessor works on their own learner, each
+# tick in flight is on a learner of its own: a connection sends its next tick to a
+# learner whose last tick has come back (the answer names the enrolment: the form's
+# redirect, the in-place row's form), as a person ticks through one item after another.
+# (Going round the learners in turn, as this script once did, sent about one tick in six
+# to a learner whose tick was still in flight whenever answers came back out of order.)
+# On each learner the criteria are taken in turn, each from its own place in the list,
+# ticked and then unticked. How many ticks went to a learner with one still in flight
+# is printed at the end.
 tick_script() { # file, cookie, caseload ("enrolment:item,..."), extra header line (or empty)
   cat >"$1" <<LUA
 local all = {}
 for c in string.gmatch("${F[free_criteria]}", "[^,]+") do all[#all + 1] = c end
 local pairs_ = {}
 for p in string.gmatch("$3", "[^,]+") do pairs_[#pairs_ + 1] = p end
-local threads = 0
+local threads = {}
 function setup(thread)
-  thread:set("part", threads)
-  threads = threads + 1
+  thread:set("part", #threads)
+  threads[#threads + 1] = thread
 end
 function init(args)
-  mine = {}
+  mine, learner_of = {}, {}
   for i, p in ipairs(pairs_) do
     if (i - 1) % ${THREADS} == part then
       local e, item = string.match(p, "([^:]+):([^:]+)")
       mine[#mine + 1] = "/enrolments/" .. e .. "/evidence/" .. item .. "/ticks"
+      learner_of[e] = #mine
     end
   end
-  n = 0
+  -- Learners whose last tick came back, oldest first (free[head..tail]).
+  free, head, tail = {}, 1, #mine
+  sent, in_flight, crowded, next_any = {}, {}, 0, 0
+  for k = 1, #mine do
+    free[k], sent[k] = k, 0
+  end
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
   wrk.headers["Cookie"] = "$2"
@@ -168,17 +178,36 @@ function init(args)
   $4
 end
 function request()
-  local k = n % #mine
-  local path = mine[k + 1]
-  local round = math.floor(n / #mine)
-  -- Each learner's assessor is at their own place in the list, as people are. Each
-  -- criterion is ticked in one round and its tick removed in the next, so that every
-  -- request changes a tick and a run leaves the centre as it found it: runs one after
-  -- another measure the same work (ticks left by an earlier run made its ticks no-ops).
-  local c = all[(math.floor(round / 2) + k * 7) % #all + 1]
-  local action = (round % 2 == 0) and "tick" or "untick"
-  n = n + 1
-  return wrk.format(nil, path, nil, "criterion=" .. c .. "&action=" .. action)
+  local k
+  if head <= tail then
+    k, free[head], head = free[head], nil, head + 1
+  else
+    -- Only when an answer did not name its learner: then any, in turn.
+    next_any = next_any % #mine + 1
+    k = next_any
+  end
+  if in_flight[k] then crowded = crowded + 1 end
+  in_flight[k] = true
+  local m = sent[k]
+  sent[k] = m + 1
+  local c = all[(math.floor(m / 2) + (k - 1) * 7) % #all + 1]
+  local action = (m % 2 == 0) and "tick" or "untick"
+  return wrk.format(nil, mine[k], nil, "criterion=" .. c .. "&action=" .. action)
+end
+function response(status, headers, body)
+  local e = string.match(headers["location"] or headers["Location"] or body, "/enrolments/([0-9a-f%-]+)/")
+  local k = e and learner_of[e]
+  if k then
+    in_flight[k] = false
+    tail = tail + 1
+    free[tail] = k
+  end
+end
+function done(summary, latency, requests)
+  local crowded = 0
+  for _, t in ipairs(threads) do crowded = crowded + t:get("crowded") end
+  io.stderr:write(string.format("ticks sent to a learner with a tick in flight: %d of %d\n",
+    crowded, summary.requests))
 end
 LUA
 }
