@@ -26,12 +26,19 @@ use crate::domain::status::Status;
 /// for it, so ticks on them wait that long.
 pub(crate) const DUE_ROUND: i64 = 2;
 
-/// How long a mark waits before its audit: an assessor confirming an item ticks several
-/// criteria within a second or two, and they are audited once, not once per tick.
+/// How long a marked enrolment rests before its audit: an assessor confirming an item
+/// ticks several criteria within a second or two, and they are audited once, when the
+/// portfolio has been still this long, not once per tick.
 pub(crate) const DUE_SETTLE: std::time::Duration = std::time::Duration::from_millis(750);
 
-/// One round: up to `DUE_ROUND` enrolments marked at least `settle` ago, oldest mark
-/// first, audited and their marks removed, in one transaction. Rows another transaction
+/// A portfolio that never rests (an assessor ticking through a long item, several people
+/// at work on one learner) is still audited this many settles after its mark, so its
+/// status is never more than a few seconds behind its confirmed criteria.
+pub(crate) const DUE_AT_MOST: u32 = 8;
+
+/// One round: up to `DUE_ROUND` enrolments marked at least `settle` ago and still for
+/// `settle` since (or marked `DUE_AT_MOST` settles ago), oldest mark first, audited and
+/// their marks removed, in one transaction. Rows another transaction
 /// holds are passed over (SKIP LOCKED), so any number of servers can run rounds at once
 /// and each mark is audited once. `versions` are the versions already loaded.
 pub async fn audit_due(
@@ -49,9 +56,12 @@ pub async fn audit_due(
                       WHERE t.enrolment_id = e.id AND t.layer = 'assessor') AS \"criteria!\" \
          FROM audit_marks m JOIN enrolments e ON e.id = m.enrolment_id \
          WHERE m.due_at <= clock_timestamp() - make_interval(secs => $2) \
+           AND (e.last_activity_at <= clock_timestamp() - make_interval(secs => $2) \
+                OR m.due_at <= clock_timestamp() - make_interval(secs => $3)) \
          ORDER BY m.due_at LIMIT $1 FOR UPDATE OF e, m SKIP LOCKED",
         DUE_ROUND,
         settle.as_secs_f64(),
+        (settle * DUE_AT_MOST).as_secs_f64(),
     )
     .fetch_all(&mut *tx)
     .await?;

@@ -91,8 +91,9 @@ impl TickAnswer {
 /// A tick or untick with its activity entry, in one statement that commits on its own
 /// (one round trip: SPEC §2's busiest action). The enrolment row is locked for it, and
 /// it applies only while the enrolment is still in the status it was judged in. The
-/// database moves the enrolment's last activity and, for an assessor tick, marks it for
-/// its automatic audit (migration 0010; `auto_audit::audit_due` runs them).
+/// database moves the enrolment's last activity and, when a criterion's confirmation
+/// moved, marks it for its automatic audit (migration 0049; `auto_audit::audit_due`
+/// runs them).
 pub async fn change_logged(db: impl PgExecutor<'_>, c: &TickChange) -> DbResult<Written> {
     let mut written = change_logged_many(db, std::slice::from_ref(c)).await?;
     written

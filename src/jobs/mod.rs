@@ -54,7 +54,7 @@ pub struct WorkerConfig {
     pub stale_after: Duration,
     /// The pause before the first retry; it doubles with each attempt.
     pub retry_after: Duration,
-    /// How long a change to confirmed criteria settles before its automatic audit
+    /// How long a marked portfolio rests before its automatic audit
     /// (`auto_audit::DUE_SETTLE`; tests shorten it).
     pub audit_settle: Duration,
     /// Where the generated PDFs are kept (`<data>/credentials` when serving).

@@ -1,12 +1,15 @@
 //! SPEC §4's automatic audit: a change to an enrolment's confirmed criteria marks it,
-//! in the same statement; the auditor audits each marked enrolment once, after its
-//! changes settle, and every server's auditor can run at once.
+//! in the same statement; the auditor audits each marked enrolment once, when its
+//! portfolio has rested (or a few seconds later at most), and every server's auditor
+//! can run at once.
 use std::time::Duration;
 
 use attest::db::auto_audit::audit_due;
+use attest::db::ticks::{self, TickChange};
 use attest::db::{centres, enrolments, version_cache};
 use attest::demo::bench::{self, BenchFixture, BENCH_PASSWORD};
 use attest::domain::qualification::Qualification;
+use attest::domain::ticks::Layer;
 use attest::domain::Status;
 use attest::jobs::{self, WorkerConfig};
 use attest::testing::test_pool_with;
@@ -41,6 +44,18 @@ async fn due(pool: &PgPool, enrolment: Uuid) -> bool {
 }
 
 async fn tick(state: &AppState, who: &str, f: &BenchFixture, criterion: Uuid) {
+    change(state, who, f, f.evidence_id, criterion, "tick").await;
+}
+
+/// `who` ticks or unticks (`action`) `criterion` on `item`, in their own layer.
+async fn change(
+    state: &AppState,
+    who: &str,
+    f: &BenchFixture,
+    item: Uuid,
+    criterion: Uuid,
+    action: &str,
+) {
     let cookie = signed_in(
         state.clone(),
         &format!("{who}@bench.attest.test"),
@@ -51,15 +66,12 @@ async fn tick(state: &AppState, who: &str, f: &BenchFixture, criterion: Uuid) {
         state.clone(),
         form_post_as(
             &cookie,
-            &format!(
-                "/enrolments/{}/evidence/{}/ticks",
-                f.enrolment_id, f.evidence_id
-            ),
-            &format!("criterion={criterion}&action=tick"),
+            &format!("/enrolments/{}/evidence/{item}/ticks", f.enrolment_id),
+            &format!("criterion={criterion}&action={action}"),
         ),
     )
     .await;
-    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{who} ticked");
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{who}: {action}");
 }
 
 #[tokio::test]
@@ -94,6 +106,180 @@ async fn only_assessor_ticks_mark_an_enrolment_and_only_where_the_centre_audits_
     assert!(
         !due(&pool, f.enrolment_id).await,
         "the centre audits by hand"
+    );
+}
+
+/// SPEC §4 audits when the confirmed criteria change: a second piece of evidence for a
+/// criterion already confirmed (or the removal of one of two) confirms nothing new, so it
+/// asks for no audit; the last confirmation taken away does.
+#[tokio::test]
+async fn a_second_confirmation_of_a_criterion_or_its_removal_marks_nothing() {
+    let (pool, f, _) = fixture().await;
+    let state = AppState::new(pool.clone());
+    let learner: Uuid = sqlx::query_scalar("SELECT learner_id FROM enrolments WHERE id = $1")
+        .bind(f.enrolment_id)
+        .fetch_one(&pool)
+        .await
+        .expect("the learner");
+    let second = attest::db::evidence::add(
+        &pool,
+        &attest::db::evidence::NewEvidence {
+            enrolment_id: f.enrolment_id,
+            title: "Witness statement",
+            description: "The same task, seen by the supervisor",
+            kind: attest::db::evidence::EvidenceKind::Document,
+            added_by: learner,
+        },
+    )
+    .await
+    .expect("a second item")
+    .id;
+    let criterion = f.free_criteria[0];
+
+    change(&state, "assessor", &f, f.evidence_id, criterion, "tick").await;
+    assert!(due(&pool, f.enrolment_id).await, "the first confirmation");
+    audit_due(&pool, version_cache::shared(), Duration::ZERO)
+        .await
+        .expect("audited");
+    assert!(!due(&pool, f.enrolment_id).await);
+
+    change(&state, "assessor", &f, second, criterion, "tick").await;
+    assert!(
+        !due(&pool, f.enrolment_id).await,
+        "a second item for a confirmed criterion confirms nothing new"
+    );
+    change(&state, "assessor", &f, f.evidence_id, criterion, "untick").await;
+    assert!(
+        !due(&pool, f.enrolment_id).await,
+        "the criterion is still confirmed by the second item"
+    );
+    change(&state, "assessor", &f, second, criterion, "untick").await;
+    assert!(
+        due(&pool, f.enrolment_id).await,
+        "its last confirmation taken away"
+    );
+
+    // The same through one statement of several ticks (the tick writer's batch path).
+    audit_due(&pool, version_cache::shared(), Duration::ZERO)
+        .await
+        .expect("audited");
+    let assessor: Uuid = sqlx::query_scalar("SELECT assessor_id FROM enrolments WHERE id = $1")
+        .bind(f.enrolment_id)
+        .fetch_one(&pool)
+        .await
+        .expect("the assessor");
+    let batch = |items: &[(Uuid, Uuid, Layer, bool)]| {
+        items
+            .iter()
+            .map(|&(item, criterion, layer, adding)| TickChange {
+                enrolment_id: f.enrolment_id,
+                evidence_id: item,
+                criterion_id: criterion,
+                layer,
+                by: if layer == Layer::Learner {
+                    learner
+                } else {
+                    assessor
+                },
+                adding,
+                judged_in: Status::NotYetAchieved,
+                detail: serde_json::json!({}),
+                answer: false,
+            })
+            .collect::<Vec<_>>()
+    };
+    let (one, other) = (f.free_criteria[1], f.free_criteria[2]);
+    ticks::change_logged_many(
+        &pool,
+        &batch(&[
+            (f.evidence_id, one, Layer::Assessor, true),
+            (f.evidence_id, other, Layer::Learner, true),
+        ]),
+    )
+    .await
+    .expect("written");
+    assert!(
+        due(&pool, f.enrolment_id).await,
+        "confirmed in one statement"
+    );
+    audit_due(&pool, version_cache::shared(), Duration::ZERO)
+        .await
+        .expect("audited");
+    ticks::change_logged_many(
+        &pool,
+        &batch(&[
+            (second, one, Layer::Assessor, true),
+            (second, other, Layer::Learner, true),
+        ]),
+    )
+    .await
+    .expect("written");
+    assert!(
+        !due(&pool, f.enrolment_id).await,
+        "a second confirmation and a claim in one statement: no confirmation moved"
+    );
+}
+
+/// Moves a mark and the portfolio's last activity back in time, as if made that long ago.
+async fn backdate(pool: &PgPool, enrolment: Uuid, marked: i32, active: i32) {
+    sqlx::query(
+        "UPDATE audit_marks SET due_at = now() - make_interval(secs => $2) \
+         WHERE enrolment_id = $1",
+    )
+    .bind(enrolment)
+    .bind(marked)
+    .execute(pool)
+    .await
+    .expect("mark moved");
+    sqlx::query(
+        "UPDATE enrolments SET last_activity_at = now() - make_interval(secs => $2) \
+         WHERE id = $1",
+    )
+    .bind(enrolment)
+    .bind(active)
+    .execute(pool)
+    .await
+    .expect("activity moved");
+}
+
+/// A marked enrolment is audited once its portfolio has rested for the settle, so a
+/// burst of confirmations is audited once; one that never rests is audited anyway, eight
+/// settles after its mark.
+#[tokio::test]
+async fn a_mark_waits_for_its_portfolio_to_rest_or_at_most_eight_settles() {
+    let (pool, f, _) = fixture().await;
+    let state = AppState::new(pool.clone());
+    let settle = Duration::from_secs(5);
+    let round = || audit_due(&pool, version_cache::shared(), settle);
+
+    tick(&state, "assessor", &f, f.free_criteria[0]).await;
+    backdate(&pool, f.enrolment_id, 10, 1).await;
+    assert!(
+        round().await.expect("ran").is_empty(),
+        "marked 10 s ago, but the portfolio moved a second ago"
+    );
+    assert!(due(&pool, f.enrolment_id).await);
+    backdate(&pool, f.enrolment_id, 10, 6).await;
+    let audited = round().await.expect("ran");
+    assert_eq!(
+        audited.iter().map(|a| a.enrolment_id).collect::<Vec<_>>(),
+        [f.enrolment_id],
+        "rested for longer than the settle"
+    );
+    assert!(!due(&pool, f.enrolment_id).await);
+
+    tick(&state, "assessor", &f, f.free_criteria[1]).await;
+    backdate(&pool, f.enrolment_id, 39, 0).await;
+    assert!(
+        round().await.expect("ran").is_empty(),
+        "still at work, and marked under eight settles ago"
+    );
+    backdate(&pool, f.enrolment_id, 41, 0).await;
+    let audited = round().await.expect("ran");
+    assert_eq!(
+        audited.iter().map(|a| a.enrolment_id).collect::<Vec<_>>(),
+        [f.enrolment_id],
+        "never at rest, audited eight settles after its mark"
     );
 }
 
