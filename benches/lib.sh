@@ -97,6 +97,23 @@ to_ms() { # wrk's "1.23ms" / "850.00us" / "1.02s" → milliseconds
     printf "%.2f", n }'
 }
 
+# The machine's CPU counters (/proc/stat's first line): busy and stolen jiffies.
+cpu_counters() {
+  awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat
+}
+
+# What the whole machine spent on each request between two `cpu_counters` readings (the
+# server, its database and the load generator together) and the share the host took
+# back (steal). The same code gives different latencies on a host that lends it less
+# CPU; these say which kind of run a figure comes from.
+machine_cost() { # before, after, requests
+  awk -v b="$1" -v a="$2" -v n="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+    split(b, x, " "); split(a, y, " ")
+    busy = y[1] - x[1]; steal = y[2] - x[2]; all = y[3] - x[3]
+    if (n <= 0 || all <= 0) { print "machine: -"; exit }
+    printf "machine: %.3f ms CPU a request, steal %.0f %%", busy * 1000 / hz / n, 100 * steal / all }'
+}
+
 # Whether ONLY (an extended regular expression matched against the whole name, so
 # "report-.*|csv" picks several) lets this measure run.
 only() { [ -z "$ONLY" ] || [[ $1 =~ ^($ONLY)$ ]]; }
@@ -113,9 +130,13 @@ measure() { # name, path, p50 target, p99 target, wrk arguments...
   echo "wrk: $name ($connections connections, $DURATION, after 2 s of warm-up)" >&2
   # Not counted: every pool connection prepares its statements, the page is kept.
   wrk -t "$threads" -c "$connections" -d 2s --timeout 10s "$@" "$BASE$path" >/dev/null
+  local before after
+  before=$(cpu_counters)
   wrk --latency -t "$threads" -c "$connections" -d "$DURATION" --timeout 10s "$@" "$BASE$path" >"$WORK/wrk-$name"
+  after=$(cpu_counters)
   sed 's/^/    /' "$WORK/wrk-$name" >&2
-  local p50 p99 rps verdict=ok
+  local p50 p99 rps verdict=ok machine
+  machine=$(machine_cost "$before" "$after" "$(awk '/requests in/ { print $1 }' "$WORK/wrk-$name")")
   p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$WORK/wrk-$name")")
   p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$WORK/wrk-$name")")
   rps=$(awk '/^Requests\/sec/ { print $2 }' "$WORK/wrk-$name")
@@ -130,8 +151,8 @@ measure() { # name, path, p50 target, p99 target, wrk arguments...
     verdict="MISSED"
   fi
   [ "$verdict" = ok ] || FAILED=1
-  REPORT+=("$(printf '%-22s %3s conn  p50 %8s ms (goal %3s)  p99 %8s ms (goal %3s)  %9s req/s  %s' \
-    "$name" "$connections" "$p50" "$p50_target" "$p99" "$p99_target" "$rps" "$verdict")")
+  REPORT+=("$(printf '%-22s %3s conn  p50 %8s ms (goal %3s)  p99 %8s ms (goal %3s)  %9s req/s  %-6s  (%s)' \
+    "$name" "$connections" "$p50" "$p50_target" "$p99" "$p99_target" "$rps" "$verdict" "$machine")")
 }
 
 # The tick POST's wrk script: the assessor ticks, then unticks, criteria that carry no
