@@ -156,7 +156,8 @@ measure() { # name, path, p50 target, p99 target, wrk arguments...
 }
 
 # The tick POST's wrk script: the assessor ticks, then unticks, criteria that carry no
-# tick on the item, so every request changes something (and marks the enrolment for its
+# tick on the item, so every request changes something (and, when it confirms a criterion
+# no other item confirms or takes the last confirmation away, marks the enrolment for its
 # automatic audit). As in a centre, where each assessor works on their own learner, each
 # tick in flight is on a learner of its own: a connection sends its next tick to a
 # learner whose last tick has come back (the answer names the enrolment: the form's
