@@ -74,6 +74,7 @@ VIEWS=(
   "/admin/enrolments?sort=assessor&status=not_yet_achieved"
   "/admin/enrolments?q=Patel"
   "/admin/enrolments?stale=1&sort=outcome"
+  "/admin/enrolments?stale=1&sort=status&dir=desc"
   "/admin/enrolments?assessor=$ASSESSOR2_ID&sort=units"
   "/admin/enrolments?progress=40-49&sort=qualification"
   "/admin/enrolments?page=150"

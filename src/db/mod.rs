@@ -45,6 +45,7 @@ pub(crate) mod passwords;
 pub(crate) mod people_list;
 mod qualification_items;
 pub mod qualifications;
+pub mod quiet;
 pub mod reassign;
 pub mod report;
 mod report_queue;

@@ -153,6 +153,10 @@ pub async fn grow(
         sqlx::query!("SELECT enrolment_queues_fill($1)", ids)
             .execute(pool)
             .await?;
+        // The quiet ones' copy (migration 0050), which the copies' triggers left too.
+        sqlx::query!("SELECT quiet_enrolments_fill($1)", ids)
+            .execute(pool)
+            .await?;
     }
     // Each enrolment row was written four times over by the passes above, which a
     // centre's rows never are (they are inserted once and updated in place): the copies

@@ -16,7 +16,7 @@ use crate::credentials::store::{Document, DocumentStore};
 use crate::db::credentials::{self, Credential, Generated, GENERATE_JOB};
 use crate::db::jobs::{self, Job};
 use crate::db::DbError;
-use crate::db::{auto_audit, housekeeping, version_cache};
+use crate::db::{auto_audit, housekeeping, quiet, version_cache};
 
 /// How often each worker prunes the records that only grow.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(3600);
@@ -101,7 +101,8 @@ impl WorkerHandle {
 struct Worker {
     pool: PgPool,
     name: String,
-    /// When this worker last pruned the records that only grow (`db::housekeeping`).
+    /// When this worker last pruned the records that only grow (`db::housekeeping`) and
+    /// moved the quiet enrolments' copy on (`db::quiet`).
     housekept: std::sync::Mutex<Option<std::time::Instant>>,
     config: WorkerConfig,
     render: Renderer,
@@ -186,7 +187,8 @@ impl Worker {
         }
         if self.housekeeping_due() {
             let pruned = housekeeping::prune_round(&self.pool).await?;
-            if pruned.full() {
+            let caught_up = quiet::advance_round(&self.pool).await?;
+            if pruned.full() || !caught_up {
                 // More is left: the next step takes another round.
                 self.housekept
                     .lock()

@@ -114,6 +114,24 @@ async fn grown_centre_holds_what_the_triggers_would_have_kept(mix: Mix) {
     .await
     .expect("queues");
     assert_eq!(queues_unkept, 0, "the report's queues are kept");
+    // The quiet ones' copy (migration 0050): each quiet before the line, as it is.
+    let (quiet, quiet_unkept): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE e.last_activity_at < (SELECT through FROM quiet_through)), \
+                count(*) FILTER (WHERE (e.last_activity_at < (SELECT through FROM quiet_through)) \
+                    IS DISTINCT FROM (q.id IS NOT NULL) \
+                    OR (q.id IS NOT NULL AND row(q.*)::text <> row(e.id, e.centre_id, e.learner_sort, \
+                        e.learner_search, e.version_id, e.major_id, e.assessor_id, e.trainee_assessor_id, \
+                        e.iqa_id, e.status, e.latest_outcome, e.outcome_rank, e.progress, e.units_achieved, \
+                        e.claims_to_review, e.awaiting_countersignature, e.open_iqa_actions, \
+                        e.last_activity_at, e.last_activity_on)::text)) \
+           FROM enrolments e LEFT JOIN quiet_enrolments q ON q.id = e.id WHERE e.centre_id = $1",
+    )
+    .bind(f.centre_id)
+    .fetch_one(&pool)
+    .await
+    .expect("quiet copy");
+    assert!(quiet > 0, "some learners are quiet");
+    assert_eq!(quiet_unkept, 0, "the quiet ones' copy is kept");
     assert!(totals_kept, "every enrolment has its version's totals");
     // The kept figures are what the database's recount makes of the copied ticks.
     let ids: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM enrolments WHERE centre_id = $1")

@@ -58,6 +58,7 @@ mod person;
 mod pg_cluster;
 mod portfolio;
 mod proxies;
+mod quiet;
 mod reassign;
 mod record_pdf;
 mod register;
