@@ -97,21 +97,25 @@ to_ms() { # wrk's "1.23ms" / "850.00us" / "1.02s" → milliseconds
     printf "%.2f", n }'
 }
 
-# The machine's CPU counters (/proc/stat's first line): busy and stolen jiffies.
+# The machine's CPU counters (/proc/stat's first line): busy and stolen jiffies, then the
+# server process's own (user and system, /proc/PID/stat), 0 when it is not running.
 cpu_counters() {
-  awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat
+  awk '$1 == "cpu" { printf "%s %s %s ", $2 + $3 + $4 + $7 + $8, $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat
+  { sed 's/^.*) //' "/proc/${SERVER:-0}/stat" 2>/dev/null || echo; } | awk '{ print ($12 + $13) + 0 }'
 }
 
 # What the whole machine spent on each request between two `cpu_counters` readings (the
-# server, its database and the load generator together) and the share the host took
-# back (steal). The same code gives different latencies on a host that lends it less
-# CPU; these say which kind of run a figure comes from.
-machine_cost() { # before, after, requests
-  awk -v b="$1" -v a="$2" -v n="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+# server, its database and the load generator together), the server's and the load
+# generator's own parts of it (the rest is mostly the database), and the share the host
+# took back (steal). The same code gives different latencies on
+# a host that lends it less CPU; these say which kind of run a figure comes from.
+machine_cost() { # before, after, requests, the load generator's CPU seconds
+  awk -v b="$1" -v a="$2" -v n="$3" -v load="${4:-0}" -v hz="$(getconf CLK_TCK)" 'BEGIN {
     split(b, x, " "); split(a, y, " ")
-    busy = y[1] - x[1]; steal = y[2] - x[2]; all = y[3] - x[3]
+    busy = y[1] - x[1]; steal = y[2] - x[2]; all = y[3] - x[3]; server = y[4] - x[4]
     if (n <= 0 || all <= 0) { print "machine: -"; exit }
-    printf "machine: %.3f ms CPU a request, steal %.0f %%", busy * 1000 / hz / n, 100 * steal / all }'
+    printf "machine: %.3f ms CPU a request, server %.3f, wrk %.3f, steal %.0f %%",
+      busy * 1000 / hz / n, server * 1000 / hz / n, load * 1000 / n, 100 * steal / all }'
 }
 
 # Whether ONLY (an extended regular expression matched against the whole name, so
@@ -132,11 +136,14 @@ measure() { # name, path, p50 target, p99 target, wrk arguments...
   wrk -t "$threads" -c "$connections" -d 2s --timeout 10s "$@" "$BASE$path" >/dev/null
   local before after
   before=$(cpu_counters)
-  wrk --latency -t "$threads" -c "$connections" -d "$DURATION" --timeout 10s "$@" "$BASE$path" >"$WORK/wrk-$name"
+  local TIMEFORMAT='%3U %3S'
+  { time wrk --latency -t "$threads" -c "$connections" -d "$DURATION" --timeout 10s "$@" "$BASE$path" \
+      >"$WORK/wrk-$name"; } 2>"$WORK/wrk-cpu-$name"
   after=$(cpu_counters)
   sed 's/^/    /' "$WORK/wrk-$name" >&2
   local p50 p99 rps verdict=ok machine
-  machine=$(machine_cost "$before" "$after" "$(awk '/requests in/ { print $1 }' "$WORK/wrk-$name")")
+  machine=$(machine_cost "$before" "$after" "$(awk '/requests in/ { print $1 }' "$WORK/wrk-$name")" \
+    "$(awk 'END { print $1 + $2 }' "$WORK/wrk-cpu-$name")")
   p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$WORK/wrk-$name")")
   p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$WORK/wrk-$name")")
   rps=$(awk '/^Requests\/sec/ { print $2 }' "$WORK/wrk-$name")
