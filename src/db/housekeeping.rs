@@ -58,3 +58,13 @@ pub async fn prune_round(db: impl PgExecutor<'_>) -> DbResult<Pruned> {
         login_attempts: row.login_attempts,
     })
 }
+
+/// Folds each centre's kept status changes into one row a status (migration 0051), so
+/// that a report's total sums a handful of rows. Returns how many rows went.
+pub async fn fold_status_counts(db: impl PgExecutor<'_>) -> DbResult<i64> {
+    Ok(
+        sqlx::query_scalar!(r#"SELECT centre_status_counts_fold() AS "folded!""#)
+            .fetch_one(db)
+            .await?,
+    )
+}

@@ -640,7 +640,8 @@ fn push_details_end(b: &mut QueryBuilder<'static, Postgres>) {
 
 /// How many rows the report has: the centre's kept count when nothing narrows it
 /// (migration 0033), the kept queue's when only claims or countersignature does
-/// (migration 0039), else counted by `count`.
+/// (migration 0039), the kept status count when only a status does (migration 0051),
+/// else counted by `count`.
 fn push_total(
     b: &mut QueryBuilder<'static, Postgres>,
     centre_id: Uuid,
@@ -654,9 +655,25 @@ fn push_total(
             .push("), 0)");
     } else if let Some(column) = report_queue::counted(scope, &q.filters) {
         report_queue::push_count(b, centre_id, column);
+    } else if let Some(status) = status_only(scope, &q.filters) {
+        b.push("(SELECT COALESCE(sum(c.enrolments), 0)::int8 FROM centre_status_counts c WHERE c.centre_id = ")
+            .push_bind(centre_id)
+            .push(" AND c.status = ")
+            .push_bind(status.key())
+            .push(")");
     } else {
         count(b);
     }
+}
+
+/// The status a view over the whole centre is filtered by, when nothing else narrows it.
+fn status_only(scope: Scope, f: &Filters) -> Option<Status> {
+    let status = f.status?;
+    let only = Filters {
+        status: Some(status),
+        ..Filters::default()
+    };
+    (scope == Scope::Centre && *f == only).then_some(status)
 }
 
 /// The rows of the query's page, in its order, in one statement.

@@ -166,6 +166,10 @@ pub async fn grow(
     sqlx::query!("SELECT centre_people_recount($1)", f.centre_id)
         .execute(pool)
         .await?;
+    // The report's status counts (migration 0051), likewise.
+    sqlx::query!("SELECT centre_status_recount($1)", f.centre_id)
+        .execute(pool)
+        .await?;
     sqlx::query!("VACUUM FULL enrolments").execute(pool).await?;
     // The second account of each role carries the largest share of learners.
     let assessor = sqlx::query_as!(

@@ -101,8 +101,8 @@ impl WorkerHandle {
 struct Worker {
     pool: PgPool,
     name: String,
-    /// When this worker last pruned the records that only grow (`db::housekeeping`) and
-    /// moved the quiet enrolments' copy on (`db::quiet`).
+    /// When this worker last pruned the records that only grow and folded the status
+    /// counts (`db::housekeeping`), and moved the quiet enrolments' copy on (`db::quiet`).
     housekept: std::sync::Mutex<Option<std::time::Instant>>,
     config: WorkerConfig,
     render: Renderer,
@@ -188,6 +188,7 @@ impl Worker {
         if self.housekeeping_due() {
             let pruned = housekeeping::prune_round(&self.pool).await?;
             let caught_up = quiet::advance_round(&self.pool).await?;
+            housekeeping::fold_status_counts(&self.pool).await?;
             if pruned.full() || !caught_up {
                 // More is left: the next step takes another round.
                 self.housekept

@@ -74,6 +74,7 @@ mod signin;
 mod smtp;
 mod sql_statements;
 mod status;
+mod status_counts;
 mod storage;
 mod suggestions;
 mod tick_transactions;
