@@ -74,6 +74,15 @@ async fn assert_copy_is_recount(pool: &PgPool, when: &str) {
     assert_eq!(kept, recount, "{when}");
 }
 
+/// The transaction that wrote the copy's row of `id` last.
+async fn row_version(pool: &PgPool, id: Uuid) -> String {
+    sqlx::query_scalar("SELECT xmin::text FROM quiet_enrolments WHERE id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .expect("copy's row")
+}
+
 async fn quiet_ids(pool: &PgPool) -> Vec<Uuid> {
     sqlx::query_scalar("SELECT id FROM quiet_enrolments ORDER BY id")
         .fetch_all(pool)
@@ -132,6 +141,23 @@ async fn the_quiet_copy_holds_exactly_the_enrolments_quiet_before_its_line_throu
         assert_copy_is_recount(pool, sql).await;
         assert!(quiet_ids(pool).await.contains(&id), "{sql}: still quiet");
     }
+
+    // A write that moves no copied column (an audit's time) leaves the copy's row as it
+    // was, not even a new version of it (migration 0052).
+    let before = row_version(pool, b).await;
+    sqlx::query("UPDATE enrolments SET latest_audit_at = now() WHERE id = $1")
+        .bind(b)
+        .execute(pool)
+        .await
+        .expect("audit time");
+    assert_eq!(row_version(pool, b).await, before, "nothing copied moved");
+    sqlx::query("UPDATE enrolments SET open_iqa_actions = open_iqa_actions + 1 WHERE id = $1")
+        .bind(b)
+        .execute(pool)
+        .await
+        .expect("an IQA action");
+    assert_ne!(row_version(pool, b).await, before, "a copied column moved");
+    assert_copy_is_recount(pool, "an IQA action").await;
 
     // Activity takes it out; backdated (as loaders do), it comes back.
     sqlx::query("UPDATE enrolments SET last_activity_at = now() WHERE id = $1")
