@@ -59,11 +59,11 @@ pub async fn prune_round(db: impl PgExecutor<'_>) -> DbResult<Pruned> {
     })
 }
 
-/// Folds each centre's kept status changes into one row a status (migration 0051), so
-/// that a report's total sums a handful of rows. Returns how many rows went.
-pub async fn fold_status_counts(db: impl PgExecutor<'_>) -> DbResult<i64> {
+/// Folds each centre's appended tally changes into one row a combination (migration
+/// 0053), so that a summary sums a few thousand rows at most. Returns how many rows went.
+pub async fn fold_tallies(db: impl PgExecutor<'_>) -> DbResult<i64> {
     Ok(
-        sqlx::query_scalar!(r#"SELECT centre_status_counts_fold() AS "folded!""#)
+        sqlx::query_scalar!(r#"SELECT centre_tallies_fold() AS "folded!""#)
             .fetch_one(db)
             .await?,
     )

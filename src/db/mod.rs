@@ -49,6 +49,7 @@ pub mod quiet;
 pub mod reassign;
 pub mod report;
 mod report_queue;
+pub mod report_tallies;
 pub mod retention;
 pub(crate) mod review_links;
 pub(crate) mod reviews;

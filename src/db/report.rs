@@ -11,7 +11,7 @@ use sqlx::{PgExecutor, Postgres, QueryBuilder};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{report_queue, DbError, DbResult};
+use super::{report_queue, report_tallies, DbError, DbResult};
 use crate::domain::outcome::Outcome;
 use crate::domain::people::Role;
 use crate::domain::report::{Column, Direction, Filters, OutcomeFilter, ReportQuery};
@@ -188,17 +188,18 @@ const FROM: &str = " FROM enrolments e";
 const QUIET_BEFORE: &str = "(SELECT now() - interval '30 days')";
 const QUIET_BEFORE_DAY: &str = "(SELECT ((now() - interval '30 days') AT TIME ZONE 'UTC')::date)";
 
-/// True when a report's rows are the centre's quiet ones, read from the kept copy of them
-/// (migration 0050) instead of from every page of the enrolments they are spread over.
+/// True when a report's rows are the quiet ones of the centre or of an IQA's sample, read
+/// from the kept copy of them (migration 0050) instead of from every page of the
+/// enrolments they are spread over. A caseload's few hundred are read from its own index.
 fn reads_quiet_copy(scope: Scope, f: &Filters) -> bool {
-    scope == Scope::Centre && f.stale
+    !matches!(scope, Scope::Caseload(_)) && f.stale
 }
 
 /// `SELECT columns` of the report's rows that `f` keeps, as `e`. The centre's quiet ones
 /// are the kept copy's (which holds every column the filters and orders read), and when
 /// housekeeping has fallen behind the report's line, those gone quiet since (from the
 /// activity index; the condition on the line alone is checked once, before any row).
-fn push_select(
+pub(super) fn push_select(
     b: &mut QueryBuilder<'static, Postgres>,
     centre_id: Uuid,
     scope: Scope,
@@ -377,7 +378,12 @@ pub(crate) fn like_pattern(text: &str) -> String {
     out
 }
 
-fn push_where(b: &mut QueryBuilder<'_, Postgres>, centre_id: Uuid, scope: Scope, f: &Filters) {
+pub(super) fn push_where(
+    b: &mut QueryBuilder<'_, Postgres>,
+    centre_id: Uuid,
+    scope: Scope,
+    f: &Filters,
+) {
     b.push(" WHERE e.centre_id = ").push_bind(centre_id);
     match scope {
         Scope::Caseload(me) => {
@@ -640,8 +646,8 @@ fn push_details_end(b: &mut QueryBuilder<'static, Postgres>) {
 
 /// How many rows the report has: the centre's kept count when nothing narrows it
 /// (migration 0033), the kept queue's when only claims or countersignature does
-/// (migration 0039), the kept status count when only a status does (migration 0051),
-/// else counted by `count`.
+/// (migration 0039), the centre's tallies when only what they count by does (migration
+/// 0053; the dashboards' links), else counted by `count`.
 fn push_total(
     b: &mut QueryBuilder<'static, Postgres>,
     centre_id: Uuid,
@@ -655,25 +661,9 @@ fn push_total(
             .push("), 0)");
     } else if let Some(column) = report_queue::counted(scope, &q.filters) {
         report_queue::push_count(b, centre_id, column);
-    } else if let Some(status) = status_only(scope, &q.filters) {
-        b.push("(SELECT COALESCE(sum(c.enrolments), 0)::int8 FROM centre_status_counts c WHERE c.centre_id = ")
-            .push_bind(centre_id)
-            .push(" AND c.status = ")
-            .push_bind(status.key())
-            .push(")");
-    } else {
+    } else if !report_tallies::push_tallied_total(b, centre_id, scope, &q.filters) {
         count(b);
     }
-}
-
-/// The status a view over the whole centre is filtered by, when nothing else narrows it.
-fn status_only(scope: Scope, f: &Filters) -> Option<Status> {
-    let status = f.status?;
-    let only = Filters {
-        status: Some(status),
-        ..Filters::default()
-    };
-    (scope == Scope::Centre && *f == only).then_some(status)
 }
 
 /// The rows of the query's page, in its order, in one statement.
@@ -785,153 +775,6 @@ pub fn all_rows_query(
 pub fn read_row(row: &sqlx::postgres::PgRow) -> DbResult<ReportRow> {
     use sqlx::FromRow;
     Row::from_row(row)?.try_into()
-}
-
-/// A report's enrolments at a glance, from the kept figures: how many, by status, and
-/// how many need someone.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Summary {
-    pub total: i64,
-    /// In `Status::ALL`'s order.
-    pub by_status: Vec<(Status, i64)>,
-    pub with_claims: i64,
-    pub awaiting_countersignature: i64,
-    pub with_open_actions: i64,
-    pub stale: i64,
-}
-
-#[derive(sqlx::FromRow)]
-struct SummaryRow {
-    total: i64,
-    counts: Vec<i64>,
-    with_claims: i64,
-    awaiting_countersignature: i64,
-    with_open_actions: i64,
-    stale: i64,
-}
-
-/// One statement over the report's enrolments, one row each, whatever their ticks.
-pub async fn summary(db: impl PgExecutor<'_>, centre_id: Uuid, scope: Scope) -> DbResult<Summary> {
-    let mut b = QueryBuilder::new("SELECT count(*) AS total, ARRAY[");
-    for (n, s) in Status::ALL.iter().enumerate() {
-        if n > 0 {
-            b.push(", ");
-        }
-        // Keys of a closed enum, not input.
-        b.push(format_args!(
-            "count(*) FILTER (WHERE e.status = '{}')",
-            s.key()
-        ));
-    }
-    b.push(
-        "]::int8[] AS counts, \
-         count(*) FILTER (WHERE e.claims_to_review > 0) AS with_claims, \
-         count(*) FILTER (WHERE e.awaiting_countersignature > 0) AS awaiting_countersignature, \
-         count(*) FILTER (WHERE e.open_iqa_actions > 0) AS with_open_actions, \
-         count(*) FILTER (WHERE e.last_activity_at < (SELECT now() - interval '30 days')) AS stale \
-         FROM enrolments e",
-    );
-    push_where(&mut b, centre_id, scope, &Filters::default());
-    let r: SummaryRow = b.build_query_as().fetch_one(db).await?;
-    if r.counts.len() != Status::ALL.len() {
-        return Err(DbError::Corrupt("status counts of the wrong length".into()));
-    }
-    Ok(Summary {
-        total: r.total,
-        by_status: Status::ALL.into_iter().zip(r.counts).collect(),
-        with_claims: r.with_claims,
-        awaiting_countersignature: r.awaiting_countersignature,
-        with_open_actions: r.with_open_actions,
-        stale: r.stale,
-    })
-}
-
-/// One assessor's enrolments in a report, for the dashboard.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub(crate) struct ByAssessor {
-    pub assessor_id: Uuid,
-    pub assessor: String,
-    pub enrolments: i64,
-    pub stale: i64,
-    pub with_open_actions: i64,
-    pub open_actions: i64,
-}
-
-/// The report's enrolments per assessor, by name.
-pub(crate) async fn by_assessor(
-    db: impl PgExecutor<'_>,
-    centre_id: Uuid,
-    scope: Scope,
-) -> DbResult<Vec<ByAssessor>> {
-    let mut b = QueryBuilder::new(
-        "SELECT e.assessor_id, min(a.display_name) AS assessor, count(*) AS enrolments, \
-                count(*) FILTER (WHERE e.last_activity_at < (SELECT now() - interval '30 days')) AS stale, \
-                count(*) FILTER (WHERE e.open_iqa_actions > 0) AS with_open_actions, \
-                COALESCE(sum(e.open_iqa_actions), 0)::int8 AS open_actions",
-    );
-    b.push(" FROM enrolments e LEFT JOIN users a ON a.id = e.assessor_id");
-    push_where(&mut b, centre_id, scope, &Filters::default());
-    b.push(" GROUP BY e.assessor_id ORDER BY lower(min(a.display_name)), e.assessor_id");
-    Ok(b.build_query_as().fetch_all(db).await?)
-}
-
-/// How many of the report's enrolments are in each band of confirmed progress: 0–9 %
-/// … 90–99 %, then 100 % (`domain::report::Band::deciles`).
-pub(crate) async fn progress_bands(
-    db: impl PgExecutor<'_>,
-    centre_id: Uuid,
-    scope: Scope,
-) -> DbResult<Vec<i64>> {
-    let mut b = QueryBuilder::new("SELECT ARRAY[");
-    for band in 0..=10 {
-        if band > 0 {
-            b.push(", ");
-        }
-        b.push(format_args!(
-            "count(*) FILTER (WHERE LEAST(e.progress / 10, 10) = {band})"
-        ));
-    }
-    b.push("]::int8[] FROM enrolments e");
-    push_where(&mut b, centre_id, scope, &Filters::default());
-    Ok(b.build_query_scalar().fetch_one(db).await?)
-}
-
-/// Credentials of the report's enrolments requested, and issued, in each month from
-/// `since` (the first day of a month), as (month's first day, requested, issued).
-pub(crate) async fn credentials_by_month(
-    db: impl PgExecutor<'_>,
-    centre_id: Uuid,
-    scope: Scope,
-    since: time::Date,
-) -> DbResult<Vec<(time::Date, i64, i64)>> {
-    let since = since.midnight().assume_utc();
-    let mut b = QueryBuilder::new(
-        "SELECT m.month::date AS month, \
-                count(*) FILTER (WHERE m.kind = 'requested') AS requested, \
-                count(*) FILTER (WHERE m.kind = 'issued') AS issued \
-         FROM (SELECT date_trunc('month', c.requested_at AT TIME ZONE 'UTC') AS month, 'requested' AS kind \
-                 FROM credentials c JOIN enrolments e ON e.id = c.enrolment_id",
-    );
-    push_where(&mut b, centre_id, scope, &Filters::default());
-    b.push(" AND c.requested_at >= ").push_bind(since);
-    b.push(
-        " UNION ALL SELECT date_trunc('month', c.issued_at AT TIME ZONE 'UTC'), 'issued' \
-          FROM credentials c JOIN enrolments e ON e.id = c.enrolment_id",
-    );
-    push_where(&mut b, centre_id, scope, &Filters::default());
-    b.push(" AND c.issued_at >= ").push_bind(since);
-    b.push(") m GROUP BY m.month ORDER BY m.month");
-    #[derive(sqlx::FromRow)]
-    struct Month {
-        month: time::Date,
-        requested: i64,
-        issued: i64,
-    }
-    let rows: Vec<Month> = b.build_query_as().fetch_all(db).await?;
-    Ok(rows
-        .into_iter()
-        .map(|m| (m.month, m.requested, m.issued))
-        .collect())
 }
 
 /// A choice in a report's filter: an id and what to call it.

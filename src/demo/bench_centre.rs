@@ -166,8 +166,8 @@ pub async fn grow(
     sqlx::query!("SELECT centre_people_recount($1)", f.centre_id)
         .execute(pool)
         .await?;
-    // The report's status counts (migration 0051), likewise.
-    sqlx::query!("SELECT centre_status_recount($1)", f.centre_id)
+    // The centre's tallies (migration 0053), likewise.
+    sqlx::query!("SELECT centre_tallies_recount($1)", f.centre_id)
         .execute(pool)
         .await?;
     sqlx::query!("VACUUM FULL enrolments").execute(pool).await?;

@@ -188,7 +188,7 @@ impl Worker {
         if self.housekeeping_due() {
             let pruned = housekeeping::prune_round(&self.pool).await?;
             let caught_up = quiet::advance_round(&self.pool).await?;
-            housekeeping::fold_status_counts(&self.pool).await?;
+            housekeeping::fold_tallies(&self.pool).await?;
             if pruned.full() || !caught_up {
                 // More is left: the next step takes another round.
                 self.housekept

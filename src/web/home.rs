@@ -18,7 +18,8 @@ use super::{AppError, AppState};
 use crate::db::caseload::{self, CaseloadRow};
 use crate::db::centres;
 use crate::db::iqa::{self, CoverageRow};
-use crate::db::report::{self, ReportRow, Scope, Summary};
+use crate::db::report::{self, ReportRow, Scope};
+use crate::db::report_tallies::{self as tallies, Summary};
 use crate::db::sessions;
 use crate::db::users::{Role, User};
 use crate::domain::report::{Column, Direction, ReportQuery, Sort};
@@ -62,7 +63,7 @@ impl StaffSection {
             ..ReportQuery::default()
         };
         Ok(StaffSection {
-            summary: report::summary(db, centre_id, scope).await?,
+            summary: tallies::summary(db, centre_id, scope).await?,
             attention: report::rows(db, centre_id, scope, &first).await?,
         })
     }
@@ -184,7 +185,7 @@ async fn home_page(state: &AppState, user: User) -> Result<HomePage, AppError> {
     };
     let (centre, centre_name) = if user.has_role(Role::Admin) {
         (
-            Some(report::summary(db, centre_id, Scope::Centre).await?),
+            Some(tallies::summary(db, centre_id, Scope::Centre).await?),
             centres::get(db, centre_id).await?.name,
         )
     } else {

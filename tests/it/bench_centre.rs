@@ -132,22 +132,8 @@ async fn grown_centre_holds_what_the_triggers_would_have_kept(mix: Mix) {
     .expect("quiet copy");
     assert!(quiet > 0, "some learners are quiet");
     assert_eq!(quiet_unkept, 0, "the quiet ones' copy is kept");
-    // The status counts (migration 0051).
-    let status_unkept: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM ( \
-           (SELECT status, sum(enrolments)::int8 FROM centre_status_counts WHERE centre_id = $1 \
-             GROUP BY status HAVING sum(enrolments) <> 0 \
-            EXCEPT SELECT status, count(*) FROM enrolments WHERE centre_id = $1 GROUP BY status) \
-           UNION ALL \
-           (SELECT status, count(*) FROM enrolments WHERE centre_id = $1 GROUP BY status \
-            EXCEPT SELECT status, sum(enrolments)::int8 FROM centre_status_counts WHERE centre_id = $1 \
-             GROUP BY status HAVING sum(enrolments) <> 0)) x",
-    )
-    .bind(f.centre_id)
-    .fetch_one(&pool)
-    .await
-    .expect("status counts");
-    assert_eq!(status_unkept, 0, "the status counts are kept");
+    // The centre's tallies (migration 0053).
+    crate::tallies::assert_tallies_are_recount(&pool, f.centre_id, "the fixture's load").await;
     assert!(totals_kept, "every enrolment has its version's totals");
     // The kept figures are what the database's recount makes of the copied ticks.
     let ids: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM enrolments WHERE centre_id = $1")

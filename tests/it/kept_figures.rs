@@ -95,6 +95,13 @@ async fn assert_true(pool: &PgPool, enrolment_id: Uuid, after: &str) {
         (kept.claims_to_review, kept.awaiting_countersignature),
         "the report's queue after {after}"
     );
+    // And the centre's tallies (migration 0053) follow them.
+    let centre: Uuid = sqlx::query_scalar("SELECT centre_id FROM enrolments WHERE id = $1")
+        .bind(enrolment_id)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    crate::tallies::assert_tallies_are_recount(pool, centre, after).await;
 }
 
 fn person(w: &World, layer: Layer) -> Uuid {

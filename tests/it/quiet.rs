@@ -1,7 +1,8 @@
 //! The kept copy of a centre's quiet enrolments (migration 0050): it holds exactly the
 //! enrolments quiet before its line through every kind of write, housekeeping moves the
 //! line on in bounded rounds, and the report's "no activity for 30 days" read from it
-//! (with those gone quiet since) lists and counts exactly what the enrolments say.
+//! (with those gone quiet since), over the centre or an IQA's sample, lists and counts
+//! exactly what the enrolments say.
 use attest::db::enrolments;
 use attest::db::quiet;
 use attest::db::report::{self, Scope};
@@ -14,8 +15,9 @@ use attest::db::users::Role;
 
 const LEARNERS: usize = 30;
 
-/// The world's centre with 30 more learners over two assessors, figures spread, their
-/// last activity spread over the last 47 days (so some quiet for long, some just).
+/// The world's centre with 30 more learners over two assessors, half of them in the
+/// IQA's sample, figures spread, their last activity spread over the last 47 days (so
+/// some quiet for long, some just).
 async fn centre() -> (World, Vec<Uuid>) {
     let w = world().await;
     let abe = staff(&w.pool, w.centre.id, "abe@acme.test", &[Role::Assessor]).await;
@@ -34,7 +36,7 @@ async fn centre() -> (World, Vec<Uuid>) {
         sqlx::query(
             "UPDATE enrolments SET confirmed_criteria = $2, claims_to_review = $3, \
                     open_iqa_actions = $4, latest_outcome = $5, \
-                    last_activity_at = now() - make_interval(days => $6, mins => $7) \
+                    last_activity_at = now() - make_interval(days => $6, mins => $7), iqa_id = $8 \
               WHERE id = $1",
         )
         .bind(e.id)
@@ -44,6 +46,7 @@ async fn centre() -> (World, Vec<Uuid>) {
         .bind(["no_majors_achieved", "all_majors_achieved"].get(i % 3))
         .bind(i32::try_from(i * 47 / LEARNERS).expect("small"))
         .bind(i32::try_from(i).expect("small"))
+        .bind((i % 2 == 0).then_some(w.iqa.id))
         .execute(&w.pool)
         .await
         .expect("figures");
@@ -92,7 +95,7 @@ async fn quiet_ids(pool: &PgPool) -> Vec<Uuid> {
 
 /// Moves the line back by `days` and the copy with it, as if housekeeping had not run
 /// for that long.
-async fn line_back(pool: &PgPool, days: i32) {
+pub(crate) async fn line_back(pool: &PgPool, days: i32) {
     sqlx::query("UPDATE quiet_through SET through = now() - make_interval(days => 30 + $1)")
         .bind(days)
         .execute(pool)
@@ -215,11 +218,9 @@ async fn the_quiet_copy_holds_exactly_the_enrolments_quiet_before_its_line_throu
 
 /// The report's ids of a view, and its total, against the CSV's statement, which reads
 /// the enrolments themselves in the same order.
-async fn assert_view_is_the_enrolments(pool: &PgPool, centre: Uuid, q: &ReportQuery) {
-    let page = report::page(pool, centre, Scope::Centre, q)
-        .await
-        .expect("page");
-    let all: Vec<Uuid> = report::all_rows_query(centre, Scope::Centre, q)
+async fn assert_view_is_the_enrolments(pool: &PgPool, centre: Uuid, scope: Scope, q: &ReportQuery) {
+    let page = report::page(pool, centre, scope, q).await.expect("page");
+    let all: Vec<Uuid> = report::all_rows_query(centre, scope, q)
         .build()
         .fetch_all(pool)
         .await
@@ -233,9 +234,7 @@ async fn assert_view_is_the_enrolments(pool: &PgPool, centre: Uuid, q: &ReportQu
     let to = (from + q.size as usize).min(all.len());
     assert_eq!(shown, all[from..to], "{q:?}");
     assert_eq!(page.total, all.len() as i64, "{q:?}");
-    let rows = report::rows(pool, centre, Scope::Centre, q)
-        .await
-        .expect("rows");
+    let rows = report::rows(pool, centre, scope, q).await.expect("rows");
     let listed: Vec<Uuid> = rows.iter().map(|r| r.enrolment_id).collect();
     assert_eq!(listed, shown, "{q:?}: rows and page agree");
 }
@@ -290,7 +289,10 @@ async fn the_quiet_view_lists_and_counts_exactly_the_quiet_enrolments_in_every_o
                         page,
                         size,
                     };
-                    assert_view_is_the_enrolments(pool, w.centre.id, &q).await;
+                    // The centre's and the IQA's sample's, both read from the copy.
+                    for scope in [Scope::Centre, Scope::Sample(w.iqa.id)] {
+                        assert_view_is_the_enrolments(pool, w.centre.id, scope, &q).await;
+                    }
                 }
             }
         }

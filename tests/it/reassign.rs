@@ -885,7 +885,8 @@ async fn kept_figures_equal_a_recount_after_a_move() {
         );
     }
     // The caseloads' figures: Abe's and Ida's summaries hold both, Ann's and Ivy's none.
-    use attest::db::report::{summary, Scope};
+    use attest::db::report::Scope;
+    use attest::db::report_tallies::summary;
     let abe_s = summary(&c.pool, c.id, Scope::Caseload(abe))
         .await
         .expect("summary");

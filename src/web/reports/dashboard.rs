@@ -10,7 +10,8 @@ use time::OffsetDateTime;
 use super::chart::{Bar, Chart, Series, Shape};
 use super::Kind;
 use crate::db::iqa::{self, CoverageRow};
-use crate::db::report::{self, Scope, Summary};
+use crate::db::report::Scope;
+use crate::db::report_tallies::{self as tallies, Summary};
 use crate::db::users::User;
 use crate::domain::report::{Band, Filters, Month, ReportQuery};
 use crate::web::auth::CurrentUser;
@@ -71,7 +72,7 @@ async fn show(
     for _ in 1..MONTHS {
         first = first.previous();
     }
-    let summary = report::summary(db, centre, scope).await?;
+    let summary = tallies::summary(db, centre, scope).await?;
     let funding_risk = match kind {
         Kind::Centre => Some(
             crate::db::funding_risk::count_at_risk(db, centre, OffsetDateTime::now_utc().date())
@@ -79,9 +80,9 @@ async fn show(
         ),
         _ => None,
     };
-    let bands = report::progress_bands(db, centre, scope).await?;
-    let assessors = report::by_assessor(db, centre, scope).await?;
-    let months = report::credentials_by_month(db, centre, scope, first.first_day()).await?;
+    let bands = tallies::progress_bands(db, centre, scope).await?;
+    let assessors = tallies::by_assessor(db, centre, scope).await?;
+    let months = tallies::credentials_by_month(db, centre, scope, first.first_day()).await?;
 
     let statuses = Chart {
         id: "chart-status",
@@ -141,7 +142,7 @@ async fn show(
             .collect(),
         empty: "No enrolments yet.",
     };
-    let by_assessor = |id, title, empty, value: fn(&report::ByAssessor) -> i64, stale| Chart {
+    let by_assessor = |id, title, empty, value: fn(&tallies::ByAssessor) -> i64, stale| Chart {
         id,
         title,
         unit: "Enrolments",
