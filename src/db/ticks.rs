@@ -51,15 +51,16 @@ pub struct TickAnswer {
     /// Where each tick on the item is, (criterion, layer) in no order: all the
     /// accept-all counts need.
     pub placed: Vec<(Uuid, Layer)>,
-    /// The changed criterion's ticks on the item (one per layer at most), each with the
-    /// name of who ticked.
-    pub row: Vec<(Tick, String)>,
+    /// The changed criterion's ticks on the item (one per layer at most). Who ticked is
+    /// named by the caller (`web::name_cache`): looking up up to three names here cost
+    /// the statement as much as the rest of its answer.
+    pub row: Vec<Tick>,
 }
 
 /// What a change did to its own tick.
 enum Made {
     Nothing,
-    Added { at: OffsetDateTime, name: String },
+    Added { at: OffsetDateTime },
     Removed,
 }
 
@@ -69,19 +70,18 @@ impl TickAnswer {
         let (criterion, layer) = (change.criterion_id, change.layer);
         match made {
             Made::Nothing => {}
-            Made::Added { at, name } => {
+            Made::Added { at } => {
                 self.placed.push((criterion, layer));
-                let tick = Tick {
+                self.row.push(Tick {
                     criterion,
                     layer,
                     by: change.by,
                     at,
-                };
-                self.row.push((tick, name));
+                });
             }
             Made::Removed => {
                 self.placed.retain(|&p| p != (criterion, layer));
-                self.row.retain(|(t, _)| t.layer != layer);
+                self.row.retain(|t| t.layer != layer);
             }
         }
         self
@@ -103,19 +103,17 @@ pub async fn change_logged(db: impl PgExecutor<'_>, c: &TickChange) -> DbResult<
 
 /// What a tick change found and did (see `outcome`), and what its in-place answer needs
 /// (null unless asked for): the arrays of `TickAnswer`, as the statement's snapshot saw
-/// them before the change, and the changed tick's time and author's name.
+/// them before the change, and the changed tick's time.
 struct ChangeAnswer {
     found: bool,
     item: bool,
     changed: bool,
     changed_at: Option<OffsetDateTime>,
-    by_name: Option<String>,
     criteria: Option<Vec<Uuid>>,
     layers: Option<Vec<String>>,
     row_layers: Option<Vec<String>>,
     row_by: Option<Vec<Uuid>>,
     row_at: Option<Vec<OffsetDateTime>>,
-    row_names: Option<Vec<Option<String>>>,
 }
 
 /// `change_logged` for many changes, each to a different tick, in one statement (so one
@@ -155,7 +153,6 @@ pub async fn change_logged_many(
         answer.push(c.answer);
     }
     // Enrolments are locked in id order, as every statement that locks several does.
-    // The answer's names are a lookup per tick of the row, at most three.
     let rows = sqlx::query_as!(
         ChangeAnswer,
         "WITH req AS (SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], \
@@ -184,16 +181,13 @@ pub async fn change_logged_many(
                 EXISTS (SELECT 1 FROM ok WHERE ok.n = r.n) AS \"item!\", \
                 EXISTS (SELECT 1 FROM changed c WHERE c.n = r.n) AS \"changed!\", \
                 (SELECT c.ticked_at FROM changed c WHERE c.n = r.n) AS \"changed_at?\", \
-                CASE WHEN r.answer THEN (SELECT u.display_name FROM users u WHERE u.id = r.by_id) END \
-                    AS \"by_name?\", \
                 p.criteria AS \"criteria?\", p.layers AS \"layers?\", q.layers AS \"row_layers?\", \
-                q.by AS \"row_by?\", q.at AS \"row_at?\", q.names AS \"row_names?: Vec<Option<String>>\" \
+                q.by AS \"row_by?\", q.at AS \"row_at?\" \
          FROM req r \
          LEFT JOIN LATERAL (SELECT array_agg(t.criterion_id) AS criteria, array_agg(t.layer) AS layers \
                             FROM ticks t WHERE r.answer AND t.evidence_id = r.evidence_id) p ON true \
          LEFT JOIN LATERAL (SELECT array_agg(t.layer) AS layers, array_agg(t.ticked_by) AS by, \
-                                   array_agg(t.ticked_at) AS at, \
-                                   array_agg((SELECT u.display_name FROM users u WHERE u.id = t.ticked_by)) AS names \
+                                   array_agg(t.ticked_at) AS at \
                             FROM ticks t \
                             WHERE r.answer AND t.evidence_id = r.evidence_id AND t.criterion_id = r.criterion_id) q \
                 ON true \
@@ -239,15 +233,12 @@ fn written(row: ChangeAnswer, change: &TickChange) -> DbResult<Written> {
         row.criteria.unwrap_or_default(),
         row.layers.unwrap_or_default(),
     );
-    let (row_layers, row_by, row_at, row_names) = (
+    let (row_layers, row_by, row_at) = (
         row.row_layers.unwrap_or_default(),
         row.row_by.unwrap_or_default(),
         row.row_at.unwrap_or_default(),
-        row.row_names.unwrap_or_default(),
     );
-    if criteria.len() != layers.len()
-        || [row_by.len(), row_at.len(), row_names.len()] != [row_layers.len(); 3]
-    {
+    if criteria.len() != layers.len() || [row_by.len(), row_at.len()] != [row_layers.len(); 2] {
         return Err(DbError::Corrupt("tick arrays differ in length".into()));
     }
     let placed = criteria
@@ -255,20 +246,16 @@ fn written(row: ChangeAnswer, change: &TickChange) -> DbResult<Written> {
         .zip(layers)
         .map(|(criterion, layer)| Ok((criterion, layer_of(layer)?)))
         .collect::<DbResult<_>>()?;
-    // Users are never deleted (migration 0012); a missing name shows as none, as on the
-    // evidence page.
     let on_row = row_layers
         .into_iter()
-        .zip(row_by)
-        .zip(row_at.into_iter().zip(row_names))
-        .map(|((layer, by), (at, name))| {
-            let tick = Tick {
+        .zip(row_by.into_iter().zip(row_at))
+        .map(|(layer, (by, at))| {
+            Ok(Tick {
                 criterion: change.criterion_id,
                 layer: layer_of(layer)?,
                 by,
                 at,
-            };
-            Ok((tick, name.unwrap_or_default()))
+            })
         })
         .collect::<DbResult<_>>()?;
     let before = TickAnswer {
@@ -278,10 +265,7 @@ fn written(row: ChangeAnswer, change: &TickChange) -> DbResult<Written> {
     let made = match (row.changed, change.adding, row.changed_at) {
         (false, _, _) => Made::Nothing,
         (true, false, _) => Made::Removed,
-        (true, true, Some(at)) => Made::Added {
-            at,
-            name: row.by_name.unwrap_or_default(),
-        },
+        (true, true, Some(at)) => Made::Added { at },
         (true, true, None) => return Err(DbError::Corrupt("a new tick without its time".into())),
     };
     Ok(Written {

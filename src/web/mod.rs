@@ -29,6 +29,7 @@ pub(crate) mod home;
 pub(crate) mod ids;
 mod limits;
 pub mod listen;
+pub mod name_cache;
 pub mod page_cache;
 pub(crate) mod portfolio;
 pub(crate) mod reports;
@@ -92,6 +93,8 @@ pub struct Services {
     pub versions: &'static VersionCache,
     /// Rendered portfolio pages, each kept for one revision of its enrolment.
     pub pages: std::sync::Arc<page_cache::PageCache>,
+    /// Who ticked, by name, for the in-place tick's answer (see `name_cache`).
+    pub names: std::sync::Arc<name_cache::NameCache>,
     /// Writes ticks, several requests' in one statement when they arrive together.
     pub ticks: crate::db::tick_writer::TickWriter,
     /// Logs OTJ entries, several requests' in one transaction when they arrive together.
@@ -122,6 +125,7 @@ impl Services {
             signing_kek: crate::credentials::sealing::Kek::for_tests(),
             versions: crate::db::version_cache::shared(),
             pages: std::sync::Arc::new(page_cache::PageCache::new(page_cache::DEFAULT_BUDGET)),
+            names: Default::default(),
             ticks: crate::db::tick_writer::TickWriter::new(pool.clone()),
             otj: crate::db::otj_writer::OtjWriter::new(pool.clone()),
             sessions: auth::memo::SessionMemo::default(),

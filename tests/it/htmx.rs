@@ -9,6 +9,17 @@ use crate::http::{form_post_as, get, send, Reply};
 use crate::portfolio::{demo, tick_form, Demo};
 
 async fn hx_post(d: &Demo, cookie: Option<&str>, uri: &str, form: &str, page: &str) -> Reply {
+    hx_post_to(&AppState::new(d.pool.clone()), cookie, uri, form, page).await
+}
+
+/// `hx_post` to a server that keeps what it kept from earlier requests.
+async fn hx_post_to(
+    state: &AppState,
+    cookie: Option<&str>,
+    uri: &str,
+    form: &str,
+    page: &str,
+) -> Reply {
     let mut r = match cookie {
         Some(c) => form_post_as(c, uri, form),
         None => crate::http::form_post(uri, form, "192.0.2.1"),
@@ -21,7 +32,7 @@ async fn hx_post(d: &Demo, cookie: Option<&str>, uri: &str, form: &str, page: &s
             .parse()
             .expect("header"),
     );
-    send(AppState::new(d.pool.clone()), r).await
+    send(state.clone(), r).await
 }
 
 /// The enrolment's first evidence item and the address of its page.
@@ -33,6 +44,17 @@ async fn first_item(d: &Demo, e: &attest::db::enrolments::Enrolment) -> (uuid::U
     (item, format!("/enrolments/{}/evidence/{item}", e.id))
 }
 
+/// A criterion the learner claims on the item.
+async fn claimed_on(d: &Demo, item: uuid::Uuid) -> uuid::Uuid {
+    ticks::list_for_evidence(&d.pool, item)
+        .await
+        .expect("ticks")
+        .into_iter()
+        .find(|t| t.layer == attest::domain::ticks::Layer::Learner)
+        .expect("Amira claims something on her first item")
+        .criterion
+}
+
 #[tokio::test]
 async fn a_tick_from_htmx_answers_with_its_row_and_the_accept_all_counts() {
     let d = demo().await;
@@ -41,13 +63,7 @@ async fn a_tick_from_htmx_answers_with_its_row_and_the_accept_all_counts() {
     let uri = format!("{page}/ticks");
     let tom = d.as_("assessor").await;
     let before = d.confirmed(e).await;
-    let claimed = ticks::list_for_evidence(&d.pool, item)
-        .await
-        .expect("ticks")
-        .into_iter()
-        .find(|t| t.layer == attest::domain::ticks::Layer::Learner)
-        .expect("Amira claims something on her first item")
-        .criterion;
+    let claimed = claimed_on(&d, item).await;
 
     let r = hx_post(&d, Some(&tom), &uri, &tick_form(claimed, "tick"), &page).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -100,6 +116,44 @@ async fn a_tick_from_htmx_answers_with_its_row_and_the_accept_all_counts() {
         Some(format!("{page}#c-{claimed}").as_str())
     );
     assert_eq!(d.confirmed(e).await, before);
+}
+
+/// Who made each tick of the row is named as of the centre's page revision the request
+/// saw: after a rename, the next answer names the person as renamed, though the server
+/// had kept the old name for earlier answers.
+#[tokio::test]
+async fn an_in_place_answer_after_a_rename_names_the_person_as_renamed() {
+    let d = demo().await;
+    let e = &d.amira;
+    let (item, page) = first_item(&d, e).await;
+    let uri = format!("{page}/ticks");
+    let tom = d.as_("assessor").await;
+    let claimed = claimed_on(&d, item).await;
+    let server = AppState::new(d.pool.clone());
+    let row_after = |action: &'static str| {
+        let (server, tom, uri, page) = (&server, &tom, &uri, &page);
+        async move {
+            let r = hx_post_to(server, Some(tom), uri, &tick_form(claimed, action), page).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            r.body[..r.body.find("</tr>").expect("row end")].to_string()
+        }
+    };
+    let row = row_after("tick").await;
+    assert!(
+        row.contains("Amira"),
+        "the learner's claim names her: {row}"
+    );
+    row_after("untick").await;
+    sqlx::query("UPDATE users SET display_name = 'Zoe Renamed' WHERE id = $1")
+        .bind(e.learner_id)
+        .execute(&d.pool)
+        .await
+        .expect("renamed");
+    let row = row_after("tick").await;
+    assert!(
+        row.contains("Zoe Renamed") && !row.contains("Amira"),
+        "the new name: {row}"
+    );
 }
 
 /// A criterion nobody had ticked on the item: ticked and unticked in place, the second

@@ -323,9 +323,9 @@ async fn item_now(pool: &sqlx::PgPool, item: Uuid, criterion: Uuid) -> TickAnswe
             .fetch_all(pool)
             .await
             .expect("placed");
-    let row: Vec<(String, Uuid, time::OffsetDateTime, String)> = sqlx::query_as(
-        "SELECT t.layer, t.ticked_by, t.ticked_at, u.display_name FROM ticks t \
-         JOIN users u ON u.id = t.ticked_by WHERE t.evidence_id = $1 AND t.criterion_id = $2",
+    let row: Vec<(String, Uuid, time::OffsetDateTime)> = sqlx::query_as(
+        "SELECT t.layer, t.ticked_by, t.ticked_at FROM ticks t \
+          WHERE t.evidence_id = $1 AND t.criterion_id = $2",
     )
     .bind(item)
     .bind(criterion)
@@ -337,14 +337,11 @@ async fn item_now(pool: &sqlx::PgPool, item: Uuid, criterion: Uuid) -> TickAnswe
         placed: placed.iter().map(|(c, l)| (*c, layer(l))).collect(),
         row: row
             .into_iter()
-            .map(|(l, by, at, name)| {
-                let tick = attest::domain::ticks::Tick {
-                    criterion,
-                    layer: layer(&l),
-                    by,
-                    at,
-                };
-                (tick, name)
+            .map(|(l, by, at)| attest::domain::ticks::Tick {
+                criterion,
+                layer: layer(&l),
+                by,
+                at,
             })
             .collect(),
     }
@@ -353,7 +350,7 @@ async fn item_now(pool: &sqlx::PgPool, item: Uuid, criterion: Uuid) -> TickAnswe
 /// An answer in a comparable order: placed by criterion and layer, the row by layer.
 fn sorted(mut a: TickAnswer) -> TickAnswer {
     a.placed.sort_by_key(|(c, l)| (*c, l.key()));
-    a.row.sort_by_key(|(t, _)| t.layer.key());
+    a.row.sort_by_key(|t| t.layer.key());
     a
 }
 
@@ -425,7 +422,7 @@ async fn a_tick_answers_with_its_item_as_the_change_left_it() {
     let assessor_tick = after
         .row
         .iter()
-        .find(|(t, _)| t.layer == Layer::Assessor)
+        .find(|t| t.layer == Layer::Assessor)
         .cloned()
         .expect("the assessor's tick on a");
     expected.row.push(assessor_tick);
@@ -443,7 +440,7 @@ async fn a_tick_answers_with_its_item_as_the_change_left_it() {
     let assessor_on_b: Vec<_> = b_now
         .row
         .into_iter()
-        .filter(|(t, _)| t.layer == Layer::Assessor)
+        .filter(|t| t.layer == Layer::Assessor)
         .collect();
     assert_eq!(
         tick_b.row, assessor_on_b,

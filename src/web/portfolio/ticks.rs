@@ -1,6 +1,4 @@
 //! Ticking and unticking in one's own layer, and "Accept all" with its confirmation.
-use std::collections::HashMap;
-
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
@@ -17,7 +15,7 @@ use crate::db::evidence::{self as db_evidence, Evidence};
 use crate::db::users::User;
 use crate::db::{ticks as db_ticks, DbError};
 use crate::domain::access::Capacity;
-use crate::domain::ticks::{self, Layer, Tick};
+use crate::domain::ticks::{self, Layer};
 use crate::web::auth::CurrentUser;
 use crate::web::form::Form;
 use crate::web::ids::Ids;
@@ -78,7 +76,7 @@ pub async fn change(
         user,
         enrolment,
         capacity,
-        ..
+        centre_revision,
     } = portfolio;
     // IQAs and admins read portfolios; they tick nothing.
     let layer = capacity.layer().ok_or(AppError::NotFound)?;
@@ -116,17 +114,18 @@ pub async fn change(
         in_place,
     };
     match apply_change(&state, &user, enrolment.clone(), evidence_id, asked).await {
-        Ok(Some(answer)) if in_place => fragment(
-            &state,
-            &enrolment,
-            evidence_id,
-            form.criterion,
-            layer,
-            adding,
-            answer,
-        )
-        .await
-        .map(IntoResponse::into_response),
+        Ok(Some(answer)) if in_place => {
+            let asked = Answered {
+                evidence_id,
+                criterion: form.criterion,
+                layer,
+                adding,
+                centre_revision,
+            };
+            fragment(&state, &enrolment, asked, answer)
+                .await
+                .map(IntoResponse::into_response)
+        }
         Ok(_) => Ok(Redirect::to(&format!(
             "/enrolments/{id}/evidence/{evidence_id}#c-{}",
             form.criterion
@@ -234,23 +233,40 @@ pub(crate) struct TickProblem {
     reason: String,
 }
 
-async fn fragment(
-    state: &AppState,
-    enrolment: &Enrolment,
+/// The tick an in-place answer is for.
+struct Answered {
     evidence_id: Uuid,
     criterion: Uuid,
     layer: Layer,
     adding: bool,
+    /// The centre's page revision the request saw: names are as of it or later.
+    centre_revision: i64,
+}
+
+async fn fragment(
+    state: &AppState,
+    enrolment: &Enrolment,
+    asked: Answered,
     answer: db_ticks::TickAnswer,
 ) -> Result<TickFragment, AppError> {
+    let Answered {
+        evidence_id,
+        criterion,
+        layer,
+        adding,
+        centre_revision,
+    } = asked;
     let version = state
         .versions
         .load(&state.pool, enrolment.version_id)
         .await?;
     let db_ticks::TickAnswer { placed, row } = answer;
-    let names: HashMap<Uuid, String> = row.iter().map(|(t, name)| (t.by, name.clone())).collect();
-    let on_row: Vec<Tick> = row.into_iter().map(|(t, _)| t).collect();
-    let c = evidence::row(&version, &on_row, &names, criterion).ok_or(AppError::NotFound)?;
+    let who: Vec<Uuid> = row.iter().map(|t| t.by).collect();
+    let names = state
+        .names
+        .names(&state.pool, enrolment.centre_id, centre_revision, &who)
+        .await?;
+    let c = evidence::row(&version, &row, &names, criterion).ok_or(AppError::NotFound)?;
     let (learner_acceptable, trainee_acceptable) = evidence::acceptable(&placed, Some(layer));
     let announcement = if adding {
         format!("Ticked {}", c.reference())
