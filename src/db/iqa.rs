@@ -183,8 +183,9 @@ pub struct CoverageRow {
 }
 
 /// Sampling coverage per assessor over the enrolments `iqa_id` quality-assures, in one
-/// statement over the figures kept on each enrolment (migration 0014): what an IQA needs
-/// for a sampling plan (SPEC §7).
+/// statement: what an IQA needs for a sampling plan (SPEC §7). The sums are the centre's
+/// tallies' (migration 0054), the learners counted from the IQA's index alone (a learner
+/// may be on two of the assessor's enrolments).
 pub async fn coverage(
     db: impl PgExecutor<'_>,
     centre_id: Uuid,
@@ -195,10 +196,14 @@ pub async fn coverage(
         "SELECT a.display_name AS assessor, c.learners AS \"learners!\", \
                 c.units_assessed AS \"units_assessed!\", c.units_sampled AS \"units_sampled!\", \
                 c.open_actions AS \"open_actions!\" \
-           FROM (SELECT assessor_id, count(DISTINCT learner_id) AS learners, \
-                        sum(units_assessed)::int8 AS units_assessed, sum(units_sampled)::int8 AS units_sampled, \
-                        sum(open_iqa_actions)::int8 AS open_actions \
-                   FROM enrolments WHERE centre_id = $1 AND iqa_id = $2 GROUP BY assessor_id) c \
+           FROM (SELECT t.assessor_id, l.learners, \
+                        sum(t.units_assessed)::int8 AS units_assessed, sum(t.units_sampled)::int8 AS units_sampled, \
+                        sum(t.open_actions)::int8 AS open_actions \
+                   FROM centre_tallies t \
+                   JOIN (SELECT assessor_id, count(DISTINCT learner_id) AS learners FROM enrolments \
+                          WHERE centre_id = $1 AND iqa_id = $2 GROUP BY assessor_id) l USING (assessor_id) \
+                  WHERE t.centre_id = $1 AND t.iqa_id = $2 \
+                  GROUP BY t.assessor_id, l.learners) c \
            JOIN users a ON a.id = c.assessor_id \
           ORDER BY lower(a.display_name), a.id",
         centre_id,

@@ -2,7 +2,7 @@
 //! enrolments are in each status and band of progress, need someone, or are quiet.
 //!
 //! A centre's and an IQA's sample's are read from the centre's tallies (migration 0053),
-//! a few thousand rows at 100,000 enrolments, and their quiet ones from the quiet copy
+//! 262 rows for the bench's 100,000 enrolments, and their quiet ones from the quiet copy
 //! (migration 0050), so no view counts every enrolment. A caseload's few hundred are
 //! counted from its own index, which costs less than reading the centre's tallies.
 use sqlx::{PgExecutor, Postgres, QueryBuilder};

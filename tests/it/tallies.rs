@@ -1,4 +1,4 @@
-//! The centre's tallies (migration 0053): equal to a recount through every way an
+//! The centre's tallies (migrations 0053, 0054): equal to a recount through every way an
 //! enrolment is added or moves (in one statement or many, rolled back or not, and after
 //! housekeeping folds the changes), and the homes' summaries and the dashboards' figures
 //! read from them (and from the quiet copy) equal the same figures counted from the
@@ -18,13 +18,15 @@ use crate::helpers::{learner, new_enrolment, staff, world, World};
 
 /// The tallies (folded as a reader sums them) and the same counted from the enrolments.
 const KEPT: &str = "SELECT centre_id, iqa_id, assessor_id, status, band, with_claims, awaiting, \
-            with_actions, sum(enrolments)::int8 AS enrolments, sum(open_actions)::int8 AS open_actions \
+            with_actions, sum(enrolments)::int8 AS enrolments, sum(open_actions)::int8 AS open_actions, \
+            sum(units_assessed)::int8 AS units_assessed, sum(units_sampled)::int8 AS units_sampled \
        FROM centre_tallies WHERE centre_id = $1 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 \
-     HAVING sum(enrolments) <> 0 OR sum(open_actions) <> 0";
+     HAVING sum(enrolments) <> 0 OR sum(open_actions) <> 0 OR sum(units_assessed) <> 0 \
+         OR sum(units_sampled) <> 0";
 const COUNTED: &str =
     "SELECT centre_id, iqa_id, assessor_id, status, LEAST(progress / 10, 10)::smallint, \
             claims_to_review > 0, awaiting_countersignature > 0, open_iqa_actions > 0, \
-            count(*), sum(open_iqa_actions)::int8 \
+            count(*), sum(open_iqa_actions)::int8, sum(units_assessed)::int8, sum(units_sampled)::int8 \
        FROM enrolments WHERE centre_id = $1 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8";
 
 /// How many tallies of the centre differ from a recount, either way (for the bench
@@ -103,7 +105,7 @@ async fn the_tallies_follow_every_change_and_survive_folding() {
     assert_tallies_are_recount(pool, centre, "added one by one").await;
 
     // Each tallied column, for one enrolment and for several in one statement.
-    let moves: [(&str, &[Uuid]); 10] = [
+    let moves: [(&str, &[Uuid]); 12] = [
         ("UPDATE enrolments SET status = 'ready_to_be_requested' WHERE id = ANY($1)", &ids[..1]),
         ("UPDATE enrolments SET status = 'withdrawn' WHERE id = ANY($1)", &ids[2..7]),
         ("UPDATE enrolments SET status = 'not_yet_achieved' WHERE id = ANY($1)", &ids[2..4]),
@@ -114,6 +116,8 @@ async fn the_tallies_follow_every_change_and_survive_folding() {
         ("UPDATE enrolments SET claims_to_review = 0, awaiting_countersignature = 1 WHERE id = ANY($1)", &ids[5..20]),
         ("UPDATE enrolments SET open_iqa_actions = open_iqa_actions + 1 WHERE id = ANY($1)", &ids[..8]),
         ("UPDATE enrolments SET open_iqa_actions = 0, claims_to_review = 2 WHERE id = ANY($1)", &ids[3..6]),
+        ("UPDATE enrolments SET units_assessed = units_assessed + 1 WHERE id = ANY($1)", &ids[1..9]),
+        ("UPDATE enrolments SET units_sampled = units_sampled + 1 WHERE id = ANY($1)", &ids[4..12]),
     ];
     for (sql, which) in moves {
         sqlx::query(sql).bind(which).execute(pool).await.expect(sql);
@@ -232,6 +236,9 @@ struct Counted {
     awaiting_countersignature: i32,
     open_iqa_actions: i32,
     quiet: bool,
+    learner_id: Uuid,
+    units_assessed: i32,
+    units_sampled: i32,
 }
 
 impl Counted {
@@ -250,7 +257,8 @@ async fn assert_figures_are_counted(pool: &PgPool, centre: Uuid, scope: Scope, w
     let all: Vec<Counted> = sqlx::query_as(
         "SELECT status, assessor_id, trainee_assessor_id, iqa_id, progress, claims_to_review, \
                 awaiting_countersignature, open_iqa_actions, \
-                last_activity_at < now() - interval '30 days' AS quiet \
+                last_activity_at < now() - interval '30 days' AS quiet, learner_id, \
+                units_assessed, units_sampled \
            FROM enrolments WHERE centre_id = $1",
     )
     .bind(centre)
@@ -325,6 +333,49 @@ async fn assert_figures_are_counted(pool: &PgPool, centre: Uuid, scope: Scope, w
         .collect();
     got.sort();
     assert_eq!(got, expected, "{scope:?} by assessor, {when}");
+
+    // An IQA's sampling coverage by assessor (SPEC §7), from the tallies and the index.
+    if let Scope::Sample(iqa) = scope {
+        let mut expected: Vec<(Uuid, i64, i64, i64, i64)> = got
+            .iter()
+            .map(|&(a, ..)| {
+                let theirs: Vec<&&Counted> = mine.iter().filter(|e| e.assessor_id == a).collect();
+                let mut learners: Vec<Uuid> = theirs.iter().map(|e| e.learner_id).collect();
+                learners.sort();
+                learners.dedup();
+                let sum = |f: fn(&Counted) -> i32| theirs.iter().map(|e| i64::from(f(e))).sum();
+                (
+                    a,
+                    learners.len() as i64,
+                    sum(|e| e.units_assessed),
+                    sum(|e| e.units_sampled),
+                    sum(|e| e.open_iqa_actions),
+                )
+            })
+            .collect();
+        expected.sort();
+        let names: std::collections::HashMap<String, Uuid> = listed
+            .iter()
+            .map(|a| (a.assessor.clone(), a.assessor_id))
+            .collect();
+        let mut coverage: Vec<(Uuid, i64, i64, i64, i64)> =
+            attest::db::iqa::coverage(pool, centre, iqa)
+                .await
+                .expect("coverage")
+                .into_iter()
+                .map(|c| {
+                    (
+                        names[&c.assessor],
+                        c.learners,
+                        c.units_assessed,
+                        c.units_sampled,
+                        c.open_actions,
+                    )
+                })
+                .collect();
+        coverage.sort();
+        assert_eq!(coverage, expected, "coverage, {when}");
+    }
 }
 
 fn since_2000() -> time::Date {
@@ -428,6 +479,38 @@ async fn the_summaries_and_dashboards_read_from_the_tallies_equal_a_count_of_the
     .execute(pool)
     .await
     .expect("moved");
+    sqlx::query(
+        "UPDATE enrolments SET units_assessed = (progress / 25), units_sampled = (progress / 50) \
+          WHERE id = ANY($1)",
+    )
+    .bind(&ids)
+    .execute(pool)
+    .await
+    .expect("units");
+    // A learner on two of the sample's enrolments with one assessor is one learner.
+    let second = enrolments::create(
+        pool,
+        &attest::db::enrolments::NewEnrolment {
+            iqa_id: Some(w.iqa.id),
+            ..new_enrolment(
+                &w.centre,
+                &w.learner,
+                &w.assessor,
+                w.version.version_id,
+                w.enrolment.major_id,
+            )
+        },
+        None,
+    )
+    .await
+    .expect("a second enrolment");
+    sqlx::query("UPDATE enrolments SET iqa_id = $2 WHERE id = $1")
+        .bind(w.enrolment.id)
+        .bind(w.iqa.id)
+        .execute(pool)
+        .await
+        .expect("both in the sample");
+    assert_ne!(second.id, w.enrolment.id);
     crate::quiet::line_back(pool, 5).await;
     for scope in scopes {
         assert_figures_are_counted(pool, centre, scope, "appended, housekeeping behind").await;
