@@ -101,8 +101,8 @@ impl WorkerHandle {
 struct Worker {
     pool: PgPool,
     name: String,
-    /// When this worker last pruned the records that only grow and folded the status
-    /// counts (`db::housekeeping`), and moved the quiet enrolments' copy on (`db::quiet`).
+    /// When this worker last pruned the records that only grow and folded the centres'
+    /// tallies (`db::housekeeping`), and moved the quiet enrolments' copy on (`db::quiet`).
     housekept: std::sync::Mutex<Option<std::time::Instant>>,
     config: WorkerConfig,
     render: Renderer,

@@ -295,11 +295,17 @@ async fn evidence_added_offline_is_sent_once_back_online_and_a_cut_upload_resume
             .fetch_one(&pool)
             .await
             .expect("the upload");
-    // Where the app keeps it (`AppState::new`'s store): its length is what arrived.
+    // Where the app keeps it (`AppState::new`'s store): its length is what arrived,
+    // once the server has written what it received before the cut. Past the first piece,
+    // the second piece's request holds the file's lock until it ends.
     let bytes = std::env::temp_dir()
         .join("attest-files/resumable")
         .join(format!("{}.part", upload.simple()));
-    let arrived = std::fs::metadata(&bytes).expect("the upload's bytes").len();
+    until("the second piece begins to arrive", || async {
+        std::fs::metadata(&bytes).is_ok_and(|m| m.len() > 5 * 1024 * 1024)
+    })
+    .await;
+    let arrived = settled_length(bytes).await;
     assert!(
         arrived > 5 * 1024 * 1024 && arrived < 7 * 1024 * 1024,
         "the first piece and part of the second arrived: {arrived}"
@@ -322,6 +328,21 @@ async fn evidence_added_offline_is_sent_once_back_online_and_a_cut_upload_resume
     b.assert_accessible();
     b.close().await;
     let _ = std::fs::remove_dir_all(&files);
+}
+
+/// The length of an upload's file once no piece is being appended to it. The server
+/// locks the file while it appends a piece and goes on writing what it had received
+/// after the connection is cut (kernel buffers hold megabytes on loopback), so its
+/// length read at once can fall short of what arrived (the flaky run: 805 KB short):
+/// waiting for the lock waits for that piece to end.
+async fn settled_length(path: std::path::PathBuf) -> u64 {
+    tokio::task::spawn_blocking(move || {
+        let file = std::fs::File::open(&path).expect("the upload's bytes");
+        file.lock().expect("the upload's lock");
+        file.metadata().expect("the upload's length").len()
+    })
+    .await
+    .expect("the length")
 }
 
 /// Whether the page's video `v` is as `condition` (JavaScript) says.
