@@ -11,8 +11,8 @@ use crate::domain::report::{Column, Direction, Filters, ReportQuery};
 const CLAIMS: &str = "claims_to_review";
 const COUNTERSIGN: &str = "awaiting_countersignature";
 
-/// The queue's column whose count is the view's total: the whole centre filtered by one
-/// figure's own flag and nothing else.
+/// The queue's column when the view is the whole centre filtered by one figure's own
+/// flag and nothing else (its total is the tallies', `report::push_total`).
 pub(super) fn counted(scope: Scope, filters: &Filters) -> Option<&'static str> {
     if scope != Scope::Centre {
         return None;

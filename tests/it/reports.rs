@@ -752,7 +752,8 @@ async fn a_renamed_learner_sorts_and_is_found_under_the_new_name() {
 /// Over a whole centre, an order by qualification, major, assessor or status reads its
 /// pages group by group from an index; paging through must give exactly the order the
 /// full sort gives (the CSV's statement), without a row missed or repeated, with and
-/// without filters, in both directions, and the home page's first rows likewise.
+/// without filters, in both directions, and the home page's first rows likewise; over
+/// an IQA's sample as well.
 #[tokio::test]
 async fn every_order_pages_through_exactly_the_sorted_centre() {
     use attest::db::report::{self, Scope};
@@ -778,7 +779,13 @@ async fn every_order_pages_through_exactly_the_sorted_centre() {
     ];
     // Read group by group (qualification, major, assessor, status), from an order's
     // index (progress, units, actions, outcome, activity by day then time), or sorted.
-    for column in Column::ALL {
+    // An IQA's sample too: by actions, unfiltered, its page is read from the sample's
+    // kept order (migration 0055) and its total from the tallies.
+    let scopes = [Scope::Centre, Scope::Sample(c.people["ivy"])];
+    for (scope, column) in scopes
+        .into_iter()
+        .flat_map(|s| Column::ALL.into_iter().map(move |c| (s, c)))
+    {
         for direction in [Direction::Ascending, Direction::Descending] {
             for filters in &filter_sets {
                 let query = |page: u32, size: u32| ReportQuery {
@@ -787,7 +794,7 @@ async fn every_order_pages_through_exactly_the_sorted_centre() {
                     page,
                     size,
                 };
-                let all: Vec<Uuid> = report::all_rows_query(c.acme.id, Scope::Centre, &query(1, 7))
+                let all: Vec<Uuid> = report::all_rows_query(c.acme.id, scope, &query(1, 7))
                     .build()
                     .fetch_all(&c.pool)
                     .await
@@ -797,22 +804,28 @@ async fn every_order_pages_through_exactly_the_sorted_centre() {
                     .collect();
                 let mut paged = Vec::new();
                 for page in 1..=(all.len() as u32 / 7 + 2) {
-                    let p = report::page(&c.pool, c.acme.id, Scope::Centre, &query(page, 7))
+                    let p = report::page(&c.pool, c.acme.id, scope, &query(page, 7))
                         .await
                         .expect("page");
-                    assert_eq!(p.total, all.len() as i64, "{column:?} {direction:?}");
+                    assert_eq!(
+                        p.total,
+                        all.len() as i64,
+                        "{scope:?} {column:?} {direction:?}"
+                    );
                     paged.extend(p.rows.iter().map(|r| r.enrolment_id));
                 }
-                assert_eq!(paged, all, "{column:?} {direction:?} {filters:?}");
-                let second: Vec<Uuid> =
-                    report::rows(&c.pool, c.acme.id, Scope::Centre, &query(2, 5))
-                        .await
-                        .expect("rows")
-                        .iter()
-                        .map(|r| r.enrolment_id)
-                        .collect();
+                assert_eq!(paged, all, "{scope:?} {column:?} {direction:?} {filters:?}");
+                let second: Vec<Uuid> = report::rows(&c.pool, c.acme.id, scope, &query(2, 5))
+                    .await
+                    .expect("rows")
+                    .iter()
+                    .map(|r| r.enrolment_id)
+                    .collect();
                 let expected: Vec<Uuid> = all.iter().skip(5).take(5).copied().collect();
-                assert_eq!(second, expected, "{column:?} {direction:?} {filters:?}");
+                assert_eq!(
+                    second, expected,
+                    "{scope:?} {column:?} {direction:?} {filters:?}"
+                );
             }
         }
     }
