@@ -48,13 +48,25 @@ pub struct Written {
 /// The evidence item as an in-place tick answers it, just after the change.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TickAnswer {
-    /// Where each tick on the item is, (criterion, layer) in no order: all the
-    /// accept-all counts need.
-    pub placed: Vec<(Uuid, Layer)>,
+    /// The accept-all counts over the item's other criteria (`Elsewhere`): the changed
+    /// criterion's share is the caller's to add, from `row`.
+    pub elsewhere: Elsewhere,
     /// The changed criterion's ticks on the item (one per layer at most). Who ticked is
     /// named by the caller (`web::name_cache`): looking up up to three names here cost
     /// the statement as much as the rest of its answer.
     pub row: Vec<Tick>,
+}
+
+/// Of an item's criteria other than the changed one, how many have a learner's claim
+/// without a tick in the changer's layer, and how many a trainee's tick without an
+/// assessor's: what "Accept all learner ticks" and "Accept all trainee assessor ticks"
+/// would take (`domain::ticks::accept_all_learner_ticks`, `accept_all_trainee_ticks`),
+/// whether or not the changer may use them. Counted in the change's statement: sending
+/// every tick of the item to be counted here cost an in-place tick a tenth of its CPU.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Elsewhere {
+    pub learner: usize,
+    pub trainee: usize,
 }
 
 /// What a change did to its own tick.
@@ -71,7 +83,6 @@ impl TickAnswer {
         match made {
             Made::Nothing => {}
             Made::Added { at } => {
-                self.placed.push((criterion, layer));
                 self.row.push(Tick {
                     criterion,
                     layer,
@@ -80,7 +91,6 @@ impl TickAnswer {
                 });
             }
             Made::Removed => {
-                self.placed.retain(|&p| p != (criterion, layer));
                 self.row.retain(|t| t.layer != layer);
             }
         }
@@ -102,15 +112,15 @@ pub async fn change_logged(db: impl PgExecutor<'_>, c: &TickChange) -> DbResult<
 }
 
 /// What a tick change found and did (see `outcome`), and what its in-place answer needs
-/// (null unless asked for): the arrays of `TickAnswer`, as the statement's snapshot saw
-/// them before the change, and the changed tick's time.
+/// (null unless asked for): the counts and arrays of `TickAnswer`, as the statement's
+/// snapshot saw them before the change, and the changed tick's time.
 struct ChangeAnswer {
     found: bool,
     item: bool,
     changed: bool,
     changed_at: Option<OffsetDateTime>,
-    criteria: Option<Vec<Uuid>>,
-    layers: Option<Vec<String>>,
+    learner_elsewhere: Option<i64>,
+    trainee_elsewhere: Option<i64>,
     row_layers: Option<Vec<String>>,
     row_by: Option<Vec<Uuid>>,
     row_at: Option<Vec<OffsetDateTime>>,
@@ -181,11 +191,19 @@ pub async fn change_logged_many(
                 EXISTS (SELECT 1 FROM ok WHERE ok.n = r.n) AS \"item!\", \
                 EXISTS (SELECT 1 FROM changed c WHERE c.n = r.n) AS \"changed!\", \
                 (SELECT c.ticked_at FROM changed c WHERE c.n = r.n) AS \"changed_at?\", \
-                p.criteria AS \"criteria?\", p.layers AS \"layers?\", q.layers AS \"row_layers?\", \
-                q.by AS \"row_by?\", q.at AS \"row_at?\" \
+                p.learner AS \"learner_elsewhere?\", p.trainee AS \"trainee_elsewhere?\", \
+                q.layers AS \"row_layers?\", q.by AS \"row_by?\", q.at AS \"row_at?\" \
          FROM req r \
-         LEFT JOIN LATERAL (SELECT array_agg(t.criterion_id) AS criteria, array_agg(t.layer) AS layers \
-                            FROM ticks t WHERE r.answer AND t.evidence_id = r.evidence_id) p ON true \
+         LEFT JOIN LATERAL (SELECT count(*) FILTER (WHERE g.learner AND NOT g.mine) AS learner, \
+                                   count(*) FILTER (WHERE g.trainee AND NOT g.assessor) AS trainee \
+                            FROM (SELECT bool_or(t.layer = 'learner') AS learner, \
+                                         bool_or(t.layer = 'trainee_assessor') AS trainee, \
+                                         bool_or(t.layer = 'assessor') AS assessor, \
+                                         bool_or(t.layer = r.layer) AS mine \
+                                  FROM ticks t \
+                                  WHERE r.answer AND t.evidence_id = r.evidence_id \
+                                    AND t.criterion_id <> r.criterion_id \
+                                  GROUP BY t.criterion_id) g) p ON true \
          LEFT JOIN LATERAL (SELECT array_agg(t.layer) AS layers, array_agg(t.ticked_by) AS by, \
                                    array_agg(t.ticked_at) AS at \
                             FROM ticks t \
@@ -229,23 +247,19 @@ fn written(row: ChangeAnswer, change: &TickChange) -> DbResult<Written> {
     let layer_of = |key: String| {
         Layer::from_key(&key).ok_or_else(|| DbError::Corrupt(format!("tick layer {key:?}")))
     };
-    let (criteria, layers) = (
-        row.criteria.unwrap_or_default(),
-        row.layers.unwrap_or_default(),
-    );
+    let count = |n: Option<i64>| usize::try_from(n.unwrap_or_default()).unwrap_or_default();
+    let elsewhere = Elsewhere {
+        learner: count(row.learner_elsewhere),
+        trainee: count(row.trainee_elsewhere),
+    };
     let (row_layers, row_by, row_at) = (
         row.row_layers.unwrap_or_default(),
         row.row_by.unwrap_or_default(),
         row.row_at.unwrap_or_default(),
     );
-    if criteria.len() != layers.len() || [row_by.len(), row_at.len()] != [row_layers.len(); 2] {
+    if [row_by.len(), row_at.len()] != [row_layers.len(); 2] {
         return Err(DbError::Corrupt("tick arrays differ in length".into()));
     }
-    let placed = criteria
-        .into_iter()
-        .zip(layers)
-        .map(|(criterion, layer)| Ok((criterion, layer_of(layer)?)))
-        .collect::<DbResult<_>>()?;
     let on_row = row_layers
         .into_iter()
         .zip(row_by.into_iter().zip(row_at))
@@ -259,7 +273,7 @@ fn written(row: ChangeAnswer, change: &TickChange) -> DbResult<Written> {
         })
         .collect::<DbResult<_>>()?;
     let before = TickAnswer {
-        placed,
+        elsewhere,
         row: on_row,
     };
     let made = match (row.changed, change.adding, row.changed_at) {

@@ -151,6 +151,12 @@ pub(crate) fn may_untick(actor: Layer, tick: Layer, status: Status) -> Result<()
     Ok(())
 }
 
+/// Which "Accept all" an actor may use: the learner's claims (anyone but the learner)
+/// and the trainee assessor's ticks (a qualified assessor only).
+pub(crate) fn may_accept_all(actor: Layer) -> (bool, bool) {
+    (actor != Layer::Learner, actor == Layer::Assessor)
+}
+
 /// Criteria that "Accept all learner ticks" would tick in the actor's layer on one
 /// evidence item: those the learner claimed that the actor's layer lacks. Idempotent:
 /// once applied, it returns nothing.
@@ -158,7 +164,7 @@ pub(crate) fn accept_all_learner_ticks<P: Placed>(
     ticks_on_item: &[P],
     actor: Layer,
 ) -> Result<Vec<Uuid>, TickRefusal> {
-    if actor == Layer::Learner {
+    if !may_accept_all(actor).0 {
         return Err(TickRefusal::LearnersCannotAccept);
     }
     Ok(missing_in_layer(ticks_on_item, Layer::Learner, actor))
@@ -169,7 +175,7 @@ pub(crate) fn accept_all_trainee_ticks<P: Placed>(
     ticks_on_item: &[P],
     actor: Layer,
 ) -> Result<Vec<Uuid>, TickRefusal> {
-    if actor != Layer::Assessor {
+    if !may_accept_all(actor).1 {
         return Err(TickRefusal::OnlyAssessorsAcceptTrainees);
     }
     Ok(missing_in_layer(

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use attest::db::auto_audit::audit_due;
 use attest::db::tick_writer::{BatchHook, TickWriter};
-use attest::db::ticks::{self, ChangeOutcome, TickAnswer, TickChange};
+use attest::db::ticks::{self, ChangeOutcome, Elsewhere, TickAnswer, TickChange};
 use attest::db::version_cache;
 use attest::demo::bench::{self, BENCH_PASSWORD};
 use attest::domain::ticks::Layer;
@@ -314,15 +314,46 @@ async fn a_writer_that_is_gone_is_replaced_by_the_next_tick() {
     assert!(t.ticked(first).await && t.ticked(second).await);
 }
 
-/// Where each tick on an item is, and one criterion's ticks with their authors' names,
-/// read afresh: what an in-place answer must agree with.
-async fn item_now(pool: &sqlx::PgPool, item: Uuid, criterion: Uuid) -> TickAnswer {
+/// Where each tick on an item is, (criterion, layer), read afresh.
+async fn placed_on(pool: &sqlx::PgPool, item: Uuid) -> Vec<(Uuid, Layer)> {
     let placed: Vec<(Uuid, String)> =
         sqlx::query_as("SELECT criterion_id, layer FROM ticks WHERE evidence_id = $1")
             .bind(item)
             .fetch_all(pool)
             .await
             .expect("placed");
+    placed
+        .into_iter()
+        .map(|(c, l)| (c, Layer::from_key(&l).expect("layer")))
+        .collect()
+}
+
+/// The accept-all counts over the item's criteria but `criterion`, for a changer in
+/// `actor`'s layer, as SPEC §2 defines them: a learner's claim without the changer's
+/// tick; a trainee's tick without an assessor's.
+fn elsewhere_of(placed: &[(Uuid, Layer)], criterion: Uuid, actor: Layer) -> Elsewhere {
+    let has = |c: Uuid, l: Layer| placed.contains(&(c, l));
+    let others: std::collections::BTreeSet<Uuid> = placed
+        .iter()
+        .map(|&(c, _)| c)
+        .filter(|&c| c != criterion)
+        .collect();
+    Elsewhere {
+        learner: others
+            .iter()
+            .filter(|&&c| has(c, Layer::Learner) && !has(c, actor))
+            .count(),
+        trainee: others
+            .iter()
+            .filter(|&&c| has(c, Layer::TraineeAssessor) && !has(c, Layer::Assessor))
+            .count(),
+    }
+}
+
+/// The item as an in-place answer of a change to `criterion` by someone in `actor`'s
+/// layer must show it, read afresh: the accept-all counts over the other criteria, and
+/// the criterion's ticks.
+async fn item_now(pool: &sqlx::PgPool, item: Uuid, criterion: Uuid, actor: Layer) -> TickAnswer {
     let row: Vec<(String, Uuid, time::OffsetDateTime)> = sqlx::query_as(
         "SELECT t.layer, t.ticked_by, t.ticked_at FROM ticks t \
           WHERE t.evidence_id = $1 AND t.criterion_id = $2",
@@ -332,14 +363,13 @@ async fn item_now(pool: &sqlx::PgPool, item: Uuid, criterion: Uuid) -> TickAnswe
     .fetch_all(pool)
     .await
     .expect("row");
-    let layer = |key: &str| Layer::from_key(key).expect("layer");
     TickAnswer {
-        placed: placed.iter().map(|(c, l)| (*c, layer(l))).collect(),
+        elsewhere: elsewhere_of(&placed_on(pool, item).await, criterion, actor),
         row: row
             .into_iter()
             .map(|(l, by, at)| attest::domain::ticks::Tick {
                 criterion,
-                layer: layer(&l),
+                layer: Layer::from_key(&l).expect("layer"),
                 by,
                 at,
             })
@@ -347,9 +377,8 @@ async fn item_now(pool: &sqlx::PgPool, item: Uuid, criterion: Uuid) -> TickAnswe
     }
 }
 
-/// An answer in a comparable order: placed by criterion and layer, the row by layer.
+/// An answer in a comparable order: the row by layer.
 fn sorted(mut a: TickAnswer) -> TickAnswer {
-    a.placed.sort_by_key(|(c, l)| (*c, l.key()));
     a.row.sort_by_key(|t| t.layer.key());
     a
 }
@@ -388,6 +417,15 @@ async fn a_tick_answers_with_its_item_as_the_change_left_it() {
         answer: true,
         ..t.tick(criterion)
     };
+    // Claims on two other criteria, one of them confirmed: one left to accept elsewhere.
+    let (c, d) = (t.f.free_criteria[2], t.f.free_criteria[3]);
+    for change in [
+        asking(c, Layer::Learner, true),
+        asking(d, Layer::Learner, true),
+        asking(d, Layer::Assessor, true),
+    ] {
+        ticks::change_logged(&t.pool, &change).await.expect("tick");
+    }
 
     // Alone: added, then nothing changed (ticked already), then the same read finds.
     for change in [
@@ -395,13 +433,21 @@ async fn a_tick_answers_with_its_item_as_the_change_left_it() {
         asking(a, Layer::Learner, true),
     ] {
         let w = ticks::change_logged(&t.pool, &change).await.expect("tick");
-        assert_eq!(answer_of(w), sorted(item_now(&t.pool, item, a).await));
+        assert_eq!(
+            answer_of(w),
+            sorted(item_now(&t.pool, item, a, Layer::Learner).await)
+        );
     }
-    let claim = item_now(&t.pool, item, a).await;
+    let claim = item_now(&t.pool, item, a, Layer::Assessor).await;
     assert_eq!(claim.row.len(), 1, "the learner's claim is on the row");
+    assert!(
+        claim.elsewhere.learner >= 1,
+        "a claim to accept elsewhere: {:?}",
+        claim.elsewhere
+    );
 
     // Together: the assessor confirms a, ticks b, and the learner withdraws the claim on a.
-    let before = item_now(&t.pool, item, a).await;
+    let before = placed_on(&t.pool, item).await;
     let batch = [
         asking(a, Layer::Assessor, true),
         asking(b, Layer::Assessor, true),
@@ -414,18 +460,19 @@ async fn a_tick_answers_with_its_item_as_the_change_left_it() {
     let written = ticks::change_logged_many(&t.pool, &batch)
         .await
         .expect("batch");
-    let after = item_now(&t.pool, item, a).await;
+    let after = item_now(&t.pool, item, a, Layer::Assessor).await;
     let mut w = written.into_iter();
     let confirm_a = answer_of(w.next().expect("first"));
-    let mut expected = before.clone();
-    expected.placed.push((a, Layer::Assessor));
     let assessor_tick = after
         .row
         .iter()
         .find(|t| t.layer == Layer::Assessor)
         .cloned()
         .expect("the assessor's tick on a");
-    expected.row.push(assessor_tick);
+    let expected = TickAnswer {
+        elsewhere: elsewhere_of(&before, a, Layer::Assessor),
+        row: vec![claim.row[0].clone(), assessor_tick],
+    };
     assert_eq!(
         confirm_a,
         sorted(expected),
@@ -433,10 +480,12 @@ async fn a_tick_answers_with_its_item_as_the_change_left_it() {
     );
 
     let tick_b = answer_of(w.next().expect("second"));
-    let mut expected = before.clone();
-    expected.placed.push((b, Layer::Assessor));
-    assert_eq!(tick_b.placed, sorted(expected).placed, "b ticked alone");
-    let b_now = item_now(&t.pool, item, b).await;
+    assert_eq!(
+        tick_b.elsewhere,
+        elsewhere_of(&before, b, Layer::Assessor),
+        "b ticked alone"
+    );
+    let b_now = item_now(&t.pool, item, b, Layer::Assessor).await;
     let assessor_on_b: Vec<_> = b_now
         .row
         .into_iter()
@@ -448,14 +497,11 @@ async fn a_tick_answers_with_its_item_as_the_change_left_it() {
     );
 
     let withdraw_a = answer_of(w.next().expect("third"));
-    let mut expected = before.clone();
-    expected.placed.retain(|&p| p != (a, Layer::Learner));
-    expected.row.clear();
-    assert_eq!(
-        withdraw_a,
-        sorted(expected),
-        "the claim withdrawn, nothing else"
-    );
+    let expected = TickAnswer {
+        elsewhere: elsewhere_of(&before, a, Layer::Learner),
+        row: Vec::new(),
+    };
+    assert_eq!(withdraw_a, expected, "the claim withdrawn, nothing else");
 
     let silent = w.next().expect("fourth");
     assert_eq!(silent.outcome, ChangeOutcome::Done { changed: true });
@@ -465,5 +511,8 @@ async fn a_tick_answers_with_its_item_as_the_change_left_it() {
     let w = ticks::change_logged(&t.pool, &asking(a, Layer::Assessor, false))
         .await
         .expect("untick");
-    assert_eq!(answer_of(w), sorted(item_now(&t.pool, item, a).await));
+    assert_eq!(
+        answer_of(w),
+        sorted(item_now(&t.pool, item, a, Layer::Assessor).await)
+    );
 }

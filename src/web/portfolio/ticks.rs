@@ -260,14 +260,19 @@ async fn fragment(
         .versions
         .load(&state.pool, enrolment.version_id)
         .await?;
-    let db_ticks::TickAnswer { placed, row } = answer;
+    let db_ticks::TickAnswer { elsewhere, row } = answer;
     let who: Vec<Uuid> = row.iter().map(|t| t.by).collect();
     let names = state
         .names
         .names(&state.pool, enrolment.centre_id, centre_revision, &who)
         .await?;
     let c = evidence::row(&version, &row, &names, criterion).ok_or(AppError::NotFound)?;
-    let (learner_acceptable, trainee_acceptable) = evidence::acceptable(&placed, Some(layer));
+    // The changed criterion's share, as the full page counts it, with the statement's
+    // count of the item's other criteria where the viewer may accept them.
+    let (learner_here, trainee_here) = evidence::acceptable(&row, Some(layer));
+    let (learner_ok, trainee_ok) = ticks::may_accept_all(layer);
+    let learner_acceptable = learner_here + if learner_ok { elsewhere.learner } else { 0 };
+    let trainee_acceptable = trainee_here + if trainee_ok { elsewhere.trainee } else { 0 };
     let announcement = if adding {
         format!("Ticked {}", c.reference())
     } else {
