@@ -81,6 +81,28 @@ fn accept_all_trainee_ticks_countersigns_and_is_for_qualified_assessors_only() {
     );
 }
 
+/// The gate the in-place answer reads (`may_accept_all`) is the one the accept-all
+/// functions refuse by: for every layer, each is refused exactly when the gate says no.
+#[test]
+fn may_accept_all_is_what_accept_all_refuses_by() {
+    let ticks = [tick(1, Layer::Learner), tick(2, Layer::TraineeAssessor)];
+    let gates: Vec<_> = Layer::ALL.into_iter().map(may_accept_all).collect();
+    assert_eq!(gates, [(false, false), (true, false), (true, true)]);
+    for layer in Layer::ALL {
+        let (learner, trainee) = may_accept_all(layer);
+        assert_eq!(
+            accept_all_learner_ticks(&ticks, layer).is_ok(),
+            learner,
+            "{layer:?}"
+        );
+        assert_eq!(
+            accept_all_trainee_ticks(&ticks, layer).is_ok(),
+            trainee,
+            "{layer:?}"
+        );
+    }
+}
+
 #[test]
 fn untick_only_from_own_layer() {
     let e = may_untick(
