@@ -69,7 +69,8 @@ get "$LEARNER" "$ENROLMENT/progress"
 post "$ASSESSOR" "$EVIDENCE/ticks" "criterion=$CRITERION&action=tick"
 post "$ASSESSOR" "$EVIDENCE/ticks" "criterion=$CRITERION&action=untick" "HX-Request: true"
 for v in "/admin/enrolments" "/admin/enrolments?sort=progress" "/admin/enrolments?sort=claims&claims=1" \
-  "/admin/enrolments?q=Patel" "/admin/enrolments?stale=1&sort=outcome" "/admin/enrolments?page=150"; do
+  "/admin/enrolments?q=Patel" "/admin/enrolments?stale=1&sort=outcome" "/admin/enrolments?stale=1" \
+  "/admin/enrolments?page=150"; do
   get "$ADMIN" "$v"
 done
 get "$ADMIN" /

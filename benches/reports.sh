@@ -79,6 +79,7 @@ VIEWS=(
   "/admin/enrolments?progress=40-49&sort=qualification"
   "/admin/enrolments?page=150"
   "/admin/enrolments?size=200&page=20&sort=major"
+  "/admin/enrolments?stale=1"
 )
 for v in "${VIEWS[@]}"; do check_page "$v" "$ADMIN" 'Enrolments'; done
 # The people list (every learner and member of staff of the centre) and the centre's

@@ -59,12 +59,25 @@ pub async fn prune_round(db: impl PgExecutor<'_>) -> DbResult<Pruned> {
     })
 }
 
-/// Folds each centre's appended tally changes into one row a combination (migration
-/// 0053), so that a summary sums a few thousand rows at most. Returns how many rows went.
-pub async fn fold_tallies(db: impl PgExecutor<'_>) -> DbResult<i64> {
-    Ok(
-        sqlx::query_scalar!(r#"SELECT centre_tallies_fold() AS "folded!""#)
-            .fetch_one(db)
-            .await?,
+/// How many appended rows a fold took away, of the centres' tallies and of their quiet
+/// tallies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Folded {
+    pub tallies: i64,
+    pub quiet: i64,
+}
+
+/// Folds each centre's appended tally changes, and its quiet tallies', into one row a
+/// combination (migrations 0053, 0056), so that a summary sums a few thousand rows at
+/// most.
+pub async fn fold_tallies(db: impl PgExecutor<'_>) -> DbResult<Folded> {
+    let row = sqlx::query!(
+        r#"SELECT centre_tallies_fold() AS "tallies!", quiet_tallies_fold() AS "quiet!""#
     )
+    .fetch_one(db)
+    .await?;
+    Ok(Folded {
+        tallies: row.tallies,
+        quiet: row.quiet,
+    })
 }

@@ -185,7 +185,7 @@ const FROM: &str = " FROM enrolments e";
 /// computed once a statement (a subquery), not once a row, which at 14,000 quiet rows
 /// was a third of the view's time (the session's time zone is consulted for every
 /// `timestamptz - interval`).
-const QUIET_BEFORE: &str = "(SELECT now() - interval '30 days')";
+pub(super) const QUIET_BEFORE: &str = "(SELECT now() - interval '30 days')";
 const QUIET_BEFORE_DAY: &str = "(SELECT ((now() - interval '30 days') AT TIME ZONE 'UTC')::date)";
 
 /// True when a report's rows are the quiet ones of the centre or of an IQA's sample, read
@@ -215,16 +215,23 @@ pub(super) fn push_select(
         columns(b);
         b.push(FROM);
         push_where(b, centre_id, scope, f);
-        b.push(" AND (SELECT through FROM quiet_through) < ")
-            .push(QUIET_BEFORE)
-            .push(
-                " AND e.last_activity_at >= (SELECT through FROM quiet_through) \
-                 AND e.last_activity_on >= (SELECT (through AT TIME ZONE 'UTC')::date FROM quiet_through)",
-            );
+        push_gone_quiet_since(b);
     } else {
         b.push(FROM);
         push_where(b, centre_id, scope, f);
     }
+}
+
+/// ` AND …`: the enrolment `e` went quiet after the copy's line, which housekeeping has
+/// left behind the report's (the condition on the line alone is checked once, before any
+/// row, so that a copy caught up reads no enrolment here).
+pub(super) fn push_gone_quiet_since(b: &mut QueryBuilder<'static, Postgres>) {
+    b.push(" AND (SELECT through FROM quiet_through) < ")
+        .push(QUIET_BEFORE)
+        .push(
+            " AND e.last_activity_at >= (SELECT through FROM quiet_through) \
+             AND e.last_activity_on >= (SELECT (through AT TIME ZONE 'UTC')::date FROM quiet_through)",
+        );
 }
 
 /// What a row's details read.
@@ -502,11 +509,11 @@ pub struct ReportPage {
 
 /// The report's rows filtered once (`f`: each row's id and sort keys). Ordered by
 /// learner, over the whole centre unfiltered, or an IQA's sample by actions, `f` is left
-/// for PostgreSQL to fold into the page's query, which reads the top of the order's index
-/// (migrations 0033, 0055) or, for the figures left unindexed, the top of one pass over
-/// the rows. Filtered, every row
-/// the filters keep has to be read both to count and to sort, and `f` is read once for
-/// both (3.0 ms against 7.8 at 10,000 enrolments for the stale ones by outcome).
+/// for PostgreSQL to fold into the page's query, which reads the top of the order's
+/// index (migrations 0033, 0055) or, for the figures left unindexed, the top of one pass
+/// over the rows. Otherwise every row the filters keep has to be read both to count and
+/// to sort, and `f` is read once for both (3.0 ms against 7.8 at 10,000 enrolments for
+/// the stale ones by outcome, before `quiet_page_ids` read them in a kept order).
 fn push_filtered(
     b: &mut QueryBuilder<'static, Postgres>,
     centre_id: Uuid,
@@ -541,6 +548,57 @@ fn push_filtered(
     b.push(") ");
 }
 
+/// The centre's quiet enrolments, unnarrowed, by name or by outcome: their total is the
+/// quiet tallies' and their order is kept in the copy (migrations 0056, 0057), so a page
+/// reads only its rows (`push_quiet_page_ids`).
+fn quiet_in_kept_order(scope: Scope, q: &ReportQuery) -> bool {
+    let quiet = Filters {
+        stale: true,
+        ..Filters::default()
+    };
+    scope == Scope::Centre
+        && q.filters == quiet
+        && matches!(q.sort.column, Column::Learner | Column::Outcome)
+}
+
+/// `ARRAY(…)` of the page's ids for `quiet_in_kept_order`: the top of the copy's order,
+/// and of those gone quiet since the copy's line (none once housekeeping has caught up),
+/// each cut at the page's end, then merged. One statement over both branches had
+/// PostgreSQL read and sort the whole copy, as it cannot merge them in order.
+fn push_quiet_page_ids(b: &mut QueryBuilder<'static, Postgres>, centre_id: Uuid, q: &ReportQuery) {
+    let offset = i64::try_from(q.offset()).unwrap_or(i64::MAX);
+    let size = i64::from(q.size);
+    let column = q.sort.column;
+    b.push("ARRAY(SELECT x.id FROM (");
+    for (n, from) in [" FROM quiet_enrolments e", FROM].into_iter().enumerate() {
+        if n > 0 {
+            b.push(" UNION ALL ");
+        }
+        b.push("(SELECT e.id, ");
+        push_order_key(b, column, centre_id);
+        b.push(" AS k, ");
+        if let Some(exact) = refinement(column) {
+            b.push(exact).push(" AS r, ");
+        }
+        b.push("e.learner_sort AS s").push(from);
+        push_where(b, centre_id, Scope::Centre, &q.filters);
+        if n > 0 {
+            push_gone_quiet_since(b);
+        }
+        push_order_by(b, q);
+        b.push(" LIMIT ")
+            .push_bind(offset.saturating_add(size))
+            .push(")");
+    }
+    b.push(") x");
+    push_order_by(b, q);
+    b.push(" LIMIT ")
+        .push_bind(size)
+        .push(" OFFSET ")
+        .push_bind(offset)
+        .push(")");
+}
+
 /// An IQA's whole sample by open actions (the IQA home's list, the sample list sorted
 /// so): its total is the tallies' and its order is kept (migration 0055), so the page
 /// reads only the rows it shows.
@@ -548,13 +606,13 @@ fn sample_by_actions(scope: Scope, q: &ReportQuery) -> bool {
     matches!(scope, Scope::Sample(_)) && q.sort.column == Column::Actions && q.filters.is_empty()
 }
 
-/// `f`'s ids of the query's page, in order.
-fn push_page_ids(b: &mut QueryBuilder<'static, Postgres>, q: &ReportQuery) {
+/// ` ORDER BY …` of the query's order over rows of `f`'s columns (`id`, `k`, `r`, `s`).
+fn push_order_by(b: &mut QueryBuilder<'static, Postgres>, q: &ReportQuery) {
     let dir = match q.sort.direction {
         Direction::Ascending => " ASC",
         Direction::Descending => " DESC",
     };
-    b.push("ARRAY(SELECT id FROM f ORDER BY k").push(dir);
+    b.push(" ORDER BY k").push(dir);
     if refinement(q.sort.column).is_some() {
         b.push(", r").push(dir);
     }
@@ -562,6 +620,12 @@ fn push_page_ids(b: &mut QueryBuilder<'static, Postgres>, q: &ReportQuery) {
         b.push(", s");
     }
     b.push(", id").push(dir);
+}
+
+/// `f`'s ids of the query's page, in order.
+fn push_page_ids(b: &mut QueryBuilder<'static, Postgres>, q: &ReportQuery) {
+    b.push("ARRAY(SELECT id FROM f");
+    push_order_by(b, q);
     b.push(" LIMIT ")
         .push_bind(i64::from(q.size))
         .push(" OFFSET ")
@@ -655,10 +719,11 @@ fn push_details_end(b: &mut QueryBuilder<'static, Postgres>) {
 }
 
 /// How many rows the report has: the centre's kept count when nothing narrows it
-/// (migration 0033), the centre's tallies when only what they count by does (migration
-/// 0053: the dashboards' links, and claims or countersignature alone, which the queue's
-/// index counted by reading every enrolment with the figure, most of a busy centre's),
-/// else counted by `count`.
+/// (migration 0033); the centre's tallies when only what they count by does (migration
+/// 0053: the dashboards' links, and claims or countersignature alone, which were counted
+/// by scanning the queue's rows of every enrolment with the figure, most of a busy
+/// centre's); the quiet tallies for the quiet ones (migration 0056); else counted by
+/// `count`.
 fn push_total(
     b: &mut QueryBuilder<'static, Postgres>,
     centre_id: Uuid,
@@ -670,7 +735,9 @@ fn push_total(
         b.push("COALESCE((SELECT c.enrolments FROM centre_enrolment_counts c WHERE c.centre_id = ")
             .push_bind(centre_id)
             .push("), 0)");
-    } else if !report_tallies::push_tallied_total(b, centre_id, scope, &q.filters) {
+    } else if !report_tallies::push_tallied_total(b, centre_id, scope, &q.filters)
+        && !report_tallies::push_quiet_total(b, centre_id, scope, &q.filters)
+    {
         count(b);
     }
 }
@@ -688,6 +755,10 @@ pub async fn rows(
             push_details_of(&mut b);
             push_grouped_page_ids(&mut b, centre_id, scope, q, of);
         }
+        None if quiet_in_kept_order(scope, q) => {
+            push_details_of(&mut b);
+            push_quiet_page_ids(&mut b, centre_id, q);
+        }
         None => {
             push_filtered(&mut b, centre_id, scope, q);
             push_details_of(&mut b);
@@ -697,6 +768,15 @@ pub async fn rows(
     push_details_end(&mut b);
     let rows: Vec<Row> = b.build_query_as().fetch_all(db).await?;
     rows.into_iter().map(ReportRow::try_from).collect()
+}
+
+/// `(SELECT count(*) …)` of the report's rows that `f` keeps, each read.
+fn push_count(b: &mut QueryBuilder<'static, Postgres>, centre_id: Uuid, scope: Scope, f: &Filters) {
+    b.push("(SELECT count(*) FROM (");
+    push_select(b, centre_id, scope, f, &|b| {
+        b.push("1");
+    });
+    b.push(") c)");
 }
 
 /// A page of the report with its total, in two statements whatever the page: the total
@@ -718,23 +798,28 @@ where
         (Some(of), _) => {
             b.push("SELECT ");
             push_total(&mut b, centre_id, scope, q, |b| {
-                b.push("(SELECT count(*) FROM (");
-                push_select(b, centre_id, scope, &q.filters, &|b| {
-                    b.push("1");
-                });
-                b.push(") c)");
+                push_count(b, centre_id, scope, &q.filters);
             });
             b.push(" AS total, ");
             push_grouped_page_ids(&mut b, centre_id, scope, q, of);
         }
         (None, Some(column)) => {
-            // Unfiltered or filtered by the queue's own flag (`ordered`): a kept count.
+            // Unfiltered or filtered by the queue's own flag (`ordered`): a kept count,
+            // so `push_count` is never reached here.
             b.push("SELECT ");
             push_total(&mut b, centre_id, scope, q, |b| {
-                report_queue::push_count(b, centre_id, column);
+                push_count(b, centre_id, scope, &q.filters);
             });
             b.push(" AS total, ");
             report_queue::push_page_ids(&mut b, centre_id, q, column);
+        }
+        (None, None) if quiet_in_kept_order(scope, q) => {
+            b.push("SELECT ");
+            push_total(&mut b, centre_id, scope, q, |b| {
+                push_count(b, centre_id, scope, &q.filters);
+            });
+            b.push(" AS total, ");
+            push_quiet_page_ids(&mut b, centre_id, q);
         }
         (None, None) => {
             push_filtered(&mut b, centre_id, scope, q);

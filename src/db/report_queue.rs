@@ -48,15 +48,6 @@ pub(super) fn ordered(scope: Scope, q: &ReportQuery) -> Option<&'static str> {
     (q.filters.is_empty() || counted(scope, &q.filters) == Some(column)).then_some(column)
 }
 
-/// How many of the centre's enrolments have any of the figure.
-pub(super) fn push_count(b: &mut QueryBuilder<'static, Postgres>, centre_id: Uuid, column: &str) {
-    b.push("(SELECT count(*) FROM enrolment_queues WHERE centre_id = ")
-        .push_bind(centre_id)
-        .push(" AND ")
-        .push(column)
-        .push(" > 0)");
-}
-
 /// The page's ids in the report's order (`report::push_order`: the figure, the learner's
 /// name ascending, the id the figure's way), read from the order's index.
 pub(super) fn push_page_ids(

@@ -2,13 +2,13 @@
 //! enrolments are in each status and band of progress, need someone, or are quiet.
 //!
 //! A centre's and an IQA's sample's are read from the centre's tallies (migration 0053),
-//! 262 rows for the bench's 100,000 enrolments, and their quiet ones from the quiet copy
-//! (migration 0050), so no view counts every enrolment. A caseload's few hundred are
+//! 262 rows for the bench's 100,000 enrolments, and their quiet ones from the quiet
+//! tallies (migration 0056), so no view counts every enrolment, or every quiet one. A caseload's few hundred are
 //! counted from its own index, which costs less than reading the centre's tallies.
 use sqlx::{PgExecutor, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use super::report::{push_select, push_where, Scope};
+use super::report::{push_gone_quiet_since, push_select, push_where, Scope, QUIET_BEFORE};
 use super::{DbError, DbResult};
 use crate::domain::report::{Band, Filters};
 use crate::domain::status::Status;
@@ -138,6 +138,81 @@ fn push_quiet(
     });
 }
 
+/// `SELECT assessor_id, n` rows whose `n` sum, by assessor, to the quiet enrolments of
+/// the centre or an IQA's sample that `assessor` and `iqa` keep (migration 0056): the
+/// quiet tallies, less the copy's rows not yet quiet by the report's line, plus those
+/// gone quiet since the copy's line when housekeeping is behind. Both corrections read a
+/// day's worth of rows at most, from the activity indexes.
+fn push_quiet_parts(
+    b: &mut QueryBuilder<'static, Postgres>,
+    centre_id: Uuid,
+    scope: Scope,
+    narrowing: &Filters,
+) {
+    b.push("SELECT t.assessor_id, t.quiet AS n FROM quiet_tallies t WHERE t.centre_id = ")
+        .push_bind(centre_id);
+    if let Scope::Sample(me) = scope {
+        b.push(" AND t.iqa_id = ").push_bind(me);
+    }
+    if let Some(id) = narrowing.assessor {
+        b.push(" AND t.assessor_id = ").push_bind(id);
+    }
+    if let Some(id) = narrowing.iqa {
+        b.push(" AND t.iqa_id = ").push_bind(id);
+    }
+    b.push(" UNION ALL SELECT e.assessor_id, -1 FROM quiet_enrolments e");
+    push_where(b, centre_id, scope, narrowing);
+    b.push(" AND e.last_activity_at >= ").push(QUIET_BEFORE);
+    b.push(" UNION ALL SELECT e.assessor_id, 1 FROM enrolments e");
+    let quiet = Filters {
+        stale: true,
+        ..narrowing.clone()
+    };
+    push_where(b, centre_id, scope, &quiet);
+    push_gone_quiet_since(b);
+}
+
+/// Pushes the count of the report's rows from the quiet tallies (a subquery), when `f`
+/// is "no activity for 30 days", narrowed by assessor or IQA at most, over the centre or
+/// an IQA's sample; pushes nothing and answers false otherwise.
+pub(super) fn push_quiet_total(
+    b: &mut QueryBuilder<'static, Postgres>,
+    centre_id: Uuid,
+    scope: Scope,
+    f: &Filters,
+) -> bool {
+    let narrowing = Filters {
+        assessor: f.assessor,
+        iqa: f.iqa,
+        ..Filters::default()
+    };
+    let counted = Filters {
+        stale: true,
+        ..narrowing.clone()
+    };
+    if matches!(scope, Scope::Caseload(_)) || counted != *f {
+        return false;
+    }
+    b.push("(SELECT COALESCE(sum(q.n), 0)::int8 FROM (");
+    push_quiet_parts(b, centre_id, scope, &narrowing);
+    b.push(") q)");
+    true
+}
+
+/// `(SELECT …)`: how many of the report's enrolments are quiet. A caseload's few hundred
+/// are counted from its own index.
+fn push_stale(b: &mut QueryBuilder<'static, Postgres>, centre_id: Uuid, scope: Scope) {
+    let quiet = Filters {
+        stale: true,
+        ..Filters::default()
+    };
+    if !push_quiet_total(b, centre_id, scope, &quiet) {
+        b.push("(SELECT count(*) FROM (");
+        push_quiet(b, centre_id, scope, "1");
+        b.push(") q)");
+    }
+}
+
 /// One statement over the report's tallies.
 pub async fn summary(db: impl PgExecutor<'_>, centre_id: Uuid, scope: Scope) -> DbResult<Summary> {
     let mut b = QueryBuilder::new("SELECT COALESCE(sum(t.enrolments), 0)::int8 AS total, ARRAY[");
@@ -155,11 +230,10 @@ pub async fn summary(db: impl PgExecutor<'_>, centre_id: Uuid, scope: Scope) -> 
         "]::int8[] AS counts, \
          COALESCE(sum(t.enrolments) FILTER (WHERE t.with_claims), 0)::int8 AS with_claims, \
          COALESCE(sum(t.enrolments) FILTER (WHERE t.awaiting), 0)::int8 AS awaiting_countersignature, \
-         COALESCE(sum(t.enrolments) FILTER (WHERE t.with_actions), 0)::int8 AS with_open_actions, \
-         (SELECT count(*) FROM (",
+         COALESCE(sum(t.enrolments) FILTER (WHERE t.with_actions), 0)::int8 AS with_open_actions, ",
     );
-    push_quiet(&mut b, centre_id, scope, "1");
-    b.push(") q) AS stale");
+    push_stale(&mut b, centre_id, scope);
+    b.push(" AS stale");
     push_tallies(&mut b, centre_id, scope);
     let r: SummaryRow = b.build_query_as().fetch_one(db).await?;
     if r.counts.len() != Status::ALL.len() {
@@ -203,9 +277,13 @@ pub async fn by_assessor(
     push_tallies(&mut b, centre_id, scope);
     b.push(
         ") t LEFT JOIN users a ON a.id = t.assessor_id \
-         LEFT JOIN (SELECT q.assessor_id, count(*) AS quiet FROM (",
+         LEFT JOIN (SELECT q.assessor_id, sum(q.n) AS quiet FROM (",
     );
-    push_quiet(&mut b, centre_id, scope, "e.assessor_id");
+    if matches!(scope, Scope::Caseload(_)) {
+        push_quiet(&mut b, centre_id, scope, "e.assessor_id, 1 AS n");
+    } else {
+        push_quiet_parts(&mut b, centre_id, scope, &Filters::default());
+    }
     b.push(
         ") q GROUP BY q.assessor_id) s ON s.assessor_id = t.assessor_id \
          GROUP BY t.assessor_id HAVING sum(t.enrolments) <> 0 \

@@ -134,6 +134,7 @@ async fn grown_centre_holds_what_the_triggers_would_have_kept(mix: Mix) {
     assert_eq!(quiet_unkept, 0, "the quiet ones' copy is kept");
     // The centre's tallies (migration 0053).
     crate::tallies::assert_tallies_are_recount(&pool, f.centre_id, "the fixture's load").await;
+    crate::quiet::assert_quiet_tallies_are_recount(&pool, "the fixture's load").await;
     assert!(totals_kept, "every enrolment has its version's totals");
     // The kept figures are what the database's recount makes of the copied ticks.
     let ids: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM enrolments WHERE centre_id = $1")

@@ -75,6 +75,24 @@ async fn assert_copy_is_recount(pool: &PgPool, when: &str) {
     .await
     .expect("recount");
     assert_eq!(kept, recount, "{when}");
+    assert_quiet_tallies_are_recount(pool, when).await;
+}
+
+/// The quiet tallies (migration 0056, folded as a reader sums them) against the copy's
+/// rows counted by centre, IQA and assessor.
+pub(crate) async fn assert_quiet_tallies_are_recount(pool: &PgPool, when: &str) {
+    const KEPT: &str =
+        "SELECT centre_id, iqa_id, assessor_id, sum(quiet)::int8 FROM quiet_tallies \
+         GROUP BY 1, 2, 3 HAVING sum(quiet) <> 0";
+    const COUNTED: &str =
+        "SELECT centre_id, iqa_id, assessor_id, count(*) FROM quiet_enrolments GROUP BY 1, 2, 3";
+    let unkept: i64 = sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM (({KEPT} EXCEPT {COUNTED}) UNION ALL ({COUNTED} EXCEPT {KEPT})) x"
+    ))
+    .fetch_one(pool)
+    .await
+    .expect("quiet tallies");
+    assert_eq!(unkept, 0, "the quiet tallies after {when}");
 }
 
 /// The transaction that wrote the copy's row of `id` last.
@@ -263,6 +281,10 @@ async fn the_quiet_view_lists_and_counts_exactly_the_quiet_enrolments_in_every_o
         quiet(Filters::default()),
         quiet(Filters {
             assessor: Some(abe),
+            ..Filters::default()
+        }),
+        quiet(Filters {
+            iqa: Some(w.iqa.id),
             ..Filters::default()
         }),
         quiet(Filters {

@@ -150,7 +150,10 @@ async fn the_tallies_follow_every_change_and_survive_folding() {
     assert_tallies_are_recount(pool, centre, "rolled back").await;
 
     let rows_before = tally_rows(pool).await;
-    let folded = housekeeping::fold_tallies(pool).await.expect("fold");
+    let folded = housekeeping::fold_tallies(pool)
+        .await
+        .expect("fold")
+        .tallies;
     let combinations: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM ({KEPT}) k"))
         .bind(centre)
         .fetch_one(pool)
@@ -165,7 +168,10 @@ async fn the_tallies_follow_every_change_and_survive_folding() {
     assert_tallies_are_recount(pool, centre, "folded").await;
     assert_eq!(
         housekeeping::fold_tallies(pool).await.expect("fold"),
-        0,
+        housekeeping::Folded {
+            tallies: 0,
+            quiet: 0
+        },
         "folded already"
     );
 
@@ -515,8 +521,28 @@ async fn the_summaries_and_dashboards_read_from_the_tallies_equal_a_count_of_the
     for scope in scopes {
         assert_figures_are_counted(pool, centre, scope, "appended, housekeeping behind").await;
     }
-    housekeeping::fold_tallies(pool).await.expect("fold");
+    crate::quiet::assert_quiet_tallies_are_recount(pool, "housekeeping behind").await;
+    let folded = housekeeping::fold_tallies(pool).await.expect("fold");
+    let (rows, combinations): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(DISTINCT (centre_id, iqa_id, assessor_id)) FROM quiet_tallies",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("quiet tallies");
+    assert!(folded.quiet > 0, "the quiet tallies' changes were folded");
+    assert_eq!(rows, combinations, "one quiet tally a combination");
     while !quiet::advance_round(pool).await.expect("round") {}
+    crate::quiet::assert_quiet_tallies_are_recount(pool, "folded, caught up").await;
+    let not_yet: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM quiet_enrolments WHERE last_activity_at >= now() - interval '30 days'",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("the copy's last day");
+    assert!(
+        not_yet > 0,
+        "the copy, a day past the report's line, holds some not yet quiet by it"
+    );
     for scope in scopes {
         assert_figures_are_counted(pool, centre, scope, "folded, caught up").await;
     }
