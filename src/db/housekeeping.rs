@@ -59,25 +59,28 @@ pub async fn prune_round(db: impl PgExecutor<'_>) -> DbResult<Pruned> {
     })
 }
 
-/// How many appended rows a fold took away, of the centres' tallies and of their quiet
-/// tallies.
+/// How many appended rows a fold took away, of the centres' tallies, their quiet
+/// tallies and their samples' learner counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Folded {
     pub tallies: i64,
     pub quiet: i64,
+    pub learners: i64,
 }
 
-/// Folds each centre's appended tally changes, and its quiet tallies', into one row a
-/// combination (migrations 0053, 0056), so that a summary sums a few thousand rows at
-/// most.
+/// Folds each centre's appended tally changes, its quiet tallies' and its samples'
+/// learner counts' into one row a combination (migrations 0053, 0056, 0058), so that a
+/// summary sums a few thousand rows at most.
 pub async fn fold_tallies(db: impl PgExecutor<'_>) -> DbResult<Folded> {
     let row = sqlx::query!(
-        r#"SELECT centre_tallies_fold() AS "tallies!", quiet_tallies_fold() AS "quiet!""#
+        r#"SELECT centre_tallies_fold() AS "tallies!", quiet_tallies_fold() AS "quiet!",
+                  sample_learner_counts_fold() AS "learners!""#
     )
     .fetch_one(db)
     .await?;
     Ok(Folded {
         tallies: row.tallies,
         quiet: row.quiet,
+        learners: row.learners,
     })
 }

@@ -184,8 +184,8 @@ pub struct CoverageRow {
 
 /// Sampling coverage per assessor over the enrolments `iqa_id` quality-assures, in one
 /// statement: what an IQA needs for a sampling plan (SPEC §7). The sums are the centre's
-/// tallies' (migration 0054), the learners counted from the IQA's index alone (a learner
-/// may be on two of the assessor's enrolments).
+/// tallies' (migration 0054), the learners the kept count of them (migration 0058: a
+/// learner may be on two of the assessor's enrolments, and counts once).
 pub async fn coverage(
     db: impl PgExecutor<'_>,
     centre_id: Uuid,
@@ -200,8 +200,9 @@ pub async fn coverage(
                         sum(t.units_assessed)::int8 AS units_assessed, sum(t.units_sampled)::int8 AS units_sampled, \
                         sum(t.open_actions)::int8 AS open_actions \
                    FROM centre_tallies t \
-                   JOIN (SELECT assessor_id, count(DISTINCT learner_id) AS learners FROM enrolments \
-                          WHERE centre_id = $1 AND iqa_id = $2 GROUP BY assessor_id) l USING (assessor_id) \
+                   JOIN (SELECT assessor_id, sum(learners)::int8 AS learners FROM sample_learner_counts \
+                          WHERE centre_id = $1 AND iqa_id = $2 GROUP BY assessor_id \
+                         HAVING sum(learners) > 0) l USING (assessor_id) \
                   WHERE t.centre_id = $1 AND t.iqa_id = $2 \
                   GROUP BY t.assessor_id, l.learners) c \
            JOIN users a ON a.id = c.assessor_id \

@@ -173,6 +173,9 @@ pub async fn grow(
     sqlx::query!("SELECT quiet_tallies_recount($1)", f.centre_id)
         .execute(pool)
         .await?;
+    sqlx::query!("SELECT sample_learners_recount($1)", f.centre_id)
+        .execute(pool)
+        .await?;
     sqlx::query!("VACUUM FULL enrolments").execute(pool).await?;
     // The second account of each role carries the largest share of learners.
     let assessor = sqlx::query_as!(

@@ -37,6 +37,19 @@ fn unkept_tallies() -> String {
     )
 }
 
+/// Each assessor's learners in each IQA's sample, kept (migration 0058, folded as the
+/// coverage sums them) and counted from the enrolments.
+const LEARNERS_KEPT: &str =
+    "SELECT iqa_id, assessor_id, sum(learners)::int8 FROM sample_learner_counts \
+       WHERE centre_id = $1 GROUP BY 1, 2 HAVING sum(learners) <> 0";
+const LEARNERS_COUNTED: &str =
+    "SELECT iqa_id, assessor_id, count(DISTINCT learner_id) FROM enrolments \
+       WHERE centre_id = $1 AND iqa_id IS NOT NULL GROUP BY 1, 2";
+const PAIRS_KEPT: &str =
+    "SELECT iqa_id, assessor_id, learner_id, enrolments::int8 FROM sample_learners WHERE centre_id = $1";
+const PAIRS_COUNTED: &str = "SELECT iqa_id, assessor_id, learner_id, count(*) FROM enrolments \
+       WHERE centre_id = $1 AND iqa_id IS NOT NULL GROUP BY 1, 2, 3";
+
 pub async fn assert_tallies_are_recount(pool: &PgPool, centre: Uuid, when: &str) {
     let unkept: i64 = sqlx::query_scalar(&unkept_tallies())
         .bind(centre)
@@ -44,6 +57,19 @@ pub async fn assert_tallies_are_recount(pool: &PgPool, centre: Uuid, when: &str)
         .await
         .expect("tallies");
     assert_eq!(unkept, 0, "the centre's tallies after {when}");
+    for (kept, counted, what) in [
+        (LEARNERS_KEPT, LEARNERS_COUNTED, "learners"),
+        (PAIRS_KEPT, PAIRS_COUNTED, "enrolments a learner"),
+    ] {
+        let unkept: i64 = sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM (({kept} EXCEPT {counted}) UNION ALL ({counted} EXCEPT {kept})) x"
+        ))
+        .bind(centre)
+        .fetch_one(pool)
+        .await
+        .expect("sample learners");
+        assert_eq!(unkept, 0, "the samples' {what} after {when}");
+    }
 }
 
 const LEARNERS: usize = 30;
@@ -105,7 +131,7 @@ async fn the_tallies_follow_every_change_and_survive_folding() {
     assert_tallies_are_recount(pool, centre, "added one by one").await;
 
     // Each tallied column, for one enrolment and for several in one statement.
-    let moves: [(&str, &[Uuid]); 12] = [
+    let moves: [(&str, &[Uuid]); 14] = [
         ("UPDATE enrolments SET status = 'ready_to_be_requested' WHERE id = ANY($1)", &ids[..1]),
         ("UPDATE enrolments SET status = 'withdrawn' WHERE id = ANY($1)", &ids[2..7]),
         ("UPDATE enrolments SET status = 'not_yet_achieved' WHERE id = ANY($1)", &ids[2..4]),
@@ -118,6 +144,13 @@ async fn the_tallies_follow_every_change_and_survive_folding() {
         ("UPDATE enrolments SET open_iqa_actions = 0, claims_to_review = 2 WHERE id = ANY($1)", &ids[3..6]),
         ("UPDATE enrolments SET units_assessed = units_assessed + 1 WHERE id = ANY($1)", &ids[1..9]),
         ("UPDATE enrolments SET units_sampled = units_sampled + 1 WHERE id = ANY($1)", &ids[4..12]),
+        // Several of one learner's enrolments with one assessor in one sample: one
+        // learner, however many of them move.
+        ("UPDATE enrolments SET learner_id = (SELECT learner_id FROM enrolments WHERE id = ($1::uuid[])[1]), \
+                iqa_id = (SELECT id FROM users WHERE email = 'ivy@acme.test'), \
+                assessor_id = (SELECT assessor_id FROM enrolments WHERE id = ($1::uuid[])[1]) \
+          WHERE id = ANY($1)", &ids[16..22]),
+        ("UPDATE enrolments SET iqa_id = NULL WHERE id = ANY($1)", &ids[16..19]),
     ];
     for (sql, which) in moves {
         sqlx::query(sql).bind(which).execute(pool).await.expect(sql);
@@ -150,10 +183,19 @@ async fn the_tallies_follow_every_change_and_survive_folding() {
     assert_tallies_are_recount(pool, centre, "rolled back").await;
 
     let rows_before = tally_rows(pool).await;
-    let folded = housekeeping::fold_tallies(pool)
-        .await
-        .expect("fold")
-        .tallies;
+    let all_folded = housekeeping::fold_tallies(pool).await.expect("fold");
+    let folded = all_folded.tallies;
+    let (rows, combinations): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(DISTINCT (centre_id, iqa_id, assessor_id)) FROM sample_learner_counts",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("learner counts");
+    assert!(all_folded.learners > 0, "the learners' changes were folded");
+    assert_eq!(
+        rows, combinations,
+        "one learner count an assessor of a sample"
+    );
     let combinations: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM ({KEPT}) k"))
         .bind(centre)
         .fetch_one(pool)
@@ -170,7 +212,8 @@ async fn the_tallies_follow_every_change_and_survive_folding() {
         housekeeping::fold_tallies(pool).await.expect("fold"),
         housekeeping::Folded {
             tallies: 0,
-            quiet: 0
+            quiet: 0,
+            learners: 0
         },
         "folded already"
     );
