@@ -214,15 +214,15 @@ struct SignedInWithHome {
 }
 
 /// `signed_in`, and (a fingerprint, the centre's page revision) of everything a home page shows about the person's
-/// enrolments (as learner, assessor, trainee or IQA), in one round trip: it changes
+/// enrolments (as learner, assessor or trainee; an IQA's home is never kept), in one round trip: it changes
 /// whenever one of them changes (their revisions), one is added or goes, or one crosses
 /// the line of 30 days without activity (the earliest last activity inside it); and the
 /// centre's page revision (someone renamed).
 ///
 /// One lateral read per way a person is on an enrolment (each by its own index, and
-/// skipped outright for a role the person does not hold: the plan is generic, and an IQA's
-/// column would otherwise be read as if everyone held 2,000 enrolments); no enrolment is
-/// on two of them for one person, so their parts combine.
+/// skipped outright for a role the person does not hold: the plan is generic, and a
+/// caseload's column would otherwise be read for every learner); no enrolment is on two
+/// of them for one person, so their parts combine.
 pub(crate) async fn signed_in_with_home(
     db: impl PgExecutor<'_>,
     user_id: Uuid,
@@ -235,8 +235,8 @@ pub(crate) async fn signed_in_with_home(
                   u.active AS "active!", u.created_at AS "created_at!",
                   u.session_generation AS "session_generation!", u.roles AS "roles!",
                   s.expiry_date AS session_ends,
-                  l.x # a.x # t.x # i.x # (l.n + a.n + t.n + i.n)
-                  # COALESCE(hashtextextended(LEAST(l.m, a.m, t.m, i.m)::text, 1), 0) AS "fingerprint!",
+                  l.x # a.x # t.x # (l.n + a.n + t.n)
+                  # COALESCE(hashtextextended(LEAST(l.m, a.m, t.m)::text, 1), 0) AS "fingerprint!",
                   c.page_revision AS centre_revision
              FROM (SELECT u.*, ARRAY(SELECT role FROM user_roles WHERE user_id = u.id) AS roles
                      FROM users u WHERE u.id = $1) u
@@ -258,12 +258,7 @@ pub(crate) async fn signed_in_with_home(
                           count(*) AS n,
                           min(e.last_activity_at) FILTER (WHERE e.last_activity_at >= now() - interval '30 days') AS m
                      FROM enrolments e
-                    WHERE e.trainee_assessor_id = u.id AND u.roles && ARRAY['assessor', 'trainee_assessor']) t
-             CROSS JOIN LATERAL (
-                   SELECT COALESCE(bit_xor(hashtextextended(e.id::text || ':' || e.revision, 0)), 0) AS x,
-                          count(*) AS n,
-                          min(e.last_activity_at) FILTER (WHERE e.last_activity_at >= now() - interval '30 days') AS m
-                     FROM enrolments e WHERE e.iqa_id = u.id AND 'iqa' = ANY(u.roles)) i"#,
+                    WHERE e.trainee_assessor_id = u.id AND u.roles && ARRAY['assessor', 'trainee_assessor']) t"#,
         user_id,
         session_id,
     )

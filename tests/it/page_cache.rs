@@ -281,7 +281,7 @@ async fn a_kept_home_page_turns_a_learner_quiet_once_thirty_days_pass() {
 }
 
 #[tokio::test]
-async fn a_kept_home_page_names_a_renamed_assessor() {
+async fn an_iqa_home_names_a_renamed_assessor_at_once() {
     let d = demo().await;
     let state = AppState::new(d.pool.clone());
     let iqa = d.as_("iqa").await;
