@@ -513,7 +513,7 @@ pub struct ReportPage {
 /// index (migrations 0033, 0055) or, for the figures left unindexed, the top of one pass
 /// over the rows. Otherwise every row the filters keep has to be read both to count and
 /// to sort, and `f` is read once for both (3.0 ms against 7.8 at 10,000 enrolments for
-/// the stale ones by outcome, before `quiet_page_ids` read them in a kept order).
+/// the stale ones by outcome, before `push_quiet_page_ids` read them in a kept order).
 fn push_filtered(
     b: &mut QueryBuilder<'static, Postgres>,
     centre_id: Uuid,
