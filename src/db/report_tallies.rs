@@ -3,8 +3,9 @@
 //!
 //! A centre's and an IQA's sample's are read from the centre's tallies (migration 0053),
 //! 262 rows for the bench's 100,000 enrolments, and their quiet ones from the quiet
-//! tallies (migration 0056), so no view counts every enrolment, or every quiet one. A caseload's few hundred are
-//! counted from its own index, which costs less than reading the centre's tallies.
+//! tallies (migration 0056), so no view counts every enrolment, or every quiet one. A
+//! caseload's few hundred are counted from its own index, which costs less than reading
+//! the centre's tallies.
 use sqlx::{PgExecutor, Postgres, QueryBuilder};
 use uuid::Uuid;
 
@@ -139,10 +140,10 @@ fn push_quiet(
 }
 
 /// `SELECT assessor_id, n` rows whose `n` sum, by assessor, to the quiet enrolments of
-/// the centre or an IQA's sample that `assessor` and `iqa` keep (migration 0056): the
-/// quiet tallies, less the copy's rows not yet quiet by the report's line, plus those
-/// gone quiet since the copy's line when housekeeping is behind. Both corrections read a
-/// day's worth of rows at most, from the activity indexes.
+/// the centre or an IQA's sample that `narrowing`'s assessor and IQA keep (migration
+/// 0056): the quiet tallies, less the copy's rows not yet quiet by the report's line,
+/// plus those gone quiet since the copy's line when housekeeping is behind. Both
+/// corrections read a day's worth of rows at most, from the activity indexes.
 fn push_quiet_parts(
     b: &mut QueryBuilder<'static, Postgres>,
     centre_id: Uuid,

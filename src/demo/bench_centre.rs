@@ -166,16 +166,14 @@ pub async fn grow(
     sqlx::query!("SELECT centre_people_recount($1)", f.centre_id)
         .execute(pool)
         .await?;
-    // The centre's tallies (migration 0053), likewise.
-    sqlx::query!("SELECT centre_tallies_recount($1)", f.centre_id)
-        .execute(pool)
-        .await?;
-    sqlx::query!("SELECT quiet_tallies_recount($1)", f.centre_id)
-        .execute(pool)
-        .await?;
-    sqlx::query!("SELECT sample_learners_recount($1)", f.centre_id)
-        .execute(pool)
-        .await?;
+    // The centre's tallies, quiet tallies and sample learners (migrations 0053, 0056,
+    // 0058), likewise.
+    sqlx::query!(
+        "SELECT centre_tallies_recount($1), quiet_tallies_recount($1), sample_learners_recount($1)",
+        f.centre_id
+    )
+    .execute(pool)
+    .await?;
     sqlx::query!("VACUUM FULL enrolments").execute(pool).await?;
     // The second account of each role carries the largest share of learners.
     let assessor = sqlx::query_as!(

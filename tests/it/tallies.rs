@@ -72,6 +72,18 @@ pub async fn assert_tallies_are_recount(pool: &PgPool, centre: Uuid, when: &str)
     }
 }
 
+/// After a fold, `table` (appended counts by centre, IQA and assessor) holds one row a
+/// combination.
+async fn assert_one_row_a_combination(pool: &PgPool, table: &str) {
+    let (rows, combinations): (i64, i64) = sqlx::query_as(&format!(
+        "SELECT count(*), count(DISTINCT (centre_id, iqa_id, assessor_id)) FROM {table}"
+    ))
+    .fetch_one(pool)
+    .await
+    .expect(table);
+    assert_eq!(rows, combinations, "one row a combination in {table}");
+}
+
 const LEARNERS: usize = 30;
 
 /// The world's centre with 30 more learners over two assessors and the IQA, their
@@ -185,17 +197,8 @@ async fn the_tallies_follow_every_change_and_survive_folding() {
     let rows_before = tally_rows(pool).await;
     let all_folded = housekeeping::fold_tallies(pool).await.expect("fold");
     let folded = all_folded.tallies;
-    let (rows, combinations): (i64, i64) = sqlx::query_as(
-        "SELECT count(*), count(DISTINCT (centre_id, iqa_id, assessor_id)) FROM sample_learner_counts",
-    )
-    .fetch_one(pool)
-    .await
-    .expect("learner counts");
     assert!(all_folded.learners > 0, "the learners' changes were folded");
-    assert_eq!(
-        rows, combinations,
-        "one learner count an assessor of a sample"
-    );
+    assert_one_row_a_combination(pool, "sample_learner_counts").await;
     let combinations: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM ({KEPT}) k"))
         .bind(centre)
         .fetch_one(pool)
@@ -566,14 +569,8 @@ async fn the_summaries_and_dashboards_read_from_the_tallies_equal_a_count_of_the
     }
     crate::quiet::assert_quiet_tallies_are_recount(pool, "housekeeping behind").await;
     let folded = housekeeping::fold_tallies(pool).await.expect("fold");
-    let (rows, combinations): (i64, i64) = sqlx::query_as(
-        "SELECT count(*), count(DISTINCT (centre_id, iqa_id, assessor_id)) FROM quiet_tallies",
-    )
-    .fetch_one(pool)
-    .await
-    .expect("quiet tallies");
     assert!(folded.quiet > 0, "the quiet tallies' changes were folded");
-    assert_eq!(rows, combinations, "one quiet tally a combination");
+    assert_one_row_a_combination(pool, "quiet_tallies").await;
     while !quiet::advance_round(pool).await.expect("round") {}
     crate::quiet::assert_quiet_tallies_are_recount(pool, "folded, caught up").await;
     let not_yet: i64 = sqlx::query_scalar(
