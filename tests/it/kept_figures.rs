@@ -152,6 +152,68 @@ async fn kept_world() -> (World, Vec<Uuid>) {
     (w, c)
 }
 
+/// The tick statement keeps its own figures and asks the ticks' triggers to leave them
+/// for that statement only (migration 0059): later writes to ticks in the same
+/// transaction, another tick statement's or any other writer's, are kept as before.
+#[tokio::test]
+async fn a_tick_statement_leaves_later_writes_in_its_transaction_to_the_triggers() {
+    let (w, c) = kept_world().await;
+    let item = add_evidence(&w, "One").await;
+    let status = enrolments::get(&w.pool, w.enrolment.id)
+        .await
+        .unwrap()
+        .status;
+    let tick = |criterion: Uuid, adding: bool| TickChange {
+        enrolment_id: w.enrolment.id,
+        evidence_id: item,
+        criterion_id: criterion,
+        layer: Layer::Assessor,
+        by: w.assessor.id,
+        adding,
+        judged_in: status,
+        detail: serde_json::json!({}),
+        answer: false,
+    };
+    let mut tx = w.pool.begin().await.unwrap();
+    ticks::change_logged_many(&mut *tx, &[tick(c[0], true), tick(c[1], true)])
+        .await
+        .unwrap();
+    ticks::change_logged_many(&mut *tx, &[tick(c[1], false), tick(c[2], true)])
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO ticks (evidence_id, criterion_id, layer, enrolment_id, version_id, ticked_by) \
+         SELECT id, $2, 'learner', enrolment_id, version_id, $3 FROM evidence WHERE id = $1",
+    )
+    .bind(item)
+    .bind(c[3])
+    .bind(w.learner.id)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    sqlx::query(
+        "DELETE FROM ticks WHERE evidence_id = $1 AND criterion_id = $2 AND layer = 'assessor'",
+    )
+    .bind(item)
+    .bind(c[0])
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let kept = figures::kept(&w.pool, w.enrolment.id).await.unwrap();
+    assert_eq!(
+        (kept.confirmed_criteria, kept.claims_to_review),
+        (1, 1),
+        "c[2] confirmed, c[3] claimed"
+    );
+    assert_true(
+        &w.pool,
+        w.enrolment.id,
+        "two tick statements and two plain writes in one transaction",
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn every_kind_of_change_keeps_the_figures_equal_to_a_recount() {
     let (w, c) = kept_world().await;
