@@ -17,20 +17,29 @@ pub(crate) const DEFAULT_CAPACITY: usize = 64;
 
 #[derive(Clone)]
 pub struct VersionCache {
-    kept: Arc<Mutex<Kept>>,
+    kept: Arc<Mutex<Kept<LoadedVersion>>>,
     capacity: usize,
 }
 
-/// Each version with the moment it was last served (a counter), so that the one served
-/// longest ago makes room: a busy version must not be dropped for a one-off load.
-#[derive(Default)]
-struct Kept {
-    versions: HashMap<Uuid, (Arc<LoadedVersion>, u64)>,
+/// What is kept of each version (here the version itself; the suggestions' jobs keep its
+/// criterion vectors so) with the moment it was last served (a counter), so that the one
+/// served longest ago makes room: a busy version must not be dropped for a one-off load.
+pub(crate) struct Kept<V> {
+    versions: HashMap<Uuid, (Arc<V>, u64)>,
     clock: u64,
 }
 
-impl Kept {
-    fn get(&mut self, version_id: &Uuid) -> Option<Arc<LoadedVersion>> {
+impl<V> Default for Kept<V> {
+    fn default() -> Self {
+        Kept {
+            versions: HashMap::new(),
+            clock: 0,
+        }
+    }
+}
+
+impl<V> Kept<V> {
+    pub(crate) fn get(&mut self, version_id: &Uuid) -> Option<Arc<V>> {
         self.clock += 1;
         let now = self.clock;
         self.versions.get_mut(version_id).map(|(v, used)| {
@@ -39,7 +48,7 @@ impl Kept {
         })
     }
 
-    fn insert(&mut self, version_id: Uuid, version: Arc<LoadedVersion>, capacity: usize) {
+    pub(crate) fn insert(&mut self, version_id: Uuid, version: Arc<V>, capacity: usize) {
         if self.versions.len() >= capacity && !self.versions.contains_key(&version_id) {
             let oldest = self
                 .versions
@@ -101,7 +110,7 @@ impl VersionCache {
         self.len() == 0
     }
 
-    fn kept(&self) -> std::sync::MutexGuard<'_, Kept> {
+    fn kept(&self) -> std::sync::MutexGuard<'_, Kept<LoadedVersion>> {
         // A panic while holding the lock leaves the map whole (inserts and removes are
         // single calls), so a poisoned lock is still safe to use.
         self.kept.lock().unwrap_or_else(|e| e.into_inner())

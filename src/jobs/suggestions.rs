@@ -2,7 +2,7 @@
 //! point 2), after the text is read: kept beside the text, so the evidence page reads the
 //! suggestions and never computes them. With the model the ranking is hybrid (words and
 //! meaning), without it lexical; the page says which.
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use serde_json::json;
 use sqlx::PgPool;
@@ -13,7 +13,7 @@ use super::Worker;
 use crate::db::jobs::{self, Job};
 use crate::db::qualifications::LoadedVersion;
 use crate::db::suggestions::{self as kept, SuggestedBy, BACKFILL_JOB};
-use crate::db::version_cache;
+use crate::db::version_cache::{self, Kept};
 use crate::db::DbError;
 use crate::domain::suggest::{self, Criteria, Vectors};
 use crate::embedding::{Embedder, MODEL_NAME};
@@ -73,27 +73,50 @@ impl Worker {
     }
 }
 
-/// The version's criterion vectors: kept ones, or made now and kept.
+/// Versions whose criterion vectors are kept in memory. A version's vectors never change
+/// once made (the first made stay), and a large version's are 2.3 MB (1,500 criteria):
+/// read from the database for every item ranked, they were 6 ms of the database's time
+/// an item and a 2.3 MB copy in the server's memory.
+const VECTORS_KEPT: usize = 16;
+
+fn kept_vectors() -> MutexGuard<'static, Kept<Vec<Vec<f32>>>> {
+    static KEPT: OnceLock<Mutex<Kept<Vec<Vec<f32>>>>> = OnceLock::new();
+    // Inserts and reads are single calls: a poisoned lock still holds a whole map.
+    KEPT.get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+}
+
+/// The version's criterion vectors: from memory, the database, or made now and kept.
 async fn criterion_vectors(
     pool: &PgPool,
     model: &Model,
     version: &LoadedVersion,
-) -> Result<Vec<Vec<f32>>, String> {
-    if let Some(v) = kept::criterion_vectors(pool, version.version_id, MODEL_NAME)
-        .await
-        .map_err(|e| e.to_string())?
-    {
+) -> Result<Arc<Vec<Vec<f32>>>, String> {
+    let id = version.version_id;
+    if let Some(v) = kept_vectors().get(&id) {
         return Ok(v);
     }
-    let texts: Vec<String> = Criteria::of(&version.qualification)
-        .docs
-        .iter()
-        .map(|d| d.embedded_text())
-        .collect();
-    let vectors = embed(model, texts).await?;
-    kept::keep_criterion_vectors(pool, version.version_id, MODEL_NAME, &vectors)
+    let stored = kept::criterion_vectors(pool, id, MODEL_NAME)
         .await
         .map_err(|e| e.to_string())?;
+    let vectors = match stored {
+        Some(v) => v,
+        None => {
+            let texts: Vec<String> = Criteria::of(&version.qualification)
+                .docs
+                .iter()
+                .map(|d| d.embedded_text())
+                .collect();
+            let vectors = embed(model, texts).await?;
+            kept::keep_criterion_vectors(pool, id, MODEL_NAME, &vectors)
+                .await
+                .map_err(|e| e.to_string())?;
+            vectors
+        }
+    };
+    let vectors = Arc::new(vectors);
+    kept_vectors().insert(id, Arc::clone(&vectors), VECTORS_KEPT);
     Ok(vectors)
 }
 
@@ -145,15 +168,59 @@ pub async fn learn(pool: &PgPool, centre_id: Uuid, version_id: Uuid) -> Result<u
     Ok(items.len())
 }
 
-/// The model's vectors of `texts`, off the async threads.
+/// The model's vectors of `texts`, off the async threads (on the model's own).
 async fn embed(model: &Model, texts: Vec<String>) -> Result<Vec<Vec<f32>>, String> {
     let model = Arc::clone(model);
-    tokio::task::spawn_blocking(move || {
+    off_the_async_threads(move || {
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         model.embed(&refs).map_err(|e| e.to_string())
     })
-    .await
-    .map_err(|e| format!("the model stopped: {e}"))?
+    .await?
+}
+
+/// CPU work (the model, and ranking a text against every criterion: milliseconds for a
+/// large qualification) must not hold an async thread, whose requests would wait on it.
+async fn off_the_async_threads<R: Send + 'static>(
+    work: impl FnOnce() -> R + Send + 'static,
+) -> Result<R, String> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| format!("the ranking stopped: {e}"))
+}
+
+/// A ranking, what the text's sentences mean together (with the model), and how made.
+type Ranking = (Vec<suggest::Ranked>, Option<Vec<f32>>, SuggestedBy);
+
+/// Ranks `text` by words and meaning, all of it on the model's threads, at the lowest
+/// priority: the walk that ranks a whole centre again runs on what requests leave.
+fn hybrid(
+    model: &Embedder,
+    version: &LoadedVersion,
+    text: &str,
+    criteria: &[Vec<f32>],
+    examples: &[Vec<f32>],
+) -> Result<Ranking, String> {
+    model.in_background(|| {
+        let sentences: Vec<&str> = suggest::sentences(text);
+        let sentence_vectors = model.embed(&sentences).map_err(|e| e.to_string())?;
+        let whole = suggest::mean_direction(sentence_vectors.iter().map(Vec::as_slice));
+        let vectors = Vectors {
+            criteria,
+            sentences: &sentence_vectors,
+            examples,
+        };
+        let ranked = suggest::rank(
+            &Criteria::of(&version.qualification),
+            text,
+            Some(vectors),
+            KEPT,
+        );
+        Ok((
+            ranked,
+            (!whole.is_empty()).then_some(whole),
+            SuggestedBy::Hybrid,
+        ))
+    })
 }
 
 /// Ranks the item's text as read now and keeps the suggestions (nothing when the item
@@ -173,7 +240,6 @@ pub async fn rank_item(
         .load(pool, item.version_id)
         .await
         .map_err(|e| e.to_string())?;
-    let criteria = Criteria::of(&version.qualification);
     let pieces = suggest::sentences(&item.text);
     let text = match pieces.get(MAX_SENTENCES) {
         Some(_) => pieces[..MAX_SENTENCES].join("\n"),
@@ -182,35 +248,27 @@ pub async fn rank_item(
     let (ranked, whole, by) = match model {
         Some(model) => {
             let criterion_vectors = criterion_vectors(pool, model, &version).await?;
-            let sentences: Vec<String> = suggest::sentences(&text)
-                .into_iter()
-                .map(str::to_string)
-                .collect();
-            let sentence_vectors = embed(model, sentences).await?;
-            let whole = suggest::mean_direction(sentence_vectors.iter().map(Vec::as_slice));
             let examples = kept::examples(pool, item.centre_id, item.version_id, MODEL_NAME)
                 .await
                 .map_err(|e| e.to_string())?
                 .filter(|e| e.len() == criterion_vectors.len())
                 .unwrap_or_default();
             relearn_today(pool, item.centre_id, item.version_id).await?;
-            let vectors = Vectors {
-                criteria: &criterion_vectors,
-                sentences: &sentence_vectors,
-                examples: &examples,
-            };
-            let ranked = suggest::rank(&criteria, &text, Some(vectors), KEPT);
-            (
-                ranked,
-                (!whole.is_empty()).then_some(whole),
-                SuggestedBy::Hybrid,
-            )
+            let (model, version) = (Arc::clone(model), Arc::clone(&version));
+            off_the_async_threads(move || {
+                hybrid(&model, &version, &text, &criterion_vectors, &examples)
+            })
+            .await??
         }
-        None => (
-            suggest::rank(&criteria, &text, None, KEPT),
-            None,
-            SuggestedBy::Lexical,
-        ),
+        None => {
+            let version = Arc::clone(&version);
+            off_the_async_threads(move || {
+                let criteria = Criteria::of(&version.qualification);
+                let ranked = suggest::rank(&criteria, &text, None, KEPT);
+                (ranked, None, SuggestedBy::Lexical)
+            })
+            .await?
+        }
     };
     let suggestions: Vec<kept::Suggestion> = ranked
         .into_iter()

@@ -34,6 +34,57 @@ fn the_model_puts_a_paraphrase_near_its_criterion_and_an_unrelated_text_far() {
     assert!(dot(&alone[0], &v[1]) > 0.9999);
 }
 
+/// A thread's name, scheduling policy and CPU time in clock ticks, from its `stat` file.
+fn thread_stat(path: &std::path::Path) -> Option<(String, i64, u64)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let (name, rest) = text.split_once(" (")?.1.rsplit_once(") ")?;
+    // After the name: state is field 3, utime 14, stime 15, policy 41.
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let number = |field: usize| fields.get(field - 3).and_then(|f| f.parse::<i64>().ok());
+    let cpu = number(14)? + number(15)?;
+    Some((name.to_string(), number(41)?, u64::try_from(cpu).ok()?))
+}
+
+/// Linux's `SCHED_IDLE`: run only in the time other threads leave.
+const SCHED_IDLE: i64 = 5;
+
+/// The model's threads (of every model the tests loaded): their policies and CPU time.
+fn model_threads() -> Vec<(i64, u64)> {
+    std::fs::read_dir("/proc/self/task")
+        .expect("threads")
+        .filter_map(|t| thread_stat(&t.ok()?.path().join("stat")))
+        .filter(|(name, _, _)| name.starts_with("attest-model-"))
+        .map(|(_, policy, cpu)| (policy, cpu))
+        .collect()
+}
+
+#[test]
+fn the_model_computes_on_its_own_threads_only_in_time_others_leave() {
+    let m = model();
+    let texts: Vec<String> = (0..192)
+        .map(|i| format!("Item {i}: I checked the customer's order against the delivery note, asked what was missing and wrote it on the returns form before the van left."))
+        .collect();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let me = std::path::Path::new("/proc/thread-self/stat");
+    let (_, my_policy, mine_before) = thread_stat(me).expect("own stat");
+    let theirs_before: u64 = model_threads().iter().map(|(_, cpu)| cpu).sum();
+    m.embed(&texts).expect("vectors");
+    let (_, policy_after, mine_after) = thread_stat(me).expect("own stat");
+    let threads = model_threads();
+    let theirs_after: u64 = threads.iter().map(|(_, cpu)| cpu).sum();
+
+    assert!(!threads.is_empty(), "no attest-model thread");
+    assert!(threads.iter().all(|(p, _)| *p == SCHED_IDLE), "{threads:?}");
+    // The caller waited: its own policy is untouched (a blocking-pool thread goes on
+    // to other work) and the work was done on the model's threads, not on it.
+    assert_eq!(policy_after, my_policy);
+    let (mine, theirs) = (mine_after - mine_before, theirs_after - theirs_before);
+    assert!(
+        theirs > 0 && mine * 10 < theirs,
+        "caller {mine} ticks, model's threads {theirs}"
+    );
+}
+
 #[test]
 fn a_folder_without_the_model_says_which_file_is_missing() {
     let dir = attest::testing::test_dir().join("no-model");

@@ -125,7 +125,8 @@ async fn page(s: &Setup, who: &str, item: Uuid) -> (StatusCode, String) {
 #[tokio::test]
 async fn a_reflective_account_is_ranked_by_the_model_and_a_suggested_tick_is_logged_and_alone_counts(
 ) {
-    let s = setup(demo().await, Some(model()));
+    let m = model();
+    let s = setup(demo().await, Some(Arc::clone(&m)));
     // The demo's items were ranked by words alone; the worker, with the model, ranks
     // them again as it starts.
     ranked_with_model(&s).await;
@@ -145,6 +146,33 @@ async fn a_reflective_account_is_ranked_by_the_model_and_a_suggested_tick_is_log
         .await
         .expect("version");
     assert_eq!(kept as usize, loaded.criterion_ids.len());
+
+    // And kept in memory: ranked again with the row gone, the item is ranked by meaning
+    // from the process's copy, neither read from the database nor embedded again.
+    sqlx::query("DELETE FROM criterion_vectors WHERE version_id = $1")
+        .bind(version)
+        .execute(&s.d.pool)
+        .await
+        .expect("row gone");
+    sqlx::query(
+        "UPDATE evidence_texts SET suggested_by = 'lexical', suggestions = '[]' WHERE evidence_id = $1",
+    )
+    .bind(item)
+    .execute(&s.d.pool)
+    .await
+    .expect("ranking undone");
+    attest::jobs::suggestions::rank_item(&s.d.pool, Some(&m), item)
+        .await
+        .expect("ranked again");
+    let again = ranked(&s, item, SuggestedBy::Hybrid).await;
+    assert_eq!(again.len(), list.len());
+    let rows: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM criterion_vectors WHERE version_id = $1")
+            .bind(version)
+            .fetch_one(&s.d.pool)
+            .await
+            .expect("count");
+    assert_eq!(rows, 0, "the vectors were made again");
 
     // A criterion the account meets is among the first five, with a sentence of it.
     let mut meets = Vec::new();
