@@ -98,24 +98,30 @@ to_ms() { # wrk's "1.23ms" / "850.00us" / "1.02s" → milliseconds
 }
 
 # The machine's CPU counters (/proc/stat's first line): busy and stolen jiffies, then the
-# server process's own (user and system, /proc/PID/stat), 0 when it is not running.
+# server process's own (user and system, /proc/PID/stat), then its model threads' (the
+# suggestions' background walk, `attest-model-N`), 0 when it is not running.
 cpu_counters() {
   awk '$1 == "cpu" { printf "%s %s %s ", $2 + $3 + $4 + $7 + $8, $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat
-  { sed 's/^.*) //' "/proc/${SERVER:-0}/stat" 2>/dev/null || echo; } | awk '{ print ($12 + $13) + 0 }'
+  { sed 's/^.*) //' "/proc/${SERVER:-0}/stat" 2>/dev/null || echo; } | awk '{ printf "%s ", ($12 + $13) + 0 }'
+  cat "/proc/${SERVER:-0}"/task/*/stat 2>/dev/null |
+    awk '/\(attest-model-/ { sub(/^.*\) /, ""); n += $12 + $13 } END { print n + 0 }'
 }
 
 # What the whole machine spent on each request between two `cpu_counters` readings (the
 # server, its database and the load generator together), the server's and the load
 # generator's own parts of it (the rest is mostly the database), and the share the host
 # took back (steal). The same code gives different latencies on
-# a host that lends it less CPU; these say which kind of run a figure comes from.
+# a host that lends it less CPU; these say which kind of run a figure comes from. The
+# model's threads run only in time the rest leaves (SCHED_IDLE): their CPU is left out
+# of the machine's and the server's and said apart, as the time they filled.
 machine_cost() { # before, after, requests, the load generator's CPU seconds
   awk -v b="$1" -v a="$2" -v n="$3" -v load="${4:-0}" -v hz="$(getconf CLK_TCK)" 'BEGIN {
     split(b, x, " "); split(a, y, " ")
     busy = y[1] - x[1]; steal = y[2] - x[2]; all = y[3] - x[3]; server = y[4] - x[4]
+    idle = y[5] - x[5]; busy -= idle; server -= idle
     if (n <= 0 || all <= 0) { print "machine: -"; exit }
-    printf "machine: %.3f ms CPU a request, server %.3f, wrk %.3f, steal %.0f %%",
-      busy * 1000 / hz / n, server * 1000 / hz / n, load * 1000 / n, 100 * steal / all }'
+    printf "machine: %.3f ms CPU a request, server %.3f, wrk %.3f, steal %.0f %%, model in idle time %.0f %%",
+      busy * 1000 / hz / n, server * 1000 / hz / n, load * 1000 / n, 100 * steal / all, 100 * idle / all }'
 }
 
 # Whether ONLY (an extended regular expression matched against the whole name, so

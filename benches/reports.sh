@@ -27,6 +27,11 @@
 # REPORTS_MIX=growing loads the 100,000-enrolment mix of issue 16 (one learner in ten
 # with the whole portfolio, the rest early starters; see `bench_centre::Mix`). The CSV's
 # goal is for 10,000 rows: at a larger size it scales with the rows.
+#
+# A loaded folder holds the suggestions' model, so the server ranks the centre's items
+# again by meaning throughout, as a centre's server does for a day or two after the model
+# arrives (in time requests leave: each figure says how much of the machine it took).
+# ATTEST_MODEL_FETCH=never ATTEST_MODEL_DIR=/nowhere measures without that walk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
