@@ -61,8 +61,8 @@ impl std::fmt::Debug for Embedder {
 /// centre again when the model arrives takes days of spare time; run as any other thread,
 /// it took the cores from requests (at 100,000 enrolments on two cores, the tick POST's
 /// p99 was 24–29 ms while it ran against 17–19 without it, in the same hour). Nice 19
-/// is not enough: the kernel's scheduler lets a running thread finish its slice before a
-/// waking one runs, whatever their weights, whereas a waking request preempts a
+/// helped less (p99 19–24 ms): Linux's EEVDF scheduler (6.6 and later) may let a running
+/// thread finish its slice before a waking one runs, whereas a waking request preempts a
 /// `SCHED_IDLE` thread at once. Such a thread still gets a sliver of a busy core, so new
 /// items are ranked, later, never starved.
 fn background_threads() -> Result<rayon::ThreadPool, EmbeddingError> {
