@@ -29,9 +29,10 @@
 # goal is for 10,000 rows: at a larger size it scales with the rows.
 #
 # A loaded folder holds the suggestions' model, so the server ranks the centre's items
-# again by meaning throughout, as a centre's server does for a day or two after the model
-# arrives (in time requests leave: each figure says how much of the machine it took).
-# ATTEST_MODEL_FETCH=never ATTEST_MODEL_DIR=/nowhere measures without that walk.
+# again by meaning, as a centre's server does for a day or two after the model arrives:
+# in its quiet spells (`src/load.rs`), and in time requests leave (each figure says how
+# much of the machine it took). ATTEST_MODEL_FETCH=never ATTEST_MODEL_DIR=/nowhere
+# measures without that walk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -7,6 +7,7 @@ pub mod domain;
 pub mod embedding;
 pub mod evidence_text;
 pub mod jobs;
+pub mod load;
 pub mod mail;
 pub mod pg;
 pub mod startup;

@@ -140,6 +140,7 @@ pub async fn serve(
             ..crate::web::Services::new(database.pool.clone())
         });
         let (reads, ticks, otj) = (state.reads.clone(), state.ticks.clone(), state.otj.clone());
+        let load = state.load.clone();
         let app = web::router(state);
         // Credentials are generated and email is sent in the background; any number of
         // servers may share the queue (see src/jobs).
@@ -154,6 +155,7 @@ pub async fn serve(
                 documents,
                 files: files_for_jobs,
                 model,
+                load,
                 ..worker_config
             },
             mail,

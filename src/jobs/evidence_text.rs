@@ -63,11 +63,12 @@ impl Worker {
     }
 
     /// One step of a walk over items in id order (a backfill), a chunk of
-    /// `BACKFILL_CHUNK` per job: does `each` to the chunk's items, then, while chunks
-    /// come full, queues the job `kind` for the items after its last, with the same
-    /// payload otherwise (a walk named in it, `"walk"`, is told apart from others), due
-    /// after a rest of `WALK_REST` times the step's own time. The first item that fails
-    /// stops the step, which is retried as a whole.
+    /// `BACKFILL_CHUNK` per job: does `each` to the chunk's items, each once the server
+    /// is quiet (`load`: requests come first; the walk catches up in quiet spells), then,
+    /// while chunks come full, queues the job `kind` for the items after its last, with
+    /// the same payload otherwise (a walk named in it, `"walk"`, is told apart from
+    /// others), due after a rest of `WALK_REST` times the step's own time (its waits left
+    /// out). The first item that fails stops the step, which is retried as a whole.
     pub(super) async fn walk<F, Fut>(
         &self,
         job: &Job,
@@ -80,8 +81,10 @@ impl Worker {
         Fut: std::future::Future<Output = Result<(), Stopped>>,
     {
         let started = std::time::Instant::now();
+        let (mut since, mut waited) = (self.config.load.mark(), Duration::ZERO);
         let mut result = Ok(());
         for id in chunk {
+            waited += self.config.load.quiet_since(&mut since).await;
             if let Err(e) = each(*id).await {
                 result = Err((true, e));
                 break;
@@ -95,7 +98,10 @@ impl Worker {
                     Some(walk) => format!("{kind} {walk} after {last}"),
                     None => format!("{kind} after {last}"),
                 };
-                let rest = started.elapsed().saturating_mul(WALK_REST);
+                let rest = started
+                    .elapsed()
+                    .saturating_sub(waited)
+                    .saturating_mul(WALK_REST);
                 let mut conn = self.pool.acquire().await?;
                 jobs::enqueue_after(&mut conn, kind, next, &key, rest).await?;
             }

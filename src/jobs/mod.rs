@@ -64,6 +64,9 @@ pub struct WorkerConfig {
     /// The sentence-embedding model of suggestions, when the server has it; without it
     /// suggestions are ranked on words alone.
     pub model: Option<suggestions::Model>,
+    /// How busy the server is with requests: the walks over a whole centre's items wait
+    /// out its busy spells (see `load`). A worker of its own has a load that stays quiet.
+    pub load: crate::load::Load,
 }
 
 impl Default for WorkerConfig {
@@ -80,6 +83,7 @@ impl Default for WorkerConfig {
                 crate::web::files::DEFAULT_MAX_BYTES,
             ),
             model: None,
+            load: Default::default(),
         }
     }
 }

@@ -107,6 +107,8 @@ pub struct Services {
     pub hashing: auth::password::Hashing,
     /// The reverse proxies whose `X-Forwarded-For` names the client (none by default).
     pub proxies: std::sync::Arc<crate::domain::client_address::Proxies>,
+    /// How busy the server is with requests (shared with its worker's walks: see `load`).
+    pub load: crate::load::Load,
 }
 
 impl Services {
@@ -132,6 +134,7 @@ impl Services {
             reads: crate::db::leased::Leased::new(pool.clone(), reads_size()),
             hashing: auth::password::Hashing::per_core(),
             proxies: Default::default(),
+            load: Default::default(),
             pool,
         }
     }
@@ -249,6 +252,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.proxies.clone(),
             client::behind_proxies,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.load.clone(),
+            crate::load::counted,
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -56,6 +56,8 @@ fn setup_with(d: Demo) -> Setup {
         attest::jobs::renderer("http://localhost"),
         attest::jobs::WorkerConfig {
             files: state.files.clone(),
+            // As `serve` does: the worker's walks give way to this server's requests.
+            load: state.load.clone(),
             ..Default::default()
         },
     );
@@ -298,5 +300,63 @@ async fn items_from_before_are_read_by_a_job_walking_them_in_chunks() {
     .await
     .unwrap();
     assert_eq!(old, "Old item 59\n\nFrom last year");
+    s.worker.shutdown().await;
+}
+
+/// The walk over a whole centre's items gives way to requests (`attest::load`): while a
+/// request is in flight it takes no item, and it goes on once the server is quiet.
+#[tokio::test]
+async fn a_walk_waits_while_the_server_answers_requests_and_goes_on_when_it_is_quiet() {
+    let d = demo().await;
+    sqlx::query("DELETE FROM jobs WHERE kind = 'evidence text'")
+        .execute(&d.pool)
+        .await
+        .unwrap();
+    let items: i64 = sqlx::query_scalar(
+        "WITH u AS (UPDATE evidence_texts SET done = NULL, text = '' RETURNING 1) \
+         SELECT count(*) FROM u",
+    )
+    .fetch_one(&d.pool)
+    .await
+    .unwrap();
+    assert!(items > 1, "the demo has items to read again: {items}");
+    let s = setup_with(d);
+    let load = s.state.load.clone();
+    // A request in flight, as the middleware counts one, before the walk is queued.
+    let in_flight = load.start();
+    attest::db::jobs::enqueue(
+        &mut s.d.pool.acquire().await.unwrap(),
+        attest::db::evidence_texts::BACKFILL_JOB,
+        serde_json::json!({}),
+        "evidence texts backfill start",
+    )
+    .await
+    .unwrap();
+    wait_until("the walk to wait for a quiet spell", || async {
+        (load.walks_waiting() == 1).then_some(())
+    })
+    .await;
+    let unread = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM evidence_texts WHERE done IS NULL")
+            .fetch_one(&s.d.pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(
+        unread().await,
+        items,
+        "no item is read while the server is busy"
+    );
+    // Every request the router answers is counted.
+    let before = load.requests();
+    let r = send(s.state.clone(), get("/login", None)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(load.requests(), before + 1);
+    drop(in_flight);
+    wait_until("every item to be read once the server is quiet", || async {
+        (unread().await == 0).then_some(())
+    })
+    .await;
+    assert_eq!(load.walks_waiting(), 0);
     s.worker.shutdown().await;
 }
