@@ -26,7 +26,7 @@ const LOOK: Duration = Duration::from_millis(500);
 /// The requests in flight over time: the time-integral of their number, exact at every
 /// start and end, so that any span's average is one subtraction.
 #[derive(Debug, Clone, Copy)]
-pub struct Tally {
+struct Tally {
     /// When the number last changed.
     at: Instant,
     in_flight: u32,
@@ -46,7 +46,7 @@ pub struct Mark {
 }
 
 impl Tally {
-    pub fn new(at: Instant) -> Tally {
+    fn new(at: Instant) -> Tally {
         Tally {
             at,
             in_flight: 0,
@@ -63,18 +63,18 @@ impl Tally {
         self.at = now;
     }
 
-    pub fn start(&mut self, now: Instant) {
+    fn start(&mut self, now: Instant) {
         self.advance(now);
         self.in_flight += 1;
         self.started += 1;
     }
 
-    pub fn end(&mut self, now: Instant) {
+    fn end(&mut self, now: Instant) {
         self.advance(now);
         self.in_flight = self.in_flight.saturating_sub(1);
     }
 
-    pub fn mark(&mut self, now: Instant) -> Mark {
+    fn mark(&mut self, now: Instant) -> Mark {
         self.advance(now);
         Mark {
             at: self.at,
@@ -82,7 +82,7 @@ impl Tally {
         }
     }
 
-    pub fn in_flight(&self) -> u32 {
+    fn in_flight(&self) -> u32 {
         self.in_flight
     }
 }
@@ -90,7 +90,7 @@ impl Tally {
 impl Mark {
     /// The average number of requests in flight from `earlier` to this mark; over an
     /// empty span, the number in flight at its end.
-    pub fn average_since(&self, earlier: &Mark, in_flight: u32) -> f64 {
+    fn average_since(&self, earlier: &Mark, in_flight: u32) -> f64 {
         let span = self.at.saturating_duration_since(earlier.at);
         if span.is_zero() {
             return f64::from(in_flight);
@@ -101,7 +101,7 @@ impl Mark {
 
 /// Whether a span with this average load and this many requests in flight at its end is
 /// quiet enough for a walk's next item.
-pub fn quiet(average: f64, in_flight_now: u32) -> bool {
+fn quiet(average: f64, in_flight_now: u32) -> bool {
     average < BUSY && in_flight_now == 0
 }
 
@@ -112,6 +112,17 @@ pub struct Load(Arc<Mutex<Tally>>);
 impl Default for Load {
     fn default() -> Self {
         Load(Arc::new(Mutex::new(Tally::new(Instant::now()))))
+    }
+}
+
+/// A walk waiting for a quiet spell: counted until dropped (also when the walk is
+/// cancelled mid-wait, as a worker's shutdown does).
+struct Waiting(Load);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        let mut tally = self.0.tally();
+        tally.waiting = tally.waiting.saturating_sub(1);
     }
 }
 
@@ -165,7 +176,7 @@ impl Load {
     /// to now.
     pub async fn quiet_since(&self, since: &mut Mark) -> Duration {
         let began = Instant::now();
-        let mut waiting = false;
+        let mut waiting = None;
         loop {
             let (now, in_flight) = {
                 let mut tally = self.tally();
@@ -174,14 +185,12 @@ impl Load {
             let calm = quiet(now.average_since(since, in_flight), in_flight);
             *since = now;
             if calm {
-                if waiting {
-                    self.tally().waiting -= 1;
-                }
+                drop(waiting);
                 return began.elapsed();
             }
-            if !waiting {
-                waiting = true;
+            if waiting.is_none() {
                 self.tally().waiting += 1;
+                waiting = Some(Waiting(self.clone()));
             }
             tokio::time::sleep(LOOK).await;
         }
@@ -221,6 +230,22 @@ mod tests {
         assert!(!quiet(0.0, 1), "a request in flight is not quiet");
         assert!(quiet(0.0, 0));
         assert!(!quiet(0.6, 0), "a busy spell just ended is not quiet");
+    }
+
+    #[tokio::test]
+    async fn a_walk_cancelled_while_it_waits_is_no_longer_counted_as_waiting() {
+        let load = Load::default();
+        let _in_flight = load.start();
+        let walk = {
+            let load = load.clone();
+            tokio::spawn(async move { load.quiet_since(&mut load.mark()).await })
+        };
+        while load.walks_waiting() == 0 {
+            tokio::task::yield_now().await;
+        }
+        walk.abort();
+        assert!(walk.await.is_err_and(|e| e.is_cancelled()));
+        assert_eq!(load.walks_waiting(), 0);
     }
 
     proptest! {
