@@ -207,7 +207,10 @@ fi
 # leaving dead rows behind; in a kept folder they gather run after run faster than a
 # short-lived bench server's autovacuum clears them (enrolment_queues reached 3.7 dead
 # rows to a live one, and the tick's req/s fell by a tenth), so the tables ticks write
-# are vacuumed first, as a long-running server's autovacuum keeps them.
+# are vacuumed first, as a long-running server's autovacuum keeps them. The connections
+# tick straight away: each learner's first tick reads the portfolio, and the ones after
+# it go on that read, confirmed in their own statement (`web::portfolio::remembered`),
+# as an assessor's ticks down an item they opened do.
 if { only tick || only tick-htmx; } && command -v psql >/dev/null; then
   psql -q -h "$DATA/data/postgres" -U attest -d attest \
     -c 'VACUUM (ANALYZE) ticks, enrolments, enrolment_queues, criterion_marks, activity_log' ||

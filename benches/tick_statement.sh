@@ -58,8 +58,12 @@ def batch(adding):
             array(["assessor"] * size, "text"), array([rows[e].split("|")[1] for e in enrolments], "uuid"),
             "ARRAY[" + ",".join("true" if a else "false" for a in adding) + "]",
             array(["{}"] * size, "jsonb"), "ARRAY[" + ",".join(["true"] * size) + "]"]
+    # No vouch (a tick after a fresh read): a remembered read's revision would not
+    # survive the batch that follows it here.
+    args += ["ARRAY[" + ",".join(["NULL"] * size) + f"]::{kind}[]"
+             for kind in ("text", "int4", "text", "text", "int8")]
     s = statement
-    for n in range(9, 0, -1):
+    for n in range(len(args), 0, -1):
         s = s.replace(f"${n}", args[n - 1])
     return " ".join(s.split()) + ";\n"
 half = [True] * (size // 2) + [False] * (size - size // 2)

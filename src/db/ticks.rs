@@ -24,6 +24,54 @@ pub struct TickChange {
     pub detail: serde_json::Value,
     /// True when the change's in-place answer is wanted (`Written::answer`).
     pub answer: bool,
+    /// When the request was not checked against the database before the change: what
+    /// a remembered read said, for the change's own statement to confirm first.
+    pub vouch: Option<Vouch>,
+}
+
+/// What a remembered portfolio read (`web::portfolio::remembered`) said about the
+/// session, the account and the enrolment a change is judged on. The statement applies
+/// the change only while all of it still holds, so a change made on it is checked as
+/// one made after a fresh read would be, in the same statement instead of a round trip
+/// before it: the session live (not signed out on any server, not expired), the
+/// account active at the session's generation with the same roles, the enrolment with
+/// the same people, version and centre (its status is the change's `judged_in`), and
+/// its centre at the page revision read (a rename moves it). What else moves on an
+/// enrolment (others' ticks, evidence, its audits) leaves the read standing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vouch {
+    /// The session store's id text.
+    pub session_id: String,
+    /// The session generation the session signed in at.
+    pub generation: i32,
+    /// The account's role keys, sorted bytewise and joined by commas (`roles_key`).
+    pub roles: String,
+    /// The enrolment's centre, version and people (`assigned_key`).
+    pub assigned: String,
+    /// Its centre's page revision.
+    pub centre_revision: i64,
+}
+
+/// An enrolment's centre, version, learner, assessor, trainee assessor and IQA, as a
+/// `Vouch` carries them: what the statement's `concat_ws` makes of the same columns.
+pub fn assigned_key(e: &super::enrolments::Enrolment) -> String {
+    let or_none = |id: Option<Uuid>| id.map_or_else(|| "-".to_owned(), |id| id.to_string());
+    format!(
+        "{},{},{},{},{},{}",
+        e.centre_id,
+        e.version_id,
+        e.learner_id,
+        e.assessor_id,
+        or_none(e.trainee_assessor_id),
+        or_none(e.iqa_id)
+    )
+}
+
+/// Role keys as a `Vouch` carries them.
+pub fn roles_key(roles: &[crate::domain::people::Role]) -> String {
+    let mut keys: Vec<&str> = roles.iter().map(|r| r.key()).collect();
+    keys.sort_unstable();
+    keys.join(",")
 }
 
 /// What `change_logged` did.
@@ -36,6 +84,9 @@ pub enum ChangeOutcome {
     StatusMoved,
     /// The evidence item is not the enrolment's.
     NoSuchItem,
+    /// The change's `Vouch` no longer holds: nothing was changed, and the caller reads
+    /// afresh and judges again.
+    Unvouched,
 }
 
 /// What writing a change did, and its in-place answer when it asked for one and was done.
@@ -43,6 +94,8 @@ pub enum ChangeOutcome {
 pub struct Written {
     pub outcome: ChangeOutcome,
     pub answer: Option<TickAnswer>,
+    /// For a vouched change, when its session ends (to move its end on, as a read would).
+    pub session_ends: Option<OffsetDateTime>,
 }
 
 /// The evidence item as an in-place tick answers it, just after the change.
@@ -115,6 +168,8 @@ pub async fn change_logged(db: impl PgExecutor<'_>, c: &TickChange) -> DbResult<
 /// (null unless asked for): the counts and arrays of `TickAnswer`, as the statement's
 /// snapshot saw them before the change, and the changed tick's time.
 struct ChangeAnswer {
+    vouched: bool,
+    session_ends: Option<OffsetDateTime>,
     found: bool,
     item: bool,
     changed: bool,
@@ -159,7 +214,20 @@ pub async fn change_logged_many(
         Vec::with_capacity(changes.len()),
     );
     let mut answer = Vec::with_capacity(changes.len());
+    let (mut session, mut generation, mut roles, mut assigned, mut centre_revision) = (
+        Vec::with_capacity(changes.len()),
+        Vec::with_capacity(changes.len()),
+        Vec::with_capacity(changes.len()),
+        Vec::with_capacity(changes.len()),
+        Vec::with_capacity(changes.len()),
+    );
     for c in changes {
+        let v = c.vouch.as_ref();
+        session.push(v.map(|v| v.session_id.as_str()));
+        generation.push(v.map(|v| v.generation));
+        roles.push(v.map(|v| v.roles.as_str()));
+        assigned.push(v.map(|v| v.assigned.as_str()));
+        centre_revision.push(v.map(|v| v.centre_revision));
         enrolment.push(c.enrolment_id);
         judged.push(c.judged_in.key());
         evidence.push(c.evidence_id);
@@ -174,14 +242,28 @@ pub async fn change_logged_many(
     let rows = sqlx::query_as!(
         ChangeAnswer,
         "WITH req AS (SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], \
-                                           $6::uuid[], $7::bool[], $8::jsonb[], $9::bool[]) WITH ORDINALITY \
+                                           $6::uuid[], $7::bool[], $8::jsonb[], $9::bool[], \
+                                           $10::text[], $11::int4[], $12::text[], $13::text[], $14::int8[]) \
+                      WITH ORDINALITY \
                       AS r(enrolment_id, judged_in, evidence_id, criterion_id, layer, by_id, adding, detail, \
-                           answer, n)), \
-         e AS (SELECT en.id, en.centre_id, en.status FROM enrolments en \
+                           answer, session_id, generation, roles, assigned, centre_revision, n)), \
+         e AS (SELECT en.id, en.centre_id, en.status, \
+                      concat_ws(',', en.centre_id, en.version_id, en.learner_id, en.assessor_id, \
+                                COALESCE(en.trainee_assessor_id::text, '-'), \
+                                COALESCE(en.iqa_id::text, '-')) AS assigned \
+               FROM enrolments en \
                WHERE en.id IN (SELECT enrolment_id FROM req) ORDER BY en.id FOR UPDATE), \
+         vouched AS (SELECT r.n, s.expiry_date FROM req r \
+                     JOIN e ON e.id = r.enrolment_id AND e.assigned = r.assigned \
+                     JOIN centres c ON c.id = e.centre_id AND c.page_revision = r.centre_revision \
+                     JOIN tower_sessions.session s ON s.id = r.session_id AND s.expiry_date > now() \
+                     JOIN users u ON u.id = r.by_id AND u.active AND u.session_generation = r.generation \
+                     WHERE array_to_string(ARRAY(SELECT ur.role FROM user_roles ur WHERE ur.user_id = u.id \
+                                                 ORDER BY ur.role COLLATE \"C\"), ',') = r.roles), \
          ok AS (SELECT r.*, ev.version_id, e.centre_id FROM req r \
                 JOIN e ON e.id = r.enrolment_id AND e.status = r.judged_in \
-                JOIN evidence ev ON ev.id = r.evidence_id AND ev.enrolment_id = r.enrolment_id), \
+                JOIN evidence ev ON ev.id = r.evidence_id AND ev.enrolment_id = r.enrolment_id \
+                WHERE r.session_id IS NULL OR EXISTS (SELECT 1 FROM vouched v WHERE v.n = r.n)), \
          ins AS (INSERT INTO ticks (evidence_id, criterion_id, layer, enrolment_id, version_id, ticked_by) \
                  SELECT evidence_id, criterion_id, layer, enrolment_id, version_id, by_id FROM ok WHERE adding \
                  ON CONFLICT (evidence_id, criterion_id, layer) DO NOTHING \
@@ -251,7 +333,9 @@ pub async fn change_logged_many(
                     ORDER BY u.id \
                     ON CONFLICT (enrolment_id) DO NOTHING), \
          kept AS (SELECT set_config('attest.ticks_kept', 'INSERT DELETE', true) AS said) \
-         SELECT EXISTS (SELECT 1 FROM e WHERE e.id = r.enrolment_id AND e.status = r.judged_in) AS \"found!\", \
+         SELECT r.session_id IS NULL OR EXISTS (SELECT 1 FROM vouched v WHERE v.n = r.n) AS \"vouched!\", \
+                (SELECT v.expiry_date FROM vouched v WHERE v.n = r.n) AS \"session_ends?\", \
+                EXISTS (SELECT 1 FROM e WHERE e.id = r.enrolment_id AND e.status = r.judged_in) AS \"found!\", \
                 EXISTS (SELECT 1 FROM ok WHERE ok.n = r.n) AS \"item!\", \
                 EXISTS (SELECT 1 FROM changed c WHERE c.n = r.n) AS \"changed!\", \
                 (SELECT c.ticked_at FROM changed c WHERE c.n = r.n) AS \"changed_at?\", \
@@ -283,6 +367,11 @@ pub async fn change_logged_many(
         &adding[..],
         &detail[..],
         &answer[..],
+        &session as &[Option<&str>],
+        &generation as &[Option<i32>],
+        &roles as &[Option<&str>],
+        &assigned as &[Option<&str>],
+        &centre_revision as &[Option<i64>],
     )
     .fetch_all(db)
     .await?;
@@ -301,11 +390,17 @@ pub async fn change_logged_many(
 
 /// What one change's row of `change_logged_many` says.
 fn written(row: ChangeAnswer, change: &TickChange) -> DbResult<Written> {
-    let outcome = outcome(row.found, row.item, row.changed);
+    let outcome = if row.vouched {
+        outcome(row.found, row.item, row.changed)
+    } else {
+        ChangeOutcome::Unvouched
+    };
+    let session_ends = row.session_ends;
     if !change.answer || !matches!(outcome, ChangeOutcome::Done { .. }) {
         return Ok(Written {
             outcome,
             answer: None,
+            session_ends,
         });
     }
     let layer_of = |key: String| {
@@ -349,6 +444,7 @@ fn written(row: ChangeAnswer, change: &TickChange) -> DbResult<Written> {
     Ok(Written {
         outcome,
         answer: Some(before.after(change, made)),
+        session_ends,
     })
 }
 

@@ -101,6 +101,8 @@ pub struct Services {
     pub otj: crate::db::otj_writer::OtjWriter,
     /// Session records kept in memory in front of the store (see `auth::memo`).
     pub sessions: auth::memo::SessionMemo,
+    /// Portfolio reads kept for the ticks that follow them (see `portfolio::remembered`).
+    pub remembered: std::sync::Arc<portfolio::remembered::Remembered>,
     /// The connections every request's session check runs on (see `db::leased`).
     pub reads: crate::db::leased::Leased,
     /// The process's budget for password hashing (see `auth::password::Hashing`).
@@ -131,6 +133,7 @@ impl Services {
             ticks: crate::db::tick_writer::TickWriter::new(pool.clone()),
             otj: crate::db::otj_writer::OtjWriter::new(pool.clone()),
             sessions: auth::memo::SessionMemo::default(),
+            remembered: Default::default(),
             reads: crate::db::leased::Leased::new(pool.clone(), reads_size()),
             hashing: auth::password::Hashing::per_core(),
             proxies: Default::default(),

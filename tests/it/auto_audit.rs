@@ -185,6 +185,7 @@ async fn a_second_confirmation_of_a_criterion_or_its_removal_marks_nothing() {
                 judged_in: Status::NotYetAchieved,
                 detail: serde_json::json!({}),
                 answer: false,
+                vouch: None,
             })
             .collect::<Vec<_>>()
     };

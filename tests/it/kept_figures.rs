@@ -129,6 +129,7 @@ async fn change(w: &World, item: Uuid, criterion: Uuid, layer: Layer, adding: bo
             judged_in: status,
             detail: serde_json::json!({}),
             answer: false,
+            vouch: None,
         },
     )
     .await
@@ -173,6 +174,7 @@ async fn a_tick_statement_leaves_later_writes_in_its_transaction_to_the_triggers
         judged_in: status,
         detail: serde_json::json!({}),
         answer: false,
+        vouch: None,
     };
     let mut tx = w.pool.begin().await.unwrap();
     ticks::change_logged_many(&mut *tx, &[tick(c[0], true), tick(c[1], true)])
@@ -423,6 +425,7 @@ async fn ticks_written_at_once_by_many_requests_keep_the_figures_true() {
                         judged_in: attest::domain::Status::NotYetAchieved,
                         detail: serde_json::json!({}),
                         answer: (i + k) % 3 == 0,
+                        vouch: None,
                     };
                     let (writer, pool) = (writer.clone(), w.pool.clone());
                     all.push(tokio::spawn(async move {
@@ -618,6 +621,7 @@ async fn apply(w: &World, items: &[Uuid], c: &[Uuid], units: &[Uuid], op: &Op) {
                     judged_in: status,
                     detail: serde_json::json!({}),
                     answer: criterion % 2 == 0,
+                    vouch: None,
                 })
                 .collect();
             ticks::change_logged_many(&w.pool, &batch).await.unwrap();

@@ -62,6 +62,7 @@ mod quiet;
 mod reassign;
 mod record_pdf;
 mod register;
+mod remembered_ticks;
 mod reports;
 mod resumable;
 mod retention;

@@ -236,6 +236,7 @@ impl Ticking {
             judged_in: Status::NotYetAchieved,
             detail: serde_json::Value::Null,
             answer: false,
+            vouch: None,
         }
     }
 
@@ -415,6 +416,7 @@ async fn a_tick_answers_with_its_item_as_the_change_left_it() {
         },
         adding,
         answer: true,
+        vouch: None,
         ..t.tick(criterion)
     };
     // Claims on two other criteria, one of them confirmed: one left to accept elsewhere.
@@ -454,6 +456,7 @@ async fn a_tick_answers_with_its_item_as_the_change_left_it() {
         asking(a, Layer::Learner, false),
         TickChange {
             answer: false,
+            vouch: None,
             ..asking(b, Layer::Learner, true)
         },
     ];

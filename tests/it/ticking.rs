@@ -41,11 +41,13 @@ async fn change(
         judged_in: status,
         detail: serde_json::json!({ "evidence": evidence_id, "criterion": criterion_id, "layer": layer.key() }),
         answer: false,
+        vouch: None,
     };
     match ticks::change_logged(pool, &change).await?.outcome {
         ChangeOutcome::Done { changed } => Ok(changed),
         ChangeOutcome::NoSuchItem => Err(DbError::NotFound),
         ChangeOutcome::StatusMoved => Err(DbError::StatusChanged { current: status }),
+        ChangeOutcome::Unvouched => Err(DbError::Corrupt("unvouched without a vouch".into())),
     }
 }
 

@@ -2,8 +2,9 @@
 //! (tower-sessions' `CachingSessionStore`), so that reading who is signed in costs no
 //! round trip of its own. It is safe because every signed-in request still asks the
 //! database whether its session stands, in the same query that loads the account
-//! (`db::sessions::signed_in`): a session signed out on another server, or expired,
-//! opens nothing even while its record is remembered here.
+//! (`db::sessions::signed_in`), or, for a tick on a remembered portfolio read, in the
+//! tick's own statement (`web::portfolio::remembered`): a session signed out on another
+//! server, or expired, opens nothing even while its record is remembered here.
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 

@@ -11,7 +11,7 @@ mod set_password;
 mod signin;
 
 pub(crate) use session::begin as begin_session;
-pub(crate) use session::signed_in_with;
+pub(crate) use session::{signed_in_with, SessionClaim};
 pub use session::{CurrentUser, MaybeUser, IDLE as SESSION_IDLE, USER_ID_KEY};
 
 use super::AppState;

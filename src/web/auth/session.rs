@@ -68,6 +68,39 @@ impl SessionClaim {
         })
     }
 
+    /// The session generation this session signed in at.
+    pub(crate) fn generation(&self) -> i32 {
+        self.generation
+    }
+
+    /// The account and what `read` read beside it, if the database says this session
+    /// stands; otherwise the answer that sends the browser to sign in (`signed_in_with`).
+    pub(crate) async fn check<T, F>(
+        &self,
+        parts: &Parts,
+        state: &AppState,
+        read: F,
+    ) -> Result<(User, T), Response>
+    where
+        F: for<'c> Fn(&'c mut PgConnection, Uuid, String) -> BoxFuture<'c, DbResult<Checked<T>>>,
+    {
+        let (user_id, session_id) = (self.user_id, self.session_id.clone());
+        let found = state
+            .reads
+            .read(|db| read(db, user_id, session_id.clone()))
+            .await;
+        match found {
+            Ok(Some((user, ends, more))) if self.stands(&user) => {
+                self.in_use(ends);
+                Ok((user, more))
+            }
+            // A deactivated person cannot sign in, so neither may their old session; nor
+            // may one from before their sessions were ended.
+            Ok(_) => Err(self.refused(parts).await),
+            Err(e) => Err(AppError::from(e).into_response()),
+        }
+    }
+
     /// Whether the account read for this claim lets the session stand: active, and not
     /// signed out everywhere since this session began.
     fn stands(&self, user: &User) -> bool {
@@ -85,7 +118,7 @@ impl SessionClaim {
 
     /// The database says the session or the account no longer stands (signed out
     /// elsewhere, expired, account gone or deactivated): forget it and sign in again.
-    pub(crate) async fn refused(self, parts: &Parts) -> Response {
+    pub(crate) async fn refused(&self, parts: &Parts) -> Response {
         let _ = self.session.flush().await;
         to_sign_in(parts)
     }
@@ -106,22 +139,10 @@ pub(crate) async fn signed_in_with<T, F>(
 where
     F: for<'c> Fn(&'c mut PgConnection, Uuid, String) -> BoxFuture<'c, DbResult<Checked<T>>>,
 {
-    let claim = SessionClaim::of(parts, state).await?;
-    let (user_id, session_id) = (claim.user_id, claim.session_id.clone());
-    let found = state
-        .reads
-        .read(|db| read(db, user_id, session_id.clone()))
-        .await;
-    match found {
-        Ok(Some((user, ends, more))) if claim.stands(&user) => {
-            claim.in_use(ends);
-            Ok((user, more))
-        }
-        // A deactivated person cannot sign in, so neither may their old session; nor may
-        // one from before their sessions were ended.
-        Ok(_) => Err(claim.refused(parts).await),
-        Err(e) => Err(AppError::from(e).into_response()),
-    }
+    SessionClaim::of(parts, state)
+        .await?
+        .check(parts, state, read)
+        .await
 }
 
 impl FromRequestParts<AppState> for CurrentUser {

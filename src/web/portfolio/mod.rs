@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use uuid::Uuid;
 
-use super::auth::signed_in_with;
+use super::auth::SessionClaim;
 use super::{page_cache, AppError, AppState};
 use crate::db::enrolments::{self, Enrolment};
 use crate::db::sessions;
@@ -28,6 +28,7 @@ mod matrix;
 mod otj;
 pub(crate) mod otj_view;
 mod progress;
+pub(crate) mod remembered;
 pub(crate) mod review_view;
 pub(crate) mod reviews;
 pub(crate) mod status;
@@ -220,7 +221,9 @@ fn capacity_of(user: &User, enrolment: &Enrolment) -> Option<Capacity> {
 /// The signed-in viewer of an `/enrolments/{id}/…` page, the enrolment and their
 /// capacity on it, read in one round trip with the session's check (the busiest pages
 /// take this rather than `CurrentUser` and `enrolment_for`, which take two). Anyone who
-/// may not see the enrolment gets 404, as from `enrolment_for`.
+/// may not see the enrolment gets 404, as from `enrolment_for`. Each read is remembered
+/// for the ticks that follow it (`remembered`).
+#[derive(Clone)]
 pub(crate) struct Portfolio {
     pub user: User,
     pub enrolment: Enrolment,
@@ -264,32 +267,55 @@ impl Portfolio {
     }
 }
 
-impl FromRequestParts<AppState> for Portfolio {
-    type Rejection = Response;
+/// The enrolment id in the request's address; 404 without one.
+async fn enrolment_in_path(parts: &mut Parts, state: &AppState) -> Result<Uuid, Response> {
+    let not_found = || AppError::NotFound.into_response();
+    let params = RawPathParams::from_request_parts(parts, state)
+        .await
+        .map_err(|_| not_found())?;
+    params
+        .iter()
+        .find(|(name, _)| *name == "id")
+        .and_then(|(_, value)| Uuid::parse_str(value).ok())
+        .ok_or_else(not_found)
+}
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+impl Portfolio {
+    /// The portfolio of enrolment `id` as `claim`'s session sees it now, read in one
+    /// round trip with the session's check, and remembered for the ticks that follow.
+    async fn read(
+        claim: &SessionClaim,
+        parts: &Parts,
+        state: &AppState,
+        id: Uuid,
+    ) -> Result<Portfolio, Response> {
         let not_found = || AppError::NotFound.into_response();
-        let params = RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|_| not_found())?;
-        let id = params
-            .iter()
-            .find(|(name, _)| *name == "id")
-            .and_then(|(_, value)| Uuid::parse_str(value).ok())
-            .ok_or_else(not_found)?;
-        let (user, enrolment) = signed_in_with(parts, state, move |db, user, session| {
-            Box::pin(
-                async move { sessions::signed_in_with_enrolment(db, user, &session, id).await },
-            )
-        })
-        .await?;
+        let (user, enrolment) = claim
+            .check(parts, state, move |db, user, session| {
+                Box::pin(
+                    async move { sessions::signed_in_with_enrolment(db, user, &session, id).await },
+                )
+            })
+            .await?;
         let (enrolment, centre_revision) = enrolment.ok_or_else(not_found)?;
         let capacity = capacity_of(&user, &enrolment).ok_or_else(not_found)?;
-        Ok(Portfolio {
+        let portfolio = Portfolio {
             user,
             enrolment,
             capacity,
             centre_revision,
-        })
+        };
+        state.remembered.keep(&claim.session_id, &portfolio);
+        Ok(portfolio)
+    }
+}
+
+impl FromRequestParts<AppState> for Portfolio {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let id = enrolment_in_path(parts, state).await?;
+        let claim = SessionClaim::of(parts, state).await?;
+        Portfolio::read(&claim, parts, state, id).await
     }
 }

@@ -9,6 +9,7 @@ use sqlx::PgExecutor;
 use uuid::Uuid;
 
 use super::evidence::{self, CriterionRow};
+use super::remembered::Ticking;
 use super::{enrolment_for, Portfolio};
 use crate::db::enrolments::{self, Enrolment};
 use crate::db::evidence::{self as db_evidence, Evidence};
@@ -65,21 +66,63 @@ fn from_db(e: DbError) -> AppError {
     }
 }
 
+/// A tick or untick. On a portfolio this session read just before (the item's page,
+/// or the last tick), the change goes at once with what that read said, for its
+/// statement to confirm (`remembered`); if it no longer holds, or the change is refused
+/// on it, the tick reads afresh and is judged again, and only that judgement answers.
 pub async fn change(
     State(state): State<AppState>,
-    portfolio: Portfolio,
+    ticking: Ticking,
     Ids((id, evidence_id)): Ids<(Uuid, Uuid)>,
     headers: HeaderMap,
     Form(form): Form<TickForm>,
 ) -> Result<Response, AppError> {
-    let Portfolio {
-        user,
-        enrolment,
-        capacity,
-        centre_revision,
-    } = portfolio;
-    // IQAs and admins read portfolios; they tick nothing.
-    let layer = capacity.layer().ok_or(AppError::NotFound)?;
+    let (adding, target) = match parsed(&form) {
+        Ok(parsed) => parsed,
+        // Answered only once the viewer is known to see the enrolment still.
+        Err(bad) => {
+            return match ticking.read_now(&state).await {
+                Ok(_) => Err(bad),
+                Err(response) => Ok(response),
+            }
+        }
+    };
+    let asked = Asked {
+        form: &form,
+        evidence_id,
+        target,
+        adding,
+        in_place: headers.contains_key("hx-request"),
+    };
+    if ticking.remembered() {
+        match apply_change(&state, &ticking, &asked).await {
+            Ok(Judged::Done(written)) => {
+                ticking.confirmed(&state, written.session_ends);
+                return answer(&state, &ticking.portfolio, &asked, Ok(written.answer)).await;
+            }
+            Ok(Judged::Again) => {}
+            // The statement failed (its ticks locked, say): only after the vouch held.
+            Err(e) => return answer(&state, &ticking.portfolio, &asked, Err(e)).await,
+        }
+    }
+    // Read now: judged as every tick once was, on the enrolment's current status.
+    let ticking = match ticking.read_now(&state).await {
+        Ok(read) => read,
+        Err(response) => return Ok(response),
+    };
+    debug_assert_eq!(ticking.portfolio.enrolment.id, id);
+    let applied = match apply_change(&state, &ticking, &asked).await {
+        Ok(Judged::Done(written)) => Ok(written.answer),
+        Ok(Judged::Again) => Err(AppError::Internal(anyhow::anyhow!(
+            "a tick on a read made now judged again"
+        ))),
+        Err(e) => Err(e),
+    };
+    answer(&state, &ticking.portfolio, &asked, applied).await
+}
+
+/// Tick or untick, and the layer asked for (None: the viewer's own).
+fn parsed(form: &TickForm) -> Result<(bool, Option<Layer>), AppError> {
     let adding = match form.action.as_str() {
         "tick" => true,
         "untick" => false,
@@ -89,88 +132,122 @@ pub async fn change(
             ))
         }
     };
-    // A criterion of another qualification (or none) is unknown here, whatever the
-    // action; the version is in memory, so this asks the database nothing.
-    let version = state
-        .versions
-        .load(&state.pool, enrolment.version_id)
-        .await?;
-    if version.criterion_ordinal(form.criterion).is_none() {
-        return Err(AppError::NotFound);
-    }
     let target = match form.layer.as_deref() {
-        None | Some("") => layer,
-        Some(key) => Layer::from_key(key).ok_or_else(|| {
+        None | Some("") => None,
+        Some(key) => Some(Layer::from_key(key).ok_or_else(|| {
             AppError::BadRequest(
                 "The layer must be “learner”, “trainee_assessor” or “assessor”.".into(),
             )
-        })?,
+        })?),
     };
-    let in_place = headers.contains_key("hx-request");
-    let asked = Asked {
-        form: &form,
-        layers: (layer, target),
-        adding,
-        in_place,
-    };
-    match apply_change(&state, &user, enrolment.clone(), evidence_id, asked).await {
-        Ok(Some(answer)) if in_place => {
-            let asked = Answered {
+    Ok((adding, target))
+}
+
+/// The change a tick request asks for.
+struct Asked<'a> {
+    form: &'a TickForm,
+    evidence_id: Uuid,
+    /// The layer of the tick to change; the viewer's own when None.
+    target: Option<Layer>,
+    adding: bool,
+    /// True when the request answers in place (htmx), with the item as it is after.
+    in_place: bool,
+}
+
+/// The answer to a tick that was applied (with its in-place answer, when asked for)
+/// or refused.
+async fn answer(
+    state: &AppState,
+    portfolio: &Portfolio,
+    asked: &Asked<'_>,
+    applied: Result<Option<db_ticks::TickAnswer>, AppError>,
+) -> Result<Response, AppError> {
+    let (id, evidence_id, criterion) = (
+        portfolio.enrolment.id,
+        asked.evidence_id,
+        asked.form.criterion,
+    );
+    match applied {
+        Ok(Some(answer)) if asked.in_place => {
+            let layer = portfolio.capacity.layer().ok_or(AppError::NotFound)?;
+            let answered = Answered {
                 evidence_id,
-                criterion: form.criterion,
+                criterion,
                 layer,
-                adding,
-                centre_revision,
+                adding: asked.adding,
+                centre_revision: portfolio.centre_revision,
             };
-            fragment(&state, &enrolment, asked, answer)
+            fragment(state, &portfolio.enrolment, answered, answer)
                 .await
                 .map(IntoResponse::into_response)
         }
         Ok(_) => Ok(Redirect::to(&format!(
-            "/enrolments/{id}/evidence/{evidence_id}#c-{}",
-            form.criterion
+            "/enrolments/{id}/evidence/{evidence_id}#c-{criterion}"
         ))
         .into_response()),
         // htmx shows the reason beside the list instead of replacing the page.
-        Err(AppError::Conflict(reason)) if in_place => {
+        Err(AppError::Conflict(reason)) if asked.in_place => {
             Ok((StatusCode::CONFLICT, TickProblem { reason }).into_response())
         }
         Err(e) => Err(e),
     }
 }
 
-/// The change a tick request asks for.
-struct Asked<'a> {
-    form: &'a TickForm,
-    /// The viewer's layer, and the layer of the tick to change.
-    layers: (Layer, Layer),
-    adding: bool,
-    /// True when the request answers in place (htmx), with the item as it is after.
-    in_place: bool,
+/// What `apply_change` made of a tick.
+enum Judged {
+    Done(db_ticks::Written),
+    /// Nothing was changed on a remembered read, and the answer is not yet known: the
+    /// vouch failed, or the change was refused or not found on it, or the enrolment's
+    /// status moved. Judge again on a read made now.
+    Again,
 }
 
 /// Judges the change in the enrolment's status and applies it in one statement; if the
 /// status moved in between, judges again in the new one. The in-place answer comes from
 /// the same statement, when asked for.
+///
+/// On a remembered read the statement first confirms it (`Ticking::vouch`), and any
+/// doubt about the read is `Judged::Again`, never a refusal.
 async fn apply_change(
     state: &AppState,
-    user: &User,
-    mut enrolment: Enrolment,
-    evidence_id: Uuid,
-    asked: Asked<'_>,
-) -> Result<Option<db_ticks::TickAnswer>, AppError> {
-    let Asked {
-        form,
-        layers: (layer, target),
-        adding,
-        in_place,
-    } = asked;
+    ticking: &Ticking,
+    asked: &Asked<'_>,
+) -> Result<Judged, AppError> {
+    let portfolio = &ticking.portfolio;
+    let remembered = ticking.remembered();
+    // On a remembered read a refusal is not yet an answer.
+    let refuse = |e: AppError| {
+        if remembered {
+            Ok(Judged::Again)
+        } else {
+            Err(e)
+        }
+    };
+    // IQAs and admins read portfolios; they tick nothing.
+    let Some(layer) = portfolio.capacity.layer() else {
+        return refuse(AppError::NotFound);
+    };
+    let mut enrolment = portfolio.enrolment.clone();
+    // A criterion of another qualification (or none) is unknown here, whatever the
+    // action; the version is in memory, so this asks the database nothing.
+    let version = state
+        .versions
+        .load(&state.pool, enrolment.version_id)
+        .await?;
+    if version.criterion_ordinal(asked.form.criterion).is_none() {
+        return refuse(AppError::NotFound);
+    }
+    let (form, evidence_id, adding) = (asked.form, asked.evidence_id, asked.adding);
+    let target = asked.target.unwrap_or(layer);
     let mut detail = serde_json::json!({ "evidence": evidence_id, "criterion": form.criterion, "layer": layer.key() });
     if adding && form.suggested.as_deref() == Some("yes") {
         detail["suggested"] = serde_json::Value::Bool(true);
     }
     for _ in 0..3 {
         if let Err(refusal) = ticks::may_change(layer, target, adding, enrolment.status) {
+            if remembered {
+                return Ok(Judged::Again);
+            }
             // An item of another enrolment is unknown here, whatever the status.
             let item = db_evidence::get(&state.pool, evidence_id).await?;
             if item.enrolment_id != enrolment.id {
@@ -183,16 +260,19 @@ async fn apply_change(
             evidence_id,
             criterion_id: form.criterion,
             layer,
-            by: user.id,
+            by: portfolio.user.id,
             adding,
             judged_in: enrolment.status,
             detail: detail.clone(),
-            answer: in_place,
+            answer: asked.in_place,
+            vouch: remembered.then(|| ticking.vouch()),
         };
         let written = state.ticks.write(change).await.map_err(from_db)?;
         match written.outcome {
-            db_ticks::ChangeOutcome::Done { .. } => return Ok(written.answer),
-            db_ticks::ChangeOutcome::NoSuchItem => return Err(AppError::NotFound),
+            db_ticks::ChangeOutcome::Done { .. } => return Ok(Judged::Done(written)),
+            db_ticks::ChangeOutcome::Unvouched => return Ok(Judged::Again),
+            db_ticks::ChangeOutcome::NoSuchItem => return refuse(AppError::NotFound),
+            db_ticks::ChangeOutcome::StatusMoved if remembered => return Ok(Judged::Again),
             db_ticks::ChangeOutcome::StatusMoved => {
                 enrolment = enrolments::get(&state.pool, enrolment.id).await?;
             }
