@@ -1,7 +1,7 @@
 //! Portfolio reads remembered for the ticks that follow them. An assessor opens an item
 //! and ticks it criterion by criterion; each tick's session check and enrolment read
-//! (`Portfolio`) was a round trip of its own before the tick's statement, a fifth of
-//! the server's work on a tick. A tick on an enrolment this session has just read goes
+//! (`Portfolio`) was a round trip of its own before the tick's statement, about a
+//! quarter of the machine's work on a tick. A tick on an enrolment this session has just read goes
 //! straight to its statement instead, carrying what the read said (`db::ticks::Vouch`);
 //! the statement applies it only while all of that still holds, so the change is
 //! checked exactly as after a fresh read, in the same round trip. When it no longer
@@ -39,8 +39,12 @@ pub struct Remembered {
 }
 
 impl Remembered {
-    /// Keeps what `session_id` read of `portfolio`'s enrolment.
+    /// Keeps what `session_id` read of `portfolio`'s enrolment, if the viewer may tick
+    /// it (an IQA's or an admin's read would never be used).
     pub(crate) fn keep(&self, session_id: &str, portfolio: &Portfolio) {
+        if portfolio.capacity.layer().is_none() {
+            return;
+        }
         let mut reads = self.reads.lock().unwrap_or_else(|p| p.into_inner());
         if reads.len() >= MOST {
             reads.clear();
@@ -207,6 +211,17 @@ mod tests {
         assert!(r.recall("s1", Uuid::from_u128(11)).is_none());
         r.forget("s1", Uuid::from_u128(10));
         assert!(r.recall("s1", Uuid::from_u128(10)).is_none());
+    }
+
+    #[test]
+    fn only_reads_that_may_tick_are_kept() {
+        let r = Remembered::default();
+        let mut iqa = portfolio(10, 0);
+        iqa.capacity = Capacity::Iqa;
+        r.keep("s", &iqa);
+        assert!(r.recall("s", Uuid::from_u128(10)).is_none());
+        r.keep("s", &portfolio(10, 0));
+        assert!(r.recall("s", Uuid::from_u128(10)).is_some());
     }
 
     #[test]
